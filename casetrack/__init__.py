@@ -1,0 +1,56 @@
+"""casetrack: case tracking for a county's grand-visit campaign (大走访)."""
+from __future__ import annotations
+
+from flask import Flask, g, request, session
+
+from casetrack import config
+from casetrack.extensions import babel, csrf, db, login_manager, write_intent
+from casetrack.workflow import Registry
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True,
+                template_folder=str(config.ROOT / "templates"))
+    config.load(app)
+    if overrides:
+        app.config.update(overrides)
+        if "DATABASE_URL" in overrides:
+            app.config["SQLALCHEMY_DATABASE_URI"] = overrides["DATABASE_URL"]
+    # A broken workflow file stops start-up here, with the file and key in the message.
+    app.extensions["casetrack.workflows"] = Registry(app.config["WORKFLOWS_DIR"])
+
+    db.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+
+    @app.before_request
+    def _declare_write_intent():
+        g._write_token = write_intent.set(request.method not in SAFE_METHODS)
+
+    @app.teardown_request
+    def _end_write_intent(_exc):
+        token = g.pop("_write_token", None)
+        if token is not None:
+            write_intent.reset(token)
+
+    from casetrack import cli
+    from casetrack.web import register
+    register(app)
+    cli.register(app)
+    return app
+
+
+def select_locale() -> str:
+    """The user's choice, else Chinese for any zh* browser, else the browser's best, else Chinese."""
+    chosen = session.get("lang")
+    if chosen in ("zh_Hans", "en"):
+        return chosen
+    for lang, _q in request.accept_languages:
+        if lang.lower().startswith("zh"):
+            return "zh_Hans"
+        if lang.lower().startswith("en"):
+            return "en"
+    return "zh_Hans"

@@ -1,0 +1,91 @@
+"""Command-line use cases: `flask --app casetrack <command>`; each commits once."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from casetrack.extensions import db
+from casetrack.models import ROLE_UNIT_KINDS, User
+from casetrack.services import accounts, demo, org
+from casetrack.services.errors import ServiceError
+from casetrack.workflow import WorkflowError, load_workflow
+
+
+def _fail(exc: ServiceError) -> None:
+    db.session.rollback()
+    errors = getattr(exc, "errors", None)
+    click.echo(f"error: {exc.message}", err=True)
+    for field, message in (errors or {}).items():
+        click.echo(f"  {field}: {message}", err=True)
+    sys.exit(1)
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("init-db")
+    def init_db() -> None:
+        """Create the tables (idempotent) and the standard categories."""
+        db.create_all()
+        added = org.ensure_categories()
+        db.session.commit()
+        click.echo(f"database ready at {db.engine.url.render_as_string(hide_password=True)}"
+                   f" ({added} categories added)")
+
+    @app.cli.command("demo")
+    @click.option("--password", default="demo", show_default=True, help="password of every demo account")
+    def demo_command(password: str) -> None:
+        """Load the demo county once (fixed seed) and print its accounts."""
+        db.create_all()
+        loaded = demo.load_demo(password)
+        db.session.commit()
+        click.echo("demo county loaded" if loaded else "demo county already loaded; nothing changed")
+        click.echo(f"{'username':<10} {'role':<20} unit")
+        for username, role, _code in demo.DEMO_ACCOUNTS:
+            user = db.session.scalars(select(User).where(User.username == username)).first()
+            if user is not None:
+                unit = f"{user.unit.code} {user.unit.name}" if user.unit else "-"
+                click.echo(f"{username:<10} {role:<20} {unit}")
+        if loaded:
+            click.echo(f"password of every account: {password}")
+
+    @app.cli.command("create-user")
+    @click.argument("username")
+    @click.option("--role", required=True, type=click.Choice(list(ROLE_UNIT_KINDS)))
+    @click.option("--unit", "unit_code", help="the unit's code")
+    @click.option("--name", help="the person's name")
+    @click.password_option()
+    def create_user(username: str, role: str, unit_code: str | None, name: str | None,
+                    password: str) -> None:
+        """Create a user."""
+        try:
+            accounts.create_user(username, password, role, unit_code, name)
+        except ServiceError as exc:
+            _fail(exc)
+        db.session.commit()
+        click.echo(f"user {username} created")
+
+    @app.cli.command("create-token")
+    @click.argument("username")
+    @click.option("--name", default="cli", help="what the token is for")
+    def create_token(username: str, name: str) -> None:
+        """Create an API token for a user and print it (it is shown only once)."""
+        user = db.session.scalars(select(User).where(User.username == username)).first()
+        if user is None or not user.active:
+            click.echo(f"error: no active user {username}", err=True)
+            sys.exit(1)
+        token = accounts.create_token(user, name)
+        db.session.commit()
+        click.echo(token)
+
+    @app.cli.command("check-workflow")
+    @click.argument("path", type=click.Path(dir_okay=False))
+    def check_workflow(path: str) -> None:
+        """Validate a workflow file and print its states and transitions."""
+        try:
+            wf = load_workflow(path)
+        except WorkflowError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        click.echo(wf.describe())

@@ -1,0 +1,51 @@
+"""Configuration: defaults here, then instance/config.py, then CASETRACK_* environment variables."""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Defaults:
+    DATABASE_URL = None  # default: sqlite:///<instance>/casetrack.db
+    SECRET_KEY = None    # default: a random key kept in <instance>/secret_key
+    WORKFLOWS_DIR = str(ROOT / "workflows")
+    WORKFLOW = "campaign"
+    BABEL_DEFAULT_LOCALE = "zh_Hans"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).resolve().parent / "translations")
+    LANGUAGES = ("zh_Hans", "en")
+    PAGE_SIZE = 50
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None  # a cadre's form stays valid while the session does
+
+
+def load(app) -> None:
+    """Fill app.config from the three sources, later ones winning."""
+    app.config.from_object(Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    for key, value in os.environ.items():
+        if key.startswith("CASETRACK_"):
+            name = key.removeprefix("CASETRACK_")
+            try:
+                app.config[name] = json.loads(value)
+            except ValueError:
+                app.config[name] = value
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config["DATABASE_URL"]:
+        app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'casetrack.db'}"
+    if not app.config["SECRET_KEY"]:
+        key_file = Path(app.instance_path) / "secret_key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_hex(32))
+            key_file.chmod(0o600)
+        app.config["SECRET_KEY"] = key_file.read_text().strip()
+    app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    if app.config["DATABASE_URL"].startswith("sqlite"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("connect_args", {"timeout": 15})

@@ -1,0 +1,93 @@
+"""Cases (problems found on visits) and their append-only event log."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from casetrack.extensions import UTCDateTime, db, utcnow
+from casetrack.models.org import Category, Unit, User
+from casetrack.models.visits import Target, Visit
+
+CASE_KINDS = ("individual", "shared")
+
+
+class Case(db.Model):
+    __tablename__ = "cases"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {CASE_KINDS}", name="kind"),
+        CheckConstraint("state <> 'department' OR department_id IS NOT NULL", name="department_state"),
+        CheckConstraint("funds IS NULL OR funds >= 0", name="funds"),
+        CheckConstraint("donations IS NULL OR donations >= 0", name="donations"),
+        Index("ix_cases_unit_state", "unit_id", "state", "id"),
+        Index("ix_cases_group_id_id", "group_id", "id"),
+        Index("ix_cases_state_deadline", "state", "deadline"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12), comment="individual (个性) or shared (共性)")
+    resident_name: Mapped[str] = mapped_column(String(60), default="", comment="personal data")
+    resident_phone: Mapped[str] = mapped_column(String(30), default="", comment="personal data")
+    resident_address: Mapped[str] = mapped_column(String(200), default="", comment="personal data")
+    target_id: Mapped[int | None] = mapped_column(ForeignKey("targets.id"), index=True)
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"), index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("units.id"), comment="the filing work group")
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), comment="the unit handling it now")
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("units.id"), index=True, comment="the department it was last referred to; it sees the case")
+    resolved_unit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("units.id"), comment="the unit that resolved it; a dissatisfied call-back reopens there")
+    state: Mapped[str] = mapped_column(String(30))
+    deadline: Mapped[date | None] = mapped_column(comment="act by this day (working days, Asia/Shanghai)")
+    revisit_on: Mapped[date | None] = mapped_column(comment="for an explained case: when to look again")
+    funds: Mapped[Decimal | None] = mapped_column(Numeric(12, 2), comment="public funds, 万元")
+    donations: Mapped[Decimal | None] = mapped_column(Numeric(12, 2), comment="social donations, 万元")
+    workflow: Mapped[str] = mapped_column(String(40))
+    workflow_version: Mapped[int]
+    version: Mapped[int] = mapped_column(default=1, comment="optimistic lock")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    category: Mapped[Category] = relationship(lazy="joined")
+    group: Mapped[Unit] = relationship(foreign_keys=[group_id], lazy="joined")
+    unit: Mapped[Unit] = relationship(foreign_keys=[unit_id], lazy="joined")
+    department: Mapped[Unit | None] = relationship(foreign_keys=[department_id])
+    resolved_unit: Mapped[Unit | None] = relationship(foreign_keys=[resolved_unit_id])
+    target: Mapped[Target | None] = relationship()
+    visit: Mapped[Visit | None] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    events: Mapped[list[CaseEvent]] = relationship(
+        back_populates="case", order_by="CaseEvent.id", lazy="raise_on_sql")
+
+    def __repr__(self) -> str:
+        return f"<Case {self.id} {self.state}>"
+
+
+class CaseEvent(db.Model):
+    """One thing that happened to a case; rows are only ever added."""
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), comment="None for the system")
+    trigger: Mapped[str] = mapped_column(String(40), comment="'file' for the filing itself")
+    from_state: Mapped[str | None] = mapped_column(String(30))
+    to_state: Mapped[str] = mapped_column(String(30))
+    from_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    to_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, comment="every field given")
+
+    case: Mapped[Case] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship(lazy="joined")
+    from_unit: Mapped[Unit | None] = relationship(foreign_keys=[from_unit_id], lazy="joined")
+    to_unit: Mapped[Unit] = relationship(foreign_keys=[to_unit_id], lazy="joined")

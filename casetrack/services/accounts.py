@@ -1,0 +1,96 @@
+"""Use cases on accounts: users, passwords, API tokens."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from casetrack.extensions import db, utcnow
+from casetrack.models import ROLE_UNIT_KINDS, ApiToken, Unit, User
+from casetrack.services.errors import ValidationFailed
+
+hasher = PasswordHasher()  # argon2id with the library's current (RFC 9106) parameters
+# Verified when the username is unknown, so a wrong name costs as long as a wrong password.
+_DUMMY_HASH = hasher.hash("not a password")
+
+
+def hash_password(password: str) -> str:
+    return hasher.hash(password)
+
+
+def create_user(username: str, password: str, role: str, unit_code: str | None,
+                name: str | None = None) -> User:
+    errors: dict[str, str] = {}
+    if not username or len(username) > 60 or not username.replace("_", "").replace(".", "").isalnum():
+        errors["username"] = _("Letters, digits, '.' and '_' only, at most 60.")
+    elif db.session.scalars(select(User).where(User.username == username)).first():
+        errors["username"] = _("This username is taken.")
+    if len(password or "") < 4:
+        errors["password"] = _("At least 4 characters.")
+    unit = None
+    if unit_code:
+        unit = db.session.scalars(select(Unit).where(Unit.code == unit_code)).first()
+        if unit is None:
+            errors["unit"] = _("No such unit.")
+    if role not in ROLE_UNIT_KINDS:
+        errors["role"] = _("No such role.")
+    elif role != "admin" and (unit is None or unit.kind not in ROLE_UNIT_KINDS[role]):
+        errors["unit"] = _("This role belongs in a unit of kind: %(kinds)s.",
+                           kinds=", ".join(ROLE_UNIT_KINDS[role]))
+    if errors:
+        raise ValidationFailed(errors)
+    user = User(username=username, name=name or username, role=role, unit=unit,
+                password_hash=hash_password(password))
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The active user with this password, rehashing it if the parameters changed."""
+    user = db.session.scalars(select(User).where(User.username == username)).first()
+    try:
+        hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or not user.active:
+        return None
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+        db.session.flush()
+    return user
+
+
+def end_sessions(user: User) -> None:
+    """Make every session cookie of this user useless (logout, deactivation)."""
+    user.session_version += 1
+    db.session.flush()
+
+
+def create_token(user: User, name: str = "") -> str:
+    """A new API token; only its hash is stored, so it is shown once."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user_id=user.id, name=name[:80],
+                            token_hash=hashlib.sha256(token.encode()).hexdigest()))
+    db.session.flush()
+    return token
+
+
+def user_for_token(token: str) -> User | None:
+    row = db.session.scalars(select(ApiToken).where(
+        ApiToken.token_hash == hashlib.sha256(token.encode()).hexdigest(),
+        ApiToken.revoked_at.is_(None))).first()
+    if row is None or not row.user.active:
+        return None
+    return row.user
+
+
+def revoke_token(token_id: int, user: User) -> None:
+    row = db.session.get(ApiToken, token_id)
+    if row is not None and row.user_id == user.id and row.revoked_at is None:
+        row.revoked_at = utcnow()
+        db.session.flush()

@@ -1,0 +1,312 @@
+"""Use cases on cases: file one, fire a transition, and what a user may see and do."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import Select, false, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from casetrack.extensions import db
+from casetrack.models import CASE_KINDS, Case, CaseEvent, Category, Target, Unit, User, Visit
+from casetrack.services.calendar import add_working_days, now, today
+from casetrack.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from casetrack.workflow import KEEP, Registry, TransitionSpec, Workflow
+
+MAX_TEXT = 4000
+
+
+def registry() -> Registry:
+    return current_app.extensions["casetrack.workflows"]
+
+
+def workflow_of(case: Case) -> Workflow:
+    return registry().get(case.workflow, case.workflow_version)
+
+
+def default_workflow() -> Workflow:
+    return registry().latest(current_app.config["WORKFLOW"])
+
+
+# -- scope ---------------------------------------------------------------------------------
+
+def unit_filter(unit: Unit):
+    """The cases of a unit: referred to it (a department), else filed within its subtree."""
+    if unit.kind == "department":
+        return Case.department_id == unit.id
+    if unit.kind == "group":
+        return Case.group_id == unit.id
+    return Case.group_id.in_(select(Unit.id).where(Unit.path.startswith(unit.path)))
+
+
+def scoped_cases(user: User) -> Select[tuple[Case]]:
+    """Every case query starts here: the cases in the user's scope, and no others."""
+    stmt = select(Case)
+    if user.unit is None or user.role == "admin" or not user.active:
+        return stmt.where(false())
+    return stmt.where(unit_filter(user.unit))
+
+
+def get_case(user: User, case_id: int) -> Case:
+    """The case if it is in the user's scope; an unknown and a foreign case look the same."""
+    case = db.session.scalars(scoped_cases(user).where(Case.id == case_id)).first()
+    if case is None:
+        raise NotFound(_("No such case."))
+    return case
+
+
+def case_events(case: Case) -> list[CaseEvent]:
+    return list(db.session.scalars(
+        select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)))
+
+
+def may_act(case: Case, user: User) -> bool:
+    """Only the unit holding the case acts on it."""
+    return user.active and user.unit_id is not None and user.unit_id == case.unit_id
+
+
+def allowed_triggers(case: Case, user: User) -> list[TransitionSpec]:
+    """The transitions this user may fire on this case now, one per trigger."""
+    if not may_act(case, user):
+        return []
+    seen: dict[str, TransitionSpec] = {}
+    for t in workflow_of(case).transitions_from(case.state):
+        if user.role in t.roles and t.trigger not in seen:
+            seen[t.trigger] = t
+    return list(seen.values())
+
+
+# -- fields --------------------------------------------------------------------------------
+
+def _parse_value(ftype: str, value: Any, case: Case | None) -> tuple[Any, Any]:
+    """(value for the case, value for the event log); raises ValueError with a message."""
+    if ftype == "text":
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(_("Please fill this in."))
+        if len(value) > MAX_TEXT:
+            raise ValueError(_("At most %(n)d characters.", n=MAX_TEXT))
+        return value.strip(), value.strip()
+    if ftype == "date":
+        if isinstance(value, date):
+            return value, value.isoformat()
+        try:
+            day = date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise ValueError(_("A date like 2026-07-31, please.")) from None
+        return day, day.isoformat()
+    if ftype == "decimal":
+        if isinstance(value, bool):
+            raise ValueError(_("A number, please."))
+        try:
+            number = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise ValueError(_("A number, please.")) from None
+        if not number.is_finite() or number < 0 or number >= Decimal("1e10"):
+            raise ValueError(_("A number of zero or more, please."))
+        return number.quantize(Decimal("0.01")), str(number.quantize(Decimal("0.01")))
+    if ftype == "bool":
+        if isinstance(value, bool):
+            return value, value
+        text = str(value).strip().lower()
+        if text in ("true", "1", "yes", "y", "on", "是", "满意"):
+            return True, True
+        if text in ("false", "0", "no", "n", "off", "否", "不满意"):
+            return False, False
+        raise ValueError(_("Yes or no, please."))
+    if ftype in ("department", "group"):
+        unit = db.session.scalars(select(Unit).where(Unit.code == str(value).strip(),
+                                                     Unit.active.is_(True))).first()
+        if unit is None or unit.kind != ftype or case is None:
+            raise ValueError(_("No such department.") if ftype == "department" else _("No such group."))
+        within = case.group.ancestor("county") if ftype == "department" else case.group.ancestor("team")
+        if within is None or not within.contains(unit):
+            raise ValueError(_("That unit is outside this case's county or team."))
+        return unit, unit.code
+    raise AssertionError(ftype)
+
+
+def parse_fields(wf: Workflow, spec: TransitionSpec, data: dict[str, Any],
+                 case: Case) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Check the fields a transition asks for; returns (values, event data)."""
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    logged: dict[str, Any] = {}
+    for name in data:
+        if name not in spec.fields:
+            errors[name] = _("This action takes no such field.")
+    for name in spec.fields:
+        raw = data.get(name)
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            if name in spec.required:
+                errors[name] = _("Please fill this in.")
+            continue
+        try:
+            values[name], logged[name] = _parse_value(wf.fields[name].type, raw, case)
+        except ValueError as exc:
+            errors[name] = str(exc)
+    for name, value in values.items():
+        if wf.fields[name].type == "date" and name == "due_date" and value < today():
+            errors[name] = _("The due date cannot be in the past.")
+    if errors:
+        raise ValidationFailed(errors, _("Please correct the marked fields."))
+    return values, logged
+
+
+# -- filing --------------------------------------------------------------------------------
+
+def _deadline(wf: Workflow, state: str) -> date | None:
+    days = wf.states[state].deadline_days
+    return add_working_days(today(), days) if days else None
+
+
+def _unit_for_level(case: Case, level: str, values: dict[str, Any]) -> Unit:
+    if level == "department":
+        return next(v for v in values.values() if isinstance(v, Unit) and v.kind == "department")
+    if level == "group" and isinstance(values.get("group"), Unit):
+        return values["group"]
+    unit = case.group.ancestor(level)
+    if unit is None:
+        raise Conflict(_("No unit of kind %(kind)s stands above this case's group.", kind=level),
+                       "no_unit")
+    return unit
+
+
+def file_case(actor: User, *, title: Any, description: Any = "", category: Any, kind: Any,
+              resident: Any = None, target: Any = None, visit: Any = None) -> Case:
+    """File a problem found on a visit; it starts in the state the workflow gives its kind."""
+    wf = default_workflow()
+    if actor.role not in wf.filing_roles or actor.unit is None or actor.unit.kind != "group":
+        raise Forbidden(_("Only a work group's cadres file problems."))
+    errors: dict[str, str] = {}
+    if not isinstance(title, str) or not title.strip():
+        errors["title"] = _("Please fill this in.")
+    elif len(title.strip()) > 200:
+        errors["title"] = _("At most %(n)d characters.", n=200)
+    if description is None:
+        description = ""
+    if not isinstance(description, str) or len(description) > MAX_TEXT:
+        errors["description"] = _("At most %(n)d characters.", n=MAX_TEXT)
+    cat = None
+    if isinstance(category, str) and category.strip():
+        cat = db.session.scalars(select(Category).where(Category.code == category.strip(),
+                                                        Category.active.is_(True))).first()
+    if cat is None:
+        errors["category"] = _("Choose one of the categories.")
+    if kind not in CASE_KINDS:
+        errors["kind"] = _("Individual or shared, please.")
+    resident = resident if resident is not None else {}
+    if not isinstance(resident, dict):
+        errors["resident"] = _("The resident's name, phone and address, please.")
+        resident = {}
+    limits = {"name": 60, "phone": 30, "address": 200}
+    for key in resident:
+        if key not in limits:
+            errors[f"resident.{key}"] = _("This action takes no such field.")
+    for key, limit in limits.items():
+        value = resident.get(key) or ""
+        if not isinstance(value, str) or len(value) > limit:
+            errors[f"resident.{key}"] = _("At most %(n)d characters.", n=limit)
+    target_row = visit_row = None
+    if target not in (None, ""):
+        target_row = _own(Target, target, actor)
+        if target_row is None:
+            errors["target"] = _("No such visit target in your group.")
+    if visit not in (None, ""):
+        visit_row = _own(Visit, visit, actor)
+        if visit_row is None:
+            errors["visit"] = _("No such visit in your group.")
+    if errors:
+        raise ValidationFailed(errors, _("Please correct the marked fields."))
+
+    state = wf.filing_states[kind]
+    case = Case(title=title.strip(), description=description.strip(), category=cat, kind=kind,
+                resident_name=(resident.get("name") or "").strip(),
+                resident_phone=(resident.get("phone") or "").strip(),
+                resident_address=(resident.get("address") or "").strip(),
+                target=target_row, visit=visit_row, group=actor.unit, state=state,
+                workflow=wf.name, workflow_version=wf.version, created_by=actor,
+                created_at=now(), updated_at=now())
+    case.unit = _unit_for_level(case, wf.states[state].level, {})
+    case.deadline = _deadline(wf, state)
+    db.session.add(case)
+    db.session.flush()
+    db.session.add(CaseEvent(case_id=case.id, at=case.created_at, actor_id=actor.id, trigger="file", from_state=None,
+                             to_state=state, from_unit_id=None, to_unit_id=case.unit_id,
+                             data={"kind": kind, "category": cat.code}))
+    db.session.flush()
+    return case
+
+
+def _own(model, ident: Any, actor: User):
+    try:
+        ident = int(ident)
+    except (TypeError, ValueError):
+        return None
+    return db.session.scalars(select(model).where(model.id == ident,
+                                                  model.group_id == actor.unit_id)).first()
+
+
+# -- transitions ---------------------------------------------------------------------------
+
+def fire(case: Case, trigger: Any, actor: User | None, /, version: Any = None,
+         **data: Any) -> Case:
+    """Fire a trigger on a case as `actor` (None: the system), with the fields it needs."""
+    wf = workflow_of(case)
+    if not isinstance(trigger, str) or trigger not in wf.triggers():
+        raise ValidationFailed({"trigger": _("Unknown action.")}, _("Unknown action."))
+    candidates = [t for t in wf.transitions_from(case.state) if t.trigger == trigger]
+    if not candidates:
+        raise Conflict(_("This action is not possible while the case is '%(state)s'.",
+                         state=wf.states[case.state].label.get("en", case.state)), "invalid_transition")
+    if actor is not None:
+        if not may_act(case, actor) or not any(actor.role in t.roles for t in candidates):
+            raise Forbidden(_("You may not do this on this case."))
+        candidates = [t for t in candidates if actor.role in t.roles]
+    if version is not None:
+        if isinstance(version, bool) or not isinstance(version, (int, str)) \
+                or not str(version).isdigit():
+            raise ValidationFailed({"version": _("A whole number, please.")})
+        if int(version) != case.version:
+            raise Conflict(_("This case changed since you opened it; reload it and try again."),
+                           "stale")
+    values, logged = parse_fields(wf, candidates[0], data, case)
+    spec = next((t for t in candidates if all(values.get(k) == v for k, v in t.when.items())), None)
+    if spec is None:
+        raise ValidationFailed({k: _("Not a possible value here.") for k in candidates[0].when})
+
+    from_state, from_unit = case.state, case.unit
+    back_to_kind = {"holder": case.unit.kind,
+                    "resolver": case.resolved_unit.kind if case.resolved_unit else None}
+    if not wf.machine.events[trigger].trigger(case, data=values, back_to_kind=back_to_kind):
+        raise Conflict(_("This action is not possible now."), "invalid_transition")
+
+    level = wf.states[case.state].level
+    if spec.back_to == "resolver":
+        case.unit = case.resolved_unit
+    elif spec.back_to is None and level != KEEP:
+        case.unit = _unit_for_level(case, level, values)
+    if wf.states[case.state].remember == "resolver":
+        case.resolved_unit = from_unit
+    for name, value in values.items():
+        ftype = wf.fields[name].type
+        if ftype == "department":
+            case.department = value
+        elif ftype == "decimal":
+            setattr(case, name, (getattr(case, name) or Decimal(0)) + value)
+        elif name == "revisit_on":
+            case.revisit_on = value
+    case.deadline = values.get("due_date") or _deadline(wf, case.state)
+    case.updated_at = now()
+    db.session.add(CaseEvent(case_id=case.id, at=case.updated_at, actor_id=actor.id if actor else None, trigger=trigger,
+                             from_state=from_state, to_state=case.state, from_unit_id=from_unit.id,
+                             to_unit_id=case.unit.id, data=logged))
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        raise Conflict(_("This case changed since you opened it; reload it and try again."),
+                       "stale") from None
+    return case

@@ -1,0 +1,208 @@
+"""A demo county like the 2012 speech's: 11 teams, 144 groups, ~1,000 cadres, 24 departments."""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from faker import Faker
+from sqlalchemy import select
+
+from casetrack.extensions import db
+from casetrack.models import TARGET_KINDS, Case, Category, Target, Unit, User, Visit
+from casetrack.services import calendar
+from casetrack.services.accounts import hash_password
+from casetrack.services.cases import allowed_triggers, file_case, fire
+from casetrack.services.org import create_unit, ensure_categories
+
+DEPARTMENTS = ["住建局", "环保局", "人社局", "卫生局", "教育局", "民政局", "公安局", "交通运输局",
+               "水利局", "农业局", "国土资源局", "市场监督管理局", "城管局", "财政局", "发改局",
+               "信访局", "林业局", "工信局", "商务局", "文广新局", "安监局", "扶贫办", "供电公司",
+               "食品药品监督管理局"]
+
+PROBLEMS = {
+    "infrastructure": ["村道坑洼，雨天无法通行", "灌溉水渠淤堵，影响春耕", "自来水管网老化经常停水"],
+    "environment": ["养殖场污水直排河道", "砖厂粉尘污染严重", "垃圾焚烧气味扰民"],
+    "social_security": ["新农保缴费记录有误", "低保评定不公开", "医保报销手续繁琐"],
+    "rural_health": ["村卫生室缺少常用药", "乡村医生年龄偏大无人接替"],
+    "housing": ["危房改造补助未到位", "住房漏雨需要维修"],
+    "education": ["校车接送路线不合理", "留守儿童午餐问题"],
+    "employment": ["返乡农民工求职难", "技能培训信息不畅"],
+    "elderly_care": ["高龄老人无人照料", "敬老院床位不足"],
+    "land": ["征地补偿款迟迟未发放", "拆迁安置房交付延期"],
+    "overhead_wires": ["楼道私拉电线充电有隐患", "空中飞线影响通行安全"],
+    "compound": ["小区物业管理混乱", "小区停车位不足"],
+    "market": ["集贸市场占道经营", "农资价格虚高"],
+    "public_security": ["夜间路灯损坏治安隐患", "电信诈骗宣传不到位"],
+    "collective_economy": ["村集体账目不公开", "集体土地流转收益分配不清"],
+}
+
+# Relative chances of each trigger in the random walk that spreads cases over every state.
+WEIGHTS = {"resolve": 4, "escalate": 3, "explain": 1, "send_back": 1, "refer": 4, "return": 1,
+           "resume": 3, "verify": 6}
+
+
+@dataclass
+class DemoCounty:
+    teams: int = 11
+    groups: int = 144
+    members_per_group: int = 6
+    departments: int = 24
+    targets_per_group: int = 21
+    cases: int = 1500
+    seed: int = 2012
+
+
+DEMO_ACCOUNTS = [
+    ("county", "county_officer", "county"),
+    ("admin", "admin", None),
+    ("team01", "team_leader", "T01"),
+    ("group001", "group_leader", "G001"),
+    ("group002", "group_leader", "G002"),
+    ("group013", "group_leader", "G013"),
+    ("dept01", "department_handler", "D01"),
+]
+
+
+def load_demo(password: str = "demo", size: DemoCounty | None = None) -> bool:
+    """Load the demo county once; returns False (and changes nothing) if it is there already."""
+    size = size or DemoCounty()
+    if db.session.scalars(select(Unit).where(Unit.code == "county")).first():
+        return False
+    rng = random.Random(size.seed)
+    fake = Faker("zh_CN")
+    fake.seed_instance(size.seed)
+    ensure_categories()
+    pw_hash = hash_password(password)  # one hash for every demo account keeps loading fast
+
+    county = create_unit("county", f"{fake.city_name()}县大走访活动办公室", "county")
+    depts = [create_unit(f"D{i + 1:02d}", DEPARTMENTS[i % len(DEPARTMENTS)], "department", "county")
+             for i in range(size.departments)]
+    teams = [create_unit(f"T{i + 1:02d}", f"{fake.district()}镇工作队", "team", "county")
+             for i in range(size.teams)]
+    # Team 01 gets 12 groups so that G013 belongs to another team (a demo account relies on it).
+    first = min(12, size.groups)
+    rest = size.groups - first
+    sizes = [first] + [rest // (size.teams - 1) + (1 if i < rest % (size.teams - 1) else 0)
+                       for i in range(size.teams - 1)]
+    groups: list[Unit] = []
+    for team, n in zip(teams, sizes):
+        for _ in range(n):
+            code = f"G{len(groups) + 1:03d}"
+            groups.append(create_unit(code, f"{fake.street_name()}村工作组", "group", team.code))
+
+    users: list[User] = [User(username="admin", name="系统管理员", role="admin", unit=None,
+                              password_hash=pw_hash)]
+
+    def person(username: str, role: str, unit: Unit) -> User:
+        user = User(username=username, name=fake.name(), role=role, unit=unit,
+                    phone=fake.phone_number(), password_hash=pw_hash)
+        users.append(user)
+        return user
+
+    person("county", "county_officer", county)
+    person("county02", "county_officer", county)
+    for i, dept in enumerate(depts):
+        person(f"dept{i + 1:02d}", "department_handler", dept)
+    for i, team in enumerate(teams):
+        person(f"team{i + 1:02d}", "team_leader", team)
+        person(f"team{i + 1:02d}d", "team_leader", team)
+    for i, group in enumerate(groups):
+        person(f"group{i + 1:03d}", "group_leader", group)
+        for m in range(size.members_per_group):
+            person(f"g{i + 1:03d}m{m + 1}", "group_member", group)
+    db.session.add_all(users)
+    db.session.flush()
+
+    by_unit: dict[int, dict[str, User]] = {}
+    for user in users:
+        if user.unit_id is not None:
+            by_unit.setdefault(user.unit_id, {}).setdefault(user.role, user)
+    members = {g.id: [u for u in users if u.unit_id == g.id] for g in groups}
+
+    start = datetime.now(timezone.utc) - timedelta(days=60)
+    kinds = list(TARGET_KINDS)
+    kind_weights = [40, 12, 4, 12, 3, 3, 2, 2, 2]
+    targets: list[Target] = []
+    for group in groups:
+        village = group.name.removesuffix("工作组")
+        for _ in range(size.targets_per_group):
+            kind = rng.choices(kinds, kind_weights)[0]
+            name = fake.company() if kind == "enterprise" else (
+                f"{fake.name()}户" if kind.endswith("household") else f"{village}{kind_name(kind)}")
+            targets.append(Target(kind=kind, name=name, address=fake.street_address(),
+                                  village=village, group=group,
+                                  cadre=rng.choice(members[group.id])))
+    db.session.add_all(targets)
+    db.session.flush()
+    visits = []
+    for target in targets:
+        if rng.random() < 0.7:
+            visits.append(Visit(target=target, group_id=target.group_id,
+                                visited_on=(start + timedelta(days=rng.randint(0, 59))).date(),
+                                notes=fake.sentence(), suggestions=rng.choice([0, 0, 1, 2]),
+                                created_by_id=target.cadre_id))
+    db.session.add_all(visits)
+    db.session.flush()
+
+    categories = {c.code: c for c in db.session.scalars(select(Category))}
+    for _ in range(size.cases):
+        visit = rng.choice(visits)
+        group = visit.target.group
+        code = rng.choice(list(PROBLEMS))
+        moment = datetime.combine(visit.visited_on, datetime.min.time(), timezone.utc) + timedelta(
+            hours=rng.randint(1, 10))
+        with calendar.at(moment):
+            case = file_case(
+                rng.choice(members[group.id]), title=rng.choice(PROBLEMS[code]),
+                description=fake.paragraph(nb_sentences=2), category=categories[code].code,
+                kind=rng.choices(["individual", "shared"], [4, 1])[0],
+                resident={"name": fake.name(), "phone": fake.phone_number(),
+                          "address": fake.address()},
+                target=visit.target_id, visit=visit.id)
+        _walk(case, rng, fake, by_unit, depts, moment)
+    db.session.flush()
+    return True
+
+
+def kind_name(kind: str) -> str:
+    return {"community": "社区", "village": "村委会", "key_project": "重点项目", "school": "小学",
+            "building_site": "建筑工地"}.get(kind, kind)
+
+
+def _walk(case: Case, rng: random.Random, fake: Faker, by_unit: dict[int, dict[str, User]],
+          depts: list[Unit], moment: datetime) -> None:
+    """Drive a case along a random path of its workflow, as the users holding it would."""
+    now = datetime.now(timezone.utc)
+    while rng.random() < 0.8:
+        moment += timedelta(hours=rng.randint(4, 96))
+        if moment >= now:
+            return
+        actors = by_unit.get(case.unit_id, {})
+        options = [(t, u) for u in actors.values() for t in allowed_triggers(case, u)]
+        if not options:
+            return
+        spec, actor = rng.choices(options, [WEIGHTS.get(t.trigger, 1) for t, _ in options])[0]
+        with calendar.at(moment):
+            fire(case, spec.trigger, actor, **_fields(spec.trigger, rng, fake, depts, case))
+
+
+def _fields(trigger: str, rng: random.Random, fake: Faker, depts: list[Unit], case: Case) -> dict:
+    if trigger in ("escalate", "send_back", "return"):
+        return {"reason": fake.sentence()}
+    if trigger == "resolve":
+        fields = {"resolution": fake.sentence()}
+        if rng.random() < 0.3:
+            fields["funds"] = f"{rng.randint(1, 500) / 10:.1f}"
+        if rng.random() < 0.1:
+            fields["donations"] = f"{rng.randint(1, 50) / 10:.1f}"
+        return fields
+    if trigger == "explain":
+        return {"explanation": fake.sentence(),
+                "revisit_on": (calendar.today() + timedelta(days=90)).isoformat()}
+    if trigger == "refer":
+        return {"department": rng.choice(depts).code,
+                "due_date": calendar.add_working_days(calendar.today(), 10).isoformat()}
+    if trigger == "verify":
+        return {"satisfied": rng.random() < 0.85, "note": fake.sentence()}
+    return {}

@@ -1,0 +1,108 @@
+"""Blueprints, error pages and template helpers."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import format_datetime, get_locale
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from casetrack.extensions import db, login_manager
+from casetrack.models import User
+from casetrack.services.calendar import today
+from casetrack.services.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_response(status: int, code: str, message: str, **extra):
+    if wants_json():
+        return jsonify(error=code, message=message, **extra), status
+    try:
+        return render_template("errors/error.html", status=status, message=message), status
+    except Exception:  # the error page itself failed: a plain answer, never a traceback
+        log.exception("error page failed")
+        return message, status, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+def register(app: Flask) -> None:
+    from casetrack.web import api, auth, cases
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(cases.bp)
+    app.register_blueprint(api.bp)
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+
+    @login_manager.user_loader
+    def load_user(ident: str) -> User | None:
+        user_id, _sep, version = ident.partition(":")
+        if not user_id.isdigit() or not version.isdigit():
+            return None
+        user = db.session.get(User, int(user_id))
+        if user is None or user.session_version != int(version):
+            return None
+        return user
+
+    @app.errorhandler(ServiceError)
+    def service_error(exc: ServiceError):
+        db.session.rollback()
+        extra = {"errors": exc.errors} if getattr(exc, "errors", None) else {}
+        return error_response(exc.status, exc.code, exc.message, **extra)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        db.session.rollback()
+        return error_response(400, "csrf", _("The form expired or came from elsewhere; "
+                                             "reload the page and try again."))
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        db.session.rollback()
+        messages = {
+            400: _("The request could not be understood."),
+            401: _("Please log in."),
+            403: _("You may not do this."),
+            404: _("There is nothing here."),
+            405: _("This address does not take that method."),
+            413: _("The upload is too large."),
+        }
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return error_response(exc.code or 500, code, messages.get(exc.code, exc.name or ""))
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        db.session.rollback()
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return error_response(500, "server_error",
+                              _("Something went wrong on our side; nothing was changed."))
+
+    app.add_template_global(get_locale)
+    app.add_template_global(localized)
+    app.add_template_global(state_label)
+    app.add_template_global(today)
+
+    @app.template_filter("localtime")
+    def localtime(value, fmt: str = "yyyy-MM-dd HH:mm"):
+        return format_datetime(value, fmt) if value else ""
+
+
+def localized(label: dict[str, str] | None) -> str:
+    """Pick the current language from a {zh, en} label of the workflow file."""
+    if not label:
+        return ""
+    return label.get("en" if str(get_locale()) == "en" else "zh") or next(iter(label.values()))
+
+
+def state_label(case, state: str | None = None) -> str:
+    from casetrack.services.cases import workflow_of
+    states = workflow_of(case).states
+    state = state or case.state
+    return localized(states[state].label) if state in states else state

@@ -1,0 +1,164 @@
+"""JSON API under /api/v1, with bearer-token authentication."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, g, jsonify, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from casetrack.extensions import csrf, db
+from casetrack.models import Case, Category, Unit, User
+from casetrack.services import accounts
+from casetrack.services.calendar import today
+from casetrack.services.cases import (allowed_triggers, case_events, file_case, fire, get_case,
+                                      workflow_of)
+from casetrack.services.errors import ValidationFailed
+from casetrack.services.queries import CaseFilters, list_cases
+from casetrack.web import error_response
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+PUBLIC_ENDPOINTS = {"api.create_token"}
+
+
+@bp.before_request
+def authenticate():
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
+    user = accounts.user_for_token(token.strip()) if scheme.lower() == "bearer" and token else None
+    if user is None:
+        return error_response(401, "unauthorized", _("A valid API token is needed: "
+                                                     "Authorization: Bearer <token>."))
+    g.api_user = user
+    return None
+
+
+def body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        abort(error_response(400, "bad_request", _("The body must be a JSON object.")))
+    return data
+
+
+def user_json(user: User) -> dict[str, Any]:
+    return {"id": user.id, "username": user.username, "name": user.name, "role": user.role,
+            "unit": user.unit.code if user.unit else None,
+            "unit_name": user.unit.name if user.unit else None}
+
+
+def unit_json(unit: Unit) -> dict[str, Any]:
+    return {"code": unit.code, "name": unit.name, "kind": unit.kind,
+            "parent": unit.parent.code if unit.parent else None}
+
+
+def case_json(case: Case) -> dict[str, Any]:
+    wf = workflow_of(case)
+    return {
+        "id": case.id, "title": case.title, "description": case.description,
+        "category": case.category.code, "kind": case.kind, "state": case.state,
+        "state_label": wf.states[case.state].label,
+        "unit": case.unit.code, "unit_name": case.unit.name, "group": case.group.code,
+        "department": case.department.code if case.department else None,
+        "deadline": case.deadline.isoformat() if case.deadline else None,
+        "overdue": bool(case.deadline and case.deadline < today()),
+        "revisit_on": case.revisit_on.isoformat() if case.revisit_on else None,
+        "funds": str(case.funds) if case.funds is not None else None,
+        "donations": str(case.donations) if case.donations is not None else None,
+        "resident": {"name": case.resident_name, "phone": case.resident_phone,
+                     "address": case.resident_address},
+        "target": case.target_id, "visit": case.visit_id,
+        "workflow": case.workflow, "workflow_version": case.workflow_version,
+        "version": case.version,
+        "created_at": case.created_at.isoformat(), "updated_at": case.updated_at.isoformat(),
+    }
+
+
+@bp.post("/tokens")
+def create_token():
+    data = body()
+    username, password = data.get("username"), data.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise ValidationFailed({"username": _("Please fill this in."),
+                                "password": _("Please fill this in.")})
+    user = accounts.authenticate(username, password)
+    if user is None:
+        return error_response(401, "unauthorized", _("Wrong username or password."))
+    token = accounts.create_token(user, str(data.get("name") or "api"))
+    db.session.commit()
+    return jsonify(token=token, user=user_json(user)), 201
+
+
+@bp.get("/me")
+def me():
+    return jsonify(user_json(g.api_user))
+
+
+@bp.get("/categories")
+def categories():
+    rows = db.session.scalars(select(Category).where(Category.active.is_(True))
+                              .order_by(Category.position, Category.id))
+    return jsonify(categories=[{"code": c.code, "name": {"zh": c.name_zh, "en": c.name_en}}
+                               for c in rows])
+
+
+@bp.get("/units")
+def units():
+    stmt = select(Unit).where(Unit.active.is_(True)).order_by(Unit.path)
+    if request.args.get("kind"):
+        stmt = stmt.where(Unit.kind == request.args["kind"])
+    return jsonify(units=[unit_json(u) for u in db.session.scalars(stmt)])
+
+
+@bp.post("/cases")
+def create_case():
+    data = body()
+    fields = {"title", "description", "category", "kind", "resident", "target", "visit"}
+    unknown = {k: _("This action takes no such field.") for k in data if k not in fields}
+    if unknown:
+        raise ValidationFailed(unknown)
+    case = file_case(g.api_user, title=data.get("title"), description=data.get("description", ""),
+                     category=data.get("category"), kind=data.get("kind"),
+                     resident=data.get("resident"), target=data.get("target"),
+                     visit=data.get("visit"))
+    db.session.commit()
+    return jsonify(case_json(case)), 201, {"Location": url_for(".case", case_id=case.id)}
+
+
+@bp.get("/cases")
+def cases():
+    filters = CaseFilters.from_args(request.args)
+    page, cursor = list_cases(g.api_user, filters)
+    nxt = url_for(".cases", **{**request.args.to_dict(), "cursor": cursor}) if cursor else None
+    return jsonify(cases=[case_json(c) for c in page], next=nxt,
+                   cursor=str(cursor) if cursor else None)
+
+
+@bp.get("/cases/<int:case_id>")
+def case(case_id: int):
+    row = get_case(g.api_user, case_id)
+    return jsonify({**case_json(row), "events": [event_json(e) for e in case_events(row)],
+                    "allowed": [t.trigger for t in allowed_triggers(row, g.api_user)]})
+
+
+def event_json(event) -> dict[str, Any]:
+    return {"id": event.id, "at": event.at.isoformat(), "trigger": event.trigger,
+            "actor": event.actor.username if event.actor else None,
+            "from_state": event.from_state, "to_state": event.to_state,
+            "from_unit": event.from_unit.code if event.from_unit else None,
+            "to_unit": event.to_unit.code, "data": event.data}
+
+
+@bp.post("/cases/<int:case_id>/transitions")
+def transition(case_id: int):
+    data = body()
+    row = get_case(g.api_user, case_id)
+    trigger = data.pop("trigger", None)
+    version = data.pop("version", None)
+    if version is None:
+        raise ValidationFailed({"version": _("The version of the case you read is needed.")})
+    fire(row, trigger, g.api_user, version=version, **data)
+    db.session.commit()
+    return jsonify({**case_json(row), "allowed": [t.trigger for t in allowed_triggers(row, g.api_user)]})

@@ -1,0 +1,124 @@
+"""Case pages: the list in my scope, a case with its timeline and actions, filing a problem."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from casetrack.extensions import db
+from casetrack.models import Category, Target, Unit
+from casetrack.services.cases import (allowed_triggers, case_events, file_case, fire, get_case,
+                                      workflow_of)
+from casetrack.services.errors import Conflict, ValidationFailed
+from casetrack.services.queries import CaseFilters, list_cases
+from casetrack.web import localized
+
+bp = Blueprint("cases", __name__)
+
+
+@bp.before_request
+@login_required
+def _require_login():
+    return None
+
+
+class FileCaseForm(FlaskForm):
+    category = SelectField(_l("Category"), validators=[DataRequired()])
+    kind = SelectField(_l("Kind"), choices=[("individual", _l("Individual problem (个性)")),
+                                            ("shared", _l("Shared problem (共性)"))])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    description = TextAreaField(_l("Description"), validators=[Length(max=4000)])
+    resident_name = StringField(_l("Resident's name"), validators=[Length(max=60)])
+    resident_phone = StringField(_l("Resident's phone"), validators=[Length(max=30)])
+    resident_address = StringField(_l("Resident's address"), validators=[Length(max=200)])
+    target = SelectField(_l("Visit target"), validators=[Optional()], default="")
+
+
+def category_label(c: Category) -> str:
+    return localized({"zh": c.name_zh, "en": c.name_en})
+
+
+@bp.get("/")
+def index():
+    filters = CaseFilters.from_args(request.args)
+    page, cursor = list_cases(current_user, filters)
+    return render_template("cases/index.html", cases=page, cursor=cursor, filters=filters)
+
+
+@bp.route("/cases/new", methods=["GET", "POST"])
+def new():
+    form = FileCaseForm()
+    cats = db.session.scalars(select(Category).where(Category.active.is_(True))
+                              .order_by(Category.position, Category.id))
+    form.category.choices = [(c.code, category_label(c)) for c in cats]
+    targets = db.session.scalars(select(Target).where(Target.group_id == current_user.unit_id)
+                                 .order_by(Target.name)) if current_user.unit_id else []
+    form.target.choices = [("", "—")] + [(str(t.id), t.name) for t in targets]
+    status = 200
+    if form.validate_on_submit():
+        try:
+            case = file_case(current_user, title=form.title.data,
+                             description=form.description.data, category=form.category.data,
+                             kind=form.kind.data,
+                             resident={"name": form.resident_name.data,
+                                       "phone": form.resident_phone.data,
+                                       "address": form.resident_address.data},
+                             target=form.target.data or None)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            for name, message in exc.errors.items():
+                field = getattr(form, name.replace("resident.", "resident_"), None)
+                if field is not None:
+                    field.errors = [*field.errors, message]
+            flash(exc.message, "error")
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("Case %(id)d filed.", id=case.id), "success")
+            return redirect(url_for(".show", case_id=case.id))
+    elif request.method == "POST":
+        status = 422
+    return render_template("cases/new.html", form=form), status
+
+
+def _show(case, errors=None, typed=None, open_trigger=None, status=200):
+    wf = workflow_of(case)
+    departments = db.session.scalars(select(Unit).where(Unit.kind == "department",
+                                                        Unit.active.is_(True)).order_by(Unit.code))
+    team = case.group.ancestor("team")
+    groups = db.session.scalars(select(Unit).where(Unit.parent_id == team.id, Unit.kind == "group")
+                                .order_by(Unit.code)) if team else []
+    return render_template("cases/show.html", case=case, wf=wf, events=case_events(case),
+                           actions=allowed_triggers(case, current_user), errors=errors or {},
+                           typed=typed or {}, open_trigger=open_trigger,
+                           departments=list(departments), groups=list(groups)), status
+
+
+@bp.get("/cases/<int:case_id>")
+def show(case_id: int):
+    return _show(get_case(current_user, case_id))
+
+
+@bp.post("/cases/<int:case_id>/<trigger>")
+def act(case_id: int, trigger: str):
+    case = get_case(current_user, case_id)
+    spec = next((t for t in allowed_triggers(case, current_user) if t.trigger == trigger), None)
+    fields = {name: request.form.get(name, "") for name in (spec.fields if spec else ())}
+    try:
+        fire(case, trigger, current_user, version=request.form.get("version"), **fields)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return _show(get_case(current_user, case_id), exc.errors, fields, trigger, 422)
+    except Conflict as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return _show(get_case(current_user, case_id), status=409)
+    db.session.commit()
+    flash(_("Done: %(action)s.", action=localized(spec.label) if spec else trigger), "success")
+    return redirect(url_for(".show", case_id=case_id))

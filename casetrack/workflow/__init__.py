@@ -1,0 +1,308 @@
+"""Workflow definitions: load workflows/*.yaml, validate, build one shared Machine each."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from transitions import Machine
+
+ROLES = ("group_member", "group_leader", "team_leader", "county_officer",
+         "department_handler", "admin")
+UNIT_KINDS = ("province", "city", "county", "department", "team", "group")
+FIELD_TYPES = ("text", "date", "decimal", "bool", "department", "group")
+KEEP = "keep"
+# Sums a case keeps (万元): a decimal field of one of these names adds to the case's total.
+DECIMAL_FIELDS = ("funds", "donations")
+# Who a dynamic destination returns the case to: the unit holding it now, or the one that resolved it.
+BACK_TO = ("holder", "resolver")
+
+
+class WorkflowError(ValueError):
+    """A workflow file that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    type: str
+    label: dict[str, str]
+
+
+@dataclass(frozen=True)
+class StateSpec:
+    name: str
+    label: dict[str, str]
+    level: str
+    deadline_days: int | None
+    final: bool
+    remember: str | None
+
+
+@dataclass(frozen=True)
+class TransitionSpec:
+    """One YAML transition; `dest` is a state name, or None when `back_to` decides it."""
+    trigger: str
+    sources: tuple[str, ...]
+    dest: str | None
+    back_to: str | None
+    roles: frozenset[str]
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    when: dict[str, Any]
+    label: dict[str, str]
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return self.required + self.optional
+
+
+@dataclass
+class Workflow:
+    name: str
+    version: int
+    path: str
+    label: dict[str, str]
+    states: dict[str, StateSpec]
+    fields: dict[str, FieldSpec]
+    transitions: list[TransitionSpec]
+    filing_roles: frozenset[str]
+    filing_states: dict[str, str]
+    machine: Machine = field(repr=False, default=None)  # type: ignore[assignment]
+
+    def transitions_from(self, state: str) -> list[TransitionSpec]:
+        return [t for t in self.transitions if state in t.sources]
+
+    def triggers(self) -> list[str]:
+        return list(dict.fromkeys(t.trigger for t in self.transitions))
+
+    def levels(self) -> list[str]:
+        """The kinds of unit that hold cases, in the file's order."""
+        return list(dict.fromkeys(s.level for s in self.states.values() if s.level != KEEP))
+
+    def level_state(self, unit_kind: str) -> str | None:
+        """The handling state of a kind of unit: the first state of that level in the file."""
+        return next((s.name for s in self.states.values() if s.level == unit_kind), None)
+
+    def describe(self) -> str:
+        lines = [f"{self.name} v{self.version} ({self.path})", "states:"]
+        for s in self.states.values():
+            days = f", {s.deadline_days} working days" if s.deadline_days else ""
+            lines.append(f"  {s.name:<12} {s.label.get('zh', '')} / {s.label.get('en', '')}"
+                         f" [level {s.level}{days}{', final' if s.final else ''}]")
+        lines.append("transitions:")
+        for t in self.transitions:
+            dest = t.dest or f"back to {t.back_to}"
+            cond = "".join(f" when {k}={v}" for k, v in t.when.items())
+            lines.append(f"  {t.trigger:<10} {','.join(t.sources)} -> {dest}{cond}"
+                         f"  roles={','.join(sorted(t.roles))}"
+                         f"  fields={','.join(t.required) or '-'}"
+                         f"{'  optional=' + ','.join(t.optional) if t.optional else ''}")
+        return "\n".join(lines)
+
+
+def _label(where: str, value: Any) -> dict[str, str]:
+    if isinstance(value, str):
+        return {"zh": value, "en": value}
+    if not isinstance(value, dict) or not value or not all(isinstance(v, str) for v in value.values()):
+        raise WorkflowError(f"{where}: label must be a text or a mapping like {{zh: ..., en: ...}}")
+    return dict(value)
+
+
+def _names(where: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise WorkflowError(f"{where}: must be a name or a list of names")
+
+
+def _check_keys(where: str, mapping: Any, allowed: set[str], required: set[str] = frozenset()) -> None:
+    if not isinstance(mapping, dict):
+        raise WorkflowError(f"{where}: must be a mapping")
+    for key in mapping:
+        if key not in allowed and not str(key).startswith("x-"):
+            raise WorkflowError(f"{where}.{key}: unknown key (allowed: {', '.join(sorted(allowed))})")
+    for key in required:
+        if key not in mapping:
+            raise WorkflowError(f"{where}.{key}: missing")
+
+
+def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
+    """Validate a parsed YAML document and build its Workflow (with its Machine)."""
+    _check_keys(path, data, {"name", "version", "label", "roles", "fields", "filing", "states",
+                             "transitions"}, {"name", "version", "states", "transitions", "filing"})
+    name, version = data["name"], data["version"]
+    if not isinstance(name, str) or not name.isidentifier():
+        raise WorkflowError(f"{path}: name: must be a simple identifier, not {name!r}")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise WorkflowError(f"{path}: version: must be a positive whole number")
+    roles = _names(f"{path}: roles", data.get("roles", list(ROLES)))
+    for role in roles:
+        if role not in ROLES:
+            raise WorkflowError(f"{path}: roles: unknown role {role!r} (known: {', '.join(ROLES)})")
+
+    fields: dict[str, FieldSpec] = {}
+    for fname, spec in (data.get("fields") or {}).items():
+        where = f"{path}: fields.{fname}"
+        _check_keys(where, spec, {"type", "label"}, {"type"})
+        if spec["type"] not in FIELD_TYPES:
+            raise WorkflowError(f"{where}.type: unknown type {spec['type']!r} (known: {', '.join(FIELD_TYPES)})")
+        if spec["type"] == "decimal" and fname not in DECIMAL_FIELDS:
+            raise WorkflowError(f"{where}: a decimal field adds up on the case; "
+                                f"known: {', '.join(DECIMAL_FIELDS)}")
+        fields[fname] = FieldSpec(fname, spec["type"], _label(where, spec.get("label", fname)))
+
+    states: dict[str, StateSpec] = {}
+    if not isinstance(data["states"], dict) or not data["states"]:
+        raise WorkflowError(f"{path}: states: must be a non-empty mapping")
+    for sname, spec in data["states"].items():
+        where = f"{path}: states.{sname}"
+        _check_keys(where, spec, {"label", "level", "deadline_days", "final", "remember"}, {"level"})
+        if spec.get("remember") not in (None, "resolver"):
+            raise WorkflowError(f"{where}.remember: only 'resolver' can be remembered")
+        if spec["level"] not in UNIT_KINDS + (KEEP,):
+            raise WorkflowError(f"{where}.level: unknown level {spec['level']!r} "
+                                f"(known: {', '.join(UNIT_KINDS + (KEEP,))})")
+        days = spec.get("deadline_days")
+        if days is not None and (not isinstance(days, int) or isinstance(days, bool) or days < 1):
+            raise WorkflowError(f"{where}.deadline_days: must be a positive whole number")
+        states[sname] = StateSpec(sname, _label(where, spec.get("label", sname)), spec["level"],
+                                  days, bool(spec.get("final", False)), spec.get("remember"))
+
+    filing = data["filing"]
+    _check_keys(f"{path}: filing", filing, {"roles", "states"}, {"roles", "states"})
+    filing_roles = frozenset(_names(f"{path}: filing.roles", filing["roles"]))
+    for role in filing_roles - set(roles):
+        raise WorkflowError(f"{path}: filing.roles: unknown role {role!r}")
+    _check_keys(f"{path}: filing.states", filing["states"], {"individual", "shared"},
+                {"individual", "shared"})
+    for kind, sname in filing["states"].items():
+        if sname not in states:
+            raise WorkflowError(f"{path}: filing.states.{kind}: unknown state {sname!r}")
+
+    transitions: list[TransitionSpec] = []
+    if not isinstance(data["transitions"], list) or not data["transitions"]:
+        raise WorkflowError(f"{path}: transitions: must be a non-empty list")
+    for i, spec in enumerate(data["transitions"]):
+        where = f"{path}: transitions[{i}]"
+        _check_keys(where, spec, {"trigger", "source", "dest", "roles", "fields", "optional", "when",
+                                  "label"}, {"trigger", "source", "dest", "roles"})
+        trigger = spec["trigger"]
+        if not isinstance(trigger, str) or not trigger.isidentifier():
+            raise WorkflowError(f"{where}.trigger: must be a simple name, not {trigger!r}")
+        where = f"{path}: transitions[{i}] ({trigger})"
+        sources = _names(f"{where}.source", spec["source"])
+        for s in sources:
+            if s not in states:
+                raise WorkflowError(f"{where}.source: unknown state {s!r}")
+        dest, back_to = spec["dest"], None
+        if isinstance(dest, dict):
+            _check_keys(f"{where}.dest", dest, {"back_to"}, {"back_to"})
+            back_to, dest = dest["back_to"], None
+            if back_to not in BACK_TO:
+                raise WorkflowError(f"{where}.dest.back_to: must be one of {', '.join(BACK_TO)}")
+        elif dest not in states:
+            raise WorkflowError(f"{where}.dest: unknown state {dest!r}")
+        t_roles = frozenset(_names(f"{where}.roles", spec["roles"]))
+        for role in t_roles - set(roles):
+            raise WorkflowError(f"{where}.roles: unknown role {role!r}")
+        required = _names(f"{where}.fields", spec.get("fields", []))
+        optional = _names(f"{where}.optional", spec.get("optional", []))
+        for f in required + optional:
+            if f not in fields:
+                raise WorkflowError(f"{where}.fields: unknown field {f!r}")
+        when = spec.get("when") or {}
+        _check_keys(f"{where}.when", when, set(required))
+        if dest is not None and states[dest].level == "department" and not any(
+                fields[f].type == "department" for f in required):
+            raise WorkflowError(f"{where}.fields: a move to a department needs a department field")
+        transitions.append(TransitionSpec(trigger, sources, dest, back_to, t_roles, required,
+                                          optional, dict(when),
+                                          _label(where, spec.get("label", trigger))))
+
+    wf = Workflow(name, version, path, _label(f"{path}: label", data.get("label", name)), states,
+                  fields, transitions, filing_roles, dict(filing["states"]))
+    _check_reachable(wf)
+    wf.machine = _build_machine(wf)
+    return wf
+
+
+def _check_reachable(wf: Workflow) -> None:
+    reached = set(wf.filing_states.values())
+    handling = {wf.level_state(level) for level in wf.levels()}
+    frontier = list(reached)
+    while frontier:
+        state = frontier.pop()
+        for t in wf.transitions_from(state):
+            for dest in ([t.dest] if t.dest else sorted(handling)):
+                if dest not in reached:
+                    reached.add(dest)
+                    frontier.append(dest)
+    for sname in wf.states:
+        if sname not in reached:
+            raise WorkflowError(f"{wf.path}: states.{sname}: unreachable from the filing states")
+
+
+def _when(conditions: dict[str, Any]):
+    def check(event) -> bool:
+        return all(event.kwargs.get("data", {}).get(k) == v for k, v in conditions.items())
+    return check
+
+
+def _holder_is(level: str, back_to: str):
+    def check(event) -> bool:
+        return event.kwargs["back_to_kind"][back_to] == level
+    return check
+
+
+def _build_machine(wf: Workflow) -> Machine:
+    """One Machine for the workflow; `back_to` expands into one guarded transition per level."""
+    machine_transitions = []
+    for t in wf.transitions:
+        conditions = [_when(t.when)] if t.when else []
+        if t.dest:
+            machine_transitions.append({"trigger": t.trigger, "source": list(t.sources),
+                                        "dest": t.dest, "conditions": conditions})
+            continue
+        for level in wf.levels():
+            machine_transitions.append({
+                "trigger": t.trigger, "source": list(t.sources), "dest": wf.level_state(level),
+                "conditions": conditions + [_holder_is(level, t.back_to)]})
+    return Machine(model=None, states=list(wf.states), transitions=machine_transitions,
+                   initial=wf.filing_states["individual"], auto_transitions=False,
+                   send_event=True, model_attribute="state")
+
+
+def load_workflow(path: str | Path) -> Workflow:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise WorkflowError(f"{path}: cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise WorkflowError(f"{path}: not valid YAML: {exc}") from None
+    return parse_workflow(data, str(path))
+
+
+class Registry:
+    """Every workflow version found in a folder, by (name, version)."""
+
+    def __init__(self, folder: str | Path):
+        self.workflows: dict[tuple[str, int], Workflow] = {}
+        for path in sorted(Path(folder).glob("*.yaml")):
+            wf = load_workflow(path)
+            if (wf.name, wf.version) in self.workflows:
+                raise WorkflowError(f"{path}: name/version {wf.name} v{wf.version} already defined "
+                                    f"in {self.workflows[(wf.name, wf.version)].path}")
+            self.workflows[(wf.name, wf.version)] = wf
+
+    def get(self, name: str, version: int) -> Workflow:
+        return self.workflows[(name, version)]
+
+    def latest(self, name: str) -> Workflow:
+        versions = [wf for (n, _), wf in self.workflows.items() if n == name]
+        if not versions:
+            raise WorkflowError(f"no workflow named {name!r} in the workflows folder")
+        return max(versions, key=lambda wf: wf.version)

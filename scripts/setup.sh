@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Create .venv and install casetrack into it (with the dev extra when asked: setup.sh dev).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if ! "$PY" -c 'import venv, ensurepip' 2>/dev/null; then
+  # Debian splits venv out of python3; install it when we can.
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null;
+  else sudo apt-get update -qq && sudo apt-get install -y -qq python3-venv >/dev/null; fi
+fi
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+if [ "${1:-}" = dev ]; then .venv/bin/python -m pip install -q -e '.[dev]'; else .venv/bin/python -m pip install -q -e .; fi
