@@ -1,7 +1,7 @@
 """casetrack: case tracking for a county's grand-visit campaign (大走访)."""
 from __future__ import annotations
 
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 
 from casetrack import config
 from casetrack.extensions import babel, csrf, db, login_manager, write_intent
@@ -45,6 +45,8 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 def select_locale() -> str:
     """The user's choice, else Chinese for any zh* browser, else the browser's best, else Chinese."""
+    if not has_request_context():
+        return "zh_Hans"
     chosen = session.get("lang")
     if chosen in ("zh_Hans", "en"):
         return chosen

@@ -6,6 +6,7 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -13,13 +14,20 @@ from casetrack.extensions import db, utcnow
 from casetrack.models import ROLE_UNIT_KINDS, ApiToken, Unit, User
 from casetrack.services.errors import ValidationFailed
 
-hasher = PasswordHasher()  # argon2id with the library's current (RFC 9106) parameters
-# Verified when the username is unknown, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = hasher.hash("not a password")
+
+
+def hasher() -> PasswordHasher:
+    """argon2id with the library's RFC 9106 defaults, or ARGON2_PARAMS from the config."""
+    ext = current_app.extensions
+    if "casetrack.hasher" not in ext:
+        ext["casetrack.hasher"] = PasswordHasher(**current_app.config.get("ARGON2_PARAMS", {}))
+        # Verified when the username is unknown, so a wrong name costs as long as a wrong password.
+        ext["casetrack.dummy_hash"] = ext["casetrack.hasher"].hash("not a password")
+    return ext["casetrack.hasher"]
 
 
 def hash_password(password: str) -> str:
-    return hasher.hash(password)
+    return hasher().hash(password)
 
 
 def create_user(username: str, password: str, role: str, unit_code: str | None,
@@ -54,12 +62,13 @@ def authenticate(username: str, password: str) -> User | None:
     """The active user with this password, rehashing it if the parameters changed."""
     user = db.session.scalars(select(User).where(User.username == username)).first()
     try:
-        hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        hasher().verify(user.password_hash if user else current_app.extensions["casetrack.dummy_hash"],
+                        password)
     except (VerificationError, InvalidHashError):
         return None
     if user is None or not user.active:
         return None
-    if hasher.check_needs_rehash(user.password_hash):
+    if hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
         db.session.flush()
     return user

@@ -1,0 +1,3 @@
+def test_world_builds(world):
+    case = world.file()
+    assert case.state == "group"
