@@ -32,11 +32,12 @@ def error_response(status: int, code: str, message: str, **extra):
 
 
 def register(app: Flask) -> None:
-    from casetrack.web import api, auth, cases
+    from casetrack.web import api, api_visits, auth, cases, visits  # noqa: F401 (api_visits: routes on api.bp)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(visits.bp)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = None

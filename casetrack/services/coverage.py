@@ -1,0 +1,225 @@
+"""Coverage (targets visited at least once / targets assigned) and the timetable's milestones.
+
+Every figure is a GROUP BY in SQL over indexed columns; Python only combines the few rows
+of aggregates that come back. Targets assigned are the active targets now; "visited" means
+at least one visit on or before the as-of day.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import case, func, select
+
+from casetrack.extensions import db
+from casetrack.models import TARGET_KINDS, Milestone, Target, Unit, User, Visit
+from casetrack.services.calendar import now
+from casetrack.services.errors import Forbidden, NotFound, ValidationFailed
+from casetrack.services.targets import (COLUMNS, INFO_COLUMNS, KIND_LABELS, group_ids_under,
+                                        set_text, visited_by)
+
+STATUSES = ("met", "on_track", "behind")
+
+
+@dataclass
+class Tally:
+    assigned: int = 0
+    visited: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        return self.visited / self.assigned if self.assigned else None
+
+    def json(self) -> dict[str, Any]:
+        return {"assigned": self.assigned, "visited": self.visited, "rate": self.rate}
+
+
+def tally(unit: Unit, as_of: date, by: str | None = None) -> dict[Any, Tally]:
+    """Targets assigned and visited by `as_of` within a unit, grouped by None (the unit as a
+    whole), "kind", "group" (the work group's id) or "team" (the team's id)."""
+    key = {None: None, "kind": Target.kind, "group": Target.group_id, "team": Unit.parent_id}[by]
+    visited = func.count(case((visited_by(as_of), 1)))
+    stmt = select(func.count(), visited).select_from(Target).where(
+        Target.active.is_(True), Target.group_id.in_(group_ids_under(unit)))
+    if by == "team":
+        stmt = stmt.join(Unit, Unit.id == Target.group_id)
+    if key is not None:
+        stmt = stmt.add_columns(key).group_by(key)
+    return {(row[2] if key is not None else None): Tally(row[0], row[1] or 0)
+            for row in db.session.execute(stmt)}
+
+
+def coverage(unit: Unit, as_of: date) -> dict[str, Any]:
+    """The unit's coverage with its split by kind and its milestones' status."""
+    by_kind = tally(unit, as_of, "kind")
+    total = Tally(sum(t.assigned for t in by_kind.values()), sum(t.visited for t in by_kind.values()))
+    stones = milestones_for(unit)
+    return {**total.json(), "as_of": as_of.isoformat(), "unit": unit.code,
+            "by_kind": {k: by_kind[k].json() for k in TARGET_KINDS if k in by_kind},
+            "milestones": milestone_status(stones, total.rate, _rates_at_due(unit, stones, as_of),
+                                           as_of)}
+
+
+# -- the timetable -------------------------------------------------------------------------
+
+def milestones_for(unit: Unit) -> list[Milestone]:
+    """The timetable that applies to a unit: the nearest unit above it (or itself) that has one."""
+    ids = [int(i) for i in unit.path.strip("/").split("/") if i]
+    rows = list(db.session.scalars(select(Milestone).where(Milestone.unit_id.in_(ids))
+                                   .order_by(Milestone.due_on)))
+    for unit_id in reversed(ids):
+        mine = [m for m in rows if m.unit_id == unit_id]
+        if mine:
+            return mine
+    return []
+
+
+def _rates_at_due(unit: Unit, stones: list[Milestone], as_of: date,
+                  by: str | None = None) -> dict[date, dict[Any, Tally]]:
+    """The coverage on each milestone day already past: one GROUP BY per such day."""
+    return {m.due_on: tally(unit, m.due_on, by) for m in stones if m.due_on <= as_of}
+
+
+def milestone_status(stones: list[Milestone], rate: float | None,
+                     rates_at_due: dict[date, dict[Any, Tally]], as_of: date,
+                     key: Any = None) -> list[dict[str, Any]]:
+    """Each milestone with its status for one unit.
+
+    Past: "met" if the rate on its day reached the target, else "behind". Ahead: "met" if the
+    rate already reaches it; "on_track" if it is at least the straight line from the previous
+    milestone (its day and target) to this one; "behind" otherwise. The first milestone has no
+    line to follow: it is on track until its day (set a 0% milestone on the campaign's first day
+    to pace it).
+    """
+    out = []
+    previous: Milestone | None = None
+    for m in stones:
+        if m.due_on <= as_of:
+            reached = rates_at_due[m.due_on].get(key, Tally()).rate
+            status = "met" if (reached or 0) >= m.target - 1e-9 else "behind"
+        elif (rate or 0) >= m.target - 1e-9:
+            status = "met"
+        elif previous is None:
+            status = "on_track"
+        else:
+            span = (m.due_on - previous.due_on).days
+            done = (as_of - previous.due_on).days
+            expected = previous.target + (m.target - previous.target) * done / span
+            status = "on_track" if (rate or 0) >= expected - 1e-9 else "behind"
+        out.append({"date": m.due_on.isoformat(), "target": m.target, "status": status})
+        previous = m
+    return out
+
+
+def current_status(statuses: list[dict[str, Any]], as_of: date) -> dict[str, Any] | None:
+    """The milestone a unit is working toward: the next one due, else the last one."""
+    ahead = [s for s in statuses if s["date"] > as_of.isoformat()]
+    return ahead[0] if ahead else (statuses[-1] if statuses else None)
+
+
+def breakdown(unit: Unit, as_of: date) -> list[dict[str, Any]]:
+    """One row per team (for a county) and per work group under the unit, with its status."""
+    stones = milestones_for(unit)
+    levels = ["team", "group"] if unit.kind not in ("team", "group") else ["group"]
+    if unit.kind == "group":
+        return []
+    rows = []
+    for level in levels:
+        units = list(db.session.scalars(select(Unit).where(
+            Unit.path.startswith(unit.path), Unit.kind == level, Unit.active.is_(True))
+            .order_by(Unit.code)))
+        now_t = tally(unit, as_of, level)
+        at_due = _rates_at_due(unit, stones, as_of, level)
+        for u in units:
+            t = now_t.get(u.id, Tally())
+            statuses = milestone_status(stones, t.rate, at_due, as_of, key=u.id)
+            rows.append({"unit": u, "level": level, **t.json(), "milestones": statuses,
+                         "status": current_status(statuses, as_of)})
+    return rows
+
+
+def set_milestone(actor: User, due_on: Any, target_percent: Any) -> Milestone:
+    """Add or change a stage of the timetable of the actor's county (the county office only)."""
+    if actor.role != "county_officer" or not actor.active or actor.unit is None:
+        raise Forbidden(_("Only the county office sets the timetable."))
+    errors: dict[str, str] = {}
+    day = None
+    try:
+        day = due_on if isinstance(due_on, date) else date.fromisoformat(str(due_on or "").strip())
+    except ValueError:
+        errors["due_on"] = _("A date like 2026-07-31, please.")
+    text = str(target_percent if target_percent is not None else "").strip().rstrip("%")
+    if isinstance(target_percent, bool) or not text.isdigit() or not 0 <= int(text) <= 100:
+        errors["target_percent"] = _("A whole percentage from 0 to 100, please.")
+    if errors:
+        raise ValidationFailed(errors, _("Please correct the marked fields."))
+    stone = db.session.scalars(select(Milestone).where(Milestone.unit_id == actor.unit_id,
+                                                       Milestone.due_on == day)).first()
+    if stone is None:
+        stone = Milestone(unit_id=actor.unit_id, due_on=day, created_by_id=actor.id, created_at=now())
+        db.session.add(stone)
+    stone.target_percent = int(text)
+    db.session.flush()
+    return stone
+
+
+def delete_milestone(actor: User, milestone_id: int) -> None:
+    stone = db.session.get(Milestone, milestone_id)
+    if stone is None or actor.unit_id != stone.unit_id:
+        raise NotFound(_("No such milestone."))
+    if actor.role != "county_officer" or not actor.active:
+        raise Forbidden(_("Only the county office sets the timetable."))
+    db.session.delete(stone)
+    db.session.flush()
+
+
+# -- over time -----------------------------------------------------------------------------
+
+def first_visits(unit: Unit) -> list[tuple[date, int]]:
+    """How many of the unit's active targets were first visited on each day, in day order."""
+    first = (select(func.min(Visit.visited_on).label("day")).join(Target, Target.id == Visit.target_id)
+             .where(Target.active.is_(True), Target.group_id.in_(group_ids_under(unit)))
+             .group_by(Visit.target_id).subquery())
+    return [(row[0], row[1]) for row in db.session.execute(
+        select(first.c.day, func.count()).group_by(first.c.day).order_by(first.c.day))]
+
+
+# -- unvisited -----------------------------------------------------------------------------
+
+def unvisited(unit: Unit, as_of: date, limit: int | None = None):
+    """The unit's active targets not visited by `as_of`, by group, village and name."""
+    stmt = (select(Target).where(Target.active.is_(True), Target.group_id.in_(group_ids_under(unit)),
+                                 ~visited_by(as_of))
+            .order_by(Target.group_id, Target.village, Target.name, Target.id))
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return db.session.scalars(stmt)
+
+
+def unvisited_xlsx(unit: Unit, as_of: date) -> bytes:
+    """The unvisited list as .xlsx in the import layout (plus names), text kept as text."""
+    import openpyxl
+    from openpyxl.styles import Font
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "未走访"
+    headers = [h for h, _en in COLUMNS.values()] + list(INFO_COLUMNS)
+    for col, header in enumerate(headers, 1):
+        cell = sheet.cell(row=1, column=col)
+        set_text(cell, header)
+        cell.font = Font(bold=True)
+        sheet.column_dimensions[cell.column_letter].width = 18
+    sheet.freeze_panes = "A2"
+    for r, t in enumerate(unvisited(unit, as_of), 2):
+        values = [KIND_LABELS[t.kind]["zh"], t.name, t.address, t.village, t.group.code,
+                  t.cadre.username if t.cadre else "", t.code or "", t.group.name,
+                  t.cadre.name if t.cadre else ""]
+        for c, value in enumerate(values, 1):
+            set_text(sheet.cell(row=r, column=c), value)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -1,0 +1,138 @@
+"""JSON API for visit targets, visits and coverage, on the /api/v1 blueprint."""
+from __future__ import annotations
+
+import io
+from datetime import date
+from typing import Any
+
+from flask import g, jsonify, request, send_file, url_for
+from flask_babel import gettext as _
+
+from casetrack.extensions import db
+from casetrack.models import Target, Visit
+from casetrack.services import coverage as cov
+from casetrack.services import targets as tg
+from casetrack.services.calendar import today
+from casetrack.services.errors import ValidationFailed
+from casetrack.services.visits import record_round, record_visit
+from casetrack.web.api import body, bp, case_json
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+TARGET_FIELDS = {"kind", "name", "address", "village", "group", "cadre", "code", "active"}
+
+
+def target_json(t: Target, visited: bool | None = None) -> dict[str, Any]:
+    return {"id": t.id, "code": t.code, "kind": t.kind, "kind_label": tg.KIND_LABELS[t.kind],
+            "name": t.name, "address": t.address, "village": t.village, "group": t.group.code,
+            "cadre": t.cadre.username if t.cadre else None, "active": t.active,
+            **({"visited": visited} if visited is not None else {})}
+
+
+def visit_json(v: Visit) -> dict[str, Any]:
+    return {"id": v.id, "target": v.target_id, "date": v.visited_on.isoformat(),
+            "group": v.target.group.code, "cadres": [u.username for u in v.cadres],
+            "notes": v.notes, "suggestions": v.suggestions,
+            "created_by": v.created_by.username if v.created_by else None}
+
+
+def _fields(data: dict[str, Any]) -> dict[str, Any]:
+    unknown = {k: _("This action takes no such field.") for k in data if k not in TARGET_FIELDS}
+    if unknown:
+        raise ValidationFailed(unknown)
+    return data
+
+
+@bp.get("/targets")
+def targets():
+    f = tg.TargetFilters.from_args(g.api_user, request.args)
+    page, cursor = tg.list_targets(g.api_user, f)
+    seen = tg.visited_ids(page)
+    nxt = url_for(".targets", **{**request.args.to_dict(), "cursor": cursor}) if cursor else None
+    return jsonify(targets=[target_json(t, t.id in seen) for t in page], next=nxt,
+                   cursor=str(cursor) if cursor else None)
+
+
+@bp.post("/targets")
+def create_target():
+    target = tg.create_target(g.api_user, **_fields(body()))
+    db.session.commit()
+    return jsonify(target_json(target, False)), 201, {
+        "Location": url_for(".target", target_id=target.id)}
+
+
+@bp.get("/targets/<int:target_id>")
+def target(target_id: int):
+    row = tg.get_target(g.api_user, target_id)
+    return jsonify(target_json(row, bool(tg.visited_ids([row]))))
+
+
+@bp.patch("/targets/<int:target_id>")
+def update_target(target_id: int):
+    row = tg.get_target(g.api_user, target_id)
+    current = {"kind": row.kind, "name": row.name, "address": row.address, "village": row.village,
+               "group": row.group.code, "cadre": row.cadre.username if row.cadre else "",
+               "code": row.code or ""}
+    tg.update_target(g.api_user, row, **{**current, **_fields(body())})
+    db.session.commit()
+    return jsonify(target_json(row, bool(tg.visited_ids([row]))))
+
+
+@bp.get("/targets/import-template")
+def import_template():
+    return send_file(io.BytesIO(tg.import_template(g.api_user)), mimetype=XLSX, as_attachment=True,
+                     download_name="targets-template.xlsx")
+
+
+@bp.post("/targets/import")
+def import_targets():
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise tg.ImportFailed([{"row": None, "column": None,
+                                "message": _("Send the file in the multipart field 'file'.")}])
+    result = tg.import_targets(g.api_user, upload.filename, upload.read())
+    db.session.commit()
+    return jsonify(result)
+
+
+@bp.post("/visits")
+def create_visit():
+    data = body()
+    fields = {"target", "date", "cadres", "notes", "suggestions", "problems"}
+    unknown = {k: _("This action takes no such field.") for k in data if k not in fields}
+    if unknown:
+        raise ValidationFailed(unknown)
+    visit, cases = record_visit(g.api_user, **data)
+    db.session.commit()
+    return jsonify({**visit_json(visit), "cases": [case_json(c) for c in cases]}), 201
+
+
+@bp.post("/visits/round")
+def create_round():
+    data = body()
+    fields = {"targets", "date", "cadres", "notes"}
+    unknown = {k: _("This action takes no such field.") for k in data if k not in fields}
+    if unknown:
+        raise ValidationFailed(unknown)
+    visits = record_round(g.api_user, **data)
+    db.session.commit()
+    return jsonify(visits=[visit_json(v) for v in visits]), 201
+
+
+@bp.get("/coverage")
+def coverage():
+    user = g.api_user
+    unit = tg.find_unit(user, request.args["unit"]) if request.args.get("unit") else user.unit
+    if unit is None or not tg.may_see_unit(user, unit):
+        return jsonify(error="not_found", message=_("No such unit.")), 404
+    return jsonify(cov.coverage(unit, as_of_arg()))
+
+
+def as_of_arg() -> date:
+    """The as_of query argument (default: today, Asia/Shanghai)."""
+    value = request.args.get("as_of")
+    if not value:
+        return today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed({"as_of": _("A date like 2026-07-31, please.")}) from None

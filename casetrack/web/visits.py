@@ -1,0 +1,4 @@
+"""Visit pages."""
+from flask import Blueprint
+
+bp = Blueprint("visits", __name__)
