@@ -92,7 +92,7 @@ def milestone_status(stones: list[Milestone], rate: float | None,
     rate already reaches it; "on_track" if it is at least the straight line from the previous
     milestone (its day and target) to this one; "behind" otherwise. The first milestone has no
     line to follow: it is on track until its day (set a 0% milestone on the campaign's first day
-    to pace it).
+    to pace it); a stage after the next one follows the status of the stage before it.
     """
     out = []
     previous: Milestone | None = None
@@ -104,6 +104,8 @@ def milestone_status(stones: list[Milestone], rate: float | None,
             status = "met"
         elif previous is None:
             status = "on_track"
+        elif previous.due_on > as_of:  # not the next stage: as on track as the stage before it
+            status = "behind" if out[-1]["status"] == "behind" else "on_track"
         else:
             span = (m.due_on - previous.due_on).days
             done = (as_of - previous.due_on).days

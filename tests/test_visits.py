@@ -1,0 +1,112 @@
+"""Visits: recording one with its problems filed as cases, a day's round, who may do what."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pytest
+from sqlalchemy import func, select
+
+from casetrack.extensions import db
+from casetrack.models import Case, Target, Visit
+from casetrack.services import calendar
+from casetrack.services.targets import create_target
+
+NOW = datetime(2026, 6, 10, 2, 0, tzinfo=timezone.utc)  # 10 June, 10:00 in Shanghai
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with calendar.at(NOW):
+        yield
+
+
+@pytest.fixture
+def targets(world):
+    made = {name: create_target(world.users["county"], kind="farm_household", name=name, group=group)
+            for name, group in [("王户", "G1"), ("张户", "G1"), ("李户", "G2")]}
+    db.session.commit()
+    return made
+
+
+PROBLEM = {"title": "村道坑洼", "category": "infrastructure", "kind": "individual",
+           "resident": {"name": "王五", "phone": "13900000000", "address": "王家组1号"}}
+
+
+def test_a_visit_with_problems_files_linked_cases(world, api, targets):
+    target = targets["王户"]
+    res = api("member1").post("/visits", json={
+        "target": target.id, "date": "2026-06-09", "cadres": ["member1", "group1"],
+        "notes": "反映路难走", "suggestions": 2,
+        "problems": [PROBLEM, {**PROBLEM, "title": "河道污染", "category": "environment",
+                               "kind": "shared"}]})
+    assert res.status_code == 201, res.json
+    assert res.json["cadres"] == ["group1", "member1"] and res.json["suggestions"] == 2
+    assert [c["title"] for c in res.json["cases"]] == ["村道坑洼", "河道污染"]
+    visit = db.session.get(Visit, res.json["id"])
+    assert visit.visited_on == date(2026, 6, 9) and visit.group_id == world.units["G1"].id
+    cases = list(db.session.scalars(select(Case).order_by(Case.id)))
+    assert [(c.visit_id, c.target_id, c.group.code) for c in cases] == [
+        (visit.id, target.id, "G1"), (visit.id, target.id, "G1")]
+    assert cases[0].state == "group" and cases[1].kind == "shared"
+    assert cases[0].resident_name == "王五"
+    # the group's leader and the county see the cases; the other team does not
+    assert api("county").get(f"/cases/{cases[0].id}").status_code == 200
+    assert api("team2").get(f"/cases/{cases[0].id}").status_code == 404
+
+
+def test_a_bad_problem_leaves_neither_visit_nor_case(world, api, targets):
+    res = api("member1").post("/visits", json={
+        "target": targets["王户"].id, "date": "2026-06-09",
+        "problems": [PROBLEM, {**PROBLEM, "category": "nonsense", "title": ""}]})
+    assert res.status_code == 422
+    assert set(res.json["errors"]) == {"problems.1.category", "problems.1.title"}
+    assert db.session.scalar(select(func.count()).select_from(Visit)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Case)) == 0
+
+
+def test_visit_validation(world, api, targets):
+    client = api("member1")
+    res = client.post("/visits", json={"target": targets["李户"].id, "date": "2026-06-11",
+                                       "cadres": ["group2"], "suggestions": -1, "colour": 1})
+    assert res.status_code == 422 and set(res.json["errors"]) == {"colour"}
+    res = client.post("/visits", json={"target": targets["李户"].id, "date": "2026-06-11",
+                                       "cadres": ["group2", "team1"], "suggestions": -1})
+    assert res.status_code == 422
+    # another group's target, a future day, a cadre of another group (a team leader above is fine)
+    assert set(res.json["errors"]) == {"target", "date", "cadres", "suggestions"}
+    assert "group2" in res.json["errors"]["cadres"] and "team1" not in res.json["errors"]["cadres"]
+    res = client.post("/visits", json={"target": targets["王户"].id, "date": "2026-06-10",
+                                       "cadres": ["team1", "member1"]})
+    assert res.status_code == 201 and res.json["cadres"] == ["member1", "team1"]
+
+
+def test_who_may_record(world, api, targets):
+    body = {"target": targets["王户"].id, "date": "2026-06-09"}
+    assert api("team1").post("/visits", json=body).status_code == 403
+    assert api("county").post("/visits", json=body).status_code == 403
+    res = api("group1").post("/visits", json=body)
+    assert res.status_code == 201 and res.json["cadres"] == ["group1"]  # none named: the recorder
+
+
+def test_a_days_round(world, api, targets):
+    client = api("group1")
+    ids = [targets["王户"].id, targets["张户"].id]
+    res = client.post("/visits/round", json={"targets": ids, "date": "2026-06-08",
+                                             "cadres": ["group1", "member1"]})
+    assert res.status_code == 201, res.json
+    assert sorted(v["target"] for v in res.json["visits"]) == sorted(ids)
+    assert all(v["cadres"] == ["group1", "member1"] for v in res.json["visits"])
+    res = client.post("/visits/round", json={"targets": [targets["王户"].id, targets["李户"].id],
+                                             "date": "2026-06-08"})
+    assert res.status_code == 422 and set(res.json["errors"]) == {"targets"}
+    assert db.session.scalar(select(func.count()).select_from(Visit)) == 2
+    assert client.get("/targets?visited=false").json["targets"] == []
+    assert [t["name"] for t in api("county").get("/targets?visited=false").json["targets"]] == ["李户"]
+
+
+def test_visit_problem_cannot_point_elsewhere(world, api, targets):
+    res = api("member1").post("/visits", json={
+        "target": targets["王户"].id, "date": "2026-06-09",
+        "problems": [{**PROBLEM, "target": targets["李户"].id}]})
+    assert res.status_code == 422 and set(res.json["errors"]) == {"problems.0.target"}
+    assert db.session.scalar(select(func.count()).select_from(Target)) == 3
