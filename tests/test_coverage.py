@@ -141,3 +141,34 @@ def test_unvisited_export_is_text(county, auth, client):
     code_cell = next(row for row in sheet.iter_rows(min_row=2) if row[1].value == "c")[6]
     assert code_cell.value == "=1+1" and code_cell.data_type == "s"
     assert client.get("/coverage/unvisited.xlsx?unit=G2").status_code == 404
+
+
+def test_coverage_page_for_the_county(county, auth, client):
+    auth.login("county")
+    res = client.get("/coverage?as_of=2026-07-01")
+    assert res.status_code == 200
+    page = res.get_data(as_text=True)
+    assert "50.0%" in page  # 4 of 8
+    assert 'data-unit="T1"' in page and 'data-unit="G3"' in page
+    assert "<svg" in page and 'class="plan"' in page
+    assert "/coverage/unvisited?unit=G3" in page
+    res = client.get("/coverage/unvisited?unit=G3&as_of=2026-07-01")
+    assert res.status_code == 200
+    assert ">h</a>" in res.get_data(as_text=True) and ">g</a>" not in res.get_data(as_text=True)
+
+
+def test_the_county_office_sets_the_timetable(county, auth, client):
+    auth.login("county")
+    assert client.post("/coverage/milestones", data={"due_on": "2026-06-30",
+                                                     "target_percent": "70"}).status_code == 302
+    assert client.post("/coverage/milestones", data={"due_on": "2026-09-30",
+                                                     "target_percent": "100"}).status_code == 302
+    stones = {m.due_on.isoformat(): m.target_percent for m in db.session.scalars(
+        __import__("sqlalchemy").select(Milestone))}
+    assert stones == {"2026-06-01": 0, "2026-06-30": 70, "2026-07-31": 100, "2026-09-30": 100}
+    auth.logout()
+    auth.login("team1")
+    assert client.post("/coverage/milestones", data={"due_on": "2026-06-30",
+                                                     "target_percent": "10"}).status_code == 403
+    page = client.get("/coverage?unit=G1&as_of=2026-07-01").get_data(as_text=True)
+    assert 'data-unit="G1"' not in page and "66.7%" in page

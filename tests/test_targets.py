@@ -204,3 +204,50 @@ def test_the_same_target_twice_in_one_file_is_reported(world, api, name):
     assert res.status_code == 422
     assert [(e["row"], e["column"]) for e in res.json["errors"]] == [(3, "名称")]
     assert count() == 0
+
+
+# -- pages ---------------------------------------------------------------------------------
+
+def test_import_page_shows_each_bad_row_and_imports_nothing(world, auth, client):
+    auth.login("county")
+    assert client.get("/targets/import").status_code == 200
+    bad = [GOOD[0], ["飞船", "外星户", "", "", "G1", "", "X1"], ["农户", "", "", "", "G9", "", ""]]
+    res = client.post("/targets/import", data={"file": (io.BytesIO(xlsx(bad)), "list.xlsx")},
+                      content_type="multipart/form-data")
+    assert res.status_code == 422
+    page = res.get_data(as_text=True)
+    assert 'id="import-errors"' in page
+    for cell in ("<td>3</td><td>类型</td>", "<td>4</td><td>名称</td>", "<td>4</td><td>责任工作组(code)</td>"):
+        assert cell in page
+    assert count() == 0
+    res = client.post("/targets/import", data={"file": (io.BytesIO(xlsx(GOOD)), "list.xlsx")},
+                      content_type="multipart/form-data", follow_redirects=True)
+    assert res.status_code == 200 and count() == 4
+    assert "王大户" in res.get_data(as_text=True)
+    assert client.get("/targets/import-template").headers["Content-Type"].startswith(
+        "application/vnd.openxmlformats")
+
+
+def test_target_pages_add_edit_and_scope(world, auth, client):
+    auth.login("group1")
+    res = client.post("/targets/new", data={"kind": "enterprise", "name": "王家砖厂", "group": "G1",
+                                            "cadre": "nobody"})
+    assert res.status_code == 422 and "No such cadre in this work group." in res.get_data(as_text=True)
+    res = client.post("/targets/new", data={"kind": "enterprise", "name": "王家砖厂", "group": "G1",
+                                            "cadre": "member1", "code": "E9"})
+    assert res.status_code == 302
+    target = db.session.scalars(select(Target).where(Target.code == "E9")).one()
+    assert target.cadre.username == "member1"
+    res = client.post(f"/targets/{target.id}/edit", data={
+        "kind": "enterprise", "name": "王家新砖厂", "group": "G1", "cadre": "", "code": "E9"})
+    assert res.status_code == 302
+    db.session.expire_all()
+    assert target.name == "王家新砖厂" and target.cadre is None and target.active is False
+    assert "王家新砖厂" in client.get("/targets?active=all").get_data(as_text=True)
+    auth.logout()
+    auth.login("group2")
+    assert client.get(f"/targets/{target.id}").status_code == 404
+    assert "王家新砖厂" not in client.get("/targets?active=all").get_data(as_text=True)
+    auth.logout()
+    auth.login("member1")
+    assert client.get("/targets/new").status_code == 403

@@ -110,3 +110,62 @@ def test_visit_problem_cannot_point_elsewhere(world, api, targets):
         "problems": [{**PROBLEM, "target": targets["李户"].id}]})
     assert res.status_code == 422 and set(res.json["errors"]) == {"problems.0.target"}
     assert db.session.scalar(select(func.count()).select_from(Target)) == 3
+
+
+# -- pages ---------------------------------------------------------------------------------
+
+def test_record_a_visit_on_the_page_with_a_problem(world, auth, client, targets):
+    auth.login("member1")
+    target = targets["张户"]
+    page = client.get(f"/visits/new?target={target.id}").get_data(as_text=True)
+    assert "张户" in page and "李户" not in page  # only the group's own targets
+    res = client.post("/visits/new", data={
+        "target": str(target.id), "date": "2026-06-10", "cadres": ["member1", "group1"],
+        "notes": "家中老人行动不便", "suggestions": "1",
+        "problems-0-title": "危房需要维修", "problems-0-category": "housing",
+        "problems-0-kind": "individual", "problems-0-resident_name": "张三",
+        "problems-1-title": "", "problems-1-category": "housing", "problems-1-kind": "individual",
+        "problems-2-title": "", "problems-2-category": "housing", "problems-2-kind": "individual"})
+    assert res.status_code == 302, res.get_data(as_text=True)
+    visit = db.session.scalars(select(Visit)).one()
+    assert [u.username for u in visit.cadres] == ["group1", "member1"] and visit.suggestions == 1
+    case = db.session.scalars(select(Case)).one()
+    assert (case.title, case.visit_id, case.target_id, case.resident_name) == (
+        "危房需要维修", visit.id, target.id, "张三")
+    assert "家中老人行动不便" in client.get(f"/targets/{target.id}").get_data(as_text=True)
+
+
+def test_visit_page_errors_stay_on_the_form(world, auth, client, targets):
+    auth.login("member1")
+    res = client.post("/visits/new", data={
+        "target": str(targets["王户"].id), "date": "2026-06-11",
+        "problems-0-title": "x", "problems-0-category": "housing", "problems-0-kind": "individual"})
+    assert res.status_code == 422
+    assert "A visit cannot be in the future." in res.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Visit)) == 0
+
+
+def test_a_days_round_on_the_page(world, auth, client, targets):
+    auth.login("group1")
+    assert client.get("/visits/round").status_code == 200
+    res = client.post("/visits/round", data={
+        "date": "2026-06-09", "cadres": ["group1"],
+        "targets": [str(targets["王户"].id), str(targets["张户"].id)]})
+    assert res.status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(Visit)) == 2
+    auth.logout()
+    auth.login("team1")
+    assert client.get("/visits/round").status_code == 403
+
+
+def test_a_bad_problem_on_the_page_is_marked_on_its_own_entry(world, auth, client, targets):
+    auth.login("member1")
+    res = client.post("/visits/new", data={
+        "target": str(targets["王户"].id), "date": "2026-06-10",
+        "problems-0-title": "", "problems-1-title": "漏雨", "problems-1-category": "",
+        "problems-1-kind": "individual"})
+    assert res.status_code == 422
+    page = res.get_data(as_text=True)
+    entry = page[page.index('id="problems-1-title"'):page.index('id="problems-2-title"')]
+    assert "Choose one of the categories." in entry
+    assert db.session.scalar(select(func.count()).select_from(Case)) == 0

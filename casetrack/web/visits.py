@@ -182,9 +182,9 @@ class MultiCheckboxField(SelectMultipleField):
 
 class ProblemForm(Form):
     title = StringField(_l("Problem found"), validators=[Optional(), Length(max=200)])
-    category = SelectField(_l("Category"), validators=[Optional()])
-    kind = SelectField(_l("Kind"), choices=[("individual", _l("Individual problem (个性)")),
-                                            ("shared", _l("Shared problem (共性)"))])
+    # the service checks both and says what is wrong; empty entries are skipped
+    category = SelectField(_l("Category"), validate_choice=False)
+    kind = SelectField(_l("Kind"), validate_choice=False)
     description = TextAreaField(_l("Description"), validators=[Length(max=4000)])
     resident_name = StringField(_l("Resident's name"), validators=[Length(max=60)])
     resident_phone = StringField(_l("Resident's phone"), validators=[Length(max=30)])
@@ -223,23 +223,28 @@ def new_visit():
     cats = [(c.code, localized({"zh": c.name_zh, "en": c.name_en})) for c in db.session.scalars(
         select(Category).where(Category.active.is_(True)).order_by(Category.position, Category.id))]
     for sub in form.problems:
-        sub.category.choices = cats
+        sub.category.choices = [("", "—"), *cats]
+        sub.kind.choices = [("individual", _("Individual problem (个性)")),
+                            ("shared", _("Shared problem (共性)"))]
     if request.method == "GET":
         form.date.data = today()
         form.cadres.data = [current_user.username]
         form.target.data = request.args.get("target", "")
     status = 200
     if form.validate_on_submit():
+        entries = [e.form for e in form.problems]
         problems = [{"title": p.title.data, "category": p.category.data, "kind": p.kind.data,
                      "description": p.description.data,
                      "resident": {"name": p.resident_name.data, "phone": p.resident_phone.data}}
-                    for p in form.problems if (p.title.data or "").strip()]
+                    for p in entries if (p.title.data or "").strip()]
+        filled = [i for i, p in enumerate(entries) if (p.title.data or "").strip()]
         try:
             visit, cases = record_visit(current_user, target=form.target.data, date=form.date.data,
                                         cadres=form.cadres.data, notes=form.notes.data,
                                         suggestions=form.suggestions.data, problems=problems)
         except ValidationFailed as exc:
             db.session.rollback()
+            exc.errors = {_entry_key(k, filled): v for k, v in exc.errors.items()}
             apply_errors(form, exc)
             status = 422
         else:
@@ -249,6 +254,14 @@ def new_visit():
     elif request.method == "POST":
         status = 422
     return render_template("visits/new.html", form=form), status
+
+
+def _entry_key(key: str, filled: list[int]) -> str:
+    """'problems.0.title' of the problems sent is the form's entry filled[0]."""
+    parts = key.split(".")
+    if parts[0] == "problems" and len(parts) > 1 and parts[1].isdigit() and int(parts[1]) < len(filled):
+        parts[1] = str(filled[int(parts[1])])
+    return ".".join(parts)
 
 
 class RoundForm(FlaskForm):
