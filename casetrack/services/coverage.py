@@ -1,12 +1,14 @@
 """Coverage (targets visited at least once / targets assigned) and the timetable's milestones.
 
-Every figure is a GROUP BY in SQL over indexed columns; Python only combines the few rows
-of aggregates that come back. Targets assigned are the active targets now; "visited" means
+A report is ONE query grouped by work group and kind over indexed columns (an index probe
+per target and day on visits (target_id, visited_on)); Python only adds up the few
+aggregate rows that come back into teams, kinds and totals. Targets assigned are the active targets now; "visited" means
 at least one visit on or before the as-of day.
 """
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -21,9 +23,6 @@ from casetrack.services.errors import Forbidden, NotFound, ValidationFailed
 from casetrack.services.targets import (COLUMNS, INFO_COLUMNS, KIND_LABELS, group_ids_under,
                                         set_text, visited_by)
 
-STATUSES = ("met", "on_track", "behind")
-
-
 @dataclass
 class Tally:
     assigned: int = 0
@@ -37,30 +36,69 @@ class Tally:
         return {"assigned": self.assigned, "visited": self.visited, "rate": self.rate}
 
 
-def tally(unit: Unit, as_of: date, by: str | None = None) -> dict[Any, Tally]:
-    """Targets assigned and visited by `as_of` within a unit, grouped by None (the unit as a
-    whole), "kind", "group" (the work group's id) or "team" (the team's id)."""
-    key = {None: None, "kind": Target.kind, "group": Target.group_id, "team": Unit.parent_id}[by]
-    visited = func.count(case((visited_by(as_of), 1)))
-    stmt = select(func.count(), visited).select_from(Target).where(
-        Target.active.is_(True), Target.group_id.in_(group_ids_under(unit)))
-    if by == "team":
-        stmt = stmt.join(Unit, Unit.id == Target.group_id)
-    if key is not None:
-        stmt = stmt.add_columns(key).group_by(key)
-    return {(row[2] if key is not None else None): Tally(row[0], row[1] or 0)
-            for row in db.session.execute(stmt)}
+@dataclass
+class Cell:
+    """Targets assigned, and visited by each of the report's days."""
+    assigned: int
+    visited: list[int]
+
+    def add(self, other: Cell) -> None:
+        self.assigned += other.assigned
+        self.visited = [a + b for a, b in zip(self.visited, other.visited)]
 
 
-def coverage(unit: Unit, as_of: date) -> dict[str, Any]:
-    """The unit's coverage with its split by kind and its milestones' status."""
-    by_kind = tally(unit, as_of, "kind")
-    total = Tally(sum(t.assigned for t in by_kind.values()), sum(t.visited for t in by_kind.values()))
+class Report:
+    """A unit's coverage on some days, from ONE query grouped by work group and kind.
+
+    Teams, kinds and the unit's total are sums of those few aggregate rows (at most
+    groups x kinds of them), never of targets.
+    """
+
+    def __init__(self, unit: Unit, days: list[date]):
+        self.unit, self.days = unit, sorted(set(days))
+        columns = [func.count(case((visited_by(day), 1))) for day in self.days]
+        stmt = (select(Target.group_id, Target.kind, func.count(), *columns)
+                .where(Target.active.is_(True), Target.group_id.in_(group_ids_under(unit)))
+                .group_by(Target.group_id, Target.kind))
+        self.by_group: dict[int, Cell] = {}
+        self.by_kind: dict[str, Cell] = {}
+        self.total = Cell(0, [0] * len(self.days))
+        for group_id, kind, assigned, *visited in db.session.execute(stmt):
+            cell = Cell(assigned, list(visited))
+            for table, key in ((self.by_group, group_id), (self.by_kind, kind)):
+                table.setdefault(key, Cell(0, [0] * len(self.days))).add(cell)
+            self.total.add(cell)
+
+    def tally(self, cell: Cell | None, day: date) -> Tally:
+        if cell is None:
+            return Tally()
+        return Tally(cell.assigned, cell.visited[self.days.index(day)])
+
+    def teams(self, teams: list[Unit], groups: list[Unit]) -> dict[int, Cell]:
+        """The cells of the teams, each the sum of its groups' cells."""
+        out = {t.id: Cell(0, [0] * len(self.days)) for t in teams}
+        for g in groups:
+            if g.parent_id in out and g.id in self.by_group:
+                out[g.parent_id].add(self.by_group[g.id])
+        return out
+
+
+def report(unit: Unit, as_of: date) -> tuple[Report, list[Milestone]]:
+    """The report on `as_of` and on each milestone day already past, and the milestones."""
     stones = milestones_for(unit)
+    past = [m.due_on for m in stones if m.due_on <= as_of and m.target_percent > 0]
+    return Report(unit, [as_of] + past), stones
+
+
+def coverage(unit: Unit, as_of: date, rep: tuple[Report, list[Milestone]] | None = None) -> dict[str, Any]:
+    """The unit's coverage with its split by kind and its milestones' status."""
+    rep_, stones = rep or report(unit, as_of)
+    total = rep_.tally(rep_.total, as_of)
     return {**total.json(), "as_of": as_of.isoformat(), "unit": unit.code,
-            "by_kind": {k: by_kind[k].json() for k in TARGET_KINDS if k in by_kind},
-            "milestones": milestone_status(stones, total.rate, _rates_at_due(unit, stones, as_of),
-                                           as_of)}
+            "by_kind": {k: rep_.tally(rep_.by_kind[k], as_of).json()
+                        for k in TARGET_KINDS if k in rep_.by_kind},
+            "milestones": milestone_status(stones, as_of,
+                                           lambda day: rep_.tally(rep_.total, day).rate)}
 
 
 # -- the timetable -------------------------------------------------------------------------
@@ -77,16 +115,10 @@ def milestones_for(unit: Unit) -> list[Milestone]:
     return []
 
 
-def _rates_at_due(unit: Unit, stones: list[Milestone], as_of: date,
-                  by: str | None = None) -> dict[date, dict[Any, Tally]]:
-    """The coverage on each milestone day already past: one GROUP BY per such day."""
-    return {m.due_on: tally(unit, m.due_on, by) for m in stones if m.due_on <= as_of}
-
-
-def milestone_status(stones: list[Milestone], rate: float | None,
-                     rates_at_due: dict[date, dict[Any, Tally]], as_of: date,
-                     key: Any = None) -> list[dict[str, Any]]:
-    """Each milestone with its status for one unit.
+def milestone_status(stones: list[Milestone], as_of: date,
+                     rate_on: Callable[[date], float | None]) -> list[dict[str, Any]]:
+    """Each milestone with its status for one unit; `rate_on(day)` is its rate on as_of or
+    on a milestone day already past.
 
     Past: "met" if the rate on its day reached the target, else "behind". Ahead: "met" if the
     rate already reaches it; "on_track" if it is at least the straight line from the previous
@@ -95,12 +127,13 @@ def milestone_status(stones: list[Milestone], rate: float | None,
     to pace it); a stage after the next one follows the status of the stage before it.
     """
     out = []
+    rate = rate_on(as_of) or 0
     previous: Milestone | None = None
     for m in stones:
         if m.due_on <= as_of:
-            reached = rates_at_due[m.due_on].get(key, Tally()).rate
+            reached = rate_on(m.due_on) if m.target_percent > 0 else 0
             status = "met" if (reached or 0) >= m.target - 1e-9 else "behind"
-        elif (rate or 0) >= m.target - 1e-9:
+        elif rate >= m.target - 1e-9:
             status = "met"
         elif previous is None:
             status = "on_track"
@@ -110,7 +143,7 @@ def milestone_status(stones: list[Milestone], rate: float | None,
             span = (m.due_on - previous.due_on).days
             done = (as_of - previous.due_on).days
             expected = previous.target + (m.target - previous.target) * done / span
-            status = "on_track" if (rate or 0) >= expected - 1e-9 else "behind"
+            status = "on_track" if rate >= expected - 1e-9 else "behind"
         out.append({"date": m.due_on.isoformat(), "target": m.target, "status": status})
         previous = m
     return out
@@ -122,24 +155,26 @@ def current_status(statuses: list[dict[str, Any]], as_of: date) -> dict[str, Any
     return ahead[0] if ahead else (statuses[-1] if statuses else None)
 
 
-def breakdown(unit: Unit, as_of: date) -> list[dict[str, Any]]:
+def breakdown(unit: Unit, as_of: date,
+              rep: tuple[Report, list[Milestone]] | None = None) -> list[dict[str, Any]]:
     """One row per team (for a county) and per work group under the unit, with its status."""
-    stones = milestones_for(unit)
-    levels = ["team", "group"] if unit.kind not in ("team", "group") else ["group"]
     if unit.kind == "group":
         return []
+    rep_, stones = rep or report(unit, as_of)
+    units = list(db.session.scalars(select(Unit).where(
+        Unit.path.startswith(unit.path), Unit.id != unit.id, Unit.kind.in_(("team", "group")),
+        Unit.active.is_(True))
+        .order_by(Unit.code)))
+    teams = [u for u in units if u.kind == "team"]
+    groups = [u for u in units if u.kind == "group"]
+    cells = {**rep_.teams(teams, groups), **rep_.by_group}
     rows = []
-    for level in levels:
-        units = list(db.session.scalars(select(Unit).where(
-            Unit.path.startswith(unit.path), Unit.kind == level, Unit.active.is_(True))
-            .order_by(Unit.code)))
-        now_t = tally(unit, as_of, level)
-        at_due = _rates_at_due(unit, stones, as_of, level)
-        for u in units:
-            t = now_t.get(u.id, Tally())
-            statuses = milestone_status(stones, t.rate, at_due, as_of, key=u.id)
-            rows.append({"unit": u, "level": level, **t.json(), "milestones": statuses,
-                         "status": current_status(statuses, as_of)})
+    for u in teams + groups:
+        cell = cells.get(u.id)
+        statuses = milestone_status(stones, as_of,
+                                    lambda day, cell=cell: rep_.tally(cell, day).rate)
+        rows.append({"unit": u, "level": u.kind, **rep_.tally(cell, as_of).json(),
+                     "milestones": statuses, "status": current_status(statuses, as_of)})
     return rows
 
 

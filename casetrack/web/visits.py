@@ -322,11 +322,11 @@ class MilestoneForm(FlaskForm):
 @bp.get("/coverage")
 def coverage():
     unit, day = _unit_and_day()
-    figures = cov.coverage(unit, day)
-    stones = cov.milestones_for(unit)
+    rep = cov.report(unit, day)
+    figures, stones = cov.coverage(unit, day, rep), rep[1]
     return render_template(
         "visits/coverage.html", unit=unit, as_of=day, figures=figures, labels=tg.KIND_LABELS,
-        rows=cov.breakdown(unit, day), status=cov.current_status(figures["milestones"], day),
+        rows=cov.breakdown(unit, day, rep), status=cov.current_status(figures["milestones"], day),
         chart=chart(unit, day, stones, figures["assigned"]), stones=stones, form=MilestoneForm(),
         may_set=current_user.role == "county_officer" and unit.id == current_user.unit_id)
 
