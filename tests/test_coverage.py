@@ -136,7 +136,8 @@ def test_unvisited_export_is_text(county, auth, client):
     assert res.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(res.data)).worksheets[0]
     rows = [[c.value for c in row] for row in sheet.iter_rows()]
-    assert rows[0][:7] == ["类型", "名称", "地址", "村/社区", "责任工作组(code)", "责任干部(username)", "编号"]
+    assert rows[0][:7] == ["类型", "名称", "地址", "村/社区", "责任工作组(code)", "责任干部(username)",
+                           "编号"]
     assert sorted(r[1] for r in rows[1:]) == ["b", "c"]
     code_cell = next(row for row in sheet.iter_rows(min_row=2) if row[1].value == "c")[6]
     assert code_cell.value == "=1+1" and code_cell.data_type == "s"

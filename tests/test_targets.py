@@ -163,8 +163,8 @@ def test_create_list_filter_and_scope(world, api):
                  {"kind": "farm_household", "name": "三户", "group": "G3"}):
         assert county.post("/targets", json=body).status_code == 201
     assert county.post("/targets", json={"kind": "x", "name": "", "group": "G1"}).status_code == 422
-    assert county.post("/targets", json={"kind": "enterprise", "name": "重", "group": "G1",
-                                         "code": "E2"}).json["errors"] == {"code": "Another target has this code."}
+    res = county.post("/targets", json={"kind": "enterprise", "name": "重", "group": "G1", "code": "E2"})
+    assert res.json["errors"] == {"code": "Another target has this code."}
 
     def names(client, query=""):
         return sorted(t["name"] for t in client.get(f"/targets{query}").json["targets"])

@@ -2,8 +2,8 @@
 
 A report is ONE query grouped by work group and kind over indexed columns (an index probe
 per target and day on visits (target_id, visited_on)); Python only adds up the few
-aggregate rows that come back into teams, kinds and totals. Targets assigned are the active targets now; "visited" means
-at least one visit on or before the as-of day.
+aggregate rows that come back into teams, kinds and totals. Targets assigned are the active
+targets now; "visited" means at least one visit on or before the as-of day.
 """
 from __future__ import annotations
 

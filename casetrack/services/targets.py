@@ -205,7 +205,7 @@ def _clean(data: dict[str, Any], actor: User, groups: dict[str, Unit | None],
     """Check one target's fields; returns (column values, field -> message)."""
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
-    kind = KIND_WORDS.get(_text(data.get("kind")).lower()) or KIND_WORDS.get(_text(data.get("kind")))
+    kind = KIND_WORDS.get(_text(data.get("kind")).lower())
     if kind is None:
         errors["kind"] = _("Not a kind of visit target: one of %(kinds)s.",
                            kinds="、".join(v["zh"] for v in KIND_LABELS.values()))
