@@ -121,7 +121,9 @@ def test_scope_of_coverage_and_targets(county, api):
     assert figures(api("group1"), "G1", "2026-06-10")["assigned"] == 3
     assert api("group1").get("/coverage?as_of=2026-06-10").json["unit"] == "G1"
     names = sorted(t["name"] for t in api("group1").get("/targets?visited=false").json["targets"])
-    assert names == ["c"]  # b was visited on 20 June; the others belong to other groups
+    assert names == ["c"]  # the others belong to other groups
+    res = api("group1").get("/targets?visited=false&as_of=2026-06-10")
+    assert sorted(t["name"] for t in res.json["targets"]) == ["b", "c"]  # b: visited 20 June
     assert sorted(t["name"] for t in api("team2").get("/targets").json["targets"]) == ["g", "h", "i"]
 
 

@@ -52,6 +52,8 @@ def test_a_visit_with_problems_files_linked_cases(world, api, targets):
     # the group's leader and the county see the cases; the other team does not
     assert api("county").get(f"/cases/{cases[0].id}").status_code == 200
     assert api("team2").get(f"/cases/{cases[0].id}").status_code == 404
+    assert api("group2").get(f"/cases/{cases[0].id}").status_code == 404  # nor their residents
+    assert "王五" not in api("group2").get("/cases").get_data(as_text=True)
 
 
 def test_a_bad_problem_leaves_neither_visit_nor_case(world, api, targets):

@@ -112,6 +112,7 @@ class TargetFilters:
     unit: Unit | None = None
     kind: str | None = None
     visited: bool | None = None
+    as_of: date | None = None
     active: bool | None = True
     q: str | None = None
     cursor: int | None = None
@@ -135,6 +136,11 @@ class TargetFilters:
                 if value not in ("true", "false", "1", "0", "yes", "no"):
                     errors[name] = _("true or false, please.")
                 setattr(f, name, value in ("true", "1", "yes"))
+        if args.get("as_of"):
+            try:
+                f.as_of = date.fromisoformat(args["as_of"])
+            except ValueError:
+                errors["as_of"] = _("A date like 2026-07-31, please.")
         cursor = args.get("cursor")
         if cursor:
             if not cursor.isdigit() or int(cursor) > 2**62:
@@ -163,7 +169,7 @@ def filtered_targets(user: User, f: TargetFilters):
     if f.active is not None:
         stmt = stmt.where(Target.active.is_(f.active))
     if f.visited is not None:
-        stmt = stmt.where(visited_by() if f.visited else ~visited_by())
+        stmt = stmt.where(visited_by(f.as_of) if f.visited else ~visited_by(f.as_of))
     if f.q:
         like = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         stmt = stmt.where(or_(Target.name.like(like, escape="\\"),
@@ -358,7 +364,7 @@ def header_map(header: list[Any]) -> tuple[dict[str, int], list[dict[str, Any]]]
     where: dict[str, int] = {}
     errors = []
     for i, cell in enumerate(header):
-        text = _text(cell)
+        text = _text(cell).replace("（", "(").replace("）", ")").replace(" ", "")
         if not text or text in INFO_COLUMNS:
             continue
         field = names.get(text.lower()) or names.get(text)
