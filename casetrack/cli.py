@@ -39,7 +39,6 @@ def register(app: Flask) -> None:
         """Load the demo county once (fixed seed) and print its accounts."""
         db.create_all()
         loaded = demo.load_demo(password)
-        db.session.commit()
         click.echo("demo county loaded" if loaded else "demo county already loaded; nothing changed")
         click.echo(f"{'username':<10} {'role':<20} unit")
         for username, role, _code in demo.DEMO_ACCOUNTS:
@@ -49,6 +48,7 @@ def register(app: Flask) -> None:
                 click.echo(f"{username:<10} {role:<20} {unit}")
         if loaded:
             click.echo(f"password of every account: {password}")
+        db.session.commit()
 
     @app.cli.command("create-user")
     @click.argument("username")
