@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from casetrack.extensions import db
 from casetrack.models import ROLE_UNIT_KINDS, User
-from casetrack.services import accounts, demo, org
+from casetrack.services import accounts, audit, demo, org
 from casetrack.services.errors import ServiceError
 from casetrack.workflow import WorkflowError, load_workflow
 
@@ -78,6 +78,15 @@ def register(app: Flask) -> None:
         token = accounts.create_token(user, name)
         db.session.commit()
         click.echo(token)
+
+    @app.cli.command("audit-verify")
+    def audit_verify() -> None:
+        """Check the hash chain of every case's events; name each altered row."""
+        checked, findings = audit.verify_chain()
+        for f in findings:
+            click.echo(f"case_events row {f.event_id} (case {f.case_id}): {f.problem}")
+        click.echo(f"{checked} events checked, {len(findings)} problems")
+        sys.exit(1 if findings else 0)
 
     @app.cli.command("check-workflow")
     @click.argument("path", type=click.Path(dir_okay=False))
