@@ -83,8 +83,9 @@ def create_token():
     if not isinstance(username, str) or not isinstance(password, str):
         raise ValidationFailed({"username": _("Please fill this in."),
                                 "password": _("Please fill this in.")})
-    user = accounts.authenticate(username, password)
+    user = accounts.log_in(username, password, request.remote_addr or "")
     if user is None:
+        db.session.commit()  # keep the failure count
         return error_response(401, "unauthorized", _("Wrong username or password."))
     token = accounts.create_token(user, str(data.get("name") or "api"))
     db.session.commit()
