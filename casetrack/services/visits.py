@@ -63,6 +63,16 @@ def _cadres(actor: User, usernames: Any, errors: dict[str, str]) -> list[User]:
     return [found[n] for n in names if n in found] or ([] if missing else [actor])
 
 
+def _when_who_what(actor: User, day: Any, cadres: Any, notes: Any,
+                   errors: dict[str, str]) -> tuple[date | None, list[User], str]:
+    """The day, the cadres and the notes of a visit or a round, checked."""
+    notes = "" if notes is None else notes
+    if not isinstance(notes, str) or len(notes) > MAX_TEXT:
+        errors["notes"] = _("At most %(n)d characters.", n=MAX_TEXT)
+        notes = ""
+    return _day(day, errors), _cadres(actor, cadres, errors), notes
+
+
 def _suggestions(value: Any, errors: dict[str, str]) -> int:
     if value in (None, ""):
         return 0
@@ -91,11 +101,7 @@ def record_visit(actor: User, *, target: Any, date: Any, cadres: Any = None, not
     target_row = _own_target(actor, target)
     if target_row is None:
         errors["target"] = _("No such visit target in your group.")
-    day = _day(date, errors)
-    people = _cadres(actor, cadres, errors)
-    notes = "" if notes is None else notes
-    if not isinstance(notes, str) or len(notes) > MAX_TEXT:
-        errors["notes"] = _("At most %(n)d characters.", n=MAX_TEXT)
+    day, people, notes = _when_who_what(actor, date, cadres, notes, errors)
     count = _suggestions(suggestions, errors)
     problems = [] if problems is None else problems
     if not isinstance(problems, list) or not all(isinstance(p, dict) for p in problems):
@@ -143,11 +149,7 @@ def record_round(actor: User, *, targets: Any, date: Any, cadres: Any = None,
         Target.id.in_(ids), Target.group_id == actor.unit_id))) if ids else []
     if targets and len(rows) != len({str(t).strip() for t in targets}):
         errors["targets"] = _("No such visit target in your group.")
-    day = _day(date, errors)
-    people = _cadres(actor, cadres, errors)
-    notes = "" if notes is None else notes
-    if not isinstance(notes, str) or len(notes) > MAX_TEXT:
-        errors["notes"] = _("At most %(n)d characters.", n=MAX_TEXT)
+    day, people, notes = _when_who_what(actor, date, cadres, notes, errors)
     if errors:
         raise ValidationFailed(errors, _("Please correct the marked fields."))
     moment = now()

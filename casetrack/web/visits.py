@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 from datetime import date, timedelta
+from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -65,6 +66,21 @@ def apply_errors(form, exc: ValidationFailed) -> None:
     flash(exc.message, "error")
 
 
+def submit(form, action, done) -> tuple[int, Any]:
+    """On a valid POST run the service `action()`, commit and return (302, done(result));
+    if it refuses, roll back and mark its errors on the form: (422, None)."""
+    if not form.validate_on_submit():
+        return (422 if request.method == "POST" else 200), None
+    try:
+        result = action()
+    except ValidationFailed as exc:
+        db.session.rollback()
+        apply_errors(form, exc)
+        return 422, None
+    db.session.commit()
+    return 302, done(result)
+
+
 # -- targets -------------------------------------------------------------------------------
 
 class TargetForm(FlaskForm):
@@ -97,24 +113,19 @@ def _target_form(target: Target | None):
         form.village.data, form.group.data = target.village, target.group.code
         form.cadre.data = target.cadre.username if target.cadre else ""
         form.code.data, form.active.data = target.code or "", target.active
-    status = 200
-    if form.validate_on_submit():
+    def save():
         fields = {k: form[k].data for k in ("kind", "name", "address", "village", "group", "cadre", "code")}
-        try:
-            if target is None:
-                target = tg.create_target(current_user, **fields)
-            else:
-                tg.update_target(current_user, target, **fields, active=form.active.data)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("Saved: %(name)s.", name=target.name), "success")
-            return redirect(url_for(".target", target_id=target.id))
-    elif request.method == "POST":
-        status = 422
+        if target is None:
+            return tg.create_target(current_user, **fields)
+        return tg.update_target(current_user, target, **fields, active=form.active.data)
+
+    def done(saved: Target):
+        flash(_("Saved: %(name)s.", name=saved.name), "success")
+        return redirect(url_for(".target", target_id=saved.id))
+
+    status, response = submit(form, save, done)
+    if response is not None:
+        return response
     return render_template("visits/target_form.html", form=form, target=target), status
 
 
@@ -230,29 +241,29 @@ def new_visit():
         form.date.data = today()
         form.cadres.data = [current_user.username]
         form.target.data = request.args.get("target", "")
-    status = 200
-    if form.validate_on_submit():
+    def save():
         entries = [e.form for e in form.problems]
+        filled = [i for i, p in enumerate(entries) if (p.title.data or "").strip()]
         problems = [{"title": p.title.data, "category": p.category.data, "kind": p.kind.data,
                      "description": p.description.data,
                      "resident": {"name": p.resident_name.data, "phone": p.resident_phone.data}}
-                    for p in entries if (p.title.data or "").strip()]
-        filled = [i for i, p in enumerate(entries) if (p.title.data or "").strip()]
+                    for p in (entries[i] for i in filled)]
         try:
-            visit, cases = record_visit(current_user, target=form.target.data, date=form.date.data,
-                                        cadres=form.cadres.data, notes=form.notes.data,
-                                        suggestions=form.suggestions.data, problems=problems)
-        except ValidationFailed as exc:
-            db.session.rollback()
+            return record_visit(current_user, target=form.target.data, date=form.date.data,
+                                cadres=form.cadres.data, notes=form.notes.data,
+                                suggestions=form.suggestions.data, problems=problems)
+        except ValidationFailed as exc:  # problem n of those sent is the form's entry filled[n]
             exc.errors = {_entry_key(k, filled): v for k, v in exc.errors.items()}
-            apply_errors(form, exc)
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("Visit recorded; %(n)d problems filed.", n=len(cases)), "success")
-            return redirect(url_for(".target", target_id=visit.target_id))
-    elif request.method == "POST":
-        status = 422
+            raise
+
+    def done(result):
+        visit, cases = result
+        flash(_("Visit recorded; %(n)d problems filed.", n=len(cases)), "success")
+        return redirect(url_for(".target", target_id=visit.target_id))
+
+    status, response = submit(form, save, done)
+    if response is not None:
+        return response
     return render_template("visits/new.html", form=form), status
 
 
@@ -280,21 +291,15 @@ def round_():
     if request.method == "GET":
         form.date.data = today()
         form.cadres.data = [current_user.username]
-    status = 200
-    if form.validate_on_submit():
-        try:
-            visits = record_round(current_user, targets=form.targets.data, date=form.date.data,
-                                  cadres=form.cadres.data, notes=form.notes.data)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-            status = 422
-        else:
-            db.session.commit()
-            flash(_("%(n)d visits recorded.", n=len(visits)), "success")
-            return redirect(url_for(".coverage"))
-    elif request.method == "POST":
-        status = 422
+    def done(visits):
+        flash(_("%(n)d visits recorded.", n=len(visits)), "success")
+        return redirect(url_for(".coverage"))
+
+    status, response = submit(form, lambda: record_round(
+        current_user, targets=form.targets.data, date=form.date.data, cadres=form.cadres.data,
+        notes=form.notes.data), done)
+    if response is not None:
+        return response
     return render_template("visits/round.html", form=form), status
 
 
