@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from casetrack.extensions import db
 from casetrack.models import Target
-from casetrack.services.targets import set_text
+from casetrack.services.sheets import set_text
 
 HEADER = ["类型", "名称", "地址", "村/社区", "责任工作组(code)", "责任干部(username)", "编号"]
 GOOD = [

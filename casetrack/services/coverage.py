@@ -7,7 +7,6 @@ targets now; "visited" means at least one visit on or before the as-of day.
 """
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -20,8 +19,9 @@ from casetrack.extensions import db
 from casetrack.models import TARGET_KINDS, Milestone, Target, Unit, User, Visit
 from casetrack.services.calendar import now
 from casetrack.services.errors import Forbidden, NotFound, ValidationFailed
-from casetrack.services.targets import (COLUMNS, INFO_COLUMNS, KIND_LABELS, group_ids_under,
-                                        set_text, visited_by)
+from casetrack.services.sheets import workbook
+from casetrack.services.targets import COLUMNS, INFO_COLUMNS, KIND_LABELS, group_ids_under, visited_by
+
 
 @dataclass
 class Tally:
@@ -238,25 +238,7 @@ def unvisited(unit: Unit, as_of: date, limit: int | None = None):
 
 def unvisited_xlsx(unit: Unit, as_of: date) -> bytes:
     """The unvisited list as .xlsx in the import layout (plus names), text kept as text."""
-    import openpyxl
-    from openpyxl.styles import Font
-
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.title = "未走访"
-    headers = [h for h, _en in COLUMNS.values()] + list(INFO_COLUMNS)
-    for col, header in enumerate(headers, 1):
-        cell = sheet.cell(row=1, column=col)
-        set_text(cell, header)
-        cell.font = Font(bold=True)
-        sheet.column_dimensions[cell.column_letter].width = 18
-    sheet.freeze_panes = "A2"
-    for r, t in enumerate(unvisited(unit, as_of), 2):
-        values = [KIND_LABELS[t.kind]["zh"], t.name, t.address, t.village, t.group.code,
-                  t.cadre.username if t.cadre else "", t.code or "", t.group.name,
-                  t.cadre.name if t.cadre else ""]
-        for c, value in enumerate(values, 1):
-            set_text(sheet.cell(row=r, column=c), value)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    rows = ([KIND_LABELS[t.kind]["zh"], t.name, t.address, t.village, t.group.code,
+             t.cadre.username if t.cadre else "", t.code or "", t.group.name,
+             t.cadre.name if t.cadre else ""] for t in unvisited(unit, as_of))
+    return workbook("未走访", [h for h, _en in COLUMNS.values()] + list(INFO_COLUMNS), rows)

@@ -1,11 +1,8 @@
 """Use cases on visit targets: scope, create, edit, import from Excel or CSV, the template."""
 from __future__ import annotations
 
-import csv
-import io
-import zipfile
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
@@ -15,7 +12,8 @@ from sqlalchemy import exists, false, insert, or_, select, update
 from casetrack.extensions import db
 from casetrack.models import TARGET_KINDS, Target, Unit, User, Visit
 from casetrack.services.calendar import now
-from casetrack.services.errors import Forbidden, NotFound, ServiceError, ValidationFailed
+from casetrack.services.errors import Forbidden, NotFound, ValidationFailed
+from casetrack.services.sheets import ImportFailed, cell_text, read_table, workbook
 
 KIND_LABELS = {
     "farm_household": {"zh": "农户", "en": "Farm household"},
@@ -50,19 +48,6 @@ COLUMNS = {
 REQUIRED_COLUMNS = ("kind", "name", "group")
 INFO_COLUMNS = ("工作组名称", "干部姓名")  # in the unvisited-list export; ignored on import
 MAX_IMPORT_ROWS = 200_000
-MAX_XLSX_ENTRIES = 500
-MAX_XLSX_UNCOMPRESSED = 400 * 1024 * 1024
-
-
-class ImportFailed(ServiceError):
-    """An import refused as a whole; `errors` lists each bad row: {row, column, message}."""
-    status = 422
-    code = "invalid"
-
-    def __init__(self, errors: list[dict[str, Any]], message: str | None = None):
-        super().__init__(message or _("Nothing was imported: %(n)d problems in the file.",
-                                      n=len(errors)))
-        self.errors = errors
 
 
 # -- scope ---------------------------------------------------------------------------------
@@ -211,27 +196,27 @@ def _clean(data: dict[str, Any], actor: User, groups: dict[str, Unit | None],
     """Check one target's fields; returns (column values, field -> message)."""
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
-    kind = KIND_WORDS.get(_text(data.get("kind")).lower())
+    kind = KIND_WORDS.get(cell_text(data.get("kind")).lower())
     if kind is None:
         errors["kind"] = _("Not a kind of visit target: one of %(kinds)s.",
                            kinds="、".join(v["zh"] for v in KIND_LABELS.values()))
     values["kind"] = kind
     for name, limit in LIMITS.items():
-        text = _text(data.get(name))
+        text = cell_text(data.get(name))
         if len(text) > limit:
             errors[name] = _("At most %(n)d characters.", n=limit)
         values[name] = text
     if not values["name"]:
         errors["name"] = _("Please fill this in.")
     values["code"] = values["code"] or None
-    group_code = _text(data.get("group"))
+    group_code = cell_text(data.get("group"))
     group = groups.get(group_code) if group_code in groups else _load_group(group_code, groups)
     if not group_code:
         errors["group"] = _("Please fill this in.")
     elif group is None or not may_manage(actor, group):
         errors["group"] = _("No such work group in your scope.")
     values["group_id"] = group.id if group is not None else None
-    username = _text(data.get("cadre"))
+    username = cell_text(data.get("cadre"))
     values["cadre_id"] = None
     if username and group is not None:
         key = (group.id, username)
@@ -250,21 +235,6 @@ def _load_group(code: str, groups: dict[str, Unit | None]) -> Unit | None:
                                                  Unit.active.is_(True))).first() if code else None
     groups[code] = unit
     return unit
-
-
-def _text(value: Any) -> str:
-    """A cell or form value as trimmed text; 12345.0 from a spreadsheet reads as '12345'."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value).strip()
 
 
 def _code_taken(code: str | None, target_id: int | None) -> bool:
@@ -311,76 +281,6 @@ def update_target(actor: User, target: Target, **data: Any) -> Target:
 
 # -- import --------------------------------------------------------------------------------
 
-def read_rows(filename: str, data: bytes) -> list[tuple[int, list[Any]]]:
-    """The rows of an uploaded .xlsx (first sheet) or .csv, each with its row number (1 = header)."""
-    name = (filename or "").lower()
-    if name.endswith(".csv"):
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            try:
-                text = data.decode("gb18030")  # what Excel on Chinese Windows saves as plain CSV
-            except UnicodeDecodeError:
-                raise ImportFailed([{"row": None, "column": None, "message": _(
-                    "The CSV file is neither UTF-8 nor GB18030 text.")}]) from None
-        rows = [(n, row) for n, row in enumerate(csv.reader(io.StringIO(text, newline="")), 1)]
-    elif name.endswith(".xlsx"):
-        rows = _xlsx_rows(data)
-    else:
-        raise ImportFailed([{"row": None, "column": None,
-                             "message": _("Upload an Excel (.xlsx) or CSV (.csv) file.")}])
-    return [(n, row) for n, row in rows if any(_text(v) for v in row)]
-
-
-def _xlsx_rows(data: bytes) -> list[tuple[int, list[Any]]]:
-    import openpyxl  # defusedxml is installed, so openpyxl parses the XML with it
-
-    def refuse(message: str) -> ImportFailed:
-        return ImportFailed([{"row": None, "column": None, "message": message}])
-
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            entries = archive.infolist()
-            if len(entries) > MAX_XLSX_ENTRIES or \
-                    sum(e.file_size for e in entries) > MAX_XLSX_UNCOMPRESSED:
-                raise refuse(_("The Excel file is too large once unpacked."))
-    except zipfile.BadZipFile:
-        raise refuse(_("This is not an Excel (.xlsx) file.")) from None
-    try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds for a damaged or foreign file
-        raise refuse(_("This Excel file cannot be read; save it again as .xlsx.")) from None
-    try:
-        sheet = book.worksheets[0]
-        return [(n, list(row)) for n, row in enumerate(sheet.iter_rows(values_only=True), 1)]
-    finally:
-        book.close()
-
-
-def header_map(header: list[Any]) -> tuple[dict[str, int], list[dict[str, Any]]]:
-    """Which column holds which field; errors for unknown, repeated and missing columns."""
-    names = {alias.lower(): field for field, pair in COLUMNS.items() for alias in pair}
-    names.update({pair[0].split("(")[0]: field for field, pair in COLUMNS.items()})
-    where: dict[str, int] = {}
-    errors = []
-    for i, cell in enumerate(header):
-        text = _text(cell).replace("（", "(").replace("）", ")").replace(" ", "")
-        if not text or text in INFO_COLUMNS:
-            continue
-        field = names.get(text.lower()) or names.get(text)
-        if field is None:
-            errors.append({"row": 1, "column": text, "message": _("Unknown column.")})
-        elif field in where:
-            errors.append({"row": 1, "column": text, "message": _("This column appears twice.")})
-        else:
-            where[field] = i
-    for field in REQUIRED_COLUMNS:
-        if field not in where:
-            errors.append({"row": 1, "column": COLUMNS[field][0],
-                           "message": _("This column is missing.")})
-    return where, errors
-
-
 def import_targets(actor: User, filename: str, data: bytes) -> dict[str, int]:
     """Import a target list: every row is checked first; any bad row and nothing is imported.
 
@@ -389,23 +289,14 @@ def import_targets(actor: User, filename: str, data: bytes) -> dict[str, int]:
     """
     if not may_manage(actor):
         raise Forbidden(_("Only group leaders, team leaders and the county office keep target lists."))
-    rows = read_rows(filename, data)
-    if not rows:
-        raise ImportFailed([{"row": None, "column": None, "message": _("The file is empty.")}])
-    where, errors = header_map(rows[0][1])
-    if errors:
-        raise ImportFailed(errors)
-    if len(rows) - 1 > MAX_IMPORT_ROWS:
-        raise ImportFailed([{"row": None, "column": None, "message": _(
-            "At most %(n)d rows at once; split the file.", n=MAX_IMPORT_ROWS)}])
-
+    table = read_table(filename, data, COLUMNS, REQUIRED_COLUMNS, MAX_IMPORT_ROWS, INFO_COLUMNS)
+    errors: list[dict[str, Any]] = []
     header = {field: COLUMNS[field][0] for field in COLUMNS}
     groups: dict[str, Unit | None] = {}
     cadres: dict[tuple[int, str], User | None] = {}
     cleaned: list[tuple[int, dict[str, Any]]] = []
     seen_codes: dict[str, int] = {}
-    for number, row in rows[1:]:
-        data_row = {field: row[i] if i < len(row) else None for field, i in where.items()}
+    for number, data_row in table:
         values, row_errors = _clean(data_row, actor, groups, cadres)
         code = values["code"]
         if code and "code" not in row_errors:
@@ -489,20 +380,7 @@ def _existing(actor: User, codes: dict[str, int], group_ids: set[int]):
 
 def import_template(user: User) -> bytes:
     """An empty .xlsx with the Chinese headers, and a second sheet explaining the values."""
-    import openpyxl
-    from openpyxl.styles import Font
-
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.title = "走访对象"
-    for col, (header, _en) in enumerate(COLUMNS.values(), 1):
-        cell = sheet.cell(row=1, column=col)
-        set_text(cell, header)
-        cell.font = Font(bold=True)
-        sheet.column_dimensions[cell.column_letter].width = 18
-    sheet.freeze_panes = "A2"
-    notes = book.create_sheet("说明")
-    lines = [
+    notes = [
         [str(_l("Fill in the first sheet, one target per row; keep the header row."))],
         [str(_l("Required: 类型, 名称, 责任工作组(code). 编号 is your own code: "
                 "re-importing a row with the same 编号 updates that target."))],
@@ -513,20 +391,6 @@ def import_template(user: User) -> bytes:
         ["责任工作组(code)", str(_l("Work group"))],
     ]
     if user.unit is not None:
-        lines += [[u.code, u.name] for u in db.session.scalars(
+        notes += [[u.code, u.name] for u in db.session.scalars(
             select(Unit).where(Unit.id.in_(group_ids_under(user.unit))).order_by(Unit.code))]
-    for r, line in enumerate(lines, 1):
-        for c, value in enumerate(line, 1):
-            set_text(notes.cell(row=r, column=c), value)
-    notes.column_dimensions["A"].width = 24
-    notes.column_dimensions["B"].width = 40
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def set_text(cell, value: Any) -> None:
-    """Write a value as it is: text that looks like a formula (=, +, -, @) stays text."""
-    cell.value = value
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        cell.data_type = "s"
+    return workbook("走访对象", [h for h, _en in COLUMNS.values()], [], notes)

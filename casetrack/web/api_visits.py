@@ -14,6 +14,7 @@ from casetrack.services import coverage as cov
 from casetrack.services import targets as tg
 from casetrack.services.calendar import today
 from casetrack.services.errors import ValidationFailed
+from casetrack.services.sheets import ImportFailed
 from casetrack.services.visits import record_round, record_visit
 from casetrack.web.api import body, bp, case_json
 
@@ -87,7 +88,7 @@ def import_template():
 def import_targets():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        raise tg.ImportFailed([{"row": None, "column": None,
+        raise ImportFailed([{"row": None, "column": None,
                                 "message": _("Send the file in the multipart field 'file'.")}])
     result = tg.import_targets(g.api_user, upload.filename, upload.read())
     db.session.commit()

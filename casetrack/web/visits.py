@@ -23,6 +23,7 @@ from casetrack.services import coverage as cov
 from casetrack.services import targets as tg
 from casetrack.services.calendar import today
 from casetrack.services.errors import Forbidden, NotFound, ValidationFailed
+from casetrack.services.sheets import ImportFailed
 from casetrack.services.visits import group_cadres, may_record, record_round, record_visit, target_visits
 from casetrack.web import localized
 
@@ -165,7 +166,7 @@ def import_targets():
         upload = form.file.data
         try:
             result = tg.import_targets(current_user, upload.filename or "", upload.read())
-        except tg.ImportFailed as exc:
+        except ImportFailed as exc:
             db.session.rollback()
             errors, status = exc.errors, 422
             flash(exc.message, "error")
