@@ -1,6 +1,7 @@
 """Visits: recording one with its problems filed as cases, a day's round, who may do what."""
 from __future__ import annotations
 
+import io
 from datetime import date, datetime, timezone
 
 import pytest
@@ -171,3 +172,61 @@ def test_a_bad_problem_on_the_page_is_marked_on_its_own_entry(world, auth, clien
     entry = page[page.index('id="problems-1-title"'):page.index('id="problems-2-title"')]
     assert "Choose one of the categories." in entry
     assert db.session.scalar(select(func.count()).select_from(Case)) == 0
+
+
+# -- import --------------------------------------------------------------------------------
+
+VISIT_HEADER = ["日期", "对象编号", "走访干部(username)", "走访情况", "意见建议数"]
+
+
+def visit_sheet(rows) -> bytes:
+    from tests.test_targets import xlsx
+    return xlsx(rows, header=VISIT_HEADER)
+
+
+def test_import_visits_all_or_nothing_and_again(world, api, targets):
+    for name, code in (("王户", "W1"), ("张户", "Z1"), ("李户", "L1")):
+        targets[name].code = code
+    db.session.commit()
+    client = api("group1")
+
+    def send(data):
+        return client.client.post("/api/v1/visits/import", headers=client.headers,
+                                  data={"file": (io.BytesIO(data), "visits.xlsx")},
+                                  content_type="multipart/form-data")
+
+    bad = [["2026-06-01", "W1", "group1、member1", "聊了收成", 2],
+           ["2026-06-11", "Z1", "", "", ""],          # row 3: in the future
+           ["2026-06-01", "L1", "", "", ""],          # row 4: another group's target
+           ["2026-06-02", "Z1", "group2", "", "x"]]   # row 5: foreign cadre, bad count
+    res = send(visit_sheet(bad))
+    assert res.status_code == 422
+    assert {(e["row"], e["column"]) for e in res.json["errors"]} == {
+        (3, "日期"), (4, "对象编号"), (5, "走访干部(username)"), (5, "意见建议数")}
+    assert db.session.scalar(select(func.count()).select_from(Visit)) == 0
+
+    good = [[date(2026, 6, 1), "W1", "group1、member1", "聊了收成", 2],
+            ["2026-06-02", "Z1", "", "", ""], ["2026-06-02", "Z1", "", "", ""]]
+    assert send(visit_sheet(good)).json == {"imported": 2, "skipped": 1}
+    assert send(visit_sheet(good)).json == {"imported": 0, "skipped": 3}
+    visit = db.session.scalars(select(Visit).where(Visit.target_id == targets["王户"].id)).one()
+    assert [u.username for u in visit.cadres] == ["group1", "member1"] and visit.suggestions == 2
+    assert client.get("/visits/import-template").status_code == 200
+
+
+def test_visit_import_page(world, auth, client, targets):
+    targets["王户"].code = "W1"
+    db.session.commit()
+    auth.login("member1")
+    assert "走访记录" not in client.get("/visits/import").get_data(as_text=True)
+    res = client.post("/visits/import", data={"file": (io.BytesIO(visit_sheet(
+        [["2026-06-01", "W1", "", "", ""], ["2026-06-01", "W9", "", "", ""]])), "v.xlsx")},
+        content_type="multipart/form-data")
+    assert res.status_code == 422 and "<td>3</td><td>对象编号</td>" in res.get_data(as_text=True)
+    res = client.post("/visits/import", data={"file": (io.BytesIO(visit_sheet(
+        [["2026-06-01", "W1", "", "", ""]])), "v.xlsx")}, content_type="multipart/form-data")
+    assert res.status_code == 302
+    assert db.session.scalars(select(Visit)).one().cadres[0].username == "member1"
+    auth.logout()
+    auth.login("team1")
+    assert client.get("/visits/import").status_code == 403

@@ -1,10 +1,12 @@
-"""Use cases on visits: record one (with the problems found), record a day's round."""
+"""Use cases on visits: record one (with the problems found), a day's round, an import."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+import re
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from casetrack.extensions import db
@@ -12,6 +14,7 @@ from casetrack.models import Case, Target, Unit, User, Visit
 from casetrack.services.calendar import now, today
 from casetrack.services.cases import MAX_TEXT, file_case
 from casetrack.services.errors import Forbidden, ValidationFailed
+from casetrack.services.sheets import ImportFailed, cell_text, read_table, workbook
 
 VISITORS = ("group_member", "group_leader")
 PROBLEM_FIELDS = ("title", "description", "category", "kind", "resident")
@@ -48,7 +51,7 @@ def _cadres(actor: User, usernames: Any, errors: dict[str, str]) -> list[User]:
     if usernames in (None, "", []):
         return [actor]
     if isinstance(usernames, str):
-        usernames = [u for u in usernames.replace("，", ",").split(",")]
+        usernames = re.split(r"[,，、;；\s]+", usernames)
     if not isinstance(usernames, list) or not all(isinstance(u, str) for u in usernames):
         errors["cadres"] = _("A list of usernames, please.")
         return []
@@ -171,3 +174,66 @@ def group_cadres(unit: Unit) -> list[User]:
     """The active users of a work group, for choosing who went."""
     return list(db.session.scalars(select(User).where(User.unit_id == unit.id, User.active.is_(True))
                                    .order_by(User.username)))
+
+
+# -- import --------------------------------------------------------------------------------
+
+VISIT_COLUMNS = {
+    "date": ("日期", "date"),
+    "target": ("对象编号", "target"),
+    "cadres": ("走访干部(username)", "cadres"),
+    "notes": ("走访情况", "notes"),
+    "suggestions": ("意见建议数", "suggestions"),
+}
+MAX_VISIT_ROWS = 20_000
+
+
+def import_visits(actor: User, filename: str, data: bytes) -> dict[str, int]:
+    """Import the group's visits from a sheet (one visit a row, the target by its 编号).
+
+    Every row is checked first; any bad row and nothing is imported. A row for a target and
+    day that already has a visit is skipped, so importing the same file twice adds nothing.
+    """
+    if not may_record(actor):
+        raise Forbidden(_("Only a work group's cadres record visits."))
+    table = read_table(filename, data, VISIT_COLUMNS, ("date", "target"), MAX_VISIT_ROWS)
+    codes = {cell_text(row.get("target")) for _n, row in table}
+    targets = {t.code: t for t in db.session.scalars(select(Target).where(
+        Target.code.in_(codes), Target.group_id == actor.unit_id))} if codes else {}
+    errors: list[dict[str, Any]] = []
+    checked = []
+    for number, row in table:
+        row_errors: dict[str, str] = {}
+        target = targets.get(cell_text(row.get("target")))
+        if target is None:
+            row_errors["target"] = _("No target with this code in your group.")
+        day = row.get("date")
+        day, people, notes = _when_who_what(actor, day.date() if isinstance(day, datetime) else
+                                            cell_text(day), cell_text(row.get("cadres")),
+                                            cell_text(row.get("notes")), row_errors)
+        count = _suggestions(cell_text(row.get("suggestions")), row_errors)
+        errors += [{"row": number, "column": VISIT_COLUMNS[k][0], "message": m}
+                   for k, m in row_errors.items()]
+        checked.append((target, day, people, notes, count))
+    if errors:
+        raise ImportFailed(errors)
+    ids = [t.id for t, *_rest in checked]
+    done = {(t, d) for t, d in db.session.execute(select(Visit.target_id, Visit.visited_on).where(
+        Visit.target_id.in_(ids)))} if ids else set()
+    moment, added = now(), 0
+    for target, day, people, notes, count in checked:
+        if (target.id, day) in done:
+            continue
+        done.add((target.id, day))
+        db.session.add(Visit(target=target, group_id=actor.unit_id, visited_on=day, notes=notes,
+                             suggestions=count, cadres=people, created_by=actor, created_at=moment))
+        added += 1
+    db.session.flush()
+    return {"imported": added, "skipped": len(checked) - added}
+
+
+def visit_template() -> bytes:
+    """An empty .xlsx with the Chinese headers of a visit import."""
+    return workbook("走访记录", [h for h, _en in VISIT_COLUMNS.values()], [], [
+        [str(_l("One visit a row. 对象编号 is the target's 编号; 走访干部 are usernames separated "
+                "by 、 or commas (empty: you). A target visited twice on one day counts once."))]])

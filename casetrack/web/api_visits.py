@@ -15,7 +15,7 @@ from casetrack.services import targets as tg
 from casetrack.services.calendar import today
 from casetrack.services.errors import ValidationFailed
 from casetrack.services.sheets import ImportFailed
-from casetrack.services.visits import record_round, record_visit
+from casetrack.services.visits import import_visits, record_round, record_visit, visit_template
 from casetrack.web.api import body, bp, case_json
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -84,13 +84,30 @@ def import_template():
                      download_name="targets-template.xlsx")
 
 
-@bp.post("/targets/import")
-def import_targets():
+def _upload() -> tuple[str, bytes]:
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise ImportFailed([{"row": None, "column": None,
-                                "message": _("Send the file in the multipart field 'file'.")}])
-    result = tg.import_targets(g.api_user, upload.filename, upload.read())
+                             "message": _("Send the file in the multipart field 'file'.")}])
+    return upload.filename, upload.read()
+
+
+@bp.post("/targets/import")
+def import_targets():
+    result = tg.import_targets(g.api_user, *_upload())
+    db.session.commit()
+    return jsonify(result)
+
+
+@bp.get("/visits/import-template")
+def visits_import_template():
+    return send_file(io.BytesIO(visit_template()), mimetype=XLSX, as_attachment=True,
+                     download_name="visits-template.xlsx")
+
+
+@bp.post("/visits/import")
+def visits_import():
+    result = import_visits(g.api_user, *_upload())
     db.session.commit()
     return jsonify(result)
 

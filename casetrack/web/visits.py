@@ -24,7 +24,8 @@ from casetrack.services import targets as tg
 from casetrack.services.calendar import today
 from casetrack.services.errors import Forbidden, NotFound, ValidationFailed
 from casetrack.services.sheets import ImportFailed
-from casetrack.services.visits import group_cadres, may_record, record_round, record_visit, target_visits
+from casetrack.services.visits import (group_cadres, import_visits, may_record, record_round, record_visit,
+                                       target_visits, visit_template)
 from casetrack.web import localized
 
 bp = Blueprint("visits", __name__)
@@ -158,31 +159,58 @@ class ImportForm(FlaskForm):
     file = FileField(_l("Excel (.xlsx) or CSV file"), validators=[FileRequired()])
 
 
-@bp.route("/targets/import", methods=["GET", "POST"])
-def import_targets():
+def _import_page(service, done, template_url: str, title: str, intro: str):
+    """Upload a sheet to an import service; its bad rows are listed on the page."""
     form = ImportForm()
     errors, status = None, 200
     if form.validate_on_submit():
         upload = form.file.data
         try:
-            result = tg.import_targets(current_user, upload.filename or "", upload.read())
+            result = service(current_user, upload.filename or "", upload.read())
         except ImportFailed as exc:
             db.session.rollback()
             errors, status = exc.errors, 422
             flash(exc.message, "error")
         else:
             db.session.commit()
-            flash(_("%(imported)d targets imported, %(updated)d updated.", **result), "success")
+            flash(done(result), "success")
             return redirect(url_for(".targets"))
     elif request.method == "POST":
         status = 422
-    return render_template("visits/import.html", form=form, errors=errors), status
+    return render_template("visits/import.html", form=form, errors=errors, title=title, intro=intro,
+                           template_url=template_url), status
+
+
+@bp.route("/targets/import", methods=["GET", "POST"])
+def import_targets():
+    return _import_page(tg.import_targets, lambda r: _(
+        "%(imported)d targets imported, %(updated)d updated.", **r),
+        url_for(".import_template"), _("Import targets"), _(
+        "One target per row, with the headers of the template. Every row is checked first: if "
+        "any row is wrong, nothing is imported. Rows whose 编号 is already known update that target."))
 
 
 @bp.get("/targets/import-template")
 def import_template():
     return send_file(io.BytesIO(tg.import_template(current_user)), mimetype=XLSX,
                      as_attachment=True, download_name="走访对象导入模板.xlsx")
+
+
+@bp.route("/visits/import", methods=["GET", "POST"])
+def import_visits_page():
+    if not may_record(current_user):
+        raise Forbidden(_("Only a work group's cadres record visits."))
+    return _import_page(import_visits, lambda r: _(
+        "%(imported)d visits imported, %(skipped)d were there already.", **r),
+        url_for(".visit_import_template"), _("Import visits"), _(
+        "One visit per row, the target by its 编号. Every row is checked first: if any row is "
+        "wrong, nothing is imported. A target's visit on a day already entered is skipped."))
+
+
+@bp.get("/visits/import-template")
+def visit_import_template():
+    return send_file(io.BytesIO(visit_template()), mimetype=XLSX, as_attachment=True,
+                     download_name="走访记录导入模板.xlsx")
 
 
 # -- visits --------------------------------------------------------------------------------
