@@ -69,6 +69,7 @@ class Visit(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     target: Mapped[Target] = relationship()
+    group: Mapped[Unit] = relationship(foreign_keys=[group_id])
     cadres: Mapped[list[User]] = relationship(secondary=visit_cadres, order_by="User.username")
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
 

@@ -17,10 +17,11 @@ from sqlalchemy import case, func, select
 
 from casetrack.extensions import db
 from casetrack.models import TARGET_KINDS, Milestone, Target, Unit, User, Visit
-from casetrack.services.calendar import now
+from casetrack.services.calendar import now, today
 from casetrack.services.errors import Forbidden, NotFound, ValidationFailed
 from casetrack.services.sheets import workbook
-from casetrack.services.targets import COLUMNS, INFO_COLUMNS, KIND_LABELS, group_ids_under, visited_by
+from casetrack.services.targets import (COLUMNS, INFO_COLUMNS, KIND_LABELS, find_unit, group_ids_under,
+                                        may_see_unit, visited_by)
 
 
 @dataclass
@@ -99,6 +100,19 @@ def coverage(unit: Unit, as_of: date, rep: tuple[Report, list[Milestone]] | None
                         for k in TARGET_KINDS if k in rep_.by_kind},
             "milestones": milestone_status(stones, as_of,
                                            lambda day: rep_.tally(rep_.total, day).rate)}
+
+
+def unit_and_day(user: User, args) -> tuple[Unit, date]:
+    """The unit (`unit` code, default the user's own) and the day (`as_of`, default today) of
+    a coverage query; a unit outside the user's scope is not found."""
+    unit = find_unit(user, args["unit"]) if args.get("unit") else user.unit
+    if unit is None or not may_see_unit(user, unit):
+        raise NotFound(_("No such unit."))
+    value = args.get("as_of")
+    try:
+        return unit, date.fromisoformat(value) if value else today()
+    except ValueError:
+        raise ValidationFailed({"as_of": _("A date like 2026-07-31, please.")}) from None
 
 
 # -- the timetable -------------------------------------------------------------------------

@@ -42,7 +42,6 @@ def cell_text(value: Any) -> str:
     return str(value).strip()
 
 
-
 def read_rows(filename: str, data: bytes) -> list[tuple[int, list[Any]]]:
     """The rows of an uploaded .xlsx (first sheet) or .csv, each with its row number (1 = header)."""
     name = (filename or "").lower()
@@ -55,7 +54,11 @@ def read_rows(filename: str, data: bytes) -> list[tuple[int, list[Any]]]:
             except UnicodeDecodeError:
                 raise ImportFailed([{"row": None, "column": None, "message": _(
                     "The CSV file is neither UTF-8 nor GB18030 text.")}]) from None
-        rows = [(n, row) for n, row in enumerate(csv.reader(io.StringIO(text, newline="")), 1)]
+        try:
+            rows = [(n, row) for n, row in enumerate(csv.reader(io.StringIO(text, newline="")), 1)]
+        except csv.Error as exc:
+            raise ImportFailed([{"row": None, "column": None, "message": _(
+                "The CSV file cannot be read: %(why)s.", why=str(exc))}]) from None
     elif name.endswith(".xlsx"):
         rows = _xlsx_rows(data)
     else:

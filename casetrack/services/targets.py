@@ -246,6 +246,10 @@ def _code_taken(code: str | None, target_id: int | None) -> bool:
     return db.session.scalars(stmt).first() is not None
 
 
+def _flag(value: Any) -> bool:
+    return value in (True, 1, "true", "1", "y", "on", "yes")
+
+
 def create_target(actor: User, **data: Any) -> Target:
     """Add a target to a work group's list."""
     if not may_manage(actor):
@@ -255,7 +259,8 @@ def create_target(actor: User, **data: Any) -> Target:
         errors["code"] = _("Another target has this code.")
     if errors:
         raise ValidationFailed(errors, _("Please correct the marked fields."))
-    target = Target(**values, created_at=now(), updated_at=now())
+    target = Target(**values, active=_flag(data.get("active", True)), created_at=now(),
+                    updated_at=now())
     db.session.add(target)
     db.session.flush()
     return target
@@ -273,7 +278,7 @@ def update_target(actor: User, target: Target, **data: Any) -> Target:
     for name, value in values.items():
         setattr(target, name, value)
     if "active" in data:
-        target.active = data["active"] in (True, "true", "1", "y", "on", "yes")
+        target.active = _flag(data["active"])
     target.updated_at = now()
     db.session.flush()
     return target

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-from datetime import date
 from typing import Any
 
 from flask import g, jsonify, request, send_file, url_for
@@ -12,7 +11,6 @@ from casetrack.extensions import db
 from casetrack.models import Target, Visit
 from casetrack.services import coverage as cov
 from casetrack.services import targets as tg
-from casetrack.services.calendar import today
 from casetrack.services.errors import ValidationFailed
 from casetrack.services.sheets import ImportFailed
 from casetrack.services.visits import import_visits, record_round, record_visit, visit_template
@@ -31,13 +29,14 @@ def target_json(t: Target, visited: bool | None = None) -> dict[str, Any]:
 
 def visit_json(v: Visit) -> dict[str, Any]:
     return {"id": v.id, "target": v.target_id, "date": v.visited_on.isoformat(),
-            "group": v.target.group.code, "cadres": [u.username for u in v.cadres],
+            "group": v.group.code, "cadres": [u.username for u in v.cadres],
             "notes": v.notes, "suggestions": v.suggestions,
             "created_by": v.created_by.username if v.created_by else None}
 
 
-def _fields(data: dict[str, Any]) -> dict[str, Any]:
-    unknown = {k: _("This action takes no such field.") for k in data if k not in TARGET_FIELDS}
+def _only(data: dict[str, Any], fields: set[str]) -> dict[str, Any]:
+    """The body, if it has no field but these."""
+    unknown = {k: _("This action takes no such field.") for k in data if k not in fields}
     if unknown:
         raise ValidationFailed(unknown)
     return data
@@ -55,7 +54,7 @@ def targets():
 
 @bp.post("/targets")
 def create_target():
-    target = tg.create_target(g.api_user, **_fields(body()))
+    target = tg.create_target(g.api_user, **_only(body(), TARGET_FIELDS))
     db.session.commit()
     return jsonify(target_json(target, False)), 201, {
         "Location": url_for(".target", target_id=target.id)}
@@ -73,7 +72,7 @@ def update_target(target_id: int):
     current = {"kind": row.kind, "name": row.name, "address": row.address, "village": row.village,
                "group": row.group.code, "cadre": row.cadre.username if row.cadre else "",
                "code": row.code or ""}
-    tg.update_target(g.api_user, row, **{**current, **_fields(body())})
+    tg.update_target(g.api_user, row, **{**current, **_only(body(), TARGET_FIELDS)})
     db.session.commit()
     return jsonify(target_json(row, bool(tg.visited_ids([row]))))
 
@@ -114,11 +113,7 @@ def visits_import():
 
 @bp.post("/visits")
 def create_visit():
-    data = body()
-    fields = {"target", "date", "cadres", "notes", "suggestions", "problems"}
-    unknown = {k: _("This action takes no such field.") for k in data if k not in fields}
-    if unknown:
-        raise ValidationFailed(unknown)
+    data = _only(body(), {"target", "date", "cadres", "notes", "suggestions", "problems"})
     visit, cases = record_visit(g.api_user, **data)
     db.session.commit()
     return jsonify({**visit_json(visit), "cases": [case_json(c) for c in cases]}), 201
@@ -126,11 +121,7 @@ def create_visit():
 
 @bp.post("/visits/round")
 def create_round():
-    data = body()
-    fields = {"targets", "date", "cadres", "notes"}
-    unknown = {k: _("This action takes no such field.") for k in data if k not in fields}
-    if unknown:
-        raise ValidationFailed(unknown)
+    data = _only(body(), {"targets", "date", "cadres", "notes"})
     visits = record_round(g.api_user, **data)
     db.session.commit()
     return jsonify(visits=[visit_json(v) for v in visits]), 201
@@ -138,19 +129,4 @@ def create_round():
 
 @bp.get("/coverage")
 def coverage():
-    user = g.api_user
-    unit = tg.find_unit(user, request.args["unit"]) if request.args.get("unit") else user.unit
-    if unit is None or not tg.may_see_unit(user, unit):
-        return jsonify(error="not_found", message=_("No such unit.")), 404
-    return jsonify(cov.coverage(unit, as_of_arg()))
-
-
-def as_of_arg() -> date:
-    """The as_of query argument (default: today, Asia/Shanghai)."""
-    value = request.args.get("as_of")
-    if not value:
-        return today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValidationFailed({"as_of": _("A date like 2026-07-31, please.")}) from None
+    return jsonify(cov.coverage(*cov.unit_and_day(g.api_user, request.args)))

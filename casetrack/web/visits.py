@@ -22,7 +22,7 @@ from casetrack.models import TARGET_KINDS, Category, Target, Unit
 from casetrack.services import coverage as cov
 from casetrack.services import targets as tg
 from casetrack.services.calendar import today
-from casetrack.services.errors import Forbidden, NotFound, ValidationFailed
+from casetrack.services.errors import Forbidden, ValidationFailed
 from casetrack.services.sheets import ImportFailed
 from casetrack.services.visits import (group_cadres, import_visits, may_record, record_round, record_visit,
                                        target_visits, visit_template)
@@ -334,19 +334,6 @@ def round_():
 
 # -- coverage ------------------------------------------------------------------------------
 
-def _unit_and_day() -> tuple[Unit, date]:
-    unit = tg.find_unit(current_user, request.args["unit"]) if request.args.get("unit") \
-        else current_user.unit
-    if unit is None or not tg.may_see_unit(current_user, unit):
-        raise NotFound(_("No such unit."))
-    value = request.args.get("as_of")
-    try:
-        day = date.fromisoformat(value) if value else today()
-    except ValueError:
-        raise ValidationFailed({"as_of": _("A date like 2026-07-31, please.")}) from None
-    return unit, day
-
-
 class MilestoneForm(FlaskForm):
     due_on = DateField(_l("By"), validators=[DataRequired()])
     target_percent = IntegerField(_l("Coverage due (%)"),
@@ -355,7 +342,7 @@ class MilestoneForm(FlaskForm):
 
 @bp.get("/coverage")
 def coverage():
-    unit, day = _unit_and_day()
+    unit, day = cov.unit_and_day(current_user, request.args)
     rep = cov.report(unit, day)
     figures, stones = cov.coverage(unit, day, rep), rep[1]
     return render_template(
@@ -387,7 +374,7 @@ def delete_milestone(milestone_id: int):
 
 @bp.get("/coverage/unvisited")
 def unvisited():
-    unit, day = _unit_and_day()
+    unit, day = cov.unit_and_day(current_user, request.args)
     rows = list(cov.unvisited(unit, day, limit=UNVISITED_SHOWN + 1))
     return render_template("visits/unvisited.html", unit=unit, as_of=day,
                            targets=rows[:UNVISITED_SHOWN], more=len(rows) > UNVISITED_SHOWN,
@@ -396,7 +383,7 @@ def unvisited():
 
 @bp.get("/coverage/unvisited.xlsx")
 def unvisited_xlsx():
-    unit, day = _unit_and_day()
+    unit, day = cov.unit_and_day(current_user, request.args)
     return send_file(io.BytesIO(cov.unvisited_xlsx(unit, day)), mimetype=XLSX, as_attachment=True,
                      download_name=f"未走访-{unit.code}-{day.isoformat()}.xlsx")
 
