@@ -135,7 +135,8 @@ def test_record_a_visit_on_the_page_with_a_problem(world, auth, client, targets)
     case = db.session.scalars(select(Case)).one()
     assert (case.title, case.visit_id, case.target_id, case.resident_name) == (
         "危房需要维修", visit.id, target.id, "张三")
-    assert "家中老人行动不便" in client.get(f"/targets/{target.id}").get_data(as_text=True)
+    page = client.get(f"/targets/{target.id}").get_data(as_text=True)
+    assert "家中老人行动不便" in page and f"/cases/{case.id}" in page
 
 
 def test_visit_page_errors_stay_on_the_form(world, auth, client, targets):

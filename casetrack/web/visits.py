@@ -18,10 +18,11 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from casetrack.extensions import db
-from casetrack.models import TARGET_KINDS, Category, Target, Unit
+from casetrack.models import TARGET_KINDS, Case, Category, Target, Unit
 from casetrack.services import coverage as cov
 from casetrack.services import targets as tg
 from casetrack.services.calendar import today
+from casetrack.services.cases import scoped_cases
 from casetrack.services.errors import Forbidden, ValidationFailed
 from casetrack.services.sheets import ImportFailed
 from casetrack.services.visits import (group_cadres, import_visits, may_record, record_round, record_visit,
@@ -55,10 +56,10 @@ def apply_errors(form, exc: ValidationFailed) -> None:
     """Put a service's field errors next to the form's fields ("problems.1.title" too)."""
     for name, message in exc.errors.items():
         parts = name.split(".")
-        field = getattr(form, parts[0], None)
+        field = form._fields.get(parts[0])
         if len(parts) == 3 and isinstance(field, FieldList) and parts[1].isdigit() \
                 and int(parts[1]) < len(field):
-            field = getattr(field[int(parts[1])].form, parts[2], None)
+            field = field[int(parts[1])].form._fields.get(parts[2])
         elif len(parts) != 1:
             field = None
         if field is not None:
@@ -149,7 +150,9 @@ def edit_target(target_id: int):
 @bp.get("/targets/<int:target_id>")
 def target(target_id: int):
     row = tg.get_target(current_user, target_id)
-    return render_template("visits/target.html", target=row, visits=target_visits(row),
+    cases = db.session.scalars(scoped_cases(current_user).where(Case.target_id == row.id)
+                               .order_by(Case.id.desc()).limit(100))
+    return render_template("visits/target.html", target=row, visits=target_visits(row), cases=list(cases),
                            labels=tg.KIND_LABELS,
                            may_manage=tg.may_manage(current_user, row.group),
                            may_record=may_record(current_user) and current_user.unit_id == row.group_id)
