@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask, g, has_request_context, request, session
+from flask_babel import refresh
 
 from casetrack import config
 from casetrack.extensions import babel, csrf, db, login_manager, write_intent
@@ -28,6 +29,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     @app.before_request
     def _declare_write_intent():
+        refresh()  # the locale is chosen per request, even inside an app context that outlives it
         g._write_token = write_intent.set(request.method not in SAFE_METHODS)
 
     @app.teardown_request

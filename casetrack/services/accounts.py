@@ -15,7 +15,6 @@ from casetrack.models import ROLE_UNIT_KINDS, ApiToken, Unit, User
 from casetrack.services.errors import ValidationFailed
 
 
-
 def hasher() -> PasswordHasher:
     """argon2id with the library's RFC 9106 defaults, or ARGON2_PARAMS from the config."""
     ext = current_app.extensions
@@ -50,7 +49,7 @@ def create_user(username: str, password: str, role: str, unit_code: str | None,
         errors["unit"] = _("This role belongs in a unit of kind: %(kinds)s.",
                            kinds=", ".join(ROLE_UNIT_KINDS[role]))
     if errors:
-        raise ValidationFailed(errors)
+        raise ValidationFailed(errors, _("Please correct the marked fields."))
     user = User(username=username, name=name or username, role=role, unit=unit,
                 password_hash=hash_password(password))
     db.session.add(user)
@@ -78,6 +77,21 @@ def end_sessions(user: User) -> None:
     """Make every session cookie of this user useless (logout, deactivation)."""
     user.session_version += 1
     db.session.flush()
+
+
+def reset_password(user: User, password: str) -> None:
+    """Set a new password; sessions opened with the old one end."""
+    if len(password or "") < 4:
+        raise ValidationFailed({"password": _("At least 4 characters.")},
+                               _("Please correct the marked fields."))
+    user.password_hash = hash_password(password)
+    end_sessions(user)
+
+
+def set_active(user: User, active: bool) -> None:
+    """Deactivate a user (their sessions and tokens stop working at once) or reactivate them."""
+    user.active = active
+    end_sessions(user)
 
 
 def create_token(user: User, name: str = "") -> str:

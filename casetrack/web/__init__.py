@@ -32,10 +32,12 @@ def error_response(status: int, code: str, message: str, **extra):
 
 
 def register(app: Flask) -> None:
-    from casetrack.web import api, auth, cases
+    from casetrack.web import admin, api, auth, boards, cases
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
+    app.register_blueprint(boards.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
 
     login_manager.login_view = "auth.login"
@@ -88,6 +90,8 @@ def register(app: Flask) -> None:
     app.add_template_global(localized)
     app.add_template_global(state_label)
     app.add_template_global(today)
+    app.add_template_global(category_label)
+    app.add_template_global(trigger_label)
 
     @app.template_filter("localtime")
     def localtime(value, fmt: str = "yyyy-MM-dd HH:mm"):
@@ -101,8 +105,21 @@ def localized(label: dict[str, str] | None) -> str:
     return label.get("en" if str(get_locale()) == "en" else "zh") or next(iter(label.values()))
 
 
+def trigger_label(wf, trigger: str) -> str:
+    """What a timeline event was, in the current language."""
+    if trigger == "file":
+        return _("Filed")
+    spec = next((t for t in wf.transitions if t.trigger == trigger), None)
+    return localized(spec.label) if spec else trigger
+
+
+def category_label(category) -> str:
+    return localized({"zh": category.name_zh, "en": category.name_en})
+
+
 def state_label(case, state: str | None = None) -> str:
-    from casetrack.services.cases import workflow_of
-    states = workflow_of(case).states
+    """A state's label in the current language, by the case's workflow (None: the default one)."""
+    from casetrack.services.cases import default_workflow, workflow_of
+    states = (workflow_of(case) if case is not None else default_workflow()).states
     state = state or case.state
     return localized(states[state].label) if state in states else state

@@ -1,0 +1,24 @@
+"""The translation catalogues: compile the .po files into the .mo files Flask-Babel reads."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+
+
+def compile_catalogues(folder: Path = TRANSLATIONS) -> list[Path]:
+    """Compile every messages.po whose .mo is missing or older; returns the files written."""
+    written = []
+    for po in folder.glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as f:
+            catalog = read_po(f, locale=po.parent.parent.name)
+        with mo.open("wb") as f:
+            write_mo(f, catalog)
+        written.append(mo)
+    return written
