@@ -29,7 +29,9 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     @app.before_request
     def _declare_write_intent():
-        refresh()  # the locale is chosen per request, even inside an app context that outlives it
+        # The user and locale are per request, even in an app context that outlives it (tests).
+        g.pop("_login_user", None)
+        refresh()
         g._write_token = write_intent.set(request.method not in SAFE_METHODS)
 
     @app.teardown_request

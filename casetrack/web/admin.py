@@ -13,7 +13,7 @@ from casetrack.extensions import db
 from casetrack.models import ROLE_UNIT_KINDS, Category, Unit, User
 from casetrack.services import accounts, org
 from casetrack.services.errors import Forbidden, NotFound, ValidationFailed
-from casetrack.web.forms import choices, show_errors
+from casetrack.web.forms import choices, show_errors, strip
 from casetrack.workflow import UNIT_KINDS
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -33,24 +33,24 @@ def _require_admin():
 
 
 class UnitForm(FlaskForm):
-    code = StringField(_l("Code"))
-    name = StringField(_l("Name"))
+    code = StringField(_l("Code"), filters=[strip])
+    name = StringField(_l("Name"), filters=[strip])
     kind = SelectField(_l("Kind of unit"))
     parent = SelectField(_l("Above it"))
 
 
 class UserForm(FlaskForm):
-    username = StringField(_l("Username"))
-    name = StringField(_l("Name"))
+    username = StringField(_l("Username"), filters=[strip])
+    name = StringField(_l("Name"), filters=[strip])
     role = SelectField(_l("Role"), choices=choices(ROLE_LABELS.items()))
     unit = SelectField(_l("Unit"))
     password = PasswordField(_l("Password"))
 
 
 class CategoryForm(FlaskForm):
-    code = StringField(_l("Code"))
-    name_zh = StringField(_l("Chinese name"))
-    name_en = StringField(_l("English name"))
+    code = StringField(_l("Code"), filters=[strip])
+    name_zh = StringField(_l("Chinese name"), filters=[strip])
+    name_en = StringField(_l("English name"), filters=[strip])
 
 
 def all_units() -> list[Unit]:
@@ -73,7 +73,7 @@ def _units_page(kind: str | None):
                                                   if u.kind != "group" and u.active])
     if form.validate_on_submit():
         try:
-            unit = org.create_unit(form.code.data.strip(), form.name.data.strip(), form.kind.data,
+            unit = org.create_unit(form.code.data, form.name.data, form.kind.data,
                                    form.parent.data or None)
         except ValidationFailed as exc:
             show_errors(form, exc)
@@ -111,9 +111,9 @@ def users():
     form.unit.choices = choices([("", "—")] + [(u.code, f"{u.code} {u.name}") for u in all_units()])
     if form.validate_on_submit():
         try:
-            user = accounts.create_user(form.username.data.strip(), form.password.data,
+            user = accounts.create_user(form.username.data, form.password.data,
                                         form.role.data, form.unit.data or None,
-                                        form.name.data.strip() or None)
+                                        form.name.data or None)
         except ValidationFailed as exc:
             show_errors(form, exc)
         else:

@@ -23,3 +23,8 @@ def show_errors(form: FlaskForm, exc: ValidationFailed) -> None:
         if field is not None:
             field.errors = [*field.errors, message]
     flash(exc.message, "error")
+
+
+def strip(value: str | None) -> str:
+    """A StringField filter: '' for a missing field, no surrounding spaces."""
+    return (value or "").strip()
