@@ -108,7 +108,7 @@ def localized(label: dict[str, str] | None) -> str:
 def trigger_label(wf, trigger: str) -> str:
     """What a timeline event was, in the current language."""
     if trigger == "file":
-        return _("Filed")
+        return _("Filing")
     spec = next((t for t in wf.transitions if t.trigger == trigger), None)
     return localized(spec.label) if spec else trigger
 
