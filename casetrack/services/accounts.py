@@ -8,7 +8,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from casetrack.extensions import db, utcnow
 from casetrack.models import ROLE_UNIT_KINDS, ApiToken, Unit, User
@@ -55,6 +55,19 @@ def create_user(username: str, password: str, role: str, unit_code: str | None,
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def list_users(q: str | None = None, after: int | None = None,
+               limit: int = 100) -> tuple[list[User], int | None]:
+    """Users whose username, name or unit matches q, by id, one keyset page at a time."""
+    stmt = select(User).outerjoin(User.unit).order_by(User.id).limit(limit + 1)
+    if q:
+        stmt = stmt.where(or_(*(col.contains(q, autoescape=True)
+                                for col in (User.username, User.name, Unit.code, Unit.name))))
+    if after:
+        stmt = stmt.where(User.id > after)
+    rows = list(db.session.scalars(stmt))
+    return rows[:limit], rows[limit - 1].id if len(rows) > limit else None
 
 
 def authenticate(username: str, password: str) -> User | None:

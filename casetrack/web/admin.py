@@ -120,8 +120,10 @@ def users():
             db.session.commit()
             flash(_("User %(username)s added.", username=user.username), "success")
             return redirect(url_for(".users"))
-    rows = db.session.scalars(select(User).order_by(User.username))
-    return render_template("admin/users.html", form=form, users=list(rows),
+    q = request.args.get("q", "").strip()
+    after = request.args.get("after", "")
+    rows, cursor = accounts.list_users(q, int(after) if after.isdigit() else None)
+    return render_template("admin/users.html", form=form, users=rows, q=q, cursor=cursor,
                            role_labels=ROLE_LABELS), 422 if form.errors else 200
 
 

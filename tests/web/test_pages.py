@@ -152,6 +152,8 @@ def test_admin_creates_resets_and_deactivates_users(app, world):
     assert 'value="bad"' in r.text
     assert app.test_client().post("/login", data={"username": "new.cadre",
                                                   "password": "pw1234"}).status_code == 302
+    found = admin.get("/admin/users?q=住建").text
+    assert 'data-user="dept1"' in found and 'data-user="dept2"' not in found
     dept2 = world.users["dept2"]
     admin.post(f"/admin/users/{dept2.id}/active", data={"active": "0"})
     assert victim.get("/").status_code == 302  # sent to the login page: the session ended
@@ -178,3 +180,14 @@ def test_admin_manages_units_departments_and_categories(client, world):
     form = login(client, "group1").get("/cases/new").text
     assert "Drinking water" not in form and "Housing" in form
     assert client.get("/admin/users").status_code == 403
+
+
+def test_times_are_shown_in_shanghai_time(client, world):
+    from datetime import datetime, timezone
+
+    from casetrack.services import calendar
+    with calendar.at(datetime(2026, 6, 30, 17, 30, tzinfo=timezone.utc)):
+        case = world.file("group1")
+    db.session.commit()
+    page = login(client, "group1").get(f"/cases/{case.id}").text
+    assert "2026-07-01 01:30" in page and "2026-06-30 17:30" not in page
