@@ -83,11 +83,12 @@ def ensure_categories() -> int:
     return added
 
 
-def set_unit_active(unit: Unit, active: bool) -> Unit:
-    """Retire a unit (no new referrals or filings reach it) or bring it back; its cases stay."""
-    unit.active = active
+def set_active(row: Unit | Category, active: bool) -> Unit | Category:
+    """Retire a unit or hide a category (new work no longer reaches it; its cases keep it),
+    or bring it back."""
+    row.active = active
     db.session.flush()
-    return unit
+    return row
 
 
 def create_category(code: str, name_zh: str, name_en: str) -> Category:
@@ -108,12 +109,5 @@ def create_category(code: str, name_zh: str, name_en: str) -> Category:
     category = Category(code=code, name_zh=name_zh.strip(), name_en=name_en.strip(),
                         position=position)
     db.session.add(category)
-    db.session.flush()
-    return category
-
-
-def set_category_active(category: Category, active: bool) -> Category:
-    """Hide a category from the filing form (its cases keep it) or show it again."""
-    category.active = active
     db.session.flush()
     return category

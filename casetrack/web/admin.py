@@ -64,6 +64,20 @@ def _get(model, ident: int):
     return row
 
 
+def created(form: FlaskForm, create, message) -> bool:
+    """For a sent form: run the service, commit and say so; or mark the fields it refused."""
+    if not form.validate_on_submit():
+        return False
+    try:
+        row = create()
+    except ValidationFailed as exc:
+        show_errors(form, exc)
+        return False
+    db.session.commit()
+    flash(message(row), "success")
+    return True
+
+
 def _units_page(kind: str | None):
     """The unit tree (or only the departments) and a form to add one."""
     form = UnitForm()
@@ -71,16 +85,10 @@ def _units_page(kind: str | None):
     form.kind.choices = choices((k, KIND_LABELS[k]) for k in ([kind] if kind else UNIT_KINDS))
     form.parent.choices = choices([("", "—")] + [(u.code, f"{u.code} {u.name}") for u in units
                                                   if u.kind != "group" and u.active])
-    if form.validate_on_submit():
-        try:
-            unit = org.create_unit(form.code.data, form.name.data, form.kind.data,
-                                   form.parent.data or None)
-        except ValidationFailed as exc:
-            show_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Unit %(code)s added.", code=unit.code), "success")
-            return redirect(request.path)
+    if created(form, lambda: org.create_unit(form.code.data, form.name.data, form.kind.data,
+                                             form.parent.data or None),
+               lambda unit: _("Unit %(code)s added.", code=unit.code)):
+        return redirect(request.path)
     shown = [u for u in units if kind is None or u.kind == kind]
     return render_template("admin/units.html", form=form, units=shown, kind=kind,
                            kind_labels=KIND_LABELS), 422 if form.errors else 200
@@ -98,7 +106,7 @@ def departments():
 
 @bp.post("/units/<int:unit_id>/active")
 def unit_active(unit_id: int):
-    unit = org.set_unit_active(_get(Unit, unit_id), request.form.get("active") == "1")
+    unit = org.set_active(_get(Unit, unit_id), request.form.get("active") == "1")
     db.session.commit()
     flash(_("Unit %(code)s is now active.", code=unit.code) if unit.active
           else _("Unit %(code)s is retired.", code=unit.code), "success")
@@ -109,17 +117,11 @@ def unit_active(unit_id: int):
 def users():
     form = UserForm()
     form.unit.choices = choices([("", "—")] + [(u.code, f"{u.code} {u.name}") for u in all_units()])
-    if form.validate_on_submit():
-        try:
-            user = accounts.create_user(form.username.data, form.password.data,
-                                        form.role.data, form.unit.data or None,
-                                        form.name.data or None)
-        except ValidationFailed as exc:
-            show_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("User %(username)s added.", username=user.username), "success")
-            return redirect(url_for(".users"))
+    if created(form, lambda: accounts.create_user(form.username.data, form.password.data,
+                                                  form.role.data, form.unit.data or None,
+                                                  form.name.data or None),
+               lambda user: _("User %(username)s added.", username=user.username)):
+        return redirect(url_for(".users"))
     q = request.args.get("q", "").strip()
     after = request.args.get("after", "")
     rows, cursor = accounts.list_users(q, int(after) if after.isdigit() else None)
@@ -158,15 +160,10 @@ def user_active(user_id: int):
 @bp.route("/categories", methods=["GET", "POST"])
 def categories():
     form = CategoryForm()
-    if form.validate_on_submit():
-        try:
-            category = org.create_category(form.code.data, form.name_zh.data, form.name_en.data)
-        except ValidationFailed as exc:
-            show_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Category %(code)s added.", code=category.code), "success")
-            return redirect(url_for(".categories"))
+    if created(form, lambda: org.create_category(form.code.data, form.name_zh.data,
+                                                 form.name_en.data),
+               lambda category: _("Category %(code)s added.", code=category.code)):
+        return redirect(url_for(".categories"))
     rows = db.session.scalars(select(Category).order_by(Category.position, Category.id))
     return render_template("admin/categories.html", form=form, categories=list(rows)), \
         422 if form.errors else 200
@@ -174,7 +171,7 @@ def categories():
 
 @bp.post("/categories/<int:category_id>/active")
 def category_active(category_id: int):
-    category = org.set_category_active(_get(Category, category_id),
+    category = org.set_active(_get(Category, category_id),
                                        request.form.get("active") == "1")
     db.session.commit()
     flash(_("Category %(code)s is shown when filing.", code=category.code) if category.active

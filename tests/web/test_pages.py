@@ -176,9 +176,16 @@ def test_admin_manages_units_departments_and_categories(client, world):
                                              "name_en": "Drinking water"}).status_code == 302
     water = db.session.scalars(select(Category).where(Category.code == "water")).one()
     c.post(f"/admin/categories/{water.id}/active", data={"active": "0"})
+    d2 = world.units["D2"]
+    c.post(f"/admin/units/{d2.id}/active", data={"active": "0"})
     c.post("/logout")
     form = login(client, "group1").get("/cases/new").text
     assert "Drinking water" not in form and "Housing" in form
+    case = world.file("group1", kind="shared")
+    fire(case, "escalate", world.users["team1"], reason="需要县里协调")
+    db.session.commit()
+    refer = login(client, "county").get(f"/cases/{case.id}").text
+    assert 'value="D1"' in refer and 'value="D2"' not in refer
     assert client.get("/admin/users").status_code == 403
 
 
