@@ -1,12 +1,20 @@
-"""The translation catalogues: compile the .po files into the .mo files Flask-Babel reads."""
+"""Languages: {zh, en} labels of the workflow file, and compiling the translation catalogues."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from flask_babel import get_locale
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+
+
+def localized(label: dict[str, str] | None) -> str:
+    """Pick the current language from a {zh, en} label of the workflow file."""
+    if not label:
+        return ""
+    return label.get("en" if str(get_locale()) == "en" else "zh") or next(iter(label.values()))
 
 
 def compile_catalogues(folder: Path = TRANSLATIONS) -> list[Path]:

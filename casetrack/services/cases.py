@@ -11,6 +11,7 @@ from sqlalchemy import Select, false, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from casetrack.extensions import db
+from casetrack.i18n import localized
 from casetrack.models import CASE_KINDS, Case, CaseEvent, Category, Target, Unit, User, Visit
 from casetrack.services.calendar import add_working_days, now, today
 from casetrack.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -260,7 +261,7 @@ def fire(case: Case, trigger: Any, actor: User | None, /, version: Any = None,
     candidates = [t for t in wf.transitions_from(case.state) if t.trigger == trigger]
     if not candidates:
         raise Conflict(_("This action is not possible while the case is '%(state)s'.",
-                         state=wf.states[case.state].label.get("en", case.state)), "invalid_transition")
+                         state=localized(wf.states[case.state].label)), "invalid_transition")
     if actor is not None:
         if not may_act(case, actor) or not any(actor.role in t.roles for t in candidates):
             raise Forbidden(_("You may not do this on this case."))

@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from casetrack.extensions import db, login_manager
+from casetrack.i18n import localized
 from casetrack.models import User
 from casetrack.services.calendar import today
 from casetrack.services.errors import ServiceError
@@ -98,19 +99,13 @@ def register(app: Flask) -> None:
         return format_datetime(value, fmt) if value else ""
 
 
-def localized(label: dict[str, str] | None) -> str:
-    """Pick the current language from a {zh, en} label of the workflow file."""
-    if not label:
-        return ""
-    return label.get("en" if str(get_locale()) == "en" else "zh") or next(iter(label.values()))
-
-
-def trigger_label(wf, trigger: str) -> str:
-    """What a timeline event was, in the current language."""
-    if trigger == "file":
+def trigger_label(wf, event) -> str:
+    """What a timeline event was, in the current language (by the transition it fired)."""
+    if event.trigger == "file":
         return _("Filing")
-    spec = next((t for t in wf.transitions if t.trigger == trigger), None)
-    return localized(spec.label) if spec else trigger
+    spec = next((t for t in wf.transitions
+                 if t.trigger == event.trigger and event.from_state in t.sources), None)
+    return localized(spec.label) if spec else event.trigger
 
 
 def category_label(category) -> str:

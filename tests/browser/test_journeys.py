@@ -64,7 +64,8 @@ def test_escalation_journey_through_the_pages_by_four_users(session):
     for text in ("group1", "team1", "county", "dept1", "涉及三个村", "住建局",
                  "已铺设水泥路面 3 公里", "45.50", "回访张三，表示满意"):
         assert text in timeline, text
-    assert county.page.locator("ol.timeline > li").count() == 5
+    steps = county.page.locator("ol.timeline > li .badge").all_inner_texts()
+    assert steps == ["登记", "上报县活动办", "交办部门", "办结", "回访"]
     assert county.page.locator("#actions").count() == 0
     county.shot("case-closed")
 
@@ -139,3 +140,19 @@ def test_phone_width_has_no_horizontal_scrolling(session):
     team.page.click("details.action > summary >> nth=0")
     assert team.page.evaluate(width) <= 360
     team.shot("case-actions-phone")
+
+
+def test_a_stale_case_says_so_and_offers_a_reload(session):
+    group = session("group1")
+    case_id = file_problem(group, "两人同时办理")
+    other = session("member1")
+    other.go(f"/cases/{case_id}")
+    group.act(case_id, "resolve", resolution="组长已解决")
+    other.act(case_id, "escalate", reason="组员想上报")
+    assert "已办结待回访" in other.page.inner_text(".flash.error")
+    assert "在你之前已有人办理了这个问题" in other.page.inner_text("#stale")
+    assert other.state() == "resolved"
+    with other.page.expect_navigation():
+        other.page.click("#stale a")
+    assert other.page.url.endswith(f"/cases/{case_id}")
+    assert "组员想上报" not in other.page.inner_text("ol.timeline")
