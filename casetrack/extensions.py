@@ -27,7 +27,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-db = SQLAlchemy(model_class=Base)
+# Objects stay loaded after the one commit of a request: rendering the answer reads what was
+# just written, without a second round of SELECTs.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()

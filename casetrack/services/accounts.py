@@ -12,7 +12,8 @@ from sqlalchemy import or_, select
 
 from casetrack.extensions import db, utcnow
 from casetrack.models import ROLE_UNIT_KINDS, ApiToken, Unit, User
-from casetrack.services.errors import ValidationFailed
+from casetrack.services import throttle
+from casetrack.services.errors import TooManyAttempts, ValidationFailed
 
 
 def hasher() -> PasswordHasher:
@@ -68,6 +69,18 @@ def list_users(q: str | None = None, after: int | None = None,
         stmt = stmt.where(User.id > after)
     rows = list(db.session.scalars(stmt))
     return rows[:limit], rows[limit - 1].id if len(rows) > limit else None
+
+
+def log_in(username: str, password: str, address: str) -> User | None:
+    """authenticate(), throttled: failures are counted per account and address, in the database."""
+    if throttle.blocked(username, address):
+        raise TooManyAttempts(_("Too many failed attempts; please wait 15 minutes and try again."))
+    user = authenticate(username, password)
+    if user is None:
+        throttle.record_failure(username, address)
+    else:
+        throttle.record_success(username, address)
+    return user
 
 
 def authenticate(username: str, password: str) -> User | None:

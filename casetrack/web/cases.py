@@ -124,7 +124,8 @@ def act(case_id: int, trigger: str):
     except ValidationFailed as exc:
         db.session.rollback()
         flash(exc.message, "error")
-        return _show(get_case(current_user, case_id), exc.errors, fields, trigger, 422)
+        return _show(get_case(current_user, case_id), errors=exc.errors, typed=fields,
+                     open_trigger=trigger, status=422)
     except Conflict as exc:
         db.session.rollback()
         flash(exc.message, "error")

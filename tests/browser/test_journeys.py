@@ -149,7 +149,7 @@ def test_a_stale_case_says_so_and_offers_a_reload(session):
     other.go(f"/cases/{case_id}")
     group.act(case_id, "resolve", resolution="组长已解决")
     other.act(case_id, "escalate", reason="组员想上报")
-    assert "已办结待回访" in other.page.inner_text(".flash.error")
+    assert "已有其他人办理过" in other.page.inner_text(".flash.error")
     assert "在你之前已有人办理了这个问题" in other.page.inner_text("#stale")
     assert other.state() == "resolved"
     with other.page.expect_navigation():
