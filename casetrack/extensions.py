@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_sqlalchemy import SQLAlchemy
+from flask_talisman import Talisman
 from flask_wtf import CSRFProtect
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
@@ -33,6 +34,7 @@ db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+talisman = Talisman()
 
 # Whether the transaction about to begin may write: reads (GET) begin a plain deferred
 # transaction, everything else takes SQLite's write lock up front with BEGIN IMMEDIATE.
