@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, false, select
+from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from casetrack.extensions import db
@@ -35,11 +35,12 @@ def default_workflow() -> Workflow:
 # -- scope ---------------------------------------------------------------------------------
 
 def unit_filter(unit: Unit):
-    """The cases of a unit: referred to it (a department), else filed within its subtree."""
+    """The cases of a unit: referred to it (a department), else filed within its subtree,
+    and for a group also those a team sent back to it from another group."""
     if unit.kind == "department":
         return Case.department_id == unit.id
     if unit.kind == "group":
-        return Case.group_id == unit.id
+        return or_(Case.group_id == unit.id, Case.unit_id == unit.id)
     return Case.group_id.in_(select(Unit.id).where(Unit.path.startswith(unit.path)))
 
 

@@ -198,3 +198,46 @@ def test_times_are_shown_in_shanghai_time(client, world):
     db.session.commit()
     page = login(client, "group1").get(f"/cases/{case.id}").text
     assert "2026-07-01 01:30" in page and "2026-06-30 17:30" not in page
+
+
+def form_fields(page: str) -> dict[str, set[str]]:
+    """{trigger: the names of the fields its form asks for} on a case page."""
+    forms = re.findall(r'data-trigger="(\w+)" novalidate>(.*?)</form>', page, re.S)
+    return {t: set(re.findall(r'name="(\w+)"', body)) - {"csrf_token", "version"} for t, body in forms}
+
+
+def test_every_other_action_works_through_its_form(client, world):
+    case = world.file("group1", kind="shared")
+    db.session.commit()
+
+    def act(username, trigger, expected_fields, **data):
+        c = login(client, username)
+        page = c.get(f"/cases/{case.id}").text
+        assert form_fields(page)[trigger] == expected_fields
+        version = re.search(r'name="version" value="(\d+)"', page).group(1)
+        r = c.post(f"/cases/{case.id}/{trigger}", data={"version": version, **data})
+        assert r.status_code == 302, r.text
+        client.post("/logout")
+        return db.session.get(Case, case.id)
+
+    assert form_fields(login(client, "team1").get(f"/cases/{case.id}").text) == {
+        "resolve": {"resolution", "funds", "donations"}, "explain": {"explanation", "revisit_on"},
+        "escalate": {"reason"}, "send_back": {"reason", "group"}}
+    client.post("/logout")
+    assert act("team1", "send_back", {"reason", "group"}, reason="请李家村组核实",
+               group="G2").group_id == world.units["G1"].id
+    assert db.session.get(Case, case.id).unit.code == "G2"
+    act("group2", "explain", {"explanation", "revisit_on"}, explanation="资金明年到位",
+        revisit_on="2099-03-01")
+    assert act("group2", "resume", {"note"}, note="资金已到").state == "group"
+    act("group2", "escalate", {"reason"}, reason="需要工作队")
+    act("team1", "escalate", {"reason"}, reason="需要县里")
+    act("county", "refer", {"department", "due_date", "note"}, department="D2",
+        due_date="2099-01-01")
+    assert act("dept2", "return", {"reason"}, reason="不归我局管").state == "county"
+    act("county", "refer", {"department", "due_date", "note"}, department="D1",
+        due_date="2099-01-01")
+    act("dept1", "resolve", {"resolution", "funds", "donations"}, resolution="已修复",
+        donations="1.5")
+    reopened = act("county", "verify", {"satisfied", "note"}, satisfied="false", note="仍有积水")
+    assert reopened.state == "department" and reopened.unit.code == "D1"
