@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from casetrack.extensions import db, login_manager
 from casetrack.i18n import localized
 from casetrack.models import User
-from casetrack.services.calendar import today
+from casetrack.services.calendar import calendar_known, today
 from casetrack.services.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,7 @@ def register(app: Flask) -> None:
     app.add_template_global(localized)
     app.add_template_global(state_label)
     app.add_template_global(today)
+    app.add_template_global(calendar_known)
     app.add_template_global(category_label)
     app.add_template_global(trigger_label)
 

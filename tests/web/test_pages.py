@@ -241,3 +241,14 @@ def test_every_other_action_works_through_its_form(client, world):
         donations="1.5")
     reopened = act("county", "verify", {"satisfied", "note"}, satisfied="false", note="仍有积水")
     assert reopened.state == "department" and reopened.unit.code == "D1"
+
+
+def test_a_deadline_beyond_the_known_calendar_says_how_it_was_counted(client, world):
+    known = world.file("group1")
+    later = world.file("group1", title="明年的问题")
+    later.deadline = known.deadline.replace(year=2099)
+    db.session.commit()
+    c = login(client, "group1")
+    note = "Counted Monday to Friday"
+    assert note not in c.get(f"/cases/{known.id}").text
+    assert note in c.get(f"/cases/{later.id}").text
