@@ -96,7 +96,7 @@ def new():
     return render_template("cases/new.html", form=form), status
 
 
-def _show(case, errors=None, typed=None, open_trigger=None, status=200, stale=False):
+def _show(case, errors=None, typed=None, open_trigger=None, stale=False, status=200):
     wf = workflow_of(case)
     departments = db.session.scalars(select(Unit).where(Unit.kind == "department",
                                                         Unit.active.is_(True)).order_by(Unit.code))
@@ -129,7 +129,7 @@ def act(case_id: int, trigger: str):
     except Conflict as exc:
         db.session.rollback()
         flash(exc.message, "error")
-        return _show(get_case(current_user, case_id), status=409, stale=True)
+        return _show(get_case(current_user, case_id), stale=True, status=409)
     db.session.commit()
     flash(_("Done: %(action)s.", action=localized(spec.label) if spec else trigger), "success")
     return redirect(url_for(".show", case_id=case_id))
