@@ -123,11 +123,15 @@ def test_the_language_switch(session):
 def test_phone_width_has_no_horizontal_scrolling(session):
     phone = session("group1", width=360, height=740)
     phone.go("/cases/new")
+    with phone.page.expect_navigation():
+        phone.page.click("header button[lang=en]")  # this cadre works in English
     width = "document.scrollingElement.scrollWidth"
     assert phone.page.evaluate(width) <= 360
     phone.shot("file-form-phone")
     case_id = file_problem(phone, "一个很长的标题：" + "村道坑洼雨天无法通行" * 6)
+    assert f"Case {case_id} filed." in phone.page.inner_text(".flash.success")
     phone.act(case_id, "escalate", reason="需要工作队统筹")
+    assert "Done: Escalate to team." in phone.page.inner_text(".flash.success")
     for path in (f"/cases/{case_id}", "/", "/cases"):
         phone.go(path)
         if path == f"/cases/{case_id}":
