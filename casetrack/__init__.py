@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from flask import Flask, g, has_request_context, request, session
-
-from casetrack import config
+from flask_babel import refresh
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from casetrack import config
 from casetrack.extensions import babel, csrf, db, login_manager, talisman, write_intent
 from casetrack.workflow import Registry
 
@@ -39,6 +39,9 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     @app.before_request
     def _declare_write_intent():
+        # The user and locale are per request, even in an app context that outlives it (tests).
+        g.pop("_login_user", None)
+        refresh()
         g._write_token = write_intent.set(request.method not in SAFE_METHODS)
 
     @app.teardown_request

@@ -166,7 +166,7 @@ def test_create_list_filter_and_scope(world, api):
         assert county.post("/targets", json=body).status_code == 201
     assert county.post("/targets", json={"kind": "x", "name": "", "group": "G1"}).status_code == 422
     res = county.post("/targets", json={"kind": "enterprise", "name": "重", "group": "G1", "code": "E2"})
-    assert res.json["errors"] == {"code": "Another target has this code."}
+    assert res.json["errors"] == {"code": "已有其他走访对象使用这个编号。"}
 
     def names(client, query=""):
         return sorted(t["name"] for t in client.get(f"/targets{query}").json["targets"])
@@ -234,7 +234,7 @@ def test_target_pages_add_edit_and_scope(world, auth, client):
     auth.login("group1")
     res = client.post("/targets/new", data={"kind": "enterprise", "name": "王家砖厂", "group": "G1",
                                             "cadre": "nobody"})
-    assert res.status_code == 422 and "No such cadre in this work group." in res.get_data(as_text=True)
+    assert res.status_code == 422 and "该工作组没有这名干部。" in res.get_data(as_text=True)
     res = client.post("/targets/new", data={"kind": "enterprise", "name": "王家砖厂", "group": "G1",
                                             "cadre": "member1", "code": "E9"})
     assert res.status_code == 302

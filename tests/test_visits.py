@@ -145,7 +145,7 @@ def test_visit_page_errors_stay_on_the_form(world, auth, client, targets):
         "target": str(targets["王户"].id), "date": "2026-06-11",
         "problems-0-title": "x", "problems-0-category": "housing", "problems-0-kind": "individual"})
     assert res.status_code == 422
-    assert "A visit cannot be in the future." in res.get_data(as_text=True)
+    assert "走访日期不能晚于今天。" in res.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Visit)) == 0
 
 
@@ -171,7 +171,7 @@ def test_a_bad_problem_on_the_page_is_marked_on_its_own_entry(world, auth, clien
     assert res.status_code == 422
     page = res.get_data(as_text=True)
     entry = page[page.index('id="problems-1-title"'):page.index('id="problems-2-title"')]
-    assert "Choose one of the categories." in entry
+    assert "请选择一个类别。" in entry
     assert db.session.scalar(select(func.count()).select_from(Case)) == 0
 
 
@@ -219,7 +219,7 @@ def test_visit_import_page(world, auth, client, targets):
     targets["王户"].code = "W1"
     db.session.commit()
     auth.login("member1")
-    assert "走访记录" not in client.get("/visits/import").get_data(as_text=True)
+    assert "导入走访记录" in client.get("/visits/import").get_data(as_text=True)
     res = client.post("/visits/import", data={"file": (io.BytesIO(visit_sheet(
         [["2026-06-01", "W1", "", "", ""], ["2026-06-01", "W9", "", "", ""]])), "v.xlsx")},
         content_type="multipart/form-data")

@@ -27,7 +27,7 @@ from casetrack.services.errors import Forbidden, ValidationFailed
 from casetrack.services.sheets import ImportFailed
 from casetrack.services.visits import (group_cadres, import_visits, may_record, record_round, record_visit,
                                        target_visits, visit_template)
-from casetrack.web import localized
+from casetrack.i18n import localized
 
 bp = Blueprint("visits", __name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -1,0 +1,184 @@
+"""The access matrix: every route × every role × every relation of unit, and lists row by row.
+
+A route without an entry in MATRIX fails the suite, so a new route is never left unchecked.
+"""
+from __future__ import annotations
+
+import pytest
+from flask import url_for
+
+from casetrack.extensions import db
+from tests.factories import USERS
+from tests.helpers import act
+
+PUBLIC = "public"          # anyone, logged in or not
+USER = "user"              # any logged-in user; anonymous pages redirect to login
+CASE = "case"              # takes a case id: 200/redirect in scope, 404 outside, no resident data leaks
+API_USER = "api_user"      # any token; none → 401
+API_CASE = "api_case"      # a case id over the API: in scope or 404
+ADMIN = "admin"            # administrators only; others 403
+
+
+def unit_kind(kind: str) -> tuple[str, str]:
+    """A page for users of one kind of unit (a board); others 403."""
+    return ("unit_kind", kind)
+
+MATRIX = {
+    "static": PUBLIC,
+    "auth.login": PUBLIC,
+    "auth.logout": USER,
+    "auth.set_language": PUBLIC,
+    "cases.index": USER,
+    "cases.list_": USER,
+    "boards.team": unit_kind("team"),
+    "boards.county": unit_kind("county"),
+    "boards.department": unit_kind("department"),
+    "admin.users": ADMIN,
+    "admin.units": ADMIN,
+    "admin.departments": ADMIN,
+    "admin.categories": ADMIN,
+    "admin.reset_password": ADMIN,
+    "admin.user_active": ADMIN,
+    "admin.unit_active": ADMIN,
+    "admin.category_active": ADMIN,
+    "cases.new": USER,
+    "cases.show": CASE,
+    "cases.act": CASE,
+    "api.create_token": PUBLIC,
+    "api.me": API_USER,
+    "api.categories": API_USER,
+    "api.units": API_USER,
+    "api.create_case": API_USER,
+    "api.cases": API_USER,
+    "api.case": API_CASE,
+    "api.transition": API_CASE,
+    # visits, targets and coverage: scoped by unit (tests/test_targets.py, test_coverage.py)
+    **{f"visits.{e}": USER for e in (
+        "targets", "target", "new_target", "edit_target", "import_targets", "import_template",
+        "new_visit", "round_", "import_visits_page", "visit_import_template", "coverage",
+        "set_milestone", "delete_milestone", "unvisited", "unvisited_xlsx")},
+    **{f"api.{e}": API_USER for e in (
+        "targets", "target", "create_target", "update_target", "import_template", "import_targets",
+        "create_visit", "create_round", "visits_import", "visits_import_template", "coverage")},
+}
+
+
+def test_every_route_has_a_matrix_entry(app):
+    missing = sorted({r.endpoint for r in app.url_map.iter_rules()} - set(MATRIX))
+    assert missing == [], f"add these routes to the access matrix: {missing}"
+
+
+@pytest.fixture
+def county(world):
+    """One case per relation: G1 (team T1), G2 (T1), G3 (T2), one referred to D1."""
+    cases = {"G1": world.file("group1"), "G2": world.file("group2"), "G3": world.file("group3"),
+             "D1": world.file("member1")}
+    for who, trigger in [("group1", "escalate"), ("team1", "escalate"), ("county", "refer")]:
+        act(world, cases["D1"], who, trigger)
+    db.session.commit()
+    return cases
+
+
+def may_see(username: str, case) -> bool:
+    """The rule of DOMAIN.md, written apart from the code it checks."""
+    role, unit = USERS[username]
+    if role == "admin":
+        return False
+    if role == "county_officer":
+        return True
+    if role == "team_leader":
+        return {"T1": {"G1", "G2"}, "T2": {"G3"}}[unit] >= {case.group.code}
+    if role == "department_handler":
+        return case.department is not None and case.department.code == unit
+    return unit in (case.group.code, case.unit.code)   # filed by the group, or held by it now
+
+
+def build(app, endpoint, **args):
+    with app.test_request_context():
+        return url_for(endpoint, **args)
+
+
+def test_case_routes_answer_by_scope_and_never_leak(app, client, auth, api, county):
+    tokens = {u: api(u) for u in USERS}
+    cells = 0
+    for username in USERS:
+        auth.login(username)
+        for case in county.values():
+            allowed = may_see(username, case)
+            for rule in app.url_map.iter_rules():
+                kind = MATRIX[rule.endpoint]
+                if kind not in (CASE, API_CASE):
+                    continue
+                args = {a: (case.id if a == "case_id" else "escalate") for a in rule.arguments}
+                url = build(app, rule.endpoint, **args)
+                for method in sorted(set(rule.methods) & {"GET", "POST"}):
+                    if kind == CASE:
+                        r = client.open(url, method=method, data={})
+                    else:
+                        r = tokens[username].client.open(url, method=method, json={"trigger": "resume",
+                                                                                   "version": 99},
+                                                         headers=tokens[username].headers)
+                    cells += 1
+                    if allowed:
+                        assert r.status_code != 404, (username, url, method)
+                    else:
+                        assert r.status_code == 404, (username, url, method, r.status_code)
+                        for secret in (case.resident_name, case.resident_phone, case.resident_address,
+                                       case.title):
+                            assert secret not in r.get_data(as_text=True)
+        auth.logout()
+    assert cells >= len(USERS) * len(county) * 4
+
+
+def test_lists_and_searches_hold_no_foreign_row(app, client, auth, api, county):
+    for username in USERS:
+        expected = {c.id for c in county.values() if may_see(username, c)}
+        client_ = api(username)
+        for query in ("", "?q=村道", "?overdue=false", "?kind=individual"):
+            got = {c["id"] for c in client_.get(f"/cases{query}").json["cases"]}
+            assert got == expected, (username, query)
+        auth.login(username)
+        page = client.get("/cases").get_data(as_text=True)
+        for case in county.values():
+            shown = f'href="/cases/{case.id}"' in page
+            assert shown == may_see(username, case), (username, case.id)
+        auth.logout()
+
+
+def test_anonymous_and_admin_only_routes(app, client, auth):
+    for rule in app.url_map.iter_rules():
+        kind = MATRIX[rule.endpoint]
+        if "GET" not in rule.methods or rule.arguments:
+            continue
+        r = client.get(build(app, rule.endpoint))
+        if kind in (USER, CASE, ADMIN) or isinstance(kind, tuple):
+            assert r.status_code == 302 and "/login" in r.headers["Location"], rule.endpoint
+        elif kind in (API_USER, API_CASE):
+            assert r.status_code == 401, rule.endpoint
+        else:
+            assert r.status_code == 200, rule.endpoint
+
+
+def test_admin_and_unit_pages_refuse_everyone_else(app, client, auth, world):
+    unit_kinds = {"county": "county", "admin": None, "team1": "team", "team2": "team", "group1": "group",
+                  "member1": "group", "group2": "group", "group3": "group", "dept1": "department",
+                  "dept2": "department"}
+    checked = 0
+    for username in USERS:
+        auth.login(username)
+        for rule in app.url_map.iter_rules():
+            kind = MATRIX[rule.endpoint]
+            if kind != ADMIN and not isinstance(kind, tuple):
+                continue
+            url = build(app, rule.endpoint, **{a: 1 for a in rule.arguments})
+            allowed = username == "admin" if kind == ADMIN else unit_kinds[username] == kind[1]
+            for method in sorted(set(rule.methods) & {"GET", "POST"}):
+                r = client.open(url, method=method, data={})
+                checked += 1
+                if allowed:
+                    assert r.status_code not in (401, 403), (username, url, method)
+                else:
+                    assert r.status_code == 403, (username, url, method, r.status_code)
+                    assert "secret" not in r.get_data(as_text=True)
+        auth.logout()
+    assert checked >= 100
