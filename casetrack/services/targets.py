@@ -390,7 +390,7 @@ def import_template(user: User) -> bytes:
         [str(_l("Required: 类型, 名称, 责任工作组(code). 编号 is your own code: "
                 "re-importing a row with the same 编号 updates that target."))],
         [],
-        ["类型", str(_l("Kind"))],
+        ["类型", str(_l("Kind of target"))],
         *[[v["zh"], v["en"]] for v in KIND_LABELS.values()],
         [],
         ["责任工作组(code)", str(_l("Work group"))],

@@ -87,7 +87,7 @@ def submit(form, action, done) -> tuple[int, Any]:
 # -- targets -------------------------------------------------------------------------------
 
 class TargetForm(FlaskForm):
-    kind = SelectField(_l("Kind"), validators=[DataRequired()])
+    kind = SelectField(_l("Kind of target"), validators=[DataRequired()])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     address = StringField(_l("Address"), validators=[Length(max=200)])
     village = StringField(_l("Village or community"), validators=[Length(max=80)])
