@@ -253,3 +253,13 @@ def test_target_pages_add_edit_and_scope(world, auth, client):
     auth.logout()
     auth.login("member1")
     assert client.get("/targets/new").status_code == 403
+
+
+def test_a_code_added_by_a_concurrent_import_gives_409_not_a_crash(world, api, monkeypatch):
+    client = api("county")
+    upload(client, xlsx(GOOD[:1]))
+    import casetrack.services.targets as targets
+    monkeypatch.setattr(targets, "_existing", lambda *a: ({}, {}, set()))  # as if read before it
+    res = upload(client, xlsx(GOOD[:2]))
+    assert res.status_code == 409 and res.json["error"] == "conflict"
+    assert count() == 1

@@ -8,11 +8,12 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, false, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from casetrack.extensions import db
 from casetrack.models import TARGET_KINDS, Target, Unit, User, Visit
 from casetrack.services.calendar import now
-from casetrack.services.errors import Forbidden, NotFound, ValidationFailed
+from casetrack.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from casetrack.services.sheets import ImportFailed, cell_text, read_table, workbook
 
 KIND_LABELS = {
@@ -346,11 +347,15 @@ def import_targets(actor: User, filename: str, data: bytes) -> dict[str, int]:
             updates.append({"id": old_id, **values, "updated_at": moment})
     if errors:
         raise ImportFailed(errors)
-    if inserts:
-        db.session.execute(insert(Target), inserts)
-    if updates:
-        db.session.execute(update(Target), updates)
-    db.session.flush()
+    try:
+        if inserts:
+            db.session.execute(insert(Target), inserts)
+        if updates:
+            db.session.execute(update(Target), updates)
+        db.session.flush()
+    except IntegrityError:  # another import added one of these codes meanwhile
+        db.session.rollback()
+        raise Conflict(_("The target list changed while importing; import the file again.")) from None
     return {"imported": len(inserts), "updated": len(matched)}
 
 
