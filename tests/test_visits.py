@@ -137,6 +137,7 @@ def test_record_a_visit_on_the_page_with_a_problem(world, auth, client, targets)
         "危房需要维修", visit.id, target.id, "张三")
     page = client.get(f"/targets/{target.id}").get_data(as_text=True)
     assert "家中老人行动不便" in page and f"/cases/{case.id}" in page
+    assert "<title>张户 · casetrack</title>" in page
 
 
 def test_visit_page_errors_stay_on_the_form(world, auth, client, targets):
