@@ -196,3 +196,99 @@ def test_published_issue_never_changes(week):
     assert second.figures["change"]["problems.solved"] == 1 - 3
     with pytest.raises(Forbidden):
         bl.publish(u["group1"], week.w.units["G1"], *P)
+
+
+# -- formats ---------------------------------------------------------------------------------
+
+def summary_numbers(table_rows) -> dict[str, str]:
+    return {str(r[0]): str(r[1]) for r in table_rows}
+
+
+def test_xlsx_and_docx_hold_the_json_numbers(week, app):
+    import docx
+    import openpyxl
+    from casetrack.services import bulletin_export as bx
+    b = county_bulletin(week)
+    with app.test_request_context():
+        book = openpyxl.load_workbook(io.BytesIO(bx.to_xlsx(b)))
+        document = docx.Document(io.BytesIO(bx.to_docx(b)))
+        expected = bx.tables(b)
+    assert book.sheetnames == [t.title for t in expected]            # one sheet per table
+    assert [t.title for t in expected][0] == "概况"                  # Chinese by default
+    summary = {row[0]: row[1] for row in book["概况"].iter_rows(min_row=2, values_only=True)}
+    assert summary["走访次数"] == 4 and summary["发现的问题"] == 6 and summary["解决问题"] == 3
+    assert summary["解释说明（暂不能解决）"] == 1 and summary["投入财政资金（万元）"] == 13.5
+    assert summary["覆盖率"] == "75.0%"
+    categories = {row[0]: row[1] for row in book[expected[2].title].iter_rows(min_row=2, values_only=True)}
+    assert categories == {"道路水利设施": 5, "环境污染": 1}
+    rates = {row[0]: row[1:4] for row in book["比率"].iter_rows(min_row=2, values_only=True)}
+    assert rates["按期办结率"] == ("50.0%", 2, 4) and rates["返工率"] == ("25.0%", 1, 4)
+    # the Word bulletin: title, then a table per section with the same cells as the page
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert "大走访活动简报" in text and "测试县活动办" in text
+    assert len(document.tables) == len([t for t in expected if t.rows])
+    first = document.tables[0]
+    assert {r.cells[0].text: r.cells[1].text for r in first.rows[1:]} == \
+        {str(r[0]): str(r[1]) for r in expected[0].rows}
+
+
+def test_api_bulletin_keys_and_scope(week, api):
+    county = api("county")
+    with at(6, 15):
+        r = county.get("/reports/bulletin?from=2026-06-01&to=2026-06-07&unit=C")
+    assert r.status_code == 200
+    d = r.json
+    for path in ["visits.total", "visits.by_kind", "problems.found", "problems.solved", "problems.explained",
+                 "problems.by_category", "problems.by_level_solved", "suggestions", "funds", "donations",
+                 "coverage.rate", "rates.closure", "rates.on_time_closure", "rates.satisfaction",
+                 "rates.first_response", "rates.rework"]:
+        section, _sep, key = path.partition(".")
+        assert (d[section][key] if key else d[section]) is not None, path
+    assert d["problems"]["solved"] == 3
+    team = api("team2")
+    with at(6, 15):
+        assert team.get("/reports/bulletin?from=2026-06-01&to=2026-06-07").json["problems"]["found"] == 2
+        assert team.get("/reports/bulletin?unit=T1").status_code == 404
+        assert api("group1").get("/reports/bulletin?unit=G2").status_code == 404
+        assert api("dept1").get("/reports/bulletin?unit=C").status_code == 404
+        assert county.get("/reports/bulletin?from=2026-06-08&to=2026-06-01").status_code == 422
+
+
+def test_cli_writes_every_format(week, runner, tmp_path):
+    import json
+    for fmt in ("json", "html", "xlsx", "docx"):
+        out = tmp_path / f"b.{fmt}"
+        result = runner.invoke(args=["bulletin", "--from", "2026-06-01", "--to", "2026-06-07", "--unit", "C",
+                                     "--output", str(out), "--format", fmt])
+        assert result.exit_code == 0, result.output
+        assert out.stat().st_size > 0
+    assert json.loads((tmp_path / "b.json").read_text())["problems"]["found"] == 6
+    page = (tmp_path / "b.html").read_text()
+    assert "大走访活动简报" in page and "echarts" in page        # opens on its own, charts inside
+    bad = runner.invoke(args=["bulletin", "--from", "2026-06-01", "--to", "2026-06-07", "--unit", "D1",
+                              "--output", str(tmp_path / "x.json")])
+    assert bad.exit_code == 1
+
+
+def test_page_links_every_figure_and_publishes_in_one_click(week, client, auth):
+    import zipfile
+    auth.login("county")
+    with at(6, 15):
+        r = client.get("/reports/bulletin?from=2026-06-01&to=2026-06-07&unit=C")
+        assert r.status_code == 200
+        page = r.get_data(as_text=True)
+        assert "<script>" not in page and "vendor/echarts.min.js" in page and 'class="echart' in page
+        assert "/cases?unit=C&amp;date_from=2026-06-01&amp;date_to=2026-06-07\">6</a>" in page
+        assert "/cases?unit=C&amp;date_from=2026-06-01&amp;date_to=2026-06-07&amp;category=environment\">1</a>" in page
+        assert "kind=farm_household" in page and f"/cases/{week.E.id}\"" in page
+        bundle = client.get("/reports/bulletin.zip?from=2026-06-01&to=2026-06-07&unit=C")
+        names = zipfile.ZipFile(io.BytesIO(bundle.data)).namelist()
+        assert sorted(n.rsplit(".", 1)[1] for n in names) == ["docx", "html", "json", "xlsx"]
+        r = client.post("/reports/bulletin/publish", data={"from": "2026-06-01", "to": "2026-06-07", "unit": "C"})
+        assert r.status_code == 302
+        issue = client.get(r.headers["Location"]).get_data(as_text=True)
+        assert "第1期" in issue
+    auth.logout()
+    auth.login("group1")
+    assert client.get(r.headers["Location"]).status_code == 404   # the county's issue, not the group's
+    assert client.post("/reports/bulletin/publish", data={"unit": "G1"}).status_code == 403

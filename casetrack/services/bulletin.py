@@ -417,17 +417,20 @@ def overdue_cases(t: Tallies, limit: int = 500) -> list[dict[str, Any]]:
 
 # -- published issues ----------------------------------------------------------------------
 
+def may_publish(actor: User, unit: Unit) -> bool:
+    """The county office and team leaders publish their own unit's bulletin."""
+    return actor.active and actor.role in ("county_officer", "team_leader") and unit.id == actor.unit_id
+
+
 def publish(actor: User, unit: Unit, date_from: date, date_to: date) -> Bulletin:
     """Publish the next numbered issue (第N期) of the unit's bulletin: its figures are frozen."""
-    if actor.role not in ("county_officer", "team_leader") or not actor.active:
-        raise Forbidden(_("Only the county office and team leaders publish bulletins."))
     check_scope(actor, unit)
-    if unit.id != actor.unit_id:
-        raise Forbidden(_("A unit publishes its own bulletin."))
+    if not may_publish(actor, unit):
+        raise Forbidden(_("Only the county office and team leaders publish their own unit's bulletin."))
     number = (db.session.scalar(select(func.max(Bulletin.number)).where(Bulletin.unit_id == unit.id)) or 0) + 1
     figures = bulletin(unit, date_from, date_to)
     issue = Bulletin(unit_id=unit.id, number=number, date_from=date_from, date_to=date_to,
-                     figures={**figures, "number": number}, published_at=now(), published_by_id=actor.id)
+                     figures={**figures, "number": number, "published_on": today().isoformat()}, published_at=now(), published_by_id=actor.id)
     db.session.add(issue)
     db.session.flush()
     return issue

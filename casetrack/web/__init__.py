@@ -34,6 +34,7 @@ def error_response(status: int, code: str, message: str, **extra):
 
 def register(app: Flask) -> None:
     from casetrack.web import admin, api, api_visits, auth, boards, cases, visits  # noqa: F401 (api_visits: routes on api.bp)
+    from casetrack.web import api_reports, reports  # noqa: F401 (api_reports: routes on api.bp)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
@@ -41,6 +42,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(visits.bp)
+    app.register_blueprint(reports.bp)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
