@@ -292,3 +292,19 @@ def test_page_links_every_figure_and_publishes_in_one_click(week, client, auth):
     auth.login("group1")
     assert client.get(r.headers["Location"]).status_code == 404   # the county's issue, not the group's
     assert client.post("/reports/bulletin/publish", data={"unit": "G1"}).status_code == 403
+
+
+def test_each_count_lists_the_cases_behind_it(week, api):
+    county = api("county")
+
+    def ids(query):
+        return {c["id"] for c in county.get(f"/cases?unit=C&counted_from=2026-06-01&counted_to=2026-06-07&{query}")
+                .json["cases"]}
+    assert ids("counted=solved") == {week.A.id, week.B.id, week.F.id}
+    assert ids("counted=solved&level=county") == {week.B.id}
+    assert ids("counted=explained") == {week.C.id}
+    assert ids("counted=closed") == {week.A.id, week.B.id, week.F.id}
+    assert county.get("/cases?counted=found").status_code == 422
+    with at(6, 15):
+        b = county_bulletin(week)
+    assert len(ids("counted=solved")) == b["problems"]["solved"]

@@ -283,6 +283,25 @@ class Tallies:
         return out
 
 
+def counted_in(figure: str, date_from: date | None, date_to: date | None, level: str | None = None):
+    """The cases a bulletin counts in `figure` (solved, explained, closed) for a period: those
+    whose first event of that kind falls in it (the case list's filter behind each figure)."""
+    wf = default_workflow()
+    states = {"solved": [s.name for s in wf.states.values() if s.remember == "resolver"],
+              "explained": [s.name for s in wf.states.values() if s.level == KEEP and not s.final],
+              "closed": [s.name for s in wf.states.values() if s.final]}[figure]
+    e, earlier, from_unit = CaseEvent, aliased(CaseEvent), aliased(Unit)
+    cond = [e.case_id == Case.id, e.to_state.in_(states),
+            ~exists().where(earlier.case_id == e.case_id, earlier.to_state == e.to_state, earlier.id < e.id)]
+    if date_from:
+        cond.append(e.at >= start_of(date_from))
+    if date_to:
+        cond.append(e.at < start_of(date_to + timedelta(days=1)))
+    if level:
+        cond.append(e.from_unit_id.in_(select(from_unit.id).where(from_unit.kind == level)))
+    return exists().where(*cond)
+
+
 def ratio(num: int, den: int) -> float | None:
     return round(num / den, 4) if den else None
 

@@ -83,10 +83,11 @@ def tables(figures: dict[str, Any]) -> list[Table]:
     summary.add([_("Opinions and suggestions collected"), figures["suggestions"], delta("suggestions")],
                 {"targets": visited})
     summary.add([_("Problems found"), p["found"], delta("problems.found")], {"cases": period})
+    counted = {"unit": unit, "counted_from": figures["from"], "counted_to": figures["to"]}
     summary.add([_("Problems solved"), p["solved"], delta("problems.solved")],
-                {"cases": {"unit": unit, "state": "closed"}})
+                {"cases": {**counted, "counted": "solved"}})
     summary.add([_("Problems explained (cannot solve now)"), p["explained"], delta("problems.explained")],
-                {"cases": {"unit": unit, "state": "explained"}})
+                {"cases": {**counted, "counted": "explained"}})
     summary.add([_("Open cases already overdue"), p["open_overdue"], ""],
                 {"cases": {"unit": unit, "overdue": "true"}})
     summary.add([_("Public funds invested (10k yuan)"), figures["funds"], delta("funds")])
@@ -109,7 +110,8 @@ def tables(figures: dict[str, Any]) -> list[Table]:
 
     levels = Table("levels", _("Problems solved by level"), [_("Level"), _("Problems solved")])
     for level in LEVELS:
-        levels.add([level_names()[level], p["by_level_solved"][level]])
+        levels.add([level_names()[level], p["by_level_solved"][level]],
+                   {"cases": {**counted, "counted": "solved", "level": level}})
 
     rates = Table("rates", _("Rates"), [_("Rate"), _("Value"), _("Numerator"), _("Denominator"),
                                         _("Definition")])
