@@ -23,7 +23,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Float, and_, case, cast, exists, func, select
+from sqlalchemy import Float, and_, case, cast, exists, func, literal_column, select
 from sqlalchemy.orm import aliased
 
 from casetrack.extensions import db
@@ -69,9 +69,11 @@ def start_of(day: date) -> datetime:
 
 def local_day(column):
     """The Asia/Shanghai day of a stored (naive UTC) datetime, in SQL."""
+    # Literals, not parameters: PostgreSQL must see the same text in SELECT and GROUP BY.
     if db.engine.dialect.name == "sqlite":
-        return func.date(column, "+8 hours")
-    return func.date(func.timezone("Asia/Shanghai", func.timezone("UTC", column)))
+        return func.date(column, literal_column("'+8 hours'"))
+    return func.date(func.timezone(literal_column("'Asia/Shanghai'"),
+                                   func.timezone(literal_column("'UTC'"), column)))
 
 
 def as_day(value: Any) -> date | None:
