@@ -68,6 +68,8 @@ BASELINE = [
     """SELECT t.group_id, t.kind, COUNT(*),
               SUM(EXISTS (SELECT 1 FROM visits v WHERE v.target_id = t.id AND v.visited_on <= :d1))
        FROM targets t WHERE t.active = 1 GROUP BY t.group_id, t.kind""",
+    """SELECT day, COUNT(*) FROM (SELECT MIN(v.visited_on) AS day FROM visits v JOIN targets t ON t.id = v.target_id
+       WHERE t.active = 1 GROUP BY v.target_id) GROUP BY day ORDER BY day""",
     """SELECT c.id, c.title, c.state, c.deadline, u.code, u.name FROM cases c JOIN units u ON u.id = c.unit_id
        WHERE c.state <> 'closed' AND c.deadline < :d1 AND c.created_at < :end ORDER BY u.code, c.deadline, c.id
        LIMIT 500""",

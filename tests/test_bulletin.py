@@ -28,7 +28,7 @@ from casetrack.models import Target
 from casetrack.services import bulletin as bl
 from casetrack.services import calendar
 from casetrack.services.cases import fire
-from casetrack.services.errors import Forbidden, NotFound
+from casetrack.services.errors import Conflict, Forbidden, NotFound
 from casetrack.services.visits import record_visit
 
 P = (date(2026, 6, 1), date(2026, 6, 7))
@@ -196,6 +196,10 @@ def test_published_issue_never_changes(week):
     assert second.figures["change"]["problems.solved"] == 1 - 3
     with pytest.raises(Forbidden):
         bl.publish(u["group1"], week.w.units["G1"], *P)
+    with at(6, 15), pytest.raises(Conflict):                 # the same period is not published twice
+        bl.publish(u["county"], week.w.units["C"], *P)
+    assert issue.figures["coverage"]["series"] == [["2026-05-30", 0.25], ["2026-06-01", 0.5],
+                                                   ["2026-06-02", 0.75]]   # t3, t1, t2; t4 never in P
 
 
 # -- formats ---------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from casetrack.models import visit_cadres
 from casetrack.services import coverage as cov
 from casetrack.services.calendar import SHANGHAI, add_working_days, now, today
 from casetrack.services.cases import default_workflow
-from casetrack.services.errors import Forbidden, NotFound, ValidationFailed
+from casetrack.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from casetrack.services.targets import may_see_unit
 from casetrack.workflow import KEEP
 
@@ -384,6 +384,7 @@ def bulletin(unit: Unit, date_from: date, date_to: date) -> dict[str, Any]:
     rep = cov.report(unit, date_to)
     figures = figures_of(total, categories)
     figures["coverage"] = cov.coverage(unit, date_to, rep)
+    figures["coverage"]["series"] = coverage_series(unit, date_to, figures["coverage"]["assigned"])
     figures.update({"unit": {"code": unit.code, "name": unit.name, "kind": unit.kind},
                     "from": date_from.isoformat(), "to": date_to.isoformat(),
                     "definitions": {k: str(v) for k, v in DEFINITIONS.items()}})
@@ -395,6 +396,17 @@ def bulletin(unit: Unit, date_from: date, date_to: date) -> dict[str, Any]:
                             "to": prev.date_to.isoformat()} if prev else None)
     figures["change"] = change_since(figures, prev.figures if prev else None)
     return figures
+
+
+def coverage_series(unit: Unit, date_to: date, assigned: int) -> list[list[Any]]:
+    """[day, coverage rate] on each day a target was first visited, up to the period's end."""
+    out, seen = [], 0
+    for day, n in cov.first_visits(unit):
+        if day > date_to:
+            break
+        seen += n
+        out.append([day.isoformat(), round(seen / assigned, 4) if assigned else 0])
+    return out
 
 
 def unit_rows(t: Tallies, rep, categories: dict[int, str]) -> list[dict[str, Any]]:
@@ -448,6 +460,10 @@ def publish(actor: User, unit: Unit, date_from: date, date_to: date) -> Bulletin
     check_scope(actor, unit)
     if not may_publish(actor, unit):
         raise Forbidden(_("Only the county office and team leaders publish their own unit's bulletin."))
+    same = db.session.scalars(select(Bulletin).where(Bulletin.unit_id == unit.id, Bulletin.date_from == date_from,
+                                                     Bulletin.date_to == date_to)).first()
+    if same is not None:
+        raise Conflict(_("This period is already published as issue %(n)d.", n=same.number), "published")
     number = (db.session.scalar(select(func.max(Bulletin.number)).where(Bulletin.unit_id == unit.id)) or 0) + 1
     figures = bulletin(unit, date_from, date_to)
     issue = Bulletin(unit_id=unit.id, number=number, date_from=date_from, date_to=date_to,

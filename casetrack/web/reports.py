@@ -3,20 +3,17 @@ from __future__ import annotations
 
 import io
 import zipfile
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from casetrack.config import ROOT
 from casetrack.extensions import db
 from casetrack.models import Bulletin, Unit
 from casetrack.services import bulletin as bl
 from casetrack.services import bulletin_export as bx
-from casetrack.services import coverage as cov
 from casetrack.services.errors import NotFound
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -28,7 +25,7 @@ def _require_login():
     return None
 
 
-def charts(figures: dict[str, Any], unit: Unit | None) -> list[dict[str, Any]]:
+def charts(figures: dict[str, Any]) -> list[dict[str, Any]]:
     """Bar and line charts of the figures, as data for static/reports.js (no inline script)."""
     tabs = {t.key: t for t in bx.tables(figures)}
     out = [{"type": "bar", "title": tabs[k].title, "labels": [r[0] for r in tabs[k].rows],
@@ -37,17 +34,10 @@ def charts(figures: dict[str, Any], unit: Unit | None) -> list[dict[str, Any]]:
     if rows:
         out.append({"type": "bar", "title": _("Coverage rate by work group"), "percent": True,
                     "labels": [r["name"] for r in rows], "values": [r["coverage"] or 0 for r in rows]})
-    if unit is not None:
-        assigned, seen, days, rates = figures["coverage"]["assigned"], 0, [], []
-        for day, n in cov.first_visits(unit):
-            if day.isoformat() > figures["to"]:
-                break
-            seen += n
-            days.append(day.isoformat())
-            rates.append(round(seen / assigned, 4) if assigned else 0)
-        if days:
-            out.append({"type": "line", "title": _("Coverage over time"), "percent": True,
-                        "labels": days, "values": rates})
+    series = figures["coverage"].get("series") or []
+    if series:
+        out.append({"type": "line", "title": _("Coverage over time"), "percent": True,
+                    "labels": [d for d, _r in series], "values": [r for _d, r in series]})
     return out
 
 
@@ -59,7 +49,7 @@ def page(figures: dict[str, Any], unit: Unit, standalone: bool = False, issue=No
         assets = {name: (static / name).read_text(encoding="utf-8")
                   for name in ("app.css", "reports.css", "vendor/echarts.min.js", "reports.js")}
     return render_template("reports/bulletin.html", figures=figures, tables=bx.tables(figures),
-                           charts=charts(figures, unit), title=bx.title_of(figures),
+                           charts=charts(figures), title=bx.title_of(figures),
                            standalone=standalone, assets=assets, issue=issue,
                            may_publish=not (standalone or issue) and bl.may_publish(current_user, unit),
                            issues=[] if standalone else bl.issues_of(current_user, unit),
