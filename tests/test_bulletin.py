@@ -312,3 +312,13 @@ def test_each_count_lists_the_cases_behind_it(week, api):
     with at(6, 15):
         b = county_bulletin(week)
     assert len(ids("counted=solved")) == b["problems"]["solved"]
+
+
+def test_visit_figures_list_the_targets_visited_in_the_period(week, api):
+    county = api("county")
+    listed = county.get("/targets?unit=C&visited=true&visited_from=2026-06-01&as_of=2026-06-07").json["targets"]
+    assert {t["name"] for t in listed} == {"t1", "t2", "t3"}               # not t4 (visited 06-10)
+    farm = county.get("/targets?unit=C&visited=true&visited_from=2026-06-01&as_of=2026-06-07"
+                      "&kind=farm_household").json["targets"]
+    with at(6, 15):
+        assert len(farm) == county_bulletin(week)["visits"]["targets_by_kind"]["farm_household"] == 1

@@ -64,7 +64,7 @@ def tables(figures: dict[str, Any]) -> list[Table]:
     """The bulletin's tables: summary, visits, categories, levels, rates, rankings, overdue."""
     v, p, unit = figures["visits"], figures["problems"], figures["unit"]["code"]
     period = {"unit": unit, "date_from": figures["from"], "date_to": figures["to"]}
-    visited = {"unit": unit, "visited": "true", "as_of": figures["to"]}
+    visited = {"unit": unit, "visited": "true", "visited_from": figures["from"], "as_of": figures["to"]}
     change = figures.get("change") or {}
     yes = _("yes")
 
@@ -93,7 +93,7 @@ def tables(figures: dict[str, Any]) -> list[Table]:
     summary.add([_("Public funds invested (10k yuan)"), figures["funds"], delta("funds")])
     summary.add([_("Social donations (10k yuan)"), figures["donations"], delta("donations")])
     summary.add([_("Coverage rate"), pct(figures["coverage"]["rate"]), delta("coverage.rate")],
-                {"targets": visited})
+                {"targets": {"unit": unit, "visited": "true", "as_of": figures["to"]}})
 
     visits = Table("visits", _("Visits by kind of target"), [_("Kind of target"), _("Visits"),
                                                               _("Targets visited")])
@@ -101,7 +101,7 @@ def tables(figures: dict[str, Any]) -> list[Table]:
         if n or kind in ("community", "enterprise", "urban_household", "farm_household"):
             visits.add([localized(KIND_LABELS[kind]), n, v["targets_by_kind"][kind]],
                        {"targets": {**visited, "kind": kind}})
-
+    visits.link_col = 2  # the targets visited in the period, listed
     cats = {c.code: c for c in db.session.scalars(select(Category))}
     categories = Table("categories", _("Problems found by category"), [_("Category"), _("Problems found")])
     for code, n in p["by_category"].items():
