@@ -32,11 +32,12 @@ def error_response(status: int, code: str, message: str, **extra):
 
 
 def register(app: Flask) -> None:
-    from casetrack.web import api, auth, cases
+    from casetrack.web import api, api_deadlines, api_shared, auth, cases, notices  # noqa: F401
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(notices.bp)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = None

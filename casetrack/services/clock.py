@@ -1,0 +1,59 @@
+"""A case's clock: its pre-warning day, whether it is paused, and what the case shows about it."""
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+
+from casetrack.extensions import db
+from casetrack.models import Case, Extension
+from casetrack.services.calendar import add_working_days, deadline_basis, today, working_days_between
+from casetrack.workflow import Workflow
+
+
+def warn_day(start: date, deadline: date | None, share: float | None) -> date | None:
+    """The day `share` of the working days from `start` to `deadline` have passed."""
+    if deadline is None or share is None:
+        return None
+    total = working_days_between(start, deadline)
+    if total == 0:
+        return deadline
+    return add_working_days(start, math.ceil(round(total * share, 9)))
+
+
+def start_clock(case: Case, wf: Workflow) -> None:
+    """Called whenever a case gets a new deadline: set the day its handler is pre-warned."""
+    case.warn_on = warn_day(today(), case.deadline, wf.warn_at)
+
+
+def pending_extension(case: Case) -> Extension | None:
+    return db.session.scalars(select(Extension).where(
+        Extension.case_id == case.id, Extension.status == "pending")).first()
+
+
+def is_paused(case: Case, wf: Workflow) -> bool:
+    """The clock stands still: a pausing state, a linked member (its parent runs the clock),
+    or a pending extension when the workflow says so."""
+    if wf.states[case.state].pauses_clock or case.parent_id is not None:
+        return True
+    return bool(wf.extensions and wf.extensions.pause_while_pending and case.id
+                and pending_extension(case) is not None)
+
+
+def is_overdue(case: Case, wf: Workflow) -> bool:
+    return bool(case.deadline and case.deadline < today() and not is_paused(case, wf))
+
+
+def clock_json(case: Case, wf: Workflow) -> dict[str, Any]:
+    """What the JSON API adds to a case about its clock and its shared problem."""
+    parent = case.parent
+    return {
+        "deadline_basis": deadline_basis(case.deadline),
+        "warn_on": case.warn_on.isoformat() if case.warn_on else None,
+        "paused": is_paused(case, wf),
+        "extension_pending": bool(case.id and pending_extension(case)),
+        "parent": {"id": parent.id, "title": parent.title, "state": parent.state,
+                   "state_label": wf.states[parent.state].label} if parent else None,
+    }
