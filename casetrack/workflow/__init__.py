@@ -129,8 +129,12 @@ class Workflow:
         lines = [f"{self.name} v{self.version} ({self.path})", "states:"]
         for s in self.states.values():
             days = f", {s.deadline_days} working days" if s.deadline_days else ""
+            extra = ", pauses the clock" if s.pauses_clock else ""
+            if s.auto_escalate:
+                extra += (f", {s.auto_escalate.trigger} by the system after "
+                          f"{s.auto_escalate.after_days} working days overdue")
             lines.append(f"  {s.name:<12} {s.label.get('zh', '')} / {s.label.get('en', '')}"
-                         f" [level {s.level}{days}{', final' if s.final else ''}]")
+                         f" [level {s.level}{days}{', final' if s.final else ''}{extra}]")
         lines.append("transitions:")
         for t in self.transitions:
             dest = t.dest or f"back to {t.back_to}"
@@ -139,6 +143,13 @@ class Workflow:
                          f"  roles={','.join(sorted(t.roles))}"
                          f"  fields={','.join(t.required) or '-'}"
                          f"{'  optional=' + ','.join(t.optional) if t.optional else ''}")
+        if self.warn_at:
+            lines.append(f"pre-warning at {self.warn_at:.0%} of the working days")
+        if self.extensions:
+            e = self.extensions
+            lines.append(f"extensions: asked by {','.join(sorted(e.request_roles))} in "
+                         f"{','.join(e.states)}, up to {e.max_days} days, decided by "
+                         f"{','.join(sorted(e.approve_roles))}")
         return "\n".join(lines)
 
 
