@@ -67,8 +67,10 @@ def _act(wf: Workflow, case: Case, day, done: dict[str, int]) -> None:
         try:
             with db.session.begin_nested():
                 fire(case, rule.trigger, None, reason=rule.reason.get("zh") or rule.reason["en"])
-        except ServiceError:
-            pass  # e.g. no unit above: left for a person, flagged overdue below
+        except ServiceError as exc:
+            if exc.code == "stale":  # fire rolled the transaction back: never hide that
+                raise
+            # e.g. no unit above: left for a person, flagged overdue below
         else:
             done["escalated"] += 1
             return
