@@ -82,3 +82,62 @@ def test_supervision_note_acknowledged_from_the_inbox_page(world, api, auth, cli
     assert "抓紧办理" in client.get("/notices/").get_data(as_text=True)
     client.post(f"/notices/supervision/{note['id']}/acknowledge")
     assert "抓紧办理" not in client.get("/notices/").get_data(as_text=True).split("<table")[0]
+
+
+class FakeSMTP:
+    """A minimal SMTP server on loopback that keeps what it receives."""
+
+    def __init__(self):
+        import socketserver
+        import threading
+        self.messages: list[str] = []
+        outer = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                self.wfile.write(b"220 fake\r\n")
+                while line := self.rfile.readline():
+                    verb = line.strip().upper()
+                    if verb == b"DATA":
+                        self.wfile.write(b"354 go\r\n")
+                        data = b""
+                        while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
+                            data += chunk
+                        outer.messages.append(data.decode())
+                        self.wfile.write(b"250 ok\r\n")
+                    elif verb == b"QUIT":
+                        self.wfile.write(b"221 bye\r\n")
+                        return
+                    else:
+                        self.wfile.write(b"250 ok\r\n")
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.address = f"127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_notices_are_mailed_after_commit_when_smtp_is_configured(world, app):
+    smtp = FakeSMTP()
+    try:
+        app.config["MAIL_SERVER"] = smtp.address
+        world.users["team1"].email = "team1@example.org"
+        db.session.commit()
+        case = world.file("group1")
+        fire(case, "escalate", world.users["group1"], reason="需要协调")
+        assert smtp.messages == []  # nothing before the commit
+        db.session.commit()
+        [mail] = smtp.messages
+        assert "To: team1@example.org" in mail and "escalation" in mail
+        other = world.file("group1")  # the group has no address: no mail
+        db.session.commit()
+        fire(other, "escalate", world.users["group1"], reason="再次上报")
+        db.session.rollback()  # a rolled-back escalation mails no one
+        db.session.commit()
+        assert len(smtp.messages) == 1
+    finally:
+        smtp.close()

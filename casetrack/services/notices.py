@@ -8,6 +8,7 @@ from sqlalchemy import func, or_, select, update
 
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, Notification, SupervisionNote, Unit, User
+from casetrack.services import mail
 from casetrack.services.calendar import now
 from casetrack.services.errors import Forbidden, NotFound, ValidationFailed
 
@@ -27,6 +28,8 @@ def notify(kind: str, case: Case | None, message: str, *, unit: Unit | None = No
                        unit_id=unit.id if unit else None, user_id=user.id if user else None,
                        created_at=now())
     db.session.add(row)
+    subject = f"[casetrack] {kind.replace('_', ' ')}" + (f" #{case.id} {case.title}" if case else "")
+    mail.queue(subject, message, unit_id=row.unit_id, user_id=row.user_id)
     return row
 
 
