@@ -1,13 +1,18 @@
 """The inbox: notices that need me and supervision notes (督办) to acknowledge."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from casetrack.extensions import db
-from casetrack.services import notices
+from casetrack.models import SupervisionNote
+from casetrack.services import extensions, notices
+from casetrack.services.cases import get_case, may_act, workflow_of
+from casetrack.services.clock import is_overdue, is_paused, pending_extension
+from casetrack.services.calendar import deadline_basis
+from casetrack.services.errors import ServiceError
 
 bp = Blueprint("notices", __name__, url_prefix="/notices")
 
@@ -60,3 +65,58 @@ def acknowledge(note_id: int):
     db.session.commit()
     flash(_("Supervision note acknowledged."), "success")
     return redirect(url_for(".inbox"))
+
+
+@bp.app_template_global()
+def case_clock(case) -> dict:
+    """What the case page shows about the clock, and which deadline actions the user has."""
+    wf = workflow_of(case)
+    pending = pending_extension(case)
+    rules = wf.extensions
+    return {
+        "basis": deadline_basis(case.deadline), "paused": is_paused(case, wf),
+        "overdue": is_overdue(case, wf), "pending": pending,
+        "may_request": bool(rules and pending is None and case.state in rules.states
+                            and may_act(case, current_user)
+                            and current_user.role in rules.request_roles),
+        "may_decide": bool(rules and pending and current_user.role in rules.approve_roles),
+        "may_supervise": notices.may_supervise(case, current_user),
+        "notes": db.session.scalars(db.select(SupervisionNote).where(
+            SupervisionNote.case_id == case.id).order_by(SupervisionNote.id)).all(),
+    }
+
+
+def _back(case_id: int, action):
+    """Run a deadline action from the case page; errors are flashed, not lost."""
+    try:
+        action()
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        for message in (getattr(exc, "errors", None) or {}).values():
+            flash(message, "error")
+    else:
+        db.session.commit()
+        flash(_("Done."), "success")
+    return redirect(url_for("cases.show", case_id=case_id))
+
+
+@bp.post("/cases/<int:case_id>/supervise")
+def supervise(case_id: int):
+    case = get_case(current_user, case_id)
+    return _back(case_id, lambda: notices.add_supervision_note(current_user, case,
+                                                               request.form.get("text")))
+
+
+@bp.post("/cases/<int:case_id>/extension")
+def ask_extension(case_id: int):
+    case = get_case(current_user, case_id)
+    return _back(case_id, lambda: extensions.request_extension(
+        current_user, case, request.form.get("days", ""), request.form.get("reason")))
+
+
+@bp.post("/extensions/<int:extension_id>/decision")
+def decide_extension(extension_id: int):
+    ext = extensions.get_extension(current_user, extension_id)
+    return _back(ext.case_id, lambda: extensions.decide_extension(
+        current_user, ext, request.form.get("approve") == "yes", request.form.get("note", "")))
