@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, Notification, SupervisionNote, Unit, User
@@ -14,11 +14,6 @@ from casetrack.services.errors import Forbidden, NotFound, ValidationFailed
 
 SUPERVISING_ROLES = ("team_leader", "county_officer")
 INBOX_SIZE = 100
-
-
-def superior(unit: Unit) -> Unit:
-    """Who is told when a unit is late: the unit above it (a department's county office)."""
-    return unit.parent or unit
 
 
 def notify(kind: str, case: Case | None, message: str, *, unit: Unit | None = None,
@@ -31,6 +26,18 @@ def notify(kind: str, case: Case | None, message: str, *, unit: Unit | None = No
     subject = f"[casetrack] {kind.replace('_', ' ')}" + (f" #{case.id} {case.title}" if case else "")
     mail.queue(subject, message, unit_id=row.unit_id, user_id=row.user_id)
     return row
+
+
+def notify_units(rows: list[tuple[str, int, str, int]]) -> None:
+    """Many notices at once, each (kind, case id, message, unit id): one INSERT."""
+    if not rows:
+        return
+    at = now()
+    db.session.connection().execute(insert(Notification.__table__), [
+        {"kind": kind, "case_id": case_id, "message": message, "unit_id": unit_id, "user_id": None,
+         "read": False, "created_at": at} for kind, case_id, message, unit_id in rows])
+    for kind, case_id, message, unit_id in rows:
+        mail.queue(f"[casetrack] {kind.replace('_', ' ')} #{case_id}", message, unit_id=unit_id)
 
 
 def _mine(user: User):

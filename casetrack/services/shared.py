@@ -22,6 +22,8 @@ from casetrack.services.notices import log_event, notify
 from casetrack.workflow import SharedRules, Workflow
 
 RESOLVE = "resolve"
+# An n-gram found in more distinct texts than this (or 5% of them) says nothing about a problem.
+COMMON_GRAM = 200
 
 
 def _rules(wf: Workflow) -> SharedRules:
@@ -205,15 +207,40 @@ def _clusters(items: list[_Item], det) -> list[dict[str, Any]]:
                 why.setdefault(it.id, []).append({"cases": [first.id, it.id], "rule": "village",
                                                   "village": it.village})
                 parent[root(it.id)] = root(first.id)
-    for i, a in enumerate(items):
-        for b in items[i + 1:]:
-            if root(a.id) == root(b.id):
-                continue
-            score = similarity(a.grams, b.grams)
-            if score >= det.text_similarity:
-                why.setdefault(b.id, []).append({"cases": [a.id, b.id], "rule": "text",
-                                                 "similarity": round(score, 2)})
-                parent[root(b.id)] = root(a.id)
+    def join(a: _Item, b: _Item, score: float) -> None:
+        why.setdefault(b.id, []).append({"cases": [a.id, b.id], "rule": "text",
+                                         "similarity": round(score, 2)})
+        parent[root(b.id)] = root(a.id)
+
+    # The same text (a form's wording) joins at once; distinct texts are compared only with
+    # those sharing an n-gram that is not common to the whole bucket (an inverted index).
+    by_text: dict[frozenset[str], _Item] = {}
+    distinct: list[_Item] = []
+    for it in items:
+        if not it.grams:
+            continue
+        first = by_text.setdefault(it.grams, it)
+        if first is it:
+            distinct.append(it)
+        elif root(first.id) != root(it.id):
+            join(first, it, 1.0)
+    postings: dict[str, list[int]] = {}
+    for pos, it in enumerate(distinct):
+        for gram in it.grams:
+            postings.setdefault(gram, []).append(pos)
+    common = max(COMMON_GRAM, len(distinct) // 20)
+    for pos, a in enumerate(distinct):
+        candidates: set[int] = set()
+        for gram in a.grams:
+            posting = postings[gram]
+            if len(posting) <= common:
+                candidates.update(q for q in posting if q > pos)
+        for q in sorted(candidates):
+            b = distinct[q]
+            if root(a.id) != root(b.id):
+                score = similarity(a.grams, b.grams)
+                if score >= det.text_similarity:
+                    join(a, b, score)
     clusters: dict[int, list[_Item]] = {}
     for it in items:
         clusters.setdefault(root(it.id), []).append(it)

@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import and_, exists, false, or_, select, update
 
 from casetrack.extensions import db
-from casetrack.models import Case, Extension
-from casetrack.services.calendar import nth_workday_back, today
+from casetrack.models import Case, CaseEvent, Extension, Unit
+from casetrack.services.calendar import now, nth_workday_back, today
 from casetrack.services.cases import fire, registry
 from casetrack.services.errors import ServiceError
-from casetrack.services.notices import log_event, notify, superior
+from casetrack.services.notices import notify_units
 from casetrack.workflow import Workflow
 
 BATCH = 500
@@ -47,6 +47,8 @@ def sweep_deadlines(batch: int = BATCH) -> dict[str, int]:
     done = {"escalated": 0, "warned": 0, "overdue": 0}
     for wf in registry().workflows.values():
         base, escalate, overdue, warn = _due(wf, day)
+        cutoffs = {s.name: nth_workday_back(day, s.auto_escalate.after_days)
+                   for s in wf.states.values() if s.auto_escalate}
         last = 0
         while True:
             ids = list(db.session.scalars(
@@ -55,41 +57,63 @@ def sweep_deadlines(batch: int = BATCH) -> dict[str, int]:
             if not ids:
                 break
             last = ids[-1]
-            for case_id in ids:
-                _act(wf, db.session.get(Case, case_id), day, done)
-            db.session.flush()
+            _batch(wf, ids, day, cutoffs, done)
     return done
 
 
-def _act(wf: Workflow, case: Case, day, done: dict[str, int]) -> None:
-    rule = wf.states[case.state].auto_escalate
-    if rule and case.deadline < nth_workday_back(day, rule.after_days):
-        try:
-            with db.session.begin_nested():
-                fire(case, rule.trigger, None, reason=rule.reason.get("zh") or rule.reason["en"])
-        except ServiceError as exc:
-            if exc.code == "stale":  # fire rolled the transaction back: never hide that
-                raise
-            # e.g. no unit above: left for a person, flagged overdue below
-        else:
+def _batch(wf: Workflow, ids: list[int], day, cutoffs: dict, done: dict[str, int]) -> None:
+    """One locked batch: escalations one by one through the workflow, flags in bulk."""
+    rows = db.session.execute(
+        select(Case.id, Case.state, Case.deadline, Case.unit_id, Case.overdue_for,
+               Unit.parent_id).join(Unit, Unit.id == Case.unit_id).where(Case.id.in_(ids))).all()
+    flags: dict[str, list] = {"overdue": [], "pre_warning": []}
+    for case_id, state, deadline, unit_id, overdue_for, superior_id in rows:
+        if state in cutoffs and deadline < cutoffs[state] and _escalate(wf, case_id):
             done["escalated"] += 1
-            return
-    if case.deadline < day:
-        if case.overdue_for != case.deadline:
-            _flag(case, "overdue", Case.overdue_for)
-            notify("overdue", case, f"overdue since {case.deadline.isoformat()}",
-                   unit=superior(case.unit))
-            notify("overdue", case, f"overdue since {case.deadline.isoformat()}", unit=case.unit)
-            done["overdue"] += 1
-    elif case.warned_for != case.deadline:
-        _flag(case, "pre_warning", Case.warned_for)
-        notify("pre_warning", case, f"due on {case.deadline.isoformat()}", unit=case.unit)
-        done["warned"] += 1
+        elif deadline < day:
+            if overdue_for != deadline:
+                flags["overdue"].append((case_id, state, deadline, unit_id, superior_id))
+        else:
+            flags["pre_warning"].append((case_id, state, deadline, unit_id, superior_id))
+    _flag(flags["overdue"], "overdue", Case.overdue_for, superiors=True)
+    _flag(flags["pre_warning"], "pre_warning", Case.warned_for, superiors=False)
+    done["overdue"] += len(flags["overdue"])
+    done["warned"] += len(flags["pre_warning"])
+    db.session.flush()
 
 
-def _flag(case: Case, trigger: str, column) -> None:
-    """Record the flag for this deadline without bumping the case's version (no one's edit
-    should fail because the sweep passed by)."""
-    db.session.execute(update(Case).where(Case.id == case.id).values({column: case.deadline}),
-                       execution_options={"synchronize_session": False})
-    log_event(case, None, trigger, {"deadline": case.deadline.isoformat()})
+def _escalate(wf: Workflow, case_id: int) -> bool:
+    case = db.session.get(Case, case_id)
+    rule = wf.states[case.state].auto_escalate
+    try:
+        with db.session.begin_nested():
+            fire(case, rule.trigger, None, reason=rule.reason.get("zh") or rule.reason["en"])
+    except ServiceError as exc:
+        if exc.code == "stale":  # fire rolled the transaction back: never hide that
+            raise
+        return False  # e.g. no unit above: left for a person, flagged overdue instead
+    return True
+
+
+def _flag(rows: list[tuple], trigger: str, column, *, superiors: bool) -> None:
+    """Record a flag for each case's current deadline: one UPDATE (which does not bump the
+    case's version: no one's edit should fail because the sweep passed by), one event per case
+    through the ORM (so the audit chain sees it), notices in bulk."""
+    if not rows:
+        return
+    for deadline in {r[2] for r in rows}:
+        db.session.execute(update(Case).where(Case.id.in_([r[0] for r in rows if r[2] == deadline]))
+                           .values({column: deadline}),
+                           execution_options={"synchronize_session": False})
+    at = now()
+    db.session.add_all([CaseEvent(case_id=case_id, at=at, actor_id=None, trigger=trigger,
+                                  from_state=state, to_state=state, from_unit_id=unit_id,
+                                  to_unit_id=unit_id, data={"deadline": deadline.isoformat()})
+                        for case_id, state, deadline, unit_id, _sup in rows])
+    words = "overdue since" if trigger == "overdue" else "due on"
+    notices = [(trigger, case_id, f"{words} {deadline.isoformat()}", unit_id)
+               for case_id, _state, deadline, unit_id, _sup in rows]
+    if superiors:
+        notices += [(trigger, case_id, f"{words} {deadline.isoformat()}", sup or unit_id)
+                    for case_id, _state, deadline, unit_id, sup in rows]
+    notify_units(notices)
