@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
 from flask_babel import gettext as _
+from scipy import sparse
 from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased
 
@@ -22,7 +24,7 @@ from casetrack.services.notices import log_event, notify
 from casetrack.workflow import SharedRules, Workflow
 
 RESOLVE = "resolve"
-# An n-gram found in more distinct texts than this (or 5% of them) says nothing about a problem.
+# An n-gram found in more distinct texts than this says nothing about a problem.
 COMMON_GRAM = 200
 
 
@@ -189,6 +191,30 @@ def proposals(actor: User) -> list[dict[str, Any]]:
     return sorted(found, key=lambda p: (-len(p["cases"]), p["cases"][0]))
 
 
+def _similar_pairs(items: list[_Item], threshold: float) -> list[tuple[int, int, float]]:
+    """Pairs (i < j) of items whose n-grams have a Dice similarity >= threshold, from one sparse
+    matrix product (shared n-grams of every pair at once). An n-gram found in more than
+    COMMON_GRAM texts is left out of the shared count: it says nothing about a problem."""
+    if len(items) < 2:
+        return []
+    vocab: dict[str, int] = {}
+    indices: list[int] = []
+    indptr = [0]
+    for it in items:
+        indices.extend(vocab.setdefault(g, len(vocab)) for g in it.grams)
+        indptr.append(len(indices))
+    grams = sparse.csr_matrix((np.ones(len(indices), dtype=np.float32), indices, indptr),
+                              shape=(len(items), len(vocab)))
+    frequency = np.asarray(grams.sum(axis=0)).ravel()
+    grams = grams[:, np.flatnonzero(frequency <= COMMON_GRAM)]
+    sizes = np.fromiter((len(it.grams) for it in items), dtype=np.float32, count=len(items))
+    shared = sparse.triu(grams @ grams.T, k=1).tocoo()
+    score = 2 * shared.data / (sizes[shared.row] + sizes[shared.col])
+    keep = np.flatnonzero(score >= threshold)
+    order = keep[np.lexsort((shared.col[keep], shared.row[keep]))]
+    return [(int(shared.row[k]), int(shared.col[k]), float(score[k])) for k in order]
+
+
 def _clusters(items: list[_Item], det) -> list[dict[str, Any]]:
     parent = {it.id: it.id for it in items}
 
@@ -212,8 +238,7 @@ def _clusters(items: list[_Item], det) -> list[dict[str, Any]]:
                                          "similarity": round(score, 2)})
         parent[root(b.id)] = root(a.id)
 
-    # The same text (a form's wording) joins at once; distinct texts are compared only with
-    # those sharing an n-gram that is not common to the whole bucket (an inverted index).
+    # The same text (a form's wording) joins at once; distinct texts are compared in bulk.
     by_text: dict[frozenset[str], _Item] = {}
     distinct: list[_Item] = []
     for it in items:
@@ -224,23 +249,9 @@ def _clusters(items: list[_Item], det) -> list[dict[str, Any]]:
             distinct.append(it)
         elif root(first.id) != root(it.id):
             join(first, it, 1.0)
-    postings: dict[str, list[int]] = {}
-    for pos, it in enumerate(distinct):
-        for gram in it.grams:
-            postings.setdefault(gram, []).append(pos)
-    common = max(COMMON_GRAM, len(distinct) // 20)
-    for pos, a in enumerate(distinct):
-        candidates: set[int] = set()
-        for gram in a.grams:
-            posting = postings[gram]
-            if len(posting) <= common:
-                candidates.update(q for q in posting if q > pos)
-        for q in sorted(candidates):
-            b = distinct[q]
-            if root(a.id) != root(b.id):
-                score = similarity(a.grams, b.grams)
-                if score >= det.text_similarity:
-                    join(a, b, score)
+    for a, b, score in _similar_pairs(distinct, det.text_similarity):
+        if root(distinct[a].id) != root(distinct[b].id):
+            join(distinct[a], distinct[b], score)
     clusters: dict[int, list[_Item]] = {}
     for it in items:
         clusters.setdefault(root(it.id), []).append(it)
