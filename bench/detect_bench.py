@@ -56,7 +56,8 @@ def build(cases: int, seed: int = 6) -> None:
         group = rnd.choice(groups)
         code = rnd.choice(list(PROBLEMS))
         at = NOW - timedelta(minutes=rnd.randrange(29 * 24 * 60))
-        rows.append({"title": rnd.choice(PROBLEMS[code]) if rnd.random() < 0.3 else rnd.choice(sentences)[:60],
+        title = rnd.choice(PROBLEMS[code]) if rnd.random() < 0.3 else rnd.choice(sentences)[:60]
+        rows.append({"title": title,
                      "description": rnd.choice(sentences), "category_id": categories[code],
                      "kind": "individual", "group_id": group.id, "unit_id": group.id, "state": "group",
                      "resident_address": f"某镇{rnd.choice(villages)}{rnd.randrange(1, 9)}组"

@@ -57,7 +57,8 @@ def build(path: Path, cases: int, escalate: int) -> None:
                 state, unit, deadline, warn = "county", county.id, date(2026, 6, 11), date(2026, 6, 10)
             else:              # overdue with the county office
                 state, unit, deadline, warn = "county", county.id, date(2026, 6, 1), date(2026, 5, 29)
-            rows.append({"title": f"问题{i}", "description": "", "category_id": category, "kind": "individual",
+            rows.append({"title": f"问题{i}", "description": "", "category_id": category,
+                         "kind": "individual",
                          "group_id": group.id, "unit_id": unit, "state": state, "deadline": deadline,
                          "warn_on": warn, "workflow": "campaign", "workflow_version": 1, "version": 1,
                          "created_at": NOW - timedelta(days=9), "updated_at": NOW - timedelta(days=9),

@@ -33,27 +33,30 @@ def pending_extension(case: Case) -> Extension | None:
         Extension.case_id == case.id, Extension.status == "pending")).first()
 
 
-def is_paused(case: Case, wf: Workflow) -> bool:
+def is_paused(case: Case, wf: Workflow, pending: Extension | None = None) -> bool:
     """The clock stands still: a pausing state, a linked member (its parent runs the clock),
     or a pending extension when the workflow says so."""
     if wf.states[case.state].pauses_clock or case.parent_id is not None:
         return True
-    return bool(wf.extensions and wf.extensions.pause_while_pending and case.id
-                and pending_extension(case) is not None)
+    if pending is None and wf.extensions and wf.extensions.pause_while_pending and case.id:
+        pending = pending_extension(case)
+    return bool(pending and wf.extensions and wf.extensions.pause_while_pending)
 
 
-def is_overdue(case: Case, wf: Workflow) -> bool:
-    return bool(case.deadline and case.deadline < today() and not is_paused(case, wf))
+def is_overdue(case: Case, wf: Workflow, pending: Extension | None = None) -> bool:
+    return bool(case.deadline and case.deadline < today() and not is_paused(case, wf, pending))
 
 
 def clock_json(case: Case, wf: Workflow) -> dict[str, Any]:
-    """What the JSON API adds to a case about its clock and its shared problem."""
+    """What the JSON API says of a case's clock and its shared problem (one query at most)."""
+    pending = pending_extension(case) if wf.extensions and case.id else None
     parent = case.parent
     return {
+        "overdue": is_overdue(case, wf, pending),
         "deadline_basis": deadline_basis(case.deadline),
         "warn_on": case.warn_on.isoformat() if case.warn_on else None,
-        "paused": is_paused(case, wf),
-        "extension_pending": bool(case.id and pending_extension(case)),
+        "paused": is_paused(case, wf, pending),
+        "extension_pending": pending is not None,
         "parent": {"id": parent.id, "title": parent.title, "state": parent.state,
                    "state_label": wf.states[parent.state].label} if parent else None,
     }

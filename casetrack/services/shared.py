@@ -15,9 +15,8 @@ from sqlalchemy.orm import aliased
 
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, Category, Target, Unit, User
-from casetrack.services.calendar import now
-from casetrack.services.cases import (_deadline, fire, get_case, scoped_cases, workflow_of,
-                                      default_workflow)
+from casetrack.services.calendar import add_working_days, now, today
+from casetrack.services.cases import default_workflow, fire, get_case, scoped_cases, workflow_of
 from casetrack.services.clock import start_clock
 from casetrack.services.errors import Conflict, Forbidden, ValidationFailed
 from casetrack.services.notices import log_event, notify
@@ -84,7 +83,8 @@ def link_cases(actor: User, title: Any, case_ids: Any) -> Case:
                   group=cases[0].group, unit=actor.unit, state=state, workflow=wf.name,
                   workflow_version=wf.version, created_by=actor, created_at=now(),
                   updated_at=now())
-    parent.deadline = _deadline(wf, state)
+    days = wf.states[state].deadline_days
+    parent.deadline = add_working_days(today(), days) if days else None
     start_clock(parent, wf)
     db.session.add(parent)
     db.session.flush()

@@ -9,9 +9,9 @@ from flask_login import current_user, login_required
 from casetrack.extensions import db
 from casetrack.models import SupervisionNote
 from casetrack.services import extensions, notices
+from casetrack.services.calendar import deadline_basis
 from casetrack.services.cases import get_case, may_act, workflow_of
 from casetrack.services.clock import is_overdue, is_paused, pending_extension
-from casetrack.services.calendar import deadline_basis
 from casetrack.services.errors import ServiceError
 
 bp = Blueprint("notices", __name__, url_prefix="/notices")
@@ -71,11 +71,11 @@ def acknowledge(note_id: int):
 def case_clock(case) -> dict:
     """What the case page shows about the clock, and which deadline actions the user has."""
     wf = workflow_of(case)
-    pending = pending_extension(case)
     rules = wf.extensions
+    pending = pending_extension(case) if rules else None
     return {
-        "basis": deadline_basis(case.deadline), "paused": is_paused(case, wf),
-        "overdue": is_overdue(case, wf), "pending": pending,
+        "basis": deadline_basis(case.deadline), "paused": is_paused(case, wf, pending),
+        "overdue": is_overdue(case, wf, pending), "pending": pending,
         "may_request": bool(rules and pending is None and case.state in rules.states
                             and may_act(case, current_user)
                             and current_user.role in rules.request_roles),

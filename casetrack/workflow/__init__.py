@@ -183,7 +183,8 @@ def _check_keys(where: str, mapping: Any, allowed: set[str], required: set[str] 
 def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
     """Validate a parsed YAML document and build its Workflow (with its Machine)."""
     _check_keys(path, data, {"name", "version", "label", "roles", "fields", "filing", "states",
-                             "transitions", "deadlines", "extensions", "shared_problems"}, {"name", "version", "states", "transitions", "filing"})
+                             "transitions", "deadlines", "extensions", "shared_problems"},
+                {"name", "version", "states", "transitions", "filing"})
     name, version = data["name"], data["version"]
     if not isinstance(name, str) or not name.isidentifier():
         raise WorkflowError(f"{path}: name: must be a simple identifier, not {name!r}")
