@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from casetrack import create_app
-from casetrack.extensions import db
+from casetrack.extensions import db, write_intent
 from tests.factories import World, build_world
 
 
@@ -13,11 +13,14 @@ def app(tmp_path):
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'test.db'}", "TESTING": True,
                       "WTF_CSRF_ENABLED": False, "SECRET_KEY": "test",
                       "ARGON2_PARAMS": {"time_cost": 1, "memory_cost": 8, "parallelism": 1}})
+    # The test's own reads must not hold SQLite's write lock while its client makes requests.
+    token = write_intent.set(False)
     with app.app_context():
         db.create_all()
         yield app
         db.session.remove()
         db.engine.dispose()
+    write_intent.reset(token)
 
 
 @pytest.fixture

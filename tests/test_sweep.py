@@ -85,3 +85,14 @@ def test_the_sweep_service_counts_and_the_cli_commits(world, app):
         db.session.commit()
     with on("2026-06-09"):
         assert sweep_deadlines(batch=2) == {"escalated": 0, "warned": 0, "overdue": 3}
+
+
+def test_the_sweeps_events_keep_the_audit_chain_whole(world, runner):
+    from casetrack.services.audit import verify_chain
+    with on("2026-06-01"):
+        world.file("group1")
+        db.session.commit()
+    for day in ("2026-06-05", "2026-06-09", "2026-06-10"):
+        sweep(runner, day)
+    checked, findings = verify_chain()
+    assert checked == 4 and findings == []  # file, pre-warning, overdue, escalate

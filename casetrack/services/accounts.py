@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from casetrack.extensions import db, utcnow
 from casetrack.models import ROLE_UNIT_KINDS, ApiToken, Unit, User
-from casetrack.services.errors import ValidationFailed
+from casetrack.services import throttle
+from casetrack.services.errors import TooManyAttempts, ValidationFailed
 
 
 
@@ -55,6 +56,18 @@ def create_user(username: str, password: str, role: str, unit_code: str | None,
                 password_hash=hash_password(password))
     db.session.add(user)
     db.session.flush()
+    return user
+
+
+def log_in(username: str, password: str, address: str) -> User | None:
+    """authenticate(), throttled: failures are counted per account and address, in the database."""
+    if throttle.blocked(username, address):
+        raise TooManyAttempts(_("Too many failed attempts; please wait 15 minutes and try again."))
+    user = authenticate(username, password)
+    if user is None:
+        throttle.record_failure(username, address)
+    else:
+        throttle.record_success(username, address)
     return user
 
 

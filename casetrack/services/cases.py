@@ -261,6 +261,13 @@ def fire(case: Case, trigger: Any, actor: User | None, /, version: Any = None,
     wf = workflow_of(case)
     if not isinstance(trigger, str) or trigger not in wf.triggers():
         raise ValidationFailed({"trigger": _("Unknown action.")}, _("Unknown action."))
+    if version is not None:
+        if isinstance(version, bool) or not isinstance(version, (int, str)) \
+                or not str(version).isdigit():
+            raise ValidationFailed({"version": _("A whole number, please.")})
+        if int(version) != case.version:
+            raise Conflict(_("This case changed since you opened it; reload it and try again."),
+                           "stale")
     candidates = [t for t in wf.transitions_from(case.state) if t.trigger == trigger]
     if not candidates:
         raise Conflict(_("This action is not possible while the case is '%(state)s'.",
@@ -269,13 +276,6 @@ def fire(case: Case, trigger: Any, actor: User | None, /, version: Any = None,
         if not may_act(case, actor) or not any(actor.role in t.roles for t in candidates):
             raise Forbidden(_("You may not do this on this case."))
         candidates = [t for t in candidates if actor.role in t.roles]
-    if version is not None:
-        if isinstance(version, bool) or not isinstance(version, (int, str)) \
-                or not str(version).isdigit():
-            raise ValidationFailed({"version": _("A whole number, please.")})
-        if int(version) != case.version:
-            raise Conflict(_("This case changed since you opened it; reload it and try again."),
-                           "stale")
     values, logged = parse_fields(wf, candidates[0], data, case)
     spec = next((t for t in candidates if all(values.get(k) == v for k, v in t.when.items())), None)
     if spec is None:

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from casetrack.extensions import db
@@ -29,8 +29,8 @@ def _require_login():
 
 class FileCaseForm(FlaskForm):
     category = SelectField(_l("Category"), validators=[DataRequired()])
-    kind = SelectField(_l("Kind"), choices=[("individual", _l("Individual problem (个性)")),
-                                            ("shared", _l("Shared problem (共性)"))])
+    kind = SelectField(_l("Kind"), choices=[SelectChoice("individual", _l("Individual problem (个性)")),
+                                            SelectChoice("shared", _l("Shared problem (共性)"))])
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Length(max=4000)])
     resident_name = StringField(_l("Resident's name"), validators=[Length(max=60)])
@@ -55,10 +55,10 @@ def new():
     form = FileCaseForm()
     cats = db.session.scalars(select(Category).where(Category.active.is_(True))
                               .order_by(Category.position, Category.id))
-    form.category.choices = [(c.code, category_label(c)) for c in cats]
+    form.category.choices = [SelectChoice(c.code, category_label(c)) for c in cats]
     targets = db.session.scalars(select(Target).where(Target.group_id == current_user.unit_id)
                                  .order_by(Target.name)) if current_user.unit_id else []
-    form.target.choices = [("", "—")] + [(str(t.id), t.name) for t in targets]
+    form.target.choices = [SelectChoice("", "—")] + [SelectChoice(str(t.id), t.name) for t in targets]
     status = 200
     if form.validate_on_submit():
         try:
@@ -86,7 +86,7 @@ def new():
     return render_template("cases/new.html", form=form), status
 
 
-def _show(case, errors=None, typed=None, open_trigger=None, status=200):
+def _show(case, errors=None, typed=None, open_trigger=None, stale=False, status=200):
     wf = workflow_of(case)
     departments = db.session.scalars(select(Unit).where(Unit.kind == "department",
                                                         Unit.active.is_(True)).order_by(Unit.code))
@@ -95,7 +95,7 @@ def _show(case, errors=None, typed=None, open_trigger=None, status=200):
                                 .order_by(Unit.code)) if team else []
     return render_template("cases/show.html", case=case, wf=wf, events=case_events(case),
                            actions=allowed_triggers(case, current_user), errors=errors or {},
-                           typed=typed or {}, open_trigger=open_trigger,
+                           typed=typed or {}, open_trigger=open_trigger, stale=stale,
                            departments=list(departments), groups=list(groups)), status
 
 
@@ -114,11 +114,12 @@ def act(case_id: int, trigger: str):
     except ValidationFailed as exc:
         db.session.rollback()
         flash(exc.message, "error")
-        return _show(get_case(current_user, case_id), exc.errors, fields, trigger, 422)
+        return _show(get_case(current_user, case_id), errors=exc.errors, typed=fields,
+                     open_trigger=trigger, status=422)
     except Conflict as exc:
         db.session.rollback()
         flash(exc.message, "error")
-        return _show(get_case(current_user, case_id), status=409)
+        return _show(get_case(current_user, case_id), stale=True, status=409)
     db.session.commit()
     flash(_("Done: %(action)s.", action=localized(spec.label) if spec else trigger), "success")
     return redirect(url_for(".show", case_id=case_id))
