@@ -74,3 +74,15 @@ def test_the_ledger_gives_each_units_share_of_extended_cases(world, api):
                             "extended_share": 0.25}
     assert ledger["G2"]["pending"] == 1 and ledger["G2"]["extended_share"] == 0.0
     assert api("team1").get("/extensions/ledger").status_code == 403
+
+
+def test_the_ledger_page_for_the_county_office(world, api, auth, client):
+    case = world.file("group1")
+    db.session.commit()
+    ask(api, case)
+    auth.login("county")
+    html = client.get("/extensions/ledger", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "王家村工作组" in html and "Extension ledger" in html
+    auth.logout()
+    auth.login("team1")
+    assert client.get("/extensions/ledger").status_code == 403

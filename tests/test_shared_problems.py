@@ -123,3 +123,23 @@ def test_text_helpers_on_chinese():
     assert village_of(None, "东山镇王家村3组") == "王家村"
     assert village_of("李家村", "东山镇王家村") == "李家村"
     assert village_of(None, "王家组3号") == ""
+
+
+def test_a_team_leader_links_a_proposal_from_the_page_and_unlinks(world, auth, client):
+    ids = [file(world, g, t, d) for g, t, d in WATER]
+    auth.login("team1")
+    html = client.get("/shared-problems/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "similar text" in html and all(f'value="{i}"' in html for i in ids)
+    r = client.post("/shared-problems/", data={"title": "自来水管网改造", "cases": [str(i) for i in ids]})
+    assert r.status_code == 302
+    parent_id = int(r.headers["Location"].rsplit("/", 1)[1])
+    html = client.get(f"/cases/{parent_id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Cases of this shared problem" in html and "Unlink" in html
+    client.post(f"/shared-problems/{parent_id}/unlink/{ids[0]}")
+    html = client.get(f"/cases/{ids[0]}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Part of the shared problem" not in html
+    html = client.get(f"/cases/{ids[1]}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Part of the shared problem" in html and "自来水管网改造" in html
+    auth.logout()
+    auth.login("group1")
+    assert client.get("/shared-problems/").status_code == 403

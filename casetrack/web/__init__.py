@@ -32,12 +32,13 @@ def error_response(status: int, code: str, message: str, **extra):
 
 
 def register(app: Flask) -> None:
-    from casetrack.web import api, api_deadlines, api_shared, auth, cases, notices  # noqa: F401
+    from casetrack.web import api, api_deadlines, api_shared, auth, cases, notices, shared  # noqa: F401
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(notices.bp)
+    app.register_blueprint(shared.bp)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = None

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from casetrack.extensions import db
 from casetrack.models import SupervisionNote
-from casetrack.services import extensions, notices
+from casetrack.services import extensions, notices, shared
 from casetrack.services.calendar import deadline_basis
 from casetrack.services.cases import get_case, may_act, workflow_of
 from casetrack.services.clock import is_overdue, is_paused, pending_extension
@@ -73,7 +73,11 @@ def case_clock(case) -> dict:
     wf = workflow_of(case)
     rules = wf.extensions
     pending = pending_extension(case) if rules else None
+    members = shared.members(case)
     return {
+        "members": members,
+        "may_unlink": bool(members and wf.shared and current_user.role in wf.shared.link_roles
+                           and case.state in shared.open_states(wf)),
         "basis": deadline_basis(case.deadline), "paused": is_paused(case, wf, pending),
         "overdue": is_overdue(case, wf, pending), "pending": pending,
         "may_request": bool(rules and pending is None and case.state in rules.states
