@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask, g, has_request_context, request, session
+from flask_babel import refresh
 
 from casetrack import config
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -39,6 +40,9 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     @app.before_request
     def _declare_write_intent():
+        # The user and locale are per request, even in an app context that outlives it (tests).
+        g.pop("_login_user", None)
+        refresh()
         g._write_token = write_intent.set(request.method not in SAFE_METHODS)
 
     @app.teardown_request

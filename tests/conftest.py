@@ -8,6 +8,12 @@ from casetrack.extensions import db, write_intent
 from tests.factories import World, build_world
 
 
+def pytest_sessionstart(session):
+    """Pages are tested in Chinese too: build the .mo files from the .po files if stale."""
+    from casetrack.i18n import compile_catalogues
+    compile_catalogues()
+
+
 @pytest.fixture
 def app(tmp_path):
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'test.db'}", "TESTING": True,

@@ -19,7 +19,7 @@ def test_ask_decide_and_supervise_from_the_case_page(world, auth, client, api):
     db.session.commit()
     auth.login("group1")
     assert "Ask for an extension" in page(client, case.id)
-    client.post(f"/notices/cases/{case.id}/extension", data={"days": "99", "reason": "x"})
+    client.post(f"/notices/cases/{case.id}/extension", data={"days": "99", "reason": "x"}, headers=EN)
     assert "A whole number from 1 to 30" in page(client, case.id)
     client.post(f"/notices/cases/{case.id}/extension", data={"days": "4", "reason": "等待材料"})
     assert "Extension of 4 working days asked: 等待材料" in page(client, case.id)

@@ -7,10 +7,11 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, false, select
+from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from casetrack.extensions import db
+from casetrack.i18n import localized
 from casetrack.models import CASE_KINDS, Case, CaseEvent, Category, Target, Unit, User, Visit
 from casetrack.services.calendar import add_working_days, now, today
 from casetrack.services.clock import start_clock
@@ -35,11 +36,12 @@ def default_workflow() -> Workflow:
 # -- scope ---------------------------------------------------------------------------------
 
 def unit_filter(unit: Unit):
-    """The cases of a unit: referred to it (a department), else filed within its subtree."""
+    """The cases of a unit: referred to it (a department), else filed within its subtree,
+    and for a group also those a team sent back to it from another group."""
     if unit.kind == "department":
         return Case.department_id == unit.id
     if unit.kind == "group":
-        return Case.group_id == unit.id
+        return or_(Case.group_id == unit.id, Case.unit_id == unit.id)
     return Case.group_id.in_(select(Unit.id).where(Unit.path.startswith(unit.path)))
 
 
@@ -271,7 +273,7 @@ def fire(case: Case, trigger: Any, actor: User | None, /, version: Any = None,
     candidates = [t for t in wf.transitions_from(case.state) if t.trigger == trigger]
     if not candidates:
         raise Conflict(_("This action is not possible while the case is '%(state)s'.",
-                         state=wf.states[case.state].label.get("en", case.state)), "invalid_transition")
+                         state=localized(wf.states[case.state].label)), "invalid_transition")
     if actor is not None:
         if not may_act(case, actor) or not any(actor.role in t.roles for t in candidates):
             raise Forbidden(_("You may not do this on this case."))
