@@ -42,8 +42,21 @@ def test_the_page_says_when_the_fallback_calendar_was_used(world, auth, client):
         case = world.file("group1")
         db.session.commit()
         auth.login("group1")
-        assert "does not cover this date yet" in page(client, case.id)
+        assert "official holidays are not known yet" in page(client, case.id)
     with on("2026-03-02"):
         other = world.file("group1")
         db.session.commit()
-        assert "does not cover this date yet" not in page(client, other.id)
+        assert "official holidays are not known yet" not in page(client, other.id)
+
+
+def test_a_pending_extension_keeps_the_overdue_badge_off(world, auth, client):
+    with on("2026-06-01"):
+        case = world.file("group1")
+        waiting = world.file("group1")
+        db.session.commit()
+    with on("2026-06-10"):
+        auth.login("group1")
+        client.post(f"/notices/cases/{waiting.id}/extension", data={"days": "5", "reason": "等待资金"})
+        assert 'class="badge overdue"' in page(client, case.id)
+        html = page(client, waiting.id)
+        assert 'class="badge overdue"' not in html and "clock paused" in html
