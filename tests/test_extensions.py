@@ -86,3 +86,16 @@ def test_the_ledger_page_for_the_county_office(world, api, auth, client):
     auth.logout()
     auth.login("team1")
     assert client.get("/extensions/ledger").status_code == 403
+
+
+def test_the_overdue_filter_leaves_out_cases_waiting_for_an_extension(world, api):
+    with on("2026-06-01"):
+        late = world.file("group1")
+        waiting = world.file("group1")
+        db.session.commit()
+        ask(api, waiting)
+    with on("2026-06-10"):
+        got = [c["id"] for c in api("group1").get("/cases?overdue=true").get_json()["cases"]]
+        assert got == [late.id]
+        got = [c["id"] for c in api("group1").get("/cases?overdue=false").get_json()["cases"]]
+        assert got == [waiting.id]

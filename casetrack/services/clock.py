@@ -5,7 +5,7 @@ import math
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, exists, select
 
 from casetrack.extensions import db
 from casetrack.models import Case, Extension
@@ -41,6 +41,16 @@ def is_paused(case: Case, wf: Workflow, pending: Extension | None = None) -> boo
     if pending is None and wf.extensions and wf.extensions.pause_while_pending and case.id:
         pending = pending_extension(case)
     return bool(pending and wf.extensions and wf.extensions.pause_while_pending)
+
+
+def running_clock(wf: Workflow):
+    """SQL: the case's clock runs (the rule of `is_paused`, for queries and the sweep)."""
+    paused = [s.name for s in wf.states.values() if s.pauses_clock]
+    clause = and_(Case.state.not_in(paused), Case.parent_id.is_(None))
+    if wf.extensions and wf.extensions.pause_while_pending:
+        clause = and_(clause, ~exists().where(Extension.case_id == Case.id,
+                                              Extension.status == "pending"))
+    return clause
 
 
 def is_overdue(case: Case, wf: Workflow, pending: Extension | None = None) -> bool:

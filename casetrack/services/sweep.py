@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, exists, false, or_, select, update
+from sqlalchemy import and_, false, or_, select, update
 
 from casetrack.extensions import db
-from casetrack.models import Case, CaseEvent, Extension, Unit
+from casetrack.models import Case, CaseEvent, Unit
 from casetrack.services.calendar import now, nth_workday_back, today
 from casetrack.services.cases import fire, registry
+from casetrack.services.clock import running_clock
 from casetrack.services.errors import ServiceError
 from casetrack.services.notices import notify_units
 from casetrack.workflow import Workflow
@@ -25,12 +26,9 @@ BATCH = 500
 
 def _due(wf: Workflow, day) -> tuple[Any, Any, Any, Any]:
     """(open clocks, escalation due, overdue not yet flagged, pre-warning due) as SQL conditions."""
-    running = [s.name for s in wf.states.values() if not s.pauses_clock and not s.final]
+    final = [s.name for s in wf.states.values() if s.final]
     base = and_(Case.workflow == wf.name, Case.workflow_version == wf.version,
-                Case.state.in_(running), Case.deadline.is_not(None), Case.parent_id.is_(None))
-    if wf.extensions and wf.extensions.pause_while_pending:
-        base = and_(base, ~exists().where(Extension.case_id == Case.id,
-                                          Extension.status == "pending"))
+                Case.state.not_in(final), Case.deadline.is_not(None), running_clock(wf))
     escalate = or_(false(), *(
         and_(Case.state == s.name, Case.deadline < nth_workday_back(day, s.auto_escalate.after_days))
         for s in wf.states.values() if s.auto_escalate))
