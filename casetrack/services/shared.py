@@ -260,8 +260,8 @@ def _clusters(items: list[_Item], det) -> list[dict[str, Any]]:
         groups = sorted({m.group for m in members_})
         if len(members_) < det.min_cases or len(groups) < det.min_groups:
             continue
-        villages = Counter(m.village for m in members_ if m.village).most_common(1)
         reasons = [r for m in members_ for r in why.get(m.id, [])]
+        villages = Counter(r["village"] for r in reasons if r["rule"] == "village").most_common(1)
         out.append({
             "cases": [m.id for m in members_], "category": members_[0].category, "groups": groups,
             "title": f"{villages[0][0]}：{members_[0].title}" if villages else members_[0].title,
