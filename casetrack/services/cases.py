@@ -317,5 +317,5 @@ def fire(case: Case, trigger: Any, actor: User | None, /, version: Any = None,
         raise Conflict(_("This case changed since you opened it; reload it and try again."),
                        "stale") from None
     from casetrack.services.follow_up import after_transition
-    after_transition(case, spec, from_state, from_unit, values)
+    after_transition(case, spec, from_unit, values)
     return case

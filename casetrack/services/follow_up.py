@@ -12,7 +12,7 @@ def after_filing(case: Case) -> None:
     notify("new_case", case, case.title, unit=case.unit)
 
 
-def after_transition(case: Case, spec: TransitionSpec, from_state: str, from_unit: Unit,
+def after_transition(case: Case, spec: TransitionSpec, from_unit: Unit,
                      values: dict[str, Any]) -> None:
     if case.unit_id != from_unit.id:
         kind = {"escalate": "escalation", "refer": "referral"}.get(spec.trigger, "new_case")

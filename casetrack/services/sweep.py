@@ -24,14 +24,14 @@ from casetrack.workflow import Workflow
 BATCH = 500
 
 
-def _due(wf: Workflow, day) -> tuple[Any, Any, Any, Any]:
-    """(open clocks, escalation due, overdue not yet flagged, pre-warning due) as SQL conditions."""
+def _due(wf: Workflow, day, cutoffs: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
+    """(open clocks, escalation due, overdue not yet flagged, pre-warning due) as SQL conditions;
+    a state's cutoff is the day before which a deadline has been missed long enough to climb."""
     final = [s.name for s in wf.states.values() if s.final]
     base = and_(Case.workflow == wf.name, Case.workflow_version == wf.version,
                 Case.state.not_in(final), Case.deadline.is_not(None), running_clock(wf))
-    escalate = or_(false(), *(
-        and_(Case.state == s.name, Case.deadline < nth_workday_back(day, s.auto_escalate.after_days))
-        for s in wf.states.values() if s.auto_escalate))
+    escalate = or_(false(), *(and_(Case.state == state, Case.deadline < cutoff)
+                              for state, cutoff in cutoffs.items()))
     overdue = and_(Case.deadline < day,
                    or_(Case.overdue_for.is_(None), Case.overdue_for != Case.deadline))
     warn = and_(Case.warn_on.is_not(None), Case.warn_on <= day, Case.deadline >= day,
@@ -44,9 +44,9 @@ def sweep_deadlines(batch: int = BATCH) -> dict[str, int]:
     day = today()
     done = {"escalated": 0, "warned": 0, "overdue": 0}
     for wf in registry().workflows.values():
-        base, escalate, overdue, warn = _due(wf, day)
         cutoffs = {s.name: nth_workday_back(day, s.auto_escalate.after_days)
                    for s in wf.states.values() if s.auto_escalate}
+        base, escalate, overdue, warn = _due(wf, day, cutoffs)
         last = 0
         while True:
             ids = list(db.session.scalars(
