@@ -99,3 +99,19 @@ def test_the_overdue_filter_leaves_out_cases_waiting_for_an_extension(world, api
         assert got == [late.id]
         got = [c["id"] for c in api("group1").get("/cases?overdue=false").get_json()["cases"]]
         assert got == [waiting.id]
+
+
+def test_a_request_left_behind_when_the_case_moves_on_holds_no_clock(world, api):
+    with on("2026-06-01"):
+        case = world.file("group1")
+        db.session.commit()
+        ext = ask(api, case).get_json()
+        r = api("group1").post(f"/cases/{case.id}/transitions",
+                               json={"trigger": "escalate", "version": case.version, "reason": "上报"})
+        assert r.status_code == 200, r.get_json()
+    with on("2026-06-30"):  # long past the team's 7 working days
+        body = api("team1").get(f"/cases/{case.id}").get_json()
+        assert body["extension_pending"] is False and body["overdue"] is True
+        r = api("county").post(f"/extensions/{ext['id']}/decision", json={"approve": True})
+        assert r.status_code == 409 and r.get_json()["error"] == "moved_on"
+        assert ask(api, case, user="team1").status_code == 201  # the team may ask for its own

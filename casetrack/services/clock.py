@@ -28,9 +28,14 @@ def start_clock(case: Case, wf: Workflow) -> None:
     case.warn_on = warn_day(today(), case.deadline, wf.warn_at)
 
 
-def pending_extension(case: Case) -> Extension | None:
+def pending_extension(case: Case, wf: Workflow | None = None) -> Extension | None:
+    """The extension the case's holder asked for in its present state, waiting for a decision
+    (one asked before the case moved on no longer holds its clock)."""
+    if wf is not None and (wf.extensions is None or case.state not in wf.extensions.states):
+        return None
     return db.session.scalars(select(Extension).where(
-        Extension.case_id == case.id, Extension.status == "pending")).first()
+        Extension.case_id == case.id, Extension.status == "pending",
+        Extension.state == case.state, Extension.unit_id == case.unit_id)).first()
 
 
 def is_paused(case: Case, wf: Workflow, pending: Extension | None = None) -> bool:
@@ -39,7 +44,7 @@ def is_paused(case: Case, wf: Workflow, pending: Extension | None = None) -> boo
     if wf.states[case.state].pauses_clock or case.parent_id is not None:
         return True
     if pending is None and wf.extensions and wf.extensions.pause_while_pending and case.id:
-        pending = pending_extension(case)
+        pending = pending_extension(case, wf)
     return bool(pending and wf.extensions and wf.extensions.pause_while_pending)
 
 
@@ -48,8 +53,9 @@ def running_clock(wf: Workflow):
     paused = [s.name for s in wf.states.values() if s.pauses_clock]
     clause = and_(Case.state.not_in(paused), Case.parent_id.is_(None))
     if wf.extensions and wf.extensions.pause_while_pending:
-        clause = and_(clause, ~exists().where(Extension.case_id == Case.id,
-                                              Extension.status == "pending"))
+        clause = and_(clause, ~exists().where(
+            Extension.case_id == Case.id, Extension.status == "pending",
+            Extension.state == Case.state, Extension.unit_id == Case.unit_id))
     return clause
 
 
@@ -59,7 +65,7 @@ def is_overdue(case: Case, wf: Workflow, pending: Extension | None = None) -> bo
 
 def clock_json(case: Case, wf: Workflow) -> dict[str, Any]:
     """What the JSON API says of a case's clock and its shared problem (one query at most)."""
-    pending = pending_extension(case) if wf.extensions and case.id else None
+    pending = pending_extension(case, wf) if case.id else None
     parent = case.parent
     return {
         "overdue": is_overdue(case, wf, pending),

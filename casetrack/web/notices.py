@@ -72,7 +72,7 @@ def case_clock(case) -> dict:
     """What the case page shows about the clock, and which deadline actions the user has."""
     wf = workflow_of(case)
     rules = wf.extensions
-    pending = pending_extension(case) if rules else None
+    pending = pending_extension(case, wf)
     members = shared.members(case)
     return {
         "members": members,
