@@ -75,3 +75,15 @@ def test_pre_warning_day_is_the_share_of_the_working_days_from_the_file(world):
     with on("2026-06-01"):  # Monday; 5 working days -> due Jun 8, warned from the 4th: Jun 5
         case = world.file("group1")
     assert (case.deadline, case.warn_on) == (date(2026, 6, 8), date(2026, 6, 5))
+
+
+def test_removing_a_declared_day_off(world, api):
+    county = api("county")
+    assert county.post("/days-off", json={"day": "2026-10-12", "reason": "县庆"}).status_code == 201
+    assert county.post("/days-off", json={"day": "12 Oct", "reason": ""}).get_json()["errors"].keys() \
+        == {"day", "reason"}
+    assert county.client.delete("/api/v1/days-off/2026-10-12", headers=county.headers).status_code == 204
+    assert county.client.delete("/api/v1/days-off/2026-10-12", headers=county.headers).status_code == 404
+    assert county.client.delete("/api/v1/days-off/someday", headers=county.headers).status_code == 404
+    with on("2026-09-29"):
+        assert world.file("group1").deadline == date(2026, 10, 12)  # counts again
