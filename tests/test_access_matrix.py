@@ -63,6 +63,32 @@ MATRIX = {
     # bulletins: scoped by unit (tests/test_bulletin.py)
     **{f"reports.{e}": USER for e in ("bulletin", "bulletin_file", "publish", "issue", "issue_file")},
     "api.report_bulletin": API_USER,
+    # deadlines, notices, supervision, extensions, shared problems (issue 6)
+    "notices.inbox": USER,
+    "notices.read": USER,
+    "notices.read_all": USER,
+    "notices.acknowledge": USER,
+    "notices.supervise": CASE,
+    "notices.ask_extension": CASE,
+    "notices.decide_extension": USER,
+    "shared.proposals": USER,
+    "shared.link": USER,
+    "shared.unlink": USER,
+    "shared.ledger": unit_kind("county"),
+    "api.request_extension": API_CASE,
+    "api.supervise": API_CASE,
+    "api.decide_extension": API_USER,
+    "api.extension_ledger": API_USER,
+    "api.acknowledge": API_USER,
+    "api.notifications": API_USER,
+    "api.read_notification": API_USER,
+    "api.list_days_off": API_USER,
+    "api.declare_day_off": API_USER,
+    "api.remove_day_off": API_USER,
+    "api.create_shared_problem": API_USER,
+    "api.shared_problem_proposals": API_USER,
+    "api.shared_problem": API_USER,
+    "api.unlink_shared_problem_case": API_USER,
 }
 
 

@@ -33,7 +33,9 @@ def error_response(status: int, code: str, message: str, **extra):
 
 
 def register(app: Flask) -> None:
-    from casetrack.web import admin, api, api_visits, auth, boards, cases, visits  # noqa: F401 (api_visits: routes on api.bp)
+    # api_deadlines, api_shared and api_visits add their routes to api.bp when imported.
+    from casetrack.web import (admin, api, api_deadlines, api_shared, api_visits, auth,  # noqa: F401
+                               boards, cases, notices, shared, visits)
     from casetrack.web import api_reports, reports  # noqa: F401 (api_reports: routes on api.bp)
 
     app.register_blueprint(auth.bp)
@@ -42,6 +44,8 @@ def register(app: Flask) -> None:
     app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(visits.bp)
+    app.register_blueprint(notices.bp)
+    app.register_blueprint(shared.bp)
     app.register_blueprint(reports.bp)
 
     login_manager.login_view = "auth.login"
