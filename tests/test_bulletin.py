@@ -322,3 +322,46 @@ def test_visit_figures_list_the_targets_visited_in_the_period(week, api):
                       "&kind=farm_household").json["targets"]
     with at(6, 15):
         assert len(farm) == county_bulletin(week)["visits"]["targets_by_kind"]["farm_household"] == 1
+
+
+def test_a_shared_problem_counts_its_reports_once_each_and_its_money(world):
+    """H1 (G1) and H2 (G2) filed Mon 06-15; team T1 links them into one shared problem 06-16 and
+    resolves it 06-17 with 3 (万元) of funds (both reports resolved with it by the system); the
+    county's call-backs 06-18: H1 satisfied, the parent itself satisfied; H2 awaits its call-back."""
+    from casetrack.services.shared import link_cases
+    u = world.users
+    with at(6, 15):
+        h1, h2 = world.file("group1"), world.file("group2")
+    with at(6, 16):
+        parent = link_cases(u["team1"], "同一条村道", [h1.id, h2.id])
+    with at(6, 17):
+        fire(parent, "resolve", u["team1"], resolution="统一修路", funds="3")
+    with at(6, 18):
+        fire(h1, "verify", u["county"], satisfied=True)
+        fire(parent, "verify", u["county"], satisfied=True)
+    db.session.commit()
+    assert h2.state == "resolved"
+    with at(6, 22):
+        b = bl.bulletin(world.units["T1"], date(2026, 6, 15), date(2026, 6, 21))
+    p = b["problems"]
+    assert p["found"] == 2                       # the reports, not the parent
+    assert p["solved"] == 2 and p["by_level_solved"]["team"] == 2 and p["by_level_solved"]["group"] == 0
+    assert b["funds"] == 3.0                     # recorded on the parent's resolution
+    assert b["rate_parts"]["satisfaction"] == [1, 1]   # H1's call-back; the parent's is not a reporter's
+    assert b["rate_parts"]["closure"] == [1, 2]        # H1 closed; H2 open at the end
+    assert b["rate_parts"]["first_response"] == [2, 2]  # linked by the team on 06-16, in time
+    assert b["rate_parts"]["rework"] == [0, 2]
+
+
+def test_a_system_escalation_is_not_a_first_response(world):
+    from casetrack.services.sweep import sweep_deadlines
+    with at(6, 1):
+        late = world.file("group1")
+    with at(6, 12):                              # group deadline 06-08, + 2 working days overdue
+        sweep_deadlines()
+    db.session.commit()
+    db.session.refresh(late)
+    assert late.state == "team"
+    with at(6, 15):
+        b = bl.bulletin(world.units["C"], *P)
+    assert b["rate_parts"]["first_response"] == [0, 1]

@@ -18,20 +18,21 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Float, and_, case, cast, exists, func, literal_column, select
+from sqlalchemy import Float, and_, case, cast, exists, func, literal_column, or_, select
 from sqlalchemy.orm import aliased
 
 from casetrack.extensions import db
-from casetrack.models import TARGET_KINDS, Bulletin, Case, CaseEvent, Category, Target, Unit, User, Visit
+from casetrack.models import (TARGET_KINDS, Bulletin, Case, CaseEvent, Category, Extension, Target, Unit, User,
+                              Visit)
 from casetrack.models import visit_cadres
 from casetrack.services import coverage as cov
 from casetrack.services.calendar import SHANGHAI, add_working_days, now, today
 from casetrack.services.cases import default_workflow
+from casetrack.services.clock import running_clock
 from casetrack.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from casetrack.services.targets import may_see_unit
 from casetrack.workflow import KEEP
@@ -56,6 +57,9 @@ DEFINITIONS = {
     "explained": _l("Explained (cannot solve now): cases explained to the people for the first time "
                     "in the period; they stay on the books."),
     "funds": _l("Public funds and social donations, in 10,000 yuan, as the resolutions recorded them."),
+    "shared": _l("A shared problem counts as the reports linked into it: each is found, solved (at the level "
+                 "that solved the shared problem) and called back on its own; the shared case adds only the "
+                 "money its resolution recorded."),
     "coverage": _l("Coverage rate = active targets visited at least once by the period's end / "
                    "active targets assigned."),
 }
@@ -82,14 +86,11 @@ def as_day(value: Any) -> date | None:
     return date.fromisoformat(str(value)[:10])
 
 
-@lru_cache(maxsize=4096)
-def _deadline(entered: date, days: int) -> date:
-    return add_working_days(entered, days)
-
-
-def in_time(state: str, entered: date | None, due: Any, acted: date | None) -> bool:
-    """Whether an action on `acted` met the deadline of `state` entered on `entered`
-    (a referral's own due date if it gave one)."""
+def in_time(state: str, entered: date | None, due: Any, acted: date | None,
+            deadlines: dict[tuple[date, int], date]) -> bool:
+    """Whether an action on `acted` met the deadline of `state` entered on `entered` (a
+    referral's own due date or an approved extension's new deadline if there is one);
+    `deadlines` caches the working-day arithmetic for one bulletin."""
     if acted is None:
         return False
     if due:
@@ -97,7 +98,10 @@ def in_time(state: str, entered: date | None, due: Any, acted: date | None) -> b
     spec = default_workflow().states.get(state)
     if spec is None or not spec.deadline_days or entered is None:
         return True
-    return acted <= _deadline(entered, spec.deadline_days)
+    key = (entered, spec.deadline_days)
+    if key not in deadlines:
+        deadlines[key] = add_working_days(*key)
+    return acted <= deadlines[key]
 
 
 # -- scope ---------------------------------------------------------------------------------
@@ -150,6 +154,8 @@ class Tallies:
         self.resolved = [s.name for s in wf.states.values() if s.remember == "resolver"]
         self.explained = [s.name for s in wf.states.values() if s.level == KEEP and not s.final]
         self.filing = wf.filing_states
+        self.wf = wf
+        self.deadlines: dict[tuple[date, int], date] = {}
         if self.group_ids:
             self._visits()
             self._found()
@@ -164,6 +170,11 @@ class Tallies:
 
     def in_scope(self, column):
         return column.in_(self.group_ids)
+
+    def cases(self):
+        """The cases the bulletin counts: filed by the unit's groups; a shared problem's parent
+        case is not one of its problems (its member reports are)."""
+        return and_(Case.group_id.in_(self.group_ids), ~is_parent(Case))
 
     def _visits(self) -> None:
         period = and_(Visit.visited_on >= self.date_from, Visit.visited_on <= self.date_to,
@@ -188,8 +199,7 @@ class Tallies:
     def _found(self) -> None:
         for g, cat, n in db.session.execute(
                 select(Case.group_id, Case.category_id, func.count())
-                .where(Case.created_at >= self.start, Case.created_at < self.end,
-                       self.in_scope(Case.group_id))
+                .where(Case.created_at >= self.start, Case.created_at < self.end, self.cases())
                 .group_by(Case.group_id, Case.category_id)):
             self.add(g, "found", n)
             self.add(g, f"category:{cat}", n)
@@ -198,23 +208,33 @@ class Tallies:
         """The period's transitions by kind: resolutions (first ones = solved, by level, with their
         funds), explanations, call-backs (satisfied or not), closures."""
         e, earlier = CaseEvent, aliased(CaseEvent)
-        from_unit = aliased(Unit)
+        from_unit, parent, parent_unit = aliased(Unit), aliased(Case), aliased(Unit)
         first = case((~exists().where(earlier.case_id == e.case_id, earlier.to_state == e.to_state,
                                       earlier.id < e.id), 1), else_=0)
         money = [func.sum(cast(e.data[k].as_string(), Float)) for k in ("funds", "donations")]
-        stmt = (select(Case.group_id, e.from_state, e.to_state, from_unit.kind, func.count(),
+        # A member of a shared problem resolved with it (by the system) was solved where the
+        # problem was: at the level of the unit that resolved the parent.
+        level = case((and_(e.actor_id.is_(None), parent_unit.kind.is_not(None)), parent_unit.kind),
+                     else_=from_unit.kind)
+        shared_parent = is_parent(Case)
+        stmt = (select(Case.group_id, e.from_state, e.to_state, level, shared_parent, func.count(),
                        func.sum(first), *money)
                 .join(Case, Case.id == e.case_id).join(from_unit, from_unit.id == e.from_unit_id)
+                .outerjoin(parent, parent.id == Case.parent_id)
+                .outerjoin(parent_unit, parent_unit.id == parent.resolved_unit_id)
                 .where(e.at >= self.start, e.at < self.end, e.from_state.is_not(None),
-                       self.in_scope(Case.group_id))
-                .group_by(Case.group_id, e.from_state, e.to_state, from_unit.kind))
-        for g, src, dest, level, n, firsts, funds, donations in db.session.execute(stmt):
+                       e.from_state != e.to_state, self.in_scope(Case.group_id))
+                .group_by(Case.group_id, e.from_state, e.to_state, level, shared_parent))
+        for g, src, dest, level_, is_shared, n, firsts, funds, donations in db.session.execute(stmt):
+            if dest in self.resolved:   # the money a resolution recorded counts, a parent's too
+                self.add(g, "funds", Decimal(str(round(funds or 0, 2))))
+                self.add(g, "donations", Decimal(str(round(donations or 0, 2))))
+            if is_shared:
+                continue
             if dest in self.resolved:
                 self.add(g, "resolutions", n)
                 self.add(g, "solved", firsts)
-                self.add(g, f"level:{level}", firsts)
-                self.add(g, "funds", Decimal(str(round(funds or 0, 2))))
-                self.add(g, "donations", Decimal(str(round(donations or 0, 2))))
+                self.add(g, f"level:{level_}", firsts)
             if dest in self.explained and src not in self.explained:
                 self.add(g, "explained", firsts)
             if src in self.resolved:
@@ -227,36 +247,36 @@ class Tallies:
         """Open at the period's end: filed before it ends and not closed before it ends; open and
         already overdue at its end (by the deadline they have now)."""
         for g, n in db.session.execute(
-                select(Case.group_id, func.count()).where(Case.created_at < self.end,
-                                                          self.in_scope(Case.group_id))
+                select(Case.group_id, func.count()).where(Case.created_at < self.end, self.cases())
                 .group_by(Case.group_id)):
             self.add(g, "open_end", n)
         for g, n in db.session.execute(
                 select(Case.group_id, func.count()).join(CaseEvent, CaseEvent.case_id == Case.id)
-                .where(CaseEvent.to_state.in_(self.final), CaseEvent.at < self.end,
-                       self.in_scope(Case.group_id))
+                .where(CaseEvent.to_state.in_(self.final), CaseEvent.at < self.end, self.cases())
                 .group_by(Case.group_id)):
             self.add(g, "open_end", -n)
         for g, n in db.session.execute(
                 select(Case.group_id, func.count())
-                .where(self.overdue_at_end(), self.in_scope(Case.group_id))
+                .where(self.overdue_at_end(), self.cases())
                 .group_by(Case.group_id)):
             self.add(g, "open_overdue", n)
 
     def overdue_at_end(self):
-        return and_(Case.state.not_in(self.final), Case.deadline < self.date_to, Case.created_at < self.end)
+        """Open, past its deadline at the period's end, its clock running (not explained, not a
+        linked member, no extension pending)."""
+        return and_(Case.state.not_in(self.final), Case.deadline < self.date_to, Case.created_at < self.end,
+                    running_clock(self.wf))
 
     def _first_response(self) -> None:
-        acted = (select(func.min(CaseEvent.at)).where(CaseEvent.case_id == Case.id,
-                                                      CaseEvent.from_state.is_not(None))
-                 .scalar_subquery())
+        acted = (select(func.min(CaseEvent.at)).where(   # a person's move or link, not the sweep's or a note
+            CaseEvent.case_id == Case.id, CaseEvent.from_state.is_not(None), CaseEvent.actor_id.is_not(None),
+            or_(CaseEvent.from_state != CaseEvent.to_state, CaseEvent.trigger == "link")).scalar_subquery())
         filed, first_act = local_day(Case.created_at), local_day(acted)
         for g, kind, day, act, n in db.session.execute(
                 select(Case.group_id, Case.kind, filed, first_act, func.count())
-                .where(Case.created_at >= self.start, Case.created_at < self.end,
-                       self.in_scope(Case.group_id))
+                .where(Case.created_at >= self.start, Case.created_at < self.end, self.cases())
                 .group_by(Case.group_id, Case.kind, filed, first_act)):
-            if in_time(self.filing.get(kind, ""), as_day(day), None, as_day(act)):
+            if in_time(self.filing.get(kind, ""), as_day(day), None, as_day(act), self.deadlines):
                 self.add(g, "first_response", n)
 
     def _on_time(self) -> None:
@@ -267,15 +287,17 @@ class Tallies:
         e2 = aliased(CaseEvent)
         before = select(func.max(e2.id)).where(e2.case_id == r.case_id, e2.id < r.id).scalar_subquery()
         entered, resolved_on = local_day(p.at), local_day(r.at)
-        due = p.data["due_date"].as_string()
+        extended = (select(func.max(Extension.new_deadline)).where(
+            Extension.case_id == r.case_id, Extension.state == r.from_state, Extension.status == "approved",
+            Extension.decided_at < r.at, Extension.requested_at >= p.at).scalar_subquery())
+        due = func.coalesce(extended, p.data["due_date"].as_string())
         stmt = (select(Case.group_id, r.from_state, entered, due, resolved_on, func.count())
                 .select_from(c).join(Case, Case.id == c.case_id)
                 .join(r, r.id == last_resolve).join(p, p.id == before)
-                .where(c.to_state.in_(self.final), c.at >= self.start, c.at < self.end,
-                       self.in_scope(Case.group_id))
+                .where(c.to_state.in_(self.final), c.at >= self.start, c.at < self.end, self.cases())
                 .group_by(Case.group_id, r.from_state, entered, due, resolved_on))
         for g, state, day, due_on, done, n in db.session.execute(stmt):
-            if in_time(state, as_day(day), due_on, as_day(done)):
+            if in_time(state, as_day(day), due_on, as_day(done), self.deadlines):
                 self.add(g, "closed_on_time", n)
 
     def total(self, group_ids: list[int] | None = None) -> Counter:
@@ -301,7 +323,13 @@ def counted_in(figure: str, date_from: date | None, date_to: date | None, level:
         cond.append(e.at < start_of(date_to + timedelta(days=1)))
     if level:
         cond.append(e.from_unit_id.in_(select(from_unit.id).where(from_unit.kind == level)))
-    return exists().where(*cond)
+    return and_(exists().where(*cond), ~is_parent(Case))
+
+
+def is_parent(case) -> Any:
+    """SQL: the case is a shared problem's parent (other cases are linked into it)."""
+    member = aliased(Case)
+    return exists().where(member.parent_id == case.id)
 
 
 def ratio(num: int, den: int) -> float | None:
@@ -442,7 +470,7 @@ def overdue_cases(t: Tallies, limit: int = 500) -> list[dict[str, Any]]:
     rows = db.session.execute(
         select(Case.id, Case.title, Case.state, Case.deadline, holder.code, holder.name)
         .join(holder, holder.id == Case.unit_id)
-        .where(t.overdue_at_end(), t.in_scope(Case.group_id))
+        .where(t.overdue_at_end(), t.cases())
         .order_by(holder.code, Case.deadline, Case.id).limit(limit))
     return [{"id": i, "title": title, "state": state, "deadline": d.isoformat(), "unit": code,
              "unit_name": name} for i, title, state, d, code, name in rows]
