@@ -5,7 +5,8 @@
 
 Data: bulk inserts through sqlite3 (11 teams, 144 groups, 7 cadres a group, 600k targets; cases
 filed over five months and handled the ways the workflow allows: still open, explained, resolved
-by the group, the team, or referred to a department, some reopened by a dissatisfied call-back).
+by the group, the team, or referred to a department, some reopened by a dissatisfied call-back;
+every 1000th case a shared problem linking the next three).
 Prints `bulletin: <ratio> (target <= 2) ...`: the time of `services.bulletin.bulletin` (every
 figure, every rate, the rankings of teams and groups, the overdue list, coverage) over the time
 of the same aggregates written by hand as SQL through sqlite3; and the time of the HTML page.
@@ -38,40 +39,56 @@ BASELINE = [
        WHERE v.visited_on BETWEEN :d0 AND :d1 GROUP BY v.group_id, t.kind""",
     """SELECT v.group_id, u.role, COUNT(*) FROM visits v JOIN visit_cadres vc ON vc.visit_id = v.id
        JOIN users u ON u.id = vc.user_id WHERE v.visited_on BETWEEN :d0 AND :d1 GROUP BY v.group_id, u.role""",
-    """SELECT group_id, category_id, COUNT(*) FROM cases WHERE created_at >= :start AND created_at < :end
-       GROUP BY group_id, category_id""",
-    """SELECT c.group_id, e.from_state, e.to_state, fu.kind, COUNT(*),
+    """SELECT group_id, category_id, COUNT(*) FROM cases c WHERE created_at >= :start AND created_at < :end
+       AND NOT EXISTS (SELECT 1 FROM cases m WHERE m.parent_id = c.id) GROUP BY group_id, category_id""",
+    """SELECT c.group_id, e.from_state, e.to_state,
+              CASE WHEN e.actor_id IS NULL AND pu.kind IS NOT NULL THEN pu.kind ELSE fu.kind END,
+              EXISTS (SELECT 1 FROM cases m WHERE m.parent_id = c.id), COUNT(*),
               SUM(NOT EXISTS (SELECT 1 FROM case_events x WHERE x.case_id = e.case_id
                               AND x.to_state = e.to_state AND x.id < e.id)),
               SUM(CAST(json_extract(e.data, '$.funds') AS REAL)),
               SUM(CAST(json_extract(e.data, '$.donations') AS REAL))
        FROM case_events e JOIN cases c ON c.id = e.case_id JOIN units fu ON fu.id = e.from_unit_id
-       WHERE e.at >= :start AND e.at < :end AND e.from_state IS NOT NULL
-       GROUP BY c.group_id, e.from_state, e.to_state, fu.kind""",
-    "SELECT group_id, COUNT(*) FROM cases WHERE created_at < :end GROUP BY group_id",
+       LEFT JOIN cases pc ON pc.id = c.parent_id LEFT JOIN units pu ON pu.id = pc.resolved_unit_id
+       WHERE e.at >= :start AND e.at < :end AND e.from_state IS NOT NULL AND e.from_state <> e.to_state
+       GROUP BY 1, 2, 3, 4, 5""",
+    "SELECT group_id, COUNT(*) FROM cases c WHERE created_at < :end AND NOT EXISTS (SELECT 1 FROM cases m WHERE m.parent_id = c.id) GROUP BY group_id",
     """SELECT c.group_id, COUNT(*) FROM cases c JOIN case_events e ON e.case_id = c.id
-       WHERE e.to_state = 'closed' AND e.at < :end GROUP BY c.group_id""",
-    """SELECT group_id, COUNT(*) FROM cases WHERE state <> 'closed' AND deadline < :d1
-       AND created_at < :end GROUP BY group_id""",
+       WHERE e.to_state = 'closed' AND e.at < :end AND NOT EXISTS (SELECT 1 FROM cases m WHERE m.parent_id = c.id) GROUP BY c.group_id""",
+    """SELECT group_id, COUNT(*) FROM cases c WHERE state <> 'closed' AND deadline < :d1
+       AND created_at < :end AND state <> 'explained' AND parent_id IS NULL
+       AND NOT EXISTS (SELECT 1 FROM extensions x WHERE x.case_id = c.id AND x.status = 'pending'
+                       AND x.state = c.state AND x.unit_id = c.unit_id)
+       AND NOT EXISTS (SELECT 1 FROM cases m WHERE m.parent_id = c.id) GROUP BY group_id""",
     f"""SELECT c.group_id, c.kind, date(c.created_at, '{DAY}'),
-              date((SELECT MIN(e.at) FROM case_events e WHERE e.case_id = c.id AND e.from_state IS NOT NULL),
+              date((SELECT MIN(e.at) FROM case_events e WHERE e.case_id = c.id AND e.from_state IS NOT NULL
+                    AND e.actor_id IS NOT NULL AND (e.from_state <> e.to_state OR e."trigger" = 'link')),
                    '{DAY}'), COUNT(*)
-       FROM cases c WHERE c.created_at >= :start AND c.created_at < :end GROUP BY 1, 2, 3, 4""",
-    f"""SELECT c.group_id, r.from_state, date(p.at, '{DAY}'), json_extract(p.data, '$.due_date'),
+       FROM cases c WHERE c.created_at >= :start AND c.created_at < :end
+       AND NOT EXISTS (SELECT 1 FROM cases m WHERE m.parent_id = c.id) GROUP BY 1, 2, 3, 4""",
+    f"""SELECT c.group_id, r.from_state, date(p.at, '{DAY}'),
+              COALESCE((SELECT MAX(x.new_deadline) FROM extensions x WHERE x.case_id = r.case_id
+                        AND x.state = r.from_state AND x.status = 'approved' AND x.decided_at < r.at
+                        AND x.requested_at >= p.at), json_extract(p.data, '$.due_date')),
               date(r.at, '{DAY}'), COUNT(*)
        FROM case_events k JOIN cases c ON c.id = k.case_id
        JOIN case_events r ON r.id = (SELECT MAX(e.id) FROM case_events e WHERE e.case_id = k.case_id
                                      AND e.to_state = 'resolved' AND e.id < k.id)
        JOIN case_events p ON p.id = (SELECT MAX(e.id) FROM case_events e WHERE e.case_id = r.case_id
                                      AND e.id < r.id)
-       WHERE k.to_state = 'closed' AND k.at >= :start AND k.at < :end GROUP BY 1, 2, 3, 4, 5""",
+       WHERE k.to_state = 'closed' AND k.at >= :start AND k.at < :end
+       AND NOT EXISTS (SELECT 1 FROM cases m WHERE m.parent_id = c.id) GROUP BY 1, 2, 3, 4, 5""",
     """SELECT t.group_id, t.kind, COUNT(*),
               SUM(EXISTS (SELECT 1 FROM visits v WHERE v.target_id = t.id AND v.visited_on <= :d1))
        FROM targets t WHERE t.active = 1 GROUP BY t.group_id, t.kind""",
     """SELECT day, COUNT(*) FROM (SELECT MIN(v.visited_on) AS day FROM visits v JOIN targets t ON t.id = v.target_id
        WHERE t.active = 1 GROUP BY v.target_id) GROUP BY day ORDER BY day""",
     """SELECT c.id, c.title, c.state, c.deadline, u.code, u.name FROM cases c JOIN units u ON u.id = c.unit_id
-       WHERE c.state <> 'closed' AND c.deadline < :d1 AND c.created_at < :end ORDER BY u.code, c.deadline, c.id
+       WHERE c.state <> 'closed' AND c.deadline < :d1 AND c.created_at < :end AND c.state <> 'explained'
+       AND c.parent_id IS NULL AND NOT EXISTS (SELECT 1 FROM cases m WHERE m.parent_id = c.id)
+       AND NOT EXISTS (SELECT 1 FROM extensions x WHERE x.case_id = c.id AND x.status = 'pending'
+                       AND x.state = c.state AND x.unit_id = c.unit_id)
+       ORDER BY u.code, c.deadline, c.id
        LIMIT 500""",
 ]
 
@@ -188,6 +205,8 @@ def fill(path: Path, teams: dict[int, int], departments: list[int], categories: 
         if len(case_rows) >= 50_000:
             flush()
     flush()
+    # Shared problems: every 1000th case is the parent of the three filed after it.
+    con.execute("UPDATE cases SET parent_id = id - id % 1000 WHERE id % 1000 BETWEEN 1 AND 3 AND id > 1000")
     con.commit()
     con.execute("ANALYZE")
     con.close()
