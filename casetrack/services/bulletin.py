@@ -244,17 +244,21 @@ class Tallies:
                 self.add(g, "closed", n)
 
     def _open(self) -> None:
-        """Open at the period's end: filed before it ends and not closed before it ends; open and
-        already overdue at its end (by the deadline they have now)."""
+        """Open at the period's end: filed before it ends and not closed before it ends — the
+        cases open now plus those closed since (a closed case stays closed), two index ranges
+        rather than the whole history; open and already overdue at its end (by the deadline
+        they have now)."""
         for g, n in db.session.execute(
-                select(Case.group_id, func.count()).where(Case.created_at < self.end, self.cases())
+                select(Case.group_id, func.count())
+                .where(Case.state.not_in(self.final), Case.created_at < self.end, self.cases())
                 .group_by(Case.group_id)):
             self.add(g, "open_end", n)
         for g, n in db.session.execute(
                 select(Case.group_id, func.count()).join(CaseEvent, CaseEvent.case_id == Case.id)
-                .where(CaseEvent.to_state.in_(self.final), CaseEvent.at < self.end, self.cases())
+                .where(CaseEvent.to_state.in_(self.final), CaseEvent.at >= self.end,
+                       Case.created_at < self.end, self.cases())
                 .group_by(Case.group_id)):
-            self.add(g, "open_end", -n)
+            self.add(g, "open_end", n)
         for g, n in db.session.execute(
                 select(Case.group_id, func.count())
                 .where(self.overdue_at_end(), self.cases())
