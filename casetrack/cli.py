@@ -7,6 +7,7 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
+from casetrack import schema
 from casetrack.extensions import db
 from casetrack.models import ROLE_UNIT_KINDS, User
 from casetrack.services import accounts, demo, org
@@ -26,18 +27,18 @@ def _fail(exc: ServiceError) -> None:
 def register(app: Flask) -> None:
     @app.cli.command("init-db")
     def init_db() -> None:
-        """Create the tables (idempotent) and the standard categories."""
-        db.create_all()
+        """Create or upgrade the tables (alembic upgrade head; idempotent) and the standard categories."""
+        done = schema.upgrade()
         added = org.ensure_categories()
         db.session.commit()
         click.echo(f"database ready at {db.engine.url.render_as_string(hide_password=True)}"
-                   f" ({added} categories added)")
+                   f": {done} ({added} categories added)")
 
     @app.cli.command("demo")
     @click.option("--password", default="demo", show_default=True, help="password of every demo account")
     def demo_command(password: str) -> None:
         """Load the demo county once (fixed seed) and print its accounts."""
-        db.create_all()
+        schema.upgrade()
         loaded = demo.load_demo(password)
         db.session.commit()
         click.echo("demo county loaded" if loaded else "demo county already loaded; nothing changed")
