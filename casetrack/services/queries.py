@@ -80,8 +80,8 @@ def filtered_cases(user: User, f: CaseFilters):
         stmt = stmt.where(due if f.overdue else or_(Case.deadline.is_(None), ~due))
     if f.q:
         like = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(or_(Case.title.like(like, escape="\\"),
-                              Case.description.like(like, escape="\\")))
+        stmt = stmt.where(or_(Case.title.ilike(like, escape="\\"),
+                              Case.description.ilike(like, escape="\\")))
     if f.date_from:
         stmt = stmt.where(Case.created_at >= _start_of(f.date_from))
     if f.date_to:
