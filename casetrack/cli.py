@@ -51,6 +51,27 @@ def register(app: Flask) -> None:
         if loaded:
             click.echo(f"password of every account: {password}")
 
+    @app.cli.command("generate")
+    @click.option("--targets", default=0, show_default=True, help="visit targets to add")
+    @click.option("--cases", default=0, show_default=True, help="cases to add (with their events)")
+    @click.option("--visits", default=0, show_default=True, help="visits to add")
+    @click.option("--seed", default=1, show_default=True, help="the same seed gives the same data")
+    @click.option("--password", default="demo", show_default=True,
+                  help="password of the accounts made with a new unit tree")
+    def generate_command(targets: int, cases: int, visits: int, seed: int, password: str) -> None:
+        """Add a realistic generated data set fast (bulk inserts); makes a unit tree if none."""
+        import time
+
+        from casetrack.services.generate import generate
+        started = time.perf_counter()
+        schema.upgrade()
+        counts = generate(targets, cases, visits, seed=seed, password=password,
+                          progress=lambda m: click.echo(f"  {m} ({time.perf_counter() - started:.0f} s)"))
+        db.session.commit()
+        click.echo(f"added {counts.units} units, {counts.users} users, {counts.targets} targets, "
+                   f"{counts.visits} visits, {counts.cases} cases, {counts.events} case events "
+                   f"in {time.perf_counter() - started:.1f} s")
+
     @app.cli.command("create-user")
     @click.argument("username")
     @click.option("--role", required=True, type=click.Choice(list(ROLE_UNIT_KINDS)))
