@@ -73,7 +73,7 @@ def run(databases, quick: bool) -> bool:
         db.session.commit()
     port = _free_port()
     env = {**os.environ, "CASETRACK_DATABASE_URL": url, "CASETRACK_SECRET_KEY": "bench"}
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--bind",
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", os.environ.get("BENCH_WORKERS", "2"), "--bind",
                                f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
                               cwd=ROOT, env=env)
     try:

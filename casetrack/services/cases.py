@@ -8,6 +8,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Select, false, select
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from casetrack.extensions import db
@@ -162,12 +163,13 @@ def _deadline(wf: Workflow, state: str) -> date | None:
     return add_working_days(today(), days) if days else None
 
 
-def _unit_for_level(case: Case, level: str, values: dict[str, Any]) -> Unit:
+def _unit_for_level(group: Unit, level: str, values: dict[str, Any]) -> Unit:
+    """The unit of `level` that holds a case filed by `group`."""
     if level == "department":
         return next(v for v in values.values() if isinstance(v, Unit) and v.kind == "department")
     if level == "group" and isinstance(values.get("group"), Unit):
         return values["group"]
-    unit = case.group.ancestor(level)
+    unit = group.ancestor(level)
     if unit is None:
         raise Conflict(_("No unit of kind %(kind)s stands above this case's group.", kind=level),
                        "no_unit")
@@ -222,21 +224,27 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
         raise ValidationFailed(errors, _("Please correct the marked fields."))
 
     state = wf.filing_states[kind]
-    case = Case(title=title.strip(), description=description.strip(), category=cat, kind=kind,
+    # Foreign keys by id, not by object: the flush then touches only the two new rows; the
+    # related rows we hold are attached afterwards as already-loaded values, without a query.
+    unit = _unit_for_level(actor.unit, wf.states[state].level, {})
+    case = Case(title=title.strip(), description=description.strip(), category_id=cat.id, kind=kind,
                 resident_name=(resident.get("name") or "").strip(),
                 resident_phone=(resident.get("phone") or "").strip(),
                 resident_address=(resident.get("address") or "").strip(),
-                target=target_row, visit=visit_row, group=actor.unit, state=state,
-                workflow=wf.name, workflow_version=wf.version, created_by=actor,
+                target_id=target_row.id if target_row else None,
+                visit_id=visit_row.id if visit_row else None, group_id=actor.unit_id,
+                unit_id=unit.id, state=state, deadline=_deadline(wf, state),
+                workflow=wf.name, workflow_version=wf.version, created_by_id=actor.id,
                 created_at=now(), updated_at=now())
-    case.unit = _unit_for_level(case, wf.states[state].level, {})
-    case.deadline = _deadline(wf, state)
     db.session.add(case)
-    db.session.flush()
-    db.session.add(CaseEvent(case_id=case.id, at=case.created_at, actor_id=actor.id, trigger="file", from_state=None,
-                             to_state=state, from_unit_id=None, to_unit_id=case.unit_id,
+    # one flush writes both rows (the event's case_id comes from the relationship)
+    db.session.add(CaseEvent(case=case, at=case.created_at, actor_id=actor.id, trigger="file",
+                             from_state=None, to_state=state, from_unit_id=None, to_unit_id=unit.id,
                              data={"kind": kind, "category": cat.code}))
     db.session.flush()
+    for name, value in (("category", cat), ("group", actor.unit), ("unit", unit),
+                        ("created_by", actor), ("target", target_row), ("visit", visit_row)):
+        set_committed_value(case, name, value)
     return case
 
 
@@ -287,7 +295,7 @@ def fire(case: Case, trigger: Any, actor: User | None, /, version: Any = None,
     if spec.back_to == "resolver":
         case.unit = case.resolved_unit
     elif spec.back_to is None and level != KEEP:
-        case.unit = _unit_for_level(case, level, values)
+        case.unit = _unit_for_level(case.group, level, values)
     if wf.states[case.state].remember == "resolver":
         case.resolved_unit = from_unit
     for name, value in values.items():
