@@ -23,12 +23,15 @@ def run(databases, quick: bool) -> bool:
         group_id, team_id, actor_id = actor.unit_id, actor.unit.parent_id, actor.id
         deadline = add_working_days(today(), default_workflow().states["team"].deadline_days)
 
+        # Each op is one request's work: it starts by loading its user (as Flask-Login does).
         def service(cid: int) -> None:
-            case = get_case(actor, cid)
-            fire(case, "escalate", actor, version=case.version, reason="需要工作队协调")
+            user = db.session.get(User, actor_id)
+            case = get_case(user, cid)
+            fire(case, "escalate", user, version=case.version, reason="需要工作队协调")
             db.session.commit()
 
         def plain(cid: int) -> None:
+            db.session.get(User, actor_id)
             case = db.session.get(Case, cid)
             case.state, case.unit_id, case.deadline, case.updated_at = "team", team_id, deadline, now()
             db.session.add(CaseEvent(case_id=cid, at=case.updated_at, actor_id=actor_id,

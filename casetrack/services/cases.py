@@ -291,30 +291,38 @@ def fire(case: Case, trigger: Any, actor: User | None, /, version: Any = None,
     if not wf.machine.events[trigger].trigger(case, data=values, back_to_kind=back_to_kind):
         raise Conflict(_("This action is not possible now."), "invalid_transition")
 
+    # Units are set by id (so the flush writes only the case and its event) and attached
+    # as loaded values after the flush.
+    units: dict[str, Unit] = {}
     level = wf.states[case.state].level
     if spec.back_to == "resolver":
-        case.unit = case.resolved_unit
+        units["unit"] = case.resolved_unit
     elif spec.back_to is None and level != KEEP:
-        case.unit = _unit_for_level(case.group, level, values)
+        units["unit"] = _unit_for_level(case.group, level, values)
     if wf.states[case.state].remember == "resolver":
-        case.resolved_unit = from_unit
+        units["resolved_unit"] = from_unit
     for name, value in values.items():
         ftype = wf.fields[name].type
         if ftype == "department":
-            case.department = value
+            units["department"] = value
         elif ftype == "decimal":
             setattr(case, name, (getattr(case, name) or Decimal(0)) + value)
         elif name == "revisit_on":
             case.revisit_on = value
+    for name, unit in units.items():
+        setattr(case, f"{name}_id", unit.id)
+    to_unit = units.get("unit", from_unit)
     case.deadline = values.get("due_date") or _deadline(wf, case.state)
     case.updated_at = now()
-    db.session.add(CaseEvent(case_id=case.id, at=case.updated_at, actor_id=actor.id if actor else None, trigger=trigger,
-                             from_state=from_state, to_state=case.state, from_unit_id=from_unit.id,
-                             to_unit_id=case.unit.id, data=logged))
+    db.session.add(CaseEvent(case_id=case.id, at=case.updated_at, actor_id=actor.id if actor else None,
+                             trigger=trigger, from_state=from_state, to_state=case.state,
+                             from_unit_id=from_unit.id, to_unit_id=to_unit.id, data=logged))
     try:
         db.session.flush()
     except StaleDataError:
         db.session.rollback()
         raise Conflict(_("This case changed since you opened it; reload it and try again."),
                        "stale") from None
+    for name, unit in units.items():
+        set_committed_value(case, name, unit)
     return case
