@@ -25,6 +25,7 @@ class Case(db.Model):
         Index("ix_cases_unit_state", "unit_id", "state", "id"),
         Index("ix_cases_group_id_id", "group_id", "id"),
         Index("ix_cases_state_deadline", "state", "deadline"),
+        Index("ix_cases_state_id", "state", "id"),  # a list filtered by state, paged by id
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
