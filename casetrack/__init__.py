@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 from flask import Flask, g, has_request_context, request, session
+from flask_babel import refresh
 
 from casetrack import config
-from casetrack.extensions import babel, csrf, db, login_manager, write_intent
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from casetrack.extensions import babel, csrf, db, login_manager, talisman, write_intent
 from casetrack.workflow import Registry
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+CSP = {"default-src": "'self'", "object-src": "'none'", "base-uri": "'self'",
+       "frame-ancestors": "'none'", "form-action": "'self'", "img-src": "'self' data:"}
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -22,11 +27,21 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     db.init_app(app)
     csrf.init_app(app)
+    if app.config["PROXY_FIX"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX"],
+                                x_proto=app.config["PROXY_FIX"])
+    # Sent on every answer; HSTS only goes out over HTTPS, cookies are Secure when HTTPS is on.
+    talisman.init_app(app, force_https=False, session_cookie_secure=app.config["HTTPS"],
+                      content_security_policy=CSP, frame_options="DENY",
+                      referrer_policy="same-origin", strict_transport_security=True)
     login_manager.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
 
     @app.before_request
     def _declare_write_intent():
+        # The user and locale are per request, even in an app context that outlives it (tests).
+        g.pop("_login_user", None)
+        refresh()
         g._write_token = write_intent.set(request.method not in SAFE_METHODS)
 
     @app.teardown_request

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from casetrack import schema
 from casetrack.extensions import db
 from casetrack.models import ROLE_UNIT_KINDS, User
-from casetrack.services import accounts, demo, org
+from casetrack.services import accounts, audit, backup, demo, org
 from casetrack.services.errors import ServiceError
 from casetrack.workflow import WorkflowError, load_workflow
 
@@ -40,7 +41,6 @@ def register(app: Flask) -> None:
         """Load the demo county once (fixed seed) and print its accounts."""
         schema.upgrade()
         loaded = demo.load_demo(password)
-        db.session.commit()
         click.echo("demo county loaded" if loaded else "demo county already loaded; nothing changed")
         click.echo(f"{'username':<10} {'role':<20} unit")
         for username, role, _code in demo.DEMO_ACCOUNTS:
@@ -50,6 +50,7 @@ def register(app: Flask) -> None:
                 click.echo(f"{username:<10} {role:<20} {unit}")
         if loaded:
             click.echo(f"password of every account: {password}")
+        db.session.commit()
 
     @app.cli.command("generate")
     @click.option("--targets", default=0, show_default=True, help="visit targets to add")
@@ -100,6 +101,39 @@ def register(app: Flask) -> None:
         token = accounts.create_token(user, name)
         db.session.commit()
         click.echo(token)
+
+    @app.cli.command("audit-verify")
+    def audit_verify() -> None:
+        """Check the hash chain of every case's events; name each altered row."""
+        checked, findings = audit.verify_chain()
+        for f in findings:
+            click.echo(f"case_events row {f.event_id} (case {f.case_id}): {f.problem}")
+        click.echo(f"{checked} events checked, {len(findings)} problems")
+        sys.exit(1 if findings else 0)
+
+    @app.cli.command("backup")
+    @click.argument("path", type=click.Path(dir_okay=False))
+    def backup_command(path: str) -> None:
+        """Take a consistent copy of the database while the app runs (SQLite file or pg_dump -Fc)."""
+        db.session.remove()
+        try:
+            backup.backup(app.config["DATABASE_URL"], Path(path))
+        except ServiceError as exc:
+            _fail(exc)
+        click.echo(f"backup written to {path}")
+
+    @app.cli.command("restore")
+    @click.argument("path", type=click.Path(dir_okay=False, exists=True))
+    @click.confirmation_option(prompt="Replace the whole database with this backup?")
+    def restore_command(path: str) -> None:
+        """Replace the database with a backup taken by `backup` (stop the app first)."""
+        db.session.remove()
+        db.engine.dispose()
+        try:
+            backup.restore(app.config["DATABASE_URL"], Path(path))
+        except ServiceError as exc:
+            _fail(exc)
+        click.echo(f"database restored from {path}")
 
     @app.cli.command("check-workflow")
     @click.argument("path", type=click.Path(dir_okay=False))

@@ -20,6 +20,8 @@ class Defaults:
     LANGUAGES = ("zh_Hans", "en")
     PAGE_SIZE = 50
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    HTTPS = False      # served over HTTPS (directly or behind a proxy): Secure cookies
+    PROXY_FIX = 0      # how many reverse proxies stand in front, for X-Forwarded-For/-Proto
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # a cadre's form stays valid while the session does

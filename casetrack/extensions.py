@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_sqlalchemy import SQLAlchemy
+from flask_talisman import Talisman
 from flask_wtf import CSRFProtect
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
@@ -31,10 +32,13 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-db = SQLAlchemy(model_class=Base)
+# Objects stay loaded after the one commit of a request: rendering the answer reads what was
+# just written, without a second round of SELECTs.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+talisman = Talisman()
 
 # Whether the transaction about to begin may write: reads (GET) begin a plain deferred
 # transaction, everything else takes SQLite's write lock up front with BEGIN IMMEDIATE.

@@ -11,3 +11,5 @@ fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 if [ "${1:-}" = dev ]; then .venv/bin/python -m pip install -q -e '.[dev]'; else .venv/bin/python -m pip install -q -e .; fi
+# The translations are kept as .po; build the .mo files the app reads.
+bash scripts/i18n.sh compile >/dev/null

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from casetrack import create_app
-from casetrack.extensions import db
+from casetrack.extensions import db, write_intent
 from tests.factories import World, build_world
 from tests.pgcluster import Cluster, server_bin
 
@@ -32,6 +32,12 @@ def pg_cluster():
     cluster.create_database("casetrack_test")
     yield cluster
     cluster.stop()
+
+
+def pytest_sessionstart(session):
+    """Pages are tested in Chinese too: build the .mo files from the .po files if stale."""
+    from casetrack.i18n import compile_catalogues
+    compile_catalogues()
 
 
 @pytest.fixture
@@ -64,6 +70,8 @@ def app(database_url):
     app = create_app({"DATABASE_URL": database_url, "TESTING": True,
                       "WTF_CSRF_ENABLED": False, "SECRET_KEY": "test",
                       "ARGON2_PARAMS": {"time_cost": 1, "memory_cost": 8, "parallelism": 1}})
+    # The test's own reads must not hold SQLite's write lock while its client makes requests.
+    token = write_intent.set(False)
     with app.app_context():
         db.create_all()
         if db.engine.dialect.name == "postgresql":
@@ -71,6 +79,7 @@ def app(database_url):
         yield app
         db.session.remove()
         db.engine.dispose()
+    write_intent.reset(token)
 
 
 @pytest.fixture

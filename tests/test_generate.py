@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from casetrack import create_app
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, Target, Unit, User, Visit
+from casetrack.services.audit import verify_chain
 from casetrack.services.cases import fire, workflow_of
 from casetrack.services.generate import generate
 
@@ -42,6 +43,7 @@ def test_generate_makes_a_county_with_cases_in_every_state(app, runner):
             or c.unit.contains(c.group)
         if c.state in ("group", "team", "county", "department", "resolved"):
             assert c.deadline is not None
+    assert verify_chain() == (sum(map(len, events.values())), [])  # the audit trail holds
 
 
 def test_a_generated_case_is_worked_on_like_any_other(app, runner):

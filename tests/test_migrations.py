@@ -20,6 +20,14 @@ def _schema_differences():
         return compare_metadata(MigrationContext.configure(connection), db.metadata)
 
 
+def _triggers() -> set[str]:
+    """The names of the database's own triggers (the append-only guard of case_events)."""
+    sql = ("SELECT name FROM sqlite_master WHERE type = 'trigger'" if db.engine.dialect.name == "sqlite"
+           else "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+    with db.engine.connect() as connection:
+        return set(connection.exec_driver_sql(sql).scalars())
+
+
 def _revision():
     with db.engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
@@ -34,6 +42,8 @@ def test_init_db_migrates_an_empty_database_to_the_models(empty_database_url):
         assert _schema_differences() == []
         head = ScriptDirectory.from_config(schema.alembic_config()).get_current_head()
         assert _revision() == head
+        assert _triggers() == {"sqlite": {"case_events_no_update", "case_events_no_delete"},
+                               "postgresql": {"case_events_no_change"}}[db.engine.dialect.name]
         again = app.test_cli_runner().invoke(args=["init-db"])
         assert again.exit_code == 0, again.output
         assert "(0 categories added)" in again.output

@@ -1,12 +1,15 @@
 """Cases (problems found on visits) and their append-only event log."""
 from __future__ import annotations
 
-from datetime import date, datetime
+import hashlib
+import json
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Numeric, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (DDL, JSON, CheckConstraint, ForeignKey, Index, Numeric, String, Text, event,
+                        inspect, select)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from casetrack.extensions import UTCDateTime, db, utcnow
 from casetrack.models.org import Category, Unit, User
@@ -87,8 +90,61 @@ class CaseEvent(db.Model):
     from_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     to_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, comment="every field given")
+    prev_hash: Mapped[str] = mapped_column(String(64), default="", comment="hash of the case's previous event")
+    hash: Mapped[str] = mapped_column(String(64), default="",
+                                      comment="sha256 over prev_hash and this row: the tamper-evident chain")
+
+    def digest(self) -> str:
+        """The row's hash, from its content and its predecessor's hash."""
+        content = json.dumps([self.prev_hash, self.case_id, self.at.astimezone(timezone.utc).isoformat(),
+                              self.actor_id, self.trigger, self.from_state, self.to_state,
+                              self.from_unit_id, self.to_unit_id, self.data],
+                             sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(content.encode()).hexdigest()
 
     case: Mapped[Case] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship(lazy="joined")
     from_unit: Mapped[Unit | None] = relationship(foreign_keys=[from_unit_id], lazy="joined")
     to_unit: Mapped[Unit] = relationship(foreign_keys=[to_unit_id], lazy="joined")
+
+
+# The database itself refuses to change or remove an event, whatever code asks.
+APPEND_ONLY = {  # per dialect; also run by the initial migration
+    "sqlite": [
+        "CREATE TRIGGER case_events_no_update BEFORE UPDATE ON case_events "
+        "BEGIN SELECT RAISE(ABORT, 'case_events are append-only'); END",
+        "CREATE TRIGGER case_events_no_delete BEFORE DELETE ON case_events "
+        "BEGIN SELECT RAISE(ABORT, 'case_events are append-only'); END",
+    ],
+    "postgresql": [
+        "CREATE OR REPLACE FUNCTION case_events_append_only() RETURNS trigger AS $$ "
+        "BEGIN RAISE EXCEPTION 'case_events are append-only'; END $$ LANGUAGE plpgsql",
+        "CREATE TRIGGER case_events_no_change BEFORE UPDATE OR DELETE ON case_events "
+        "FOR EACH ROW EXECUTE FUNCTION case_events_append_only()",
+    ],
+}
+for _dialect, _statements in APPEND_ONLY.items():
+    for _sql in _statements:
+        event.listen(CaseEvent.__table__, "after_create", DDL(_sql).execute_if(dialect=_dialect))
+
+
+@event.listens_for(Session, "before_flush")
+def _chain_new_events(session, _context, _instances):
+    """Give every new event the hash of its case's previous event, and its own."""
+    new = [obj for obj in session.new if isinstance(obj, CaseEvent)]
+    if not new:
+        return
+    last: dict[int, str] = {}
+    with session.no_autoflush:
+        for ev in sorted(new, key=lambda e: inspect(e).insert_order or 0):  # the order they were added
+            if ev.case_id is None and ev.case is not None:
+                ev.case_id = ev.case.id
+            if ev.case_id not in last:
+                last[ev.case_id] = session.scalar(
+                    select(CaseEvent.hash).where(CaseEvent.case_id == ev.case_id)
+                    .order_by(CaseEvent.id.desc()).limit(1)) or ""
+            if ev.at is None:
+                ev.at = utcnow()
+            ev.data = ev.data or {}
+            ev.prev_hash = last[ev.case_id]
+            ev.hash = last[ev.case_id] = ev.digest()

@@ -101,3 +101,14 @@ class Category(db.Model):
     name_en: Mapped[str] = mapped_column(String(80))
     active: Mapped[bool] = mapped_column(default=True)
     position: Mapped[int] = mapped_column(default=0)
+
+
+class LoginFailure(db.Model):
+    """Failed logins counted in the database, so every worker and host shares the count."""
+    __tablename__ = "login_failures"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True,
+                                     comment="'ip:ADDR', 'user:NAME' or 'user:NAME|ip:ADDR'")
+    count: Mapped[int] = mapped_column(default=0)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

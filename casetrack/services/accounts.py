@@ -8,12 +8,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from casetrack.extensions import db, utcnow
 from casetrack.models import ROLE_UNIT_KINDS, ApiToken, Unit, User
-from casetrack.services.errors import ValidationFailed
-
+from casetrack.services import throttle
+from casetrack.services.errors import TooManyAttempts, ValidationFailed
 
 
 def hasher() -> PasswordHasher:
@@ -50,11 +50,36 @@ def create_user(username: str, password: str, role: str, unit_code: str | None,
         errors["unit"] = _("This role belongs in a unit of kind: %(kinds)s.",
                            kinds=", ".join(ROLE_UNIT_KINDS[role]))
     if errors:
-        raise ValidationFailed(errors)
+        raise ValidationFailed(errors, _("Please correct the marked fields."))
     user = User(username=username, name=name or username, role=role, unit=unit,
                 password_hash=hash_password(password))
     db.session.add(user)
     db.session.flush()
+    return user
+
+
+def list_users(q: str | None = None, after: int | None = None,
+               limit: int = 100) -> tuple[list[User], int | None]:
+    """Users whose username, name or unit matches q, by id, one keyset page at a time."""
+    stmt = select(User).outerjoin(User.unit).order_by(User.id).limit(limit + 1)
+    if q:
+        stmt = stmt.where(or_(*(col.contains(q, autoescape=True)
+                                for col in (User.username, User.name, Unit.code, Unit.name))))
+    if after:
+        stmt = stmt.where(User.id > after)
+    rows = list(db.session.scalars(stmt))
+    return rows[:limit], rows[limit - 1].id if len(rows) > limit else None
+
+
+def log_in(username: str, password: str, address: str) -> User | None:
+    """authenticate(), throttled: failures are counted per account and address, in the database."""
+    if throttle.blocked(username, address):
+        raise TooManyAttempts(_("Too many failed attempts; please wait 15 minutes and try again."))
+    user = authenticate(username, password)
+    if user is None:
+        throttle.record_failure(username, address)
+    else:
+        throttle.record_success(username, address)
     return user
 
 
@@ -78,6 +103,21 @@ def end_sessions(user: User) -> None:
     """Make every session cookie of this user useless (logout, deactivation)."""
     user.session_version += 1
     db.session.flush()
+
+
+def reset_password(user: User, password: str) -> None:
+    """Set a new password; sessions opened with the old one end."""
+    if len(password or "") < 4:
+        raise ValidationFailed({"password": _("At least 4 characters.")},
+                               _("Please correct the marked fields."))
+    user.password_hash = hash_password(password)
+    end_sessions(user)
+
+
+def set_active(user: User, active: bool) -> None:
+    """Deactivate a user (their sessions and tokens stop working at once) or reactivate them."""
+    user.active = active
+    end_sessions(user)
 
 
 def create_token(user: User, name: str = "") -> str:

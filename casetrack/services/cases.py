@@ -7,11 +7,12 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, false, select
+from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from casetrack.extensions import db
+from casetrack.i18n import localized
 from casetrack.models import CASE_KINDS, Case, CaseEvent, Category, Target, Unit, User, Visit
 from casetrack.services.calendar import add_working_days, now, today
 from casetrack.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -35,11 +36,12 @@ def default_workflow() -> Workflow:
 # -- scope ---------------------------------------------------------------------------------
 
 def unit_filter(unit: Unit):
-    """The cases of a unit: referred to it (a department), else filed within its subtree."""
+    """The cases of a unit: referred to it (a department), else filed within its subtree,
+    and for a group also those a team sent back to it from another group."""
     if unit.kind == "department":
         return Case.department_id == unit.id
     if unit.kind == "group":
-        return Case.group_id == unit.id
+        return or_(Case.group_id == unit.id, Case.unit_id == unit.id)
     # "+ 0" keeps the planner off the group_id index here: with it SQLite (without fresh
     # statistics) fetched every case of the subtree and sorted them for each keyset page,
     # instead of walking the id (or state, id) index and stopping after a page.
@@ -227,7 +229,7 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
         raise ValidationFailed(errors, _("Please correct the marked fields."))
 
     state = wf.filing_states[kind]
-    # Foreign keys by id, not by object: the flush then touches only the two new rows; the
+    # Foreign keys by id, not by object: the flushes then touch only the new rows; the
     # related rows we hold are attached afterwards as already-loaded values, without a query.
     unit = _unit_for_level(actor.unit, wf.states[state].level, {})
     case = Case(title=title.strip(), description=description.strip(), category_id=cat.id, kind=kind,
@@ -240,8 +242,8 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
                 workflow=wf.name, workflow_version=wf.version, created_by_id=actor.id,
                 created_at=now(), updated_at=now())
     db.session.add(case)
-    # one flush writes both rows (the event's case_id comes from the relationship)
-    db.session.add(CaseEvent(case=case, at=case.created_at, actor_id=actor.id, trigger="file",
+    db.session.flush()
+    db.session.add(CaseEvent(case_id=case.id, at=case.created_at, actor_id=actor.id, trigger="file",
                              from_state=None, to_state=state, from_unit_id=None, to_unit_id=unit.id,
                              data={"kind": kind, "category": cat.code}))
     db.session.flush()
@@ -268,14 +270,6 @@ def fire(case: Case, trigger: Any, actor: User | None, /, version: Any = None,
     wf = workflow_of(case)
     if not isinstance(trigger, str) or trigger not in wf.triggers():
         raise ValidationFailed({"trigger": _("Unknown action.")}, _("Unknown action."))
-    candidates = [t for t in wf.transitions_from(case.state) if t.trigger == trigger]
-    if not candidates:
-        raise Conflict(_("This action is not possible while the case is '%(state)s'.",
-                         state=wf.states[case.state].label.get("en", case.state)), "invalid_transition")
-    if actor is not None:
-        if not may_act(case, actor) or not any(actor.role in t.roles for t in candidates):
-            raise Forbidden(_("You may not do this on this case."))
-        candidates = [t for t in candidates if actor.role in t.roles]
     if version is not None:
         if isinstance(version, bool) or not isinstance(version, (int, str)) \
                 or not str(version).isdigit():
@@ -283,6 +277,14 @@ def fire(case: Case, trigger: Any, actor: User | None, /, version: Any = None,
         if int(version) != case.version:
             raise Conflict(_("This case changed since you opened it; reload it and try again."),
                            "stale")
+    candidates = [t for t in wf.transitions_from(case.state) if t.trigger == trigger]
+    if not candidates:
+        raise Conflict(_("This action is not possible while the case is '%(state)s'.",
+                         state=localized(wf.states[case.state].label)), "invalid_transition")
+    if actor is not None:
+        if not may_act(case, actor) or not any(actor.role in t.roles for t in candidates):
+            raise Forbidden(_("You may not do this on this case."))
+        candidates = [t for t in candidates if actor.role in t.roles]
     values, logged = parse_fields(wf, candidates[0], data, case)
     spec = next((t for t in candidates if all(values.get(k) == v for k, v in t.when.items())), None)
     if spec is None:

@@ -37,3 +37,8 @@ class Conflict(ServiceError):
     """The case changed since it was read ('stale'), or the trigger is not possible now."""
     status = 409
     code = "conflict"
+
+
+class TooManyAttempts(ServiceError):
+    status = 429
+    code = "too_many_attempts"

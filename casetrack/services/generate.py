@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from types import SimpleNamespace
 
 from sqlalchemy import func, insert, select, text
 
@@ -172,6 +173,7 @@ class CaseMaker:
         unit = by_level[wf.states[first].level]
         category_id, category_code = rng.choice(self.categories)
         at = created
+        first_event = len(events)
         events.append({"case_id": case_id, "at": at, "actor_id": self.leaders.get(group), "trigger": "file",
                        "from_state": None, "to_state": first, "from_unit_id": None, "to_unit_id": unit,
                        "data": {"kind": kind, "category": category_code}})
@@ -204,6 +206,10 @@ class CaseMaker:
                            "trigger": t.trigger, "from_state": current, "to_state": t.dest,
                            "from_unit_id": unit, "to_unit_id": new_unit, "data": data})
             current, unit = t.dest, new_unit
+        prev = ""
+        for ev in events[first_event:]:  # the tamper-evident chain, as the app writes it
+            ev["prev_hash"] = prev
+            ev["hash"] = prev = CaseEvent.digest(SimpleNamespace(**ev))
         return {
             "id": case_id, "title": rng.choice(PROBLEMS), "description": "", "category_id": category_id,
             "kind": kind, "resident_name": _name(rng), "resident_phone": f"139{rng.randrange(10**8):08d}",

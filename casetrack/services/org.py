@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from casetrack.extensions import db
 from casetrack.models import Category, Unit
@@ -62,7 +62,7 @@ def create_unit(code: str, name: str, kind: str, parent_code: str | None = None)
     elif "parent" not in errors and (parent.kind if parent else None) not in PARENT_KINDS[kind]:
         errors["parent"] = _("A unit of this kind cannot sit there.")
     if errors:
-        raise ValidationFailed(errors)
+        raise ValidationFailed(errors, _("Please correct the marked fields."))
     unit = Unit(code=code, name=name, kind=kind, parent=parent, path="")
     db.session.add(unit)
     db.session.flush()
@@ -81,3 +81,33 @@ def ensure_categories() -> int:
             added += 1
     db.session.flush()
     return added
+
+
+def set_active(row: Unit | Category, active: bool) -> Unit | Category:
+    """Retire a unit or hide a category (new work no longer reaches it; its cases keep it),
+    or bring it back."""
+    row.active = active
+    db.session.flush()
+    return row
+
+
+def create_category(code: str, name_zh: str, name_en: str) -> Category:
+    errors: dict[str, str] = {}
+    code = (code or "").strip()
+    if not code or len(code) > 40 or not code.replace("_", "").isalnum():
+        errors["code"] = _("Letters, digits and '_' only, at most 40.")
+    elif db.session.scalars(select(Category).where(Category.code == code)).first():
+        errors["code"] = _("This code is taken.")
+    for name, value, limit in (("name_zh", name_zh, 60), ("name_en", name_en, 80)):
+        if not (value or "").strip():
+            errors[name] = _("Please fill this in.")
+        elif len(value.strip()) > limit:
+            errors[name] = _("At most %(n)d characters.", n=limit)
+    if errors:
+        raise ValidationFailed(errors, _("Please correct the marked fields."))
+    position = db.session.scalar(select(func.coalesce(func.max(Category.position), 0))) + 1
+    category = Category(code=code, name_zh=name_zh.strip(), name_en=name_en.strip(),
+                        position=position)
+    db.session.add(category)
+    db.session.flush()
+    return category

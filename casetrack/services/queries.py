@@ -6,12 +6,12 @@ from datetime import date, datetime, time, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from sqlalchemy import case, func, or_, select
 
 from casetrack.extensions import db
 from casetrack.models import CASE_KINDS, Case, Category, Unit, User
 from casetrack.services.calendar import SHANGHAI, today
-from casetrack.services.cases import scoped_cases, unit_filter
+from casetrack.services.cases import default_workflow, scoped_cases, unit_filter
 from casetrack.services.errors import ValidationFailed
 
 TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no")
@@ -76,12 +76,11 @@ def filtered_cases(user: User, f: CaseFilters):
         unit = db.session.scalars(select(Unit).where(Unit.code == f.unit)).first()
         stmt = stmt.where(unit_filter(unit) if unit else Case.id.is_(None))
     if f.overdue is not None:
-        due = Case.deadline < today()
+        due = overdue()
         stmt = stmt.where(due if f.overdue else or_(Case.deadline.is_(None), ~due))
     if f.q:
-        like = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(or_(Case.title.ilike(like, escape="\\"),
-                              Case.description.ilike(like, escape="\\")))
+        stmt = stmt.where(or_(Case.title.icontains(f.q, autoescape=True),
+                              Case.description.icontains(f.q, autoescape=True)))
     if f.date_from:
         stmt = stmt.where(Case.created_at >= _start_of(f.date_from))
     if f.date_to:
@@ -103,3 +102,59 @@ def list_cases(user: User, f: CaseFilters) -> tuple[list[Case], int | None]:
     if len(rows) > size:
         return rows[:size], rows[size - 1].id
     return rows, None
+
+
+# -- inbox and boards ----------------------------------------------------------------------
+
+def overdue():
+    """True for a case whose deadline (Asia/Shanghai) has passed."""
+    return Case.deadline < today()
+
+
+def acting_states(role: str) -> list[str]:
+    """The states in which this role has a transition it may fire (by the default workflow)."""
+    wf = default_workflow()
+    return list(dict.fromkeys(s for t in wf.transitions if role in t.roles for s in t.sources))
+
+
+def open_states() -> list[str]:
+    return [s.name for s in default_workflow().states.values() if not s.final]
+
+
+def by_urgency(stmt, limit: int = 200) -> list[Case]:
+    """The cases of a query, overdue first, then by deadline, then oldest first."""
+    order = (case((overdue(), 0), else_=1), Case.deadline.is_(None), Case.deadline, Case.id)
+    return list(db.session.scalars(stmt.order_by(*order).limit(limit)))
+
+
+def waiting_for(user: User, states: list[str] | None = None, limit: int = 200):
+    """(cases, query): the cases my unit holds in a state where my role may act, most urgent first."""
+    states = acting_states(user.role) if states is None else states
+    stmt = scoped_cases(user).where(Case.unit_id == user.unit_id, Case.state.in_(states))
+    return by_urgency(stmt, limit), stmt
+
+
+def state_counts(stmt, *by) -> list[tuple]:
+    """(…by, state, count, overdue count) rows of a case query, counted by the database."""
+    cols = (*by, Case.state)
+    rows = db.session.execute(stmt.with_only_columns(
+        *cols, func.count(Case.id), func.sum(case((overdue(), 1), else_=0))).group_by(*cols))
+    return [tuple(r) for r in rows]
+
+
+def team_board(user: User) -> tuple[list[Unit], dict[tuple[int, str], tuple[int, int]]]:
+    """The groups of my team and their open cases counted by (group id, state)."""
+    team = user.unit
+    groups = list(db.session.scalars(select(Unit).where(Unit.parent_id == team.id,
+                                                        Unit.kind == "group").order_by(Unit.code)))
+    stmt = scoped_cases(user).where(Case.state.in_(open_states()))
+    counts = {(g, s): (n, late or 0) for g, s, n, late in state_counts(stmt, Case.group_id)}
+    return groups, counts
+
+
+def units_in_scope(user: User) -> list[Unit]:
+    """The units a user may filter the case list by: those below their own unit."""
+    if user.unit is None:
+        return []
+    return list(db.session.scalars(select(Unit).where(
+        Unit.path.startswith(user.unit.path), Unit.id != user.unit_id).order_by(Unit.path)))

@@ -10,8 +10,9 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from casetrack.extensions import db, login_manager
+from casetrack.i18n import localized
 from casetrack.models import User
-from casetrack.services.calendar import today
+from casetrack.services.calendar import calendar_known, today
 from casetrack.services.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -32,10 +33,12 @@ def error_response(status: int, code: str, message: str, **extra):
 
 
 def register(app: Flask) -> None:
-    from casetrack.web import api, auth, cases
+    from casetrack.web import admin, api, auth, boards, cases
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
+    app.register_blueprint(boards.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
 
     @app.get("/healthz")
@@ -93,21 +96,31 @@ def register(app: Flask) -> None:
     app.add_template_global(localized)
     app.add_template_global(state_label)
     app.add_template_global(today)
+    app.add_template_global(calendar_known)
+    app.add_template_global(category_label)
+    app.add_template_global(trigger_label)
 
     @app.template_filter("localtime")
     def localtime(value, fmt: str = "yyyy-MM-dd HH:mm"):
         return format_datetime(value, fmt) if value else ""
 
 
-def localized(label: dict[str, str] | None) -> str:
-    """Pick the current language from a {zh, en} label of the workflow file."""
-    if not label:
-        return ""
-    return label.get("en" if str(get_locale()) == "en" else "zh") or next(iter(label.values()))
+def trigger_label(wf, event) -> str:
+    """What a timeline event was, in the current language (by the transition it fired)."""
+    if event.trigger == "file":
+        return _("Filing")
+    spec = next((t for t in wf.transitions
+                 if t.trigger == event.trigger and event.from_state in t.sources), None)
+    return localized(spec.label) if spec else event.trigger
+
+
+def category_label(category) -> str:
+    return localized({"zh": category.name_zh, "en": category.name_en})
 
 
 def state_label(case, state: str | None = None) -> str:
-    from casetrack.services.cases import workflow_of
-    states = workflow_of(case).states
+    """A state's label in the current language, by the case's workflow (None: the default one)."""
+    from casetrack.services.cases import default_workflow, workflow_of
+    states = (workflow_of(case) if case is not None else default_workflow()).states
     state = state or case.state
     return localized(states[state].label) if state in states else state

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, g, jsonify, request, url_for
+from flask import Blueprint, g, jsonify, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -13,7 +13,7 @@ from casetrack.services import accounts
 from casetrack.services.calendar import today
 from casetrack.services.cases import (allowed_triggers, case_events, file_case, fire, get_case,
                                       workflow_of)
-from casetrack.services.errors import ValidationFailed
+from casetrack.services.errors import ServiceError, ValidationFailed
 from casetrack.services.queries import CaseFilters, list_cases
 from casetrack.web import error_response
 
@@ -39,7 +39,7 @@ def authenticate():
 def body() -> dict[str, Any]:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        abort(error_response(400, "bad_request", _("The body must be a JSON object.")))
+        raise ServiceError(_("The body must be a JSON object."))
     return data
 
 
@@ -83,8 +83,9 @@ def create_token():
     if not isinstance(username, str) or not isinstance(password, str):
         raise ValidationFailed({"username": _("Please fill this in."),
                                 "password": _("Please fill this in.")})
-    user = accounts.authenticate(username, password)
+    user = accounts.log_in(username, password, request.remote_addr or "")
     if user is None:
+        db.session.commit()  # keep the failure count
         return error_response(401, "unauthorized", _("Wrong username or password."))
     token = accounts.create_token(user, str(data.get("name") or "api"))
     db.session.commit()

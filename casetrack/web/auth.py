@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired
 
 from casetrack.extensions import db
 from casetrack.services import accounts
+from casetrack.services.errors import TooManyAttempts
 
 bp = Blueprint("auth", __name__)
 
@@ -33,7 +34,12 @@ def safe_next(target: str | None) -> str:
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(form.username.data, form.password.data)
+        try:
+            user = accounts.log_in(form.username.data, form.password.data, request.remote_addr or "")
+        except TooManyAttempts as exc:
+            flash(exc.message, "error")
+            return render_template("auth/login.html", form=form), 429
+        db.session.commit()  # the failure count too
         if user is None:
             flash(_("Wrong username or password."), "error")
         else:
@@ -42,7 +48,6 @@ def login():
             if lang:
                 session["lang"] = lang
             login_user(user)
-            db.session.commit()
             flash(_("Welcome, %(name)s.", name=user.name), "success")
             return redirect(safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)

@@ -1,4 +1,4 @@
-"""Case pages: the list in my scope, a case with its timeline and actions, filing a problem."""
+"""Case pages: my inbox, the list in my scope, a case with its timeline and actions, filing."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -8,15 +8,16 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
 
 from casetrack.extensions import db
 from casetrack.models import Category, Target, Unit
-from casetrack.services.cases import (allowed_triggers, case_events, file_case, fire, get_case,
-                                      workflow_of)
+from casetrack.services.cases import (allowed_triggers, case_events, default_workflow, file_case,
+                                      fire, get_case, workflow_of)
 from casetrack.services.errors import Conflict, ValidationFailed
-from casetrack.services.queries import CaseFilters, list_cases
-from casetrack.web import localized
+from casetrack.services.queries import (CaseFilters, list_cases, state_counts, units_in_scope,
+                                        waiting_for)
+from casetrack.web import category_label, localized
+from casetrack.web.forms import choices, show_errors
 
 bp = Blueprint("cases", __name__)
 
@@ -28,37 +29,53 @@ def _require_login():
 
 
 class FileCaseForm(FlaskForm):
-    category = SelectField(_l("Category"), validators=[DataRequired()])
-    kind = SelectField(_l("Kind"), choices=[("individual", _l("Individual problem (个性)")),
-                                            ("shared", _l("Shared problem (共性)"))])
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
-    description = TextAreaField(_l("Description"), validators=[Length(max=4000)])
-    resident_name = StringField(_l("Resident's name"), validators=[Length(max=60)])
-    resident_phone = StringField(_l("Resident's phone"), validators=[Length(max=30)])
-    resident_address = StringField(_l("Resident's address"), validators=[Length(max=200)])
-    target = SelectField(_l("Visit target"), validators=[Optional()], default="")
+    """The fields of file_case; the service checks them, in the user's language."""
+    category = SelectField(_l("Category"), validate_choice=False)
+    kind = SelectField(_l("Kind"), validate_choice=False,
+                       choices=choices([("individual", _l("Individual problem (个性)")),
+                                        ("shared", _l("Shared problem (共性)"))]))
+    title = StringField(_l("Title"), render_kw={"maxlength": 200})
+    description = TextAreaField(_l("Description"))
+    resident_name = StringField(_l("Resident's name"), render_kw={"maxlength": 60})
+    resident_phone = StringField(_l("Resident's phone"),
+                                 render_kw={"inputmode": "tel", "maxlength": 30, "autocomplete": "off"})
+    resident_address = StringField(_l("Resident's address"), render_kw={"maxlength": 200})
+    target = SelectField(_l("Visit target"), validate_choice=False, default="")
 
 
-def category_label(c: Category) -> str:
-    return localized({"zh": c.name_zh, "en": c.name_en})
+def categories() -> list[Category]:
+    return list(db.session.scalars(select(Category).where(Category.active.is_(True))
+                                   .order_by(Category.position, Category.id)))
 
 
 @bp.get("/")
 def index():
+    """My inbox: the cases waiting for my action, overdue first, with counts."""
+    if current_user.role == "admin":
+        return redirect(url_for("admin.users"))
+    cases, stmt = waiting_for(current_user)
+    counts = state_counts(stmt)
+    return render_template("cases/inbox.html", cases=cases, counts=counts,
+                           total=sum(n for _s, n, _late in counts),
+                           late=sum(late or 0 for _s, _n, late in counts))
+
+
+@bp.get("/cases")
+def list_():
     filters = CaseFilters.from_args(request.args)
     page, cursor = list_cases(current_user, filters)
-    return render_template("cases/index.html", cases=page, cursor=cursor, filters=filters)
+    return render_template("cases/index.html", cases=page, cursor=cursor, filters=filters,
+                           states=default_workflow().states, categories=categories(),
+                           units=units_in_scope(current_user))
 
 
 @bp.route("/cases/new", methods=["GET", "POST"])
 def new():
     form = FileCaseForm()
-    cats = db.session.scalars(select(Category).where(Category.active.is_(True))
-                              .order_by(Category.position, Category.id))
-    form.category.choices = [(c.code, category_label(c)) for c in cats]
+    form.category.choices = choices([("", "—")] + [(c.code, category_label(c)) for c in categories()])
     targets = db.session.scalars(select(Target).where(Target.group_id == current_user.unit_id)
                                  .order_by(Target.name)) if current_user.unit_id else []
-    form.target.choices = [("", "—")] + [(str(t.id), t.name) for t in targets]
+    form.target.choices = choices([("", "—")] + [(str(t.id), t.name) for t in targets])
     status = 200
     if form.validate_on_submit():
         try:
@@ -70,23 +87,16 @@ def new():
                                        "address": form.resident_address.data},
                              target=form.target.data or None)
         except ValidationFailed as exc:
-            db.session.rollback()
-            for name, message in exc.errors.items():
-                field = getattr(form, name.replace("resident.", "resident_"), None)
-                if field is not None:
-                    field.errors = [*field.errors, message]
-            flash(exc.message, "error")
+            show_errors(form, exc)
             status = 422
         else:
             db.session.commit()
             flash(_("Case %(id)d filed.", id=case.id), "success")
             return redirect(url_for(".show", case_id=case.id))
-    elif request.method == "POST":
-        status = 422
     return render_template("cases/new.html", form=form), status
 
 
-def _show(case, errors=None, typed=None, open_trigger=None, status=200):
+def _show(case, errors=None, typed=None, open_trigger=None, stale=False, status=200):
     wf = workflow_of(case)
     departments = db.session.scalars(select(Unit).where(Unit.kind == "department",
                                                         Unit.active.is_(True)).order_by(Unit.code))
@@ -95,7 +105,7 @@ def _show(case, errors=None, typed=None, open_trigger=None, status=200):
                                 .order_by(Unit.code)) if team else []
     return render_template("cases/show.html", case=case, wf=wf, events=case_events(case),
                            actions=allowed_triggers(case, current_user), errors=errors or {},
-                           typed=typed or {}, open_trigger=open_trigger,
+                           typed=typed or {}, open_trigger=open_trigger, stale=stale,
                            departments=list(departments), groups=list(groups)), status
 
 
@@ -114,11 +124,12 @@ def act(case_id: int, trigger: str):
     except ValidationFailed as exc:
         db.session.rollback()
         flash(exc.message, "error")
-        return _show(get_case(current_user, case_id), exc.errors, fields, trigger, 422)
+        return _show(get_case(current_user, case_id), errors=exc.errors, typed=fields,
+                     open_trigger=trigger, status=422)
     except Conflict as exc:
         db.session.rollback()
         flash(exc.message, "error")
-        return _show(get_case(current_user, case_id), status=409)
+        return _show(get_case(current_user, case_id), stale=True, status=409)
     db.session.commit()
     flash(_("Done: %(action)s.", action=localized(spec.label) if spec else trigger), "success")
     return redirect(url_for(".show", case_id=case_id))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 11:10:51.687705
+Create Date: 2026-11-23 11:20:16.171086
 
 """
 from typing import Sequence, Union
@@ -11,6 +11,7 @@ from alembic import op
 import sqlalchemy as sa
 
 import casetrack.extensions
+from casetrack.models.cases import APPEND_ONLY
 
 
 # revision identifiers, used by Alembic.
@@ -32,6 +33,13 @@ def upgrade() -> None:
     sa.Column('position', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_categories')),
     sa.UniqueConstraint('code', name=op.f('uq_categories_code'))
+    )
+    op.create_table('login_failures',
+    sa.Column('key', sa.String(length=200), nullable=False, comment="'ip:ADDR', 'user:NAME' or 'user:NAME|ip:ADDR'"),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.Column('window_start', casetrack.extensions.UTCDateTime(), nullable=False),
+    sa.Column('blocked_until', casetrack.extensions.UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_login_failures'))
     )
     op.create_table('units',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -180,6 +188,8 @@ def upgrade() -> None:
     sa.Column('from_unit_id', sa.Integer(), nullable=True),
     sa.Column('to_unit_id', sa.Integer(), nullable=False),
     sa.Column('data', sa.JSON(), nullable=False, comment='every field given'),
+    sa.Column('prev_hash', sa.String(length=64), nullable=False, comment="hash of the case's previous event"),
+    sa.Column('hash', sa.String(length=64), nullable=False, comment='sha256 over prev_hash and this row: the tamper-evident chain'),
     sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_case_events_actor_id_users')),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_case_events_case_id_cases')),
     sa.ForeignKeyConstraint(['from_unit_id'], ['units.id'], name=op.f('fk_case_events_from_unit_id_units')),
@@ -190,6 +200,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_case_events_case_id'), ['case_id'], unique=False)
 
     # ### end Alembic commands ###
+    # Not seen by autogenerate: the database refuses to change or remove a case event.
+    for sql in APPEND_ONLY.get(op.get_bind().dialect.name, []):
+        op.execute(sql)
 
 
 def downgrade() -> None:
@@ -235,5 +248,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_units_parent_id'))
 
     op.drop_table('units')
+    op.drop_table('login_failures')
     op.drop_table('categories')
     # ### end Alembic commands ###

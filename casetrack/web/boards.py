@@ -1,0 +1,67 @@
+"""Boards: a team's open cases by group and state, the county office's, a department's."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from casetrack.models import Case
+from casetrack.services.cases import default_workflow, scoped_cases
+from casetrack.services.errors import Forbidden
+from casetrack.services.queries import (by_urgency, open_states, state_counts, team_board,
+                                        waiting_for)
+
+bp = Blueprint("boards", __name__, url_prefix="/boards")
+
+
+@bp.before_request
+@login_required
+def _require_login():
+    return None
+
+
+def require_unit(kind: str) -> None:
+    if current_user.unit is None or current_user.unit.kind != kind:
+        raise Forbidden(_("This page is for another kind of unit."))
+
+
+def open_counts() -> dict[str, tuple[int, int]]:
+    stmt = scoped_cases(current_user).where(Case.state.in_(open_states()))
+    return {s: (n, late or 0) for s, n, late in state_counts(stmt)}
+
+
+@bp.get("/team")
+def team():
+    """Every open case of the team's groups, counted by group and state; what waits for the team."""
+    require_unit("team")
+    groups, counts = team_board(current_user)
+    states = [s for s in default_workflow().states.values() if not s.final]
+    return render_template("boards/team.html", groups=groups, counts=counts, states=states,
+                           totals=open_counts(), mine=waiting_for(current_user)[0])
+
+
+@bp.get("/county")
+def county():
+    """Incoming escalations, referrals out with their due dates, cases awaiting verification."""
+    require_unit("county")
+    wf = default_workflow()
+    incoming = wf.level_state("county")
+    referred = wf.level_state("department")
+    verifying = [s.name for s in wf.states.values() if s.remember == "resolver"]
+    sections = [
+        ("incoming", _("Incoming escalations"), waiting_for(current_user, [incoming])[0]),
+        ("referred", _("Referred to departments"),
+         by_urgency(scoped_cases(current_user).where(Case.state == referred))),
+        ("verifying", _("Awaiting verification"), waiting_for(current_user, verifying)[0]),
+    ]
+    return render_template("boards/county.html", sections=sections, totals=open_counts(),
+                           states=[s for s in wf.states.values() if not s.final])
+
+
+@bp.get("/department")
+def department():
+    """The cases referred to my department: those waiting for us, and counts of all of them."""
+    require_unit("department")
+    counts = {s: (n, late or 0) for s, n, late in state_counts(scoped_cases(current_user))}
+    return render_template("boards/department.html", mine=waiting_for(current_user)[0],
+                           totals=counts, states=list(default_workflow().states.values()))

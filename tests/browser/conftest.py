@@ -1,0 +1,116 @@
+"""A real server on a temporary SQLite file (CSRF on) and Debian's Chromium driven by Playwright."""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from casetrack import create_app
+from casetrack.extensions import db
+from tests.factories import build_world
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """The app served by Werkzeug in a thread on a free port; yields its base URL."""
+    from werkzeug.serving import make_server
+    db_file = tmp_path_factory.mktemp("browser") / "browser.db"
+    app = create_app({"DATABASE_URL": f"sqlite:///{db_file}", "SECRET_KEY": "browser-tests",
+                      "WTF_CSRF_ENABLED": True,
+                      "ARGON2_PARAMS": {"time_cost": 1, "memory_cost": 8, "parallelism": 1}})
+    with app.app_context():
+        db.create_all()
+        build_world()
+        db.session.commit()
+        db.session.remove()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium; missing Chromium fails in CI (CI=true) and skips elsewhere."""
+    if not os.access(CHROMIUM, os.X_OK):
+        message = f"{CHROMIUM} is missing: install Debian's chromium (scripts/system-packages.sh)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield browser
+        browser.close()
+
+
+class Session:
+    """One person's browser window on the live server."""
+
+    def __init__(self, browser, base: str, width: int = 1280, height: int = 900):
+        self.base = base
+        self.context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": height})
+        self.context.set_default_timeout(10_000)
+        self.page = self.context.new_page()
+
+    def go(self, path: str):
+        return self.page.goto(self.base + path)
+
+    def login(self, username: str, password: str = "secret") -> Session:
+        self.go("/login")
+        self.page.fill("#username", username)
+        self.page.fill("#password", password)
+        self.page.click("main form button[type=submit]")
+        self.page.wait_for_selector(".flash.success")
+        return self
+
+    def act(self, case_id: int, trigger: str, **fields: str):
+        """Open the form of one action on the case page, fill it in and send it."""
+        page = self.page
+        if not page.url.endswith(f"/cases/{case_id}"):
+            self.go(f"/cases/{case_id}")
+        form = f'form[data-trigger="{trigger}"]'
+        page.click(f"details:has({form}) > summary")
+        for name, value in fields.items():
+            element = page.locator(f"{form} [name={name}]")
+            if element.evaluate("e => e.tagName") == "SELECT":
+                element.select_option(value)
+            else:
+                element.fill(value)
+        with page.expect_navigation():
+            page.click(f"{form} button[type=submit]")
+
+    def state(self) -> str:
+        return self.page.get_attribute(".facts [data-state]", "data-state")
+
+    def shot(self, name: str) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def session(browser, live_server):
+    """session('group1') is a fresh logged-in window; session(None) is not logged in."""
+    opened: list[Session] = []
+
+    def make(username: str | None, **size) -> Session:
+        s = Session(browser, live_server, **size)
+        opened.append(s)
+        return s.login(username) if username else s
+    yield make
+    for s in opened:
+        s.close()

@@ -1,0 +1,59 @@
+"""Drive a case of the test county into any state of the default workflow."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from casetrack.services.cases import fire
+from tests.factories import World
+
+FUTURE = (date.today() + timedelta(days=30)).isoformat()
+
+# The fields each trigger needs, filled in.
+FIELDS = {
+    "escalate": {"reason": "本组无法解决"},
+    "send_back": {"reason": "请工作组先核实"},
+    "refer": {"department": "D1", "due_date": FUTURE},
+    "return": {"reason": "不属于本部门职责"},
+    "resolve": {"resolution": "已修复路面", "funds": "2.5"},
+    "explain": {"explanation": "资金暂缺，列入明年计划", "revisit_on": FUTURE},
+    "resume": {},
+    "verify": {"satisfied": True, "note": "群众满意"},
+}
+
+# state -> [(username, trigger, extra fields)] from a freshly filed individual case of G1
+PATHS = {
+    "group": [],
+    "team": [("group1", "escalate", {})],
+    "county": [("group1", "escalate", {}), ("team1", "escalate", {})],
+    "department": [("group1", "escalate", {}), ("team1", "escalate", {}), ("county", "refer", {})],
+    "explained": [("group1", "explain", {})],
+    "resolved": [("group1", "resolve", {})],
+    "closed": [("group1", "resolve", {}), ("county", "verify", {})],
+}
+
+# Who holds a case in each state of PATHS.
+HOLDER = {"group": "group1", "team": "team1", "county": "county", "department": "dept1",
+          "explained": "group1", "resolved": "county", "closed": None}
+
+
+def act(world: World, case, username: str, trigger: str, **extra):
+    return fire(case, trigger, world.users[username], **{**FIELDS[trigger], **extra})
+
+
+def case_in(world: World, state: str):
+    case = world.file()
+    for username, trigger, extra in PATHS[state]:
+        act(world, case, username, trigger, **extra)
+    assert case.state == state
+    return case
+
+
+def assert_replays(case, events) -> None:
+    """The event log, read from the first event, ends exactly where the case is."""
+    assert events[0].trigger == "file" and events[0].from_state is None
+    state, unit = events[0].to_state, events[0].to_unit_id
+    for event in events[1:]:
+        assert (event.from_state, event.from_unit_id) == (state, unit), "a gap in the log"
+        state, unit = event.to_state, event.to_unit_id
+    assert (state, unit) == (case.state, case.unit_id)
+    assert case.version == len(events)

@@ -1,0 +1,85 @@
+"""The audit trail is append-only in the database and hash-chained; audit-verify names the altered row."""
+import sqlite3
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DatabaseError
+
+from casetrack.extensions import db
+from casetrack.models import CaseEvent
+from tests.helpers import case_in
+
+
+@pytest.fixture
+def trail(world):
+    cases = [case_in(world, "closed"), case_in(world, "department"), case_in(world, "group")]
+    db.session.commit()
+    return cases
+
+
+def ids(case) -> list[int]:
+    """[case id, its event ids...], read and then released so the test holds no snapshot."""
+    case_id = case.id
+    events = list(db.session.scalars(select(CaseEvent.id).where(CaseEvent.case_id == case_id)
+                                     .order_by(CaseEvent.id)))
+    db.session.rollback()
+    return [case_id, *events]
+
+
+def raw(app):
+    """A connection that bypasses the app, as someone editing the database file would."""
+    path = app.config["DATABASE_URL"].removeprefix("sqlite:///")
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("DROP TRIGGER case_events_no_update")
+    con.execute("DROP TRIGGER case_events_no_delete")
+    return con
+
+
+def test_database_refuses_update_and_delete_of_events(trail):
+    for sql in ("UPDATE case_events SET trigger = 'x'", "DELETE FROM case_events"):
+        with pytest.raises(DatabaseError, match="append-only"):
+            db.session.execute(text(sql))
+        db.session.rollback()
+    assert db.session.query(CaseEvent).count() == 3 + 4 + 1   # closed, department and group paths
+
+
+def test_untouched_trail_verifies(runner, trail):
+    result = runner.invoke(args=["audit-verify"])
+    assert result.exit_code == 0 and "0 problems" in result.output
+
+
+@pytest.mark.parametrize("sql,problem", [
+    ("UPDATE case_events SET data = '{\"resolution\": \"改过\"}' WHERE id = {id}", "content altered"),
+    ("UPDATE case_events SET actor_id = NULL WHERE id = {id}", "content altered"),
+    ("UPDATE case_events SET at = '2020-01-01 00:00:00' WHERE id = {id}", "content altered"),
+    ("UPDATE case_events SET to_state = 'closed' WHERE id = {id}", "content altered"),
+])
+def test_each_altered_row_is_named(app, runner, trail, sql, problem):
+    case_id, target = ids(trail[0])[0], ids(trail[0])[2]
+    raw(app).execute(sql.replace("{id}", str(target)))
+    result = runner.invoke(args=["audit-verify"])
+    assert result.exit_code == 1
+    assert f"case_events row {target} (case {case_id}): {problem}" in result.output
+    assert "1 problems" in result.output
+
+
+def test_a_removed_row_is_named_by_its_successor(app, runner, trail):
+    case_id, *events = ids(trail[1])
+    raw(app).execute(f"DELETE FROM case_events WHERE id = {events[1]}")
+    result = runner.invoke(args=["audit-verify"])
+    assert result.exit_code == 1
+    assert f"case_events row {events[2]} (case {case_id}): link broken" in result.output
+
+
+def test_rehashing_one_row_still_breaks_the_chain(app, runner, trail):
+    """A forger who recomputes the altered row's own hash is caught at the next row."""
+    case_id, *events = ids(trail[0])
+    victim = db.session.get(CaseEvent, events[1])
+    db.session.expunge(victim)
+    victim.data = {"reason": "伪造"}
+    forged = victim.digest()
+    db.session.rollback()
+    raw(app).execute("UPDATE case_events SET data = ?, hash = ? WHERE id = ?",
+                     ('{"reason": "伪造"}', forged, events[1]))
+    result = runner.invoke(args=["audit-verify"])
+    assert f"case_events row {events[2]} (case {case_id}): link broken" in result.output

@@ -1,0 +1,81 @@
+"""The command line: init-db, demo (once, reproducible), create-user, create-token."""
+from sqlalchemy import func, select
+
+from casetrack.extensions import db
+from casetrack.models import Case, CaseEvent, Unit, User
+from casetrack.services.demo import DemoCounty, load_demo
+
+
+def test_init_db_is_idempotent(runner):
+    assert runner.invoke(args=["init-db"]).exit_code == 0
+    result = runner.invoke(args=["init-db"])
+    assert result.exit_code == 0 and "0 categories added" in result.output
+
+
+def test_demo_accounts_exist_and_loading_twice_changes_nothing(app):
+    small = DemoCounty(teams=3, groups=14, members_per_group=2, departments=3, targets_per_group=3,
+                       cases=60)
+    assert load_demo("demo", small)
+    db.session.commit()
+    counts = [db.session.scalar(select(func.count()).select_from(m)) for m in (Unit, User, Case, CaseEvent)]
+    assert not load_demo("demo", small)
+    assert counts == [db.session.scalar(select(func.count()).select_from(m))
+                      for m in (Unit, User, Case, CaseEvent)]
+    roles = {u.username: (u.role, u.unit.code if u.unit else None)
+             for u in db.session.scalars(select(User))}
+    assert roles["county"] == ("county_officer", "county")
+    assert roles["admin"] == ("admin", None)
+    assert roles["team01"] == ("team_leader", "T01")
+    assert roles["group001"] == ("group_leader", "G001")
+    assert roles["group002"] == ("group_leader", "G002")
+    assert roles["dept01"] == ("department_handler", "D01")
+    g013 = db.session.scalars(select(Unit).where(Unit.code == "G013")).one()
+    assert roles["group013"] == ("group_leader", "G013") and g013.parent.code != "T01"
+    states = set(db.session.scalars(select(Case.state).distinct()))
+    assert {"group", "team", "closed", "resolved"} <= states
+
+
+def test_demo_is_reproducible(tmp_path):
+    from casetrack import create_app
+
+    def titles(n):
+        app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / f'{n}.db'}",
+                          "ARGON2_PARAMS": {"time_cost": 1, "memory_cost": 8, "parallelism": 1}})
+        with app.app_context():
+            db.create_all()
+            load_demo("demo", DemoCounty(teams=2, groups=13, members_per_group=1, departments=2,
+                                         targets_per_group=2, cases=20))
+            db.session.commit()
+            rows = list(db.session.execute(select(Case.title, Case.state, Case.resident_name)
+                                           .order_by(Case.id)))
+            db.session.remove()
+            db.engine.dispose()
+            return rows
+    assert titles(1) == titles(2)
+
+
+def test_demo_command_prints_the_accounts(runner, app, monkeypatch):
+    import casetrack.services.demo as demo
+    monkeypatch.setattr(demo, "DemoCounty", lambda: DemoCounty(teams=2, groups=13, members_per_group=1,
+                                                               departments=1, targets_per_group=1,
+                                                               cases=5))
+    result = runner.invoke(args=["demo", "--password", "pass1234"])
+    assert result.exit_code == 0, result.output
+    for name in ("county", "admin", "team01", "group001", "group002", "group013", "dept01"):
+        assert name in result.output
+    assert "pass1234" in result.output
+    again = runner.invoke(args=["demo"])
+    assert "already loaded" in again.output
+
+
+def test_create_user_and_token(runner, client, world):
+    result = runner.invoke(args=["create-user", "wang", "--role", "group_member", "--unit", "G2",
+                                 "--password", "longpass"])
+    assert result.exit_code == 0, result.output
+    bad = runner.invoke(args=["create-user", "li", "--role", "team_leader", "--unit", "G2",
+                              "--password", "longpass"])
+    assert bad.exit_code == 1 and "unit" in bad.output
+    token = runner.invoke(args=["create-token", "wang"]).output.strip()
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).json
+    assert (me["username"], me["role"], me["unit"]) == ("wang", "group_member", "G2")
+    assert runner.invoke(args=["create-token", "nobody"]).exit_code == 1

@@ -1,3 +1,0 @@
-def test_world_builds(world):
-    case = world.file()
-    assert case.state == "group"
