@@ -18,6 +18,11 @@ API_USER = "api_user"      # any token; none → 401
 API_CASE = "api_case"      # a case id over the API: in scope or 404
 ADMIN = "admin"            # administrators only; others 403
 
+
+def unit_kind(kind: str) -> tuple[str, str]:
+    """A page for users of one kind of unit (a board); others 403."""
+    return ("unit_kind", kind)
+
 MATRIX = {
     "static": PUBLIC,
     "healthz": PUBLIC,
@@ -25,6 +30,18 @@ MATRIX = {
     "auth.logout": USER,
     "auth.set_language": PUBLIC,
     "cases.index": USER,
+    "cases.list_": USER,
+    "boards.team": unit_kind("team"),
+    "boards.county": unit_kind("county"),
+    "boards.department": unit_kind("department"),
+    "admin.users": ADMIN,
+    "admin.units": ADMIN,
+    "admin.departments": ADMIN,
+    "admin.categories": ADMIN,
+    "admin.reset_password": ADMIN,
+    "admin.user_active": ADMIN,
+    "admin.unit_active": ADMIN,
+    "admin.category_active": ADMIN,
     "cases.new": USER,
     "cases.show": CASE,
     "cases.act": CASE,
@@ -66,7 +83,7 @@ def may_see(username: str, case) -> bool:
         return {"T1": {"G1", "G2"}, "T2": {"G3"}}[unit] >= {case.group.code}
     if role == "department_handler":
         return case.department is not None and case.department.code == unit
-    return case.group.code == unit
+    return unit in (case.group.code, case.unit.code)   # filed by the group, or held by it now
 
 
 def build(app, endpoint, **args):
@@ -114,7 +131,7 @@ def test_lists_and_searches_hold_no_foreign_row(app, client, auth, api, county):
             got = {c["id"] for c in client_.get(f"/cases{query}").json["cases"]}
             assert got == expected, (username, query)
         auth.login(username)
-        page = client.get("/").get_data(as_text=True)
+        page = client.get("/cases").get_data(as_text=True)
         for case in county.values():
             shown = f'href="/cases/{case.id}"' in page
             assert shown == may_see(username, case), (username, case.id)
@@ -127,9 +144,34 @@ def test_anonymous_and_admin_only_routes(app, client, auth):
         if "GET" not in rule.methods or rule.arguments:
             continue
         r = client.get(build(app, rule.endpoint))
-        if kind in (USER, CASE, ADMIN):
+        if kind in (USER, CASE, ADMIN) or isinstance(kind, tuple):
             assert r.status_code == 302 and "/login" in r.headers["Location"], rule.endpoint
         elif kind in (API_USER, API_CASE):
             assert r.status_code == 401, rule.endpoint
         else:
             assert r.status_code == 200, rule.endpoint
+
+
+def test_admin_and_unit_pages_refuse_everyone_else(app, client, auth, world):
+    unit_kinds = {"county": "county", "admin": None, "team1": "team", "team2": "team", "group1": "group",
+                  "member1": "group", "group2": "group", "group3": "group", "dept1": "department",
+                  "dept2": "department"}
+    checked = 0
+    for username in USERS:
+        auth.login(username)
+        for rule in app.url_map.iter_rules():
+            kind = MATRIX[rule.endpoint]
+            if kind != ADMIN and not isinstance(kind, tuple):
+                continue
+            url = build(app, rule.endpoint, **{a: 1 for a in rule.arguments})
+            allowed = username == "admin" if kind == ADMIN else unit_kinds[username] == kind[1]
+            for method in sorted(set(rule.methods) & {"GET", "POST"}):
+                r = client.open(url, method=method, data={})
+                checked += 1
+                if allowed:
+                    assert r.status_code not in (401, 403), (username, url, method)
+                else:
+                    assert r.status_code == 403, (username, url, method, r.status_code)
+                    assert "secret" not in r.get_data(as_text=True)
+        auth.logout()
+    assert checked >= 100
