@@ -124,9 +124,8 @@ def create_case():
                      category=data.get("category"), kind=data.get("kind"),
                      resident=data.get("resident"), target=data.get("target"),
                      visit=data.get("visit"))
-    payload = case_json(case)  # from the flushed rows: after commit they would be loaded again
     db.session.commit()
-    return jsonify(payload), 201, {"Location": url_for(".case", case_id=payload["id"])}
+    return jsonify(case_json(case)), 201, {"Location": url_for(".case", case_id=case.id)}
 
 
 @bp.get("/cases")
@@ -162,6 +161,5 @@ def transition(case_id: int):
     if version is None:
         raise ValidationFailed({"version": _("The version of the case you read is needed.")})
     fire(row, trigger, g.api_user, version=version, **data)
-    payload = {**case_json(row), "allowed": [t.trigger for t in allowed_triggers(row, g.api_user)]}
     db.session.commit()
-    return jsonify(payload)
+    return jsonify({**case_json(row), "allowed": [t.trigger for t in allowed_triggers(row, g.api_user)]})
