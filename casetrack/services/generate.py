@@ -21,6 +21,7 @@ from casetrack.models import TARGET_KINDS, Case, CaseEvent, Category, Target, Un
 from casetrack.services import org
 from casetrack.services.accounts import hash_password
 from casetrack.services.calendar import add_working_days, now
+from casetrack.services.demo import PROBLEMS
 from casetrack.services.cases import default_workflow
 from casetrack.workflow import KEEP, TransitionSpec, Workflow
 
@@ -31,9 +32,6 @@ TEAMS_PER_COUNTY = 11
 DEPARTMENTS = ["住建局", "环保局", "人社局", "卫健局", "教育局", "交通局", "农业农村局", "民政局"]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
-PROBLEMS = ["村道坑洼，雨天无法通行", "自来水压力不足", "路灯损坏", "垃圾清运不及时", "养老金发放延迟",
-            "医保报销手续繁琐", "企业用工难", "排污口异味", "空中飞线存在隐患", "小区停车难",
-            "校车接送不便", "农田灌溉渠堵塞", "危房改造进度慢", "集贸市场占道经营"]
 SHARE_OF_SHARED = 0.2
 
 
@@ -172,6 +170,7 @@ class CaseMaker:
         first = wf.filing_states[kind]
         unit = by_level[wf.states[first].level]
         category_id, category_code = rng.choice(self.categories)
+        title = rng.choice(PROBLEMS.get(category_code) or PROBLEMS["infrastructure"])
         at = created
         first_event = len(events)
         events.append({"case_id": case_id, "at": at, "actor_id": self.leaders.get(group), "trigger": "file",
@@ -211,7 +210,7 @@ class CaseMaker:
             ev["prev_hash"] = prev
             ev["hash"] = prev = CaseEvent.digest(SimpleNamespace(**ev))
         return {
-            "id": case_id, "title": rng.choice(PROBLEMS), "description": "", "category_id": category_id,
+            "id": case_id, "title": title, "description": "", "category_id": category_id,
             "kind": kind, "resident_name": _name(rng), "resident_phone": f"139{rng.randrange(10**8):08d}",
             "resident_address": f"{rng.randint(1, 300)}号", "target_id": target, "visit_id": None,
             "group_id": group, "unit_id": unit, "department_id": department_id,
