@@ -17,7 +17,7 @@ def _page_time(app, repeat: int) -> tuple[float, int]:
     for user in users.values():
         client = app.test_client()
         assert client.post("/login", data={"username": user.username, "password": "demo"}).status_code == 302
-        for path in ("/", f"/?cursor={middle}", "/?state=county"):
+        for path in ("/cases", f"/cases?cursor={middle}", "/cases?state=county"):
             response = client.get(path)
             assert response.status_code == 200 and b"cursor=" in response.data, path
             total += timed(lambda p=path: client.get(p), repeat)
