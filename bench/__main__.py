@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+import signal
 import sys
 import time
 from datetime import datetime, timezone
@@ -21,6 +22,7 @@ def main() -> int:
     parser.add_argument("names", nargs="*", choices=[[], *BENCHMARKS], metavar="name",
                         help=f"run only these ({', '.join(BENCHMARKS)})")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still stop the PostgreSQL cluster
     started = time.perf_counter()
     print(f"# {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
           f"{platform.processor() or platform.machine()}, python {platform.python_version()}, "
