@@ -26,3 +26,4 @@ def test_case_list_needs_no_sort(world, who, filters):
     sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
     plan = " | ".join(row[-1] for row in db.session.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
     assert "TEMP B-TREE" not in plan, plan
+

@@ -29,6 +29,7 @@ class Case(db.Model):
         Index("ix_cases_group_id_id", "group_id", "id"),
         Index("ix_cases_state_deadline", "state", "deadline"),
         Index("ix_cases_state_id", "state", "id"),  # a list filtered by state, paged by id
+        Index("ix_cases_group_state", "group_id", "state", "id"),  # a group's list by state
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

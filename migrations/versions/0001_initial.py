@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 11:20:16.171086
+Create Date: 2026-11-23 11:45:49.063392
 
 """
 from typing import Sequence, Union
@@ -171,6 +171,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_cases_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_department_id'), ['department_id'], unique=False)
         batch_op.create_index('ix_cases_group_id_id', ['group_id', 'id'], unique=False)
+        batch_op.create_index('ix_cases_group_state', ['group_id', 'state', 'id'], unique=False)
         batch_op.create_index('ix_cases_state_deadline', ['state', 'deadline'], unique=False)
         batch_op.create_index('ix_cases_state_id', ['state', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_target_id'), ['target_id'], unique=False)
@@ -218,6 +219,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_cases_target_id'))
         batch_op.drop_index('ix_cases_state_id')
         batch_op.drop_index('ix_cases_state_deadline')
+        batch_op.drop_index('ix_cases_group_state')
         batch_op.drop_index('ix_cases_group_id_id')
         batch_op.drop_index(batch_op.f('ix_cases_department_id'))
         batch_op.drop_index(batch_op.f('ix_cases_created_at'))
