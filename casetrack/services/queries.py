@@ -80,8 +80,8 @@ def filtered_cases(user: User, f: CaseFilters):
         due = overdue()
         stmt = stmt.where(due if f.overdue else or_(Case.deadline.is_(None), ~due))
     if f.q:
-        stmt = stmt.where(or_(Case.title.contains(f.q, autoescape=True),
-                              Case.description.contains(f.q, autoescape=True)))
+        stmt = stmt.where(or_(Case.title.icontains(f.q, autoescape=True),
+                              Case.description.icontains(f.q, autoescape=True)))
     if f.date_from:
         stmt = stmt.where(Case.created_at >= _start_of(f.date_from))
     if f.date_to:
