@@ -60,13 +60,13 @@ def _worked_case(world, n: int):
 
 @pytest.mark.parametrize("who", ["county", "group1"])
 def test_list_pages_do_not_grow_with_the_number_of_cases(world, client, auth, api, who):
-    world.file("group1")
+    _worked_case(world, 1)   # one case of every shape shown, so "few" loads the same kinds of rows
     db.session.commit()
     auth.login(who)
     json_client = api(who)
     few = (_queries(client.get, "/"), _queries(client.get, "/cases"), _queries(json_client.get, "/cases"))
     _reload(world)
-    for n in range(1, 25):
+    for n in range(2, 26):
         _worked_case(world, n)
     db.session.commit()
     many = (_queries(client.get, "/"), _queries(client.get, "/cases"), _queries(json_client.get, "/cases"))
