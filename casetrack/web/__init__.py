@@ -48,6 +48,11 @@ def register(app: Flask) -> None:
     app.register_blueprint(shared.bp)
     app.register_blueprint(reports.bp)
 
+    @app.get("/healthz")
+    def healthz():
+        """For load balancers and the benchmarks: unauthenticated, touches no database."""
+        return jsonify(status="ok")
+
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
 
