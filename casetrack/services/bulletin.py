@@ -22,7 +22,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Float, and_, case, cast, exists, func, literal_column, or_, select
+from sqlalchemy import Float, String, and_, case, cast, exists, func, literal_column, or_, select
 from sqlalchemy.orm import aliased
 
 from casetrack.extensions import db
@@ -291,7 +291,7 @@ class Tallies:
         e2 = aliased(CaseEvent)
         before = select(func.max(e2.id)).where(e2.case_id == r.case_id, e2.id < r.id).scalar_subquery()
         entered, resolved_on = local_day(p.at), local_day(r.at)
-        extended = (select(func.max(Extension.new_deadline)).where(
+        extended = (select(cast(func.max(Extension.new_deadline), String)).where(
             Extension.case_id == r.case_id, Extension.state == r.from_state, Extension.status == "approved",
             Extension.decided_at < r.at, Extension.requested_at >= p.at).scalar_subquery())
         due = func.coalesce(extended, p.data["due_date"].as_string())
