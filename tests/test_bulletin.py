@@ -365,3 +365,25 @@ def test_a_system_escalation_is_not_a_first_response(world):
     with at(6, 15):
         b = bl.bulletin(world.units["C"], *P)
     assert b["rate_parts"]["first_response"] == [0, 1]
+
+
+def test_an_approved_extension_moves_the_on_time_deadline(world):
+    """X and Y filed Mon 06-01 (group deadline 06-08); X gets 5 more working days (to 06-15);
+    both resolved Wed 06-10 and closed 06-11: X on time, Y late."""
+    from casetrack.services.extensions import decide_extension, request_extension
+    u = world.users
+    with at(6, 1):
+        x, y = world.file("group1"), world.file("group1")
+    with at(6, 3):
+        ext = request_extension(u["group1"], x, 5, "需要协调")
+        decide_extension(u["county"], ext, True)
+    with at(6, 10):
+        fire(x, "resolve", u["group1"], resolution="修好")
+        fire(y, "resolve", u["group1"], resolution="修好")
+    with at(6, 11):
+        fire(x, "verify", u["county"], satisfied=True)
+        fire(y, "verify", u["county"], satisfied=True)
+    db.session.commit()
+    with at(6, 15):
+        b = bl.bulletin(world.units["C"], date(2026, 6, 8), date(2026, 6, 14))
+    assert b["rate_parts"]["on_time_closure"] == [1, 2]
