@@ -21,7 +21,7 @@ import sys
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path[0] = str(Path(__file__).resolve().parent.parent)  # the repository, not bench/ (bench/http.py)
 
 from bench._common import bench_app, county, report, timed  # noqa: E402
 from casetrack.extensions import db  # noqa: E402
