@@ -212,3 +212,35 @@ def test_admin_and_unit_pages_refuse_everyone_else(app, client, auth, world):
                     assert "secret" not in r.get_data(as_text=True)
         auth.logout()
     assert checked >= 100
+
+
+def test_target_and_shared_problem_routes_answer_by_scope(app, client, auth, api, world):
+    """Objects other than cases that carry people's data: targets and shared problems."""
+    from casetrack.services.shared import link_cases
+    from casetrack.services.targets import create_target
+    target = create_target(world.users["group1"], kind="农户", name="钱七户", address="王家组9号",
+                           village="王家村", group="G1")
+    parent = link_cases(world.users["team1"], "王家村道路共性问题",
+                        [world.file("group1", kind="shared").id, world.file("group2", kind="shared").id])
+    db.session.commit()
+    sees_target = {"group1", "member1", "team1", "county"}
+    sees_parent = {u for u in USERS if may_see(u, parent)}   # a parent case is scoped as a case
+    routes = [("GET", f"/targets/{target.id}", False, sees_target, "钱七户"),
+              ("GET", f"/targets/{target.id}/edit", False, sees_target, "钱七户"),
+              ("GET", f"/targets/{target.id}", True, sees_target, "钱七户"),
+              ("GET", f"/shared-problems/{parent.id}", True, sees_parent, "张三")]
+    cells = 0
+    for username in USERS:
+        auth.login(username)
+        token = api(username)
+        for method, url, is_api, allowed_users, secret in routes:
+            r = token.client.open(f"/api/v1{url}", method=method, headers=token.headers) if is_api \
+                else client.open(url, method=method)
+            cells += 1
+            if username in allowed_users:
+                assert r.status_code in (200, 403), (username, url)
+            else:
+                assert r.status_code in (403, 404), (username, url, r.status_code)
+                assert secret not in r.get_data(as_text=True), (username, url)
+        auth.logout()
+    assert cells == len(USERS) * len(routes)
