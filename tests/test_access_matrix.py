@@ -52,6 +52,8 @@ MATRIX = {
     "api.cases": API_USER,
     "api.case": API_CASE,
     "api.transition": API_CASE,
+    "api.openapi": PUBLIC,
+    "apidocs.browse": PUBLIC,
 }
 
 

@@ -33,13 +33,14 @@ def error_response(status: int, code: str, message: str, **extra):
 
 
 def register(app: Flask) -> None:
-    from casetrack.web import admin, api, auth, boards, cases
+    from casetrack.web import admin, api, auth, boards, cases, openapi
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(boards.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(openapi.docs)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = None

@@ -1,0 +1,194 @@
+"""The OpenAPI 3.1 description of /api/v1, built from the routes themselves.
+
+Each API view carries its operation next to it (`@doc(...)`); the shared shapes are in SCHEMAS.
+build_spec() walks the URL map, so a route without `@doc` is reported, never silently missing.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+from apispec import APISpec
+from flask import Blueprint, Flask, current_app, jsonify, render_template
+
+from casetrack.services.cases import MAX_ID
+
+API_PREFIX = "/api/v1"
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(kind: str | list[str], **extra) -> dict[str, Any]:
+    kinds = [kind] if isinstance(kind, str) else list(kind)
+    return {"type": [*kinds, "null"], **extra}
+
+
+def json_body(schema: dict, description: str = "") -> dict[str, Any]:
+    return {"description": description or "OK", "content": {"application/json": {"schema": schema}}}
+
+
+ERROR = json_body(ref("Error"), "An error: a code, a message for people, and per-field errors")
+# The answers every authenticated operation may give besides its own.
+COMMON = {"401": ERROR, "405": ERROR}
+
+
+def responses(ok: tuple[str, dict], *errors: str) -> dict[str, Any]:
+    """{status: response}: the success answer and the error statuses (all the Error shape)."""
+    return {ok[0]: ok[1], **COMMON, **{str(code): ERROR for code in errors}}
+
+
+def doc(**operation: Any) -> Callable:
+    """Attach an OpenAPI operation (summary, parameters, requestBody, responses...) to a view."""
+    def wrap(view: Callable) -> Callable:
+        view.openapi = operation
+        return view
+    return wrap
+
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "Error": {"type": "object", "required": ["error", "message"], "properties": {
+        "error": {"type": "string", "description": "a stable code: invalid, not_found, conflict, stale, ..."},
+        "message": {"type": "string", "description": "what went wrong, in the user's language"},
+        "errors": {"type": "object", "additionalProperties": {"type": "string"},
+                   "description": "field -> what is wrong with it"}}},
+    "Label": {"type": "object", "properties": {"zh": {"type": "string"}, "en": {"type": "string"}}},
+    "User": {"type": "object", "required": ["id", "username", "name", "role", "unit", "unit_name"],
+             "properties": {"id": {"type": "integer"}, "username": {"type": "string"},
+                            "name": {"type": "string"}, "role": {"type": "string"},
+                            "unit": nullable("string"), "unit_name": nullable("string")}},
+    "Unit": {"type": "object", "required": ["code", "name", "kind", "parent"],
+             "properties": {"code": {"type": "string"}, "name": {"type": "string"},
+                            "kind": {"type": "string", "enum": ["province", "city", "county",
+                                                                "department", "team", "group"]},
+                            "parent": nullable("string")}},
+    "Category": {"type": "object", "required": ["code", "name"],
+                 "properties": {"code": {"type": "string"}, "name": ref("Label")}},
+    "Resident": {"type": "object", "description": "personal data: only in the scope of the case",
+                 "properties": {"name": {"type": "string", "maxLength": 60},
+                                "phone": {"type": "string", "maxLength": 30},
+                                "address": {"type": "string", "maxLength": 200}}},
+    "Case": {"type": "object", "required": [
+        "id", "title", "description", "category", "kind", "state", "state_label", "unit", "unit_name",
+        "group", "department", "deadline", "overdue", "revisit_on", "funds", "donations", "resident",
+        "target", "visit", "workflow", "workflow_version", "version", "created_at", "updated_at"],
+        "properties": {
+            "id": {"type": "integer"}, "title": {"type": "string"}, "description": {"type": "string"},
+            "category": {"type": "string"}, "kind": {"type": "string", "enum": ["individual", "shared"]},
+            "state": {"type": "string"}, "state_label": ref("Label"),
+            "unit": {"type": "string", "description": "code of the unit handling it now"},
+            "unit_name": {"type": "string"}, "group": {"type": "string", "description": "the filing group"},
+            "department": nullable("string"),
+            "deadline": nullable("string", format="date"), "overdue": {"type": "boolean"},
+            "revisit_on": nullable("string", format="date"),
+            "funds": nullable("string", description="public funds, 10k yuan (decimal as text)"),
+            "donations": nullable("string", description="social donations, 10k yuan (decimal as text)"),
+            "resident": ref("Resident"), "target": nullable("integer"), "visit": nullable("integer"),
+            "workflow": {"type": "string"}, "workflow_version": {"type": "integer"},
+            "version": {"type": "integer", "description": "send it back with a transition (optimistic lock)"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time"}}},
+    "Event": {"type": "object", "required": ["id", "at", "trigger", "actor", "from_state", "to_state",
+                                             "from_unit", "to_unit", "data"],
+              "properties": {"id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"},
+                             "trigger": {"type": "string"}, "actor": nullable("string"),
+                             "from_state": nullable("string"), "to_state": {"type": "string"},
+                             "from_unit": nullable("string"), "to_unit": {"type": "string"},
+                             "data": {"type": "object"}}},
+    "CaseDetail": {"allOf": [ref("Case"), {"type": "object", "required": ["events", "allowed"], "properties": {
+        "events": {"type": "array", "items": ref("Event")},
+        "allowed": {"type": "array", "items": {"type": "string"},
+                    "description": "the triggers this user may fire now"}}}]},
+    "CaseAfterTransition": {"allOf": [ref("Case"), {"type": "object", "required": ["allowed"], "properties": {
+        "allowed": {"type": "array", "items": {"type": "string"}}}}]},
+    "CaseList": {"type": "object", "required": ["cases", "next", "cursor"], "properties": {
+        "cases": {"type": "array", "items": ref("Case")},
+        "next": nullable("string", description="the URL of the next page"),
+        "cursor": nullable("string", description="pass as ?cursor= for the next page")}},
+    "NewCase": {"type": "object", "required": ["title", "category", "kind"], "additionalProperties": False,
+                "properties": {"title": {"type": "string", "maxLength": 200},
+                               "description": {"type": "string", "maxLength": 4000},
+                               "category": {"type": "string", "description": "a category code"},
+                               "kind": {"type": "string", "enum": ["individual", "shared"]},
+                               "resident": ref("Resident"),
+                               "target": nullable(["integer", "string"]),
+                               "visit": nullable(["integer", "string"])}},
+}
+
+FIELD_TYPES = {"text": {"type": "string"}, "date": {"type": "string", "format": "date"},
+               "decimal": {"type": ["string", "number"]}, "bool": {"type": ["boolean", "string"]},
+               "department": {"type": "string", "description": "a department's code"},
+               "group": {"type": "string", "description": "a group's code"}}
+
+
+def transition_schema() -> dict[str, Any]:
+    """The body of a transition: trigger, version and the fields of the default workflow."""
+    from casetrack.services.cases import default_workflow
+    wf = default_workflow()
+    props: dict[str, Any] = {
+        "trigger": {"type": "string", "enum": sorted(wf.triggers())},
+        "version": {"type": ["integer", "string"], "description": "the case's version as you read it"}}
+    for name, field in wf.fields.items():
+        props[name] = {**FIELD_TYPES[field.type], "description": field.label.get("en", name)}
+    return {"type": "object", "required": ["trigger", "version"], "properties": props,
+            "additionalProperties": False,
+            "description": "Fields each trigger needs: " + "; ".join(
+                f"{t.trigger} from {'/'.join(t.sources)}: {', '.join(t.fields) or '-'}"
+                for t in wf.transitions)}
+
+
+def _path_of(rule) -> tuple[str, list[dict]]:
+    """/api/v1/cases/<int:case_id> -> /cases/{case_id} and its path parameters."""
+    params = []
+    for conv, name in re.findall(r"<(?:(\w+):)?(\w+)>", rule.rule):
+        schema = {"type": "integer", "minimum": 0, "maximum": MAX_ID} if conv == "int" else {"type": "string"}
+        params.append({"name": name, "in": "path", "required": True, "schema": schema})
+    return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), params
+
+
+def build_spec(app: Flask) -> dict[str, Any]:
+    spec = APISpec(title="casetrack API", version="1", openapi_version="3.1.0",
+                   servers=[{"url": "/"}],
+                   info={"description": "Cases of a county's grand-visit campaign. Authenticate with "
+                                        "`Authorization: Bearer <token>` (POST /api/v1/tokens, or the "
+                                        "settings page /settings/tokens). Every call acts with exactly "
+                                        "the token owner's scope and role."})
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    for name, schema in {**SCHEMAS, "Transition": transition_schema()}.items():
+        spec.components.schema(name, schema)
+    paths: dict[str, dict[str, Any]] = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if not rule.rule.startswith(API_PREFIX + "/"):
+            continue
+        view = app.view_functions[rule.endpoint]
+        operation = getattr(view, "openapi", None)
+        if operation is None:
+            raise LookupError(f"{rule.endpoint} has no @doc: document it in the OpenAPI description")
+        path, params = _path_of(rule)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            op = {"operationId": rule.endpoint.replace(".", "_") + ("" if method == "GET" else f"_{method.lower()}"),
+                  "security": [{"bearer": []}], **operation}
+            if params:
+                op["parameters"] = params + op.get("parameters", [])
+            paths.setdefault(path, {})[method.lower()] = op
+    for path, operations in paths.items():
+        spec.path(path=path, operations=operations)
+    return spec.to_dict()
+
+
+def openapi_json():
+    """The OpenAPI description, built once per process."""
+    ext = current_app.extensions
+    if "casetrack.openapi" not in ext:
+        ext["casetrack.openapi"] = build_spec(current_app)
+    return jsonify(ext["casetrack.openapi"])
+
+
+docs = Blueprint("apidocs", __name__)
+
+
+@docs.get("/api/docs")
+def browse():
+    """Swagger UI, served from casetrack/static, started by a static script (CSP: no inline code)."""
+    return render_template("api/docs.html")
