@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from flask import Flask, g, has_request_context, request, session
 from flask_babel import refresh
-
-from casetrack import config
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from casetrack import config
 from casetrack.extensions import babel, csrf, db, login_manager, talisman, write_intent
 from casetrack.workflow import Registry
 
