@@ -17,6 +17,7 @@ CASE = "case"              # takes a case id: 200/redirect in scope, 404 outside
 API_USER = "api_user"      # any token; none → 401
 API_CASE = "api_case"      # a case id over the API: in scope or 404
 ADMIN = "admin"            # administrators only; others 403
+OPEN311 = "open311"        # by api_key, in the user's scope: tests/test_open311.py checks every user
 
 
 def unit_kind(kind: str) -> tuple[str, str]:
@@ -54,6 +55,11 @@ MATRIX = {
     "api.transition": API_CASE,
     "api.openapi": PUBLIC,
     "apidocs.browse": PUBLIC,
+    "open311.services": PUBLIC,
+    "open311.requests_": OPEN311,
+    "open311.create_request": OPEN311,
+    "open311.request_": OPEN311,
+    "open311.token": OPEN311,
 }
 
 
