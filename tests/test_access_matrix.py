@@ -60,6 +60,8 @@ MATRIX = {
     "open311.create_request": OPEN311,
     "open311.request_": OPEN311,
     "open311.token": OPEN311,
+    "settings.tokens": USER,
+    "settings.revoke": USER,   # only one's own tokens: tests/web/test_tokens.py
 }
 
 

@@ -33,7 +33,7 @@ def error_response(status: int, code: str, message: str, **extra):
 
 
 def register(app: Flask) -> None:
-    from casetrack.web import admin, api, auth, boards, cases, open311, openapi
+    from casetrack.web import admin, api, auth, boards, cases, open311, openapi, settings
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
@@ -42,6 +42,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(openapi.docs)
     app.register_blueprint(open311.bp)
+    app.register_blueprint(settings.bp)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
