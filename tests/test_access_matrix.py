@@ -61,6 +61,11 @@ MATRIX = {
     "open311.request_": OPEN311,
     "open311.token": OPEN311,
     "settings.tokens": USER,
+    "case_sheets.export": USER,     # scoped like the list: tests/test_case_sheets.py
+    "case_sheets.template": USER,
+    "case_sheets.import_": USER,    # group cadres only (403 for others): tests/test_case_sheets.py
+    "api.export_cases": API_USER,
+    "api.import_cases": API_USER,
     "settings.revoke": USER,   # only one's own tokens: tests/web/test_tokens.py
 }
 

@@ -33,7 +33,8 @@ def error_response(status: int, code: str, message: str, **extra):
 
 
 def register(app: Flask) -> None:
-    from casetrack.web import admin, api, auth, boards, cases, open311, openapi, settings
+    from casetrack.web import (admin, api, api_sheets, auth, boards, case_sheets, cases, open311,  # noqa: F401
+                               openapi, settings)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
@@ -43,6 +44,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(openapi.docs)
     app.register_blueprint(open311.bp)
     app.register_blueprint(settings.bp)
+    app.register_blueprint(case_sheets.bp)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = None

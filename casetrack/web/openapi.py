@@ -51,8 +51,13 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Error": {"type": "object", "required": ["error", "message"], "properties": {
         "error": {"type": "string", "description": "a stable code: invalid, not_found, conflict, stale, ..."},
         "message": {"type": "string", "description": "what went wrong, in the user's language"},
-        "errors": {"type": "object", "additionalProperties": {"type": "string"},
-                   "description": "field -> what is wrong with it"}}},
+        "errors": {"oneOf": [
+            {"type": "object", "additionalProperties": {"type": "string"},
+             "description": "field -> what is wrong with it"},
+            {"type": "array", "description": "an import: each problem by row and column",
+             "items": {"type": "object", "required": ["row", "column", "message"], "properties": {
+                 "row": nullable("integer"), "column": nullable("string"),
+                 "message": {"type": "string"}}}}]}}},
     "Label": {"type": "object", "properties": {"zh": {"type": "string"}, "en": {"type": "string"}}},
     "User": {"type": "object", "required": ["id", "username", "name", "role", "unit", "unit_name"],
              "properties": {"id": {"type": "integer"}, "username": {"type": "string"},
