@@ -53,6 +53,14 @@ MATRIX = {
     "api.cases": API_USER,
     "api.case": API_CASE,
     "api.transition": API_CASE,
+    # visits, targets and coverage: scoped by unit (tests/test_targets.py, test_coverage.py)
+    **{f"visits.{e}": USER for e in (
+        "targets", "target", "new_target", "edit_target", "import_targets", "import_template",
+        "new_visit", "round_", "import_visits_page", "visit_import_template", "coverage",
+        "set_milestone", "delete_milestone", "unvisited", "unvisited_xlsx")},
+    **{f"api.{e}": API_USER for e in (
+        "targets", "target", "create_target", "update_target", "import_template", "import_targets",
+        "create_visit", "create_round", "visits_import", "visits_import_template", "coverage")},
     "api.openapi": PUBLIC,
     "apidocs.browse": PUBLIC,
     "open311.services": PUBLIC,

@@ -1,7 +1,7 @@
 """The database models."""
 from casetrack.models.cases import CASE_KINDS, Case, CaseEvent
 from casetrack.models.org import ROLE_UNIT_KINDS, ApiToken, Category, LoginFailure, Unit, User
-from casetrack.models.visits import TARGET_KINDS, Target, Visit
+from casetrack.models.visits import TARGET_KINDS, Milestone, Target, Visit, visit_cadres
 
 __all__ = ["CASE_KINDS", "ROLE_UNIT_KINDS", "TARGET_KINDS", "ApiToken", "Case", "CaseEvent", "LoginFailure",
-           "Category", "Target", "Unit", "User", "Visit"]
+           "Category", "Milestone", "Target", "Unit", "User", "Visit", "visit_cadres"]

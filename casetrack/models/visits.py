@@ -1,9 +1,9 @@
-"""Visit targets (households, enterprises, …) and the visits cadres make to them."""
+"""Visit targets (households, enterprises, …), the visits cadres make to them, the timetable."""
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casetrack.extensions import UTCDateTime, db, utcnow
@@ -15,30 +15,82 @@ TARGET_KINDS = ("farm_household", "urban_household", "newcomer_household", "ente
 
 class Target(db.Model):
     __tablename__ = "targets"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {TARGET_KINDS}", name="kind"),
+        # Coverage counts a unit's active targets per kind: GROUP BY group_id, kind.
+        Index("ix_targets_group_active_kind", "group_id", "active", "kind"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(30), index=True)
+    code: Mapped[str | None] = mapped_column(
+        String(60), unique=True, comment="the county's own code (household number, credit code); "
+                                         "re-imports match on it")
+    kind: Mapped[str] = mapped_column(String(30))
     name: Mapped[str] = mapped_column(String(120))
     address: Mapped[str] = mapped_column(String(200), default="")
     village: Mapped[str] = mapped_column(String(80), default="", comment="village or community")
-    group_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True,
-                                          comment="the responsible work group")
+    group_id: Mapped[int] = mapped_column(ForeignKey("units.id"), comment="the responsible work group")
     cadre_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), comment="the responsible cadre")
+    active: Mapped[bool] = mapped_column(default=True, comment="false: no longer to be visited "
+                                                               "(moved away, closed); not counted")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    group: Mapped[Unit] = relationship()
-    cadre: Mapped[User | None] = relationship()
+    group: Mapped[Unit] = relationship(lazy="joined")
+    cadre: Mapped[User | None] = relationship(lazy="joined")
+
+    def __repr__(self) -> str:
+        return f"<Target {self.id} {self.kind} {self.name}>"
+
+
+visit_cadres = Table(
+    "visit_cadres", db.metadata,
+    Column("visit_id", ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id"), primary_key=True, index=True),
+)
 
 
 class Visit(db.Model):
     __tablename__ = "visits"
+    __table_args__ = (
+        CheckConstraint("suggestions >= 0", name="suggestions"),
+        # "Visited by a date" is an index probe on (target_id, visited_on).
+        Index("ix_visits_target_day", "target_id", "visited_on"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    target_id: Mapped[int] = mapped_column(ForeignKey("targets.id"), index=True)
-    group_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
-    visited_on: Mapped[date] = mapped_column(index=True)
-    notes: Mapped[str] = mapped_column(Text, default="")
+    target_id: Mapped[int] = mapped_column(ForeignKey("targets.id"))
+    group_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True,
+                                          comment="the work group that made the visit")
+    visited_on: Mapped[date] = mapped_column(index=True, comment="the day, Asia/Shanghai")
+    notes: Mapped[str] = mapped_column(Text, default="", comment="what was heard")
     suggestions: Mapped[int] = mapped_column(default=0, comment="opinions and suggestions collected")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     target: Mapped[Target] = relationship()
+    group: Mapped[Unit] = relationship(foreign_keys=[group_id])
+    cadres: Mapped[list[User]] = relationship(secondary=visit_cadres, order_by="User.username")
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+
+
+class Milestone(db.Model):
+    """A stage of the timetable: `target_percent` of targets visited by `due_on` (set per county)."""
+    __tablename__ = "milestones"
+    __table_args__ = (
+        CheckConstraint("target_percent BETWEEN 0 AND 100", name="target_percent"),
+        UniqueConstraint("unit_id", "due_on", name="uq_milestones_unit_due_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), comment="the county it applies to")
+    due_on: Mapped[date]
+    target_percent: Mapped[int] = mapped_column(comment="coverage rate due, in percent")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    unit: Mapped[Unit] = relationship()
+
+    @property
+    def target(self) -> float:
+        return self.target_percent / 100

@@ -9,7 +9,7 @@ from faker import Faker
 from sqlalchemy import select
 
 from casetrack.extensions import db
-from casetrack.models import TARGET_KINDS, Case, Category, Target, Unit, User, Visit
+from casetrack.models import TARGET_KINDS, Case, Category, Milestone, Target, Unit, User, Visit
 from casetrack.services import calendar
 from casetrack.services.accounts import hash_password
 from casetrack.services.cases import allowed_triggers, file_case, fire
@@ -126,11 +126,12 @@ def load_demo(password: str = "demo", size: DemoCounty | None = None) -> bool:
     targets: list[Target] = []
     for group in groups:
         village = group.name.removesuffix("工作组")
-        for _ in range(size.targets_per_group):
+        for n in range(size.targets_per_group):
             kind = rng.choices(kinds, kind_weights)[0]
             name = fake.company() if kind == "enterprise" else (
                 f"{fake.name()}户" if kind.endswith("household") else f"{village}{kind_name(kind)}")
-            targets.append(Target(kind=kind, name=name, address=fake.street_address(),
+            targets.append(Target(code=f"{group.code}-{n + 1:03d}", kind=kind, name=name,
+                                  address=fake.street_address(),
                                   village=village, group=group,
                                   cadre=rng.choice(members[group.id])))
     db.session.add_all(targets)
@@ -141,8 +142,12 @@ def load_demo(password: str = "demo", size: DemoCounty | None = None) -> bool:
             visits.append(Visit(target=target, group_id=target.group_id,
                                 visited_on=(start + timedelta(days=rng.randint(0, 59))).date(),
                                 notes=fake.sentence(), suggestions=rng.choice([0, 0, 1, 2]),
-                                created_by_id=target.cadre_id))
+                                created_by_id=target.cadre_id, cadres=[target.cadre]))
     db.session.add_all(visits)
+    # The timetable, set by the county office: from 0% on the first day to 100% a month from now.
+    db.session.add_all(Milestone(unit=county, due_on=(start + timedelta(days=days)).date(),
+                                 target_percent=percent)
+                       for days, percent in ((0, 0), (45, 70), (90, 100)))
     db.session.flush()
 
     categories = {c.code: c for c in db.session.scalars(select(Category))}

@@ -33,14 +33,16 @@ def error_response(status: int, code: str, message: str, **extra):
 
 
 def register(app: Flask) -> None:
-    from casetrack.web import (admin, api, api_sheets, auth, boards, case_sheets, cases, open311,  # noqa: F401
-                               openapi, settings)
+    # api_sheets and api_visits add their routes to api.bp
+    from casetrack.web import (admin, api, api_sheets, api_visits, auth, boards, case_sheets,  # noqa: F401
+                               cases, open311, openapi, settings, visits)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(boards.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(visits.bp)
     app.register_blueprint(openapi.docs)
     app.register_blueprint(open311.bp)
     app.register_blueprint(settings.bp)

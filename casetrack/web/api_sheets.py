@@ -9,30 +9,23 @@ from casetrack.services import case_sheets
 from casetrack.services.errors import ValidationFailed
 from casetrack.services.queries import CaseFilters
 from casetrack.web.api import bp
-from casetrack.web.case_sheets import XLSX, xlsx_answer
-from casetrack.web.openapi import doc, json_body, responses
+from casetrack.web.case_sheets import xlsx_answer
+from casetrack.web.openapi import UPLOAD, XLSX_BODY, doc, json_body, query, responses
 
 FILTERS = ["state", "category", "kind", "unit", "overdue", "q", "date_from", "date_to"]
 
 
 @bp.get("/cases.xlsx")
 @doc(summary="The cases of my filtered list as an Excel file (the county's layout)", tags=["excel"],
-     parameters=[{"name": n, "in": "query", "schema": {"type": "string"},
-                  "description": "as for GET /api/v1/cases"} for n in FILTERS],
-     responses=responses(("200", {"description": "The .xlsx; resident data only for cases in my scope",
-                                  "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}),
-                         422))
+     parameters=query(*FILTERS), responses=responses(("200", XLSX_BODY), 422))
 def export_cases():
     return xlsx_answer(case_sheets.export_cases(g.api_user, CaseFilters.from_args(request.args)))
 
 
 @bp.post("/cases/import")
 @doc(summary="File every row of an .xlsx (or .csv) as a case, all or nothing", tags=["excel"],
-     requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
-         "type": "object", "required": ["file"],
-         "properties": {"file": {"type": "string", "format": "binary",
-                                 "description": "columns: " + ", ".join(
-                                     h for h, _en in case_sheets.IMPORT_COLUMNS.values())}}}}}},
+     description="Columns: " + ", ".join(h for h, _en in case_sheets.IMPORT_COLUMNS.values()),
+     requestBody=UPLOAD,
      responses=responses(("201", json_body({"type": "object", "required": ["filed", "ids"], "properties": {
          "filed": {"type": "integer"}, "ids": {"type": "array", "items": {"type": "integer"}}}},
          "Every row filed")), 400, 403, 413, 422))

@@ -10,8 +10,7 @@ from casetrack.services import case_sheets
 from casetrack.services.calendar import today
 from casetrack.services.queries import CaseFilters
 from casetrack.services.sheets import ImportFailed
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+from casetrack.web.openapi import XLSX
 
 bp = Blueprint("case_sheets", __name__)
 

@@ -119,7 +119,53 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                                "resident": ref("Resident"),
                                "target": nullable(["integer", "string"]),
                                "visit": nullable(["integer", "string"])}},
+    "Target": {"type": "object", "required": ["id", "code", "kind", "kind_label", "name", "address", "village",
+                                              "group", "cadre", "active"],
+               "properties": {"id": {"type": "integer"}, "code": nullable("string"), "kind": {"type": "string"},
+                              "kind_label": ref("Label"), "name": {"type": "string"},
+                              "address": nullable("string"), "village": nullable("string"),
+                              "group": {"type": "string"}, "cadre": nullable("string"),
+                              "active": {"type": "boolean"},
+                              "visited": {"type": "boolean", "description": "visited by as_of (lists)"}}},
+    "TargetFields": {"type": "object", "additionalProperties": False, "properties": {
+        "kind": {"type": "string"}, "name": {"type": "string"}, "address": {"type": "string"},
+        "village": {"type": "string"}, "group": {"type": "string", "description": "a group's code"},
+        "cadre": {"type": "string", "description": "the responsible cadre's username"},
+        "code": {"type": "string"}, "active": {"type": "boolean"}}},
+    "Visit": {"type": "object", "required": ["id", "target", "date", "group", "cadres", "notes", "suggestions",
+                                             "created_by"],
+              "properties": {"id": {"type": "integer"}, "target": {"type": "integer"},
+                             "date": {"type": "string", "format": "date"}, "group": {"type": "string"},
+                             "cadres": {"type": "array", "items": {"type": "string"}},
+                             "notes": nullable("string"), "suggestions": nullable("integer"),
+                             "created_by": nullable("string")}},
+    "Tally": {"type": "object", "required": ["assigned", "visited", "rate"], "properties": {
+        "assigned": {"type": "integer"}, "visited": {"type": "integer"}, "rate": nullable("number")}},
+    "Coverage": {"allOf": [ref("Tally"), {"type": "object", "required": ["as_of", "unit", "by_kind", "milestones"],
+                                          "properties": {
+        "as_of": {"type": "string", "format": "date"}, "unit": {"type": "string"},
+        "by_kind": {"type": "object", "additionalProperties": ref("Tally")},
+        "milestones": {"type": "array", "items": {"type": "object"}}}}]},
+    "ImportResult": {"type": "object", "properties": {"imported": {"type": "integer"},
+                                                      "updated": {"type": "integer"},
+                                                      "skipped": {"type": "integer"}}},
 }
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX_BODY = {"description": "An .xlsx file", "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}
+UPLOAD = {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {"file": {"type": "string", "format": "binary", "description": ".xlsx or .csv"}}}}}}
+
+
+def json_request(schema: dict) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def query(*names: str, **schemas: dict) -> list[dict[str, Any]]:
+    """Query parameters: plain strings by name, or name=schema."""
+    return [{"name": n, "in": "query", "schema": {"type": "string"}} for n in names] + \
+        [{"name": n, "in": "query", "schema": s} for n, s in schemas.items()]
 
 FIELD_TYPES = {"text": {"type": "string"}, "date": {"type": "string", "format": "date"},
                "decimal": {"type": ["string", "number"]}, "bool": {"type": ["boolean", "string"]},

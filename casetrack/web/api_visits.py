@@ -1,0 +1,168 @@
+"""JSON API for visit targets, visits and coverage, on the /api/v1 blueprint."""
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from flask import g, jsonify, request, send_file, url_for
+from flask_babel import gettext as _
+
+from casetrack.extensions import db
+from casetrack.models import Target, Visit
+from casetrack.services import coverage as cov
+from casetrack.services import targets as tg
+from casetrack.services.errors import ValidationFailed
+from casetrack.services.sheets import ImportFailed
+from casetrack.services.visits import import_visits, record_round, record_visit, visit_template
+from casetrack.web.api import body, bp, case_json
+from casetrack.web.openapi import UPLOAD, XLSX_BODY, doc, json_body, json_request, query, ref, responses
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+TARGET_FIELDS = {"kind", "name", "address", "village", "group", "cadre", "code", "active"}
+
+
+def target_json(t: Target, visited: bool | None = None) -> dict[str, Any]:
+    return {"id": t.id, "code": t.code, "kind": t.kind, "kind_label": tg.KIND_LABELS[t.kind],
+            "name": t.name, "address": t.address, "village": t.village, "group": t.group.code,
+            "cadre": t.cadre.username if t.cadre else None, "active": t.active,
+            **({"visited": visited} if visited is not None else {})}
+
+
+def visit_json(v: Visit) -> dict[str, Any]:
+    return {"id": v.id, "target": v.target_id, "date": v.visited_on.isoformat(),
+            "group": v.group.code, "cadres": [u.username for u in v.cadres],
+            "notes": v.notes, "suggestions": v.suggestions,
+            "created_by": v.created_by.username if v.created_by else None}
+
+
+def _only(data: dict[str, Any], fields: set[str]) -> dict[str, Any]:
+    """The body, if it has no field but these."""
+    unknown = {k: _("This action takes no such field.") for k in data if k not in fields}
+    if unknown:
+        raise ValidationFailed(unknown)
+    return data
+
+
+@bp.get("/targets")
+@doc(summary="Visit targets in my scope, by keyset pages", tags=["visits"],
+     parameters=query("q", "unit", "kind", "visited", "active", "as_of", "cursor"),
+     responses=responses(("200", json_body({"type": "object", "required": ["targets", "next", "cursor"], "properties": {
+         "targets": {"type": "array", "items": ref("Target")}, "next": {"type": ["string", "null"]},
+         "cursor": {"type": ["string", "null"]}}})), 404, 422))
+def targets():
+    f = tg.TargetFilters.from_args(g.api_user, request.args)
+    page, cursor = tg.list_targets(g.api_user, f)
+    seen = tg.visited_ids(page)
+    nxt = url_for(".targets", **{**request.args.to_dict(), "cursor": cursor}) if cursor else None
+    return jsonify(targets=[target_json(t, t.id in seen) for t in page], next=nxt,
+                   cursor=str(cursor) if cursor else None)
+
+
+@bp.post("/targets")
+@doc(summary="Add a visit target", tags=["visits"], requestBody=json_request(ref("TargetFields")),
+     responses={**responses(("201", json_body(ref("Target"))), 400, 403, 404, 409, 422),
+                "201": {**json_body(ref("Target")), "headers": {"Location": {"schema": {"type": "string"}}}}})
+def create_target():
+    target = tg.create_target(g.api_user, **_only(body(), TARGET_FIELDS))
+    db.session.commit()
+    return jsonify(target_json(target, False)), 201, {
+        "Location": url_for(".target", target_id=target.id)}
+
+
+@bp.get("/targets/<int:target_id>")
+@doc(summary="A visit target in my scope", tags=["visits"],
+     responses=responses(("200", json_body(ref("Target"))), 404))
+def target(target_id: int):
+    row = tg.get_target(g.api_user, target_id)
+    return jsonify(target_json(row, bool(tg.visited_ids([row]))))
+
+
+@bp.patch("/targets/<int:target_id>")
+@doc(summary="Change a visit target", tags=["visits"], requestBody=json_request(ref("TargetFields")),
+     responses=responses(("200", json_body(ref("Target"))), 400, 403, 404, 409, 422))
+def update_target(target_id: int):
+    row = tg.get_target(g.api_user, target_id)
+    current = {"kind": row.kind, "name": row.name, "address": row.address, "village": row.village,
+               "group": row.group.code, "cadre": row.cadre.username if row.cadre else "",
+               "code": row.code or ""}
+    tg.update_target(g.api_user, row, **{**current, **_only(body(), TARGET_FIELDS)})
+    db.session.commit()
+    return jsonify(target_json(row, bool(tg.visited_ids([row]))))
+
+
+@bp.get("/targets/import-template")
+@doc(summary="The target import sheet", tags=["visits"], responses=responses(("200", XLSX_BODY), 403))
+def import_template():
+    return send_file(io.BytesIO(tg.import_template(g.api_user)), mimetype=XLSX, as_attachment=True,
+                     download_name="targets-template.xlsx")
+
+
+def _upload() -> tuple[str, bytes]:
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ImportFailed([{"row": None, "column": None,
+                             "message": _("Send the file in the multipart field 'file'.")}])
+    return upload.filename, upload.read()
+
+
+@bp.post("/targets/import")
+@doc(summary="Import visit targets from a sheet, all or nothing", tags=["visits"], requestBody=UPLOAD,
+     responses=responses(("200", json_body(ref("ImportResult"))), 400, 403, 409, 413, 422))
+def import_targets():
+    result = tg.import_targets(g.api_user, *_upload())
+    db.session.commit()
+    return jsonify(result)
+
+
+@bp.get("/visits/import-template")
+@doc(summary="The visit import sheet", tags=["visits"], responses=responses(("200", XLSX_BODY)))
+def visits_import_template():
+    return send_file(io.BytesIO(visit_template()), mimetype=XLSX, as_attachment=True,
+                     download_name="visits-template.xlsx")
+
+
+@bp.post("/visits/import")
+@doc(summary="Import visits from a sheet, all or nothing", tags=["visits"], requestBody=UPLOAD,
+     responses=responses(("200", json_body(ref("ImportResult"))), 400, 403, 409, 413, 422))
+def visits_import():
+    result = import_visits(g.api_user, *_upload())
+    db.session.commit()
+    return jsonify(result)
+
+
+@bp.post("/visits")
+@doc(summary="Record a visit and file the problems found", tags=["visits"],
+     requestBody=json_request({"type": "object", "required": ["target", "date"], "properties": {
+         "target": {"type": ["integer", "string"]}, "date": {"type": "string", "format": "date"},
+         "cadres": {"type": "array", "items": {"type": "string"}}, "notes": {"type": "string"},
+         "suggestions": {"type": "integer"}, "problems": {"type": "array", "items": ref("NewCase")}}}),
+     responses=responses(("201", json_body({"allOf": [ref("Visit"), {"type": "object", "required": ["cases"],
+         "properties": {"cases": {"type": "array", "items": ref("Case")}}}]})), 400, 403, 404, 409, 422))
+def create_visit():
+    data = _only(body(), {"target", "date", "cadres", "notes", "suggestions", "problems"})
+    visit, cases = record_visit(g.api_user, **data)
+    db.session.commit()
+    return jsonify({**visit_json(visit), "cases": [case_json(c) for c in cases]}), 201
+
+
+@bp.post("/visits/round")
+@doc(summary="Record a day's round: one visit to each of several targets", tags=["visits"],
+     requestBody=json_request({"type": "object", "required": ["targets", "date"], "properties": {
+         "targets": {"type": "array", "items": {"type": ["integer", "string"]}},
+         "date": {"type": "string", "format": "date"},
+         "cadres": {"type": "array", "items": {"type": "string"}}, "notes": {"type": "string"}}}),
+     responses=responses(("201", json_body({"type": "object", "required": ["visits"], "properties": {
+         "visits": {"type": "array", "items": ref("Visit")}}})), 400, 403, 404, 409, 422))
+def create_round():
+    data = _only(body(), {"targets", "date", "cadres", "notes"})
+    visits = record_round(g.api_user, **data)
+    db.session.commit()
+    return jsonify(visits=[visit_json(v) for v in visits]), 201
+
+
+@bp.get("/coverage")
+@doc(summary="Coverage of a unit (default: mine) on a day, by kind, with milestones", tags=["visits"],
+     parameters=query("unit", as_of={"type": "string", "format": "date"}),
+     responses=responses(("200", json_body(ref("Coverage"))), 404, 422))
+def coverage():
+    return jsonify(cov.coverage(*cov.unit_and_day(g.api_user, request.args)))
