@@ -74,6 +74,9 @@ MATRIX = {
     "case_sheets.import_": USER,    # group cadres only (403 for others): tests/test_case_sheets.py
     "api.export_cases": API_USER,
     "api.import_cases": API_USER,
+    "webhooks.index": ADMIN,
+    "webhooks.active": ADMIN,
+    "webhooks.retry": ADMIN,
     "settings.revoke": USER,   # only one's own tokens: tests/web/test_tokens.py
 }
 

@@ -34,8 +34,8 @@ def error_response(status: int, code: str, message: str, **extra):
 
 def register(app: Flask) -> None:
     # api_sheets and api_visits add their routes to api.bp
-    from casetrack.web import (admin, api, api_sheets, api_visits, auth, boards, case_sheets,  # noqa: F401
-                               cases, open311, openapi, settings, visits)
+    from casetrack.web import (admin, admin_webhooks, api, api_sheets, api_visits, auth,  # noqa: F401
+                               boards, case_sheets, cases, open311, openapi, settings, visits)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
@@ -47,6 +47,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(open311.bp)
     app.register_blueprint(settings.bp)
     app.register_blueprint(case_sheets.bp)
+    app.register_blueprint(admin_webhooks.bp)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
