@@ -1,6 +1,7 @@
 """Command-line use cases: `flask --app casetrack <command>`; each commits once."""
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from sqlalchemy import select
 
 from casetrack.extensions import db
 from casetrack.models import ROLE_UNIT_KINDS, User
-from casetrack.services import accounts, audit, backup, demo, org
+from casetrack.services import accounts, audit, backup, demo, org, sweep
 from casetrack.services.errors import ServiceError
 from casetrack.workflow import WorkflowError, load_workflow
 
@@ -95,6 +96,12 @@ def register(app: Flask) -> None:
         db.session.commit()
         click.echo(token)
 
+    @app.cli.command("sweep")
+    def sweep_command() -> None:
+        """Pre-warn, flag overdue cases and auto-escalate (run it from cron); prints one JSON line."""
+        done = sweep.sweep_deadlines()
+        db.session.commit()
+        click.echo(json.dumps(done))
     @app.cli.command("audit-verify")
     def audit_verify() -> None:
         """Check the hash chain of every case's events; name each altered row."""

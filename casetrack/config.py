@@ -14,6 +14,8 @@ class Defaults:
     SECRET_KEY = None    # default: a random key kept in <instance>/secret_key
     WORKFLOWS_DIR = str(ROOT / "workflows")
     WORKFLOW = "campaign"
+    MAIL_SERVER = None  # "host" or "host:port": notices are also mailed to users with an e-mail
+    MAIL_FROM = "casetrack@localhost"
     BABEL_DEFAULT_LOCALE = "zh_Hans"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).resolve().parent / "translations")

@@ -170,6 +170,9 @@ def test_a_dead_or_slow_receiver_never_slows_a_transition(api, world, runner, re
     register(dead_url())
     client = api("group1")
     case = client.post("/cases", json={"title": "水渠堵塞", "category": "infrastructure", "kind": "individual"}).json
+    # The test client shares the test's session, which still holds the write lock the request's
+    # answer read under (a real request ends its session); end it, as the end of a request would.
+    db.session.commit()
     # a delivery run is busy with the slow receiver while the case moves on
     sender = threading.Thread(target=deliver, args=(runner,))
     sender.start()
@@ -179,6 +182,7 @@ def test_a_dead_or_slow_receiver_never_slows_a_transition(api, world, runner, re
     r = client.post(f"/cases/{case['id']}/transitions", json={"trigger": "escalate", "version": case["version"],
                                                               **FIELDS["escalate"]})
     elapsed = time.monotonic() - started
+    db.session.commit()  # as above: end the request's session
     sender.join()
     assert r.status_code == 200 and elapsed < 1.0, elapsed
     assert db.session.scalar(select(func.count(WebhookDelivery.id))) == 4

@@ -51,6 +51,11 @@ class Case(db.Model):
     revisit_on: Mapped[date | None] = mapped_column(comment="for an explained case: when to look again")
     funds: Mapped[Decimal | None] = mapped_column(Numeric(12, 2), comment="public funds, 万元")
     donations: Mapped[Decimal | None] = mapped_column(Numeric(12, 2), comment="social donations, 万元")
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id"), index=True, comment="the shared problem (共性问题) this case is linked into")
+    warn_on: Mapped[date | None] = mapped_column(comment="pre-warn the handler from this day")
+    warned_for: Mapped[date | None] = mapped_column(comment="the deadline a pre-warning was sent for")
+    overdue_for: Mapped[date | None] = mapped_column(comment="the deadline an overdue flag was raised for")
     workflow: Mapped[str] = mapped_column(String(40))
     workflow_version: Mapped[int]
     version: Mapped[int] = mapped_column(default=1, comment="optimistic lock")
@@ -68,6 +73,7 @@ class Case(db.Model):
     target: Mapped[Target | None] = relationship()
     visit: Mapped[Visit | None] = relationship()
     created_by: Mapped[User | None] = relationship()
+    parent: Mapped[Case | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
     events: Mapped[list[CaseEvent]] = relationship(
         back_populates="case", order_by="CaseEvent.id", lazy="raise_on_sql")
 

@@ -61,6 +61,7 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(30))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     phone: Mapped[str | None] = mapped_column(String(30))
+    email: Mapped[str | None] = mapped_column(String(120), comment="notices are mailed here when SMTP is set")
     active: Mapped[bool] = mapped_column(default=True)
     session_version: Mapped[int] = mapped_column(
         default=1, comment="changed by logout and deactivation so old session cookies stop working")

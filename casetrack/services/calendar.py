@@ -32,8 +32,20 @@ def today() -> date:
     return now().astimezone(SHANGHAI).date()
 
 
-def is_workday(day: date) -> bool:
-    """A working day by the official calendar; Monday to Friday for years it does not know yet."""
+def declared_days_off() -> frozenset[date]:
+    """The days the county declared off (table days_off); none outside an application."""
+    from flask import has_app_context
+    if not has_app_context():
+        return frozenset()
+    from casetrack.services.days_off import declared
+    return declared()
+
+
+def is_workday(day: date, days_off: frozenset[date] | None = None) -> bool:
+    """A working day by the official calendar and the county's days off; Monday to Friday for
+    years the official calendar does not know yet."""
+    if day in (declared_days_off() if days_off is None else days_off):
+        return False
     try:
         return chinese_calendar.is_workday(day)
     except NotImplementedError:
@@ -50,9 +62,40 @@ def calendar_known(day: date) -> bool:
 
 def add_working_days(start: date, days: int) -> date:
     """The day `days` working days after `start` (the start day itself does not count)."""
+    off = declared_days_off()
     day = start
     while days > 0:
         day += timedelta(days=1)
-        if is_workday(day):
+        if is_workday(day, off):
             days -= 1
     return day
+
+
+def working_days_between(start: date, end: date) -> int:
+    """How many working days lie after `start` up to and including `end` (0 if end <= start)."""
+    off = declared_days_off()
+    count, day = 0, start
+    while day < end:
+        day += timedelta(days=1)
+        count += is_workday(day, off)
+    return count
+
+
+def nth_workday_back(day: date, n: int) -> date:
+    """The n-th latest working day on or before `day` (n=0: `day` itself)."""
+    off = declared_days_off()
+    while n > 0:
+        if is_workday(day, off):
+            n -= 1
+            if n == 0:
+                return day
+        day -= timedelta(days=1)
+    return day
+
+
+def deadline_basis(deadline: date | None) -> str | None:
+    """'official' when the Chinese calendar covers the deadline, else 'fallback' (Monday to
+    Friday plus the county's days off), to be said wherever the deadline is shown."""
+    if deadline is None:
+        return None
+    return "official" if calendar_known(deadline) else "fallback"

@@ -14,6 +14,7 @@ from casetrack.extensions import db
 from casetrack.i18n import localized
 from casetrack.models import CASE_KINDS, Case, CaseEvent, Category, Target, Unit, User, Visit
 from casetrack.services.calendar import add_working_days, now, today
+from casetrack.services.clock import start_clock
 from casetrack.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from casetrack.workflow import KEEP, Registry, TransitionSpec, Workflow
 
@@ -235,12 +236,15 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
                 created_at=now(), updated_at=now())
     case.unit = _unit_for_level(case, wf.states[state].level, {})
     case.deadline = _deadline(wf, state)
+    start_clock(case, wf)
     db.session.add(case)
     db.session.flush()
     db.session.add(CaseEvent(case_id=case.id, at=case.created_at, actor_id=actor.id, trigger="file", from_state=None,
                              to_state=state, from_unit_id=None, to_unit_id=case.unit_id,
                              data={"kind": kind, "category": cat.code}))
     db.session.flush()
+    from casetrack.services.follow_up import after_filing
+    after_filing(case)
     return case
 
 
@@ -305,6 +309,7 @@ def fire(case: Case, trigger: Any, actor: User | None, /, version: Any = None,
         elif name == "revisit_on":
             case.revisit_on = value
     case.deadline = values.get("due_date") or _deadline(wf, case.state)
+    start_clock(case, wf)
     case.updated_at = now()
     db.session.add(CaseEvent(case_id=case.id, at=case.updated_at, actor_id=actor.id if actor else None, trigger=trigger,
                              from_state=from_state, to_state=case.state, from_unit_id=from_unit.id,
@@ -315,4 +320,6 @@ def fire(case: Case, trigger: Any, actor: User | None, /, version: Any = None,
         db.session.rollback()
         raise Conflict(_("This case changed since you opened it; reload it and try again."),
                        "stale") from None
+    from casetrack.services.follow_up import after_transition
+    after_transition(case, spec, from_unit, values)
     return case

@@ -6,12 +6,13 @@ from datetime import date, datetime, time, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 
 from casetrack.extensions import db
 from casetrack.models import CASE_KINDS, Case, Category, Unit, User
 from casetrack.services.calendar import SHANGHAI, today
 from casetrack.services.cases import default_workflow, scoped_cases, unit_filter
+from casetrack.services.clock import running_clock
 from casetrack.services.errors import ValidationFailed
 
 TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no")
@@ -107,8 +108,8 @@ def list_cases(user: User, f: CaseFilters) -> tuple[list[Case], int | None]:
 # -- inbox and boards ----------------------------------------------------------------------
 
 def overdue():
-    """True for a case whose deadline (Asia/Shanghai) has passed."""
-    return Case.deadline < today()
+    """True for a case whose deadline (Asia/Shanghai) has passed while its clock runs."""
+    return and_(Case.deadline < today(), running_clock(default_workflow()))
 
 
 def acting_states(role: str) -> list[str]:

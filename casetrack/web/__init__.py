@@ -33,9 +33,10 @@ def error_response(status: int, code: str, message: str, **extra):
 
 
 def register(app: Flask) -> None:
-    # api_sheets and api_visits add their routes to api.bp
-    from casetrack.web import (admin, admin_webhooks, api, api_sheets, api_visits, auth,  # noqa: F401
-                               boards, case_sheets, cases, open311, openapi, settings, visits)
+    # api_deadlines, api_shared, api_sheets and api_visits add their routes to api.bp when imported.
+    from casetrack.web import (admin, admin_webhooks, api, api_deadlines, api_sheets, api_shared,  # noqa: F401
+                               api_visits, auth, boards, case_sheets, cases, notices, open311, openapi,
+                               settings, shared, visits)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
@@ -43,6 +44,8 @@ def register(app: Flask) -> None:
     app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(visits.bp)
+    app.register_blueprint(notices.bp)
+    app.register_blueprint(shared.bp)
     app.register_blueprint(openapi.docs)
     app.register_blueprint(open311.bp)
     app.register_blueprint(settings.bp)

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from casetrack.extensions import csrf, db
 from casetrack.models import Case, Category, Unit, User
 from casetrack.services import accounts
-from casetrack.services.calendar import today
 from casetrack.services.cases import (allowed_triggers, case_events, file_case, fire, get_case,
                                       workflow_of)
+from casetrack.services.clock import clock_json
 from casetrack.services.errors import ServiceError, ValidationFailed
 from casetrack.services.queries import CaseFilters, list_cases
 from casetrack.web import error_response
@@ -57,6 +57,7 @@ def unit_json(unit: Unit) -> dict[str, Any]:
 
 def case_json(case: Case) -> dict[str, Any]:
     wf = workflow_of(case)
+    clock = clock_json(case, wf)
     return {
         "id": case.id, "title": case.title, "description": case.description,
         "category": case.category.code, "kind": case.kind, "state": case.state,
@@ -64,7 +65,7 @@ def case_json(case: Case) -> dict[str, Any]:
         "unit": case.unit.code, "unit_name": case.unit.name, "group": case.group.code,
         "department": case.department.code if case.department else None,
         "deadline": case.deadline.isoformat() if case.deadline else None,
-        "overdue": bool(case.deadline and case.deadline < today()),
+        "overdue": clock.pop("overdue"),
         "revisit_on": case.revisit_on.isoformat() if case.revisit_on else None,
         "funds": str(case.funds) if case.funds is not None else None,
         "donations": str(case.donations) if case.donations is not None else None,
@@ -74,6 +75,7 @@ def case_json(case: Case) -> dict[str, Any]:
         "workflow": case.workflow, "workflow_version": case.workflow_version,
         "version": case.version,
         "created_at": case.created_at.isoformat(), "updated_at": case.updated_at.isoformat(),
+        **clock,
     }
 
 

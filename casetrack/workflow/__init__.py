@@ -1,7 +1,7 @@
 """Workflow definitions: load workflows/*.yaml, validate, build one shared Machine each."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,41 @@ class FieldSpec:
 
 
 @dataclass(frozen=True)
+class AutoEscalate:
+    """Fire `trigger` as the system once a case is `after_days` working days overdue."""
+    trigger: str
+    after_days: int
+    reason: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ExtensionRules:
+    """Who may ask for more days (延期) in which states, who decides, and how many days at most."""
+    request_roles: frozenset[str]
+    approve_roles: frozenset[str]
+    states: tuple[str, ...]
+    max_days: int
+    pause_while_pending: bool
+
+
+@dataclass(frozen=True)
+class DetectionRules:
+    """When open cases are proposed as one shared problem (共性问题)."""
+    min_cases: int = 3
+    min_groups: int = 2
+    within_days: int = 30
+    match: tuple[str, ...] = ("village", "text")
+    text_similarity: float = 0.35
+    ngram: int = 2
+
+
+@dataclass(frozen=True)
+class SharedRules:
+    link_roles: frozenset[str]
+    detection: DetectionRules
+
+
+@dataclass(frozen=True)
 class StateSpec:
     name: str
     label: dict[str, str]
@@ -38,6 +73,8 @@ class StateSpec:
     deadline_days: int | None
     final: bool
     remember: str | None
+    pauses_clock: bool = False
+    auto_escalate: AutoEscalate | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +106,9 @@ class Workflow:
     transitions: list[TransitionSpec]
     filing_roles: frozenset[str]
     filing_states: dict[str, str]
+    warn_at: float | None = None
+    extensions: ExtensionRules | None = None
+    shared: SharedRules | None = None
     machine: Machine = field(repr=False, default=None)  # type: ignore[assignment]
 
     def transitions_from(self, state: str) -> list[TransitionSpec]:
@@ -89,8 +129,12 @@ class Workflow:
         lines = [f"{self.name} v{self.version} ({self.path})", "states:"]
         for s in self.states.values():
             days = f", {s.deadline_days} working days" if s.deadline_days else ""
+            extra = ", pauses the clock" if s.pauses_clock else ""
+            if s.auto_escalate:
+                extra += (f", {s.auto_escalate.trigger} by the system after "
+                          f"{s.auto_escalate.after_days} working days overdue")
             lines.append(f"  {s.name:<12} {s.label.get('zh', '')} / {s.label.get('en', '')}"
-                         f" [level {s.level}{days}{', final' if s.final else ''}]")
+                         f" [level {s.level}{days}{', final' if s.final else ''}{extra}]")
         lines.append("transitions:")
         for t in self.transitions:
             dest = t.dest or f"back to {t.back_to}"
@@ -99,6 +143,13 @@ class Workflow:
                          f"  roles={','.join(sorted(t.roles))}"
                          f"  fields={','.join(t.required) or '-'}"
                          f"{'  optional=' + ','.join(t.optional) if t.optional else ''}")
+        if self.warn_at:
+            lines.append(f"pre-warning at {self.warn_at:.0%} of the working days")
+        if self.extensions:
+            e = self.extensions
+            lines.append(f"extensions: asked by {','.join(sorted(e.request_roles))} in "
+                         f"{','.join(e.states)}, up to {e.max_days} days, decided by "
+                         f"{','.join(sorted(e.approve_roles))}")
         return "\n".join(lines)
 
 
@@ -132,7 +183,8 @@ def _check_keys(where: str, mapping: Any, allowed: set[str], required: set[str] 
 def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
     """Validate a parsed YAML document and build its Workflow (with its Machine)."""
     _check_keys(path, data, {"name", "version", "label", "roles", "fields", "filing", "states",
-                             "transitions"}, {"name", "version", "states", "transitions", "filing"})
+                             "transitions", "deadlines", "extensions", "shared_problems"},
+                {"name", "version", "states", "transitions", "filing"})
     name, version = data["name"], data["version"]
     if not isinstance(name, str) or not name.isidentifier():
         raise WorkflowError(f"{path}: name: must be a simple identifier, not {name!r}")
@@ -159,7 +211,8 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
         raise WorkflowError(f"{path}: states: must be a non-empty mapping")
     for sname, spec in data["states"].items():
         where = f"{path}: states.{sname}"
-        _check_keys(where, spec, {"label", "level", "deadline_days", "final", "remember"}, {"level"})
+        _check_keys(where, spec, {"label", "level", "deadline_days", "final", "remember", "pauses_clock",
+                                 "auto_escalate"}, {"level"})
         if spec.get("remember") not in (None, "resolver"):
             raise WorkflowError(f"{where}.remember: only 'resolver' can be remembered")
         if spec["level"] not in UNIT_KINDS + (KEEP,):
@@ -168,8 +221,13 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
         days = spec.get("deadline_days")
         if days is not None and (not isinstance(days, int) or isinstance(days, bool) or days < 1):
             raise WorkflowError(f"{where}.deadline_days: must be a positive whole number")
+        pauses = spec.get("pauses_clock", False)
+        if not isinstance(pauses, bool):
+            raise WorkflowError(f"{where}.pauses_clock: must be true or false")
+        if pauses and days:
+            raise WorkflowError(f"{where}.pauses_clock: a state that pauses the clock has no deadline_days")
         states[sname] = StateSpec(sname, _label(where, spec.get("label", sname)), spec["level"],
-                                  days, bool(spec.get("final", False)), spec.get("remember"))
+                                  days, bool(spec.get("final", False)), spec.get("remember"), pauses)
 
     filing = data["filing"]
     _check_keys(f"{path}: filing", filing, {"roles", "states"}, {"roles", "states"})
@@ -222,11 +280,108 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
                                           optional, dict(when),
                                           _label(where, spec.get("label", trigger))))
 
+    for sname, spec in data["states"].items():
+        if spec.get("auto_escalate") is not None:
+            states[sname] = replace(states[sname], auto_escalate=_auto_escalate(
+                f"{path}: states.{sname}.auto_escalate", spec["auto_escalate"], states[sname],
+                transitions))
     wf = Workflow(name, version, path, _label(f"{path}: label", data.get("label", name)), states,
-                  fields, transitions, filing_roles, dict(filing["states"]))
+                  fields, transitions, filing_roles, dict(filing["states"]),
+                  _warn_at(f"{path}: deadlines", data.get("deadlines")),
+                  _extensions(f"{path}: extensions", data.get("extensions"), roles, states),
+                  _shared(f"{path}: shared_problems", data.get("shared_problems"), roles))
     _check_reachable(wf)
     wf.machine = _build_machine(wf)
     return wf
+
+
+def _whole(where: str, value: Any, least: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < least:
+        raise WorkflowError(f"{where}: must be a whole number of at least {least}")
+    return value
+
+
+def _share(where: str, value: Any) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < 1:
+        raise WorkflowError(f"{where}: must be a share between 0 and 1, like 0.8")
+    return float(value)
+
+
+def _role_set(where: str, value: Any, roles: tuple[str, ...]) -> frozenset[str]:
+    names = frozenset(_names(where, value))
+    for role in sorted(names - set(roles)):
+        raise WorkflowError(f"{where}: unknown role {role!r}")
+    return names
+
+
+def _auto_escalate(where: str, spec: Any, state: StateSpec,
+                   transitions: list[TransitionSpec]) -> AutoEscalate:
+    _check_keys(where, spec, {"after_overdue_days", "trigger", "reason"}, {"after_overdue_days", "reason"})
+    if not state.deadline_days:
+        raise WorkflowError(f"{where}: a state without deadline_days is never overdue")
+    trigger = spec.get("trigger", "escalate")
+    found = [t for t in transitions if t.trigger == trigger and state.name in t.sources]
+    if not found:
+        raise WorkflowError(f"{where}.trigger: no transition {trigger!r} leaves this state")
+    if any(f != "reason" for f in found[0].required):
+        raise WorkflowError(f"{where}.trigger: {trigger!r} needs fields the system cannot give "
+                            f"({', '.join(found[0].required)}); only a reason")
+    return AutoEscalate(trigger, _whole(f"{where}.after_overdue_days", spec["after_overdue_days"], 0),
+                        _label(f"{where}.reason", spec["reason"]))
+
+
+def _warn_at(where: str, spec: Any) -> float | None:
+    if spec is None:
+        return None
+    _check_keys(where, spec, {"warn_at"}, {"warn_at"})
+    return _share(f"{where}.warn_at", spec["warn_at"])
+
+
+def _extensions(where: str, spec: Any, roles: tuple[str, ...],
+                states: dict[str, StateSpec]) -> ExtensionRules | None:
+    if spec is None:
+        return None
+    _check_keys(where, spec, {"request_roles", "approve_roles", "states", "max_days",
+                              "pause_while_pending"},
+                {"request_roles", "approve_roles", "states", "max_days"})
+    in_states = _names(f"{where}.states", spec["states"])
+    for sname in in_states:
+        if sname not in states:
+            raise WorkflowError(f"{where}.states: unknown state {sname!r}")
+        if not states[sname].deadline_days:
+            raise WorkflowError(f"{where}.states: {sname!r} has no deadline to extend")
+    pause = spec.get("pause_while_pending", True)
+    if not isinstance(pause, bool):
+        raise WorkflowError(f"{where}.pause_while_pending: must be true or false")
+    return ExtensionRules(_role_set(f"{where}.request_roles", spec["request_roles"], roles),
+                          _role_set(f"{where}.approve_roles", spec["approve_roles"], roles),
+                          in_states, _whole(f"{where}.max_days", spec["max_days"], 1), pause)
+
+
+MATCHES = ("village", "text")
+
+
+def _shared(where: str, spec: Any, roles: tuple[str, ...]) -> SharedRules | None:
+    if spec is None:
+        return None
+    _check_keys(where, spec, {"link_roles", "detection"}, {"link_roles"})
+    det = spec.get("detection") or {}
+    dwhere = f"{where}.detection"
+    _check_keys(dwhere, det, {"min_cases", "min_groups", "within_days", "match", "text_similarity",
+                              "ngram"})
+    defaults = DetectionRules()
+    match = _names(f"{dwhere}.match", det.get("match", list(defaults.match)))
+    for m in match:
+        if m not in MATCHES:
+            raise WorkflowError(f"{dwhere}.match: unknown match {m!r} (known: {', '.join(MATCHES)})")
+    rules = DetectionRules(
+        _whole(f"{dwhere}.min_cases", det.get("min_cases", defaults.min_cases), 2),
+        _whole(f"{dwhere}.min_groups", det.get("min_groups", defaults.min_groups), 1),
+        _whole(f"{dwhere}.within_days", det.get("within_days", defaults.within_days), 1),
+        match,
+        _share(f"{dwhere}.text_similarity", det.get("text_similarity", defaults.text_similarity)),
+        _whole(f"{dwhere}.ngram", det.get("ngram", defaults.ngram), 1))
+    return SharedRules(_role_set(f"{where}.link_roles", spec["link_roles"], roles), rules)
 
 
 def _check_reachable(wf: Workflow) -> None:

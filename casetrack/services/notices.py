@@ -1,0 +1,119 @@
+"""Notifications (an inbox of what needs me) and supervision notes (督办)."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import func, insert, or_, select, update
+
+from casetrack.extensions import db
+from casetrack.models import Case, CaseEvent, Notification, SupervisionNote, Unit, User
+from casetrack.services import mail
+from casetrack.services.calendar import now
+from casetrack.services.errors import Forbidden, NotFound, ValidationFailed
+
+SUPERVISING_ROLES = ("team_leader", "county_officer")
+INBOX_SIZE = 100
+
+
+def notify(kind: str, case: Case | None, message: str, *, unit: Unit | None = None,
+           user: User | None = None) -> Notification:
+    """Put a notice in a user's inbox, or in the inbox of every user of a unit."""
+    row = Notification(kind=kind, case_id=case.id if case else None, message=message,
+                       unit_id=unit.id if unit else None, user_id=user.id if user else None,
+                       created_at=now())
+    db.session.add(row)
+    subject = f"[casetrack] {kind.replace('_', ' ')}" + (f" #{case.id} {case.title}" if case else "")
+    mail.queue(subject, message, unit_id=row.unit_id, user_id=row.user_id)
+    return row
+
+
+def notify_units(rows: list[tuple[str, int, str, int]]) -> None:
+    """Many notices at once, each (kind, case id, message, unit id): one INSERT."""
+    if not rows:
+        return
+    at = now()
+    db.session.connection().execute(insert(Notification.__table__), [
+        {"kind": kind, "case_id": case_id, "message": message, "unit_id": unit_id, "user_id": None,
+         "read": False, "created_at": at} for kind, case_id, message, unit_id in rows])
+    for kind, case_id, message, unit_id in rows:
+        mail.queue(f"[casetrack] {kind.replace('_', ' ')} #{case_id}", message, unit_id=unit_id)
+
+
+def _mine(user: User):
+    return or_(Notification.user_id == user.id,
+               Notification.unit_id == user.unit_id if user.unit_id else False)
+
+
+def inbox(user: User) -> list[Notification]:
+    return list(db.session.scalars(select(Notification).where(_mine(user))
+                                   .order_by(Notification.id.desc()).limit(INBOX_SIZE)))
+
+
+def unread_count(user: User) -> int:
+    return db.session.scalar(select(func.count(Notification.id))
+                             .where(_mine(user), Notification.read.is_(False))) or 0
+
+
+def mark_read(user: User, notice_id: int | None = None) -> int:
+    """Mark one notice (or all of mine) read; returns how many changed."""
+    stmt = update(Notification).where(_mine(user), Notification.read.is_(False))
+    if notice_id is not None:
+        if db.session.scalars(select(Notification.id).where(
+                _mine(user), Notification.id == notice_id)).first() is None:
+            raise NotFound(_("No such notice."))
+        stmt = stmt.where(Notification.id == notice_id)
+    return db.session.execute(stmt.values(read=True)).rowcount
+
+
+# -- supervision notes (督办) --------------------------------------------------------------
+
+def may_supervise(case: Case, user: User) -> bool:
+    """The handler's superiors: a team leader or county officer above the handling unit."""
+    return (user.active and user.role in SUPERVISING_ROLES and user.unit is not None
+            and user.unit_id != case.unit_id and user.unit.contains(case.unit))
+
+
+def add_supervision_note(actor: User, case: Case, text: Any) -> SupervisionNote:
+    """A superior presses the handling unit on a case; the unit must acknowledge it."""
+    if not may_supervise(case, actor):
+        raise Forbidden(_("Only a superior of the handling unit supervises this case."))
+    if not isinstance(text, str) or not text.strip():
+        raise ValidationFailed({"text": _("Please fill this in.")}, _("Please correct the marked fields."))
+    if len(text) > 2000:
+        raise ValidationFailed({"text": _("At most %(n)d characters.", n=2000)})
+    note = SupervisionNote(case_id=case.id, unit_id=case.unit_id, text=text.strip(),
+                           author_id=actor.id, created_at=now())
+    db.session.add(note)
+    log_event(case, actor, "supervise", {"text": note.text})
+    notify("supervision", case, note.text, unit=case.unit)
+    db.session.flush()
+    return note
+
+
+def pending_notes(user: User) -> list[SupervisionNote]:
+    if user.unit_id is None:
+        return []
+    return list(db.session.scalars(select(SupervisionNote).where(
+        SupervisionNote.unit_id == user.unit_id, SupervisionNote.acknowledged_at.is_(None))
+        .order_by(SupervisionNote.id)))
+
+
+def acknowledge(actor: User, note_id: int) -> SupervisionNote:
+    """The handling unit confirms it has read a supervision note."""
+    note = db.session.get(SupervisionNote, note_id)
+    if note is None or actor.unit_id != note.unit_id or not actor.active:
+        raise NotFound(_("No such supervision note."))
+    if note.acknowledged_at is None:
+        note.acknowledged_at, note.acknowledged_by_id = now(), actor.id
+        log_event(note.case, actor, "acknowledge", {"note": note.id})
+        notify("supervision", note.case, f"acknowledged by {actor.name}", user=note.author)
+        db.session.flush()
+    return note
+
+
+def log_event(case: Case, actor: User | None, trigger: str, data: dict[str, Any]) -> None:
+    """An event that does not move the case: from and to are where it stands."""
+    db.session.add(CaseEvent(case_id=case.id, at=now(), actor_id=actor.id if actor else None,
+                             trigger=trigger, from_state=case.state, to_state=case.state,
+                             from_unit_id=case.unit_id, to_unit_id=case.unit_id, data=data))

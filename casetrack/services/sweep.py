@@ -1,0 +1,117 @@
+"""The deadline sweep: pre-warnings, overdue flags and auto-escalation, run from cron.
+
+Idempotent: each action is keyed on the deadline it is about (warned_for, overdue_for) or moves
+the case to a new state with a fresh deadline, so a second run finds nothing to do. Safe with
+two runs at once: on PostgreSQL each batch of due cases is locked with FOR UPDATE SKIP LOCKED
+(and the due conditions are re-checked on the locked row), on SQLite the whole sweep is one
+BEGIN IMMEDIATE transaction.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, false, or_, select, update
+
+from casetrack.extensions import db
+from casetrack.models import Case, CaseEvent, Unit
+from casetrack.services.calendar import now, nth_workday_back, today
+from casetrack.services.cases import fire, registry
+from casetrack.services.clock import running_clock
+from casetrack.services.errors import ServiceError
+from casetrack.services.notices import notify_units
+from casetrack.workflow import Workflow
+
+BATCH = 500
+
+
+def _due(wf: Workflow, day, cutoffs: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
+    """(open clocks, escalation due, overdue not yet flagged, pre-warning due) as SQL conditions;
+    a state's cutoff is the day before which a deadline has been missed long enough to climb."""
+    final = [s.name for s in wf.states.values() if s.final]
+    base = and_(Case.workflow == wf.name, Case.workflow_version == wf.version,
+                Case.state.not_in(final), Case.deadline.is_not(None), running_clock(wf))
+    escalate = or_(false(), *(and_(Case.state == state, Case.deadline < cutoff)
+                              for state, cutoff in cutoffs.items()))
+    overdue = and_(Case.deadline < day,
+                   or_(Case.overdue_for.is_(None), Case.overdue_for != Case.deadline))
+    warn = and_(Case.warn_on.is_not(None), Case.warn_on <= day, Case.deadline >= day,
+                or_(Case.warned_for.is_(None), Case.warned_for != Case.deadline))
+    return base, escalate, overdue, warn
+
+
+def sweep_deadlines(batch: int = BATCH) -> dict[str, int]:
+    """Apply every due rule once; flushes, the caller commits. Returns what was done."""
+    day = today()
+    done = {"escalated": 0, "warned": 0, "overdue": 0}
+    for wf in registry().workflows.values():
+        cutoffs = {s.name: nth_workday_back(day, s.auto_escalate.after_days)
+                   for s in wf.states.values() if s.auto_escalate}
+        base, escalate, overdue, warn = _due(wf, day, cutoffs)
+        last = 0
+        while True:
+            ids = list(db.session.scalars(
+                select(Case.id).where(base, or_(escalate, overdue, warn), Case.id > last)
+                .order_by(Case.id).limit(batch).with_for_update(skip_locked=True)))
+            if not ids:
+                break
+            last = ids[-1]
+            _batch(wf, ids, day, cutoffs, done)
+    return done
+
+
+def _batch(wf: Workflow, ids: list[int], day, cutoffs: dict, done: dict[str, int]) -> None:
+    """One locked batch: escalations one by one through the workflow, flags in bulk."""
+    rows = db.session.execute(
+        select(Case.id, Case.state, Case.deadline, Case.unit_id, Case.overdue_for,
+               Unit.parent_id).join(Unit, Unit.id == Case.unit_id).where(Case.id.in_(ids))).all()
+    flags: dict[str, list] = {"overdue": [], "pre_warning": []}
+    for case_id, state, deadline, unit_id, overdue_for, superior_id in rows:
+        if state in cutoffs and deadline < cutoffs[state] and _escalate(wf, case_id):
+            done["escalated"] += 1
+        elif deadline < day:
+            if overdue_for != deadline:
+                flags["overdue"].append((case_id, state, deadline, unit_id, superior_id))
+        else:
+            flags["pre_warning"].append((case_id, state, deadline, unit_id, superior_id))
+    _flag(flags["overdue"], "overdue", Case.overdue_for, superiors=True)
+    _flag(flags["pre_warning"], "pre_warning", Case.warned_for, superiors=False)
+    done["overdue"] += len(flags["overdue"])
+    done["warned"] += len(flags["pre_warning"])
+    db.session.flush()
+
+
+def _escalate(wf: Workflow, case_id: int) -> bool:
+    case = db.session.get(Case, case_id)
+    rule = wf.states[case.state].auto_escalate
+    try:
+        with db.session.begin_nested():
+            fire(case, rule.trigger, None, reason=rule.reason.get("zh") or rule.reason["en"])
+    except ServiceError as exc:
+        if exc.code == "stale":  # fire rolled the transaction back: never hide that
+            raise
+        return False  # e.g. no unit above: left for a person, flagged overdue instead
+    return True
+
+
+def _flag(rows: list[tuple], trigger: str, column, *, superiors: bool) -> None:
+    """Record a flag for each case's current deadline: one UPDATE (which does not bump the
+    case's version: no one's edit should fail because the sweep passed by), one event per case
+    through the ORM (so the audit chain sees it), notices in bulk."""
+    if not rows:
+        return
+    for deadline in {r[2] for r in rows}:
+        db.session.execute(update(Case).where(Case.id.in_([r[0] for r in rows if r[2] == deadline]))
+                           .values({column: deadline}),
+                           execution_options={"synchronize_session": False})
+    at = now()
+    db.session.add_all([CaseEvent(case_id=case_id, at=at, actor_id=None, trigger=trigger,
+                                  from_state=state, to_state=state, from_unit_id=unit_id,
+                                  to_unit_id=unit_id, data={"deadline": deadline.isoformat()})
+                        for case_id, state, deadline, unit_id, _sup in rows])
+    words = "overdue since" if trigger == "overdue" else "due on"
+    notices = [(trigger, case_id, f"{words} {deadline.isoformat()}", unit_id)
+               for case_id, _state, deadline, unit_id, _sup in rows]
+    if superiors:
+        notices += [(trigger, case_id, f"{words} {deadline.isoformat()}", sup or unit_id)
+                    for case_id, _state, deadline, unit_id, sup in rows]
+    notify_units(notices)

@@ -1,0 +1,126 @@
+"""The inbox: notices that need me and supervision notes (督办) to acknowledge."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from casetrack.extensions import db
+from casetrack.models import SupervisionNote
+from casetrack.services import extensions, notices, shared
+from casetrack.services.calendar import deadline_basis
+from casetrack.services.cases import get_case, may_act, workflow_of
+from casetrack.services.clock import is_overdue, is_paused, pending_extension
+from casetrack.services.errors import ServiceError
+
+bp = Blueprint("notices", __name__, url_prefix="/notices")
+
+KIND_LABELS = {
+    "new_case": _l("New case in my unit"), "escalation": _l("Escalated to my unit"),
+    "referral": _l("Referred to my unit"), "pre_warning": _l("Deadline approaching"),
+    "overdue": _l("Overdue"), "supervision": _l("Supervision note"),
+    "callback": _l("Call-back result"), "extension": _l("Extension"),
+    "shared_problem": _l("Linked into a shared problem"),
+}
+
+
+@bp.before_request
+@login_required
+def _require_login():
+    return None
+
+
+@bp.app_context_processor
+def unread_notices():
+    """The unread count shown next to the inbox link on every page."""
+    if current_user and current_user.is_authenticated:
+        return {"unread_notices": notices.unread_count(current_user)}
+    return {"unread_notices": 0}
+
+
+@bp.get("/")
+def inbox():
+    return render_template("notices/inbox.html", notices=notices.inbox(current_user),
+                           notes=notices.pending_notes(current_user), kinds=KIND_LABELS)
+
+
+@bp.post("/<int:notice_id>/read")
+def read(notice_id: int):
+    notices.mark_read(current_user, notice_id)
+    db.session.commit()
+    return redirect(url_for(".inbox"))
+
+
+@bp.post("/read-all")
+def read_all():
+    notices.mark_read(current_user)
+    db.session.commit()
+    return redirect(url_for(".inbox"))
+
+
+@bp.post("/supervision/<int:note_id>/acknowledge")
+def acknowledge(note_id: int):
+    notices.acknowledge(current_user, note_id)
+    db.session.commit()
+    flash(_("Supervision note acknowledged."), "success")
+    return redirect(url_for(".inbox"))
+
+
+@bp.app_template_global()
+def case_clock(case) -> dict:
+    """What the case page shows about the clock, and which deadline actions the user has."""
+    wf = workflow_of(case)
+    rules = wf.extensions
+    pending = pending_extension(case, wf)
+    members = shared.members(case)
+    return {
+        "members": members,
+        "may_unlink": bool(members and wf.shared and current_user.role in wf.shared.link_roles
+                           and case.state in shared.open_states(wf)),
+        "basis": deadline_basis(case.deadline), "paused": is_paused(case, wf, pending),
+        "overdue": is_overdue(case, wf, pending), "pending": pending,
+        "may_request": bool(rules and pending is None and case.state in rules.states
+                            and may_act(case, current_user)
+                            and current_user.role in rules.request_roles),
+        "may_decide": bool(rules and pending and current_user.role in rules.approve_roles),
+        "may_supervise": notices.may_supervise(case, current_user),
+        "notes": db.session.scalars(db.select(SupervisionNote).where(
+            SupervisionNote.case_id == case.id).order_by(SupervisionNote.id)).all(),
+    }
+
+
+def _back(case_id: int, action):
+    """Run a deadline action from the case page; errors are flashed, not lost."""
+    try:
+        action()
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        for message in (getattr(exc, "errors", None) or {}).values():
+            flash(message, "error")
+    else:
+        db.session.commit()
+        flash(_("Done."), "success")
+    return redirect(url_for("cases.show", case_id=case_id))
+
+
+@bp.post("/cases/<int:case_id>/supervise")
+def supervise(case_id: int):
+    case = get_case(current_user, case_id)
+    return _back(case_id, lambda: notices.add_supervision_note(current_user, case,
+                                                               request.form.get("text")))
+
+
+@bp.post("/cases/<int:case_id>/extension")
+def ask_extension(case_id: int):
+    case = get_case(current_user, case_id)
+    return _back(case_id, lambda: extensions.request_extension(
+        current_user, case, request.form.get("days", ""), request.form.get("reason")))
+
+
+@bp.post("/extensions/<int:extension_id>/decision")
+def decide_extension(extension_id: int):
+    ext = extensions.get_extension(current_user, extension_id)
+    return _back(ext.case_id, lambda: extensions.decide_extension(
+        current_user, ext, request.form.get("approve") == "yes", request.form.get("note", "")))

@@ -1,0 +1,145 @@
+"""Shared problems (共性问题): link, resolve through the parent, unlink; detection proposals."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from casetrack.extensions import db
+from casetrack.services import calendar
+from casetrack.services.shared import ngrams, similarity, village_of
+
+WATER = [("G1", "村东头自来水管破裂，停水三天", "自来水管道老化破裂，全组停水"),
+         ("G2", "自来水管道破裂，村里停水多日", "水管破裂后一直没有人来修，停水"),
+         ("G1", "自来水管破裂漏水，群众停水", "水管破裂，村民吃水困难")]
+
+
+def file(world, group: str, title: str, description: str = "", category: str = "infrastructure",
+         address: str = "") -> int:
+    user = {"G1": "group1", "G2": "group2", "G3": "group3"}[group]
+    case = world.file(user, title=title, description=description, category=category,
+                      resident={"name": "村民", "phone": "", "address": address})
+    db.session.commit()
+    return case.id
+
+
+def test_link_resolve_through_the_parent(world, api):
+    ids = [file(world, g, t, d) for g, t, d in WATER]
+    r = api("team1").post("/shared-problems", json={"title": "王家片区自来水管网老化", "cases": ids})
+    assert r.status_code == 201, r.get_json()
+    parent = r.get_json()
+    assert (parent["state"], parent["unit"], parent["kind"]) == ("team", "T1", "shared")
+    assert [m["id"] for m in parent["members"]] == ids
+    member = api("group1").get(f"/cases/{ids[0]}").get_json()
+    assert member["parent"]["id"] == parent["id"] and member["parent"]["state"] == "team"
+    assert member["paused"] is True and member["events"][-1]["trigger"] == "link"
+
+    r = api("team1").post(f"/cases/{parent['id']}/transitions",
+                          json={"trigger": "resolve", "version": parent["version"],
+                                "resolution": "更换主管道2公里", "funds": "12.5"})
+    assert r.status_code == 200, r.get_json()
+    for case_id in ids:
+        body = api("county").get(f"/cases/{case_id}").get_json()
+        assert body["state"] == "resolved" and body["funds"] is None  # the money counts once
+        assert body["parent"]["state"] == "resolved"
+        resolve = body["events"][-1]
+        assert (resolve["trigger"], resolve["actor"]) == ("resolve", None)
+        assert resolve["data"]["resolution"] == "更换主管道2公里"
+        assert "verify" in body["allowed"]  # each reporter still gets a call-back
+    r = api("team1").post(f"/shared-problems/{parent['id']}/unlink", json={"case": ids[0]})
+    assert r.status_code == 409
+
+
+def test_unlink_before_the_parent_is_resolved(world, api):
+    ids = [file(world, g, t, d) for g, t, d in WATER]
+    parent = api("team1").post("/shared-problems", json={"title": "水管", "cases": ids}).get_json()
+    r = api("team1").post(f"/shared-problems/{parent['id']}/unlink", json={"case": ids[1]})
+    assert r.status_code == 200, r.get_json()
+    assert [m["id"] for m in r.get_json()["members"]] == [ids[0], ids[2]]
+    body = api("group2").get(f"/cases/{ids[1]}").get_json()
+    assert body["parent"] is None and body["paused"] is False
+    r = api("team1").post(f"/shared-problems/{parent['id']}/unlink", json={"case": ids[1]})
+    assert r.status_code == 422
+
+
+def test_who_may_link_and_what(world, api):
+    ids = [file(world, g, t, d) for g, t, d in WATER]
+    other_team = file(world, "G3", "自来水管破裂")
+    assert api("group1").post("/shared-problems", json={"title": "x", "cases": ids}).status_code == 403
+    r = api("team1").post("/shared-problems", json={"title": "x", "cases": ids[:1]})
+    assert r.status_code == 422 and "cases" in r.get_json()["errors"]
+    r = api("team1").post("/shared-problems", json={"title": "x", "cases": ids + [other_team]})
+    assert r.status_code == 404
+    assert api("team1").post("/shared-problems", json={"title": "x", "cases": ids}).status_code == 201
+    r = api("team1").post("/shared-problems", json={"title": "again", "cases": ids})
+    assert r.status_code == 422
+    # the county office links across teams
+    fresh = [file(world, "G1", "路灯坏了"), other_team]
+    r = api("county").post("/shared-problems", json={"title": "路灯", "cases": fresh})
+    assert r.status_code == 201 and r.get_json()["state"] == "county"
+
+
+def test_detection_proposes_similar_chinese_reports_from_two_groups(world, api):
+    ids = [file(world, g, t, d) for g, t, d in WATER]
+    file(world, "G2", "低保申请三个月没有批复", category="social_security")
+    file(world, "G1", "村小学门口没有红绿灯", "学生上学过马路危险")  # same category, other text
+    file(world, "G2", "村里道路破损没有人来修", "雨天积水")  # shares a phrase, not the problem
+    [proposal] = api("team1").get("/shared-problems/proposals").get_json()["proposals"]
+    assert sorted(proposal["cases"]) == ids
+    assert proposal["groups"] == ["G1", "G2"] and proposal["category"] == "infrastructure"
+    assert {r["rule"] for r in proposal["reasons"]} == {"text"}
+    assert "similar text" in proposal["why"]
+    assert api("group1").get("/shared-problems/proposals").status_code == 403
+
+
+def test_detection_by_village_and_what_does_not_match(world, api):
+    same_village = [file(world, g, t, address="东山镇王家村3组")
+                    for g, t in [("G1", "桥面裂缝"), ("G2", "排水沟堵塞"), ("G2", "路灯不亮")]]
+    [proposal] = api("team1").get("/shared-problems/proposals").get_json()["proposals"]
+    assert sorted(proposal["cases"]) == same_village
+    assert "王家村" in proposal["why"] and proposal["title"].startswith("王家村")
+
+
+def test_no_proposal_from_one_group_alone_or_outside_the_window(world, api):
+    for title, desc in [(t, d) for _g, t, d in WATER]:
+        file(world, "G1", title, desc)  # three similar reports, but one group
+    assert api("team1").get("/shared-problems/proposals").get_json()["proposals"] == []
+    with calendar.at(datetime.now(timezone.utc) - timedelta(days=40)):
+        file(world, "G2", WATER[1][1], WATER[1][2])  # similar, other group, but too old
+    assert api("team1").get("/shared-problems/proposals").get_json()["proposals"] == []
+
+
+def test_proposals_respect_scope_and_linked_cases(world, api):
+    ids = [file(world, g, t, d) for g, t, d in WATER]
+    assert api("team2").get("/shared-problems/proposals").get_json()["proposals"] == []
+    assert len(api("county").get("/shared-problems/proposals").get_json()["proposals"]) == 1
+    api("team1").post("/shared-problems", json={"title": "水管", "cases": ids[:2]})
+    assert api("team1").get("/shared-problems/proposals").get_json()["proposals"] == []
+
+
+def test_text_helpers_on_chinese():
+    a = ngrams("自来水管破裂，停水三天", 2)
+    assert "自来" in a and "，停" not in a
+    assert similarity(a, ngrams("自来水管道破裂，村里停水", 2)) > 0.3
+    assert similarity(a, ngrams("低保申请没有批复", 2)) == 0
+    assert village_of(None, "东山镇王家村3组") == "王家村"
+    assert village_of("李家村", "东山镇王家村") == "李家村"
+    assert village_of(None, "王家组3号") == ""
+
+
+def test_a_team_leader_links_a_proposal_from_the_page_and_unlinks(world, auth, client):
+    ids = [file(world, g, t, d) for g, t, d in WATER]
+    auth.login("team1")
+    html = client.get("/shared-problems/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "similar text" in html and all(f'value="{i}"' in html for i in ids)
+    r = client.post("/shared-problems/", data={"title": "自来水管网改造", "cases": [str(i) for i in ids]})
+    assert r.status_code == 302
+    parent_id = int(r.headers["Location"].rsplit("/", 1)[1])
+    html = client.get(f"/cases/{parent_id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Cases of this shared problem" in html and "Unlink" in html
+    client.post(f"/shared-problems/{parent_id}/unlink/{ids[0]}")
+    html = client.get(f"/cases/{ids[0]}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Part of the shared problem" not in html
+    html = client.get(f"/cases/{ids[1]}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Part of the shared problem" in html and "自来水管网改造" in html
+    auth.logout()
+    auth.login("group1")
+    assert client.get("/shared-problems/").status_code == 403
