@@ -24,6 +24,7 @@ from casetrack.services import accounts
 from casetrack.services.calendar import SHANGHAI, now
 from casetrack.services.cases import file_case, get_case, scoped_cases, workflow_of
 from casetrack.services.errors import Forbidden, NotFound, ServiceError, ValidationFailed
+from casetrack.web.openapi import doc
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 csrf.exempt(bp)
@@ -31,6 +32,34 @@ csrf.exempt(bp)
 WINDOW = timedelta(days=90)   # the spec's default and widest date range
 LIMIT = 1000                  # the spec's most requests per answer
 FORMATS = ("json", "xml")
+
+
+def _answer(item: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    """An answer as the spec gives it: a JSON list, or the same rows as XML."""
+    return {"description": description, "content": {
+        "application/json": {"schema": {"type": "array", "items": item}},
+        "text/xml": {"schema": {"type": "string"}}}}
+
+
+ERRORS = _answer({"type": "object", "required": ["code", "description"],
+                  "properties": {"code": {"type": "integer"}, "description": {"type": "string"}}},
+                 "Errors as the spec gives them")
+FMT = {"name": "fmt", "in": "path", "required": True, "schema": {"type": "string", "enum": list(FORMATS)}}
+REQUEST = {"type": "object", "required": ["service_request_id", "status"], "properties": {
+    "service_request_id": {"type": "integer"}, "status": {"type": "string", "enum": ["open", "closed"]},
+    "status_notes": {"type": "string"}, "service_name": {"type": "string"}, "service_code": {"type": "string"},
+    "description": {"type": "string"}, "agency_responsible": {"type": "string"},
+    "service_notice": {"type": "string"}, "requested_datetime": {"type": "string", "format": "date-time"},
+    "updated_datetime": {"type": "string", "format": "date-time"},
+    "expected_datetime": {"type": ["string", "null"], "format": "date-time"},
+    "address": {"type": "string"}, "address_id": {"type": "string"}, "zipcode": {"type": "string"},
+    "lat": {"type": ["number", "null"]}, "long": {"type": ["number", "null"]}, "media_url": {"type": "string"}}}
+TOKEN = {"type": "object", "required": ["service_request_id", "token"], "properties": {
+    "service_request_id": {"type": "integer"}, "token": {"type": "string"}}}
+
+
+def errs(*codes: int) -> dict[str, Any]:
+    return {str(code): ERRORS for code in codes}
 
 
 class Unauthorized(ServiceError):
@@ -137,6 +166,11 @@ def request_json(case: Case) -> dict[str, Any]:
 # -- routes --------------------------------------------------------------------------------
 
 @bp.get("/services.<fmt>")
+@doc(summary="Open311: the categories as services", tags=["open311"], security=[], parameters=[FMT],
+     responses={"200": _answer({"type": "object", "required": ["service_code", "service_name"], "properties": {
+         "service_code": {"type": "string"}, "service_name": {"type": "string"},
+         "description": {"type": "string"}, "metadata": {"type": "string"}, "type": {"type": "string"},
+         "keywords": {"type": "string"}, "group": {"type": "string"}}}), **errs(404)})
 def services(fmt: str):
     _check_format(fmt)
     rows = db.session.scalars(select(Category).where(Category.active.is_(True))
@@ -163,6 +197,13 @@ def _list(name: str) -> list[str]:
 
 
 @bp.get("/requests.<fmt>")
+@doc(summary="Open311: requests in my scope (90 days by default, at most 1,000)", tags=["open311"],
+     parameters=[FMT, *({"name": n, "in": "query", "schema": sch} for n, sch in [
+         ("api_key", {"type": "string"}), ("service_request_id", {"type": "string"}),
+         ("service_code", {"type": "string"}), ("status", {"type": "string"}),
+         ("start_date", {"type": "string", "format": "date-time"}),
+         ("end_date", {"type": "string", "format": "date-time"})])],
+     responses={"200": _answer(REQUEST), **errs(400, 401, 404)})
 def requests_(fmt: str):
     """Requests in the user's scope: by ids, or filed within a window of at most 90 days."""
     _check_format(fmt)
@@ -200,6 +241,15 @@ def _final_states():
 
 
 @bp.post("/requests.<fmt>")
+@doc(summary="Open311: file a request as the api_key's user", tags=["open311"], parameters=[FMT],
+     requestBody={"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+         "type": "object", "required": ["service_code"], "properties": {n: {"type": "string"} for n in (
+             "api_key", "service_code", "description", "first_name", "last_name", "phone", "email",
+             "address_string", "attribute[title]", "attribute[kind]", "attribute[group]")}}}}},
+     responses={"200": _answer({"type": "object", "required": ["service_request_id"], "properties": {
+         "service_request_id": {"type": "integer"}, "token": {"type": "string"},
+         "service_notice": {"type": "string"}, "account_id": {"type": ["string", "null"]}}}),
+         **errs(400, 401, 403, 404, 409)})
 def create_request(fmt: str):
     """File a case as the api_key's user, in their group (attribute[group] may only name it)."""
     _check_format(fmt)
@@ -225,12 +275,16 @@ def create_request(fmt: str):
 
 
 @bp.get("/requests/<int:case_id>.<fmt>")
+@doc(summary="Open311: one request", tags=["open311"], parameters=[FMT],
+     responses={"200": _answer(REQUEST), **errs(401, 404)})
 def request_(case_id: int, fmt: str):
     _check_format(fmt)
     return answer(fmt, "service_requests", "request", [request_json(get_case(api_user(), case_id))])
 
 
 @bp.get("/tokens/<token>.<fmt>")
+@doc(summary="Open311: the request of a token (the token is the request's id)", tags=["open311"],
+     parameters=[FMT], responses={"200": _answer(TOKEN), **errs(401, 404)})
 def token(token: str, fmt: str):
     """The request a token stands for (intake is synchronous: the token is the id)."""
     _check_format(fmt)

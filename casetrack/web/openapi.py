@@ -14,6 +14,7 @@ from flask import Blueprint, Flask, current_app, jsonify, render_template
 from casetrack.services.cases import MAX_ID
 
 API_PREFIX = "/api/v1"
+DESCRIBED = (API_PREFIX + "/", "/open311/v2/")
 
 
 def ref(name: str) -> dict[str, str]:
@@ -230,7 +231,7 @@ def build_spec(app: Flask) -> dict[str, Any]:
         spec.components.schema(name, schema)
     paths: dict[str, dict[str, Any]] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        if not rule.rule.startswith(API_PREFIX + "/"):
+        if not rule.rule.startswith(DESCRIBED):
             continue
         view = app.view_functions[rule.endpoint]
         operation = getattr(view, "openapi", None)
@@ -240,8 +241,10 @@ def build_spec(app: Flask) -> dict[str, Any]:
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             op = {"operationId": rule.endpoint.replace(".", "_") + ("" if method == "GET" else f"_{method.lower()}"),
                   "security": [{"bearer": []}], **operation}
+            own = op.get("parameters", [])
+            named = {(p["name"], p["in"]) for p in own}  # a view may describe its path parameters itself
             if params:
-                op["parameters"] = params + op.get("parameters", [])
+                op["parameters"] = [p for p in params if (p["name"], p["in"]) not in named] + own
             paths.setdefault(path, {})[method.lower()] = op
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
