@@ -20,8 +20,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     config.load(app)
     if overrides:
         app.config.update(overrides)
-        if "DATABASE_URL" in overrides:
-            app.config["SQLALCHEMY_DATABASE_URI"] = overrides["DATABASE_URL"]
+    config.database(app)
     # A broken workflow file stops start-up here, with the file and key in the message.
     app.extensions["casetrack.workflows"] = Registry(app.config["WORKFLOWS_DIR"])
 

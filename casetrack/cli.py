@@ -9,6 +9,7 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
+from casetrack import schema
 from casetrack.extensions import db
 from casetrack.models import ROLE_UNIT_KINDS, User
 from casetrack.services import accounts, audit, backup, demo, org, sweep
@@ -43,18 +44,18 @@ def register(app: Flask) -> None:
 
     @app.cli.command("init-db")
     def init_db() -> None:
-        """Create the tables (idempotent) and the standard categories."""
-        db.create_all()
+        """Create or upgrade the tables (alembic upgrade head; idempotent) and the standard categories."""
+        done = schema.upgrade()
         added = org.ensure_categories()
         db.session.commit()
         click.echo(f"database ready at {db.engine.url.render_as_string(hide_password=True)}"
-                   f" ({added} categories added)")
+                   f": {done} ({added} categories added)")
 
     @app.cli.command("demo")
     @click.option("--password", default="demo", show_default=True, help="password of every demo account")
     def demo_command(password: str) -> None:
         """Load the demo county once (fixed seed) and print its accounts."""
-        db.create_all()
+        schema.upgrade()
         loaded = demo.load_demo(password)
         click.echo("demo county loaded" if loaded else "demo county already loaded; nothing changed")
         click.echo(f"{'username':<10} {'role':<20} unit")
@@ -66,6 +67,27 @@ def register(app: Flask) -> None:
         if loaded:
             click.echo(f"password of every account: {password}")
         db.session.commit()
+
+    @app.cli.command("generate")
+    @click.option("--targets", default=0, show_default=True, help="visit targets to add")
+    @click.option("--cases", default=0, show_default=True, help="cases to add (with their events)")
+    @click.option("--visits", default=0, show_default=True, help="visits to add")
+    @click.option("--seed", default=1, show_default=True, help="the same seed gives the same data")
+    @click.option("--password", default="demo", show_default=True,
+                  help="password of the accounts made with a new unit tree")
+    def generate_command(targets: int, cases: int, visits: int, seed: int, password: str) -> None:
+        """Add a realistic generated data set fast (bulk inserts); makes a unit tree if none."""
+        import time
+
+        from casetrack.services.generate import generate
+        started = time.perf_counter()
+        schema.upgrade()
+        counts = generate(targets, cases, visits, seed=seed, password=password,
+                          progress=lambda m: click.echo(f"  {m} ({time.perf_counter() - started:.0f} s)"))
+        db.session.commit()
+        click.echo(f"added {counts.units} units, {counts.users} users, {counts.targets} targets, "
+                   f"{counts.visits} visits, {counts.cases} cases, {counts.events} case events "
+                   f"in {time.perf_counter() - started:.1f} s")
 
     @app.cli.command("create-user")
     @click.argument("username")

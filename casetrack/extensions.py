@@ -1,7 +1,10 @@
 """Extension objects, created unbound and initialised by create_app."""
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
+import time
 from contextvars import ContextVar
 from datetime import datetime, timezone
 
@@ -12,6 +15,7 @@ from flask_talisman import Talisman
 from flask_wtf import CSRFProtect
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import Pool
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -51,13 +55,57 @@ def _sqlite_connect(dbapi_connection, _record):
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=15000")
+        path = cursor.execute("PRAGMA database_list").fetchone()[2]
         cursor.close()
+        if path:  # a file, not :memory:
+            _record.info["writer_lock"] = os.open(f"{path}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
 
 
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(connection):
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+        if write_intent.get():
+            _take_writer_lock(connection.connection.info)
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+# Writers wait for each other on a lock file beside the database, polled every half
+# millisecond: SQLite's own busy handler backs off to 100 ms sleeps, which left a second
+# gunicorn worker sleeping while the first held the lock for a few milliseconds.
+# The lock is held until the connection goes back to the pool, after COMMIT or ROLLBACK.
+WRITER_LOCK_TIMEOUT = 15.0
+
+
+def _take_writer_lock(info: dict) -> None:
+    fd = info.get("writer_lock")
+    if fd is None or info.get("writer_locked"):
+        return
+    deadline = time.monotonic() + WRITER_LOCK_TIMEOUT
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            info["writer_locked"] = True
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise sqlite3.OperationalError("database is locked (writer lock)") from None
+            time.sleep(0.0005)
+
+
+@event.listens_for(Pool, "checkin")
+def _release_writer_lock(_dbapi_connection, record) -> None:
+    if record is not None and record.info.pop("writer_locked", False):
+        fcntl.flock(record.info["writer_lock"], fcntl.LOCK_UN)
+
+
+@event.listens_for(Pool, "close")
+def _close_writer_lock(_dbapi_connection, record) -> None:
+    fd = record.info.pop("writer_lock", None) if record is not None else None
+    if fd is not None:
+        record.info.pop("writer_locked", None)
+        os.close(fd)
 
 
 class UTCDateTime(TypeDecorator):

@@ -1,11 +1,37 @@
-"""Fixtures: an app on a fresh SQLite file per test, a small county, clients that log in."""
+"""Fixtures: an app on a fresh database per test, a small county, clients that log in.
+
+The database is a fresh SQLite file, or with CASETRACK_TEST_DB=postgresql a throw-away
+PostgreSQL cluster (one per session) whose tables are emptied before every test.
+"""
 from __future__ import annotations
 
+import itertools
+import os
+
 import pytest
+from sqlalchemy import text
 
 from casetrack import create_app
 from casetrack.extensions import db, write_intent
 from tests.factories import World, build_world
+from tests.pgcluster import Cluster, server_bin
+
+TEST_DB = os.environ.get("CASETRACK_TEST_DB", "sqlite")
+_database_names = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """The session's PostgreSQL cluster (only with CASETRACK_TEST_DB=postgresql)."""
+    if TEST_DB != "postgresql":
+        pytest.skip("PostgreSQL run only (CASETRACK_TEST_DB=postgresql)")
+    bindir = server_bin()
+    if bindir is None:
+        pytest.fail("CASETRACK_TEST_DB=postgresql but no /usr/lib/postgresql/*/bin/initdb")
+    cluster = Cluster(bindir)
+    cluster.create_database("casetrack_test")
+    yield cluster
+    cluster.stop()
 
 
 def pytest_sessionstart(session):
@@ -15,14 +41,41 @@ def pytest_sessionstart(session):
 
 
 @pytest.fixture
-def app(tmp_path):
-    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'test.db'}", "TESTING": True,
+def database_url(request, tmp_path) -> str:
+    """The test's database: a SQLite file, or the session's PostgreSQL test database."""
+    if TEST_DB == "postgresql":
+        return request.getfixturevalue("pg_cluster").url("casetrack_test")
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+def empty_database_url(request, tmp_path) -> str:
+    """A database with nothing in it, on the engine under test (for migrations)."""
+    if TEST_DB == "postgresql":
+        return request.getfixturevalue("pg_cluster").create_database(
+            f"casetrack_empty_{next(_database_names)}")
+    return f"sqlite:///{tmp_path / 'empty.db'}"
+
+
+def empty_tables() -> None:
+    """PostgreSQL: empty every table and restart its ids, so each test starts afresh."""
+    names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+    db.session.execute(text("SET LOCAL lock_timeout = '10s'"))
+    db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    db.session.commit()
+
+
+@pytest.fixture
+def app(database_url):
+    app = create_app({"DATABASE_URL": database_url, "TESTING": True,
                       "WTF_CSRF_ENABLED": False, "SECRET_KEY": "test",
                       "ARGON2_PARAMS": {"time_cost": 1, "memory_cost": 8, "parallelism": 1}})
     # The test's own reads must not hold SQLite's write lock while its client makes requests.
     token = write_intent.set(False)
     with app.app_context():
         db.create_all()
+        if db.engine.dialect.name == "postgresql":
+            empty_tables()
         yield app
         db.session.remove()
         db.engine.dispose()

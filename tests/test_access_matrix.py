@@ -26,6 +26,7 @@ def unit_kind(kind: str) -> tuple[str, str]:
 
 MATRIX = {
     "static": PUBLIC,
+    "healthz": PUBLIC,
     "auth.login": PUBLIC,
     "auth.logout": USER,
     "auth.set_language": PUBLIC,

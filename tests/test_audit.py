@@ -1,8 +1,10 @@
 """The audit trail is append-only in the database and hash-chained; audit-verify names the altered row."""
 import sqlite3
+from types import SimpleNamespace
 
+import psycopg
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import make_url, select, text
 from sqlalchemy.exc import DatabaseError
 
 from casetrack.extensions import db
@@ -27,9 +29,17 @@ def ids(case) -> list[int]:
 
 
 def raw(app):
-    """A connection that bypasses the app, as someone editing the database file would."""
-    path = app.config["DATABASE_URL"].removeprefix("sqlite:///")
-    con = sqlite3.connect(path, isolation_level=None)
+    """A connection that bypasses the app and its guard triggers, as someone editing the
+    database directly would; statements take ? placeholders on both engines."""
+    url = make_url(app.config["DATABASE_URL"])
+    if url.get_backend_name() == "postgresql":
+        def execute(sql, params=()):
+            with psycopg.connect(host=url.host, port=url.port, user=url.username,
+                                 dbname=url.database, autocommit=True) as con:
+                con.execute("SET session_replication_role = replica")  # this session skips triggers
+                con.execute(sql.replace("?", "%s"), params)
+        return SimpleNamespace(execute=execute)
+    con = sqlite3.connect(url.database, isolation_level=None)
     con.execute("DROP TRIGGER case_events_no_update")
     con.execute("DROP TRIGGER case_events_no_delete")
     return con

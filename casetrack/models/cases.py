@@ -28,6 +28,8 @@ class Case(db.Model):
         Index("ix_cases_unit_state", "unit_id", "state", "id"),
         Index("ix_cases_group_id_id", "group_id", "id"),
         Index("ix_cases_state_deadline", "state", "deadline"),
+        Index("ix_cases_state_id", "state", "id"),  # a list filtered by state, paged by id
+        Index("ix_cases_group_state", "group_id", "state", "id"),  # a group's list by state
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -114,7 +116,7 @@ class CaseEvent(db.Model):
 
 
 # The database itself refuses to change or remove an event, whatever code asks.
-_APPEND_ONLY = {
+APPEND_ONLY = {  # per dialect; also run by the initial migration
     "sqlite": [
         "CREATE TRIGGER case_events_no_update BEFORE UPDATE ON case_events "
         "BEGIN SELECT RAISE(ABORT, 'case_events are append-only'); END",
@@ -128,7 +130,7 @@ _APPEND_ONLY = {
         "FOR EACH ROW EXECUTE FUNCTION case_events_append_only()",
     ],
 }
-for _dialect, _statements in _APPEND_ONLY.items():
+for _dialect, _statements in APPEND_ONLY.items():
     for _sql in _statements:
         event.listen(CaseEvent.__table__, "after_create", DDL(_sql).execute_if(dialect=_dialect))
 

@@ -80,8 +80,8 @@ def filtered_cases(user: User, f: CaseFilters):
         due = overdue()
         stmt = stmt.where(due if f.overdue else or_(Case.deadline.is_(None), ~due))
     if f.q:
-        stmt = stmt.where(or_(Case.title.contains(f.q, autoescape=True),
-                              Case.description.contains(f.q, autoescape=True)))
+        stmt = stmt.where(or_(Case.title.icontains(f.q, autoescape=True),
+                              Case.description.icontains(f.q, autoescape=True)))
     if f.date_from:
         stmt = stmt.where(Case.created_at >= _start_of(f.date_from))
     if f.date_to:
@@ -93,13 +93,14 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, SHANGHAI)
 
 
-def list_cases(user: User, f: CaseFilters) -> tuple[list[Case], int | None]:
-    """One page of cases, newest first, and the cursor of the next page (None at the end)."""
+def list_cases(user: User, f: CaseFilters, *options) -> tuple[list[Case], int | None]:
+    """One page of cases, newest first, and the cursor of the next page (None at the end);
+    `options` load what the caller shows of each case (e.g. selectinload), in one query each."""
     size = min(f.limit or current_app.config["PAGE_SIZE"], 200)
     stmt = filtered_cases(user, f)
     if f.cursor:
         stmt = stmt.where(Case.id < f.cursor)
-    rows = list(db.session.scalars(stmt.order_by(Case.id.desc()).limit(size + 1)))
+    rows = list(db.session.scalars(stmt.order_by(Case.id.desc()).limit(size + 1).options(*options)))
     if len(rows) > size:
         return rows[:size], rows[size - 1].id
     return rows, None

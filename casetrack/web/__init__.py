@@ -52,6 +52,11 @@ def register(app: Flask) -> None:
     app.register_blueprint(case_sheets.bp)
     app.register_blueprint(admin_webhooks.bp)
 
+    @app.get("/healthz")
+    def healthz():
+        """For load balancers and the benchmarks: unauthenticated, touches no database."""
+        return jsonify(status="ok")
+
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
 

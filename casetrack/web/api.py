@@ -6,13 +6,14 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from casetrack.extensions import csrf, db
 from casetrack.models import Case, Category, Unit, User
 from casetrack.services import accounts
 from casetrack.services.cases import (allowed_triggers, case_events, file_case, fire, get_case,
                                       workflow_of)
-from casetrack.services.clock import clock_json
+from casetrack.services.clock import clock_json, pending_extensions
 from casetrack.services.errors import ServiceError, ValidationFailed
 from casetrack.services.queries import CaseFilters, list_cases
 from casetrack.web import error_response
@@ -55,9 +56,10 @@ def unit_json(unit: Unit) -> dict[str, Any]:
             "parent": unit.parent.code if unit.parent else None}
 
 
-def case_json(case: Case) -> dict[str, Any]:
+def case_json(case: Case, **pending) -> dict[str, Any]:
+    """The case as the API shows it; a list passes `pending=` looked up for the whole page."""
     wf = workflow_of(case)
-    clock = clock_json(case, wf)
+    clock = clock_json(case, wf, **pending)
     return {
         "id": case.id, "title": case.title, "description": case.description,
         "category": case.category.code, "kind": case.kind, "state": case.state,
@@ -176,9 +178,11 @@ def create_case():
      responses=responses(("200", json_body(ref("CaseList"))), 422))
 def cases():
     filters = CaseFilters.from_args(request.args)
-    page, cursor = list_cases(g.api_user, filters)
+    page, cursor = list_cases(g.api_user, filters, selectinload(Case.department),
+                              selectinload(Case.parent))
     nxt = url_for(".cases", **{**request.args.to_dict(), "cursor": cursor}) if cursor else None
-    return jsonify(cases=[case_json(c) for c in page], next=nxt,
+    pending = pending_extensions(page)
+    return jsonify(cases=[case_json(c, pending=pending.get(c.id)) for c in page], next=nxt,
                    cursor=str(cursor) if cursor else None)
 
 

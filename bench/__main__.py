@@ -1,0 +1,40 @@
+"""python -m bench [--quick] [--pg] [names...]: run the benchmarks, one ratio line each."""
+from __future__ import annotations
+
+import argparse
+import platform
+import signal
+import sys
+import time
+from datetime import datetime, timezone
+
+from bench import case_list, fire, http
+from bench.common import Databases
+
+BENCHMARKS = {"fire_transition": fire.run, "case_list": case_list.run,
+              "file_case_http": http.run}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes (under a minute)")
+    parser.add_argument("--pg", action="store_true", help="on a throw-away PostgreSQL cluster")
+    parser.add_argument("names", nargs="*", choices=[[], *BENCHMARKS], metavar="name",
+                        help=f"run only these ({', '.join(BENCHMARKS)})")
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still stop the PostgreSQL cluster
+    started = time.perf_counter()
+    print(f"# {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
+          f"{platform.processor() or platform.machine()}, python {platform.python_version()}, "
+          f"{'PostgreSQL' if args.pg else 'SQLite'}, {'quick' if args.quick else 'full'} size", flush=True)
+    databases = Databases(args.pg)
+    try:
+        results = [BENCHMARKS[name](databases, args.quick) for name in args.names or BENCHMARKS]
+    finally:
+        databases.close()
+    print(f"# {sum(results)}/{len(results)} met their targets in {time.perf_counter() - started:.0f} s")
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""File a case over HTTP (gunicorn, 2 workers, 8 client threads) vs a trivial JSON route."""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bench.common import line, populated
+from casetrack.extensions import db
+from casetrack.models import User
+from casetrack.services.accounts import create_token
+
+ROOT = Path(__file__).resolve().parent.parent
+THREADS = 8
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _load(port: int, method: str, path: str, body: bytes | None, headers: dict, seconds: float,
+          expect: int) -> tuple[float, list[float]]:
+    """Requests per second and every request's latency, from THREADS threads for `seconds`."""
+    latencies: list[list[float]] = [[] for _ in range(THREADS)]
+    errors: list[str] = []
+    deadline = time.perf_counter() + seconds
+
+    def worker(mine: list[float]) -> None:
+        while time.perf_counter() < deadline:
+            start = time.perf_counter()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            conn.close()
+            mine.append(time.perf_counter() - start)
+            if response.status != expect:
+                errors.append(f"{method} {path}: {response.status}")
+
+    threads = [threading.Thread(target=worker, args=(mine,)) for mine in latencies]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    if errors:
+        raise SystemExit(f"{len(errors)} failed requests, e.g. {errors[0]}")
+    flat = sorted(x for mine in latencies for x in mine)
+    return len(flat) / elapsed, flat
+
+
+def _p99(latencies: list[float]) -> float:
+    return latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+
+
+def run(databases, quick: bool) -> bool:
+    url, seconds = databases.new(), 4 if quick else 20
+    with populated(url, cases=2_000 if quick else 100_000):
+        leader = db.session.scalars(select(User).where(User.role == "group_leader")
+                                    .order_by(User.id)).first()
+        token = create_token(leader, "bench")
+        db.session.commit()
+    port = _free_port()
+    env = {**os.environ, "CASETRACK_DATABASE_URL": url, "CASETRACK_SECRET_KEY": "bench"}
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", os.environ.get("BENCH_WORKERS", "2"), "--bind",
+                               f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
+                              cwd=ROOT, env=env)
+    try:
+        for _ in range(100):
+            try:
+                http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/healthz")
+                break
+            except OSError:
+                time.sleep(0.1)
+        _load(port, "GET", "/healthz", None, {}, 1, 200)  # warm up both workers
+        ping_rps, ping = _load(port, "GET", "/healthz", None, {}, seconds, 200)
+        body = json.dumps({"title": "村道坑洼，雨天无法通行", "category": "infrastructure",
+                           "kind": "individual", "description": "王家组到李家组的路",
+                           "resident": {"name": "张三", "phone": "13800000000"}}).encode()
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        file_rps, filed = _load(port, "POST", "/api/v1/cases", body, headers, seconds, 201)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    p99 = _p99(filed)
+    ok = line("file_case_http", file_rps / ping_rps, ">=", 0.2,
+              f"filing {file_rps:.0f} req/s (p50 {1000 * filed[len(filed) // 2]:.1f} ms, "
+              f"p99 {1000 * p99:.1f} ms), GET /healthz {ping_rps:.0f} req/s "
+              f"(p99 {1000 * _p99(ping):.1f} ms); gunicorn 2 workers, {THREADS} client threads, "
+              f"{seconds} s each")
+    return line("file_case_http_p99", 1000 * p99, "<=", 50, "ms p99 of filing a case over HTTP") and ok

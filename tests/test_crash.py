@@ -1,0 +1,97 @@
+"""A process killed in the middle of a sweep or an import leaves the database as before."""
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from casetrack.extensions import db
+from casetrack.models import Case, CaseEvent, Target
+from casetrack.services import calendar
+from tests.test_failure import ROOT, env_for
+
+# Runs a use case in a real process; with PAUSE it stops for good after its first write.
+SCRIPT = """
+import sys, time
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from casetrack import create_app
+from casetrack.extensions import db
+from casetrack.models import User
+
+app = create_app()
+with app.app_context():
+{pause}
+    actor = db.session.scalars(db.select(User).where(User.username == "county")).one()
+    {work}
+    db.session.commit()
+"""
+PAUSE = """
+    @event.listens_for(Engine, "after_cursor_execute")
+    def pause(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            open(sys.argv[1], "w").close()
+            time.sleep(60)
+"""
+
+
+def script(work: str, pause: bool) -> str:
+    return SCRIPT.replace("{pause}", PAUSE if pause else "").replace("{work}", work)
+
+
+def run_and_kill(app, tmp_path, work: str) -> None:
+    flag = tmp_path / "flushed"
+    proc = subprocess.Popen([sys.executable, "-c", script(work, pause=True), str(flag)],
+                            cwd=ROOT, env=env_for(app))
+    for _ in range(600):
+        if flag.exists() or proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    assert flag.exists(), "the operation never reached its first write"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    db.session.expire_all()
+
+
+def snapshot():
+    rows = db.session.execute(select(Case.id, Case.state, Case.unit_id, Case.version).order_by(Case.id)).all()
+    events = db.session.scalar(select(func.count()).select_from(CaseEvent))
+    db.session.rollback()
+    return rows, events
+
+
+def test_killed_sweep_changes_nothing(app, world, tmp_path, runner):
+    with calendar.at(calendar.now() - timedelta(days=40)):
+        for _ in range(5):
+            world.file()
+    db.session.commit()
+    before = snapshot()
+    run_and_kill(app, tmp_path, "from casetrack.services.sweep import sweep_deadlines; sweep_deadlines(batch=1)")
+    assert snapshot() == before
+    # and the next sweep does the whole job
+    result = runner.invoke(args=["sweep"])
+    assert result.exit_code == 0 and '"escalated": 5' in result.output
+    assert runner.invoke(args=["audit-verify"]).exit_code == 0
+
+
+def test_killed_import_imports_nothing(app, world, tmp_path):
+    from openpyxl import Workbook
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["类型", "名称", "地址", "村/社区", "责任工作组(code)", "责任干部(username)", "编号"])
+    for i in range(300):
+        sheet.append(["农户", f"张{i}户", f"王家组{i}号", "王家村", "G1", "", f"H{i:04d}"])
+    path = tmp_path / "targets.xlsx"
+    book.save(path)
+    importing = ("from casetrack.services.targets import import_targets; "
+                 f"import_targets(actor, 'targets.xlsx', open({str(path)!r}, 'rb').read())")
+    run_and_kill(app, tmp_path, importing)
+    assert db.session.scalar(select(func.count()).select_from(Target)) == 0
+    db.session.rollback()
+    # the same file imports whole when nothing interrupts it
+    done = subprocess.run([sys.executable, "-c", script(importing, pause=False)], cwd=ROOT,
+                          env=env_for(app))
+    assert done.returncode == 0
+    assert db.session.scalar(select(func.count()).select_from(Target)) == 300

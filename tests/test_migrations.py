@@ -1,0 +1,65 @@
+"""Alembic migrations build exactly the models' schema, on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import func, select
+
+from casetrack import create_app, schema
+from casetrack.extensions import db
+from casetrack.models import Category
+
+
+def _app(url):
+    return create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "test"})
+
+
+def _schema_differences():
+    with db.engine.connect() as connection:
+        return compare_metadata(MigrationContext.configure(connection), db.metadata)
+
+
+def _triggers() -> set[str]:
+    """The names of the database's own triggers (the append-only guard of case_events)."""
+    sql = ("SELECT name FROM sqlite_master WHERE type = 'trigger'" if db.engine.dialect.name == "sqlite"
+           else "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+    with db.engine.connect() as connection:
+        return set(connection.exec_driver_sql(sql).scalars())
+
+
+def _revision():
+    with db.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def test_init_db_migrates_an_empty_database_to_the_models(empty_database_url):
+    app = _app(empty_database_url)
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["init-db"])
+        assert result.exit_code == 0, result.output
+        assert "migrated" in result.output
+        assert _schema_differences() == []
+        head = ScriptDirectory.from_config(schema.alembic_config()).get_current_head()
+        assert _revision() == head
+        assert _triggers() == {"sqlite": {"case_events_no_update", "case_events_no_delete"},
+                               "postgresql": {"case_events_no_change"}}[db.engine.dialect.name]
+        again = app.test_cli_runner().invoke(args=["init-db"])
+        assert again.exit_code == 0, again.output
+        assert "(0 categories added)" in again.output
+        assert db.session.scalar(select(func.count()).select_from(Category)) == 20
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_init_db_adopts_a_database_made_without_migrations(empty_database_url):
+    app = _app(empty_database_url)
+    with app.app_context():
+        db.create_all()
+        result = app.test_cli_runner().invoke(args=["init-db"])
+        assert result.exit_code == 0, result.output
+        assert "stamped" in result.output
+        assert _revision() is not None
+        assert _schema_differences() == []
+        db.session.remove()
+        db.engine.dispose()
