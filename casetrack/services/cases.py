@@ -20,7 +20,7 @@ from casetrack.services.errors import Conflict, Forbidden, NotFound, ValidationF
 from casetrack.workflow import KEEP, Registry, TransitionSpec, Workflow
 
 MAX_TEXT = 4000
-MAX_ID = 2**63 - 1  # the largest integer key SQLite and PostgreSQL store
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: 32-bit on PostgreSQL
 
 
 def registry() -> Registry:

@@ -131,7 +131,7 @@ class TargetFilters:
                 errors["as_of"] = _("A date like 2026-07-31, please.")
         cursor = args.get("cursor")
         if cursor:
-            if not cursor.isdigit() or int(cursor) > 2**62:
+            if not cursor.isdigit() or int(cursor) > MAX_ID:
                 errors["cursor"] = _("A whole number, please.")
             else:
                 f.cursor = int(cursor)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, abort, jsonify, render_template, request
 from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -69,6 +69,16 @@ def register(app: Flask) -> None:
         if user is None or user.session_version != int(version):
             return None
         return user
+
+    @app.before_request
+    def _refuse_nul():
+        # No text column (PostgreSQL's least of all) stores NUL: refuse it here, not with a 500.
+        if request.method != "GET" and not request.mimetype.startswith(("application/x-www-form", "multipart/")):
+            fields = request.args.items(multi=True)
+        else:
+            fields = [*request.args.items(multi=True), *request.form.items(multi=True)]
+        if any("\x00" in str(key or "") or "\x00" in str(value or "") for key, value in fields):
+            abort(400)
 
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError):

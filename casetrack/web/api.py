@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 from casetrack.extensions import csrf, db
 from casetrack.models import Case, Category, Unit, User
 from casetrack.services import accounts
-from casetrack.services.cases import (allowed_triggers, case_events, file_case, fire, get_case,
+from casetrack.services.cases import (MAX_ID, allowed_triggers, case_events, file_case, fire, get_case,
                                       workflow_of)
 from casetrack.services.clock import clock_json, pending_extensions
 from casetrack.services.errors import ServiceError, ValidationFailed
@@ -42,6 +42,8 @@ def body() -> dict[str, Any]:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ServiceError(_("The body must be a JSON object."))
+    if "\\u0000" in request.get_data(as_text=True):  # NUL in a string: no text column stores it
+        raise ServiceError(_("The request could not be understood."))
     return data
 
 
@@ -173,8 +175,8 @@ def create_case():
          ("q", {"type": "string"}, "words in the title or description"),
          ("date_from", {"type": "string", "format": "date"}, "filed on or after (Asia/Shanghai)"),
          ("date_to", {"type": "string", "format": "date"}, "filed on or before (Asia/Shanghai)"),
-         ("cursor", {"type": "integer", "minimum": 1, "maximum": 2**62}, "from the previous page"),
-         ("limit", {"type": "integer", "minimum": 1, "maximum": 2**62}, "page size (at most 200)")]],
+         ("cursor", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "from the previous page"),
+         ("limit", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "page size (at most 200)")]],
      responses=responses(("200", json_body(ref("CaseList"))), 422))
 def cases():
     filters = CaseFilters.from_args(request.args)

@@ -59,7 +59,7 @@ TOKEN = {"type": "object", "required": ["service_request_id", "token"], "propert
 
 
 def errs(*codes: int) -> dict[str, Any]:
-    return {str(code): ERRORS for code in codes}
+    return {str(code): ERRORS for code in (400, *codes)}
 
 
 class Unauthorized(ServiceError):

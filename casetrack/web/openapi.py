@@ -32,7 +32,7 @@ def json_body(schema: dict, description: str = "") -> dict[str, Any]:
 
 ERROR = json_body(ref("Error"), "An error: a code, a message for people, and per-field errors")
 # The answers every authenticated operation may give besides its own.
-COMMON = {"401": ERROR, "405": ERROR}
+COMMON = {"400": ERROR, "401": ERROR, "405": ERROR}  # 400: e.g. a NUL character in a parameter
 
 
 def responses(ok: tuple[str, dict], *errors: str) -> dict[str, Any]:
