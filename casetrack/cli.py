@@ -157,6 +157,27 @@ def register(app: Flask) -> None:
             _fail(exc)
         click.echo(f"database restored from {path}")
 
+    @app.cli.command("bulletin")
+    @click.option("--from", "date_from", required=True, type=click.DateTime(["%Y-%m-%d"]))
+    @click.option("--to", "date_to", required=True, type=click.DateTime(["%Y-%m-%d"]))
+    @click.option("--unit", "unit_code", required=True, help="the county, team or group's code")
+    @click.option("--output", required=True, type=click.Path(dir_okay=False), help="the file to write")
+    @click.option("--format", "fmt", default="json", show_default=True,
+                  type=click.Choice(["html", "xlsx", "docx", "json"]))
+    def bulletin_command(date_from, date_to, unit_code: str, output: str, fmt: str) -> None:
+        """Write the bulletin of a period for a unit as HTML, Excel, Word or JSON."""
+        from casetrack.models import Unit
+        from casetrack.services import bulletin as bl
+        from casetrack.web.reports import render
+        unit = db.session.scalars(select(Unit).where(Unit.code == unit_code)).first()
+        if unit is None or unit.kind not in ("county", "city", "province", "team", "group"):
+            click.echo(f"error: no county, team or group {unit_code}", err=True)
+            sys.exit(1)
+        with app.test_request_context():
+            data = render(bl.bulletin(unit, date_from.date(), date_to.date()), unit, fmt)
+        Path(output).write_bytes(data)
+        click.echo(f"bulletin of {unit_code} {date_from.date()}..{date_to.date()} written to {output}")
+
     @app.cli.command("check-workflow")
     @click.argument("path", type=click.Path(dir_okay=False))
     def check_workflow(path: str) -> None:

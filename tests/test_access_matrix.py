@@ -62,6 +62,9 @@ MATRIX = {
     **{f"api.{e}": API_USER for e in (
         "targets", "target", "create_target", "update_target", "import_template", "import_targets",
         "create_visit", "create_round", "visits_import", "visits_import_template", "coverage")},
+    # bulletins: scoped by unit (tests/test_bulletin.py)
+    **{f"reports.{e}": USER for e in ("bulletin", "bulletin_file", "publish", "issue", "issue_file")},
+    "api.report_bulletin": API_USER,
     # deadlines, notices, supervision, extensions, shared problems (issue 6)
     "notices.inbox": USER,
     "notices.read": USER,

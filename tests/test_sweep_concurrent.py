@@ -2,13 +2,7 @@
 from __future__ import annotations
 
 import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
 import threading
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -18,44 +12,25 @@ from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent
 from casetrack.services.sweep import sweep_deadlines
 from tests.factories import build_world
+from tests.pgcluster import Cluster, server_bin
 from tests.test_deadlines import on
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 CASES = 60
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def postgres_url():
-    """A throw-away PostgreSQL cluster in a temporary folder, on a free port."""
-    if not (PG_BIN / "initdb").exists() or not (PG_BIN / "pg_ctl").exists():
+    """A throw-away PostgreSQL cluster (tests/pgcluster.py), whichever engine the run uses."""
+    bindir = server_bin()
+    if bindir is None:
         if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL binaries missing in {PG_BIN}; CI must have them")
-        pytest.skip(f"PostgreSQL binaries missing in {PG_BIN}")
-    base = Path(tempfile.mkdtemp(prefix="casetrack-pg-"))
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        pg = pwd.getpwnam("postgres")
-        os.chown(base, pg.pw_uid, pg.pw_gid)
-        as_user = ["runuser", "-u", "postgres", "--"]
-    port, data = _free_port(), base / "data"
-    subprocess.run(as_user + [str(PG_BIN / "initdb"), "-D", str(data), "-U", "casetrack",
-                              "--auth=trust", "-E", "UTF8", "--no-locale"],
-                   check=True, capture_output=True)
-    subprocess.run(as_user + [str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w",
-                              "-o", f"-p {port} -k {base} -c listen_addresses=127.0.0.1", "start"],
-                   check=True, capture_output=True)
+            pytest.fail("PostgreSQL binaries missing; CI must have them")
+        pytest.skip("PostgreSQL binaries missing (install postgresql)")
+    cluster = Cluster(bindir)
     try:
-        yield f"postgresql+psycopg://casetrack@127.0.0.1:{port}/postgres"
+        yield cluster.create_database("sweeps")
     finally:
-        subprocess.run(as_user + [str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate",
-                                  "stop"], capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
+        cluster.stop()
 
 
 def _two_sweeps_at_once(app) -> list[dict]:

@@ -86,6 +86,8 @@ class Case(db.Model):
 class CaseEvent(db.Model):
     """One thing that happened to a case; rows are only ever added."""
     __tablename__ = "case_events"
+    # Bulletins count the events of a period: a range scan on `at`.
+    __table_args__ = (Index("ix_case_events_at", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)

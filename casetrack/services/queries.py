@@ -30,6 +30,10 @@ class CaseFilters:
     date_to: date | None = None
     cursor: int | None = None
     limit: int | None = None
+    counted: str | None = None  # a bulletin's figure: solved, explained or closed in counted_from..to
+    counted_from: date | None = None
+    counted_to: date | None = None
+    level: str | None = None  # with counted=solved: the kind of unit that resolved it
 
     @classmethod
     def from_args(cls, args) -> CaseFilters:
@@ -46,7 +50,13 @@ class CaseFilters:
             if overdue not in TRUE + FALSE:
                 errors["overdue"] = _("true or false, please.")
             f.overdue = overdue in TRUE
-        for name in ("date_from", "date_to"):
+        counted, level = args.get("counted") or None, args.get("level") or None
+        if counted and counted not in ("solved", "explained", "closed"):
+            errors["counted"] = _("Solved, explained or closed, please.")
+        if level and level not in ("group", "team", "county", "department"):
+            errors["level"] = _("Group, team, county or department, please.")
+        f.counted, f.level = counted, level
+        for name in ("date_from", "date_to", "counted_from", "counted_to"):
             if args.get(name):
                 try:
                     setattr(f, name, date.fromisoformat(args[name]))
@@ -82,6 +92,9 @@ def filtered_cases(user: User, f: CaseFilters):
     if f.q:
         stmt = stmt.where(or_(Case.title.icontains(f.q, autoescape=True),
                               Case.description.icontains(f.q, autoescape=True)))
+    if f.counted:
+        from casetrack.services.bulletin import counted_in
+        stmt = stmt.where(counted_in(f.counted, f.counted_from, f.counted_to, f.level))
     if f.date_from:
         stmt = stmt.where(Case.created_at >= _start_of(f.date_from))
     if f.date_to:

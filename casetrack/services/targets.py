@@ -101,6 +101,7 @@ class TargetFilters:
     kind: str | None = None
     visited: bool | None = None
     as_of: date | None = None
+    visited_from: date | None = None  # with visited=true: visited on or after this day (a bulletin's period)
     active: bool | None = True
     q: str | None = None
     cursor: int | None = None
@@ -124,11 +125,12 @@ class TargetFilters:
                 if value not in ("true", "false", "1", "0", "yes", "no"):
                     errors[name] = _("true or false, please.")
                 setattr(f, name, value in ("true", "1", "yes"))
-        if args.get("as_of"):
-            try:
-                f.as_of = date.fromisoformat(args["as_of"])
-            except ValueError:
-                errors["as_of"] = _("A date like 2026-07-31, please.")
+        for name in ("as_of", "visited_from"):
+            if args.get(name):
+                try:
+                    setattr(f, name, date.fromisoformat(args[name]))
+                except ValueError:
+                    errors[name] = _("A date like 2026-07-31, please.")
         cursor = args.get("cursor")
         if cursor:
             if not cursor.isdigit() or int(cursor) > MAX_ID:
@@ -140,11 +142,13 @@ class TargetFilters:
         return f
 
 
-def visited_by(as_of: date | None = None):
-    """The condition 'this target was visited at least once (by as_of)'."""
+def visited_by(as_of: date | None = None, since: date | None = None):
+    """The condition 'this target was visited at least once (by as_of, since a day)'."""
     cond = Visit.target_id == Target.id
     if as_of is not None:
         cond = cond & (Visit.visited_on <= as_of)
+    if since is not None:
+        cond = cond & (Visit.visited_on >= since)
     return exists().where(cond)
 
 
@@ -157,7 +161,8 @@ def filtered_targets(user: User, f: TargetFilters):
     if f.active is not None:
         stmt = stmt.where(Target.active.is_(f.active))
     if f.visited is not None:
-        stmt = stmt.where(visited_by(f.as_of) if f.visited else ~visited_by(f.as_of))
+        seen = visited_by(f.as_of, f.visited_from)
+        stmt = stmt.where(seen if f.visited else ~seen)
     if f.q:
         like = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         stmt = stmt.where(or_(Target.name.like(like, escape="\\"),

@@ -37,6 +37,7 @@ def register(app: Flask) -> None:
     from casetrack.web import (admin, admin_webhooks, api, api_deadlines, api_sheets, api_shared,  # noqa: F401
                                api_visits, auth, boards, case_sheets, cases, notices, open311, openapi,
                                settings, shared, visits)
+    from casetrack.web import api_reports, reports  # noqa: F401 (api_reports: routes on api.bp)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
@@ -46,6 +47,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(visits.bp)
     app.register_blueprint(notices.bp)
     app.register_blueprint(shared.bp)
+    app.register_blueprint(reports.bp)
     app.register_blueprint(openapi.docs)
     app.register_blueprint(open311.bp)
     app.register_blueprint(settings.bp)

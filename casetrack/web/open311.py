@@ -166,7 +166,9 @@ def request_json(case: Case) -> dict[str, Any]:
 # -- routes --------------------------------------------------------------------------------
 
 @bp.get("/services.<fmt>")
-@doc(summary="Open311: the categories as services", tags=["open311"], security=[], parameters=[FMT],
+@doc(summary="Open311: the categories as services", tags=["open311"], security=[],
+     parameters=[FMT, {"name": "jurisdiction_id", "in": "query", "schema": {"type": "string"},
+                       "description": "accepted and ignored: one jurisdiction per deployment"}],
      responses={"200": _answer({"type": "object", "required": ["service_code", "service_name"], "properties": {
          "service_code": {"type": "string"}, "service_name": {"type": "string"},
          "description": {"type": "string"}, "metadata": {"type": "string"}, "type": {"type": "string"},

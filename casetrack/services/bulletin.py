@@ -1,0 +1,520 @@
+"""The bulletin (简报): every figure of a period for a county, team or group, and its rates.
+
+Each figure comes from a few aggregate queries, each GROUPED BY the filing work group (and
+a few small keys: kind, category, state, day) over indexed columns (cases.created_at,
+case_events.at, visits.visited_on). Python only adds up the aggregate rows that come back
+into the unit's total, its teams and its groups, which also gives the rankings; it never
+walks cases or visits.
+
+Counting rules (shown with the figures):
+- a problem counts in `found` on the day it was filed (Asia/Shanghai);
+- it counts in `solved` on the day it was first resolved: resolved, reopened by a
+  dissatisfied call-back and resolved again, it counts once; its level is the kind of the
+  unit that resolved it; funds and donations are what each resolution recorded that day;
+- `explained` (cannot solve now) counts cases explained for the first time, apart from solved.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Float, String, and_, case, cast, exists, func, literal_column, or_, select
+from sqlalchemy.orm import aliased
+
+from casetrack.extensions import db
+from casetrack.models import (TARGET_KINDS, Bulletin, Case, CaseEvent, Category, Extension, Target, Unit, User,
+                              Visit)
+from casetrack.models import visit_cadres
+from casetrack.services import coverage as cov
+from casetrack.services.calendar import SHANGHAI, add_working_days, now, today
+from casetrack.services.cases import default_workflow
+from casetrack.services.clock import running_clock
+from casetrack.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from casetrack.services.targets import may_see_unit
+from casetrack.workflow import KEEP
+
+LEVELS = ("group", "team", "county", "department")
+LEADER_ROLES = ("group_leader", "team_leader", "county_officer")
+RATES = ("closure", "on_time_closure", "satisfaction", "first_response", "rework")
+DEFINITIONS = {
+    "closure": _l("Closure rate = cases closed in the period / (cases closed in the period + cases "
+                  "still open at its end, explained ones included)."),
+    "on_time_closure": _l("On-time closure rate = cases closed in the period whose resolution met the "
+                          "deadline of the state it was resolved from / (cases closed in the period + "
+                          "open cases already overdue at its end)."),
+    "satisfaction": _l("Satisfaction rate = satisfied call-backs / call-backs made in the period."),
+    "first_response": _l("First-response rate = cases filed in the period that were acted on within "
+                         "their first state's deadline / cases filed in the period."),
+    "rework": _l("Rework rate = dissatisfied call-backs (the case is reopened) / resolutions in the "
+                 "period."),
+    "found": _l("Problems found: counted on the day they were filed."),
+    "solved": _l("Problems solved: counted on the day they were first resolved; a case resolved, "
+                 "reopened and resolved again counts once. Explained cases are not solved."),
+    "explained": _l("Explained (cannot solve now): cases explained to the people for the first time "
+                    "in the period; they stay on the books."),
+    "funds": _l("Public funds and social donations, in 10,000 yuan, as the resolutions recorded them."),
+    "shared": _l("A shared problem counts as the reports linked into it: each is found, solved (at the level "
+                 "that solved the shared problem) and called back on its own; the shared case adds only the "
+                 "money its resolution recorded."),
+    "coverage": _l("Coverage rate = active targets visited at least once by the period's end / "
+                   "active targets assigned."),
+}
+
+
+# -- time ----------------------------------------------------------------------------------
+
+def start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, SHANGHAI)
+
+
+def local_day(column):
+    """The Asia/Shanghai day of a stored (naive UTC) datetime, in SQL."""
+    # Literals, not parameters: PostgreSQL must see the same text in SELECT and GROUP BY.
+    if db.engine.dialect.name == "sqlite":
+        return func.date(column, literal_column("'+8 hours'"))
+    return func.date(func.timezone(literal_column("'Asia/Shanghai'"),
+                                   func.timezone(literal_column("'UTC'"), column)))
+
+
+def as_day(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def in_time(state: str, entered: date | None, due: Any, acted: date | None,
+            deadlines: dict[tuple[date, int], date]) -> bool:
+    """Whether an action on `acted` met the deadline of `state` entered on `entered` (a
+    referral's own due date or an approved extension's new deadline if there is one);
+    `deadlines` caches the working-day arithmetic for one bulletin."""
+    if acted is None:
+        return False
+    if due:
+        return acted <= as_day(due)
+    spec = default_workflow().states.get(state)
+    if spec is None or not spec.deadline_days or entered is None:
+        return True
+    key = (entered, spec.deadline_days)
+    if key not in deadlines:
+        deadlines[key] = add_working_days(*key)
+    return acted <= deadlines[key]
+
+
+# -- scope ---------------------------------------------------------------------------------
+
+def check_scope(user: User, unit: Unit | None) -> Unit:
+    """The unit if the user may read its bulletin: its own unit or one below (not a department)."""
+    if unit is None or not may_see_unit(user, unit) or unit.kind not in ("county", "city", "province",
+                                                                           "team", "group"):
+        raise NotFound(_("No such unit."))
+    return unit
+
+
+def parse_period(args, user: User) -> tuple[Unit, date, date]:
+    """unit (code, default the user's own), from and to (default: this week so far)."""
+    errors: dict[str, str] = {}
+    days: dict[str, date] = {}
+    for name in ("from", "to"):
+        if args.get(name):
+            try:
+                days[name] = date.fromisoformat(args[name])
+            except ValueError:
+                errors[name] = _("A date like 2026-07-31, please.")
+    if errors:
+        raise ValidationFailed(errors, _("Please correct the filters."))
+    to = days.get("to", today())
+    start = days.get("from", to - timedelta(days=to.weekday()))
+    if start > to:
+        raise ValidationFailed({"from": _("The period starts after it ends.")})
+    code = args.get("unit")
+    unit = (db.session.scalars(select(Unit).where(Unit.code == code)).first() if code else user.unit)
+    return check_scope(user, unit), start, to
+
+
+# -- the counts ----------------------------------------------------------------------------
+
+class Tallies:
+    """Counters per work group, from aggregate rows."""
+
+    def __init__(self, unit: Unit, date_from: date, date_to: date):
+        self.unit, self.date_from, self.date_to = unit, date_from, date_to
+        self.start, self.end = start_of(date_from), start_of(date_to + timedelta(days=1))
+        units = list(db.session.scalars(select(Unit).where(
+            Unit.path.startswith(unit.path), Unit.kind.in_(("team", "group"))).order_by(Unit.code)))
+        self.teams = [u for u in units if u.kind == "team"]
+        self.groups = [u for u in units if u.kind == "group"] if unit.kind != "group" else [unit]
+        self.group_ids = [g.id for g in self.groups]
+        self.by_group: dict[int, Counter] = {g: Counter() for g in self.group_ids}
+        wf = default_workflow()
+        self.final = [s.name for s in wf.states.values() if s.final]
+        self.resolved = [s.name for s in wf.states.values() if s.remember == "resolver"]
+        self.explained = [s.name for s in wf.states.values() if s.level == KEEP and not s.final]
+        self.filing = wf.filing_states
+        self.wf = wf
+        self.deadlines: dict[tuple[date, int], date] = {}
+        if self.group_ids:
+            self._visits()
+            self._found()
+            self._events()
+            self._open()
+            self._first_response()
+            self._on_time()
+
+    def add(self, group_id: int, key: str, n: Any) -> None:
+        if group_id in self.by_group and n:
+            self.by_group[group_id][key] += n
+
+    def in_scope(self, column):
+        return column.in_(self.group_ids)
+
+    def cases(self):
+        """The cases the bulletin counts: filed by the unit's groups; a shared problem's parent
+        case is not one of its problems (its member reports are)."""
+        return and_(Case.group_id.in_(self.group_ids), ~is_parent(Case))
+
+    def _visits(self) -> None:
+        period = and_(Visit.visited_on >= self.date_from, Visit.visited_on <= self.date_to,
+                      self.in_scope(Visit.group_id))
+        for g, kind, n, targets, sugg in db.session.execute(
+                select(Visit.group_id, Target.kind, func.count(), func.count(Visit.target_id.distinct()),
+                       func.sum(Visit.suggestions))
+                .join(Target, Target.id == Visit.target_id).where(period)
+                .group_by(Visit.group_id, Target.kind)):
+            self.add(g, "visits", n)
+            self.add(g, f"visits:{kind}", n)
+            self.add(g, f"targets:{kind}", targets)
+            self.add(g, "suggestions", sugg or 0)
+        for g, role, n in db.session.execute(
+                select(Visit.group_id, User.role, func.count())
+                .join(visit_cadres, visit_cadres.c.visit_id == Visit.id)
+                .join(User, User.id == visit_cadres.c.user_id).where(period)
+                .group_by(Visit.group_id, User.role)):
+            self.add(g, "cadre_visits", n)
+            self.add(g, f"leader:{role}", n)
+
+    def _found(self) -> None:
+        for g, cat, n in db.session.execute(
+                select(Case.group_id, Case.category_id, func.count())
+                .where(Case.created_at >= self.start, Case.created_at < self.end, self.cases())
+                .group_by(Case.group_id, Case.category_id)):
+            self.add(g, "found", n)
+            self.add(g, f"category:{cat}", n)
+
+    def _events(self) -> None:
+        """The period's transitions by kind: resolutions (first ones = solved, by level, with their
+        funds), explanations, call-backs (satisfied or not), closures."""
+        e, earlier = CaseEvent, aliased(CaseEvent)
+        from_unit, parent, parent_unit = aliased(Unit), aliased(Case), aliased(Unit)
+        first = case((~exists().where(earlier.case_id == e.case_id, earlier.to_state == e.to_state,
+                                      earlier.id < e.id), 1), else_=0)
+        money = [func.sum(cast(e.data[k].as_string(), Float)) for k in ("funds", "donations")]
+        # A member of a shared problem resolved with it (by the system) was solved where the
+        # problem was: at the level of the unit that resolved the parent.
+        level = case((and_(e.actor_id.is_(None), parent_unit.kind.is_not(None)), parent_unit.kind),
+                     else_=from_unit.kind)
+        shared_parent = is_parent(Case)
+        stmt = (select(Case.group_id, e.from_state, e.to_state, level, shared_parent, func.count(),
+                       func.sum(first), *money)
+                .join(Case, Case.id == e.case_id).join(from_unit, from_unit.id == e.from_unit_id)
+                .outerjoin(parent, parent.id == Case.parent_id)
+                .outerjoin(parent_unit, parent_unit.id == parent.resolved_unit_id)
+                .where(e.at >= self.start, e.at < self.end, e.from_state.is_not(None),
+                       e.from_state != e.to_state, self.in_scope(Case.group_id))
+                .group_by(Case.group_id, e.from_state, e.to_state, level, shared_parent))
+        for g, src, dest, level_, is_shared, n, firsts, funds, donations in db.session.execute(stmt):
+            if dest in self.resolved:   # the money a resolution recorded counts, a parent's too
+                self.add(g, "funds", Decimal(str(round(funds or 0, 2))))
+                self.add(g, "donations", Decimal(str(round(donations or 0, 2))))
+            if is_shared:
+                continue
+            if dest in self.resolved:
+                self.add(g, "resolutions", n)
+                self.add(g, "solved", firsts)
+                self.add(g, f"level:{level_}", firsts)
+            if dest in self.explained and src not in self.explained:
+                self.add(g, "explained", firsts)
+            if src in self.resolved:
+                self.add(g, "callbacks", n)
+                self.add(g, "satisfied" if dest in self.final else "reworked", n)
+            if dest in self.final:
+                self.add(g, "closed", n)
+
+    def _open(self) -> None:
+        """Open at the period's end: filed before it ends and not closed before it ends — the
+        cases open now plus those closed since (a closed case stays closed), two index ranges
+        rather than the whole history; open and already overdue at its end (by the deadline
+        they have now)."""
+        for g, n in db.session.execute(
+                select(Case.group_id, func.count())
+                .where(Case.state.not_in(self.final), Case.created_at < self.end, self.cases())
+                .group_by(Case.group_id)):
+            self.add(g, "open_end", n)
+        for g, n in db.session.execute(
+                select(Case.group_id, func.count()).join(CaseEvent, CaseEvent.case_id == Case.id)
+                .where(CaseEvent.to_state.in_(self.final), CaseEvent.at >= self.end,
+                       Case.created_at < self.end, self.cases())
+                .group_by(Case.group_id)):
+            self.add(g, "open_end", n)
+        for g, n in db.session.execute(
+                select(Case.group_id, func.count())
+                .where(self.overdue_at_end(), self.cases())
+                .group_by(Case.group_id)):
+            self.add(g, "open_overdue", n)
+
+    def overdue_at_end(self):
+        """Open, past its deadline at the period's end, its clock running (not explained, not a
+        linked member, no extension pending)."""
+        return and_(Case.state.not_in(self.final), Case.deadline < self.date_to, Case.created_at < self.end,
+                    running_clock(self.wf))
+
+    def _first_response(self) -> None:
+        acted = (select(func.min(CaseEvent.at)).where(   # a person's move or link, not the sweep's or a note
+            CaseEvent.case_id == Case.id, CaseEvent.from_state.is_not(None), CaseEvent.actor_id.is_not(None),
+            or_(CaseEvent.from_state != CaseEvent.to_state, CaseEvent.trigger == "link")).scalar_subquery())
+        filed, first_act = local_day(Case.created_at), local_day(acted)
+        for g, kind, day, act, n in db.session.execute(
+                select(Case.group_id, Case.kind, filed, first_act, func.count())
+                .where(Case.created_at >= self.start, Case.created_at < self.end, self.cases())
+                .group_by(Case.group_id, Case.kind, filed, first_act)):
+            if in_time(self.filing.get(kind, ""), as_day(day), None, as_day(act), self.deadlines):
+                self.add(g, "first_response", n)
+
+    def _on_time(self) -> None:
+        """Closures of the period whose last resolution met the deadline of the state it left."""
+        c, r, p, e = (aliased(CaseEvent) for _i in range(4))
+        last_resolve = (select(func.max(e.id)).where(e.case_id == c.case_id, e.to_state.in_(self.resolved),
+                                                     e.id < c.id).scalar_subquery())
+        e2 = aliased(CaseEvent)
+        before = select(func.max(e2.id)).where(e2.case_id == r.case_id, e2.id < r.id).scalar_subquery()
+        entered, resolved_on = local_day(p.at), local_day(r.at)
+        extended = (select(cast(func.max(Extension.new_deadline), String)).where(
+            Extension.case_id == r.case_id, Extension.state == r.from_state, Extension.status == "approved",
+            Extension.decided_at < r.at, Extension.requested_at >= p.at).scalar_subquery())
+        due = func.coalesce(extended, p.data["due_date"].as_string())
+        stmt = (select(Case.group_id, r.from_state, entered, due, resolved_on, func.count())
+                .select_from(c).join(Case, Case.id == c.case_id)
+                .join(r, r.id == last_resolve).join(p, p.id == before)
+                .where(c.to_state.in_(self.final), c.at >= self.start, c.at < self.end, self.cases())
+                .group_by(Case.group_id, r.from_state, entered, due, resolved_on))
+        for g, state, day, due_on, done, n in db.session.execute(stmt):
+            if in_time(state, as_day(day), due_on, as_day(done), self.deadlines):
+                self.add(g, "closed_on_time", n)
+
+    def total(self, group_ids: list[int] | None = None) -> Counter:
+        out: Counter = Counter()
+        for g in self.group_ids if group_ids is None else group_ids:
+            out.update(self.by_group.get(g, Counter()))
+        return out
+
+
+def counted_in(figure: str, date_from: date | None, date_to: date | None, level: str | None = None):
+    """The cases a bulletin counts in `figure` (solved, explained, closed) for a period: those
+    whose first event of that kind falls in it (the case list's filter behind each figure)."""
+    wf = default_workflow()
+    states = {"solved": [s.name for s in wf.states.values() if s.remember == "resolver"],
+              "explained": [s.name for s in wf.states.values() if s.level == KEEP and not s.final],
+              "closed": [s.name for s in wf.states.values() if s.final]}[figure]
+    e, earlier, from_unit = CaseEvent, aliased(CaseEvent), aliased(Unit)
+    cond = [e.case_id == Case.id, e.to_state.in_(states),
+            ~exists().where(earlier.case_id == e.case_id, earlier.to_state == e.to_state, earlier.id < e.id)]
+    if date_from:
+        cond.append(e.at >= start_of(date_from))
+    if date_to:
+        cond.append(e.at < start_of(date_to + timedelta(days=1)))
+    if level:
+        cond.append(e.from_unit_id.in_(select(from_unit.id).where(from_unit.kind == level)))
+    return and_(exists().where(*cond), ~is_parent(Case))
+
+
+def is_parent(case) -> Any:
+    """SQL: the case is a shared problem's parent (other cases are linked into it)."""
+    member = aliased(Case)
+    return exists().where(member.parent_id == case.id)
+
+
+def ratio(num: int, den: int) -> float | None:
+    return round(num / den, 4) if den else None
+
+
+def rate_parts(t: Counter) -> dict[str, tuple[int, int]]:
+    return {
+        "closure": (t["closed"], t["closed"] + t["open_end"]),
+        "on_time_closure": (t["closed_on_time"], t["closed"] + t["open_overdue"]),
+        "satisfaction": (t["satisfied"], t["callbacks"]),
+        "first_response": (t["first_response"], t["found"]),
+        "rework": (t["reworked"], t["resolutions"]),
+    }
+
+
+def rates(t: Counter) -> dict[str, float | None]:
+    return {k: ratio(n, d) for k, (n, d) in rate_parts(t).items()}
+
+
+def money(value: Any) -> float:
+    return float(Decimal(value or 0).quantize(Decimal("0.01")))
+
+
+def figures_of(t: Counter, categories: dict[int, str]) -> dict[str, Any]:
+    return {
+        "visits": {
+            "total": t["visits"], "cadre_visits": t["cadre_visits"],
+            "by_kind": {k: t[f"visits:{k}"] for k in TARGET_KINDS},
+            "targets_by_kind": {k: t[f"targets:{k}"] for k in TARGET_KINDS},
+            "by_leader": {r: t[f"leader:{r}"] for r in LEADER_ROLES},
+        },
+        "problems": {
+            "found": t["found"], "solved": t["solved"], "explained": t["explained"],
+            "by_category": {code: t[f"category:{cid}"] for cid, code in categories.items()
+                            if t[f"category:{cid}"]},
+            "by_level_solved": {lv: t[f"level:{lv}"] for lv in LEVELS},
+            "closed": t["closed"], "open_at_end": t["open_end"], "open_overdue": t["open_overdue"],
+        },
+        "suggestions": t["suggestions"],
+        "funds": money(t["funds"]), "donations": money(t["donations"]),
+        "rates": rates(t),
+        "rate_parts": {k: list(v) for k, v in rate_parts(t).items()},
+    }
+
+
+# Figures whose change since the previous issue is reported: (section, key) or key.
+CHANGED = [("visits", "total"), ("problems", "found"), ("problems", "solved"),
+           ("problems", "explained"), "suggestions", "funds", "donations", ("coverage", "rate"),
+           *[("rates", r) for r in RATES]]
+
+
+def pick(figures: dict[str, Any], path) -> Any:
+    return figures.get(path) if isinstance(path, str) else (figures.get(path[0]) or {}).get(path[1])
+
+
+def change_since(figures: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any] | None:
+    if previous is None:
+        return None
+    out = {}
+    for path in CHANGED:
+        now_, before = pick(figures, path), pick(previous, path)
+        name = path if isinstance(path, str) else ".".join(path)
+        out[name] = (round(now_ - before, 4) if isinstance(now_, (int, float))
+                     and isinstance(before, (int, float)) else None)
+    return out
+
+
+def previous_issue(unit: Unit, date_to: date) -> Bulletin | None:
+    return db.session.scalars(select(Bulletin).where(Bulletin.unit_id == unit.id, Bulletin.date_to < date_to)
+                              .order_by(Bulletin.date_to.desc(), Bulletin.number.desc()).limit(1)).first()
+
+
+def bulletin(unit: Unit, date_from: date, date_to: date) -> dict[str, Any]:
+    """Every figure of the period for the unit (county, team or group), its teams' and groups'
+    figures with rankings, the overdue cases by unit, and the change since the previous issue."""
+    t = Tallies(unit, date_from, date_to)
+    categories = {i: c for i, c in db.session.execute(select(Category.id, Category.code).order_by(Category.position))}
+    total = t.total()
+    rep = cov.report(unit, date_to)
+    figures = figures_of(total, categories)
+    figures["coverage"] = cov.coverage(unit, date_to, rep)
+    figures["coverage"]["series"] = coverage_series(unit, date_to, figures["coverage"]["assigned"])
+    figures.update({"unit": {"code": unit.code, "name": unit.name, "kind": unit.kind},
+                    "from": date_from.isoformat(), "to": date_to.isoformat(),
+                    "definitions": {k: str(v) for k, v in DEFINITIONS.items()}})
+    figures["units"] = unit_rows(t, rep, categories)
+    figures["laggards"] = [r["code"] for r in figures["units"] if r["laggard"]]
+    figures["overdue"] = overdue_cases(t)
+    prev = previous_issue(unit, date_to)
+    figures["previous"] = ({"number": prev.number, "from": prev.date_from.isoformat(),
+                            "to": prev.date_to.isoformat()} if prev else None)
+    figures["change"] = change_since(figures, prev.figures if prev else None)
+    return figures
+
+
+def coverage_series(unit: Unit, date_to: date, assigned: int) -> list[list[Any]]:
+    """[day, coverage rate] on each day a target was first visited, up to the period's end."""
+    out, seen = [], 0
+    for day, n in cov.first_visits(unit):
+        if day > date_to:
+            break
+        seen += n
+        out.append([day.isoformat(), round(seen / assigned, 4) if assigned else 0])
+    return out
+
+
+def unit_rows(t: Tallies, rep, categories: dict[int, str]) -> list[dict[str, Any]]:
+    """One row per team and group under the unit, ranked within its level by coverage, then by
+    on-time closure; laggards are behind the timetable or hold cases already overdue."""
+    if t.unit.kind == "group":
+        return []
+    coverage_rows = {r["unit"].id: r for r in cov.breakdown(t.unit, t.date_to, rep)}
+    rows = []
+    for u in [u for u in t.teams + t.groups if u.id != t.unit.id]:
+        ids = [g.id for g in t.groups if g.parent_id == u.id] if u.kind == "team" else [u.id]
+        tally = t.total(ids)
+        c = coverage_rows.get(u.id, {})
+        status = (c.get("status") or {}).get("status")
+        rows.append({"code": u.code, "name": u.name, "level": u.kind,
+                     "parent": u.parent.code if u.parent else None,
+                     "visits": tally["visits"], "found": tally["found"], "solved": tally["solved"],
+                     "explained": tally["explained"], "open_overdue": tally["open_overdue"],
+                     "coverage": c.get("rate"), "coverage_status": status, **rates(tally),
+                     "laggard": status == "behind" or tally["open_overdue"] > 0})
+    for level in ("team", "group"):
+        ranked = sorted((r for r in rows if r["level"] == level),
+                        key=lambda r: (-(r["coverage"] or 0), -(r["on_time_closure"] or 0), r["code"]))
+        for n, r in enumerate(ranked, 1):
+            r["rank"] = n
+    return sorted(rows, key=lambda r: (r["level"] != "team", r["rank"]))
+
+
+def overdue_cases(t: Tallies, limit: int = 500) -> list[dict[str, Any]]:
+    """Open cases already past their deadline at the period's end (those counted in
+    open_overdue), by the unit holding them, most overdue first."""
+    holder = aliased(Unit)
+    rows = db.session.execute(
+        select(Case.id, Case.title, Case.state, Case.deadline, holder.code, holder.name)
+        .join(holder, holder.id == Case.unit_id)
+        .where(t.overdue_at_end(), t.cases())
+        .order_by(holder.code, Case.deadline, Case.id).limit(limit))
+    return [{"id": i, "title": title, "state": state, "deadline": d.isoformat(), "unit": code,
+             "unit_name": name} for i, title, state, d, code, name in rows]
+
+
+# -- published issues ----------------------------------------------------------------------
+
+def may_publish(actor: User, unit: Unit) -> bool:
+    """The county office and team leaders publish their own unit's bulletin."""
+    return actor.active and actor.role in ("county_officer", "team_leader") and unit.id == actor.unit_id
+
+
+def publish(actor: User, unit: Unit, date_from: date, date_to: date) -> Bulletin:
+    """Publish the next numbered issue (第N期) of the unit's bulletin: its figures are frozen."""
+    check_scope(actor, unit)
+    if not may_publish(actor, unit):
+        raise Forbidden(_("Only the county office and team leaders publish their own unit's bulletin."))
+    same = db.session.scalars(select(Bulletin).where(Bulletin.unit_id == unit.id, Bulletin.date_from == date_from,
+                                                     Bulletin.date_to == date_to)).first()
+    if same is not None:
+        raise Conflict(_("This period is already published as issue %(n)d.", n=same.number), "published")
+    number = (db.session.scalar(select(func.max(Bulletin.number)).where(Bulletin.unit_id == unit.id)) or 0) + 1
+    figures = bulletin(unit, date_from, date_to)
+    issue = Bulletin(unit_id=unit.id, number=number, date_from=date_from, date_to=date_to,
+                     figures={**figures, "number": number, "published_on": today().isoformat()}, published_at=now(), published_by_id=actor.id)
+    db.session.add(issue)
+    db.session.flush()
+    return issue
+
+
+def issues_of(user: User, unit: Unit) -> list[Bulletin]:
+    check_scope(user, unit)
+    return list(db.session.scalars(select(Bulletin).where(Bulletin.unit_id == unit.id)
+                                   .order_by(Bulletin.number.desc())))
+
+
+def get_issue(user: User, unit: Unit, number: int) -> Bulletin:
+    check_scope(user, unit)
+    issue = db.session.scalars(select(Bulletin).where(Bulletin.unit_id == unit.id,
+                                                      Bulletin.number == number)).first()
+    if issue is None:
+        raise NotFound(_("No such issue."))
+    return issue

@@ -1,0 +1,17 @@
+"""The bulletin page in Chromium under the app's CSP: its ECharts charts draw, nothing is refused."""
+from __future__ import annotations
+
+
+def test_bulletin_charts_draw_under_the_csp(session):
+    s = session("county")
+    refused: list[str] = []
+    s.page.on("console", lambda m: refused.append(m.text) if m.type == "error" else None)
+    s.page.on("pageerror", lambda e: refused.append(str(e)))
+    s.go("/reports/bulletin?unit=C")
+    s.page.wait_for_selector(".echart svg")
+    assert s.page.locator(".echart svg").count() >= 3          # visits, categories, levels (bar charts)
+    assert refused == []
+    assert s.page.locator("h1").inner_text() == "大走访活动简报"
+    s.page.emulate_media(media="print")
+    assert not s.page.locator("nav.main").is_visible()          # the print stylesheet hides the chrome
+    s.shot("bulletin")
