@@ -27,6 +27,21 @@ def _fail(exc: ServiceError) -> None:
 
 
 def register(app: Flask) -> None:
+    @app.cli.command("deliver-webhooks")
+    @click.option("--limit", default=100, show_default=True, help="at most this many deliveries in one run")
+    def deliver_webhooks(limit: int) -> None:
+        """Post the webhook events that are due (run it from cron, e.g. every minute)."""
+        from casetrack.services import webhooks
+        due = webhooks.claim_due(limit)
+        db.session.commit()  # no transaction stays open while a receiver answers
+        counts = {"delivered": 0, "pending": 0, "failed": 0}
+        for out in due:
+            status, error = webhooks.send(out, app.config["WEBHOOK_TIMEOUT"])
+            counts[webhooks.record(out.id, status, error).state] += 1
+            db.session.commit()
+        click.echo(f"{len(due)} due: {counts['delivered']} delivered, {counts['pending']} to retry, "
+                   f"{counts['failed']} failed")
+
     @app.cli.command("init-db")
     def init_db() -> None:
         """Create or upgrade the tables (alembic upgrade head; idempotent) and the standard categories."""

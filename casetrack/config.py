@@ -21,6 +21,7 @@ class Defaults:
     BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).resolve().parent / "translations")
     LANGUAGES = ("zh_Hans", "en")
     PAGE_SIZE = 50
+    WEBHOOK_TIMEOUT = 5  # seconds a webhook receiver gets to answer (deliver-webhooks)
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     HTTPS = False      # served over HTTPS (directly or behind a proxy): Secure cookies
     PROXY_FIX = 0      # how many reverse proxies stand in front, for X-Forwarded-For/-Proto

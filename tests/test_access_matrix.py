@@ -17,6 +17,7 @@ CASE = "case"              # takes a case id: 200/redirect in scope, 404 outside
 API_USER = "api_user"      # any token; none → 401
 API_CASE = "api_case"      # a case id over the API: in scope or 404
 ADMIN = "admin"            # administrators only; others 403
+OPEN311 = "open311"        # by api_key, in the user's scope: tests/test_open311.py checks every user
 
 
 def unit_kind(kind: str) -> tuple[str, str]:
@@ -90,6 +91,23 @@ MATRIX = {
     "api.shared_problem_proposals": API_USER,
     "api.shared_problem": API_USER,
     "api.unlink_shared_problem_case": API_USER,
+    "api.openapi": PUBLIC,
+    "apidocs.browse": PUBLIC,
+    "open311.services": PUBLIC,
+    "open311.requests_": OPEN311,
+    "open311.create_request": OPEN311,
+    "open311.request_": OPEN311,
+    "open311.token": OPEN311,
+    "settings.tokens": USER,
+    "case_sheets.export": USER,     # scoped like the list: tests/test_case_sheets.py
+    "case_sheets.template": USER,
+    "case_sheets.import_": USER,    # group cadres only (403 for others): tests/test_case_sheets.py
+    "api.export_cases": API_USER,
+    "api.import_cases": API_USER,
+    "webhooks.index": ADMIN,
+    "webhooks.active": ADMIN,
+    "webhooks.retry": ADMIN,
+    "settings.revoke": USER,   # only one's own tokens: tests/web/test_tokens.py
 }
 
 

@@ -138,8 +138,18 @@ def user_for_token(token: str) -> User | None:
     return row.user
 
 
-def revoke_token(token_id: int, user: User) -> None:
+def tokens_of(user: User) -> list[ApiToken]:
+    """The user's tokens, newest first (their hashes only: a token is shown once)."""
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
+                                   .order_by(ApiToken.id.desc())))
+
+
+def revoke_token(token_id: int, user: User) -> bool:
+    """Revoke one of the user's own tokens; False if they hold no such token."""
     row = db.session.get(ApiToken, token_id)
-    if row is not None and row.user_id == user.id and row.revoked_at is None:
+    if row is None or row.user_id != user.id:
+        return False
+    if row.revoked_at is None:
         row.revoked_at = utcnow()
         db.session.flush()
+    return True

@@ -20,6 +20,7 @@ from casetrack.services.errors import Conflict, Forbidden, NotFound, ValidationF
 from casetrack.workflow import KEEP, Registry, TransitionSpec, Workflow
 
 MAX_TEXT = 4000
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: 32-bit on PostgreSQL
 
 
 def registry() -> Registry:
@@ -59,7 +60,8 @@ def scoped_cases(user: User) -> Select[tuple[Case]]:
 
 def get_case(user: User, case_id: int) -> Case:
     """The case if it is in the user's scope; an unknown and a foreign case look the same."""
-    case = db.session.scalars(scoped_cases(user).where(Case.id == case_id)).first()
+    case = db.session.scalars(scoped_cases(user).where(Case.id == case_id)).first() \
+        if 0 < case_id < MAX_ID else None
     if case is None:
         raise NotFound(_("No such case."))
     return case
@@ -261,6 +263,8 @@ def _own(model, ident: Any, actor: User):
     try:
         ident = int(ident)
     except (TypeError, ValueError):
+        return None
+    if not 0 < ident < MAX_ID:  # beyond any row id; the database driver would overflow
         return None
     return db.session.scalars(select(model).where(model.id == ident,
                                                   model.group_id == actor.unit_id)).first()

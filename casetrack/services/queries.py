@@ -11,7 +11,7 @@ from sqlalchemy import and_, case, func, or_, select
 from casetrack.extensions import db
 from casetrack.models import CASE_KINDS, Case, Category, Unit, User
 from casetrack.services.calendar import SHANGHAI, today
-from casetrack.services.cases import default_workflow, scoped_cases, unit_filter
+from casetrack.services.cases import MAX_ID, default_workflow, scoped_cases, unit_filter
 from casetrack.services.clock import running_clock
 from casetrack.services.errors import ValidationFailed
 
@@ -65,7 +65,7 @@ class CaseFilters:
         for name in ("cursor", "limit"):
             value = args.get(name)
             if value:
-                if not value.isdigit() or int(value) < 1 or int(value) > 2**62:
+                if not value.isdigit() or int(value) < 1 or int(value) > MAX_ID:
                     errors[name] = _("A whole number, please.")
                 else:
                     setattr(f, name, int(value))

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from casetrack.extensions import db
 from casetrack.models import TARGET_KINDS, Target, Unit, User, Visit
 from casetrack.services.calendar import now
+from casetrack.services.cases import MAX_ID
 from casetrack.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from casetrack.services.sheets import ImportFailed, cell_text, read_table, workbook
 
@@ -79,7 +80,8 @@ def get_target(user: User, target_id: Any) -> Target:
         ident = int(target_id)
     except (TypeError, ValueError):
         raise NotFound(_("No such visit target.")) from None
-    target = db.session.scalars(scoped_targets(user).where(Target.id == ident)).first()
+    target = db.session.scalars(scoped_targets(user).where(Target.id == ident)).first() \
+        if 0 < ident < MAX_ID else None
     if target is None:
         raise NotFound(_("No such visit target."))
     return target
@@ -131,7 +133,7 @@ class TargetFilters:
                     errors[name] = _("A date like 2026-07-31, please.")
         cursor = args.get("cursor")
         if cursor:
-            if not cursor.isdigit() or int(cursor) > 2**62:
+            if not cursor.isdigit() or int(cursor) > MAX_ID:
                 errors["cursor"] = _("A whole number, please.")
             else:
                 f.cursor = int(cursor)

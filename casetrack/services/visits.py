@@ -12,7 +12,7 @@ from sqlalchemy import select
 from casetrack.extensions import db
 from casetrack.models import Case, Target, Unit, User, Visit
 from casetrack.services.calendar import now, today
-from casetrack.services.cases import MAX_TEXT, file_case
+from casetrack.services.cases import MAX_ID, MAX_TEXT, file_case
 from casetrack.services.errors import Forbidden, ValidationFailed
 from casetrack.services.sheets import ImportFailed, cell_text, read_table, workbook
 
@@ -91,6 +91,8 @@ def _own_target(actor: User, ident: Any) -> Target | None:
         ident = int(ident)
     except (TypeError, ValueError):
         return None
+    if not 0 < ident < MAX_ID:
+        return None
     return db.session.scalars(select(Target).where(Target.id == ident,
                                                    Target.group_id == actor.unit_id)).first()
 
@@ -147,7 +149,7 @@ def record_round(actor: User, *, targets: Any, date: Any, cadres: Any = None,
         targets = []
     elif len(targets) > MAX_ROUND:
         errors["targets"] = _("At most %(n)d targets at once.", n=MAX_ROUND)
-    ids = sorted({int(t) for t in targets if str(t).strip().isdigit()})
+    ids = sorted({int(t) for t in targets if str(t).strip().isdigit() and 0 < int(t) < MAX_ID})
     rows = list(db.session.scalars(select(Target).where(
         Target.id.in_(ids), Target.group_id == actor.unit_id))) if ids else []
     if targets and len(rows) != len({str(t).strip() for t in targets}):

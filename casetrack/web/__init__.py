@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, abort, jsonify, render_template, request
 from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -33,9 +33,10 @@ def error_response(status: int, code: str, message: str, **extra):
 
 
 def register(app: Flask) -> None:
-    # api_deadlines, api_shared and api_visits add their routes to api.bp when imported.
-    from casetrack.web import (admin, api, api_deadlines, api_shared, api_visits, auth,  # noqa: F401
-                               boards, cases, notices, shared, visits)
+    # api_deadlines, api_shared, api_sheets and api_visits add their routes to api.bp when imported.
+    from casetrack.web import (admin, admin_webhooks, api, api_deadlines, api_sheets, api_shared,  # noqa: F401
+                               api_visits, auth, boards, case_sheets, cases, notices, open311, openapi,
+                               settings, shared, visits)
     from casetrack.web import api_reports, reports  # noqa: F401 (api_reports: routes on api.bp)
 
     app.register_blueprint(auth.bp)
@@ -47,6 +48,11 @@ def register(app: Flask) -> None:
     app.register_blueprint(notices.bp)
     app.register_blueprint(shared.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(openapi.docs)
+    app.register_blueprint(open311.bp)
+    app.register_blueprint(settings.bp)
+    app.register_blueprint(case_sheets.bp)
+    app.register_blueprint(admin_webhooks.bp)
 
     @app.get("/healthz")
     def healthz():
@@ -65,6 +71,16 @@ def register(app: Flask) -> None:
         if user is None or user.session_version != int(version):
             return None
         return user
+
+    @app.before_request
+    def _refuse_nul():
+        # No text column (PostgreSQL's least of all) stores NUL: refuse it here, not with a 500.
+        if request.method != "GET" and not request.mimetype.startswith(("application/x-www-form", "multipart/")):
+            fields = request.args.items(multi=True)
+        else:
+            fields = [*request.args.items(multi=True), *request.form.items(multi=True)]
+        if any("\x00" in str(key or "") or "\x00" in str(value or "") for key, value in fields):
+            abort(400)
 
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError):

@@ -11,17 +11,18 @@ from sqlalchemy.orm import selectinload
 from casetrack.extensions import csrf, db
 from casetrack.models import Case, Category, Unit, User
 from casetrack.services import accounts
-from casetrack.services.cases import (allowed_triggers, case_events, file_case, fire, get_case,
+from casetrack.services.cases import (MAX_ID, allowed_triggers, case_events, file_case, fire, get_case,
                                       workflow_of)
 from casetrack.services.clock import clock_json, pending_extensions
 from casetrack.services.errors import ServiceError, ValidationFailed
 from casetrack.services.queries import CaseFilters, list_cases
 from casetrack.web import error_response
+from casetrack.web.openapi import doc, json_body, openapi_json, ref, responses
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
-PUBLIC_ENDPOINTS = {"api.create_token"}
+PUBLIC_ENDPOINTS = {"api.create_token", "api.openapi"}
 
 
 @bp.before_request
@@ -41,6 +42,8 @@ def body() -> dict[str, Any]:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ServiceError(_("The body must be a JSON object."))
+    if "\\u0000" in request.get_data(as_text=True):  # NUL in a string: no text column stores it
+        raise ServiceError(_("The request could not be understood."))
     return data
 
 
@@ -81,6 +84,14 @@ def case_json(case: Case, **pending) -> dict[str, Any]:
 
 
 @bp.post("/tokens")
+@doc(summary="Exchange a username and password for an API token (shown once)", security=[],
+     tags=["auth"],
+     requestBody={"required": True, "content": {"application/json": {"schema": {
+         "type": "object", "required": ["username", "password"],
+         "properties": {"username": {"type": "string"}, "password": {"type": "string"},
+                        "name": {"type": "string", "description": "what the token is for"}}}}}},
+     responses=responses(("201", json_body({"type": "object", "required": ["token", "user"], "properties": {
+         "token": {"type": "string"}, "user": ref("User")}}, "The new token")), 400, 422, 429))
 def create_token():
     data = body()
     username, password = data.get("username"), data.get("password")
@@ -96,12 +107,23 @@ def create_token():
     return jsonify(token=token, user=user_json(user)), 201
 
 
+@bp.get("/openapi.json")
+@doc(summary="This description of the API", security=[], tags=["meta"],
+     responses={"200": json_body({"type": "object"}, "OpenAPI 3.1")})
+def openapi():
+    return openapi_json()
+
+
 @bp.get("/me")
+@doc(summary="The token's owner", tags=["auth"], responses=responses(("200", json_body(ref("User")))))
 def me():
     return jsonify(user_json(g.api_user))
 
 
 @bp.get("/categories")
+@doc(summary="Active case categories", tags=["org"], responses=responses(("200", json_body({
+    "type": "object", "required": ["categories"],
+    "properties": {"categories": {"type": "array", "items": ref("Category")}}}))))
 def categories():
     rows = db.session.scalars(select(Category).where(Category.active.is_(True))
                               .order_by(Category.position, Category.id))
@@ -110,6 +132,11 @@ def categories():
 
 
 @bp.get("/units")
+@doc(summary="Active units, in tree order", tags=["org"],
+     parameters=[{"name": "kind", "in": "query", "schema": {"type": "string"},
+                  "description": "only units of this kind (group, team, department, county...)"}],
+     responses=responses(("200", json_body({"type": "object", "required": ["units"], "properties": {
+         "units": {"type": "array", "items": ref("Unit")}}}))))
 def units():
     stmt = select(Unit).where(Unit.active.is_(True)).order_by(Unit.path)
     if request.args.get("kind"):
@@ -118,6 +145,11 @@ def units():
 
 
 @bp.post("/cases")
+@doc(summary="File a case (work-group cadres only)", tags=["cases"],
+     requestBody={"required": True, "content": {"application/json": {"schema": ref("NewCase")}}},
+     responses={**responses(("201", json_body(ref("Case"), "Filed")), 400, 403, 422),
+                "201": {**json_body(ref("Case"), "Filed"),
+                        "headers": {"Location": {"schema": {"type": "string"}}}}})
 def create_case():
     data = body()
     fields = {"title", "description", "category", "kind", "resident", "target", "visit"}
@@ -133,6 +165,19 @@ def create_case():
 
 
 @bp.get("/cases")
+@doc(summary="The cases in my scope, filtered, newest first, by keyset pages", tags=["cases"],
+     parameters=[{"name": n, "in": "query", "schema": s, "description": d} for n, s, d in [
+         ("state", {"type": "string"}, "a workflow state"),
+         ("category", {"type": "string"}, "a category code"),
+         ("kind", {"type": "string", "enum": ["individual", "shared"]}, ""),
+         ("unit", {"type": "string"}, "a unit code: the cases of that unit"),
+         ("overdue", {"type": "string", "enum": ["true", "false", "1", "0", "yes", "no"]}, ""),
+         ("q", {"type": "string"}, "words in the title or description"),
+         ("date_from", {"type": "string", "format": "date"}, "filed on or after (Asia/Shanghai)"),
+         ("date_to", {"type": "string", "format": "date"}, "filed on or before (Asia/Shanghai)"),
+         ("cursor", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "from the previous page"),
+         ("limit", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "page size (at most 200)")]],
+     responses=responses(("200", json_body(ref("CaseList"))), 422))
 def cases():
     filters = CaseFilters.from_args(request.args)
     page, cursor = list_cases(g.api_user, filters, selectinload(Case.department),
@@ -144,6 +189,8 @@ def cases():
 
 
 @bp.get("/cases/<int:case_id>")
+@doc(summary="A case in my scope, with its timeline and the triggers I may fire", tags=["cases"],
+     responses=responses(("200", json_body(ref("CaseDetail"))), 404))
 def case(case_id: int):
     row = get_case(g.api_user, case_id)
     return jsonify({**case_json(row), "events": [event_json(e) for e in case_events(row)],
@@ -159,6 +206,9 @@ def event_json(event) -> dict[str, Any]:
 
 
 @bp.post("/cases/<int:case_id>/transitions")
+@doc(summary="Fire a transition (escalate, refer, resolve...) on a case", tags=["cases"],
+     requestBody={"required": True, "content": {"application/json": {"schema": ref("Transition")}}},
+     responses=responses(("200", json_body(ref("CaseAfterTransition"))), 400, 403, 404, 409, 422))
 def transition(case_id: int):
     data = body()
     row = get_case(g.api_user, case_id)

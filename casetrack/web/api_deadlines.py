@@ -8,6 +8,7 @@ from flask import abort, g, jsonify
 from casetrack.extensions import db
 from casetrack.services import days_off, extensions, notices
 from casetrack.services.cases import get_case
+from casetrack.web.openapi import doc, json_body, json_request, ref, responses
 from casetrack.web.api import bp, body
 
 
@@ -26,6 +27,10 @@ def note_json(note) -> dict:
 
 
 @bp.post("/cases/<int:case_id>/extensions")
+@doc(summary="Ask for more working days on a case (延期)", tags=["deadlines"],
+     requestBody=json_request({"type": "object", "required": ["days", "reason"], "properties": {
+         "days": {"type": "integer"}, "reason": {"type": "string"}}}),
+     responses=responses(("201", json_body(ref("Extension"))), 400, 403, 404, 409, 422))
 def request_extension(case_id: int):
     data = body()
     ext = extensions.request_extension(g.api_user, get_case(g.api_user, case_id),
@@ -35,6 +40,10 @@ def request_extension(case_id: int):
 
 
 @bp.post("/extensions/<int:extension_id>/decision")
+@doc(summary="Approve or refuse an extension", tags=["deadlines"],
+     requestBody=json_request({"type": "object", "required": ["approve"], "properties": {
+         "approve": {"type": "boolean"}, "note": {"type": "string"}}}),
+     responses=responses(("200", json_body(ref("Extension"))), 400, 403, 404, 409, 422))
 def decide_extension(extension_id: int):
     data = body()
     ext = extensions.decide_extension(g.api_user, extensions.get_extension(g.api_user, extension_id),
@@ -44,11 +53,17 @@ def decide_extension(extension_id: int):
 
 
 @bp.get("/extensions/ledger")
+@doc(summary="Extensions per unit (延期台账)", tags=["deadlines"],
+     responses=responses(("200", json_body({"type": "object", "required": ["units"], "properties": {
+         "units": {"type": "array", "items": {"type": "object"}}}})), 403))
 def extension_ledger():
     return jsonify(units=extensions.extension_ledger(g.api_user))
 
 
 @bp.post("/cases/<int:case_id>/supervision")
+@doc(summary="Add a supervision note (督办) to a case", tags=["deadlines"],
+     requestBody=json_request({"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}}),
+     responses=responses(("201", json_body(ref("SupervisionNote"))), 400, 403, 404, 422))
 def supervise(case_id: int):
     note = notices.add_supervision_note(g.api_user, get_case(g.api_user, case_id), body().get("text"))
     db.session.commit()
@@ -56,6 +71,8 @@ def supervise(case_id: int):
 
 
 @bp.post("/supervision/<int:note_id>/acknowledge")
+@doc(summary="Acknowledge a supervision note", tags=["deadlines"],
+     responses=responses(("200", json_body(ref("SupervisionNote"))), 403, 404, 409))
 def acknowledge(note_id: int):
     note = notices.acknowledge(g.api_user, note_id)
     db.session.commit()
@@ -63,6 +80,12 @@ def acknowledge(note_id: int):
 
 
 @bp.get("/notifications")
+@doc(summary="My notifications and the supervision notes waiting for me", tags=["deadlines"],
+     responses=responses(("200", json_body({"type": "object", "required": ["unread", "notifications", "supervision"],
+                                            "properties": {"unread": {"type": "integer"},
+                                                           "notifications": {"type": "array", "items": {"type": "object"}},
+                                                           "supervision": {"type": "array",
+                                                                           "items": ref("SupervisionNote")}}}))))
 def notifications():
     user = g.api_user
     return jsonify(unread=notices.unread_count(user),
@@ -74,6 +97,9 @@ def notifications():
 
 
 @bp.post("/notifications/<int:notice_id>/read")
+@doc(summary="Mark a notification read", tags=["deadlines"],
+     responses=responses(("200", json_body({"type": "object", "required": ["unread"],
+                                            "properties": {"unread": {"type": "integer"}}})), 404))
 def read_notification(notice_id: int):
     notices.mark_read(g.api_user, notice_id)
     db.session.commit()
@@ -81,12 +107,22 @@ def read_notification(notice_id: int):
 
 
 @bp.get("/days-off")
+@doc(summary="Days off the county declared (beyond the official calendar)", tags=["deadlines"],
+     responses=responses(("200", json_body({"type": "object", "required": ["days_off"], "properties": {
+         "days_off": {"type": "array", "items": {"type": "object", "properties": {
+             "day": {"type": "string", "format": "date"}, "reason": {"type": "string"}}}}}}))))
 def list_days_off():
     return jsonify(days_off=[{"day": d.day.isoformat(), "reason": d.reason}
                              for d in days_off.list_days_off()])
 
 
 @bp.post("/days-off")
+@doc(summary="Declare a day off", tags=["deadlines"],
+     requestBody=json_request({"type": "object", "required": ["day"], "properties": {
+         "day": {"type": "string", "format": "date"}, "reason": {"type": "string"}}}),
+     responses=responses(("201", json_body({"type": "object", "required": ["day", "reason"], "properties": {
+         "day": {"type": "string", "format": "date"}, "reason": {"type": ["string", "null"]}}})),
+         400, 403, 409, 422))
 def declare_day_off():
     data = body()
     row = days_off.declare_day_off(g.api_user, data.get("day"), data.get("reason"))
@@ -95,6 +131,8 @@ def declare_day_off():
 
 
 @bp.delete("/days-off/<day>")
+@doc(summary="Remove a declared day off", tags=["deadlines"],
+     responses=responses(("204", {"description": "Removed"}), 403, 404))
 def remove_day_off(day: str):
     try:
         parsed = date.fromisoformat(day)

@@ -6,6 +6,7 @@ from flask import g, jsonify, url_for
 from casetrack.extensions import db
 from casetrack.services.cases import get_case
 from casetrack.services.shared import link_cases, members, proposals, unlink_case
+from casetrack.web.openapi import doc, json_body, json_request, ref, responses
 from casetrack.web.api import bp, body, case_json
 
 
@@ -14,6 +15,11 @@ def shared_json(parent) -> dict:
 
 
 @bp.post("/shared-problems")
+@doc(summary="Link cases into one shared problem (共性问题)", tags=["shared"],
+     requestBody=json_request({"type": "object", "required": ["title", "cases"], "properties": {
+         "title": {"type": "string"}, "cases": {"type": "array", "items": {"type": "integer"}}}}),
+     responses={**responses(("201", json_body(ref("SharedProblem"))), 400, 403, 404, 409, 422),
+                "201": {**json_body(ref("SharedProblem")), "headers": {"Location": {"schema": {"type": "string"}}}}})
 def create_shared_problem():
     data = body()
     parent = link_cases(g.api_user, data.get("title"), data.get("cases"))
@@ -23,16 +29,25 @@ def create_shared_problem():
 
 
 @bp.get("/shared-problems/proposals")
+@doc(summary="Groups of similar cases that may be one shared problem", tags=["shared"],
+     responses=responses(("200", json_body({"type": "object", "required": ["proposals"], "properties": {
+         "proposals": {"type": "array", "items": {"type": "object"}}}})), 403))
 def shared_problem_proposals():
     return jsonify(proposals=proposals(g.api_user))
 
 
 @bp.get("/shared-problems/<int:parent_id>")
+@doc(summary="A shared problem and its member cases", tags=["shared"],
+     responses=responses(("200", json_body(ref("SharedProblem"))), 404))
 def shared_problem(parent_id: int):
     return jsonify(shared_json(get_case(g.api_user, parent_id)))
 
 
 @bp.post("/shared-problems/<int:parent_id>/unlink")
+@doc(summary="Take a case out of a shared problem", tags=["shared"],
+     requestBody=json_request({"type": "object", "required": ["case"], "properties": {
+         "case": {"type": "integer"}}}),
+     responses=responses(("200", json_body(ref("SharedProblem"))), 400, 403, 404, 409, 422))
 def unlink_shared_problem_case(parent_id: int):
     parent = get_case(g.api_user, parent_id)
     unlink_case(g.api_user, parent, body().get("case"))

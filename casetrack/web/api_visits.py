@@ -15,6 +15,7 @@ from casetrack.services.errors import ValidationFailed
 from casetrack.services.sheets import ImportFailed
 from casetrack.services.visits import import_visits, record_round, record_visit, visit_template
 from casetrack.web.api import body, bp, case_json
+from casetrack.web.openapi import UPLOAD, XLSX_BODY, doc, json_body, json_request, query, ref, responses
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TARGET_FIELDS = {"kind", "name", "address", "village", "group", "cadre", "code", "active"}
@@ -43,6 +44,11 @@ def _only(data: dict[str, Any], fields: set[str]) -> dict[str, Any]:
 
 
 @bp.get("/targets")
+@doc(summary="Visit targets in my scope, by keyset pages", tags=["visits"],
+     parameters=query("q", "unit", "kind", "visited", "active", "as_of", "cursor"),
+     responses=responses(("200", json_body({"type": "object", "required": ["targets", "next", "cursor"], "properties": {
+         "targets": {"type": "array", "items": ref("Target")}, "next": {"type": ["string", "null"]},
+         "cursor": {"type": ["string", "null"]}}})), 404, 422))
 def targets():
     f = tg.TargetFilters.from_args(g.api_user, request.args)
     page, cursor = tg.list_targets(g.api_user, f)
@@ -53,6 +59,9 @@ def targets():
 
 
 @bp.post("/targets")
+@doc(summary="Add a visit target", tags=["visits"], requestBody=json_request(ref("TargetFields")),
+     responses={**responses(("201", json_body(ref("Target"))), 400, 403, 404, 409, 422),
+                "201": {**json_body(ref("Target")), "headers": {"Location": {"schema": {"type": "string"}}}}})
 def create_target():
     target = tg.create_target(g.api_user, **_only(body(), TARGET_FIELDS))
     db.session.commit()
@@ -61,12 +70,16 @@ def create_target():
 
 
 @bp.get("/targets/<int:target_id>")
+@doc(summary="A visit target in my scope", tags=["visits"],
+     responses=responses(("200", json_body(ref("Target"))), 404))
 def target(target_id: int):
     row = tg.get_target(g.api_user, target_id)
     return jsonify(target_json(row, bool(tg.visited_ids([row]))))
 
 
 @bp.patch("/targets/<int:target_id>")
+@doc(summary="Change a visit target", tags=["visits"], requestBody=json_request(ref("TargetFields")),
+     responses=responses(("200", json_body(ref("Target"))), 400, 403, 404, 409, 422))
 def update_target(target_id: int):
     row = tg.get_target(g.api_user, target_id)
     current = {"kind": row.kind, "name": row.name, "address": row.address, "village": row.village,
@@ -78,6 +91,7 @@ def update_target(target_id: int):
 
 
 @bp.get("/targets/import-template")
+@doc(summary="The target import sheet", tags=["visits"], responses=responses(("200", XLSX_BODY), 403))
 def import_template():
     return send_file(io.BytesIO(tg.import_template(g.api_user)), mimetype=XLSX, as_attachment=True,
                      download_name="targets-template.xlsx")
@@ -92,6 +106,8 @@ def _upload() -> tuple[str, bytes]:
 
 
 @bp.post("/targets/import")
+@doc(summary="Import visit targets from a sheet, all or nothing", tags=["visits"], requestBody=UPLOAD,
+     responses=responses(("200", json_body(ref("ImportResult"))), 400, 403, 409, 413, 422))
 def import_targets():
     result = tg.import_targets(g.api_user, *_upload())
     db.session.commit()
@@ -99,12 +115,15 @@ def import_targets():
 
 
 @bp.get("/visits/import-template")
+@doc(summary="The visit import sheet", tags=["visits"], responses=responses(("200", XLSX_BODY)))
 def visits_import_template():
     return send_file(io.BytesIO(visit_template()), mimetype=XLSX, as_attachment=True,
                      download_name="visits-template.xlsx")
 
 
 @bp.post("/visits/import")
+@doc(summary="Import visits from a sheet, all or nothing", tags=["visits"], requestBody=UPLOAD,
+     responses=responses(("200", json_body(ref("ImportResult"))), 400, 403, 409, 413, 422))
 def visits_import():
     result = import_visits(g.api_user, *_upload())
     db.session.commit()
@@ -112,6 +131,13 @@ def visits_import():
 
 
 @bp.post("/visits")
+@doc(summary="Record a visit and file the problems found", tags=["visits"],
+     requestBody=json_request({"type": "object", "required": ["target", "date"], "properties": {
+         "target": {"type": ["integer", "string"]}, "date": {"type": "string", "format": "date"},
+         "cadres": {"type": "array", "items": {"type": "string"}}, "notes": {"type": "string"},
+         "suggestions": {"type": "integer"}, "problems": {"type": "array", "items": ref("NewCase")}}}),
+     responses=responses(("201", json_body({"allOf": [ref("Visit"), {"type": "object", "required": ["cases"],
+         "properties": {"cases": {"type": "array", "items": ref("Case")}}}]})), 400, 403, 404, 409, 422))
 def create_visit():
     data = _only(body(), {"target", "date", "cadres", "notes", "suggestions", "problems"})
     visit, cases = record_visit(g.api_user, **data)
@@ -120,6 +146,13 @@ def create_visit():
 
 
 @bp.post("/visits/round")
+@doc(summary="Record a day's round: one visit to each of several targets", tags=["visits"],
+     requestBody=json_request({"type": "object", "required": ["targets", "date"], "properties": {
+         "targets": {"type": "array", "items": {"type": ["integer", "string"]}},
+         "date": {"type": "string", "format": "date"},
+         "cadres": {"type": "array", "items": {"type": "string"}}, "notes": {"type": "string"}}}),
+     responses=responses(("201", json_body({"type": "object", "required": ["visits"], "properties": {
+         "visits": {"type": "array", "items": ref("Visit")}}})), 400, 403, 404, 409, 422))
 def create_round():
     data = _only(body(), {"targets", "date", "cadres", "notes"})
     visits = record_round(g.api_user, **data)
@@ -128,5 +161,8 @@ def create_round():
 
 
 @bp.get("/coverage")
+@doc(summary="Coverage of a unit (default: mine) on a day, by kind, with milestones", tags=["visits"],
+     parameters=query("unit", as_of={"type": "string", "format": "date"}),
+     responses=responses(("200", json_body(ref("Coverage"))), 404, 422))
 def coverage():
     return jsonify(cov.coverage(*cov.unit_and_day(g.api_user, request.args)))

@@ -1,0 +1,268 @@
+"""The OpenAPI 3.1 description of /api/v1, built from the routes themselves.
+
+Each API view carries its operation next to it (`@doc(...)`); the shared shapes are in SCHEMAS.
+build_spec() walks the URL map, so a route without `@doc` is reported, never silently missing.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+from apispec import APISpec
+from flask import Blueprint, Flask, current_app, jsonify, render_template
+
+from casetrack.services.cases import MAX_ID
+
+API_PREFIX = "/api/v1"
+DESCRIBED = (API_PREFIX + "/", "/open311/v2/")
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(kind: str | list[str], **extra) -> dict[str, Any]:
+    kinds = [kind] if isinstance(kind, str) else list(kind)
+    return {"type": [*kinds, "null"], **extra}
+
+
+def json_body(schema: dict, description: str = "") -> dict[str, Any]:
+    return {"description": description or "OK", "content": {"application/json": {"schema": schema}}}
+
+
+ERROR = json_body(ref("Error"), "An error: a code, a message for people, and per-field errors")
+# The answers every authenticated operation may give besides its own.
+COMMON = {"400": ERROR, "401": ERROR, "405": ERROR}  # 400: e.g. a NUL character in a parameter
+
+
+def responses(ok: tuple[str, dict], *errors: str) -> dict[str, Any]:
+    """{status: response}: the success answer and the error statuses (all the Error shape)."""
+    return {ok[0]: ok[1], **COMMON, **{str(code): ERROR for code in errors}}
+
+
+def doc(**operation: Any) -> Callable:
+    """Attach an OpenAPI operation (summary, parameters, requestBody, responses...) to a view."""
+    def wrap(view: Callable) -> Callable:
+        view.openapi = operation
+        return view
+    return wrap
+
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "Error": {"type": "object", "required": ["error", "message"], "properties": {
+        "error": {"type": "string", "description": "a stable code: invalid, not_found, conflict, stale, ..."},
+        "message": {"type": "string", "description": "what went wrong, in the user's language"},
+        "errors": {"oneOf": [
+            {"type": "object", "additionalProperties": {"type": "string"},
+             "description": "field -> what is wrong with it"},
+            {"type": "array", "description": "an import: each problem by row and column",
+             "items": {"type": "object", "required": ["row", "column", "message"], "properties": {
+                 "row": nullable("integer"), "column": nullable("string"),
+                 "message": {"type": "string"}}}}]}}},
+    "Label": {"type": "object", "properties": {"zh": {"type": "string"}, "en": {"type": "string"}}},
+    "User": {"type": "object", "required": ["id", "username", "name", "role", "unit", "unit_name"],
+             "properties": {"id": {"type": "integer"}, "username": {"type": "string"},
+                            "name": {"type": "string"}, "role": {"type": "string"},
+                            "unit": nullable("string"), "unit_name": nullable("string")}},
+    "Unit": {"type": "object", "required": ["code", "name", "kind", "parent"],
+             "properties": {"code": {"type": "string"}, "name": {"type": "string"},
+                            "kind": {"type": "string", "enum": ["province", "city", "county",
+                                                                "department", "team", "group"]},
+                            "parent": nullable("string")}},
+    "Category": {"type": "object", "required": ["code", "name"],
+                 "properties": {"code": {"type": "string"}, "name": ref("Label")}},
+    "Resident": {"type": "object", "description": "personal data: only in the scope of the case",
+                 "properties": {"name": {"type": "string", "maxLength": 60},
+                                "phone": {"type": "string", "maxLength": 30},
+                                "address": {"type": "string", "maxLength": 200}}},
+    "Case": {"type": "object", "required": [
+        "id", "title", "description", "category", "kind", "state", "state_label", "unit", "unit_name",
+        "group", "department", "deadline", "overdue", "revisit_on", "funds", "donations", "resident",
+        "target", "visit", "workflow", "workflow_version", "version", "created_at", "updated_at"],
+        "properties": {
+            "id": {"type": "integer"}, "title": {"type": "string"}, "description": {"type": "string"},
+            "category": {"type": "string"}, "kind": {"type": "string", "enum": ["individual", "shared"]},
+            "state": {"type": "string"}, "state_label": ref("Label"),
+            "unit": {"type": "string", "description": "code of the unit handling it now"},
+            "unit_name": {"type": "string"}, "group": {"type": "string", "description": "the filing group"},
+            "department": nullable("string"),
+            "deadline": nullable("string", format="date"), "overdue": {"type": "boolean"},
+            "revisit_on": nullable("string", format="date"),
+            "funds": nullable("string", description="public funds, 10k yuan (decimal as text)"),
+            "donations": nullable("string", description="social donations, 10k yuan (decimal as text)"),
+            "resident": ref("Resident"), "target": nullable("integer"), "visit": nullable("integer"),
+            "workflow": {"type": "string"}, "workflow_version": {"type": "integer"},
+            "version": {"type": "integer", "description": "send it back with a transition (optimistic lock)"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time"},
+            "deadline_basis": {"type": ["string", "null"], "description": "how the deadline was counted"},
+            "warn_on": nullable("string", format="date"), "paused": {"type": "boolean"},
+            "extension_pending": {"type": "boolean"},
+            "parent": {"type": ["object", "null"], "description": "the shared problem it belongs to",
+                       "properties": {"id": {"type": "integer"}, "title": {"type": "string"},
+                                      "state": {"type": "string"}, "state_label": ref("Label")}}}},
+    "Event": {"type": "object", "required": ["id", "at", "trigger", "actor", "from_state", "to_state",
+                                             "from_unit", "to_unit", "data"],
+              "properties": {"id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"},
+                             "trigger": {"type": "string"}, "actor": nullable("string"),
+                             "from_state": nullable("string"), "to_state": {"type": "string"},
+                             "from_unit": nullable("string"), "to_unit": {"type": "string"},
+                             "data": {"type": "object"}}},
+    "CaseDetail": {"allOf": [ref("Case"), {"type": "object", "required": ["events", "allowed"], "properties": {
+        "events": {"type": "array", "items": ref("Event")},
+        "allowed": {"type": "array", "items": {"type": "string"},
+                    "description": "the triggers this user may fire now"}}}]},
+    "CaseAfterTransition": {"allOf": [ref("Case"), {"type": "object", "required": ["allowed"], "properties": {
+        "allowed": {"type": "array", "items": {"type": "string"}}}}]},
+    "CaseList": {"type": "object", "required": ["cases", "next", "cursor"], "properties": {
+        "cases": {"type": "array", "items": ref("Case")},
+        "next": nullable("string", description="the URL of the next page"),
+        "cursor": nullable("string", description="pass as ?cursor= for the next page")}},
+    "NewCase": {"type": "object", "required": ["title", "category", "kind"], "additionalProperties": False,
+                "properties": {"title": {"type": "string", "maxLength": 200},
+                               "description": {"type": "string", "maxLength": 4000},
+                               "category": {"type": "string", "description": "a category code"},
+                               "kind": {"type": "string", "enum": ["individual", "shared"]},
+                               "resident": ref("Resident"),
+                               "target": nullable(["integer", "string"]),
+                               "visit": nullable(["integer", "string"])}},
+    "Target": {"type": "object", "required": ["id", "code", "kind", "kind_label", "name", "address", "village",
+                                              "group", "cadre", "active"],
+               "properties": {"id": {"type": "integer"}, "code": nullable("string"), "kind": {"type": "string"},
+                              "kind_label": ref("Label"), "name": {"type": "string"},
+                              "address": nullable("string"), "village": nullable("string"),
+                              "group": {"type": "string"}, "cadre": nullable("string"),
+                              "active": {"type": "boolean"},
+                              "visited": {"type": "boolean", "description": "visited by as_of (lists)"}}},
+    "TargetFields": {"type": "object", "additionalProperties": False, "properties": {
+        "kind": {"type": "string"}, "name": {"type": "string"}, "address": {"type": "string"},
+        "village": {"type": "string"}, "group": {"type": "string", "description": "a group's code"},
+        "cadre": {"type": "string", "description": "the responsible cadre's username"},
+        "code": {"type": "string"}, "active": {"type": "boolean"}}},
+    "Visit": {"type": "object", "required": ["id", "target", "date", "group", "cadres", "notes", "suggestions",
+                                             "created_by"],
+              "properties": {"id": {"type": "integer"}, "target": {"type": "integer"},
+                             "date": {"type": "string", "format": "date"}, "group": {"type": "string"},
+                             "cadres": {"type": "array", "items": {"type": "string"}},
+                             "notes": nullable("string"), "suggestions": nullable("integer"),
+                             "created_by": nullable("string")}},
+    "Tally": {"type": "object", "required": ["assigned", "visited", "rate"], "properties": {
+        "assigned": {"type": "integer"}, "visited": {"type": "integer"}, "rate": nullable("number")}},
+    "Coverage": {"allOf": [ref("Tally"), {"type": "object", "required": ["as_of", "unit", "by_kind", "milestones"],
+                                          "properties": {
+        "as_of": {"type": "string", "format": "date"}, "unit": {"type": "string"},
+        "by_kind": {"type": "object", "additionalProperties": ref("Tally")},
+        "milestones": {"type": "array", "items": {"type": "object"}}}}]},
+    "Extension": {"type": "object", "required": ["id", "case", "unit", "state", "days", "reason", "status"],
+                  "properties": {"id": {"type": "integer"}, "case": {"type": "integer"}, "unit": {"type": "string"},
+                                 "state": {"type": "string"}, "days": {"type": "integer"},
+                                 "reason": {"type": "string"}, "status": {"type": "string"},
+                                 "old_deadline": nullable("string", format="date"),
+                                 "new_deadline": nullable("string", format="date"),
+                                 "decision_note": nullable("string")}},
+    "SupervisionNote": {"type": "object", "required": ["id", "case", "text", "author", "created_at"],
+                        "properties": {"id": {"type": "integer"}, "case": {"type": "integer"},
+                                       "text": {"type": "string"}, "author": {"type": "string"},
+                                       "created_at": {"type": "string", "format": "date-time"},
+                                       "acknowledged_at": nullable("string", format="date-time")}},
+    "SharedProblem": {"allOf": [ref("Case"), {"type": "object", "required": ["members"], "properties": {
+        "members": {"type": "array", "items": ref("Case")}}}]},
+    "ImportResult": {"type": "object", "properties": {"imported": {"type": "integer"},
+                                                      "updated": {"type": "integer"},
+                                                      "skipped": {"type": "integer"}}},
+}
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX_BODY = {"description": "An .xlsx file", "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}
+UPLOAD = {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {"file": {"type": "string", "format": "binary", "description": ".xlsx or .csv"}}}}}}
+
+
+def json_request(schema: dict) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def query(*names: str, **schemas: dict) -> list[dict[str, Any]]:
+    """Query parameters: plain strings by name, or name=schema."""
+    return [{"name": n, "in": "query", "schema": {"type": "string"}} for n in names] + \
+        [{"name": n, "in": "query", "schema": s} for n, s in schemas.items()]
+
+FIELD_TYPES = {"text": {"type": "string"}, "date": {"type": "string", "format": "date"},
+               "decimal": {"type": ["string", "number"]}, "bool": {"type": ["boolean", "string"]},
+               "department": {"type": "string", "description": "a department's code"},
+               "group": {"type": "string", "description": "a group's code"}}
+
+
+def transition_schema() -> dict[str, Any]:
+    """The body of a transition: trigger, version and the fields of the default workflow."""
+    from casetrack.services.cases import default_workflow
+    wf = default_workflow()
+    props: dict[str, Any] = {
+        "trigger": {"type": "string", "enum": sorted(wf.triggers())},
+        "version": {"type": ["integer", "string"], "description": "the case's version as you read it"}}
+    for name, field in wf.fields.items():
+        props[name] = {**FIELD_TYPES[field.type], "description": field.label.get("en", name)}
+    return {"type": "object", "required": ["trigger", "version"], "properties": props,
+            "additionalProperties": False,
+            "description": "Fields each trigger needs: " + "; ".join(
+                f"{t.trigger} from {'/'.join(t.sources)}: {', '.join(t.fields) or '-'}"
+                for t in wf.transitions)}
+
+
+def _path_of(rule) -> tuple[str, list[dict]]:
+    """/api/v1/cases/<int:case_id> -> /cases/{case_id} and its path parameters."""
+    params = []
+    for conv, name in re.findall(r"<(?:(\w+):)?(\w+)>", rule.rule):
+        schema = {"type": "integer", "minimum": 0, "maximum": MAX_ID} if conv == "int" else {"type": "string"}
+        params.append({"name": name, "in": "path", "required": True, "schema": schema})
+    return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), params
+
+
+def build_spec(app: Flask) -> dict[str, Any]:
+    spec = APISpec(title="casetrack API", version="1", openapi_version="3.1.0",
+                   servers=[{"url": "/"}],
+                   info={"description": "Cases of a county's grand-visit campaign. Authenticate with "
+                                        "`Authorization: Bearer <token>` (POST /api/v1/tokens, or the "
+                                        "settings page /settings/tokens). Every call acts with exactly "
+                                        "the token owner's scope and role."})
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    for name, schema in {**SCHEMAS, "Transition": transition_schema()}.items():
+        spec.components.schema(name, schema)
+    paths: dict[str, dict[str, Any]] = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if not rule.rule.startswith(DESCRIBED):
+            continue
+        view = app.view_functions[rule.endpoint]
+        operation = getattr(view, "openapi", None)
+        if operation is None:
+            raise LookupError(f"{rule.endpoint} has no @doc: document it in the OpenAPI description")
+        path, params = _path_of(rule)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            op = {"operationId": rule.endpoint.replace(".", "_") + ("" if method == "GET" else f"_{method.lower()}"),
+                  "security": [{"bearer": []}], **operation}
+            own = op.get("parameters", [])
+            named = {(p["name"], p["in"]) for p in own}  # a view may describe its path parameters itself
+            if params:
+                op["parameters"] = [p for p in params if (p["name"], p["in"]) not in named] + own
+            paths.setdefault(path, {})[method.lower()] = op
+    for path, operations in paths.items():
+        spec.path(path=path, operations=operations)
+    return spec.to_dict()
+
+
+def openapi_json():
+    """The OpenAPI description, built once per process."""
+    ext = current_app.extensions
+    if "casetrack.openapi" not in ext:
+        ext["casetrack.openapi"] = build_spec(current_app)
+    return jsonify(ext["casetrack.openapi"])
+
+
+docs = Blueprint("apidocs", __name__)
+
+
+@docs.get("/api/docs")
+def browse():
+    """Swagger UI, served from casetrack/static, started by a static script (CSP: no inline code)."""
+    return render_template("api/docs.html")

@@ -1,0 +1,37 @@
+"""The user's own settings: API tokens, listed, created (shown once) and revoked."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from casetrack.extensions import db
+from casetrack.services import accounts
+
+bp = Blueprint("settings", __name__, url_prefix="/settings")
+
+
+@bp.before_request
+@login_required
+def _require_login():
+    return None
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+def tokens():
+    new_token = None
+    if request.method == "POST":
+        new_token = accounts.create_token(current_user, request.form.get("name", "").strip() or "api")
+        db.session.commit()
+    # The new token is rendered in this answer only (never in a flash cookie): only its hash is kept.
+    return render_template("settings/tokens.html", tokens=accounts.tokens_of(current_user),
+                           new_token=new_token), 201 if new_token else 200
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+def revoke(token_id: int):
+    if not accounts.revoke_token(token_id, current_user):
+        abort(404)
+    db.session.commit()
+    flash(_("The token is revoked; programs using it are refused from now on."), "success")
+    return redirect(url_for(".tokens"))
