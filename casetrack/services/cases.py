@@ -156,9 +156,8 @@ def parse_fields(wf: Workflow, spec: TransitionSpec, data: dict[str, Any],
             values[name], logged[name] = _parse_value(wf.fields[name].type, raw, case)
         except ValueError as exc:
             errors[name] = str(exc)
-    for name, value in values.items():
-        if wf.fields[name].type == "date" and name == "due_date" and value < today():
-            errors[name] = _("The due date cannot be in the past.")
+    if "due_date" in values and values["due_date"] < today():
+        errors["due_date"] = _("The due date cannot be in the past.")
     if errors:
         raise ValidationFailed(errors, _("Please correct the marked fields."))
     return values, logged
