@@ -1,7 +1,12 @@
 """Drive a case of the test county into any state of the default workflow."""
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
+
+from werkzeug.serving import make_server
 
 from casetrack.services.cases import fire
 from tests.factories import World
@@ -57,3 +62,16 @@ def assert_replays(case, events) -> None:
         state, unit = event.to_state, event.to_unit_id
     assert (state, unit) == (case.state, case.unit_id)
     assert case.version == len(events)
+
+
+@contextmanager
+def serving(app) -> Iterator[str]:
+    """The app on a real socket on 127.0.0.1 (a free port), for clients that speak HTTP themselves."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()

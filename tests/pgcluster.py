@@ -19,7 +19,7 @@ def server_bin() -> Path | None:
     return Path(found[-1]).parent if found else None
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -32,7 +32,7 @@ class Cluster:
         self.bindir = bindir
         self.root = Path(tempfile.mkdtemp(prefix="casetrack-pg-"))
         self.datadir = self.root / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self.user = "postgres"
         # initdb refuses to run as root: run the server as the postgres system user.
         self._as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []

@@ -1,14 +1,12 @@
 """Open311 GeoReport v2: a published client (georeport) files and follows cases over real HTTP."""
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
 from defusedxml import ElementTree
 from georeport import GeoReport
-from werkzeug.serving import make_server
 
 from casetrack.extensions import db
 from casetrack.models import ApiToken, Case
@@ -16,19 +14,15 @@ from casetrack.services import calendar
 from casetrack.services.accounts import create_token, revoke_token
 from casetrack.web import open311
 from tests.factories import USERS
-from tests.helpers import act
+from tests.helpers import act, serving
 from tests.test_access_matrix import may_see
 
 
 @pytest.fixture
 def live(app, world):
     """The app on a real socket (127.0.0.1), for clients that speak HTTP themselves."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/open311/v2"
-    server.shutdown()
-    thread.join()
+    with serving(app) as base:
+        yield f"{base}/open311/v2"
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from casetrack import create_app
 from casetrack.extensions import db
 from tests.factories import build_world
+from tests.helpers import serving
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-background-networking",
@@ -20,7 +20,6 @@ SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshot
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
     """The app served by Werkzeug in a thread on a free port; yields its base URL."""
-    from werkzeug.serving import make_server
     db_file = tmp_path_factory.mktemp("browser") / "browser.db"
     app = create_app({"DATABASE_URL": f"sqlite:///{db_file}", "SECRET_KEY": "browser-tests",
                       "WTF_CSRF_ENABLED": True,
@@ -30,12 +29,8 @@ def live_server(tmp_path_factory):
         build_world()
         db.session.commit()
         db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
+    with serving(app) as base:
+        yield base
     with app.app_context():
         db.engine.dispose()
 
