@@ -124,7 +124,7 @@ def test_the_import_page_lists_the_problems_and_files_a_good_sheet(client, auth,
     r = client.post("/cases/import", data={"file": (io.BytesIO(xlsx([["", "道路水利设施"]])), "m.xlsx")},
                     content_type="multipart/form-data")
     page = r.get_data(as_text=True)
-    assert r.status_code == 422 and 'id="problems"' in page and "问题标题" in page and cases_count() == 0
+    assert r.status_code == 422 and 'id="import-errors"' in page and "问题标题" in page and cases_count() == 0
     r = client.post("/cases/import", data={"file": (io.BytesIO(xlsx([["井盖缺失", "道路水利设施"]])), "m.xlsx")},
                     content_type="multipart/form-data")
     assert r.status_code == 302 and cases_count() == 1

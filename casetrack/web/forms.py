@@ -3,12 +3,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flask import flash
+from collections.abc import Callable
+
+from flask import flash, redirect, render_template
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms.fields.choices import SelectChoice
 
 from casetrack.extensions import db
 from casetrack.services.errors import ValidationFailed
+from casetrack.services.sheets import ImportFailed
 
 
 def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
@@ -28,3 +34,30 @@ def show_errors(form: FlaskForm, exc: ValidationFailed) -> None:
 def strip(value: str | None) -> str:
     """A StringField filter: '' for a missing field, no surrounding spaces."""
     return (value or "").strip()
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("Excel (.xlsx) or CSV file"), validators=[FileRequired()])
+
+
+def import_page(service: Callable, done: Callable, next_url: str, template_url: str, title: str,
+                intro: str):
+    """Upload a sheet to an all-or-nothing import service; its bad rows are listed on the page."""
+    form = ImportForm()
+    errors, status = None, 200
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            result = service(current_user, upload.filename or "", upload.read())
+        except ImportFailed as exc:
+            db.session.rollback()
+            errors, status = exc.errors, 422
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(done(result), "success")
+            return redirect(next_url)
+    elif form.is_submitted():
+        status = 422
+    return render_template("import.html", form=form, errors=errors, title=title, intro=intro,
+                           template_url=template_url), status

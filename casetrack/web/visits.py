@@ -10,7 +10,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from wtforms import (BooleanField, DateField, FieldList, Form, FormField, IntegerField,
                      SelectField, SelectMultipleField, StringField, TextAreaField)
@@ -24,10 +23,10 @@ from casetrack.services import targets as tg
 from casetrack.services.calendar import today
 from casetrack.services.cases import scoped_cases
 from casetrack.services.errors import Forbidden, ValidationFailed
-from casetrack.services.sheets import ImportFailed
 from casetrack.services.visits import (group_cadres, import_visits, may_record, record_round, record_visit,
                                        target_visits, visit_template)
 from casetrack.i18n import localized
+from casetrack.web.forms import import_page
 
 bp = Blueprint("visits", __name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -158,37 +157,11 @@ def target(target_id: int):
                            may_record=may_record(current_user) and current_user.unit_id == row.group_id)
 
 
-class ImportForm(FlaskForm):
-    file = FileField(_l("Excel (.xlsx) or CSV file"), validators=[FileRequired()])
-
-
-def _import_page(service, done, template_url: str, title: str, intro: str):
-    """Upload a sheet to an import service; its bad rows are listed on the page."""
-    form = ImportForm()
-    errors, status = None, 200
-    if form.validate_on_submit():
-        upload = form.file.data
-        try:
-            result = service(current_user, upload.filename or "", upload.read())
-        except ImportFailed as exc:
-            db.session.rollback()
-            errors, status = exc.errors, 422
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash(done(result), "success")
-            return redirect(url_for(".targets"))
-    elif request.method == "POST":
-        status = 422
-    return render_template("visits/import.html", form=form, errors=errors, title=title, intro=intro,
-                           template_url=template_url), status
-
-
 @bp.route("/targets/import", methods=["GET", "POST"])
 def import_targets():
-    return _import_page(tg.import_targets, lambda r: _(
+    return import_page(tg.import_targets, lambda r: _(
         "%(imported)d targets imported, %(updated)d updated.", **r),
-        url_for(".import_template"), _("Import targets"), _(
+        url_for(".targets"), url_for(".import_template"), _("Import targets"), _(
         "One target per row, with the headers of the template. Every row is checked first: if "
         "any row is wrong, nothing is imported. Rows whose 编号 is already known update that target."))
 
@@ -203,9 +176,9 @@ def import_template():
 def import_visits_page():
     if not may_record(current_user):
         raise Forbidden(_("Only a work group's cadres record visits."))
-    return _import_page(import_visits, lambda r: _(
+    return import_page(import_visits, lambda r: _(
         "%(imported)d visits imported, %(skipped)d were there already.", **r),
-        url_for(".visit_import_template"), _("Import visits"), _(
+        url_for(".targets"), url_for(".visit_import_template"), _("Import visits"), _(
         "One visit per row, the target by its 编号. Every row is checked first: if any row is "
         "wrong, nothing is imported. A target's visit on a day already entered is skipped."))
 
