@@ -5,6 +5,8 @@ import fcntl
 import os
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timezone
 
@@ -43,6 +45,23 @@ talisman = Talisman()
 # Whether the transaction about to begin may write: reads (GET) begin a plain deferred
 # transaction, everything else takes SQLite's write lock up front with BEGIN IMMEDIATE.
 write_intent: ContextVar[bool] = ContextVar("write_intent", default=True)
+
+
+@contextmanager
+def outside_write_lock() -> Iterator[None]:
+    """On SQLite, reads that decide nothing written (who is asking) in a transaction of their
+    own, ended here, so a write request takes the write lock only for its own work; objects
+    read stay loaded. Inside a transaction already begun, or on PostgreSQL, a plain read."""
+    session = db.session()
+    if session.in_transaction() or session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    token = write_intent.set(False)
+    try:
+        yield
+        session.commit()
+    finally:
+        write_intent.reset(token)
 
 
 @event.listens_for(Engine, "connect")

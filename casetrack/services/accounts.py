@@ -130,12 +130,10 @@ def create_token(user: User, name: str = "") -> str:
 
 
 def user_for_token(token: str) -> User | None:
-    row = db.session.scalars(select(ApiToken).where(
+    """The active owner of an unrevoked token (read each time: revocation counts at once)."""
+    return db.session.scalars(select(User).join(ApiToken, ApiToken.user_id == User.id).where(
         ApiToken.token_hash == hashlib.sha256(token.encode()).hexdigest(),
-        ApiToken.revoked_at.is_(None))).first()
-    if row is None or not row.user.active:
-        return None
-    return row.user
+        ApiToken.revoked_at.is_(None), User.active.is_(True))).first()
 
 
 def tokens_of(user: User) -> list[ApiToken]:
