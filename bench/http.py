@@ -66,7 +66,7 @@ def _p99(latencies: list[float]) -> float:
 
 def run(databases, quick: bool) -> bool:
     url, seconds = databases.new(), 4 if quick else 20
-    with populated(url, cases=2_000 if quick else 100_000):
+    with populated(url, cases=2_000 if quick else 1_000_000):  # full size: 1M cases, as case_list
         leader = db.session.scalars(select(User).where(User.role == "group_leader")
                                     .order_by(User.id)).first()
         token = create_token(leader, "bench")
