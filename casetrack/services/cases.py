@@ -247,15 +247,15 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
     start_clock(case, wf)
     db.session.add(case)
     db.session.flush()
-    db.session.add(CaseEvent(case_id=case.id, at=case.created_at, actor_id=actor.id, trigger="file",
-                             from_state=None, to_state=state, from_unit_id=None, to_unit_id=unit.id,
-                             data={"kind": kind, "category": cat.code}))
-    db.session.flush()
     for name, value in (("category", cat), ("group", actor.unit), ("unit", unit),
                         ("created_by", actor), ("target", target_row), ("visit", visit_row)):
         set_committed_value(case, name, value)
+    db.session.add(CaseEvent(case_id=case.id, at=case.created_at, actor_id=actor.id, trigger="file",
+                             from_state=None, to_state=state, from_unit_id=None, to_unit_id=unit.id,
+                             data={"kind": kind, "category": cat.code}))
     from casetrack.services.follow_up import after_filing
     after_filing(case)
+    db.session.flush()  # the event and what follows the filing (notices) in one flush
     return case
 
 
