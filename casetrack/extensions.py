@@ -50,11 +50,13 @@ write_intent: ContextVar[bool] = ContextVar("write_intent", default=True)
 
 @contextmanager
 def outside_write_lock() -> Iterator[None]:
-    """On SQLite, reads that decide nothing written (who is asking) in a transaction of their
-    own, ended here, so a write request takes the write lock only for its own work; objects
-    read stay loaded. Inside a transaction already begun, or on PostgreSQL, a plain read."""
+    """Reads that may be a moment old when the writes commit (who is asking, a category...):
+    on SQLite in a transaction of their own, ended here, so that a write request holds the
+    write lock only for its writes; what they load stays loaded. With a transaction begun or
+    work pending in the session, or on PostgreSQL, they are plain reads of that transaction."""
     session = db.session()
-    if session.in_transaction() or session.get_bind().dialect.name != "sqlite":
+    if session.in_transaction() or session.new or session.dirty or session.deleted \
+            or session.get_bind().dialect.name != "sqlite":
         yield
         return
     token = write_intent.set(False)

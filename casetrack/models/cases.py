@@ -165,10 +165,8 @@ def _chain_new_events(session, _context, _instances):
         for ev in sorted(new, key=lambda e: inspect(e).insert_order or 0):  # the order they were added
             if ev.case_id is None and ev.case is not None:
                 ev.case_id = ev.case.id
-            if ev.case_id in fresh:
-                last[ev.case_id] = fresh[ev.case_id]
-            elif ev.case_id not in last:
-                last[ev.case_id] = session.scalar(
+            if ev.case_id not in last:
+                last[ev.case_id] = fresh[ev.case_id] if ev.case_id in fresh else session.scalar(
                     select(CaseEvent.hash).where(CaseEvent.case_id == ev.case_id)
                     .order_by(CaseEvent.id.desc()).limit(1)) or ""
             if ev.at is None:
