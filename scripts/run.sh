@@ -6,4 +6,4 @@ bash scripts/setup.sh
 export FLASK_APP=casetrack
 .venv/bin/flask init-db
 .venv/bin/flask demo
-exec .venv/bin/gunicorn --bind 127.0.0.1:${PORT:-5000} --workers 2 --access-logfile - wsgi:app
+exec .venv/bin/gunicorn --bind 127.0.0.1:${PORT:-5000} --workers 2 --worker-class gthread --threads 4 --access-logfile - wsgi:app

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import (DDL, JSON, CheckConstraint, ForeignKey, Index, Numeric, String, Text, event,
                         inspect, select)
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relationship
 
 from casetrack.extensions import UTCDateTime, db, utcnow
 from casetrack.models.org import Category, Unit, User
@@ -137,19 +137,36 @@ for _dialect, _statements in APPEND_ONLY.items():
         event.listen(CaseEvent.__table__, "after_create", DDL(_sql).execute_if(dialect=_dialect))
 
 
+# The chain heads of the cases inserted in the current transaction: a case filed just now
+# has no earlier event, so its first event needs no SELECT of the previous hash.
+_FRESH_CHAINS = "casetrack.fresh_chains"
+
+
+@event.listens_for(Case, "after_insert")
+def _fresh_chain(_mapper, _connection, case):
+    object_session(case).info.setdefault(_FRESH_CHAINS, {})[case.id] = ""
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_fresh_chains(session, transaction):
+    if transaction.parent is None or transaction.nested:  # not the subtransaction of a flush
+        session.info.pop(_FRESH_CHAINS, None)
+
+
 @event.listens_for(Session, "before_flush")
 def _chain_new_events(session, _context, _instances):
     """Give every new event the hash of its case's previous event, and its own."""
     new = [obj for obj in session.new if isinstance(obj, CaseEvent)]
     if not new:
         return
+    fresh = session.info.get(_FRESH_CHAINS, {})
     last: dict[int, str] = {}
     with session.no_autoflush:
         for ev in sorted(new, key=lambda e: inspect(e).insert_order or 0):  # the order they were added
             if ev.case_id is None and ev.case is not None:
                 ev.case_id = ev.case.id
             if ev.case_id not in last:
-                last[ev.case_id] = session.scalar(
+                last[ev.case_id] = fresh[ev.case_id] if ev.case_id in fresh else session.scalar(
                     select(CaseEvent.hash).where(CaseEvent.case_id == ev.case_id)
                     .order_by(CaseEvent.id.desc()).limit(1)) or ""
             if ev.at is None:
@@ -157,3 +174,5 @@ def _chain_new_events(session, _context, _instances):
             ev.data = ev.data or {}
             ev.prev_hash = last[ev.case_id]
             ev.hash = last[ev.case_id] = ev.digest()
+            if ev.case_id in fresh:
+                fresh[ev.case_id] = ev.hash

@@ -8,7 +8,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from casetrack.extensions import db, utcnow
 from casetrack.models import ROLE_UNIT_KINDS, ApiToken, Unit, User
@@ -129,13 +129,14 @@ def create_token(user: User, name: str = "") -> str:
     return token
 
 
+# Built once: every API request runs it.
+_TOKEN_OWNER = select(User).join(ApiToken, ApiToken.user_id == User.id).where(
+    ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None), User.active.is_(True))
+
+
 def user_for_token(token: str) -> User | None:
-    row = db.session.scalars(select(ApiToken).where(
-        ApiToken.token_hash == hashlib.sha256(token.encode()).hexdigest(),
-        ApiToken.revoked_at.is_(None))).first()
-    if row is None or not row.user.active:
-        return None
-    return row.user
+    """The active owner of an unrevoked token (read each time: revocation counts at once)."""
+    return db.session.scalars(_TOKEN_OWNER, {"token_hash": hashlib.sha256(token.encode()).hexdigest()}).first()
 
 
 def tokens_of(user: User) -> list[ApiToken]:

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -46,6 +47,12 @@ def is_workday(day: date, days_off: frozenset[date] | None = None) -> bool:
     years the official calendar does not know yet."""
     if day in (declared_days_off() if days_off is None else days_off):
         return False
+    return _official_workday(day)
+
+
+@lru_cache(maxsize=4096)
+def _official_workday(day: date) -> bool:
+    """The official calendar, remembered: it is fixed data, and a deadline asks ~20 days."""
     try:
         return chinese_calendar.is_workday(day)
     except NotImplementedError:

@@ -11,7 +11,7 @@ from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from casetrack.extensions import db
+from casetrack.extensions import db, outside_write_lock
 from casetrack.i18n import localized
 from casetrack.models import CASE_KINDS, Case, CaseEvent, Category, Target, Unit, User, Visit
 from casetrack.services.calendar import add_working_days, now, today
@@ -198,10 +198,17 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
         description = ""
     if not isinstance(description, str) or len(description) > MAX_TEXT:
         errors["description"] = _("At most %(n)d characters.", n=MAX_TEXT)
-    cat = None
-    if isinstance(category, str) and category.strip():
-        cat = db.session.scalars(select(Category).where(Category.code == category.strip(),
-                                                        Category.active.is_(True))).first()
+    # The rows a filing reads may be a moment old; on SQLite they are read before the write
+    # lock is taken, which is then held only for the writes.
+    with outside_write_lock():
+        cat = None
+        if isinstance(category, str) and category.strip():
+            cat = db.session.scalars(select(Category).where(Category.code == category.strip(),
+                                                            Category.active.is_(True))).first()
+        target_row = _own(Target, target, actor) if target not in (None, "") else None
+        visit_row = _own(Visit, visit, actor) if visit not in (None, "") else None
+        state = wf.filing_states.get(kind) if kind in CASE_KINDS else None
+        deadline = _deadline(wf, state) if state else None
     if cat is None:
         errors["category"] = _("Choose one of the categories.")
     if kind not in CASE_KINDS:
@@ -218,19 +225,13 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
         value = resident.get(key) or ""
         if not isinstance(value, str) or len(value) > limit:
             errors[f"resident.{key}"] = _("At most %(n)d characters.", n=limit)
-    target_row = visit_row = None
-    if target not in (None, ""):
-        target_row = _own(Target, target, actor)
-        if target_row is None:
-            errors["target"] = _("No such visit target in your group.")
-    if visit not in (None, ""):
-        visit_row = _own(Visit, visit, actor)
-        if visit_row is None:
-            errors["visit"] = _("No such visit in your group.")
+    if target not in (None, "") and target_row is None:
+        errors["target"] = _("No such visit target in your group.")
+    if visit not in (None, "") and visit_row is None:
+        errors["visit"] = _("No such visit in your group.")
     if errors:
         raise ValidationFailed(errors, _("Please correct the marked fields."))
 
-    state = wf.filing_states[kind]
     # Foreign keys by id, not by object: the flushes then touch only the new rows; the
     # related rows we hold are attached afterwards as already-loaded values, without a query.
     unit = _unit_for_level(actor.unit, wf.states[state].level, {})
@@ -240,21 +241,21 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
                 resident_address=(resident.get("address") or "").strip(),
                 target_id=target_row.id if target_row else None,
                 visit_id=visit_row.id if visit_row else None, group_id=actor.unit_id,
-                unit_id=unit.id, state=state, deadline=_deadline(wf, state),
+                unit_id=unit.id, state=state, deadline=deadline,
                 workflow=wf.name, workflow_version=wf.version, created_by_id=actor.id,
                 created_at=now(), updated_at=now())
     start_clock(case, wf)
     db.session.add(case)
     db.session.flush()
-    db.session.add(CaseEvent(case_id=case.id, at=case.created_at, actor_id=actor.id, trigger="file",
-                             from_state=None, to_state=state, from_unit_id=None, to_unit_id=unit.id,
-                             data={"kind": kind, "category": cat.code}))
-    db.session.flush()
     for name, value in (("category", cat), ("group", actor.unit), ("unit", unit),
                         ("created_by", actor), ("target", target_row), ("visit", visit_row)):
         set_committed_value(case, name, value)
+    db.session.add(CaseEvent(case_id=case.id, at=case.created_at, actor_id=actor.id, trigger="file",
+                             from_state=None, to_state=state, from_unit_id=None, to_unit_id=unit.id,
+                             data={"kind": kind, "category": cat.code}))
     from casetrack.services.follow_up import after_filing
     after_filing(case)
+    db.session.flush()  # the event and what follows the filing (notices) in one flush
     return case
 
 

@@ -79,13 +79,15 @@ def _xlsx_rows(data: bytes) -> list[tuple[int, list[Any]]]:
             if len(entries) > MAX_XLSX_ENTRIES or \
                     sum(e.file_size for e in entries) > MAX_XLSX_UNCOMPRESSED:
                 raise refuse(_("The Excel file is too large once unpacked."))
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, NotImplementedError, ValueError, EOFError):  # damaged: unknown zip versions...
         raise refuse(_("This is not an Excel (.xlsx) file.")) from None
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds for a damaged or foreign file
         raise refuse(_("This Excel file cannot be read; save it again as .xlsx.")) from None
     try:
+        if not book.worksheets:  # a damaged workbook can list none
+            raise refuse(_("This Excel file cannot be read; save it again as .xlsx."))
         sheet = book.worksheets[0]
         return [(n, list(row)) for n, row in enumerate(sheet.iter_rows(values_only=True), 1)]
     finally:

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from casetrack.extensions import csrf, db
+from casetrack.extensions import csrf, db, outside_write_lock
 from casetrack.models import Case, Category, Unit, User
 from casetrack.services import accounts
 from casetrack.services.cases import (MAX_ID, allowed_triggers, case_events, file_case, fire, get_case,
@@ -30,7 +30,8 @@ def authenticate():
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
-    user = accounts.user_for_token(token.strip()) if scheme.lower() == "bearer" and token else None
+    with outside_write_lock():
+        user = accounts.user_for_token(token.strip()) if scheme.lower() == "bearer" and token else None
     if user is None:
         return error_response(401, "unauthorized", _("A valid API token is needed: "
                                                      "Authorization: Bearer <token>."))
@@ -161,7 +162,8 @@ def create_case():
                      resident=data.get("resident"), target=data.get("target"),
                      visit=data.get("visit"))
     db.session.commit()
-    return jsonify(case_json(case)), 201, {"Location": url_for(".case", case_id=case.id)}
+    # A case filed just now has no extension pending: no query after the commit.
+    return jsonify(case_json(case, pending=None)), 201, {"Location": url_for(".case", case_id=case.id)}
 
 
 @bp.get("/cases")

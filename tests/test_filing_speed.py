@@ -1,0 +1,82 @@
+"""Filing over the API does only what it must, and holds SQLite's write lock only for its writes."""
+import fcntl
+import os
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from casetrack import extensions
+from casetrack.extensions import db, write_intent
+from casetrack.models import Notification
+from casetrack.services.accounts import set_active
+from casetrack.services.audit import verify_chain
+from casetrack.services.cases import fire
+from tests.test_query_counts import counting
+
+BODY = {"title": "村道坑洼，雨天无法通行", "category": "infrastructure", "kind": "individual",
+        "description": "王家组到李家组的路", "resident": {"name": "张三", "phone": "13800000000"}}
+
+
+def test_filing_reads_nothing_it_does_not_need(api, world):
+    group = api("group1")
+    db.session.remove()  # an empty session, as in a server process
+    with counting() as statements:
+        r = group.post("/cases", json=BODY)
+    assert r.status_code == 201 and r.json["extension_pending"] is False
+    writes = [s.split()[2] for s in statements if s.startswith("INSERT")]
+    assert writes == ["cases", "case_events", "notifications"]
+    # A new case has no earlier event to chain to, and no extension to look up after the commit.
+    assert not any("FROM case_events" in s or "FROM extensions" in s for s in statements)
+    assert len(statements) <= 12, statements
+
+
+def test_the_chain_holds_for_a_case_filed_and_moved_in_one_transaction(api, world):
+    case = world.file("group1")  # not committed: the escalation is in the same transaction
+    fire(case, "escalate", world.users["group1"], version=case.version, reason="组内无法解决")
+    db.session.commit()
+    api("group1").post("/cases", json=BODY)
+    checked, findings = verify_chain()
+    assert (checked, findings) == (3, [])
+
+
+def test_revoked_tokens_and_deactivated_users_are_refused_at_once(api, world):
+    group = api("group1")
+    assert group.post("/cases", json=BODY).status_code == 201
+    set_active(world.users["group1"], False)
+    db.session.commit()
+    assert group.post("/cases", json=BODY).status_code == 401
+    assert group.get("/me").status_code == 401
+
+
+@pytest.mark.sqlite_only
+def test_a_request_waits_for_the_write_lock_only_to_write(client, world):
+    """While another worker writes, a wrong token is refused at once, not after the lock."""
+    fd = os.open(f"{db.engine.url.database}-writer.lock", os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        start = time.monotonic()
+        r = client.post("/api/v1/cases", json=BODY, headers={"Authorization": "Bearer wrong"})
+        assert r.status_code == 401 and time.monotonic() - start < 2
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.sqlite_only
+def test_the_wal_is_checkpointed_after_commits(app, world, monkeypatch):
+    """Checkpoints no longer run inside COMMIT; they still keep the WAL from growing."""
+    monkeypatch.setattr(extensions, "CHECKPOINT_EVERY", 5)
+    wal = Path(f"{db.engine.url.database}-wal")
+    token = write_intent.set(True)
+    try:
+        def write(n: int) -> int:
+            for _ in range(n):
+                db.session.add(Notification(kind="new_case", message="x" * 2000, unit_id=world.units["G1"].id))
+                db.session.commit()
+            return wal.stat().st_size
+        first = write(20)
+        assert write(200) <= first * 1.5
+    finally:
+        write_intent.reset(token)
+    assert db.session.scalar(select(func.count(Notification.id))) == 220
