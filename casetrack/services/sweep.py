@@ -42,11 +42,11 @@ def _due(wf: Workflow, day, cutoffs: dict[str, Any]) -> tuple[Any, Any, Any, Any
     return base, escalate, overdue, warn
 
 
-def sweep_deadlines(batch: int = BATCH, after_batch: Callable[[], None] | None = None) -> dict[str, int]:
+def sweep_deadlines(batch: int | None = None, after_batch: Callable[[], None] | None = None) -> dict[str, int]:
     """Apply every due rule once; flushes, the caller commits. Returns what was done.
 
     `after_batch` is called after each batch is flushed: the CLI commits there (see cli.py)."""
-    day = today()
+    batch, day = batch or BATCH, today()
     done = {"escalated": 0, "warned": 0, "overdue": 0}
     for wf in registry().workflows.values():
         cutoffs = {s.name: nth_workday_back(day, s.auto_escalate.after_days)
