@@ -33,6 +33,15 @@ class Databases:
             return self.cluster.create_database(f"bench{self.n}")
         return f"sqlite:///{self.root / f'bench{self.n}.db'}"
 
+    def copy(self, url: str) -> str:
+        """A new database with the same data as `url` (no connection to it may be open)."""
+        self.n += 1
+        if self.cluster:
+            return self.cluster.create_database(f"bench{self.n}", template=url.rsplit("/", 1)[1])
+        path = self.root / f"bench{self.n}.db"
+        shutil.copy(url.removeprefix("sqlite:///"), path)
+        return f"sqlite:///{path}"
+
     def close(self) -> None:
         if self.cluster:
             self.cluster.stop()
