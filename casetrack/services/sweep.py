@@ -24,7 +24,7 @@ from casetrack.services.errors import ServiceError
 from casetrack.services.notices import notify_units
 from casetrack.workflow import Workflow
 
-BATCH = 500
+BATCH = 1000
 
 
 def _due(wf: Workflow, day, cutoffs: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
@@ -54,23 +54,22 @@ def sweep_deadlines(batch: int | None = None, after_batch: Callable[[], None] | 
         base, escalate, overdue, warn = _due(wf, day, cutoffs)
         last = 0
         while True:
-            ids = list(db.session.scalars(
-                select(Case.id).where(base, or_(escalate, overdue, warn), Case.id > last)
-                .order_by(Case.id).limit(batch).with_for_update(skip_locked=True)))
-            if not ids:
+            rows = db.session.execute(
+                select(Case.id, Case.state, Case.deadline, Case.unit_id, Case.overdue_for,
+                       Unit.parent_id).join(Unit, Unit.id == Case.unit_id)
+                .where(base, or_(escalate, overdue, warn), Case.id > last)
+                .order_by(Case.id).limit(batch).with_for_update(of=Case, skip_locked=True)).all()
+            if not rows:
                 break
-            last = ids[-1]
-            _batch(wf, ids, day, cutoffs, done)
+            last = rows[-1][0]
+            _batch(wf, rows, day, cutoffs, done)
             if after_batch is not None:
                 after_batch()
     return done
 
 
-def _batch(wf: Workflow, ids: list[int], day, cutoffs: dict, done: dict[str, int]) -> None:
+def _batch(wf: Workflow, rows: list, day, cutoffs: dict, done: dict[str, int]) -> None:
     """One locked batch: escalations one by one through the workflow, flags in bulk."""
-    rows = db.session.execute(
-        select(Case.id, Case.state, Case.deadline, Case.unit_id, Case.overdue_for,
-               Unit.parent_id).join(Unit, Unit.id == Case.unit_id).where(Case.id.in_(ids))).all()
     flags: list[tuple] = []
     for case_id, state, deadline, unit_id, overdue_for, superior_id in rows:
         if state in cutoffs and deadline < cutoffs[state] and _escalate(wf, case_id):
@@ -120,5 +119,5 @@ def _flag(rows: list[tuple], day) -> None:
         notices.append((trigger, case_id, message, unit_id))
         if trigger == "overdue":
             notices.append((trigger, case_id, message, superior_id or unit_id))
-    append_events(db.session, events)
+    append_events(events)
     notify_units(notices)
