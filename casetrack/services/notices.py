@@ -36,7 +36,7 @@ def notify_units(rows: list[tuple[str, int, str, int]]) -> None:
     insert_many(Notification.__table__, [
         {"kind": kind, "case_id": case_id, "message": message, "unit_id": unit_id, "user_id": None,
          "read": False, "created_at": at} for kind, case_id, message, unit_id in rows])
-    for kind, case_id, message, unit_id in rows:
+    for kind, case_id, message, unit_id in rows if mail.enabled() else ():
         mail.queue(f"[casetrack] {kind.replace('_', ' ')} #{case_id}", message, unit_id=unit_id)
 
 
