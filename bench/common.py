@@ -33,6 +33,15 @@ class Databases:
             return self.cluster.create_database(f"bench{self.n}")
         return f"sqlite:///{self.root / f'bench{self.n}.db'}"
 
+    def copy(self, url: str) -> str:
+        """A new database with the same data as `url` (no connection to it may be open)."""
+        self.n += 1
+        if self.cluster:
+            return self.cluster.create_database(f"bench{self.n}", template=url.rsplit("/", 1)[1])
+        path = self.root / f"bench{self.n}.db"
+        shutil.copy(url.removeprefix("sqlite:///"), path)
+        return f"sqlite:///{path}"
+
     def close(self) -> None:
         if self.cluster:
             self.cluster.stop()
@@ -45,13 +54,13 @@ def make_app(url: str):
 
 
 @contextmanager
-def populated(url: str, cases: int, targets: int = 0, seed: int = 1) -> Iterator:
+def populated(url: str, cases: int, targets: int = 0, seed: int = 1, visits: int = 0) -> Iterator:
     """An app context on `url` with the schema and a generated data set."""
     app = make_app(url)
     with app.app_context():
         from casetrack import schema
         schema.upgrade()
-        generate(targets, cases, 0, seed=seed)
+        generate(targets, cases, visits, seed=seed)
         db.session.commit()
         if db.engine.dialect.name == "postgresql":
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

@@ -120,8 +120,13 @@ def register(app: Flask) -> None:
 
     @app.cli.command("sweep")
     def sweep_command() -> None:
-        """Pre-warn, flag overdue cases and auto-escalate (run it from cron); prints one JSON line."""
-        done = sweep.sweep_deadlines()
+        """Pre-warn, flag overdue cases and auto-escalate (run it from cron); prints one JSON line.
+
+        Commits after each batch, not once: a batch is complete and idempotent on its own, so
+        a sweep stopped half-way leaves whole batches and the next run does the rest; and
+        SQLite's write lock is released between batches, so people can still save during a
+        long sweep (a first sweep over a province's cases takes minutes)."""
+        done = sweep.sweep_deadlines(after_batch=db.session.commit)
         db.session.commit()
         click.echo(json.dumps(done))
     @app.cli.command("audit-verify")

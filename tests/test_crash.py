@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, Target
 from casetrack.services import calendar
+from tests.test_deadlines import on
 from tests.test_failure import ROOT, env_for
 
 # Runs a use case in a real process; with PAUSE it stops for good after its first write.
@@ -95,3 +96,48 @@ def test_killed_import_imports_nothing(app, world, tmp_path):
                           env=env_for(app))
     assert done.returncode == 0
     assert db.session.scalar(select(func.count()).select_from(Target)) == 300
+
+
+# The CLI sweep commits after each batch; this one is killed at its second batch's UPDATE.
+KILLED_IN_SECOND_BATCH = """
+import os, signal
+from datetime import datetime, timezone
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from casetrack import create_app
+from casetrack.services import calendar, sweep
+
+sweep.BATCH = 2
+updates = []
+
+@event.listens_for(Engine, "before_cursor_execute")
+def kill(conn, cursor, statement, *args):
+    if statement.lstrip().upper().startswith("UPDATE CASES"):
+        updates.append(statement)
+        if len(updates) == 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+app = create_app()
+with calendar.at(datetime(2026, 6, 9, 2, tzinfo=timezone.utc)):
+    app.test_cli_runner().invoke(args=["sweep"])
+"""
+
+
+def test_killed_cli_sweep_keeps_its_whole_batches_and_the_next_run_does_the_rest(app, world, runner):
+    from tests.test_sweep import sweep
+    with on("2026-06-01"):
+        cases = [world.file("group1") for _ in range(5)]
+    db.session.commit()
+    proc = subprocess.run([sys.executable, "-c", KILLED_IN_SECOND_BATCH], cwd=ROOT, env=env_for(app))
+    assert proc.returncode == -signal.SIGKILL
+    db.session.expire_all()
+    flagged = db.session.scalars(select(Case.id).where(Case.overdue_for.is_not(None))).all()
+    overdue = db.session.scalars(select(CaseEvent.case_id).where(CaseEvent.trigger == "overdue")).all()
+    assert sorted(flagged) == sorted(overdue) == [c.id for c in cases[:2]]  # the first batch, whole
+    db.session.rollback()
+    assert sweep(runner, "2026-06-09") == {"escalated": 0, "warned": 0, "overdue": 3}
+    assert sweep(runner, "2026-06-09")["overdue"] == 0
+    per_case = db.session.execute(select(CaseEvent.case_id, func.count()).where(
+        CaseEvent.trigger == "overdue").group_by(CaseEvent.case_id)).all()
+    assert sorted(per_case) == [(c.id, 1) for c in cases]
+    assert runner.invoke(args=["audit-verify"]).exit_code == 0

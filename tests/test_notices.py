@@ -141,3 +141,18 @@ def test_notices_are_mailed_after_commit_when_smtp_is_configured(world, app):
         assert len(smtp.messages) == 1
     finally:
         smtp.close()
+
+
+def test_the_sweeps_bulk_notices_are_mailed_too(world, app, runner):
+    smtp = FakeSMTP()
+    try:
+        app.config["MAIL_SERVER"] = smtp.address
+        world.users["team1"].email = "team1@example.org"
+        with on("2026-06-01"):
+            case = world.file("group1")
+        db.session.commit()
+        sweep(runner, "2026-06-09")  # overdue: the group and its team hear of it
+        [mail] = smtp.messages
+        assert "To: team1@example.org" in mail and f"overdue #{case.id}" in mail
+    finally:
+        smtp.close()

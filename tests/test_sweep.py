@@ -96,3 +96,23 @@ def test_the_sweeps_events_keep_the_audit_chain_whole(world, runner):
         sweep(runner, day)
     checked, findings = verify_chain()
     assert checked == 4 and findings == []  # file, pre-warning, overdue, escalate
+
+
+def test_one_batch_flags_overdue_and_pre_warning_cases_each_in_its_own_column(world, runner):
+    with on("2026-06-01"):  # due Mon Jun 8: one working day late on Jun 9
+        late = world.file("group1")
+    with on("2026-06-03"):  # due Wed Jun 10, pre-warned from Jun 9
+        soon = world.file("group1")
+    db.session.commit()
+    versions = (late.version, soon.version)
+    assert sweep(runner, "2026-06-09") == {"escalated": 0, "warned": 1, "overdue": 1}
+    db.session.expire_all()
+    late, soon = db.session.get(Case, late.id), db.session.get(Case, soon.id)
+    assert (late.overdue_for, late.warned_for) == (late.deadline, None)
+    assert (soon.warned_for, soon.overdue_for) == (soon.deadline, None)
+    assert (late.version, soon.version) == versions  # no one's edit fails because the sweep passed
+    [overdue], [warning] = events(late, "overdue"), events(soon, "pre_warning")
+    assert overdue.data == {"deadline": late.deadline.isoformat()} and overdue.actor_id is None
+    assert (warning.from_state, warning.to_state, warning.to_unit_id) == ("group", "group", soon.unit_id)
+    assert [notices("overdue", world.units[u]) for u in ("G1", "T1")] == [1, 1]
+    assert [notices("pre_warning", world.units[u]) for u in ("G1", "T1")] == [1, 0]

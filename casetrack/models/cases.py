@@ -5,13 +5,14 @@ import hashlib
 import json
 from datetime import date, datetime, timezone
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (DDL, JSON, CheckConstraint, ForeignKey, Index, Numeric, String, Text, event,
-                        inspect, select)
+                        func, inspect, select)
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relationship
 
-from casetrack.extensions import UTCDateTime, db, utcnow
+from casetrack.extensions import UTCDateTime, db, insert_many, utcnow
 from casetrack.models.org import Category, Unit, User
 from casetrack.models.visits import Target, Visit
 
@@ -176,3 +177,19 @@ def _chain_new_events(session, _context, _instances):
             ev.hash = last[ev.case_id] = ev.digest()
             if ev.case_id in fresh:
                 fresh[ev.case_id] = ev.hash
+
+
+def append_events(rows: list[dict[str, Any]]) -> None:
+    """Many events at once, outside the ORM (the sweep's flags): one SELECT of each case's newest
+    hash, the chain computed by `CaseEvent.digest` as the hook above does, one executemany INSERT.
+    Each row has every column but id and the hashes; a case appears at most once in `rows`."""
+    if not rows:
+        return
+    newest = select(func.max(CaseEvent.id)).where(
+        CaseEvent.case_id.in_([row["case_id"] for row in rows])).group_by(CaseEvent.case_id)
+    last = dict(db.session.execute(select(CaseEvent.case_id, CaseEvent.hash)
+                                .where(CaseEvent.id.in_(newest.scalar_subquery()))).all())
+    for row in rows:
+        row["prev_hash"] = last.get(row["case_id"], "")
+        row["hash"] = CaseEvent.digest(SimpleNamespace(**row))
+    insert_many(CaseEvent.__table__, rows)

@@ -19,9 +19,14 @@ log = logging.getLogger(__name__)
 OUTBOX = "casetrack.outbox"
 
 
+def enabled() -> bool:
+    """Whether notices are mailed at all (an SMTP server is configured)."""
+    return has_app_context() and bool(current_app.config.get("MAIL_SERVER"))
+
+
 def queue(subject: str, body: str, *, unit_id: int | None = None, user_id: int | None = None) -> None:
     """Mail a notice to the user, or to every active user of the unit, who has an address."""
-    if not has_app_context() or not current_app.config.get("MAIL_SERVER"):
+    if not enabled():
         return
     with db.session.no_autoflush:
         to = [a for a in db.session.scalars(select(User.email).where(

@@ -4,9 +4,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, or_, select, update
 
-from casetrack.extensions import db
+from casetrack.extensions import db, insert_many
 from casetrack.models import Case, CaseEvent, Notification, SupervisionNote, Unit, User
 from casetrack.services import mail
 from casetrack.services.calendar import now
@@ -33,10 +33,10 @@ def notify_units(rows: list[tuple[str, int, str, int]]) -> None:
     if not rows:
         return
     at = now()
-    db.session.connection().execute(insert(Notification.__table__), [
+    insert_many(Notification.__table__, [
         {"kind": kind, "case_id": case_id, "message": message, "unit_id": unit_id, "user_id": None,
          "read": False, "created_at": at} for kind, case_id, message, unit_id in rows])
-    for kind, case_id, message, unit_id in rows:
+    for kind, case_id, message, unit_id in rows if mail.enabled() else ():
         mail.queue(f"[casetrack] {kind.replace('_', ' ')} #{case_id}", message, unit_id=unit_id)
 
 

@@ -3,17 +3,20 @@
 Idempotent: each action is keyed on the deadline it is about (warned_for, overdue_for) or moves
 the case to a new state with a fresh deadline, so a second run finds nothing to do. Safe with
 two runs at once: on PostgreSQL each batch of due cases is locked with FOR UPDATE SKIP LOCKED
-(and the due conditions are re-checked on the locked row), on SQLite the whole sweep is one
-BEGIN IMMEDIATE transaction.
+(and the due conditions are re-checked on the locked row), on SQLite each transaction takes the
+write lock up front (BEGIN IMMEDIATE). Each batch is complete on its own, so committing after
+each one (as the CLI does) is as safe as committing once.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import and_, false, or_, select, update
+from sqlalchemy import and_, case as case_when, false, or_, select, update
 
 from casetrack.extensions import db
-from casetrack.models import Case, CaseEvent, Unit
+from casetrack.models import Case, Unit
+from casetrack.models.cases import append_events
 from casetrack.services.calendar import now, nth_workday_back, today
 from casetrack.services.cases import fire, registry
 from casetrack.services.clock import running_clock
@@ -21,7 +24,7 @@ from casetrack.services.errors import ServiceError
 from casetrack.services.notices import notify_units
 from casetrack.workflow import Workflow
 
-BATCH = 500
+BATCH = 1000
 
 
 def _due(wf: Workflow, day, cutoffs: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
@@ -39,9 +42,11 @@ def _due(wf: Workflow, day, cutoffs: dict[str, Any]) -> tuple[Any, Any, Any, Any
     return base, escalate, overdue, warn
 
 
-def sweep_deadlines(batch: int = BATCH) -> dict[str, int]:
-    """Apply every due rule once; flushes, the caller commits. Returns what was done."""
-    day = today()
+def sweep_deadlines(batch: int | None = None, after_batch: Callable[[], None] | None = None) -> dict[str, int]:
+    """Apply every due rule once; flushes, the caller commits. Returns what was done.
+
+    `after_batch` is called after each batch is flushed: the CLI commits there (see cli.py)."""
+    batch, day = batch or BATCH, today()
     done = {"escalated": 0, "warned": 0, "overdue": 0}
     for wf in registry().workflows.values():
         cutoffs = {s.name: nth_workday_back(day, s.auto_escalate.after_days)
@@ -49,34 +54,32 @@ def sweep_deadlines(batch: int = BATCH) -> dict[str, int]:
         base, escalate, overdue, warn = _due(wf, day, cutoffs)
         last = 0
         while True:
-            ids = list(db.session.scalars(
-                select(Case.id).where(base, or_(escalate, overdue, warn), Case.id > last)
-                .order_by(Case.id).limit(batch).with_for_update(skip_locked=True)))
-            if not ids:
+            rows = db.session.execute(
+                select(Case.id, Case.state, Case.deadline, Case.unit_id, Case.overdue_for,
+                       Unit.parent_id).join(Unit, Unit.id == Case.unit_id)
+                .where(base, or_(escalate, overdue, warn), Case.id > last)
+                .order_by(Case.id).limit(batch).with_for_update(of=Case, skip_locked=True)).all()
+            if not rows:
                 break
-            last = ids[-1]
-            _batch(wf, ids, day, cutoffs, done)
+            last = rows[-1][0]
+            _batch(wf, rows, day, cutoffs, done)
+            if after_batch is not None:
+                after_batch()
     return done
 
 
-def _batch(wf: Workflow, ids: list[int], day, cutoffs: dict, done: dict[str, int]) -> None:
+def _batch(wf: Workflow, rows: list, day, cutoffs: dict, done: dict[str, int]) -> None:
     """One locked batch: escalations one by one through the workflow, flags in bulk."""
-    rows = db.session.execute(
-        select(Case.id, Case.state, Case.deadline, Case.unit_id, Case.overdue_for,
-               Unit.parent_id).join(Unit, Unit.id == Case.unit_id).where(Case.id.in_(ids))).all()
-    flags: dict[str, list] = {"overdue": [], "pre_warning": []}
+    flags: list[tuple] = []
     for case_id, state, deadline, unit_id, overdue_for, superior_id in rows:
         if state in cutoffs and deadline < cutoffs[state] and _escalate(wf, case_id):
             done["escalated"] += 1
-        elif deadline < day:
-            if overdue_for != deadline:
-                flags["overdue"].append((case_id, state, deadline, unit_id, superior_id))
-        else:
-            flags["pre_warning"].append((case_id, state, deadline, unit_id, superior_id))
-    _flag(flags["overdue"], "overdue", Case.overdue_for, superiors=True)
-    _flag(flags["pre_warning"], "pre_warning", Case.warned_for, superiors=False)
-    done["overdue"] += len(flags["overdue"])
-    done["warned"] += len(flags["pre_warning"])
+        elif deadline >= day or overdue_for != deadline:
+            flags.append((case_id, state, deadline, unit_id, superior_id))
+    _flag(flags, day)
+    overdue = sum(1 for flag in flags if flag[2] < day)
+    done["overdue"] += overdue
+    done["warned"] += len(flags) - overdue
     db.session.flush()
 
 
@@ -93,25 +96,28 @@ def _escalate(wf: Workflow, case_id: int) -> bool:
     return True
 
 
-def _flag(rows: list[tuple], trigger: str, column, *, superiors: bool) -> None:
-    """Record a flag for each case's current deadline: one UPDATE (which does not bump the
-    case's version: no one's edit should fail because the sweep passed by), one event per case
-    through the ORM (so the audit chain sees it), notices in bulk."""
+def _flag(rows: list[tuple], day) -> None:
+    """Record a pre-warning (deadline not passed) or an overdue flag (passed) for each case's
+    current deadline: one UPDATE of both flag columns (which does not bump the case's version:
+    no one's edit should fail because the sweep passed by), the events in bulk through
+    `append_events` (the same hash chain as the ORM's), notices in bulk; an overdue case's
+    superior unit hears of it too."""
     if not rows:
         return
-    for deadline in {r[2] for r in rows}:
-        db.session.execute(update(Case).where(Case.id.in_([r[0] for r in rows if r[2] == deadline]))
-                           .values({column: deadline}),
-                           execution_options={"synchronize_session": False})
-    at = now()
-    db.session.add_all([CaseEvent(case_id=case_id, at=at, actor_id=None, trigger=trigger,
-                                  from_state=state, to_state=state, from_unit_id=unit_id,
-                                  to_unit_id=unit_id, data={"deadline": deadline.isoformat()})
-                        for case_id, state, deadline, unit_id, _sup in rows])
-    words = "overdue since" if trigger == "overdue" else "due on"
-    notices = [(trigger, case_id, f"{words} {deadline.isoformat()}", unit_id)
-               for case_id, _state, deadline, unit_id, _sup in rows]
-    if superiors:
-        notices += [(trigger, case_id, f"{words} {deadline.isoformat()}", sup or unit_id)
-                    for case_id, _state, deadline, unit_id, sup in rows]
+    db.session.execute(
+        update(Case).where(Case.id.in_([r[0] for r in rows])).values(
+            overdue_for=case_when((Case.deadline < day, Case.deadline), else_=Case.overdue_for),
+            warned_for=case_when((Case.deadline >= day, Case.deadline), else_=Case.warned_for)),
+        execution_options={"synchronize_session": False})
+    at, events, notices = now(), [], []
+    for case_id, state, deadline, unit_id, superior_id in rows:
+        trigger, words = ("overdue", "overdue since") if deadline < day else ("pre_warning", "due on")
+        events.append({"case_id": case_id, "at": at, "actor_id": None, "trigger": trigger,
+                       "from_state": state, "to_state": state, "from_unit_id": unit_id,
+                       "to_unit_id": unit_id, "data": {"deadline": deadline.isoformat()}})
+        message = f"{words} {deadline.isoformat()}"
+        notices.append((trigger, case_id, message, unit_id))
+        if trigger == "overdue":
+            notices.append((trigger, case_id, message, superior_id or unit_id))
+    append_events(events)
     notify_units(notices)

@@ -1,0 +1,112 @@
+"""The deadline sweep over 1M open cases vs one UPDATE of the due rows, on copies of the same data.
+
+The data: `generate` (cases in every state, each with its event history and hash chain), enough
+cases for 1M (quick: 20k) to be open with a running clock; then their deadlines are set for the
+day of the sweep, a Wednesday. Two mixes:
+
+- `sweep`, a bad day: one open case in ten passed its deadline yesterday and is not flagged yet
+  (all of a day's expiring deadlines at once, as after a long holiday or a day without cron),
+  one in twenty is due for its pre-warning, one in five is already flagged overdue, 200 (quick:
+  20) have been with their group long enough to be escalated, the rest are not due;
+- `sweep_all_due`, the worst case: every open case is due (nine in ten newly overdue, the rest
+  pre-warned), as on the first sweep over a backlog imported without flags.
+
+The baseline is one UPDATE setting both flag columns of the due rows (the escalated cases
+included, as overdue). The sweep runs as `flask sweep` does: `sweep_deadlines` committing after
+each batch; it also writes one event per flag (hash-chained) and one or two notices, and fires
+the escalations through the workflow.
+"""
+from __future__ import annotations
+
+import time
+from datetime import date, datetime, timezone
+
+from sqlalchemy import text
+
+from bench.common import line, make_app, populated
+from casetrack.extensions import db
+from casetrack.services import calendar
+from casetrack.services.cases import default_workflow
+from casetrack.services.sweep import sweep_deadlines
+
+NOW = datetime(2026, 6, 10, 2, tzinfo=timezone.utc)  # Wednesday 10:00 in Shanghai
+DAY, YESTERDAY, FRIDAY = date(2026, 6, 10), date(2026, 6, 9), date(2026, 6, 12)
+DUE = """(deadline < :day AND (overdue_for IS NULL OR overdue_for <> deadline))
+         OR (warn_on <= :day AND deadline >= :day AND (warned_for IS NULL OR warned_for <> deadline))"""
+OPEN_SHARE = 0.7  # of generated cases, about this share is open with a running clock
+
+
+def _running() -> str:
+    wf = default_workflow()
+    return ", ".join(f"'{s.name}'" for s in wf.states.values() if s.deadline_days and not s.pauses_clock)
+
+
+def _set_deadlines(worst: bool, escalate: int) -> int:
+    """Give the open cases the deadlines of the mix; returns how many cases are open."""
+    running = _running()
+    sql = [  # (share of ids by id % 100, deadline, warn_on, already flagged overdue)
+        ("1 = 1", date(2026, 6, 19), date(2026, 6, 17), False),  # not due
+        ("id % 100 < 90" if worst else "id % 100 < 10", YESTERDAY, date(2026, 6, 5), False),
+        ("id % 100 >= 90" if worst else "id % 100 BETWEEN 10 AND 14", FRIDAY, DAY, False),
+        ("1 = 0" if worst else "id % 100 BETWEEN 15 AND 34", YESTERDAY, date(2026, 6, 5), True),
+    ]
+    for where, deadline, warn_on, flagged in sql:
+        db.session.execute(text(f"UPDATE cases SET deadline = :d, warn_on = :w, warned_for = NULL, "
+                                f"overdue_for = {':d' if flagged else 'NULL'} "
+                                f"WHERE state IN ({running}) AND ({where})"), {"d": deadline, "w": warn_on})
+    db.session.execute(text("UPDATE cases SET deadline = :d, warn_on = :w WHERE id IN "
+                            "(SELECT id FROM cases WHERE state = 'group' ORDER BY id LIMIT :n)"),
+                       {"d": date(2026, 6, 1), "w": date(2026, 5, 28), "n": escalate})
+    n = db.session.scalar(text(f"SELECT count(*) FROM cases WHERE state IN ({running})"))
+    db.session.commit()
+    db.session.execute(text("ANALYZE"))
+    db.session.commit()
+    return n
+
+
+def _baseline(url: str) -> tuple[float, int]:
+    with make_app(url).app_context():
+        start = time.perf_counter()
+        n = db.session.execute(text(
+            f"UPDATE cases SET overdue_for = CASE WHEN deadline < :day THEN deadline ELSE overdue_for END, "
+            f"warned_for = CASE WHEN deadline >= :day THEN deadline ELSE warned_for END "
+            f"WHERE state IN ({_running()}) AND deadline IS NOT NULL AND ({DUE})"), {"day": DAY}).rowcount
+        db.session.commit()
+        took = time.perf_counter() - start
+        db.engine.dispose()
+    return took, n
+
+
+def _sweep(url: str) -> tuple[float, dict]:
+    with make_app(url).app_context(), calendar.at(NOW):
+        start = time.perf_counter()
+        done = sweep_deadlines(after_batch=db.session.commit)  # as `flask sweep` does
+        db.session.commit()
+        took = time.perf_counter() - start
+        db.engine.dispose()
+    return took, done
+
+
+def _one(databases, name: str, quick: bool, worst: bool) -> bool:
+    wanted = 20_000 if quick else 1_000_000
+    escalate = 20 if quick else 200
+    url = databases.new()
+    start = time.perf_counter()
+    with calendar.at(NOW), populated(url, cases=round(wanted / OPEN_SHARE)):
+        open_cases = _set_deadlines(worst, escalate)
+    built = time.perf_counter() - start
+    t_base, due = _baseline(databases.copy(url))
+    t_sweep, done = _sweep(url)
+    assert done["escalated"] == escalate and sum(done.values()) == due, (done, due)
+    return line(name, t_sweep / t_base, "<=", 3,
+                f"sweep {t_sweep:.2f} s ({done['overdue']} overdue, {done['warned']} pre-warned, "
+                f"{done['escalated']} escalated), one UPDATE of the {due} due rows {t_base:.2f} s; "
+                f"{open_cases} open cases (built in {built:.0f} s)")
+
+
+def run(databases, quick: bool) -> bool:
+    return _one(databases, "sweep", quick, worst=False)
+
+
+def run_all_due(databases, quick: bool) -> bool:
+    return _one(databases, "sweep_all_due", quick, worst=True)
