@@ -6,15 +6,18 @@ levels give, so a generated case looks like one that was worked through the app.
 """
 from __future__ import annotations
 
+import json
 import math
 import random
 from collections import deque
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from types import SimpleNamespace
 
 from sqlalchemy import func, insert, select, text
+from sqlalchemy.schema import AddConstraint, DropConstraint, DropIndex
 
 from casetrack.extensions import db
 from casetrack.models import TARGET_KINDS, Case, CaseEvent, Category, Target, Unit, User, Visit
@@ -53,18 +56,69 @@ def _next_id(model) -> int:
     return (db.session.scalar(select(func.max(model.id))) or 0) + 1
 
 
+def _copy_value(value):
+    """A value as COPY takes it: naive UTC for aware datetimes (as UTCDateTime stores them),
+    JSON text for dicts (as SQLAlchemy's JSON type writes them)."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return value
+
+
+def _insert(model, rows: list[dict]) -> None:
+    """Insert rows of the same keys: COPY on PostgreSQL (5x faster than executemany there),
+    one executemany elsewhere."""
+    if not rows:
+        return
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(model.__table__), rows)
+        return
+    db.session.flush()  # ORM rows first (units made by ensure_tree): the COPY refers to them
+    columns = list(rows[0])
+    defaults = {c.name: c.default.arg(None) if c.default.is_callable else c.default.arg
+                for c in model.__table__.columns
+                if c.name not in rows[0] and c.default is not None and not c.default.is_sequence}
+    sql = f"COPY {model.__tablename__} ({', '.join([*columns, *defaults])}) FROM STDIN"
+    tail = [_copy_value(v) for v in defaults.values()]  # Python-side defaults, as insert() adds them
+    with connection.connection.driver_connection.cursor() as cursor, cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row([*(_copy_value(row[c]) for c in columns), *tail])
+
+
 def _bulk(model, rows: Iterator[dict]) -> int:
-    """executemany in batches; returns the number of rows."""
+    """Insert in batches, never holding more than one batch; returns the number of rows."""
     n, batch = 0, []
     for row in rows:
         batch.append(row)
         if len(batch) >= BATCH:
-            db.session.execute(insert(model.__table__), batch)
+            _insert(model, batch)
             n, batch = n + len(batch), []
-    if batch:
-        db.session.execute(insert(model.__table__), batch)
-        n += len(batch)
-    return n
+    _insert(model, batch)
+    return n + len(batch)
+
+
+@contextmanager
+def _loading(*models) -> Iterator[None]:
+    """Fill empty tables without maintaining their secondary indexes (and, on PostgreSQL,
+    checking their foreign keys) row by row: drop them first, build and validate them once at
+    the end, in the same transaction. Tables that already hold rows are left as they are."""
+    connection = db.session.connection()
+    tables = [m.__table__ for m in models if db.session.scalar(select(m.id).limit(1)) is None]
+    indexes = [index for table in tables for index in table.indexes]
+    keys = ([key for table in tables for key in table.foreign_key_constraints]
+            if connection.dialect.name == "postgresql" else [])  # SQLite cannot drop a constraint
+    for key in keys:
+        connection.execute(DropConstraint(key))
+    for index in indexes:
+        connection.execute(DropIndex(index))
+    yield
+    db.session.flush()
+    for index in indexes:
+        index.create(connection)
+    for key in keys:
+        connection.execute(AddConstraint(key))
 
 
 # -- the organisation ----------------------------------------------------------------------
@@ -232,11 +286,10 @@ def _cases(maker: CaseMaker, rng: random.Random, n: int, start_id: int, groups: 
 
     def flush() -> None:
         nonlocal cases, events, n_events
-        if cases:
-            db.session.execute(insert(Case.__table__), cases)
-            db.session.execute(insert(CaseEvent.__table__), events)
-            n_events += len(events)
-            cases, events = [], []
+        _insert(Case, cases)
+        _insert(CaseEvent, events)
+        n_events += len(events)
+        cases, events = [], []
 
     for i in range(n):
         if targets:
@@ -287,21 +340,23 @@ def generate(targets: int, cases: int, visits: int, seed: int = 1, password: str
     end = now().replace(microsecond=0)
     start = end - timedelta(days=days)
 
-    first_target = _next_id(Target)
-    counts.targets = _bulk(Target, _targets(rng, targets, groups, leaders, first_target))
-    progress(f"targets: {counts.targets}")
-    target_rows = [(tid, groups[i * len(groups) // targets]) for i, tid in
-                   enumerate(range(first_target, first_target + targets))] if targets else []
-    if visits and not target_rows:
-        raise ValueError("visits need targets (--targets)")
-    counts.visits = _bulk(Visit, _visits(rng, visits, target_rows, leaders, start.date(), days))
-    progress(f"visits: {counts.visits}")
+    with _loading(Target, Visit, Case, CaseEvent):
+        first_target = _next_id(Target)
+        counts.targets = _bulk(Target, _targets(rng, targets, groups, leaders, first_target))
+        progress(f"targets: {counts.targets}")
+        target_rows = [(tid, groups[i * len(groups) // targets]) for i, tid in
+                       enumerate(range(first_target, first_target + targets))] if targets else []
+        if visits and not target_rows:
+            raise ValueError("visits need targets (--targets)")
+        counts.visits = _bulk(Visit, _visits(rng, visits, target_rows, leaders, start.date(), days))
+        progress(f"visits: {counts.visits}")
 
-    maker = CaseMaker(default_workflow(), tree, departments, codes, leaders, categories)
+        maker = CaseMaker(default_workflow(), tree, departments, codes, leaders, categories)
 
-    counts.cases, counts.events = _cases(maker, rng, cases, _next_id(Case), groups, target_rows,
-                                         start, days)
-    progress(f"cases: {counts.cases}, events: {counts.events}")
+        counts.cases, counts.events = _cases(maker, rng, cases, _next_id(Case), groups, target_rows,
+                                             start, days)
+        progress(f"cases: {counts.cases}, events: {counts.events}")
+    progress("indexes and keys built")
     _reset_sequences()
     return counts
 
