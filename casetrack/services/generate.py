@@ -17,7 +17,6 @@ from datetime import date, datetime, timedelta, timezone
 from types import SimpleNamespace
 
 from sqlalchemy import func, insert, select, text
-from sqlalchemy.schema import AddConstraint, DropConstraint, DropIndex
 
 from casetrack.extensions import db
 from casetrack.models import TARGET_KINDS, Case, CaseEvent, Category, Target, Unit, User, Visit
@@ -99,26 +98,41 @@ def _bulk(model, rows: Iterator[dict]) -> int:
     return n + len(batch)
 
 
+# The secondary indexes and (PostgreSQL) foreign keys of a table as the database has them:
+# (name, the statement that makes it again). Constraint-backed indexes are left alone.
+_INDEXES = {
+    "sqlite": "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = :t "
+              "AND sql IS NOT NULL",
+    "postgresql": "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = :t AND indexname NOT IN "
+                  "(SELECT conname FROM pg_constraint WHERE conrelid = CAST(:t AS regclass))",
+}
+_KEYS = ("SELECT conname, 'ALTER TABLE ' || CAST(conrelid AS regclass) || ' ADD CONSTRAINT ' || conname "
+         "|| ' ' || pg_get_constraintdef(oid) FROM pg_constraint "
+         "WHERE conrelid = CAST(:t AS regclass) AND contype = 'f'")
+
+
 @contextmanager
 def _loading(*models) -> Iterator[None]:
     """Fill empty tables without maintaining their secondary indexes (and, on PostgreSQL,
-    checking their foreign keys) row by row: drop them first, build and validate them once at
-    the end, in the same transaction. Tables that already hold rows are left as they are."""
+    checking their foreign keys) row by row: drop them first, make them again once at the end,
+    in the same transaction, exactly as they were. Tables that hold rows are left as they are."""
     connection = db.session.connection()
-    tables = [m.__table__ for m in models if db.session.scalar(select(m.id).limit(1)) is None]
-    indexes = [index for table in tables for index in table.indexes]
-    keys = ([key for table in tables for key in table.foreign_key_constraints]
-            if connection.dialect.name == "postgresql" else [])  # SQLite cannot drop a constraint
-    for key in keys:
-        connection.execute(DropConstraint(key))
-    for index in indexes:
-        connection.execute(DropIndex(index))
+    dialect = connection.dialect.name
+    tables = [m.__tablename__ for m in models if db.session.scalar(select(m.id).limit(1)) is None]
+    keys = [(t, *row) for t in tables for row in connection.execute(text(_KEYS), {"t": t})] \
+        if dialect == "postgresql" else []  # SQLite cannot drop a constraint
+    indexes = [tuple(row) for t in tables for row in connection.execute(text(_INDEXES[dialect]), {"t": t})] \
+        if dialect in _INDEXES else []
+    for table, name, _sql in keys:
+        connection.exec_driver_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    for name, _sql in indexes:
+        connection.exec_driver_sql(f'DROP INDEX "{name}"')
     yield
     db.session.flush()
-    for index in indexes:
-        index.create(connection)
-    for key in keys:
-        connection.execute(AddConstraint(key))
+    for _name, sql in indexes:
+        connection.exec_driver_sql(sql)
+    for _table, _name, sql in keys:
+        connection.exec_driver_sql(sql)
 
 
 # -- the organisation ----------------------------------------------------------------------
