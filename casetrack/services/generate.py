@@ -129,6 +129,8 @@ def _loading(*models) -> Iterator[None]:
         connection.exec_driver_sql(f'DROP INDEX "{name}"')
     yield
     db.session.flush()
+    if dialect == "postgresql":  # sort for the index builds in memory, within this transaction
+        connection.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
     for _name, sql in indexes:
         connection.exec_driver_sql(sql)
     for _table, _name, sql in keys:
