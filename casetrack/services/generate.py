@@ -66,8 +66,8 @@ def _copy_value(value):
 
 
 def _insert(model, rows: list[dict]) -> None:
-    """Insert rows of the same keys: COPY on PostgreSQL (5x faster than executemany there),
-    one executemany elsewhere."""
+    """Insert rows of the same keys: COPY on PostgreSQL (its bulk path; executemany sends
+    statements), one executemany elsewhere."""
     if not rows:
         return
     connection = db.session.connection()
