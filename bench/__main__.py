@@ -8,7 +8,7 @@ import sys
 import time
 from datetime import datetime, timezone
 
-from bench import case_list, coverage, fire, http, sweep, target_import
+from bench import case_list, common, coverage, fire, http, sweep, target_import
 from bench.common import Databases
 
 BENCHMARKS = {"fire_transition": fire.run, "case_list": case_list.run,
@@ -19,15 +19,21 @@ BENCHMARKS = {"fire_transition": fire.run, "case_list": case_list.run,
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes (under a minute)")
+    parser.add_argument("--province", action="store_true",
+                        help=f"{common.PROVINCE}x the full size (5M cases where it has 1M; case_list)")
     parser.add_argument("--pg", action="store_true", help="on a throw-away PostgreSQL cluster")
     parser.add_argument("names", nargs="*", choices=[[], *BENCHMARKS], metavar="name",
                         help=f"run only these ({', '.join(BENCHMARKS)})")
     args = parser.parse_args()
+    if args.province and args.quick:
+        parser.error("--quick or --province, not both")
+    common.scale = common.PROVINCE if args.province else 1
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still stop the PostgreSQL cluster
     started = time.perf_counter()
+    size = "quick" if args.quick else "province" if args.province else "full"
     print(f"# {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
           f"{platform.processor() or platform.machine()}, python {platform.python_version()}, "
-          f"{'PostgreSQL' if args.pg else 'SQLite'}, {'quick' if args.quick else 'full'} size", flush=True)
+          f"{'PostgreSQL' if args.pg else 'SQLite'}, {size} size", flush=True)
     databases = Databases(args.pg)
     try:
         results = [BENCHMARKS[name](databases, args.quick) for name in args.names or BENCHMARKS]

@@ -13,6 +13,13 @@ from casetrack.extensions import db
 from casetrack.services.generate import generate
 
 FAST_HASH = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
+PROVINCE = 5  # `--province`: five times the full size (5M cases where the full size has 1M)
+scale = 1     # set to PROVINCE by `python -m bench --province`
+
+
+def sized(n: int) -> int:
+    """A full-size count, at province size when asked."""
+    return n * scale
 
 
 class Databases:
@@ -60,8 +67,11 @@ def populated(url: str, cases: int, targets: int = 0, seed: int = 1, visits: int
     with app.app_context():
         from casetrack import schema
         schema.upgrade()
+        started = time.perf_counter()
         generate(targets, cases, visits, seed=seed)
         db.session.commit()
+        print(f"#   generated {cases} cases, {targets} targets, {visits} visits in {time.perf_counter() - started:.0f} s",
+              flush=True)
         if db.engine.dialect.name == "postgresql":
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.exec_driver_sql("VACUUM ANALYZE")

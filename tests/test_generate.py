@@ -1,7 +1,9 @@
 """The generator: a consistent, realistic data set, the same for the same seed."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, insert, inspect, select
+from sqlalchemy.exc import IntegrityError
 
 from casetrack import create_app
 from casetrack.extensions import db
@@ -75,3 +77,20 @@ def test_the_same_seed_gives_the_same_data(app, empty_database_url):
         db.engine.dispose()
     assert first == again
     assert len(first) == 300
+
+
+def test_generating_into_empty_tables_leaves_every_index_and_foreign_key(app):
+    """The generator builds indexes and foreign keys once at the end: they are all back, and
+    the keys hold (PostgreSQL validates them when they are added again)."""
+    generate(100, 200, 100, seed=5)
+    db.session.commit()
+    inspector = inspect(db.engine)
+    for model in (Target, Visit, Case, CaseEvent):
+        table = model.__table__
+        assert {i["name"] for i in inspector.get_indexes(table.name)} >= {i.name for i in table.indexes}
+        assert {tuple(k["constrained_columns"]) for k in inspector.get_foreign_keys(table.name)} == \
+            {tuple(c.name for c in k.columns) for k in table.foreign_key_constraints}
+    row = db.session.execute(select(Case.__table__).limit(1)).mappings().one()
+    with pytest.raises(IntegrityError):  # a case of no category is refused again
+        db.session.execute(insert(Case.__table__), [{**row, "id": 10**6, "category_id": 999_999}])
+    db.session.rollback()

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from casetrack.extensions import db
 from casetrack.models import Case
 from casetrack.services.queries import CaseFilters, filtered_cases
-
+from tests.test_query_counts import counting
 
 
 @pytest.mark.sqlite_only   # EXPLAIN QUERY PLAN is SQLite's; the PostgreSQL run leaves it out
@@ -26,3 +26,19 @@ def test_case_list_needs_no_sort(world, who, filters):
     plan = " | ".join(row[-1] for row in db.session.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
     assert "TEMP B-TREE" not in plan, plan
 
+
+
+@pytest.mark.parametrize("who", ["county", "group1"])
+def test_case_list_page_joins_only_the_unit_it_shows(world, client, auth, who):
+    """The page shows each case's holding unit: its query joins that unit alone, not the
+    category, the group and every unit's parents (ten joins for PostgreSQL to plan per page,
+    and a chain of parent objects built for each distinct group on it)."""
+    world.file("group1", title="路灯不亮")
+    db.session.commit()
+    auth.login(who)
+    with counting() as statements:
+        response = client.get("/cases")
+    assert response.status_code == 200 and "路灯不亮" in response.text
+    flat = [" ".join(s.split()) for s in statements]
+    listed = [s for s in flat if " FROM cases " in s and "ORDER BY cases.id DESC" in s]
+    assert len(listed) == 1 and listed[0].count(" JOIN ") == 1, listed

@@ -6,10 +6,12 @@ levels give, so a generated case looks like one that was worked through the app.
 """
 from __future__ import annotations
 
+import json
 import math
 import random
 from collections import deque
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from types import SimpleNamespace
@@ -53,18 +55,86 @@ def _next_id(model) -> int:
     return (db.session.scalar(select(func.max(model.id))) or 0) + 1
 
 
+def _copy_value(value):
+    """A value as COPY takes it: naive UTC for aware datetimes (as UTCDateTime stores them),
+    JSON text for dicts (as SQLAlchemy's JSON type writes them)."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return value
+
+
+def _insert(model, rows: list[dict]) -> None:
+    """Insert rows of the same keys: COPY on PostgreSQL (its bulk path; executemany sends
+    statements), one executemany elsewhere."""
+    if not rows:
+        return
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(model.__table__), rows)
+        return
+    db.session.flush()  # ORM rows first (units made by ensure_tree): the COPY refers to them
+    columns = list(rows[0])
+    defaults = {c.name: c.default.arg(None) if c.default.is_callable else c.default.arg
+                for c in model.__table__.columns
+                if c.name not in rows[0] and c.default is not None and not c.default.is_sequence}
+    sql = f"COPY {model.__tablename__} ({', '.join([*columns, *defaults])}) FROM STDIN"
+    tail = [_copy_value(v) for v in defaults.values()]  # Python-side defaults, as insert() adds them
+    with connection.connection.driver_connection.cursor() as cursor, cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row([*(_copy_value(row[c]) for c in columns), *tail])
+
+
 def _bulk(model, rows: Iterator[dict]) -> int:
-    """executemany in batches; returns the number of rows."""
+    """Insert in batches, never holding more than one batch; returns the number of rows."""
     n, batch = 0, []
     for row in rows:
         batch.append(row)
         if len(batch) >= BATCH:
-            db.session.execute(insert(model.__table__), batch)
+            _insert(model, batch)
             n, batch = n + len(batch), []
-    if batch:
-        db.session.execute(insert(model.__table__), batch)
-        n += len(batch)
-    return n
+    _insert(model, batch)
+    return n + len(batch)
+
+
+# The secondary indexes and (PostgreSQL) foreign keys of a table as the database has them:
+# (name, the statement that makes it again). Constraint-backed indexes are left alone.
+_INDEXES = {
+    "sqlite": "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = :t "
+              "AND sql IS NOT NULL",
+    "postgresql": "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = :t AND indexname NOT IN "
+                  "(SELECT conname FROM pg_constraint WHERE conrelid = CAST(:t AS regclass))",
+}
+_KEYS = ("SELECT conname, 'ALTER TABLE ' || CAST(conrelid AS regclass) || ' ADD CONSTRAINT ' || conname "
+         "|| ' ' || pg_get_constraintdef(oid) FROM pg_constraint "
+         "WHERE conrelid = CAST(:t AS regclass) AND contype = 'f'")
+
+
+@contextmanager
+def _loading(*models) -> Iterator[None]:
+    """Fill empty tables without maintaining their secondary indexes (and, on PostgreSQL,
+    checking their foreign keys) row by row: drop them first, make them again once at the end,
+    in the same transaction, exactly as they were. Tables that hold rows are left as they are."""
+    connection = db.session.connection()
+    dialect = connection.dialect.name
+    tables = [m.__tablename__ for m in models if db.session.scalar(select(m.id).limit(1)) is None]
+    keys = [(t, *row) for t in tables for row in connection.execute(text(_KEYS), {"t": t})] \
+        if dialect == "postgresql" else []  # SQLite cannot drop a constraint
+    indexes = [tuple(row) for t in tables for row in connection.execute(text(_INDEXES[dialect]), {"t": t})] \
+        if dialect in _INDEXES else []
+    for table, name, _sql in keys:
+        connection.exec_driver_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    for name, _sql in indexes:
+        connection.exec_driver_sql(f'DROP INDEX "{name}"')
+    yield
+    db.session.flush()
+    if dialect == "postgresql":  # sort for the index builds in memory, within this transaction
+        connection.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
+    for _name, sql in indexes:
+        connection.exec_driver_sql(sql)
+    for _table, _name, sql in keys:
+        connection.exec_driver_sql(sql)
 
 
 # -- the organisation ----------------------------------------------------------------------
@@ -232,11 +302,10 @@ def _cases(maker: CaseMaker, rng: random.Random, n: int, start_id: int, groups: 
 
     def flush() -> None:
         nonlocal cases, events, n_events
-        if cases:
-            db.session.execute(insert(Case.__table__), cases)
-            db.session.execute(insert(CaseEvent.__table__), events)
-            n_events += len(events)
-            cases, events = [], []
+        _insert(Case, cases)
+        _insert(CaseEvent, events)
+        n_events += len(events)
+        cases, events = [], []
 
     for i in range(n):
         if targets:
@@ -287,21 +356,23 @@ def generate(targets: int, cases: int, visits: int, seed: int = 1, password: str
     end = now().replace(microsecond=0)
     start = end - timedelta(days=days)
 
-    first_target = _next_id(Target)
-    counts.targets = _bulk(Target, _targets(rng, targets, groups, leaders, first_target))
-    progress(f"targets: {counts.targets}")
-    target_rows = [(tid, groups[i * len(groups) // targets]) for i, tid in
-                   enumerate(range(first_target, first_target + targets))] if targets else []
-    if visits and not target_rows:
-        raise ValueError("visits need targets (--targets)")
-    counts.visits = _bulk(Visit, _visits(rng, visits, target_rows, leaders, start.date(), days))
-    progress(f"visits: {counts.visits}")
+    with _loading(Target, Visit, Case, CaseEvent):
+        first_target = _next_id(Target)
+        counts.targets = _bulk(Target, _targets(rng, targets, groups, leaders, first_target))
+        progress(f"targets: {counts.targets}")
+        target_rows = [(tid, groups[i * len(groups) // targets]) for i, tid in
+                       enumerate(range(first_target, first_target + targets))] if targets else []
+        if visits and not target_rows:
+            raise ValueError("visits need targets (--targets)")
+        counts.visits = _bulk(Visit, _visits(rng, visits, target_rows, leaders, start.date(), days))
+        progress(f"visits: {counts.visits}")
 
-    maker = CaseMaker(default_workflow(), tree, departments, codes, leaders, categories)
+        maker = CaseMaker(default_workflow(), tree, departments, codes, leaders, categories)
 
-    counts.cases, counts.events = _cases(maker, rng, cases, _next_id(Case), groups, target_rows,
-                                         start, days)
-    progress(f"cases: {counts.cases}, events: {counts.events}")
+        counts.cases, counts.events = _cases(maker, rng, cases, _next_id(Case), groups, target_rows,
+                                             start, days)
+        progress(f"cases: {counts.cases}, events: {counts.events}")
+    progress("indexes and keys built")
     _reset_sequences()
     return counts
 

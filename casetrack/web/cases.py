@@ -14,8 +14,8 @@ from casetrack.models import Category, Target, Unit
 from casetrack.services.cases import (allowed_triggers, case_events, default_workflow, file_case,
                                       fire, get_case, workflow_of)
 from casetrack.services.errors import Conflict, ValidationFailed
-from casetrack.services.queries import (CaseFilters, list_cases, state_counts, units_in_scope,
-                                        waiting_for)
+from casetrack.services.queries import (LIST_ROW, CaseFilters, list_cases, state_counts,
+                                        units_in_scope, waiting_for)
 from casetrack.web import category_label, localized
 from casetrack.web.forms import choices, show_errors
 
@@ -63,7 +63,7 @@ def index():
 @bp.get("/cases")
 def list_():
     filters = CaseFilters.from_args(request.args)
-    page, cursor = list_cases(current_user, filters)
+    page, cursor = list_cases(current_user, filters, *LIST_ROW)
     return render_template("cases/index.html", cases=page, cursor=cursor, filters=filters,
                            states=default_workflow().states, categories=categories(),
                            units=units_in_scope(current_user))
