@@ -26,14 +26,13 @@ from sqlalchemy import Float, String, and_, case, cast, exists, func, literal_co
 from sqlalchemy.orm import aliased
 
 from casetrack.extensions import db
-from casetrack.models import (TARGET_KINDS, Bulletin, Case, CaseEvent, Category, Extension, Target, Unit, User,
-                              Visit)
-from casetrack.models import visit_cadres
+from casetrack.models import TARGET_KINDS, Bulletin, Case, CaseEvent, Category, DailyFigure, Target, Unit, User, Visit
 from casetrack.services import coverage as cov
 from casetrack.services.calendar import SHANGHAI, add_working_days, now, today
 from casetrack.services.cases import default_workflow
 from casetrack.services.clock import running_clock
 from casetrack.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from casetrack.services.summaries import as_day, in_time
 from casetrack.services.targets import may_see_unit
 from casetrack.workflow import KEEP
 
@@ -78,30 +77,6 @@ def local_day(column):
         return func.date(column, literal_column("'+8 hours'"))
     return func.date(func.timezone(literal_column("'Asia/Shanghai'"),
                                    func.timezone(literal_column("'UTC'"), column)))
-
-
-def as_day(value: Any) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
-
-
-def in_time(state: str, entered: date | None, due: Any, acted: date | None,
-            deadlines: dict[tuple[date, int], date]) -> bool:
-    """Whether an action on `acted` met the deadline of `state` entered on `entered` (a
-    referral's own due date or an approved extension's new deadline if there is one);
-    `deadlines` caches the working-day arithmetic for one bulletin."""
-    if acted is None:
-        return False
-    if due:
-        return acted <= as_day(due)
-    spec = default_workflow().states.get(state)
-    if spec is None or not spec.deadline_days or entered is None:
-        return True
-    key = (entered, spec.deadline_days)
-    if key not in deadlines:
-        deadlines[key] = add_working_days(*key)
-    return acted <= deadlines[key]
 
 
 # -- scope ---------------------------------------------------------------------------------
@@ -157,12 +132,9 @@ class Tallies:
         self.wf = wf
         self.deadlines: dict[tuple[date, int], date] = {}
         if self.group_ids:
-            self._visits()
-            self._found()
-            self._events()
+            self._period()
             self._open()
-            self._first_response()
-            self._on_time()
+            self._targets()
 
     def add(self, group_id: int, key: str, n: Any) -> None:
         if group_id in self.by_group and n:
@@ -176,89 +148,63 @@ class Tallies:
         case is not one of its problems (its member reports are)."""
         return and_(Case.group_id.in_(self.group_ids), ~is_parent(Case))
 
-    def _visits(self) -> None:
-        period = and_(Visit.visited_on >= self.date_from, Visit.visited_on <= self.date_to,
-                      self.in_scope(Visit.group_id))
-        for g, kind, n, targets, sugg in db.session.execute(
-                select(Visit.group_id, Target.kind, func.count(), func.count(Visit.target_id.distinct()),
-                       func.sum(Visit.suggestions))
-                .join(Target, Target.id == Visit.target_id).where(period)
-                .group_by(Visit.group_id, Target.kind)):
-            self.add(g, "visits", n)
-            self.add(g, f"visits:{kind}", n)
-            self.add(g, f"targets:{kind}", targets)
-            self.add(g, "suggestions", sugg or 0)
-        for g, role, n in db.session.execute(
-                select(Visit.group_id, User.role, func.count())
-                .join(visit_cadres, visit_cadres.c.visit_id == Visit.id)
-                .join(User, User.id == visit_cadres.c.user_id).where(period)
-                .group_by(Visit.group_id, User.role)):
-            self.add(g, "cadre_visits", n)
-            self.add(g, f"leader:{role}", n)
+    def figures(self, names: tuple[str, ...], *days):
+        """SUM of the daily figures `names` of the unit's groups over `days` (a range's bounds)."""
+        f = DailyFigure
+        return db.session.execute(
+            select(f.group_id, f.figure, f.detail, func.sum(f.n), func.sum(f.funds), func.sum(f.donations))
+            .where(f.figure.in_(names), *days, self.in_scope(f.group_id))
+            .group_by(f.group_id, f.figure, f.detail))
 
-    def _found(self) -> None:
-        for g, cat, n in db.session.execute(
-                select(Case.group_id, Case.category_id, func.count())
-                .where(Case.created_at >= self.start, Case.created_at < self.end, self.cases())
-                .group_by(Case.group_id, Case.category_id)):
-            self.add(g, "found", n)
-            self.add(g, f"category:{cat}", n)
-
-    def _events(self) -> None:
-        """The period's transitions by kind: resolutions (first ones = solved, by level, with their
-        funds), explanations, call-backs (satisfied or not), closures."""
-        e, earlier = CaseEvent, aliased(CaseEvent)
-        from_unit, parent, parent_unit = aliased(Unit), aliased(Case), aliased(Unit)
-        first = case((~exists().where(earlier.case_id == e.case_id, earlier.to_state == e.to_state,
-                                      earlier.id < e.id), 1), else_=0)
-        money = [func.sum(cast(e.data[k].as_string(), Float)) for k in ("funds", "donations")]
-        # A member of a shared problem resolved with it (by the system) was solved where the
-        # problem was: at the level of the unit that resolved the parent.
-        level = case((and_(e.actor_id.is_(None), parent_unit.kind.is_not(None)), parent_unit.kind),
-                     else_=from_unit.kind)
-        shared_parent = is_parent(Case)
-        stmt = (select(Case.group_id, e.from_state, e.to_state, level, shared_parent, func.count(),
-                       func.sum(first), *money)
-                .join(Case, Case.id == e.case_id).join(from_unit, from_unit.id == e.from_unit_id)
-                .outerjoin(parent, parent.id == Case.parent_id)
-                .outerjoin(parent_unit, parent_unit.id == parent.resolved_unit_id)
-                .where(e.at >= self.start, e.at < self.end, e.from_state.is_not(None),
-                       e.from_state != e.to_state, self.in_scope(Case.group_id))
-                .group_by(Case.group_id, e.from_state, e.to_state, level, shared_parent))
-        for g, src, dest, level_, is_shared, n, firsts, funds, donations in db.session.execute(stmt):
-            if dest in self.resolved:   # the money a resolution recorded counts, a parent's too
-                self.add(g, "funds", Decimal(str(round(funds or 0, 2))))
-                self.add(g, "donations", Decimal(str(round(donations or 0, 2))))
-            if is_shared:
-                continue
-            if dest in self.resolved:
-                self.add(g, "resolutions", n)
-                self.add(g, "solved", firsts)
-                self.add(g, f"level:{level_}", firsts)
-            if dest in self.explained and src not in self.explained:
-                self.add(g, "explained", firsts)
-            if src in self.resolved:
+    def _period(self) -> None:
+        """Every additive figure of the period, from the daily figures (services/summaries.py)."""
+        f = DailyFigure
+        for g, figure, detail, n, funds, donations in self.figures(
+                ("visits", "suggestions", "cadre", "found", "first_act", "money", "resolutions", "solved",
+                 "explained", "callback", "closed", "on_time"),
+                f.day >= self.date_from, f.day <= self.date_to):
+            if figure == "visits":
+                self.add(g, "visits", n)
+                self.add(g, f"visits:{detail}", n)
+            elif figure == "cadre":
+                self.add(g, "cadre_visits", n)
+                self.add(g, f"leader:{detail}", n)
+            elif figure == "found":
+                self.add(g, "found", n)
+                self.add(g, f"category:{detail}", n)
+            elif figure == "first_act":
+                kind, filed, acted = detail.split("|")
+                if in_time(self.filing.get(kind, ""), as_day(filed), None, as_day(acted or None),
+                           self.deadlines):
+                    self.add(g, "first_response", n)
+            elif figure == "money":
+                self.add(g, "funds", Decimal(funds or 0) / 100)
+                self.add(g, "donations", Decimal(donations or 0) / 100)
+            elif figure == "solved":
+                self.add(g, "solved", n)
+                self.add(g, f"level:{detail}", n)
+            elif figure == "callback":
                 self.add(g, "callbacks", n)
-                self.add(g, "satisfied" if dest in self.final else "reworked", n)
-            if dest in self.final:
-                self.add(g, "closed", n)
+                self.add(g, detail, n)
+            else:
+                self.add(g, {"on_time": "closed_on_time"}.get(figure, figure), n)
+
+    def _targets(self) -> None:
+        """Distinct targets visited in the period by kind (not a sum of days: from the visits)."""
+        for g, kind, n in db.session.execute(
+                select(Visit.group_id, Target.kind, func.count(Visit.target_id.distinct()))
+                .join(Target, Target.id == Visit.target_id)
+                .where(Visit.visited_on >= self.date_from, Visit.visited_on <= self.date_to,
+                       self.in_scope(Visit.group_id))
+                .group_by(Visit.group_id, Target.kind)):
+            self.add(g, f"targets:{kind}", n)
 
     def _open(self) -> None:
-        """Open at the period's end: filed before it ends and not closed before it ends — the
-        cases open now plus those closed since (a closed case stays closed), two index ranges
-        rather than the whole history; open and already overdue at its end (by the deadline
-        they have now)."""
-        for g, n in db.session.execute(
-                select(Case.group_id, func.count())
-                .where(Case.state.not_in(self.final), Case.created_at < self.end, self.cases())
-                .group_by(Case.group_id)):
-            self.add(g, "open_end", n)
-        for g, n in db.session.execute(
-                select(Case.group_id, func.count()).join(CaseEvent, CaseEvent.case_id == Case.id)
-                .where(CaseEvent.to_state.in_(self.final), CaseEvent.at >= self.end,
-                       Case.created_at < self.end, self.cases())
-                .group_by(Case.group_id)):
-            self.add(g, "open_end", n)
+        """Open at the period's end: filed up to its end less closed up to its end (a closed case
+        stays closed), summed over the daily figures; open and already overdue at its end (by the
+        deadline they have now): the open cases, an index range per open state."""
+        for g, figure, _detail, n, _f, _d in self.figures(("found", "closed"), DailyFigure.day <= self.date_to):
+            self.add(g, "open_end", n if figure == "found" else -n)
         for g, n in db.session.execute(
                 select(Case.group_id, func.count())
                 .where(self.overdue_at_end(), self.cases())
@@ -268,41 +214,9 @@ class Tallies:
     def overdue_at_end(self):
         """Open, past its deadline at the period's end, its clock running (not explained, not a
         linked member, no extension pending)."""
-        return and_(Case.state.not_in(self.final), Case.deadline < self.date_to, Case.created_at < self.end,
+        open_states = [s for s in self.wf.states if s not in self.final]
+        return and_(Case.state.in_(open_states), Case.deadline < self.date_to, Case.created_at < self.end,
                     running_clock(self.wf))
-
-    def _first_response(self) -> None:
-        acted = (select(func.min(CaseEvent.at)).where(   # a person's move or link, not the sweep's or a note
-            CaseEvent.case_id == Case.id, CaseEvent.from_state.is_not(None), CaseEvent.actor_id.is_not(None),
-            or_(CaseEvent.from_state != CaseEvent.to_state, CaseEvent.trigger == "link")).scalar_subquery())
-        filed, first_act = local_day(Case.created_at), local_day(acted)
-        for g, kind, day, act, n in db.session.execute(
-                select(Case.group_id, Case.kind, filed, first_act, func.count())
-                .where(Case.created_at >= self.start, Case.created_at < self.end, self.cases())
-                .group_by(Case.group_id, Case.kind, filed, first_act)):
-            if in_time(self.filing.get(kind, ""), as_day(day), None, as_day(act), self.deadlines):
-                self.add(g, "first_response", n)
-
-    def _on_time(self) -> None:
-        """Closures of the period whose last resolution met the deadline of the state it left."""
-        c, r, p, e = (aliased(CaseEvent) for _i in range(4))
-        last_resolve = (select(func.max(e.id)).where(e.case_id == c.case_id, e.to_state.in_(self.resolved),
-                                                     e.id < c.id).scalar_subquery())
-        e2 = aliased(CaseEvent)
-        before = select(func.max(e2.id)).where(e2.case_id == r.case_id, e2.id < r.id).scalar_subquery()
-        entered, resolved_on = local_day(p.at), local_day(r.at)
-        extended = (select(cast(func.max(Extension.new_deadline), String)).where(
-            Extension.case_id == r.case_id, Extension.state == r.from_state, Extension.status == "approved",
-            Extension.decided_at < r.at, Extension.requested_at >= p.at).scalar_subquery())
-        due = func.coalesce(extended, p.data["due_date"].as_string())
-        stmt = (select(Case.group_id, r.from_state, entered, due, resolved_on, func.count())
-                .select_from(c).join(Case, Case.id == c.case_id)
-                .join(r, r.id == last_resolve).join(p, p.id == before)
-                .where(c.to_state.in_(self.final), c.at >= self.start, c.at < self.end, self.cases())
-                .group_by(Case.group_id, r.from_state, entered, due, resolved_on))
-        for g, state, day, due_on, done, n in db.session.execute(stmt):
-            if in_time(state, as_day(day), due_on, as_day(done), self.deadlines):
-                self.add(g, "closed_on_time", n)
 
     def total(self, group_ids: list[int] | None = None) -> Counter:
         out: Counter = Counter()
