@@ -11,7 +11,9 @@ figure for any unit is a SUM over an index range. What a row holds:
                (first explanations), callback (satisfied | reworked), closed, on_time (closures
                whose last resolution met its deadline), money (funds and donations of every
                resolution, a shared problem's own too)
-  visits       target kind     visits made that day; suggestions; cadre (role): cadres on them
+  visits       target kind     visits made that day (by the target's kind now); suggestions
+  cadre        role            cadres on the visits of that day, by the role they have when the
+               visit is recorded (a later change of a user's role moves nothing until a rebuild)
   first_visit  target kind     active targets first visited that day (in their group now)
 
 A shared problem's parent case counts only in `money`. "Open at the period's end" is
@@ -20,8 +22,8 @@ found - closed summed over every day up to its end (a closed case stays closed).
 How the rows stay exact: a case's rows are a pure function of the case, its state-changing
 events (and link actions), whether it is a parent and its parent's resolving unit
 (`case_figures`). Before a flush the rows of every case the flush touches are computed from
-the database, after the flush again, and the difference is added; the same for the first
-visit of the targets touched; a new visit adds its own rows. `rebuild()` recomputes all rows
+the database, after the flush again, and the difference is added; the same for the targets
+touched (their visits' rows and first visit); a new visit adds its cadre rows. `rebuild()` recomputes all rows
 from the history with the same definitions (CLI `rebuild-summaries`, bulk writers).
 
 Writers that bypass the ORM session (Core inserts) must call `refresh_cases(ids)` or
@@ -233,42 +235,46 @@ def figures_of_cases(ids: Iterable[int] | None) -> Figures:
 # -- visits and targets ---------------------------------------------------------------------
 
 def figures_of_visits(ids: list[int] | None) -> Figures:
-    """visits, suggestions and cadre rows of the given visits (or all), in SQL."""
+    """cadre rows (cadres on visits, by their role) of the given visits (or all), in SQL."""
     out: Figures = {}
-    chunks = [None] if ids is None else [ids[i:i + BATCH] for i in range(0, len(ids), BATCH)]
-    for chunk in chunks:
-        where = [] if chunk is None else [Visit.id.in_(chunk)]
-        for g, day, kind, n, suggestions in db.session.execute(
-                select(Visit.group_id, Visit.visited_on, Target.kind, func.count(), func.sum(Visit.suggestions))
-                .join(Target, Target.id == Visit.target_id).where(*where)
-                .group_by(Visit.group_id, Visit.visited_on, Target.kind)):
-            _add(out, (g, day, "visits", kind), n)
-            _add(out, (g, day, "suggestions", ""), suggestions or 0)
+    for chunk in _chunks(ids):
         for g, day, role, n in db.session.execute(
                 select(Visit.group_id, Visit.visited_on, User.role, func.count())
                 .join(visit_cadres, visit_cadres.c.visit_id == Visit.id)
-                .join(User, User.id == visit_cadres.c.user_id).where(*where)
+                .join(User, User.id == visit_cadres.c.user_id).where(*_among(Visit.id, chunk))
                 .group_by(Visit.group_id, Visit.visited_on, User.role)):
             _add(out, (g, day, "cadre", role), n)
     return out
 
 
 def figures_of_targets(ids: list[int] | None) -> Figures:
-    """first_visit rows of the given targets (or all): active ones, by their first visit's day."""
+    """The rows of the given targets (or all): their visits and suggestions by the target's kind,
+    and, for an active target, its first visit's day in its group."""
     out: Figures = {}
-    chunks = [None] if ids is None else [ids[i:i + BATCH] for i in range(0, len(ids), BATCH)]
-    for chunk in chunks:
+    for chunk in _chunks(ids):
+        for g, day, kind, n, suggestions in db.session.execute(
+                select(Visit.group_id, Visit.visited_on, Target.kind, func.count(), func.sum(Visit.suggestions))
+                .join(Target, Target.id == Visit.target_id).where(*_among(Target.id, chunk))
+                .group_by(Visit.group_id, Visit.visited_on, Target.kind)):
+            _add(out, (g, day, "visits", kind), n)
+            _add(out, (g, day, "suggestions", ""), suggestions or 0)
         first = (select(Target.group_id, Target.kind, func.min(Visit.visited_on).label("day"))
-                 .join(Visit, Visit.target_id == Target.id).where(Target.active.is_(True))
-                 .group_by(Target.id, Target.group_id, Target.kind))
-        if chunk is not None:
-            first = first.where(Target.id.in_(chunk))
-        first = first.subquery()
+                 .join(Visit, Visit.target_id == Target.id)
+                 .where(Target.active.is_(True), *_among(Target.id, chunk))
+                 .group_by(Target.id, Target.group_id, Target.kind).subquery())
         for g, kind, day, n in db.session.execute(
                 select(first.c.group_id, first.c.kind, first.c.day, func.count())
                 .group_by(first.c.group_id, first.c.kind, first.c.day)):
             _add(out, (g, day, "first_visit", kind), n)
     return out
+
+
+def _chunks(ids: list[int] | None) -> list[list[int] | None]:
+    return [None] if ids is None else [ids[i:i + BATCH] for i in range(0, len(ids), BATCH)]
+
+
+def _among(column, chunk: list[int] | None) -> list:
+    return [] if chunk is None else [column.in_(chunk)]
 
 
 def _add(out: Figures, key: Key, n: int) -> None:
