@@ -8,11 +8,11 @@ import sys
 import time
 from datetime import datetime, timezone
 
-from bench import case_list, fire, http
+from bench import bulletin, case_list, fire, http
 from bench.common import Databases
 
 BENCHMARKS = {"fire_transition": fire.run, "case_list": case_list.run,
-              "file_case_http": http.run}
+              "file_case_http": http.run, "bulletin": bulletin.run}
 
 
 def main() -> int:

@@ -23,6 +23,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Float, String, and_, case, cast, exists, func, literal_column, or_, select
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.orm import aliased
 
 from casetrack.extensions import db
@@ -191,38 +192,44 @@ class Tallies:
 
     def _targets(self) -> None:
         """Distinct targets visited in the period by kind (not a sum of days: from the visits)."""
-        for g, kind, n in db.session.execute(
+        for g, kind, n in db.session.execute(   # the period's visits (`add` keeps the unit's groups)
                 select(Visit.group_id, Target.kind, func.count(Visit.target_id.distinct()))
                 .join(Target, Target.id == Visit.target_id)
-                .where(Visit.visited_on >= self.date_from, Visit.visited_on <= self.date_to,
-                       self.in_scope(Visit.group_id))
+                .where(Visit.visited_on >= self.date_from, Visit.visited_on <= self.date_to)
+                .with_hint(Visit, "INDEXED BY ix_visits_visited_on", "sqlite")
                 .group_by(Visit.group_id, Target.kind)):
             self.add(g, f"targets:{kind}", n)
 
     def _open(self) -> None:
         """Open at the period's end: filed up to its end less closed up to its end (a closed case
-        stays closed), summed over the daily figures; open and already overdue at its end (by the
-        deadline they have now): the open cases, an index range per open state."""
+        stays closed); open and already overdue at its end (by the deadline they have now, their
+        clock running): both sums over the daily figures."""
         for g, figure, _detail, n, _f, _d in self.figures(("found", "closed"), DailyFigure.day <= self.date_to):
             self.add(g, "open_end", n if figure == "found" else -n)
-        for g, n in db.session.execute(
-                select(Case.group_id, func.count())
-                .where(self.overdue_at_end(), self.cases())
-                .group_by(Case.group_id)):
+        for g, _figure, _detail, n, _f, _d in self.figures(("open_deadline",), DailyFigure.day < self.date_to):
             self.add(g, "open_overdue", n)
 
     def overdue_at_end(self):
         """Open, past its deadline at the period's end, its clock running (not explained, not a
         linked member, no extension pending)."""
-        open_states = [s for s in self.wf.states if s not in self.final]
-        return and_(Case.state.in_(open_states), Case.deadline < self.date_to, Case.created_at < self.end,
-                    running_clock(self.wf))
+        return and_(Case.state.in_(self.open_states()), Case.deadline < self.date_to,
+                    Case.created_at < self.end, running_clock(self.wf))
+
+    def open_states(self) -> list[str]:
+        return [s for s in self.wf.states if s not in self.final]
 
     def total(self, group_ids: list[int] | None = None) -> Counter:
         out: Counter = Counter()
         for g in self.group_ids if group_ids is None else group_ids:
             out.update(self.by_group.get(g, Counter()))
         return out
+
+
+# The county's overdue list: a range of (state, deadline) per open state; SQLite's planner would
+# rather take the groups' or the (mostly NULL) parent's index and read every open case. SQLAlchemy's
+# SQLite compiler drops table hints: render them (`with_hint(..., "sqlite")`) after the table.
+OVERDUE_INDEX = "INDEXED BY ix_cases_state_deadline"
+SQLiteCompiler.get_from_hint_text = lambda _compiler, _table, text: text
 
 
 def counted_in(figure: str, date_from: date | None, date_to: date | None, level: str | None = None):
@@ -247,7 +254,10 @@ def counted_in(figure: str, date_from: date | None, date_to: date | None, level:
 def is_parent(case) -> Any:
     """SQL: the case is a shared problem's parent (other cases are linked into it)."""
     member = aliased(Case)
-    return exists().where(member.parent_id == case.id)
+    # Most cases have no parent: after ANALYZE, SQLite rates the index of the (mostly NULL)
+    # parent_id as useless and scans every case for each one (found at 20k cases).
+    return (select(literal_column("1")).where(member.parent_id == case.id)
+            .with_hint(member, "INDEXED BY ix_cases_parent_id", "sqlite").exists())
 
 
 def ratio(num: int, den: int) -> float | None:
@@ -383,15 +393,23 @@ def unit_rows(t: Tallies, rep, categories: dict[int, str]) -> list[dict[str, Any
 
 def overdue_cases(t: Tallies, limit: int = 500) -> list[dict[str, Any]]:
     """Open cases already past their deadline at the period's end (those counted in
-    open_overdue), by the unit holding them, most overdue first."""
+    open_overdue): the `limit` most overdue, listed by the unit holding them, most overdue first.
+
+    One query per open state, each reading its (state, deadline) index in deadline order and
+    stopping at `limit` rows: the county's list never sorts all its overdue cases."""
     holder = aliased(Unit)
-    rows = db.session.execute(
-        select(Case.id, Case.title, Case.state, Case.deadline, holder.code, holder.name)
-        .join(holder, holder.id == Case.unit_id)
-        .where(t.overdue_at_end(), t.cases())
-        .order_by(holder.code, Case.deadline, Case.id).limit(limit))
+    rows = []
+    for state in t.open_states():
+        stmt = (select(Case.id, Case.title, Case.state, Case.deadline, holder.code, holder.name)
+                .join(holder, holder.id == Case.unit_id)
+                .where(t.overdue_at_end(), Case.state == state, t.cases())
+                .order_by(Case.deadline, Case.id).limit(limit))
+        if len(t.group_ids) > 20:   # a county: the deadline index; a team or group: its groups' cases
+            stmt = stmt.with_hint(Case, OVERDUE_INDEX, "sqlite")
+        rows += db.session.execute(stmt).all()
+    rows = sorted(rows, key=lambda r: (r.deadline, r.id))[:limit]
     return [{"id": i, "title": title, "state": state, "deadline": d.isoformat(), "unit": code,
-             "unit_name": name} for i, title, state, d, code, name in rows]
+             "unit_name": name} for i, title, state, d, code, name in sorted(rows, key=lambda r: (r[4], r[3], r[0]))]
 
 
 # -- published issues ----------------------------------------------------------------------

@@ -16,8 +16,12 @@ figure for any unit is a SUM over an index range. What a row holds:
                visit is recorded (a later change of a user's role moves nothing until a rebuild)
   first_visit  target kind     active targets first visited that day (in their group now)
 
+  open_deadline  ''  open cases whose clock runs, by their deadline NOW (not a history: a case
+               moves when its deadline, state or clock changes)
+
 A shared problem's parent case counts only in `money`. "Open at the period's end" is
-found - closed summed over every day up to its end (a closed case stays closed).
+found - closed summed over every day up to its end (a closed case stays closed); "open and
+overdue at its end" is open_deadline summed over the days before it.
 
 How the rows stay exact: a case's rows are a pure function of the case, its state-changing
 events (and link actions), whether it is a parent and its parent's resolving unit
@@ -103,6 +107,8 @@ class Rules:
         self.resolved = {s.name for s in wf.states.values() if s.remember == "resolver"}
         self.explained = {s.name for s in wf.states.values() if s.level == KEEP and not s.final}
         self.filing = wf.filing_states
+        self.paused = {s.name for s in wf.states.values() if s.pauses_clock}
+        self.pause_pending = bool(wf.extensions and wf.extensions.pause_while_pending)
         self.deadlines: dict[tuple[date, int], date] = {}
 
 
@@ -111,10 +117,11 @@ class Rules:
 def case_figures(case, events: list, extensions: list, rules: Rules, kinds: dict[int, str],
                  out: Figures) -> None:
     """Add the rows of one case to `out`. `case`: (id, group_id, category_id, kind, created_at,
-    is_parent, parent_level); `events`: its events by id, (id, at, actor_id, trigger,
-    from_state, to_state, from_unit_id, funds, donations, due_date); `extensions`: its approved
-    ones, (state, requested_at, decided_at, new_deadline)."""
-    _id, group, category, kind, created_at, is_parent, parent_level = case
+    is_parent, parent_level, state, deadline, unit_id, parent_id); `events`: its events by id,
+    (id, at, actor_id, trigger, from_state, to_state, from_unit_id, funds, donations, due_date);
+    `extensions`: its approved and pending ones, (status, state, unit_id, requested_at,
+    decided_at, new_deadline)."""
+    _id, group, category, kind, created_at, is_parent, parent_level, state, deadline, unit, parent = case
 
     def add(day: date, figure: str, detail: str = "", n: int = 1, funds: int = 0, donations: int = 0):
         row = out.setdefault((group, day, figure, detail), [0, 0, 0])
@@ -160,6 +167,12 @@ def case_figures(case, events: list, extensions: list, rules: Rules, kinds: dict
         add(filed, "found", str(category))
         acted = local_day(first_act).isoformat() if first_act else ""
         add(filed, "first_act", f"{kind}|{filed.isoformat()}|{acted}")
+        # As it is now, not a history: an open case whose clock runs, by its deadline (the
+        # rule of clock.running_clock): open and overdue at a day = these rows before it.
+        if deadline is not None and state not in rules.final and state not in rules.paused \
+                and parent is None and not any(x[0] == "pending" and (x[1], x[2]) == (state, unit)
+                                               for x in extensions if rules.pause_pending):
+            add(deadline, "open_deadline")
 
 
 def closed_on_time(moves: list, extensions: list, rules: Rules) -> bool:
@@ -170,8 +183,9 @@ def closed_on_time(moves: list, extensions: list, rules: Rules) -> bool:
     if not resolutions or resolutions[-1] == 0:
         return False
     r, p = moves[resolutions[-1]], moves[resolutions[-1] - 1]
-    extended = [new for state, requested, decided, new in extensions
-                if state == r[4] and decided is not None and decided < r[1] and requested >= p[1]]
+    extended = [new for status, state, _unit, requested, decided, new in extensions
+                if status == "approved" and state == r[4] and decided is not None and decided < r[1]
+                and requested >= p[1]]
     due = max(extended) if extended else p[9]
     return in_time(r[4], local_day(p[1]), due, local_day(r[1]), rules.deadlines)
 
@@ -181,15 +195,17 @@ def load_cases(ids: Iterable[int] | None) -> Iterator[tuple[tuple, list, list]]:
     cases, or every case (streamed in id order)."""
     parent, parent_unit, member = aliased(Case), aliased(Unit), aliased(Case)
     cases = (select(Case.id, Case.group_id, Case.category_id, Case.kind, Case.created_at,
-                    exists().where(member.parent_id == Case.id), parent_unit.kind)
+                    exists().where(member.parent_id == Case.id), parent_unit.kind,
+                    Case.state, Case.deadline, Case.unit_id, Case.parent_id)
              .outerjoin(parent, parent.id == Case.parent_id)
              .outerjoin(parent_unit, parent_unit.id == parent.resolved_unit_id).order_by(Case.id))
     e = CaseEvent
     events = select(e.case_id, e.id, e.at, e.actor_id, e.trigger, e.from_state, e.to_state, e.from_unit_id,
                     e.data["funds"].as_string(), e.data["donations"].as_string(),
                     e.data["due_date"].as_string()).order_by(e.case_id, e.id)
-    extensions = select(Extension.case_id, Extension.state, Extension.requested_at, Extension.decided_at,
-                        cast(Extension.new_deadline, String)).where(Extension.status == "approved")
+    extensions = select(Extension.case_id, Extension.status, Extension.state, Extension.unit_id,
+                        Extension.requested_at, Extension.decided_at, cast(Extension.new_deadline, String)
+                        ).where(Extension.status.in_(("approved", "pending")))
     if ids is not None:
         ids = sorted(set(ids))
         for i in range(0, len(ids), BATCH):
@@ -306,7 +322,7 @@ def apply(delta: Figures, connection=None) -> None:
     table = DailyFigure.__table__
     stmt = insert(table)
     stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.group_id, table.c.day, table.c.figure, table.c.detail],
+        index_elements=[table.c.figure, table.c.day, table.c.group_id, table.c.detail],
         set_={c: table.c[c] + stmt.excluded[c] for c in ("n", "funds", "donations")})
     for i in range(0, len(rows), 5000):
         conn.execute(stmt, rows[i:i + 5000])
@@ -361,7 +377,8 @@ def refresh_targets(ids: Iterable[int]):
 
 # -- the session hooks ------------------------------------------------------------------------
 
-FIGURE_COLUMNS = ("group_id", "category_id", "kind", "created_at", "parent_id", "resolved_unit_id")
+FIGURE_COLUMNS = ("group_id", "category_id", "kind", "created_at", "parent_id", "resolved_unit_id", "state",
+                  "deadline", "unit_id")
 
 
 @event.listens_for(Session, "before_flush")

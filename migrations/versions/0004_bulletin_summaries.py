@@ -22,22 +22,18 @@ depends_on: Union[str, Sequence[str], None] = None
 
 def upgrade() -> None:
     op.create_table('daily_figures',
-    sa.Column('group_id', sa.Integer(), nullable=False, comment='the filing (or visiting, or responsible) work group'),
-    sa.Column('day', sa.Date(), nullable=False),
     sa.Column('figure', sa.String(length=20), nullable=False, comment='found, solved, closed, visits, first_visit, ...'),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('group_id', sa.Integer(), nullable=False, comment='the filing (or visiting, or responsible) work group'),
     sa.Column('detail', sa.String(length=40), nullable=False, comment='category, level, target kind, leader role, ...'),
     sa.Column('n', sa.BigInteger(), nullable=False),
     sa.Column('funds', sa.BigInteger(), nullable=False, comment='public funds, 0.01 万元'),
     sa.Column('donations', sa.BigInteger(), nullable=False, comment='social donations, 0.01 万元'),
     sa.ForeignKeyConstraint(['group_id'], ['units.id'], name=op.f('fk_daily_figures_group_id_units')),
-    sa.PrimaryKeyConstraint('group_id', 'day', 'figure', 'detail', name=op.f('pk_daily_figures'))
+    sa.PrimaryKeyConstraint('figure', 'day', 'group_id', 'detail', name=op.f('pk_daily_figures')),
+    sqlite_with_rowid=False,
     )
-    with op.batch_alter_table('daily_figures', schema=None) as batch_op:
-        batch_op.create_index('ix_daily_figures_figure_day',
-                              ['figure', 'day', 'group_id', 'detail', 'n', 'funds', 'donations'], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('daily_figures', schema=None) as batch_op:
-        batch_op.drop_index('ix_daily_figures_figure_day')
     op.drop_table('daily_figures')
