@@ -27,11 +27,12 @@ PERIOD_FIGURES = ("visits", "suggestions", "cadre", "found", "first_act", "money
 def baseline_queries(wf, sqlite: bool) -> list[str]:
     """The bulletin's aggregates by hand, with :d0 :d1 (days) and :end (UTC timestamp)."""
     quoted = lambda names: ", ".join(f"'{n}'" for n in names)  # noqa: E731
-    open_states = quoted(s for s in wf.states if not wf.states[s].final)
+    open_states = [s for s in wf.states if not wf.states[s].final]
     paused = quoted(s.name for s in wf.states.values() if s.pauses_clock) or "''"
     hint = " INDEXED BY ix_cases_state_deadline" if sqlite else ""
     member_hint = " INDEXED BY ix_cases_parent_id" if sqlite else ""
-    overdue = f"""c.state IN ({open_states}) AND c.deadline < :d1 AND c.created_at < :end
+    visits_hint = " INDEXED BY ix_visits_visited_on" if sqlite else ""
+    overdue = f"""c.state IN ({quoted(open_states)}) AND c.deadline < :d1 AND c.created_at < :end
         AND c.state NOT IN ({paused}) AND c.parent_id IS NULL
         AND NOT EXISTS (SELECT 1 FROM extensions x WHERE x.case_id = c.id AND x.status = 'pending'
                         AND x.state = c.state AND x.unit_id = c.unit_id)
@@ -42,15 +43,17 @@ def baseline_queries(wf, sqlite: bool) -> list[str]:
             GROUP BY group_id, figure, detail""",
         """SELECT group_id, figure, detail, SUM(n) FROM daily_figures
            WHERE figure IN ('found', 'closed') AND day <= :d1 GROUP BY group_id, figure, detail""",
-        f"SELECT c.group_id, COUNT(*) FROM cases c{hint} WHERE {overdue} GROUP BY c.group_id",
-        """SELECT v.group_id, t.kind, COUNT(DISTINCT v.target_id) FROM visits v JOIN targets t ON t.id = v.target_id
+        """SELECT group_id, figure, detail, SUM(n) FROM daily_figures
+           WHERE figure = 'open_deadline' AND day < :d1 GROUP BY group_id, figure, detail""",
+        f"""SELECT v.group_id, t.kind, COUNT(DISTINCT v.target_id) FROM visits v{visits_hint} JOIN targets t ON t.id = v.target_id
            WHERE v.visited_on >= :d0 AND v.visited_on <= :d1 GROUP BY v.group_id, t.kind""",
         "SELECT group_id, kind, COUNT(*) FROM targets WHERE active GROUP BY group_id, kind",
         """SELECT group_id, detail, SUM(CASE WHEN day <= :d1 THEN n ELSE 0 END) FROM daily_figures
            WHERE figure = 'first_visit' AND day <= :d1 GROUP BY group_id, detail""",
         "SELECT day, SUM(n) FROM daily_figures WHERE figure = 'first_visit' GROUP BY day ORDER BY day",
-        f"""SELECT c.id, c.title, c.state, c.deadline, u.code, u.name FROM cases c{hint} JOIN units u ON u.id = c.unit_id
-            WHERE {overdue} ORDER BY u.code, c.deadline, c.id LIMIT 500""",
+        *[f"""SELECT c.id, c.title, c.state, c.deadline, u.code, u.name FROM cases c{hint}
+              JOIN units u ON u.id = c.unit_id WHERE {overdue} AND c.state = '{state}'
+              ORDER BY c.deadline, c.id LIMIT 500""" for state in open_states],
     ]
 
 
@@ -120,6 +123,9 @@ def run(databases, quick: bool) -> bool:
         t_base, _r = best(baseline, repeat)
         t_ours, figures = best(ours, repeat)
         t_page, _html = best(rendered, repeat)
+        for sql in queries:                     # where the time goes
+            seconds, _r = best(lambda sql=sql: cursor.execute(sql, params).fetchall(), 1)
+            print(f"  {seconds:7.3f}s  {' '.join(sql.split())[:110]}")
         raw.close()
         p = figures["problems"]
         size = (f"{cases:,} cases, {visits:,} visits, {targets:,} targets built in {built:.0f}s; "

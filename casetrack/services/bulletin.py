@@ -15,6 +15,7 @@ Counting rules (shown with the figures):
 """
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -251,6 +252,7 @@ def counted_in(figure: str, date_from: date | None, date_to: date | None, level:
     return and_(exists().where(*cond), ~is_parent(Case))
 
 
+@functools.cache   # building the aliased subquery costs milliseconds; it is the same each time
 def is_parent(case) -> Any:
     """SQL: the case is a shared problem's parent (other cases are linked into it)."""
     member = aliased(Case)
@@ -399,10 +401,10 @@ def overdue_cases(t: Tallies, limit: int = 500) -> list[dict[str, Any]]:
     stopping at `limit` rows: the county's list never sorts all its overdue cases."""
     holder = aliased(Unit)
     rows = []
+    overdue = and_(t.overdue_at_end(), t.cases())
     for state in t.open_states():
         stmt = (select(Case.id, Case.title, Case.state, Case.deadline, holder.code, holder.name)
-                .join(holder, holder.id == Case.unit_id)
-                .where(t.overdue_at_end(), Case.state == state, t.cases())
+                .join(holder, holder.id == Case.unit_id).where(overdue, Case.state == state)
                 .order_by(Case.deadline, Case.id).limit(limit))
         if len(t.group_ids) > 20:   # a county: the deadline index; a team or group: its groups' cases
             stmt = stmt.with_hint(Case, OVERDUE_INDEX, "sqlite")
