@@ -56,7 +56,7 @@ def walk(world, rng: random.Random, steps: int, check_every: int = 10) -> Counte
 
 
 def act(world, rng, users, targets, moment) -> str:
-    cases = list(db.session.scalars(select(Case)))
+    cases = list(db.session.scalars(select(Case).order_by(Case.id)))
     what = rng.choice(["file", "fire", "fire", "fire", "fire", "link", "unlink", "visit", "visit",
                        "target", "extension", "sweep"])
     if what == "file" or not cases:
@@ -96,7 +96,7 @@ def act(world, rng, users, targets, moment) -> str:
         update_target(users["county"], target, kind=rng.choice(TARGET_KINDS), name=target.name,
                       group=rng.choice(["G1", "G2", "G3"]), active=rng.random() < 0.8)
     elif what == "extension":
-        pending = db.session.scalars(select(Extension).where(Extension.status == "pending")).first()
+        pending = db.session.scalars(select(Extension).where(Extension.status == "pending").order_by(Extension.id)).first()
         if pending is not None:
             decide_extension(users[rng.choice(["team1", "county"])], pending, rng.random() < 0.7)
         else:

@@ -153,10 +153,12 @@ class Tallies:
     def figures(self, names: tuple[str, ...], *days):
         """SUM of the daily figures `names` of the unit's groups over `days` (a range's bounds)."""
         f = DailyFigure
-        return db.session.execute(
+        rows = db.session.execute(
             select(f.group_id, f.figure, f.detail, func.sum(f.n), func.sum(f.funds), func.sum(f.donations))
             .where(f.figure.in_(names), *days, self.in_scope(f.group_id))
             .group_by(f.group_id, f.figure, f.detail))
+        return [(g, figure, detail, int(n or 0), int(funds or 0), int(donations or 0))   # PostgreSQL: numeric
+                for g, figure, detail, n, funds, donations in rows]
 
     def _period(self) -> None:
         """Every additive figure of the period, from the daily figures (services/summaries.py)."""
