@@ -1,10 +1,12 @@
 """The bulletin (简报): every figure of a period for a county, team or group, and its rates.
 
-Each figure comes from a few aggregate queries, each GROUPED BY the filing work group (and
-a few small keys: kind, category, state, day) over indexed columns (cases.created_at,
-case_events.at, visits.visited_on). Python only adds up the aggregate rows that come back
-into the unit's total, its teams and its groups, which also gives the rankings; it never
-walks cases or visits.
+Each figure is a SUM over the daily figures (table daily_figures, kept per work group and
+day by services/summaries.py in the same transaction as the cases and visits they count),
+GROUPED BY work group and a small key (kind, category, level, role) over a range of days of
+the table's primary key; only targets visited in the period (distinct, not a sum of days)
+and the overdue list read visits and cases, by an index range. Python only adds up the
+aggregate rows that come back into the unit's total, its teams and its groups, which also
+gives the rankings; it never walks cases or visits.
 
 Counting rules (shown with the figures):
 - a problem counts in `found` on the day it was filed (Asia/Shanghai);
@@ -23,14 +25,14 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Float, String, and_, case, cast, exists, func, literal_column, or_, select
+from sqlalchemy import and_, exists, func, literal_column, select
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.orm import aliased
 
 from casetrack.extensions import db
 from casetrack.models import TARGET_KINDS, Bulletin, Case, CaseEvent, Category, DailyFigure, Target, Unit, User, Visit
 from casetrack.services import coverage as cov
-from casetrack.services.calendar import SHANGHAI, add_working_days, now, today
+from casetrack.services.calendar import SHANGHAI, now, today
 from casetrack.services.cases import default_workflow
 from casetrack.services.clock import running_clock
 from casetrack.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -72,15 +74,6 @@ def start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, SHANGHAI)
 
 
-def local_day(column):
-    """The Asia/Shanghai day of a stored (naive UTC) datetime, in SQL."""
-    # Literals, not parameters: PostgreSQL must see the same text in SELECT and GROUP BY.
-    if db.engine.dialect.name == "sqlite":
-        return func.date(column, literal_column("'+8 hours'"))
-    return func.date(func.timezone(literal_column("'Asia/Shanghai'"),
-                                   func.timezone(literal_column("'UTC'"), column)))
-
-
 # -- scope ---------------------------------------------------------------------------------
 
 def check_scope(user: User, unit: Unit | None) -> Unit:
@@ -119,7 +112,7 @@ class Tallies:
 
     def __init__(self, unit: Unit, date_from: date, date_to: date):
         self.unit, self.date_from, self.date_to = unit, date_from, date_to
-        self.start, self.end = start_of(date_from), start_of(date_to + timedelta(days=1))
+        self.end = start_of(date_to + timedelta(days=1))
         units = list(db.session.scalars(select(Unit).where(
             Unit.path.startswith(unit.path), Unit.kind.in_(("team", "group"))).order_by(Unit.code)))
         self.teams = [u for u in units if u.kind == "team"]
@@ -128,8 +121,6 @@ class Tallies:
         self.by_group: dict[int, Counter] = {g: Counter() for g in self.group_ids}
         wf = default_workflow()
         self.final = [s.name for s in wf.states.values() if s.final]
-        self.resolved = [s.name for s in wf.states.values() if s.remember == "resolver"]
-        self.explained = [s.name for s in wf.states.values() if s.level == KEEP and not s.final]
         self.filing = wf.filing_states
         self.wf = wf
         self.deadlines: dict[tuple[date, int], date] = {}

@@ -242,8 +242,13 @@ def _merge(cases, events, extensions) -> Iterator[tuple[tuple, list, list]]:
 
 def figures_of_cases(ids: Iterable[int] | None) -> Figures:
     rules, out = Rules(), {}
-    kinds = dict(db.session.execute(select(Unit.id, Unit.kind)).all())
-    for case, events, extensions in load_cases(ids):
+    loaded = load_cases(ids)
+    units = select(Unit.id, Unit.kind)
+    if ids is not None:   # a flush: the kinds of the units its cases' events came from
+        loaded = list(loaded)
+        units = units.where(Unit.id.in_({ev[6] for _c, events, _x in loaded for ev in events}))
+    kinds = dict(db.session.execute(units).all())
+    for case, events, extensions in loaded:
         case_figures(case, events, extensions, rules, kinds, out)
     return out
 
