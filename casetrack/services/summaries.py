@@ -27,13 +27,17 @@ How the rows stay exact: a case's rows are a pure function of the case, its stat
 events (and link actions), whether it is a parent and its parent's resolving unit
 (`case_figures`). Before a flush the rows of every case the flush touches are computed from
 the database, after the flush again, and the difference is added; the same for the targets
-touched (their visits' rows and first visit); a new visit adds its cadre rows. `rebuild()` recomputes all rows
-from the history with the same definitions (CLI `rebuild-summaries`, bulk writers).
+touched (their visits' rows and first visit); a new visit adds its cadre rows. `rebuild()`
+recomputes all rows from the history with the same definitions (CLI `rebuild-summaries`,
+bulk writers).
 
-Writers that bypass the ORM session (Core inserts) must call `refresh_cases(ids)` or
-`refresh_targets(ids)` around their change, or `rebuild()` after it. Events that change
+Writers that bypass the ORM session (Core statements) must call `refresh_cases(ids)` or
+`refresh_targets(ids)` around their change, or `rebuild()` after it, when they insert cases,
+visits or state-changing events, or update a case's state, deadline, unit, parent, group,
+category or resolving unit, or a target's group, kind or active flag. Events that change
 neither state nor unit and carry no action of a person (the sweep's overdue and pre-warning
-flags) are not read by any figure: they may be bulk-inserted without either.
+flags), and updates of other columns (warned_for, overdue_for, warn_on...), are read by no
+figure: they may be bulk-written without either.
 """
 from __future__ import annotations
 
