@@ -31,7 +31,7 @@ def baseline_queries(wf, sqlite: bool) -> list[str]:
     paused = quoted(s.name for s in wf.states.values() if s.pauses_clock) or "''"
     hint = " INDEXED BY ix_cases_state_deadline" if sqlite else ""
     member_hint = " INDEXED BY ix_cases_parent_id" if sqlite else ""
-    visits_hint = " INDEXED BY ix_visits_visited_on" if sqlite else ""
+    visits_hint = " INDEXED BY ix_visits_day_group_target" if sqlite else ""
     overdue = f"""c.state IN ({quoted(open_states)}) AND c.deadline < :d1 AND c.created_at < :end
         AND c.state NOT IN ({paused}) AND c.parent_id IS NULL
         AND NOT EXISTS (SELECT 1 FROM extensions x WHERE x.case_id = c.id AND x.status = 'pending'
@@ -42,7 +42,7 @@ def baseline_queries(wf, sqlite: bool) -> list[str]:
             WHERE figure IN ({quoted(PERIOD_FIGURES)}) AND day >= :d0 AND day <= :d1
             GROUP BY group_id, figure, detail""",
         """SELECT group_id, figure, detail, SUM(n) FROM daily_figures
-           WHERE figure IN ('found', 'closed') AND day <= :d1 GROUP BY group_id, figure, detail""",
+           WHERE figure IN ('filed', 'closed') AND day <= :d1 GROUP BY group_id, figure, detail""",
         """SELECT group_id, figure, detail, SUM(n) FROM daily_figures
            WHERE figure = 'open_deadline' AND day < :d1 GROUP BY group_id, figure, detail""",
         f"""SELECT v.group_id, t.kind, COUNT(DISTINCT v.target_id) FROM visits v{visits_hint} JOIN targets t ON t.id = v.target_id
@@ -66,7 +66,8 @@ def best(fn, repeat: int) -> tuple[float, object]:
     return out, result
 
 
-def run(databases, quick: bool) -> bool:
+def run(databases, quick: bool, sizes: tuple[int, int, int] | None = None) -> bool:
+    """`sizes`: (cases, visits, targets) instead of the quick or full size."""
     from casetrack import schema
     from casetrack.services import bulletin as bl
     from casetrack.services.calendar import today
@@ -74,7 +75,7 @@ def run(databases, quick: bool) -> bool:
     from casetrack.services.generate import generate
     from casetrack.web.reports import page
 
-    cases, visits, targets = (20_000, 60_000, 12_000) if quick else (1_000_000, 3_000_000, 600_000)
+    cases, visits, targets = sizes or ((20_000, 60_000, 12_000) if quick else (1_000_000, 3_000_000, 600_000))
     app = make_app(databases.new())
     with app.app_context():
         schema.upgrade()

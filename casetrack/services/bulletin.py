@@ -190,7 +190,7 @@ class Tallies:
                 select(Visit.group_id, Target.kind, func.count(Visit.target_id.distinct()))
                 .join(Target, Target.id == Visit.target_id)
                 .where(Visit.visited_on >= self.date_from, Visit.visited_on <= self.date_to)
-                .with_hint(Visit, "INDEXED BY ix_visits_visited_on", "sqlite")
+                .with_hint(Visit, "INDEXED BY ix_visits_day_group_target", "sqlite")
                 .group_by(Visit.group_id, Target.kind)):
             self.add(g, f"targets:{kind}", n)
 
@@ -198,8 +198,8 @@ class Tallies:
         """Open at the period's end: filed up to its end less closed up to its end (a closed case
         stays closed); open and already overdue at its end (by the deadline they have now, their
         clock running): both sums over the daily figures."""
-        for g, figure, _detail, n, _f, _d in self.figures(("found", "closed"), DailyFigure.day <= self.date_to):
-            self.add(g, "open_end", n if figure == "found" else -n)
+        for g, figure, _detail, n, _f, _d in self.figures(("filed", "closed"), DailyFigure.day <= self.date_to):
+            self.add(g, "open_end", n if figure == "filed" else -n)
         for g, _figure, _detail, n, _f, _d in self.figures(("open_deadline",), DailyFigure.day < self.date_to):
             self.add(g, "open_overdue", n)
 

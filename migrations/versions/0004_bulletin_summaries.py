@@ -33,7 +33,11 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('figure', 'day', 'group_id', 'detail', name=op.f('pk_daily_figures')),
     sqlite_with_rowid=False,
     )
+    with op.batch_alter_table('visits', schema=None) as batch_op:
+        batch_op.create_index('ix_visits_day_group_target', ['visited_on', 'group_id', 'target_id'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('visits', schema=None) as batch_op:
+        batch_op.drop_index('ix_visits_day_group_target')
     op.drop_table('daily_figures')
