@@ -8,12 +8,12 @@ import sys
 import time
 from datetime import datetime, timezone
 
-from bench import case_list, common, coverage, fire, http, sweep, target_import
+from bench import bulletin, case_list, common, coverage, fire, http, sweep, target_import
 from bench.common import Databases
 
 BENCHMARKS = {"fire_transition": fire.run, "case_list": case_list.run,
               "file_case_http": http.run, "sweep": sweep.run, "sweep_all_due": sweep.run_all_due,
-              "coverage": coverage.run, "target_import": target_import.run}
+              "coverage": coverage.run, "target_import": target_import.run, "bulletin": bulletin.run}
 
 
 def main() -> int:

@@ -50,6 +50,7 @@ def create_app(overrides: dict | None = None) -> Flask:
             write_intent.reset(token)
 
     from casetrack import cli
+    from casetrack.services import summaries  # noqa: F401  (keeps the daily figures, session hooks)
     from casetrack.web import register
     register(app)
     cli.register(app)

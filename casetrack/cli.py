@@ -129,6 +129,14 @@ def register(app: Flask) -> None:
         done = sweep.sweep_deadlines(after_batch=db.session.commit)
         db.session.commit()
         click.echo(json.dumps(done))
+    @app.cli.command("rebuild-summaries")
+    def rebuild_summaries() -> None:
+        """Recompute the bulletin's daily figures from the cases, events, visits and targets."""
+        from casetrack.services import summaries
+        rows = summaries.rebuild()
+        db.session.commit()
+        click.echo(f"{rows} daily figure rows rebuilt")
+
     @app.cli.command("audit-verify")
     def audit_verify() -> None:
         """Check the hash chain of every case's events; name each altered row."""

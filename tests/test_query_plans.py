@@ -42,3 +42,47 @@ def test_case_list_page_joins_only_the_unit_it_shows(world, client, auth, who):
     flat = [" ".join(s.split()) for s in statements]
     listed = [s for s in flat if " FROM cases " in s and "ORDER BY cases.id DESC" in s]
     assert len(listed) == 1 and listed[0].count(" JOIN ") == 1, listed
+
+
+def bulletin_queries(world) -> list[tuple[str, tuple]]:
+    """Every SELECT the county's bulletin runs, with its parameters."""
+    from datetime import date
+
+    from sqlalchemy import event
+
+    from casetrack.services.bulletin import bulletin
+    world.file("group1")
+    db.session.commit()
+    seen: list[tuple[str, tuple]] = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many):
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            seen.append((statement, parameters))
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        bulletin(world.units["C"], date(2026, 6, 1), date(2026, 6, 7))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    return seen
+
+
+@pytest.mark.sqlite_only
+def test_bulletin_reads_no_table_of_the_history_from_end_to_end(world):
+    """No query of the bulletin scans cases, case_events or visits (nor an index of theirs) from
+    end to end; the daily figures are read by a range of their primary key (the table itself on
+    SQLite: WITHOUT ROWID), never by the group alone."""
+    queries = bulletin_queries(world)
+    figures = [q for q in queries if "daily_figures" in q[0]]
+    assert len(figures) >= 3, queries
+    for statement, parameters in queries:
+        plan = [row[-1] for row in db.session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}",
+                                                                            tuple(parameters or ()))]
+        for table in ("cases", "case_events", "visits", "daily_figures"):
+            assert not any(step.startswith(f"SCAN {table}") for step in plan), (statement, plan)
+        for step in plan:   # cases and visits only by a range of days or deadlines
+            if step.startswith(("SEARCH cases ", "SEARCH visits ")):
+                assert "(state=? AND deadline<?)" in step or "(visited_on>? AND visited_on<?)" in step, plan
+        if "FROM daily_figures" in statement:
+            steps = [s for s in plan if "daily_figures" in s]
+            assert steps and all("USING PRIMARY KEY (figure=" in s for s in steps), plan
+

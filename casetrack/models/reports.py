@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casetrack.extensions import UTCDateTime, db, utcnow
@@ -26,3 +26,23 @@ class Bulletin(db.Model):
 
     unit: Mapped[Unit] = relationship()
     published_by: Mapped[User | None] = relationship()
+
+
+class DailyFigure(db.Model):
+    """A bulletin figure of one work group on one day (Asia/Shanghai), kept as cases and visits
+    change (services/summaries.py): a period's figure for any unit is a SUM over these rows."""
+    __tablename__ = "daily_figures"
+    # The report queries read a few figures over a range of days: the primary key leads with
+    # them, and on SQLite the table IS that key (WITHOUT ROWID), so every read is covered.
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    figure: Mapped[str] = mapped_column(String(20), primary_key=True,
+                                        comment="found, solved, closed, visits, first_visit, ...")
+    day: Mapped[date] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True,
+                                          comment="the filing (or visiting, or responsible) work group")
+    detail: Mapped[str] = mapped_column(String(40), primary_key=True, default="",
+                                        comment="category, level, target kind, leader role, ...")
+    n: Mapped[int] = mapped_column(BigInteger, default=0)
+    funds: Mapped[int] = mapped_column(BigInteger, default=0, comment="public funds, 0.01 万元")
+    donations: Mapped[int] = mapped_column(BigInteger, default=0, comment="social donations, 0.01 万元")

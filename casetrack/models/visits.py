@@ -56,6 +56,8 @@ class Visit(db.Model):
         CheckConstraint("suggestions >= 0", name="suggestions"),
         # "Visited by a date" is an index probe on (target_id, visited_on).
         Index("ix_visits_target_day", "target_id", "visited_on"),
+        # The bulletin's targets visited in a period: a range of days, read from the index alone.
+        Index("ix_visits_day_group_target", "visited_on", "group_id", "target_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,10 +1,12 @@
 """The bulletin (简报): every figure of a period for a county, team or group, and its rates.
 
-Each figure comes from a few aggregate queries, each GROUPED BY the filing work group (and
-a few small keys: kind, category, state, day) over indexed columns (cases.created_at,
-case_events.at, visits.visited_on). Python only adds up the aggregate rows that come back
-into the unit's total, its teams and its groups, which also gives the rankings; it never
-walks cases or visits.
+Each figure is a SUM over the daily figures (table daily_figures, kept per work group and
+day by services/summaries.py in the same transaction as the cases and visits they count),
+GROUPED BY work group and a small key (kind, category, level, role) over a range of days of
+the table's primary key; only targets visited in the period (distinct, not a sum of days)
+and the overdue list read visits and cases, by an index range. Python only adds up the
+aggregate rows that come back into the unit's total, its teams and its groups, which also
+gives the rankings; it never walks cases or visits.
 
 Counting rules (shown with the figures):
 - a problem counts in `found` on the day it was filed (Asia/Shanghai);
@@ -15,6 +17,7 @@ Counting rules (shown with the figures):
 """
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -22,18 +25,18 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Float, String, and_, case, cast, exists, func, literal_column, or_, select
+from sqlalchemy import and_, exists, func, literal_column, select
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.orm import aliased
 
 from casetrack.extensions import db
-from casetrack.models import (TARGET_KINDS, Bulletin, Case, CaseEvent, Category, Extension, Target, Unit, User,
-                              Visit)
-from casetrack.models import visit_cadres
+from casetrack.models import TARGET_KINDS, Bulletin, Case, CaseEvent, Category, DailyFigure, Target, Unit, User, Visit
 from casetrack.services import coverage as cov
-from casetrack.services.calendar import SHANGHAI, add_working_days, now, today
+from casetrack.services.calendar import SHANGHAI, now, today
 from casetrack.services.cases import default_workflow
 from casetrack.services.clock import running_clock
 from casetrack.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from casetrack.services.summaries import as_day, in_time
 from casetrack.services.targets import may_see_unit
 from casetrack.workflow import KEEP
 
@@ -69,39 +72,6 @@ DEFINITIONS = {
 
 def start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, SHANGHAI)
-
-
-def local_day(column):
-    """The Asia/Shanghai day of a stored (naive UTC) datetime, in SQL."""
-    # Literals, not parameters: PostgreSQL must see the same text in SELECT and GROUP BY.
-    if db.engine.dialect.name == "sqlite":
-        return func.date(column, literal_column("'+8 hours'"))
-    return func.date(func.timezone(literal_column("'Asia/Shanghai'"),
-                                   func.timezone(literal_column("'UTC'"), column)))
-
-
-def as_day(value: Any) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
-
-
-def in_time(state: str, entered: date | None, due: Any, acted: date | None,
-            deadlines: dict[tuple[date, int], date]) -> bool:
-    """Whether an action on `acted` met the deadline of `state` entered on `entered` (a
-    referral's own due date or an approved extension's new deadline if there is one);
-    `deadlines` caches the working-day arithmetic for one bulletin."""
-    if acted is None:
-        return False
-    if due:
-        return acted <= as_day(due)
-    spec = default_workflow().states.get(state)
-    if spec is None or not spec.deadline_days or entered is None:
-        return True
-    key = (entered, spec.deadline_days)
-    if key not in deadlines:
-        deadlines[key] = add_working_days(*key)
-    return acted <= deadlines[key]
 
 
 # -- scope ---------------------------------------------------------------------------------
@@ -142,7 +112,7 @@ class Tallies:
 
     def __init__(self, unit: Unit, date_from: date, date_to: date):
         self.unit, self.date_from, self.date_to = unit, date_from, date_to
-        self.start, self.end = start_of(date_from), start_of(date_to + timedelta(days=1))
+        self.end = start_of(date_to + timedelta(days=1))
         units = list(db.session.scalars(select(Unit).where(
             Unit.path.startswith(unit.path), Unit.kind.in_(("team", "group"))).order_by(Unit.code)))
         self.teams = [u for u in units if u.kind == "team"]
@@ -151,18 +121,13 @@ class Tallies:
         self.by_group: dict[int, Counter] = {g: Counter() for g in self.group_ids}
         wf = default_workflow()
         self.final = [s.name for s in wf.states.values() if s.final]
-        self.resolved = [s.name for s in wf.states.values() if s.remember == "resolver"]
-        self.explained = [s.name for s in wf.states.values() if s.level == KEEP and not s.final]
         self.filing = wf.filing_states
         self.wf = wf
         self.deadlines: dict[tuple[date, int], date] = {}
         if self.group_ids:
-            self._visits()
-            self._found()
-            self._events()
+            self._period()
             self._open()
-            self._first_response()
-            self._on_time()
+            self._targets()
 
     def add(self, group_id: int, key: str, n: Any) -> None:
         if group_id in self.by_group and n:
@@ -176,139 +141,89 @@ class Tallies:
         case is not one of its problems (its member reports are)."""
         return and_(Case.group_id.in_(self.group_ids), ~is_parent(Case))
 
-    def _visits(self) -> None:
-        period = and_(Visit.visited_on >= self.date_from, Visit.visited_on <= self.date_to,
-                      self.in_scope(Visit.group_id))
-        for g, kind, n, targets, sugg in db.session.execute(
-                select(Visit.group_id, Target.kind, func.count(), func.count(Visit.target_id.distinct()),
-                       func.sum(Visit.suggestions))
-                .join(Target, Target.id == Visit.target_id).where(period)
-                .group_by(Visit.group_id, Target.kind)):
-            self.add(g, "visits", n)
-            self.add(g, f"visits:{kind}", n)
-            self.add(g, f"targets:{kind}", targets)
-            self.add(g, "suggestions", sugg or 0)
-        for g, role, n in db.session.execute(
-                select(Visit.group_id, User.role, func.count())
-                .join(visit_cadres, visit_cadres.c.visit_id == Visit.id)
-                .join(User, User.id == visit_cadres.c.user_id).where(period)
-                .group_by(Visit.group_id, User.role)):
-            self.add(g, "cadre_visits", n)
-            self.add(g, f"leader:{role}", n)
+    def figures(self, names: tuple[str, ...], *days):
+        """SUM of the daily figures `names` of the unit's groups over `days` (a range's bounds)."""
+        f = DailyFigure
+        rows = db.session.execute(
+            select(f.group_id, f.figure, f.detail, func.sum(f.n), func.sum(f.funds), func.sum(f.donations))
+            .where(f.figure.in_(names), *days, self.in_scope(f.group_id))
+            .group_by(f.group_id, f.figure, f.detail))
+        return [(g, figure, detail, int(n or 0), int(funds or 0), int(donations or 0))   # PostgreSQL: numeric
+                for g, figure, detail, n, funds, donations in rows]
 
-    def _found(self) -> None:
-        for g, cat, n in db.session.execute(
-                select(Case.group_id, Case.category_id, func.count())
-                .where(Case.created_at >= self.start, Case.created_at < self.end, self.cases())
-                .group_by(Case.group_id, Case.category_id)):
-            self.add(g, "found", n)
-            self.add(g, f"category:{cat}", n)
-
-    def _events(self) -> None:
-        """The period's transitions by kind: resolutions (first ones = solved, by level, with their
-        funds), explanations, call-backs (satisfied or not), closures."""
-        e, earlier = CaseEvent, aliased(CaseEvent)
-        from_unit, parent, parent_unit = aliased(Unit), aliased(Case), aliased(Unit)
-        first = case((~exists().where(earlier.case_id == e.case_id, earlier.to_state == e.to_state,
-                                      earlier.id < e.id), 1), else_=0)
-        money = [func.sum(cast(e.data[k].as_string(), Float)) for k in ("funds", "donations")]
-        # A member of a shared problem resolved with it (by the system) was solved where the
-        # problem was: at the level of the unit that resolved the parent.
-        level = case((and_(e.actor_id.is_(None), parent_unit.kind.is_not(None)), parent_unit.kind),
-                     else_=from_unit.kind)
-        shared_parent = is_parent(Case)
-        stmt = (select(Case.group_id, e.from_state, e.to_state, level, shared_parent, func.count(),
-                       func.sum(first), *money)
-                .join(Case, Case.id == e.case_id).join(from_unit, from_unit.id == e.from_unit_id)
-                .outerjoin(parent, parent.id == Case.parent_id)
-                .outerjoin(parent_unit, parent_unit.id == parent.resolved_unit_id)
-                .where(e.at >= self.start, e.at < self.end, e.from_state.is_not(None),
-                       e.from_state != e.to_state, self.in_scope(Case.group_id))
-                .group_by(Case.group_id, e.from_state, e.to_state, level, shared_parent))
-        for g, src, dest, level_, is_shared, n, firsts, funds, donations in db.session.execute(stmt):
-            if dest in self.resolved:   # the money a resolution recorded counts, a parent's too
-                self.add(g, "funds", Decimal(str(round(funds or 0, 2))))
-                self.add(g, "donations", Decimal(str(round(donations or 0, 2))))
-            if is_shared:
-                continue
-            if dest in self.resolved:
-                self.add(g, "resolutions", n)
-                self.add(g, "solved", firsts)
-                self.add(g, f"level:{level_}", firsts)
-            if dest in self.explained and src not in self.explained:
-                self.add(g, "explained", firsts)
-            if src in self.resolved:
+    def _period(self) -> None:
+        """Every additive figure of the period, from the daily figures (services/summaries.py)."""
+        f = DailyFigure
+        for g, figure, detail, n, funds, donations in self.figures(
+                ("visits", "suggestions", "cadre", "found", "first_act", "money", "resolutions", "solved",
+                 "explained", "callback", "closed", "on_time"),
+                f.day >= self.date_from, f.day <= self.date_to):
+            if figure == "visits":
+                self.add(g, "visits", n)
+                self.add(g, f"visits:{detail}", n)
+            elif figure == "cadre":
+                self.add(g, "cadre_visits", n)
+                self.add(g, f"leader:{detail}", n)
+            elif figure == "found":
+                self.add(g, "found", n)
+                self.add(g, f"category:{detail}", n)
+            elif figure == "first_act":
+                kind, filed, acted = detail.split("|")
+                if in_time(self.filing.get(kind, ""), as_day(filed), None, as_day(acted or None),
+                           self.deadlines):
+                    self.add(g, "first_response", n)
+            elif figure == "money":
+                self.add(g, "funds", Decimal(funds or 0) / 100)
+                self.add(g, "donations", Decimal(donations or 0) / 100)
+            elif figure == "solved":
+                self.add(g, "solved", n)
+                self.add(g, f"level:{detail}", n)
+            elif figure == "callback":
                 self.add(g, "callbacks", n)
-                self.add(g, "satisfied" if dest in self.final else "reworked", n)
-            if dest in self.final:
-                self.add(g, "closed", n)
+                self.add(g, detail, n)
+            else:
+                self.add(g, {"on_time": "closed_on_time"}.get(figure, figure), n)
+
+    def _targets(self) -> None:
+        """Distinct targets visited in the period by kind (not a sum of days: from the visits)."""
+        for g, kind, n in db.session.execute(   # the period's visits (`add` keeps the unit's groups)
+                select(Visit.group_id, Target.kind, func.count(Visit.target_id.distinct()))
+                .join(Target, Target.id == Visit.target_id)
+                .where(Visit.visited_on >= self.date_from, Visit.visited_on <= self.date_to)
+                .with_hint(Visit, "INDEXED BY ix_visits_day_group_target", "sqlite")
+                .group_by(Visit.group_id, Target.kind)):
+            self.add(g, f"targets:{kind}", n)
 
     def _open(self) -> None:
-        """Open at the period's end: filed before it ends and not closed before it ends — the
-        cases open now plus those closed since (a closed case stays closed), two index ranges
-        rather than the whole history; open and already overdue at its end (by the deadline
-        they have now)."""
-        for g, n in db.session.execute(
-                select(Case.group_id, func.count())
-                .where(Case.state.not_in(self.final), Case.created_at < self.end, self.cases())
-                .group_by(Case.group_id)):
-            self.add(g, "open_end", n)
-        for g, n in db.session.execute(
-                select(Case.group_id, func.count()).join(CaseEvent, CaseEvent.case_id == Case.id)
-                .where(CaseEvent.to_state.in_(self.final), CaseEvent.at >= self.end,
-                       Case.created_at < self.end, self.cases())
-                .group_by(Case.group_id)):
-            self.add(g, "open_end", n)
-        for g, n in db.session.execute(
-                select(Case.group_id, func.count())
-                .where(self.overdue_at_end(), self.cases())
-                .group_by(Case.group_id)):
+        """Open at the period's end: filed up to its end less closed up to its end (a closed case
+        stays closed); open and already overdue at its end (by the deadline they have now, their
+        clock running): both sums over the daily figures."""
+        for g, figure, _detail, n, _f, _d in self.figures(("filed", "closed"), DailyFigure.day <= self.date_to):
+            self.add(g, "open_end", n if figure == "filed" else -n)
+        for g, _figure, _detail, n, _f, _d in self.figures(("open_deadline",), DailyFigure.day < self.date_to):
             self.add(g, "open_overdue", n)
 
     def overdue_at_end(self):
         """Open, past its deadline at the period's end, its clock running (not explained, not a
         linked member, no extension pending)."""
-        return and_(Case.state.not_in(self.final), Case.deadline < self.date_to, Case.created_at < self.end,
-                    running_clock(self.wf))
+        return and_(Case.state.in_(self.open_states()), Case.deadline < self.date_to,
+                    Case.created_at < self.end, running_clock(self.wf))
 
-    def _first_response(self) -> None:
-        acted = (select(func.min(CaseEvent.at)).where(   # a person's move or link, not the sweep's or a note
-            CaseEvent.case_id == Case.id, CaseEvent.from_state.is_not(None), CaseEvent.actor_id.is_not(None),
-            or_(CaseEvent.from_state != CaseEvent.to_state, CaseEvent.trigger == "link")).scalar_subquery())
-        filed, first_act = local_day(Case.created_at), local_day(acted)
-        for g, kind, day, act, n in db.session.execute(
-                select(Case.group_id, Case.kind, filed, first_act, func.count())
-                .where(Case.created_at >= self.start, Case.created_at < self.end, self.cases())
-                .group_by(Case.group_id, Case.kind, filed, first_act)):
-            if in_time(self.filing.get(kind, ""), as_day(day), None, as_day(act), self.deadlines):
-                self.add(g, "first_response", n)
-
-    def _on_time(self) -> None:
-        """Closures of the period whose last resolution met the deadline of the state it left."""
-        c, r, p, e = (aliased(CaseEvent) for _i in range(4))
-        last_resolve = (select(func.max(e.id)).where(e.case_id == c.case_id, e.to_state.in_(self.resolved),
-                                                     e.id < c.id).scalar_subquery())
-        e2 = aliased(CaseEvent)
-        before = select(func.max(e2.id)).where(e2.case_id == r.case_id, e2.id < r.id).scalar_subquery()
-        entered, resolved_on = local_day(p.at), local_day(r.at)
-        extended = (select(cast(func.max(Extension.new_deadline), String)).where(
-            Extension.case_id == r.case_id, Extension.state == r.from_state, Extension.status == "approved",
-            Extension.decided_at < r.at, Extension.requested_at >= p.at).scalar_subquery())
-        due = func.coalesce(extended, p.data["due_date"].as_string())
-        stmt = (select(Case.group_id, r.from_state, entered, due, resolved_on, func.count())
-                .select_from(c).join(Case, Case.id == c.case_id)
-                .join(r, r.id == last_resolve).join(p, p.id == before)
-                .where(c.to_state.in_(self.final), c.at >= self.start, c.at < self.end, self.cases())
-                .group_by(Case.group_id, r.from_state, entered, due, resolved_on))
-        for g, state, day, due_on, done, n in db.session.execute(stmt):
-            if in_time(state, as_day(day), due_on, as_day(done), self.deadlines):
-                self.add(g, "closed_on_time", n)
+    def open_states(self) -> list[str]:
+        return [s for s in self.wf.states if s not in self.final]
 
     def total(self, group_ids: list[int] | None = None) -> Counter:
         out: Counter = Counter()
         for g in self.group_ids if group_ids is None else group_ids:
             out.update(self.by_group.get(g, Counter()))
         return out
+
+
+# The county's overdue list: a range of (state, deadline) per open state; SQLite's planner would
+# rather take the groups' or the (mostly NULL) parent's index and read every open case. SQLAlchemy's
+# SQLite compiler drops table hints: render them (`with_hint(..., "sqlite")`) after the table.
+OVERDUE_INDEX = "INDEXED BY ix_cases_state_deadline"
+SQLiteCompiler.get_from_hint_text = lambda _compiler, _table, text: text
 
 
 def counted_in(figure: str, date_from: date | None, date_to: date | None, level: str | None = None):
@@ -330,10 +245,14 @@ def counted_in(figure: str, date_from: date | None, date_to: date | None, level:
     return and_(exists().where(*cond), ~is_parent(Case))
 
 
+@functools.cache   # building the aliased subquery costs milliseconds; it is the same each time
 def is_parent(case) -> Any:
     """SQL: the case is a shared problem's parent (other cases are linked into it)."""
     member = aliased(Case)
-    return exists().where(member.parent_id == case.id)
+    # Most cases have no parent: after ANALYZE, SQLite rates the index of the (mostly NULL)
+    # parent_id as useless and scans every case for each one (found at 20k cases).
+    return (select(literal_column("1")).where(member.parent_id == case.id)
+            .with_hint(member, "INDEXED BY ix_cases_parent_id", "sqlite").exists())
 
 
 def ratio(num: int, den: int) -> float | None:
@@ -469,15 +388,23 @@ def unit_rows(t: Tallies, rep, categories: dict[int, str]) -> list[dict[str, Any
 
 def overdue_cases(t: Tallies, limit: int = 500) -> list[dict[str, Any]]:
     """Open cases already past their deadline at the period's end (those counted in
-    open_overdue), by the unit holding them, most overdue first."""
+    open_overdue): the `limit` most overdue, listed by the unit holding them, most overdue first.
+
+    One query per open state, each reading its (state, deadline) index in deadline order and
+    stopping at `limit` rows: the county's list never sorts all its overdue cases."""
     holder = aliased(Unit)
-    rows = db.session.execute(
-        select(Case.id, Case.title, Case.state, Case.deadline, holder.code, holder.name)
-        .join(holder, holder.id == Case.unit_id)
-        .where(t.overdue_at_end(), t.cases())
-        .order_by(holder.code, Case.deadline, Case.id).limit(limit))
+    rows = []
+    overdue = and_(t.overdue_at_end(), t.cases())
+    for state in t.open_states():
+        stmt = (select(Case.id, Case.title, Case.state, Case.deadline, holder.code, holder.name)
+                .join(holder, holder.id == Case.unit_id).where(overdue, Case.state == state)
+                .order_by(Case.deadline, Case.id).limit(limit))
+        if len(t.group_ids) > 20:   # a county: the deadline index; a team or group: its groups' cases
+            stmt = stmt.with_hint(Case, OVERDUE_INDEX, "sqlite")
+        rows += db.session.execute(stmt).all()
+    rows = sorted(rows, key=lambda r: (r.deadline, r.id))[:limit]
     return [{"id": i, "title": title, "state": state, "deadline": d.isoformat(), "unit": code,
-             "unit_name": name} for i, title, state, d, code, name in rows]
+             "unit_name": name} for i, title, state, d, code, name in sorted(rows, key=lambda r: (r[4], r[3], r[0]))]
 
 
 # -- published issues ----------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Coverage (targets visited at least once / targets assigned) and the timetable's milestones.
 
-A report is ONE query grouped by work group and kind over indexed columns (an index probe
-per target and day on visits (target_id, visited_on)); Python only adds up the few
-aggregate rows that come back into teams, kinds and totals. Targets assigned are the active
+A report is two queries grouped by work group and kind: targets assigned (an index range on
+targets (group_id, active, kind)) and targets first visited by each day (a SUM over the daily
+figures, services/summaries.py); Python only adds up the few aggregate rows that come back
+into teams, kinds and totals. Targets assigned are the active
 targets now; "visited" means at least one visit on or before the as-of day.
 """
 from __future__ import annotations
@@ -16,7 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import case, func, select
 
 from casetrack.extensions import db
-from casetrack.models import TARGET_KINDS, Milestone, Target, Unit, User, Visit
+from casetrack.models import TARGET_KINDS, DailyFigure, Milestone, Target, Unit, User
 from casetrack.services.calendar import now, today
 from casetrack.services.errors import Forbidden, NotFound, ValidationFailed
 from casetrack.services.sheets import workbook
@@ -49,7 +50,7 @@ class Cell:
 
 
 class Report:
-    """A unit's coverage on some days, from ONE query grouped by work group and kind.
+    """A unit's coverage on some days, from two queries grouped by work group and kind.
 
     Teams, kinds and the unit's total are sums of those few aggregate rows (at most
     groups x kinds of them), never of targets.
@@ -57,15 +58,26 @@ class Report:
 
     def __init__(self, unit: Unit, days: list[date]):
         self.unit, self.days = unit, sorted(set(days))
-        columns = [func.count(case((visited_by(day), 1))) for day in self.days]
-        stmt = (select(Target.group_id, Target.kind, func.count(), *columns)
-                .where(Target.active.is_(True), Target.group_id.in_(group_ids_under(unit)))
-                .group_by(Target.group_id, Target.kind))
+        groups = group_ids_under(unit)
+        cells: dict[tuple[int, str], Cell] = {}
+        for group_id, kind, assigned in db.session.execute(
+                select(Target.group_id, Target.kind, func.count())
+                .where(Target.active.is_(True), Target.group_id.in_(groups))
+                .group_by(Target.group_id, Target.kind)):
+            cells[group_id, kind] = Cell(assigned, [0] * len(self.days))
+        # Visited by a day: active targets whose first visit is on or before it (daily figures).
+        f = DailyFigure
+        columns = [func.sum(case((f.day <= day, f.n), else_=0)) for day in self.days]
+        for group_id, kind, *visited in db.session.execute(
+                select(f.group_id, f.detail, *columns)
+                .where(f.figure == "first_visit", f.day <= self.days[-1], f.group_id.in_(groups))
+                .group_by(f.group_id, f.detail)):
+            cells.setdefault((group_id, kind), Cell(0, [0] * len(self.days))).visited = [
+                int(v or 0) for v in visited]
         self.by_group: dict[int, Cell] = {}
         self.by_kind: dict[str, Cell] = {}
         self.total = Cell(0, [0] * len(self.days))
-        for group_id, kind, assigned, *visited in db.session.execute(stmt):
-            cell = Cell(assigned, list(visited))
+        for (group_id, kind), cell in cells.items():
             for table, key in ((self.by_group, group_id), (self.by_kind, kind)):
                 table.setdefault(key, Cell(0, [0] * len(self.days))).add(cell)
             self.total.add(cell)
@@ -231,11 +243,10 @@ def delete_milestone(actor: User, milestone_id: int) -> None:
 
 def first_visits(unit: Unit) -> list[tuple[date, int]]:
     """How many of the unit's active targets were first visited on each day, in day order."""
-    first = (select(func.min(Visit.visited_on).label("day")).join(Target, Target.id == Visit.target_id)
-             .where(Target.active.is_(True), Target.group_id.in_(group_ids_under(unit)))
-             .group_by(Visit.target_id).subquery())
-    return [(row[0], row[1]) for row in db.session.execute(
-        select(first.c.day, func.count()).group_by(first.c.day).order_by(first.c.day))]
+    f = DailyFigure
+    return [(day, int(n)) for day, n in db.session.execute(
+        select(f.day, func.sum(f.n)).where(f.figure == "first_visit", f.group_id.in_(group_ids_under(unit)))
+        .group_by(f.day).having(func.sum(f.n) != 0).order_by(f.day))]
 
 
 # -- unvisited -----------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from sqlalchemy import func, insert, select, text
 
 from casetrack.extensions import db
 from casetrack.models import TARGET_KINDS, Case, CaseEvent, Category, Target, Unit, User, Visit
-from casetrack.services import org
+from casetrack.services import org, summaries
 from casetrack.services.accounts import hash_password
 from casetrack.services.calendar import add_working_days, now
 from casetrack.services.demo import PROBLEMS
@@ -374,6 +374,8 @@ def generate(targets: int, cases: int, visits: int, seed: int = 1, password: str
         progress(f"cases: {counts.cases}, events: {counts.events}")
     progress("indexes and keys built")
     _reset_sequences()
+    summaries.rebuild()   # bulk inserts pass by the session hooks that keep the daily figures
+    progress("daily figures rebuilt")
     return counts
 
 

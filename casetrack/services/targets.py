@@ -15,6 +15,7 @@ from casetrack.models import TARGET_KINDS, Target, Unit, User, Visit
 from casetrack.services.calendar import now
 from casetrack.services.cases import MAX_ID
 from casetrack.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from casetrack.services import summaries
 from casetrack.services.sheets import ImportFailed, cell_text, read_table, workbook
 
 KIND_LABELS = {
@@ -357,8 +358,9 @@ def import_targets(actor: User, filename: str, data: bytes) -> dict[str, int]:
     try:
         if inserts:
             db.session.execute(insert(Target), inserts)
-        if updates:
-            db.session.execute(update(Target), updates)
+        if updates:   # a target moved to another group or kind moves its first visit
+            with summaries.refresh_targets(u["id"] for u in updates):
+                db.session.execute(update(Target), updates)
         db.session.flush()
     except IntegrityError:  # another import added one of these codes meanwhile
         db.session.rollback()

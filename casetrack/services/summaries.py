@@ -1,0 +1,471 @@
+"""The bulletin's figures per work group and day (table daily_figures), kept in the same
+transaction as the cases, events, visits and targets they count.
+
+Every figure is a row (group_id, day, figure, detail) -> n, funds, donations, so a period's
+figure for any unit is a SUM over an index range. What a row holds:
+
+  found        category   cases filed that day (by Case.created_at); filed: the same, all categories
+  first_act    kind|filed|acted   cases filed that day, by the day of their first action (a
+               person's move or link; '' when none yet): the first-response rate
+  resolutions, solved (detail: the level that solved it, first resolutions only), explained
+               (first explanations), callback (satisfied | reworked), closed, on_time (closures
+               whose last resolution met its deadline), money (funds and donations of every
+               resolution, a shared problem's own too)
+  visits       target kind     visits made that day (by the target's kind now); suggestions
+  cadre        role            cadres on the visits of that day, by the role they have when the
+               visit is recorded (a later change of a user's role moves nothing until a rebuild)
+  first_visit  target kind     active targets first visited that day (in their group now)
+
+  open_deadline  ''  open cases whose clock runs, by their deadline NOW (not a history: a case
+               moves when its deadline, state or clock changes)
+
+A shared problem's parent case counts only in `money`. "Open at the period's end" is
+filed - closed summed over every day up to its end (a closed case stays closed); "open and
+overdue at its end" is open_deadline summed over the days before it.
+
+How the rows stay exact: a case's rows are a pure function of the case, its state-changing
+events (and link actions), whether it is a parent and its parent's resolving unit
+(`case_figures`). Before a flush the rows of every case the flush touches are computed from
+the database, after the flush again, and the difference is added; the same for the targets
+touched (their visits' rows and first visit); a new visit adds its cadre rows. `rebuild()`
+recomputes all rows from the history with the same definitions (CLI `rebuild-summaries`,
+bulk writers).
+
+Writers that bypass the ORM session (Core statements) must call `refresh_cases(ids)` or
+`refresh_targets(ids)` around their change, or `rebuild()` after it, when they insert cases,
+visits or state-changing events, or update a case's state, deadline, unit, parent, group,
+category or resolving unit, or a target's group, kind or active flag. Events that change
+neither state nor unit and carry no action of a person (the sweep's overdue and pre-warning
+flags), and updates of other columns (warned_for, overdue_for, warn_on...), are read by no
+figure: they may be bulk-written without either.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import String, cast, delete, event, exists, func, inspect, select
+from sqlalchemy.orm import Session, aliased
+
+from casetrack.extensions import db
+from casetrack.models import Case, CaseEvent, DailyFigure, Extension, Target, Unit, User, Visit, visit_cadres
+from casetrack.services.calendar import SHANGHAI, add_working_days
+from casetrack.workflow import KEEP
+
+Key = tuple[int, date, str, str]
+Figures = dict[Key, list[int]]   # key -> [n, funds, donations]
+BATCH = 500
+
+
+def local_day(moment: datetime) -> date:
+    return moment.astimezone(SHANGHAI).date()
+
+
+def hundredths(value: Any) -> int:
+    """A money field of an event (万元, text or number) in hundredths; 0 when absent."""
+    if value in (None, ""):
+        return 0
+    try:
+        return int((Decimal(str(value)) * 100).to_integral_value(ROUND_HALF_UP))
+    except InvalidOperation:
+        return 0
+
+
+def as_day(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def in_time(state: str, entered: date | None, due: Any, acted: date | None,
+            deadlines: dict[tuple[date, int], date]) -> bool:
+    """Whether an action on `acted` met the deadline of `state` entered on `entered` (a
+    referral's own due date or an approved extension's new deadline if there is one);
+    `deadlines` caches the working-day arithmetic for one computation."""
+    if acted is None:
+        return False
+    if due:
+        return acted <= as_day(due)
+    from casetrack.services.cases import default_workflow
+    spec = default_workflow().states.get(state)
+    if spec is None or not spec.deadline_days or entered is None:
+        return True
+    key = (entered, spec.deadline_days)
+    if key not in deadlines:
+        deadlines[key] = add_working_days(*key)
+    return acted <= deadlines[key]
+
+
+class Rules:
+    """What the figures need of the workflow, and a cache of deadline arithmetic."""
+
+    def __init__(self):
+        from casetrack.services.cases import default_workflow
+        wf = default_workflow()
+        self.wf = wf
+        self.final = {s.name for s in wf.states.values() if s.final}
+        self.resolved = {s.name for s in wf.states.values() if s.remember == "resolver"}
+        self.explained = {s.name for s in wf.states.values() if s.level == KEEP and not s.final}
+        self.filing = wf.filing_states
+        self.paused = {s.name for s in wf.states.values() if s.pauses_clock}
+        self.pause_pending = bool(wf.extensions and wf.extensions.pause_while_pending)
+        self.deadlines: dict[tuple[date, int], date] = {}
+
+
+# -- one case --------------------------------------------------------------------------------
+
+def case_figures(case, events: list, extensions: list, rules: Rules, kinds: dict[int, str],
+                 out: Figures) -> None:
+    """Add the rows of one case to `out`. `case`: (id, group_id, category_id, kind, created_at,
+    is_parent, parent_level, state, deadline, unit_id, parent_id); `events`: its events by id,
+    (id, at, actor_id, trigger, from_state, to_state, from_unit_id, funds, donations, due_date);
+    `extensions`: its approved and pending ones, (status, state, unit_id, requested_at,
+    decided_at, new_deadline)."""
+    _id, group, category, kind, created_at, is_parent, parent_level, state, deadline, unit, parent = case
+
+    def add(day: date, figure: str, detail: str = "", n: int = 1, funds: int = 0, donations: int = 0):
+        row = out.setdefault((group, day, figure, detail), [0, 0, 0])
+        row[0] += n
+        row[1] += funds
+        row[2] += donations
+
+    filed = local_day(created_at)
+    reached: set[str] = set()
+    moves = []          # the state-changing events (and the filing), for on-time closures
+    first_act = None
+    for ev in events:
+        _i, at, actor, trigger, src, dest, from_unit, funds, donations, _due = ev
+        first = dest not in reached
+        reached.add(dest)
+        if src is None or src != dest:
+            moves.append(ev)
+        if src is None or from_unit is None:
+            continue
+        if actor is not None and (src != dest or trigger == "link"):
+            first_act = at if first_act is None else min(first_act, at)
+        if src == dest:
+            continue
+        day = local_day(at)
+        if dest in rules.resolved:
+            add(day, "money", "", 0, hundredths(funds), hundredths(donations))
+        if is_parent:
+            continue
+        if dest in rules.resolved:
+            add(day, "resolutions")
+            if first:
+                level = parent_level if actor is None and parent_level else kinds.get(from_unit, "")
+                add(day, "solved", level)
+        if dest in rules.explained and src not in rules.explained and first:
+            add(day, "explained")
+        if src in rules.resolved:
+            add(day, "callback", "satisfied" if dest in rules.final else "reworked")
+        if dest in rules.final:
+            add(day, "closed")
+            if closed_on_time(moves, extensions, rules):
+                add(day, "on_time")
+    if not is_parent:
+        add(filed, "found", str(category))
+        add(filed, "filed")   # found without the category: fewer rows to sum from the start
+        acted = local_day(first_act).isoformat() if first_act else ""
+        add(filed, "first_act", f"{kind}|{filed.isoformat()}|{acted}")
+        # As it is now, not a history: an open case whose clock runs, by its deadline (the
+        # rule of clock.running_clock): open and overdue at a day = these rows before it.
+        if deadline is not None and state not in rules.final and state not in rules.paused \
+                and parent is None and not any(x[0] == "pending" and (x[1], x[2]) == (state, unit)
+                                               for x in extensions if rules.pause_pending):
+            add(deadline, "open_deadline")
+
+
+def closed_on_time(moves: list, extensions: list, rules: Rules) -> bool:
+    """The closure (the last of `moves`): did its last resolution meet the deadline of the state
+    it resolved from, entered by the move before it (a referral's due date, or an extension
+    approved before the resolution and asked for in that state)?"""
+    resolutions = [i for i, ev in enumerate(moves[:-1]) if ev[5] in rules.resolved]
+    if not resolutions or resolutions[-1] == 0:
+        return False
+    r, p = moves[resolutions[-1]], moves[resolutions[-1] - 1]
+    extended = [new for status, state, _unit, requested, decided, new in extensions
+                if status == "approved" and state == r[4] and decided is not None and decided < r[1]
+                and requested >= p[1]]
+    due = max(extended) if extended else p[9]
+    return in_time(r[4], local_day(p[1]), due, local_day(r[1]), rules.deadlines)
+
+
+def load_cases(ids: Iterable[int] | None) -> Iterator[tuple[tuple, list, list]]:
+    """(case, events, extensions) as `case_figures` takes them, from the database: the given
+    cases, or every case (streamed in id order)."""
+    parent, parent_unit, member = aliased(Case), aliased(Unit), aliased(Case)
+    cases = (select(Case.id, Case.group_id, Case.category_id, Case.kind, Case.created_at,
+                    exists().where(member.parent_id == Case.id), parent_unit.kind,
+                    Case.state, Case.deadline, Case.unit_id, Case.parent_id)
+             .outerjoin(parent, parent.id == Case.parent_id)
+             .outerjoin(parent_unit, parent_unit.id == parent.resolved_unit_id).order_by(Case.id))
+    e = CaseEvent
+    events = select(e.case_id, e.id, e.at, e.actor_id, e.trigger, e.from_state, e.to_state, e.from_unit_id,
+                    e.data["funds"].as_string(), e.data["donations"].as_string(),
+                    e.data["due_date"].as_string()).order_by(e.case_id, e.id)
+    extensions = select(Extension.case_id, Extension.status, Extension.state, Extension.unit_id,
+                        Extension.requested_at, Extension.decided_at, cast(Extension.new_deadline, String)
+                        ).where(Extension.status.in_(("approved", "pending")))
+    if ids is not None:
+        ids = sorted(set(ids))
+        for i in range(0, len(ids), BATCH):
+            chunk = ids[i:i + BATCH]
+            yield from _merge(db.session.execute(cases.where(Case.id.in_(chunk))),
+                              db.session.execute(events.where(e.case_id.in_(chunk))),
+                              db.session.execute(extensions.where(Extension.case_id.in_(chunk))))
+        return
+    yield from _merge(db.session.execute(cases.execution_options(yield_per=20_000)),
+                      db.session.execute(events.execution_options(yield_per=50_000)),
+                      db.session.execute(extensions))
+
+
+def _merge(cases, events, extensions) -> Iterator[tuple[tuple, list, list]]:
+    events = iter(events)
+    by_case: dict[int, list] = defaultdict(list)
+    for case_id, *row in extensions:
+        by_case[case_id].append(tuple(row))
+    pending = None
+    for case in cases:
+        rows = []
+        if pending is not None and pending[0] == case[0]:
+            rows.append(pending[1:])
+            pending = None
+        if pending is None:
+            for ev in events:
+                if ev[0] == case[0]:
+                    rows.append(tuple(ev[1:]))
+                elif ev[0] > case[0]:
+                    pending = tuple(ev)
+                    break
+        yield tuple(case), rows, by_case.get(case[0], [])
+
+
+def figures_of_cases(ids: Iterable[int] | None) -> Figures:
+    rules, out = Rules(), {}
+    loaded = load_cases(ids)
+    units = select(Unit.id, Unit.kind)
+    if ids is not None:   # a flush: the kinds of the units its cases' events came from
+        loaded = list(loaded)
+        units = units.where(Unit.id.in_({ev[6] for _c, events, _x in loaded for ev in events}))
+    kinds = dict(db.session.execute(units).all())
+    for case, events, extensions in loaded:
+        case_figures(case, events, extensions, rules, kinds, out)
+    return out
+
+
+# -- visits and targets ---------------------------------------------------------------------
+
+def figures_of_visits(ids: list[int] | None) -> Figures:
+    """cadre rows (cadres on visits, by their role) of the given visits (or all), in SQL."""
+    out: Figures = {}
+    for chunk in _chunks(ids):
+        for g, day, role, n in db.session.execute(
+                select(Visit.group_id, Visit.visited_on, User.role, func.count())
+                .join(visit_cadres, visit_cadres.c.visit_id == Visit.id)
+                .join(User, User.id == visit_cadres.c.user_id).where(*_among(Visit.id, chunk))
+                .group_by(Visit.group_id, Visit.visited_on, User.role)):
+            _add(out, (g, day, "cadre", role), n)
+    return out
+
+
+def figures_of_targets(ids: list[int] | None) -> Figures:
+    """The rows of the given targets (or all): their visits and suggestions by the target's kind,
+    and, for an active target, its first visit's day in its group."""
+    out: Figures = {}
+    for chunk in _chunks(ids):
+        for g, day, kind, n, suggestions in db.session.execute(
+                select(Visit.group_id, Visit.visited_on, Target.kind, func.count(), func.sum(Visit.suggestions))
+                .join(Target, Target.id == Visit.target_id).where(*_among(Target.id, chunk))
+                .group_by(Visit.group_id, Visit.visited_on, Target.kind)):
+            _add(out, (g, day, "visits", kind), n)
+            _add(out, (g, day, "suggestions", ""), suggestions or 0)
+        first = (select(Target.group_id, Target.kind, func.min(Visit.visited_on).label("day"))
+                 .join(Visit, Visit.target_id == Target.id)
+                 .where(Target.active.is_(True), *_among(Target.id, chunk))
+                 .group_by(Target.id, Target.group_id, Target.kind).subquery())
+        for g, kind, day, n in db.session.execute(
+                select(first.c.group_id, first.c.kind, first.c.day, func.count())
+                .group_by(first.c.group_id, first.c.kind, first.c.day)):
+            _add(out, (g, day, "first_visit", kind), n)
+    return out
+
+
+def _chunks(ids: list[int] | None) -> list[list[int] | None]:
+    return [None] if ids is None else [ids[i:i + BATCH] for i in range(0, len(ids), BATCH)]
+
+
+def _among(column, chunk: list[int] | None) -> list:
+    return [] if chunk is None else [column.in_(chunk)]
+
+
+def _add(out: Figures, key: Key, n: int) -> None:
+    out.setdefault(key, [0, 0, 0])[0] += n
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+def difference(after: Figures, before: Figures) -> Figures:
+    out = {k: list(v) for k, v in after.items()}
+    for k, v in before.items():
+        row = out.setdefault(k, [0, 0, 0])
+        for i in range(3):
+            row[i] -= v[i]
+    return {k: v for k, v in out.items() if any(v)}
+
+
+def apply(delta: Figures, connection=None) -> None:
+    """Add `delta` to the table (insert or add to the row), on the session's connection."""
+    rows = [{"group_id": g, "day": d, "figure": f, "detail": x, "n": n, "funds": fu, "donations": do}
+            for (g, d, f, x), (n, fu, do) in sorted(delta.items()) if n or fu or do]
+    if not rows:
+        return
+    conn = connection if connection is not None else db.session.connection()
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    table = DailyFigure.__table__
+    stmt = insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.figure, table.c.day, table.c.group_id, table.c.detail],
+        set_={c: table.c[c] + stmt.excluded[c] for c in ("n", "funds", "donations")})
+    for i in range(0, len(rows), 5000):
+        conn.execute(stmt, rows[i:i + 5000])
+
+
+def rebuild() -> int:
+    """Recompute every row from the history (cases, events, visits, targets); the row count."""
+    db.session.flush()
+    db.session.execute(delete(DailyFigure))
+    total = 0
+    for figures in (figures_of_cases(None), figures_of_visits(None), figures_of_targets(None)):
+        apply(figures)
+        total += len(figures)
+    return total
+
+
+def table_rows() -> Figures:
+    """The table as it is, without rows that add up to nothing."""
+    return {(g, d, f, x): [n, fu, do] for g, d, f, x, n, fu, do in db.session.execute(select(
+        DailyFigure.group_id, DailyFigure.day, DailyFigure.figure, DailyFigure.detail, DailyFigure.n,
+        DailyFigure.funds, DailyFigure.donations)) if n or fu or do}
+
+
+def recomputed() -> Figures:
+    """What the table should hold, recomputed from the history (for checks)."""
+    out: Figures = {}
+    for figures in (figures_of_cases(None), figures_of_visits(None), figures_of_targets(None)):
+        for k, v in figures.items():
+            row = out.setdefault(k, [0, 0, 0])
+            for i in range(3):
+                row[i] += v[i]
+    return {k: v for k, v in out.items() if any(v)}
+
+
+@contextmanager
+def refresh_cases(ids: Iterable[int]):
+    """Around a change of these cases made outside the ORM session (Core statements)."""
+    ids = list(ids)
+    before = figures_of_cases(ids)
+    yield
+    apply(difference(figures_of_cases(ids), before))
+
+
+@contextmanager
+def refresh_targets(ids: Iterable[int]):
+    """Around a change of these targets made outside the ORM session (Core statements)."""
+    ids = list(ids)
+    before = figures_of_targets(ids)
+    yield
+    apply(difference(figures_of_targets(ids), before))
+
+
+# -- the session hooks ------------------------------------------------------------------------
+
+FIGURE_COLUMNS = ("group_id", "category_id", "kind", "created_at", "parent_id", "resolved_unit_id", "state",
+                  "deadline", "unit_id")
+
+
+@event.listens_for(Session, "before_flush")
+def _before_flush(session, _context, _instances):
+    """Note what this flush touches and its rows as they are in the database now."""
+    cases: set[int] = set()
+    new_cases: list[Case] = []
+    targets: set[int] = set()
+    new_targets: list[Target] = []
+    visits: list[Visit] = []
+    parents_changed: set[int] = set()
+    for obj in session.new:
+        if isinstance(obj, CaseEvent):
+            case = obj.case if obj.case_id is None else None
+            if case is not None and case.id is None:
+                new_cases.append(case)
+            else:
+                cases.add(obj.case_id if obj.case_id is not None else case.id)
+        elif isinstance(obj, Case):
+            new_cases.append(obj)
+            if obj.parent_id is not None:
+                cases.add(obj.parent_id)
+        elif isinstance(obj, Visit):
+            visits.append(obj)
+            if obj.target_id is not None:
+                targets.add(obj.target_id)
+            elif obj.target is not None and obj.target.id is not None:
+                targets.add(obj.target.id)
+            elif obj.target is not None:
+                new_targets.append(obj.target)
+        elif isinstance(obj, Target):
+            new_targets.append(obj)
+    for obj in session.dirty:
+        if isinstance(obj, Case) and obj.id is not None:
+            state = inspect(obj)
+            changed = [a for a in FIGURE_COLUMNS if state.attrs[a].history.has_changes()]
+            if changed:
+                cases.add(obj.id)
+                for value in (*state.attrs.parent_id.history.deleted, obj.parent_id):
+                    if value is not None:
+                        cases.add(value)
+                if "resolved_unit_id" in changed:
+                    parents_changed.add(obj.id)
+        elif isinstance(obj, Target) and obj.id is not None:
+            state = inspect(obj)
+            if any(state.attrs[a].history.has_changes() for a in ("group_id", "kind", "active")):
+                targets.add(obj.id)
+    if not (cases or new_cases or targets or new_targets or visits):
+        session.info.pop("summaries", None)
+        return
+    with session.no_autoflush:
+        if parents_changed:   # its members' level of resolution follows the parent's resolver
+            cases.update(session.scalars(select(Case.id).where(Case.parent_id.in_(parents_changed))))
+        session.info["summaries"] = {
+            "cases": cases, "new_cases": new_cases, "targets": targets, "new_targets": new_targets,
+            "visits": visits,
+            "before": {**(figures_of_cases(cases) if cases else {}),
+                       **(figures_of_targets(sorted(targets)) if targets else {})},
+        }
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session, _context):
+    noted = session.info.pop("summaries", None)
+    if noted is None:
+        return
+    cases = noted["cases"] | {c.id for c in noted["new_cases"] if c.id is not None}
+    targets = noted["targets"] | {t.id for t in noted["new_targets"] if t.id is not None}
+    targets |= {v.target_id for v in noted["visits"] if v.target_id is not None}
+    with session.no_autoflush:
+        after = {**(figures_of_cases(cases) if cases else {}),
+                 **(figures_of_targets(sorted(targets)) if targets else {})}
+        delta = difference(after, noted["before"])
+        visits = [v.id for v in noted["visits"] if v.id is not None]
+        if visits:
+            for k, v in figures_of_visits(visits).items():
+                row = delta.setdefault(k, [0, 0, 0])
+                for i in range(3):
+                    row[i] += v[i]
+        apply(delta, session.connection())
