@@ -14,7 +14,7 @@ from casetrack.services.cases import default_workflow, file_case, fire, get_case
 
 def run(databases, quick: bool) -> bool:
     n = 300 if quick else 3000
-    with populated(databases.new(), cases=2000 if quick else 20000) as _app:
+    with populated(databases.new(), cases=2000 if quick else 20000):
         actor = db.session.scalars(select(User).where(User.role == "group_leader")
                                    .order_by(User.id)).first()
         ids = [file_case(actor, title="村道坑洼", category="infrastructure", kind="individual").id

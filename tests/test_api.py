@@ -149,6 +149,18 @@ def test_filters_and_keyset_paging(api, world):
     assert [len(p) for p in pages] == [2, 2, 2]
 
 
+@pytest.mark.parametrize("path", [
+    "/cases?date_from=0001-01-01", "/cases?date_to=9999-12-31", "/cases?counted_from=0001-01-01",
+    "/reports/bulletin?from=0001-01-01&to=2026-06-07", "/coverage?as_of=9999-12-31",
+    "/targets?visited_from=0001-01-01"])
+def test_a_day_beyond_any_campaign_is_refused_by_name(api, world, path):
+    """Year 1 or 9999 would overflow when turned into a moment in UTC: a clear 422, not a 500."""
+    r = api("county").get(path)
+    assert r.status_code == 422, (path, r.status_code)
+    field = path.split("?")[1].split("=")[0]
+    assert r.json["errors"][field] == "请填写日期，例如 2026-07-31。", r.json
+
+
 def test_cli_token_works_and_revoked_does_not(runner, client, world):
     result = runner.invoke(args=["create-token", "dept1"])
     token = result.output.strip()

@@ -32,7 +32,7 @@ from sqlalchemy.orm import aliased
 from casetrack.extensions import db
 from casetrack.models import TARGET_KINDS, Bulletin, Case, CaseEvent, Category, DailyFigure, Target, Unit, User, Visit
 from casetrack.services import coverage as cov
-from casetrack.services.calendar import SHANGHAI, now, today
+from casetrack.services.calendar import SHANGHAI, now, parse_day, today
 from casetrack.services.cases import default_workflow
 from casetrack.services.clock import running_clock
 from casetrack.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -91,7 +91,7 @@ def parse_period(args, user: User) -> tuple[Unit, date, date]:
     for name in ("from", "to"):
         if args.get(name):
             try:
-                days[name] = date.fromisoformat(args[name])
+                days[name] = parse_day(args[name])
             except ValueError:
                 errors[name] = _("A date like 2026-07-31, please.")
     if errors:

@@ -33,6 +33,15 @@ def today() -> date:
     return now().astimezone(SHANGHAI).date()
 
 
+def parse_day(value: date | str) -> date:
+    """A day from a form, a sheet or a query string; ValueError unless it is YYYY-MM-DD between
+    1900 and 2999 (year 1 or 9999 would overflow when turned into a moment in UTC)."""
+    day = value if isinstance(value, date) else date.fromisoformat(str(value).strip())
+    if not date(1900, 1, 1) <= day <= date(2999, 12, 31):
+        raise ValueError(f"{day} is out of range")
+    return day
+
+
 def declared_days_off() -> frozenset[date]:
     """The days the county declared off (table days_off); none outside an application."""
     from flask import has_app_context

@@ -14,7 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from casetrack.extensions import db, outside_write_lock
 from casetrack.i18n import localized
 from casetrack.models import CASE_KINDS, Case, CaseEvent, Category, Target, Unit, User, Visit
-from casetrack.services.calendar import add_working_days, now, today
+from casetrack.services.calendar import add_working_days, now, parse_day, today
 from casetrack.services.clock import start_clock
 from casetrack.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from casetrack.workflow import KEEP, Registry, TransitionSpec, Workflow
@@ -99,10 +99,8 @@ def _parse_value(ftype: str, value: Any, case: Case | None) -> tuple[Any, Any]:
             raise ValueError(_("At most %(n)d characters.", n=MAX_TEXT))
         return value.strip(), value.strip()
     if ftype == "date":
-        if isinstance(value, date):
-            return value, value.isoformat()
         try:
-            day = date.fromisoformat(str(value).strip())
+            day = parse_day(value)
         except ValueError:
             raise ValueError(_("A date like 2026-07-31, please.")) from None
         return day, day.isoformat()

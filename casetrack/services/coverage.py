@@ -18,7 +18,7 @@ from sqlalchemy import case, func, select
 
 from casetrack.extensions import db
 from casetrack.models import TARGET_KINDS, DailyFigure, Milestone, Target, Unit, User
-from casetrack.services.calendar import now, today
+from casetrack.services.calendar import now, parse_day, today
 from casetrack.services.errors import Forbidden, NotFound, ValidationFailed
 from casetrack.services.sheets import workbook
 from casetrack.services.targets import (COLUMNS, INFO_COLUMNS, KIND_LABELS, find_unit, group_ids_under,
@@ -122,7 +122,7 @@ def unit_and_day(user: User, args) -> tuple[Unit, date]:
         raise NotFound(_("No such unit."))
     value = args.get("as_of")
     try:
-        return unit, date.fromisoformat(value) if value else today()
+        return unit, parse_day(value) if value else today()
     except ValueError:
         raise ValidationFailed({"as_of": _("A date like 2026-07-31, please.")}) from None
 
@@ -211,7 +211,7 @@ def set_milestone(actor: User, due_on: Any, target_percent: Any) -> Milestone:
     errors: dict[str, str] = {}
     day = None
     try:
-        day = due_on if isinstance(due_on, date) else date.fromisoformat(str(due_on or "").strip())
+        day = parse_day(due_on or "")
     except ValueError:
         errors["due_on"] = _("A date like 2026-07-31, please.")
     text = str(target_percent if target_percent is not None else "").strip().rstrip("%")

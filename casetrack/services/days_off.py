@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from casetrack.extensions import db
 from casetrack.models import DayOff, User
+from casetrack.services.calendar import parse_day
 from casetrack.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 DECLARING_ROLES = ("county_officer", "admin")
@@ -39,7 +40,7 @@ def declare_day_off(actor: User, day: Any, reason: Any) -> DayOff:
         raise Forbidden(_("Only the county office declares days off."))
     errors: dict[str, str] = {}
     try:
-        day = day if isinstance(day, date) else date.fromisoformat(str(day).strip())
+        day = parse_day(day)
     except ValueError:
         errors["day"] = _("A date like 2026-07-31, please.")
     if not isinstance(reason, str) or not reason.strip():

@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload, lazyload
 
 from casetrack.extensions import db
 from casetrack.models import CASE_KINDS, Case, Category, Unit, User
-from casetrack.services.calendar import SHANGHAI, today
+from casetrack.services.calendar import SHANGHAI, parse_day, today
 from casetrack.services.cases import MAX_ID, default_workflow, scoped_cases, unit_filter
 from casetrack.services.clock import running_clock
 from casetrack.services.errors import ValidationFailed
@@ -60,7 +60,7 @@ class CaseFilters:
         for name in ("date_from", "date_to", "counted_from", "counted_to"):
             if args.get(name):
                 try:
-                    setattr(f, name, date.fromisoformat(args[name]))
+                    setattr(f, name, parse_day(args[name]))
                 except ValueError:
                     errors[name] = _("A date like 2026-07-31, please.")
         for name in ("cursor", "limit"):

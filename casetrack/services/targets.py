@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from casetrack.extensions import db
 from casetrack.models import TARGET_KINDS, Target, Unit, User, Visit
-from casetrack.services.calendar import now
+from casetrack.services.calendar import now, parse_day
 from casetrack.services.cases import MAX_ID
 from casetrack.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from casetrack.services import summaries
@@ -129,7 +129,7 @@ class TargetFilters:
         for name in ("as_of", "visited_from"):
             if args.get(name):
                 try:
-                    setattr(f, name, date.fromisoformat(args[name]))
+                    setattr(f, name, parse_day(args[name]))
                 except ValueError:
                     errors[name] = _("A date like 2026-07-31, please.")
         cursor = args.get("cursor")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from casetrack.extensions import db
 from casetrack.models import Case, Target, Unit, User, Visit
-from casetrack.services.calendar import now, today
+from casetrack.services.calendar import now, parse_day, today
 from casetrack.services.cases import MAX_ID, MAX_TEXT, file_case
 from casetrack.services.errors import Forbidden, ValidationFailed
 from casetrack.services.sheets import ImportFailed, cell_text, read_table, workbook
@@ -30,14 +30,11 @@ def may_record(user: User) -> bool:
 
 
 def _day(value: Any, errors: dict[str, str]) -> date | None:
-    if isinstance(value, date):
-        day = value
-    else:
-        try:
-            day = date.fromisoformat(str(value or "").strip())
-        except ValueError:
-            errors["date"] = _("A date like 2026-07-31, please.")
-            return None
+    try:
+        day = parse_day(value or "")
+    except ValueError:
+        errors["date"] = _("A date like 2026-07-31, please.")
+        return None
     if day > today():
         errors["date"] = _("A visit cannot be in the future.")
     elif day < today() - timedelta(days=OLDEST_DAYS):

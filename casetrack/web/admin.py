@@ -10,7 +10,7 @@ from sqlalchemy import select
 from wtforms import PasswordField, SelectField, StringField
 
 from casetrack.extensions import db
-from casetrack.models import ROLE_UNIT_KINDS, Category, Unit, User
+from casetrack.models import Category, Unit, User
 from casetrack.services import accounts, org
 from casetrack.services.errors import Forbidden, NotFound, ValidationFailed
 from casetrack.web.forms import choices, show_errors, strip

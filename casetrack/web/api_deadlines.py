@@ -1,12 +1,11 @@
 """JSON API of deadlines: extensions (延期), supervision notes (督办), notices, days off."""
 from __future__ import annotations
 
-from datetime import date
-
 from flask import abort, g, jsonify
 
 from casetrack.extensions import db
 from casetrack.services import days_off, extensions, notices
+from casetrack.services.calendar import parse_day
 from casetrack.services.cases import get_case
 from casetrack.web.openapi import doc, json_body, json_request, ref, responses
 from casetrack.web.api import bp, body
@@ -135,7 +134,7 @@ def declare_day_off():
      responses=responses(("204", {"description": "Removed"}), 403, 404))
 def remove_day_off(day: str):
     try:
-        parsed = date.fromisoformat(day)
+        parsed = parse_day(day)
     except ValueError:
         abort(404)
     days_off.remove_day_off(g.api_user, parsed)
