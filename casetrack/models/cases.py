@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (DDL, JSON, CheckConstraint, ForeignKey, Index, Numeric, String, Text, event,
-                        func, inspect, select)
+                        func, inspect, select, text)
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relationship
 
 from casetrack.extensions import UTCDateTime, db, insert_many, utcnow
@@ -31,6 +31,10 @@ class Case(db.Model):
         Index("ix_cases_state_deadline", "state", "deadline"),
         Index("ix_cases_state_id", "state", "id"),  # a list filtered by state, paged by id
         Index("ix_cases_group_state", "group_id", "state", "id"),  # a group's list by state
+        # Partial: most cases have no parent, and a full index's statistics (one NULL key holding
+        # almost every row) made SQLite scan the table to find a shared problem's members.
+        Index("ix_cases_parent_id", "parent_id", sqlite_where=text("parent_id IS NOT NULL"),
+              postgresql_where=text("parent_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,7 +59,7 @@ class Case(db.Model):
     funds: Mapped[Decimal | None] = mapped_column(Numeric(12, 2), comment="public funds, 万元")
     donations: Mapped[Decimal | None] = mapped_column(Numeric(12, 2), comment="social donations, 万元")
     parent_id: Mapped[int | None] = mapped_column(
-        ForeignKey("cases.id"), index=True, comment="the shared problem (共性问题) this case is linked into")
+        ForeignKey("cases.id"), comment="the shared problem (共性问题) this case is linked into")
     warn_on: Mapped[date | None] = mapped_column(comment="pre-warn the handler from this day")
     warned_for: Mapped[date | None] = mapped_column(comment="the deadline a pre-warning was sent for")
     overdue_for: Mapped[date | None] = mapped_column(comment="the deadline an overdue flag was raised for")

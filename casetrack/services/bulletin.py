@@ -249,10 +249,7 @@ def counted_in(figure: str, date_from: date | None, date_to: date | None, level:
 def is_parent(case) -> Any:
     """SQL: the case is a shared problem's parent (other cases are linked into it)."""
     member = aliased(Case)
-    # Most cases have no parent: after ANALYZE, SQLite rates the index of the (mostly NULL)
-    # parent_id as useless and scans every case for each one (found at 20k cases).
-    return (select(literal_column("1")).where(member.parent_id == case.id)
-            .with_hint(member, "INDEXED BY ix_cases_parent_id", "sqlite").exists())
+    return select(literal_column("1")).where(member.parent_id == case.id).exists()
 
 
 def ratio(num: int, den: int) -> float | None:
