@@ -41,6 +41,7 @@ figure: they may be bulk-written without either.
 """
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -48,7 +49,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import String, cast, delete, event, exists, func, inspect, select
+from sqlalchemy import Select, String, cast, delete, event, exists, func, inspect, select
 from sqlalchemy.orm import Session, aliased
 
 from casetrack.extensions import db
@@ -195,9 +196,8 @@ def closed_on_time(moves: list, extensions: list, rules: Rules) -> bool:
     return in_time(r[4], local_day(p[1]), due, local_day(r[1]), rules.deadlines)
 
 
-def load_cases(ids: Iterable[int] | None) -> Iterator[tuple[tuple, list, list]]:
-    """(case, events, extensions) as `case_figures` takes them, from the database: the given
-    cases, or every case (streamed in id order)."""
+@functools.cache   # building these (aliases, JSON paths) costs more than running them for one case
+def _statements() -> tuple[Select, Select, Select]:
     parent, parent_unit, member = aliased(Case), aliased(Unit), aliased(Case)
     cases = (select(Case.id, Case.group_id, Case.category_id, Case.kind, Case.created_at,
                     exists().where(member.parent_id == Case.id), parent_unit.kind,
@@ -211,6 +211,14 @@ def load_cases(ids: Iterable[int] | None) -> Iterator[tuple[tuple, list, list]]:
     extensions = select(Extension.case_id, Extension.status, Extension.state, Extension.unit_id,
                         Extension.requested_at, Extension.decided_at, cast(Extension.new_deadline, String)
                         ).where(Extension.status.in_(("approved", "pending")))
+    return cases, events, extensions
+
+
+def load_cases(ids: Iterable[int] | None) -> Iterator[tuple[tuple, list, list]]:
+    """(case, events, extensions) as `case_figures` takes them, from the database: the given
+    cases, or every case (streamed in id order)."""
+    cases, events, extensions = _statements()
+    e = CaseEvent
     if ids is not None:
         ids = sorted(set(ids))
         for i in range(0, len(ids), BATCH):
