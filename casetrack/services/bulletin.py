@@ -26,7 +26,6 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, literal_column, select
-from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.orm import aliased
 
 from casetrack.extensions import db
@@ -220,10 +219,8 @@ class Tallies:
 
 
 # The county's overdue list: a range of (state, deadline) per open state; SQLite's planner would
-# rather take the groups' or the (mostly NULL) parent's index and read every open case. SQLAlchemy's
-# SQLite compiler drops table hints: render them (`with_hint(..., "sqlite")`) after the table.
+# rather take the groups' index and read every open case.
 OVERDUE_INDEX = "INDEXED BY ix_cases_state_deadline"
-SQLiteCompiler.get_from_hint_text = lambda _compiler, _table, text: text
 
 
 def counted_in(figure: str, date_from: date | None, date_to: date | None, level: str | None = None):
