@@ -165,22 +165,29 @@ def _chain_new_events(session, _context, _instances):
     if not new:
         return
     fresh = session.info.get(_FRESH_CHAINS, {})
-    last: dict[int, str] = {}
     with session.no_autoflush:
-        for ev in sorted(new, key=lambda e: inspect(e).insert_order or 0):  # the order they were added
+        ordered = sorted(new, key=lambda e: inspect(e).insert_order or 0)  # the order they were added
+        for ev in ordered:
             if ev.case_id is None and ev.case is not None:
                 ev.case_id = ev.case.id
-            if ev.case_id not in last:
-                last[ev.case_id] = fresh[ev.case_id] if ev.case_id in fresh else session.scalar(
-                    select(CaseEvent.hash).where(CaseEvent.case_id == ev.case_id)
-                    .order_by(CaseEvent.id.desc()).limit(1)) or ""
+        last = {**chain_heads(session, {ev.case_id for ev in ordered if ev.case_id not in fresh}), **fresh}
+        for ev in ordered:
             if ev.at is None:
                 ev.at = utcnow()
             ev.data = ev.data or {}
-            ev.prev_hash = last[ev.case_id]
+            ev.prev_hash = last.get(ev.case_id, "")
             ev.hash = last[ev.case_id] = ev.digest()
             if ev.case_id in fresh:
                 fresh[ev.case_id] = ev.hash
+
+
+def chain_heads(session: Session, case_ids: set[int] | list[int]) -> dict[int, str]:
+    """The hash of each case's newest event, in one SELECT (a case without events is left out)."""
+    if not case_ids:
+        return {}
+    newest = select(func.max(CaseEvent.id)).where(CaseEvent.case_id.in_(case_ids)).group_by(CaseEvent.case_id)
+    return dict(session.execute(select(CaseEvent.case_id, CaseEvent.hash)
+                                .where(CaseEvent.id.in_(newest.scalar_subquery()))).all())
 
 
 def append_events(rows: list[dict[str, Any]]) -> None:
@@ -189,10 +196,7 @@ def append_events(rows: list[dict[str, Any]]) -> None:
     Each row has every column but id and the hashes; a case appears at most once in `rows`."""
     if not rows:
         return
-    newest = select(func.max(CaseEvent.id)).where(
-        CaseEvent.case_id.in_([row["case_id"] for row in rows])).group_by(CaseEvent.case_id)
-    last = dict(db.session.execute(select(CaseEvent.case_id, CaseEvent.hash)
-                                .where(CaseEvent.id.in_(newest.scalar_subquery()))).all())
+    last = chain_heads(db.session, [row["case_id"] for row in rows])
     for row in rows:
         row["prev_hash"] = last.get(row["case_id"], "")
         row["hash"] = CaseEvent.digest(SimpleNamespace(**row))
