@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -375,22 +375,22 @@ def recomputed() -> Figures:
     return {k: v for k, v in out.items() if any(v)}
 
 
-@contextmanager
 def refresh_cases(ids: Iterable[int]):
     """Around a change of these cases made outside the ORM session (Core statements)."""
-    ids = list(ids)
-    before = figures_of_cases(ids)
-    yield
-    apply(difference(figures_of_cases(ids), before))
+    return _refreshed(figures_of_cases, ids)
+
+
+def refresh_targets(ids: Iterable[int]):
+    """Around a change of these targets made outside the ORM session (Core statements)."""
+    return _refreshed(figures_of_targets, ids)
 
 
 @contextmanager
-def refresh_targets(ids: Iterable[int]):
-    """Around a change of these targets made outside the ORM session (Core statements)."""
+def _refreshed(figures_of: Callable[[list[int]], Figures], ids: Iterable[int]):
     ids = list(ids)
-    before = figures_of_targets(ids)
+    before = figures_of(ids)
     yield
-    apply(difference(figures_of_targets(ids), before))
+    apply(difference(figures_of(ids), before))
 
 
 # -- the session hooks ------------------------------------------------------------------------
