@@ -143,6 +143,20 @@ def test_notices_are_mailed_after_commit_when_smtp_is_configured(world, app):
         smtp.close()
 
 
+def test_the_mail_of_a_filing_names_the_new_case(world, app):
+    smtp = FakeSMTP()
+    try:
+        app.config["MAIL_SERVER"] = smtp.address
+        world.users["group1"].email = "group1@example.org"
+        db.session.commit()
+        case = world.file("group1")
+        db.session.commit()
+        [mail] = smtp.messages
+        assert "To: group1@example.org" in mail and f"new case #{case.id} " in mail
+    finally:
+        smtp.close()
+
+
 def test_the_sweeps_bulk_notices_are_mailed_too(world, app, runner):
     smtp = FakeSMTP()
     try:

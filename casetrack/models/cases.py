@@ -160,7 +160,9 @@ def _forget_fresh_chains(session, transaction):
 
 @event.listens_for(Session, "before_flush")
 def _chain_new_events(session, _context, _instances):
-    """Give every new event the hash of its case's previous event, and its own."""
+    """Give every new event the hash of its case's previous event, and its own; an event whose
+    case is inserted by the same flush gets them in `_chain_event_of_new_case`, once the case's
+    id is known."""
     new = [obj for obj in session.new if isinstance(obj, CaseEvent)]
     if not new:
         return
@@ -168,17 +170,28 @@ def _chain_new_events(session, _context, _instances):
     with session.no_autoflush:
         ordered = sorted(new, key=lambda e: inspect(e).insert_order or 0)  # the order they were added
         for ev in ordered:
-            if ev.case_id is None and ev.case is not None:
+            if ev.case_id is None and ev.case is not None and ev.case.id is not None:
                 ev.case_id = ev.case.id
-        last = {**chain_heads(session, {ev.case_id for ev in ordered if ev.case_id not in fresh}), **fresh}
-        for ev in ordered:
             if ev.at is None:
                 ev.at = utcnow()
             ev.data = ev.data or {}
+        known = [ev for ev in ordered if ev.case_id is not None]
+        last = {**chain_heads(session, {ev.case_id for ev in known if ev.case_id not in fresh}), **fresh}
+        for ev in known:
             ev.prev_hash = last.get(ev.case_id, "")
             ev.hash = last[ev.case_id] = ev.digest()
             if ev.case_id in fresh:
                 fresh[ev.case_id] = ev.hash
+
+
+@event.listens_for(CaseEvent, "before_insert")
+def _chain_event_of_new_case(_mapper, _connection, ev):
+    """The first events of a case inserted in the same flush (inserted after it, in the order
+    they were added): chained to the case's fresh chain, without a SELECT."""
+    if ev.hash is None:
+        fresh = object_session(ev).info[_FRESH_CHAINS]
+        ev.prev_hash = fresh[ev.case_id]
+        ev.hash = fresh[ev.case_id] = ev.digest()
 
 
 def chain_heads(session: Session, case_ids: set[int] | list[int]) -> dict[int, str]:

@@ -25,14 +25,19 @@ overdue at its end" is open_deadline summed over the days before it.
 
 How the rows stay exact: a case's rows are a pure function of the case, its state-changing
 events (and link actions), whether it is a parent and its parent's resolving unit
-(`case_figures`). Before a flush the rows of every case the flush touches are computed from
-the database, after the flush again, and the difference is added; the same for the targets
-touched (their visits' rows and first visit); a new visit adds its cadre rows. `rebuild()`
+(`case_figures`). The first flush of a transaction that touches a case reads its rows from
+the database (a case new in the transaction has none); before the commit the rows of every
+case touched are computed once more and the difference is added, in the same transaction
+(`Notes`). A case filed in the transaction and left as filed gets its rows from the objects
+the session holds, without a SELECT. The same for the targets touched (their visits' rows and
+first visit); a new visit adds its cadre rows. A rollback drops the notes; a savepoint rolled
+back may leave some, harmlessly (the rows after are read from the database). `rebuild()`
 recomputes all rows from the history with the same definitions (CLI `rebuild-summaries`,
 bulk writers).
 
 Writers that bypass the ORM session (Core statements) must call `refresh_cases(ids)` or
-`refresh_targets(ids)` around their change, or `rebuild()` after it, when they insert cases,
+`refresh_targets(ids)` before their change (a `with` block around it), in the transaction that
+commits it through the session, or `rebuild()` after it, when they insert cases,
 visits or state-changing events, or update a case's state, deadline, unit, parent, group,
 category or resolving unit, or a target's group, kind or active flag. Events that change
 neither state nor unit and carry no action of a person (the sweep's overdue and pre-warning
@@ -259,8 +264,9 @@ def figures_of_cases(ids: Iterable[int] | None) -> Figures:
     units = select(Unit.id, Unit.kind)
     if ids is not None:   # a flush: the kinds of the units its cases' events came from
         loaded = list(loaded)
-        units = units.where(Unit.id.in_({ev[6] for _c, events, _x in loaded for ev in events}))
-    kinds = dict(db.session.execute(units).all())
+        from_units = {ev[6] for _c, events, _x in loaded for ev in events} - {None}
+        units = units.where(Unit.id.in_(from_units)) if from_units else None
+    kinds = dict(db.session.execute(units).all()) if units is not None else {}
     for case, events, extensions in loaded:
         case_figures(case, events, extensions, rules, kinds, out)
     return out
@@ -349,6 +355,7 @@ def apply(delta: Figures, connection=None) -> None:
 def rebuild() -> int:
     """Recompute every row from the history (cases, events, visits, targets); the row count."""
     db.session.flush()
+    forget(db.session())   # what this transaction noted is counted by the rebuild
     db.session.execute(delete(DailyFigure))
     total = 0
     for figures in (figures_of_cases(None), figures_of_visits(None), figures_of_targets(None)):
@@ -376,45 +383,145 @@ def recomputed() -> Figures:
 
 
 def refresh_cases(ids: Iterable[int]):
-    """Around a change of these cases made outside the ORM session (Core statements)."""
-    return _refreshed(figures_of_cases, ids)
+    """Before a change of these cases made outside the ORM session (Core statements)."""
+    return _refreshed("cases", ids)
 
 
 def refresh_targets(ids: Iterable[int]):
-    """Around a change of these targets made outside the ORM session (Core statements)."""
-    return _refreshed(figures_of_targets, ids)
+    """Before a change of these targets made outside the ORM session (Core statements)."""
+    return _refreshed("targets", ids)
 
 
 @contextmanager
-def _refreshed(figures_of: Callable[[list[int]], Figures], ids: Iterable[int]):
-    ids = list(ids)
-    before = figures_of(ids)
+def _refreshed(what: str, ids: Iterable[int]):
+    """Note the rows of these cases or targets as they are now, if this transaction has not
+    already; their rows after the change are computed once, before the commit."""
+    session = db.session()
+    session.flush()   # pending ORM changes first: they note what they touch as it was
+    notes = _notes(session)
+    if what == "cases":
+        notes.note_cases(set(ids))
+    else:
+        notes.note_targets(set(ids))
     yield
-    apply(difference(figures_of(ids), before))
 
 
-# -- the session hooks ------------------------------------------------------------------------
+# -- the session hooks: the rows noted at the first touch, the difference applied at commit ----
 
 FIGURE_COLUMNS = ("group_id", "category_id", "kind", "created_at", "parent_id", "resolved_unit_id", "state",
                   "deadline", "unit_id")
+_NOTES = "casetrack.daily_figures"
+
+
+class Notes:
+    """What the current transaction changed that the figures count, and the rows of each case and
+    target as they were before its first change in it. Before the commit the rows after are
+    computed once and the difference is added to the table."""
+
+    def __init__(self):
+        self.before: Figures = {}
+        self.cases: set[int] = set()            # noted (a new case's "before" is nothing)
+        self.targets: set[int] = set()
+        self.touched: set[int] = set()          # changed after its filing, or by a Core writer
+        self.new_cases: dict[Case, list[CaseEvent]] = {}   # with the new events that came with it
+        self.new_targets: list[Target] = []
+        self.visits: list[Visit] = []
+
+    def note_cases(self, ids: set[int]) -> None:
+        self.absorb_new()
+        self.touched |= ids
+        fresh = ids - self.cases
+        if fresh:
+            self.cases |= fresh
+            _add_to(self.before, figures_of_cases(fresh))
+
+    def note_targets(self, ids: set[int]) -> None:
+        self.absorb_new()
+        fresh = ids - self.targets
+        if fresh:
+            self.targets |= fresh
+            _add_to(self.before, figures_of_targets(sorted(fresh)))
+
+    def absorb_new(self) -> None:
+        """New cases and targets flushed since: their rows before this transaction are none."""
+        self.cases |= {c.id for c in self.new_cases if c.id is not None}
+        self.targets |= {t.id for t in self.new_targets if t.id is not None}
+
+    def after(self) -> Figures:
+        """The rows of everything noted, as the session and the database hold them now."""
+        self.absorb_new()
+        out: Figures = {}
+        plain = [c for c, events in self.new_cases.items() if _is_plain(c, events, self.touched)]
+        if plain:
+            rules = Rules()
+            for case in plain:
+                case_figures(_case_row(case), [_event_row(ev) for ev in self.new_cases[case]], [], rules, {}, out)
+        rest = self.cases - {c.id for c in plain}
+        if rest:
+            _add_to(out, figures_of_cases(rest))
+        if self.targets:
+            _add_to(out, figures_of_targets(sorted(self.targets)))
+        return out
+
+    def delta(self) -> Figures:
+        delta = difference(self.after(), self.before)
+        visits = sorted({v.id for v in self.visits if inspect(v).persistent})
+        if visits:
+            _add_to(delta, figures_of_visits(visits))
+        return delta
+
+
+def _is_plain(case: Case, events: list[CaseEvent], touched: set[int]) -> bool:
+    """A case filed in this transaction and left as filed: its rows follow from the objects held
+    (no parent, no members, no extension, only its filing event), without a SELECT."""
+    return (inspect(case).persistent and case.id not in touched and case.parent_id is None
+            and len(events) == 1 and events[0].from_state is None and inspect(events[0]).persistent)
+
+
+def _case_row(case: Case) -> tuple:
+    return (case.id, case.group_id, case.category_id, case.kind, case.created_at, False, None, case.state,
+            case.deadline, case.unit_id, case.parent_id)
+
+
+def _event_row(ev: CaseEvent) -> tuple:
+    data = ev.data or {}
+    text = [None if data.get(k) is None else str(data[k]) for k in ("funds", "donations", "due_date")]
+    return (ev.id, ev.at, ev.actor_id, ev.trigger, ev.from_state, ev.to_state, ev.from_unit_id, *text)
+
+
+def _add_to(out: Figures, figures: Figures) -> None:
+    for k, v in figures.items():
+        row = out.setdefault(k, [0, 0, 0])
+        for i in range(3):
+            row[i] += v[i]
+
+
+def _notes(session: Session) -> Notes:
+    notes = session.info.get(_NOTES)
+    if notes is None:
+        notes = session.info[_NOTES] = Notes()
+    return notes
+
+
+def forget(session: Session) -> None:
+    """Drop what this transaction noted (the table is rebuilt, or the transaction ends)."""
+    session.info.pop(_NOTES, None)
 
 
 @event.listens_for(Session, "before_flush")
 def _before_flush(session, _context, _instances):
-    """Note what this flush touches and its rows as they are in the database now."""
+    """Note what this flush changes; the rows of an existing case or target as they are in the
+    database now, the first time this transaction changes it."""
     cases: set[int] = set()
-    new_cases: list[Case] = []
     targets: set[int] = set()
+    new_cases: list[Case] = []
+    new_events: list[CaseEvent] = []
     new_targets: list[Target] = []
     visits: list[Visit] = []
     parents_changed: set[int] = set()
     for obj in session.new:
         if isinstance(obj, CaseEvent):
-            case = obj.case if obj.case_id is None else None
-            if case is not None and case.id is None:
-                new_cases.append(case)
-            else:
-                cases.add(obj.case_id if obj.case_id is not None else case.id)
+            new_events.append(obj)
         elif isinstance(obj, Case):
             new_cases.append(obj)
             if obj.parent_id is not None:
@@ -429,6 +536,8 @@ def _before_flush(session, _context, _instances):
                 new_targets.append(obj.target)
         elif isinstance(obj, Target):
             new_targets.append(obj)
+        elif isinstance(obj, Extension) and obj.case_id is not None:
+            cases.add(obj.case_id)
     for obj in session.dirty:
         if isinstance(obj, Case) and obj.id is not None:
             state = inspect(obj)
@@ -444,36 +553,46 @@ def _before_flush(session, _context, _instances):
             state = inspect(obj)
             if any(state.attrs[a].history.has_changes() for a in ("group_id", "kind", "active")):
                 targets.add(obj.id)
-    if not (cases or new_cases or targets or new_targets or visits):
-        session.info.pop("summaries", None)
+        elif isinstance(obj, Extension) and obj.case_id is not None:
+            cases.add(obj.case_id)
+    if not (cases or new_cases or new_events or targets or new_targets or visits):
         return
+    notes = _notes(session)
+    for case in new_cases:
+        notes.new_cases.setdefault(case, [])
+    by_id = {c.id: c for c in notes.new_cases if c.id is not None}
+    for ev in new_events:
+        case = by_id.get(ev.case_id) if ev.case_id is not None else ev.case
+        if case is not None and case in notes.new_cases:
+            notes.new_cases[case].append(ev)
+        else:
+            cases.add(ev.case_id if ev.case_id is not None else ev.case.id)
+    notes.new_targets += new_targets
+    notes.visits += visits
     with session.no_autoflush:
         if parents_changed:   # its members' level of resolution follows the parent's resolver
             cases.update(session.scalars(select(Case.id).where(Case.parent_id.in_(parents_changed))))
-        session.info["summaries"] = {
-            "cases": cases, "new_cases": new_cases, "targets": targets, "new_targets": new_targets,
-            "visits": visits,
-            "before": {**(figures_of_cases(cases) if cases else {}),
-                       **(figures_of_targets(sorted(targets)) if targets else {})},
-        }
+        notes.note_cases(cases)
+        notes.note_targets(targets)
 
 
-@event.listens_for(Session, "after_flush")
-def _after_flush(session, _context):
-    noted = session.info.pop("summaries", None)
-    if noted is None:
+@event.listens_for(Session, "before_commit")
+def _before_commit(session):
+    """Once per transaction: the rows after, the difference added in the same transaction."""
+    if session.in_nested_transaction():
         return
-    cases = noted["cases"] | {c.id for c in noted["new_cases"] if c.id is not None}
-    targets = noted["targets"] | {t.id for t in noted["new_targets"] if t.id is not None}
-    targets |= {v.target_id for v in noted["visits"] if v.target_id is not None}
+    session.flush()   # what is still pending notes what it touches
+    notes = session.info.pop(_NOTES, None)
+    if notes is None:
+        return
     with session.no_autoflush:
-        after = {**(figures_of_cases(cases) if cases else {}),
-                 **(figures_of_targets(sorted(targets)) if targets else {})}
-        delta = difference(after, noted["before"])
-        visits = [v.id for v in noted["visits"] if v.id is not None]
-        if visits:
-            for k, v in figures_of_visits(visits).items():
-                row = delta.setdefault(k, [0, 0, 0])
-                for i in range(3):
-                    row[i] += v[i]
-        apply(delta, session.connection())
+        apply(notes.delta(), session.connection())
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session, transaction):
+    """A rollback discards the notes. A savepoint rolled back leaves its notes, harmlessly: the
+    rows after are read from the database (where its changes are gone) and its new objects are
+    no longer persistent."""
+    if transaction.parent is None:
+        forget(session)

@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
-from casetrack.extensions import db
+from casetrack.extensions import db, insert_many
 from casetrack.models import Case, CaseEvent, Unit, User, Webhook, WebhookDelivery
 from casetrack.services.calendar import now
 from casetrack.services.errors import NotFound, ValidationFailed
@@ -99,26 +99,34 @@ def event_body(ev: CaseEvent, session: Session) -> dict[str, Any]:
     }
 
 
+_WRITTEN = "casetrack.webhooks.events"
+
+
 @event.listens_for(Session, "before_flush")
-def record_events(session: Session, _context, _instances) -> None:
-    """Queue one delivery per active webhook for every case event being written."""
+def _note_events(session: Session, _context, _instances) -> None:
     new = [obj for obj in session.new if isinstance(obj, CaseEvent)]
+    if new:
+        session.info[_WRITTEN] = new
+
+
+@event.listens_for(Session, "after_flush")
+def record_events(session: Session, _context) -> None:
+    """Queue one delivery per active webhook for every case event just written (after the
+    flush, when the id of a case filed in it is known), in the same transaction."""
+    new = session.info.pop(_WRITTEN, None)
     if not new:
         return
-    with session.no_autoflush:
-        hooks = list(session.scalars(select(Webhook).where(Webhook.active.is_(True))))
-        if not hooks:
-            return
-        for ev in new:
-            if ev.case_id is None and ev.case is not None:
-                ev.case_id = ev.case.id
-            if ev.at is None:
-                ev.at = now()
-            data = event_body(ev, session)
-            body = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
-            for hook in hooks:
-                session.add(WebhookDelivery(webhook_id=hook.id, case_id=ev.case_id, event=data["event"],
-                                            body=body, next_attempt_at=ev.at, created_at=ev.at))
+    hooks = list(session.execute(select(Webhook.id).where(Webhook.active.is_(True))).scalars())
+    if not hooks:
+        return
+    rows = []
+    for ev in new:
+        data = event_body(ev, session)
+        body = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+        rows += [{"webhook_id": hook, "case_id": ev.case_id, "event": data["event"], "body": body,
+                  "state": "pending", "attempts": 0, "next_attempt_at": ev.at, "last_status": None,
+                  "last_error": "", "created_at": ev.at, "delivered_at": None} for hook in hooks]
+    insert_many(WebhookDelivery.__table__, rows)
 
 
 # -- delivery ------------------------------------------------------------------------------
