@@ -230,8 +230,9 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
     if errors:
         raise ValidationFailed(errors, _("Please correct the marked fields."))
 
-    # Foreign keys by id, not by object: the flush then touches only the new rows; the
-    # related rows we hold are attached as already-loaded values, without a query.
+    # Foreign keys by id, not by object: the flush then touches only the new rows (the related
+    # objects, cascaded into it, cost as much as the inserts); the related rows we hold are
+    # attached afterwards as already-loaded values, without a query.
     unit = _unit_for_level(actor.unit, wf.states[state].level, {})
     case = Case(title=title.strip(), description=description.strip(), category_id=cat.id, kind=kind,
                 resident_name=(resident.get("name") or "").strip(),
@@ -243,17 +244,17 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
                 workflow=wf.name, workflow_version=wf.version, created_by_id=actor.id,
                 created_at=now(), updated_at=now())
     start_clock(case, wf)
-    for name, value in (("category", cat), ("group", actor.unit), ("unit", unit),
-                        ("created_by", actor), ("target", target_row), ("visit", visit_row)):
-        set_committed_value(case, name, value)
     db.session.add(case)
     # The event comes with its case (its id and hash are filled in when the case is inserted).
     db.session.add(CaseEvent(case=case, at=case.created_at, actor_id=actor.id, trigger="file",
                              from_state=None, to_state=state, from_unit_id=None, to_unit_id=unit.id,
                              data={"kind": kind, "category": cat.code}))
     from casetrack.services.follow_up import after_filing
-    after_filing(case)
+    after_filing(case, unit)
     db.session.flush()  # the case, its event and what follows the filing (notices) in one flush
+    for name, value in (("category", cat), ("group", actor.unit), ("unit", unit),
+                        ("created_by", actor), ("target", target_row), ("visit", visit_row)):
+        set_committed_value(case, name, value)
     return case
 
 

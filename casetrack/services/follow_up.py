@@ -8,8 +8,9 @@ from casetrack.services.notices import notify
 from casetrack.workflow import TransitionSpec
 
 
-def after_filing(case: Case) -> None:
-    notify("new_case", case, case.title, unit=case.unit)
+def after_filing(case: Case, unit: Unit) -> None:
+    """`unit`: the one holding the new case (not yet attached to it before the flush)."""
+    notify("new_case", case, case.title, unit=unit)
 
 
 def after_transition(case: Case, spec: TransitionSpec, from_unit: Unit,

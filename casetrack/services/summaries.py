@@ -339,17 +339,22 @@ def apply(delta: Figures, connection=None) -> None:
     if not rows:
         return
     conn = connection if connection is not None else db.session.connection()
-    if conn.dialect.name == "postgresql":
+    stmt = _upsert(conn.dialect.name)
+    for i in range(0, len(rows), 5000):
+        conn.execute(stmt, rows[i:i + 5000])
+
+
+@functools.cache   # built once per process: building it cost more than a filing's upsert
+def _upsert(dialect: str):
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     table = DailyFigure.__table__
     stmt = insert(table)
-    stmt = stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=[table.c.figure, table.c.day, table.c.group_id, table.c.detail],
         set_={c: table.c[c] + stmt.excluded[c] for c in ("n", "funds", "donations")})
-    for i in range(0, len(rows), 5000):
-        conn.execute(stmt, rows[i:i + 5000])
 
 
 def rebuild() -> int:
