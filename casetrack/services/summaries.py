@@ -238,7 +238,14 @@ def load_cases(ids: Iterable[int] | None) -> Iterator[tuple[tuple, list, list]]:
 
 
 def _merge(cases, events, extensions) -> Iterator[tuple[tuple, list, list]]:
-    events = iter(events)
+    try:   # streamed results (server-side cursors on PostgreSQL) are closed even when not read
+        yield from _merged(cases, iter(events), extensions)
+    finally:
+        cases.close()
+        events.close()
+
+
+def _merged(cases, events, extensions) -> Iterator[tuple[tuple, list, list]]:
     by_case: dict[int, list] = defaultdict(list)
     for case_id, *row in extensions:
         by_case[case_id].append(tuple(row))
