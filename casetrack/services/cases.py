@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, false, or_, select
+from sqlalchemy import Select, bindparam, false, or_, select
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -181,6 +181,10 @@ def _unit_for_level(group: Unit, level: str, values: dict[str, Any]) -> Unit:
     return unit
 
 
+# Built once: every filing runs it.
+_ACTIVE_CATEGORY = select(Category).where(Category.code == bindparam("code"), Category.active.is_(True))
+
+
 def file_case(actor: User, *, title: Any, description: Any = "", category: Any, kind: Any,
               resident: Any = None, target: Any = None, visit: Any = None) -> Case:
     """File a problem found on a visit; it starts in the state the workflow gives its kind."""
@@ -201,8 +205,7 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
     with outside_write_lock():
         cat = None
         if isinstance(category, str) and category.strip():
-            cat = db.session.scalars(select(Category).where(Category.code == category.strip(),
-                                                            Category.active.is_(True))).first()
+            cat = db.session.scalars(_ACTIVE_CATEGORY, {"code": category.strip()}).first()
         target_row = _own(Target, target, actor) if target not in (None, "") else None
         visit_row = _own(Visit, visit, actor) if visit not in (None, "") else None
         state = wf.filing_states.get(kind) if kind in CASE_KINDS else None

@@ -100,6 +100,7 @@ def event_body(ev: CaseEvent, session: Session) -> dict[str, Any]:
 
 
 _WRITTEN = "casetrack.webhooks.events"
+_ACTIVE_HOOKS = select(Webhook.id).where(Webhook.active.is_(True))
 
 
 @event.listens_for(Session, "before_flush")
@@ -116,7 +117,7 @@ def record_events(session: Session, _context) -> None:
     new = session.info.pop(_WRITTEN, None)
     if not new:
         return
-    hooks = list(session.execute(select(Webhook.id).where(Webhook.active.is_(True))).scalars())
+    hooks = list(session.scalars(_ACTIVE_HOOKS))
     if not hooks:
         return
     rows = []
