@@ -1,7 +1,8 @@
 """Webhooks: every case event is put in an outbox in its own transaction, and posted later.
 
-`record_events` runs before each flush: for each new CaseEvent it adds one outbox row per
-active webhook, so the event and its deliveries commit or roll back together. `deliver_due`
+`record_events` runs after each flush (when a case filed in it has its id): for each new
+CaseEvent it inserts one outbox row per active webhook, so the event and its deliveries commit
+or roll back together. `deliver_due`
 (the `deliver-webhooks` command, for cron) posts what is due, outside any request: a slow or
 dead receiver never holds up a transition. A failure is retried with exponential back-off
 until MAX_ATTEMPTS, then marked failed (shown on the admin page, and retried by hand).
