@@ -1,6 +1,8 @@
 """The inbox: what needs me, unread counts, supervision notes (督办) to acknowledge."""
 from __future__ import annotations
 
+import pytest
+
 from casetrack.extensions import db
 from casetrack.services.cases import fire
 from tests.test_deadlines import on
@@ -121,52 +123,46 @@ class FakeSMTP:
         self.server.server_close()
 
 
-def test_notices_are_mailed_after_commit_when_smtp_is_configured(world, app):
-    smtp = FakeSMTP()
-    try:
-        app.config["MAIL_SERVER"] = smtp.address
-        world.users["team1"].email = "team1@example.org"
-        db.session.commit()
+@pytest.fixture
+def smtp(app):
+    """A fake SMTP server that the app mails to."""
+    server = FakeSMTP()
+    app.config["MAIL_SERVER"] = server.address
+    yield server
+    server.close()
+
+
+def test_notices_are_mailed_after_commit_when_smtp_is_configured(world, smtp):
+    world.users["team1"].email = "team1@example.org"
+    db.session.commit()
+    case = world.file("group1")
+    fire(case, "escalate", world.users["group1"], reason="需要协调")
+    assert smtp.messages == []  # nothing before the commit
+    db.session.commit()
+    [mail] = smtp.messages
+    assert "To: team1@example.org" in mail and "escalation" in mail
+    other = world.file("group1")  # the group has no address: no mail
+    db.session.commit()
+    fire(other, "escalate", world.users["group1"], reason="再次上报")
+    db.session.rollback()  # a rolled-back escalation mails no one
+    db.session.commit()
+    assert len(smtp.messages) == 1
+
+
+def test_the_mail_of_a_filing_names_the_new_case(world, smtp):
+    world.users["group1"].email = "group1@example.org"
+    db.session.commit()
+    case = world.file("group1")
+    db.session.commit()
+    [mail] = smtp.messages
+    assert "To: group1@example.org" in mail and f"new case #{case.id} " in mail
+
+
+def test_the_sweeps_bulk_notices_are_mailed_too(world, smtp, runner):
+    world.users["team1"].email = "team1@example.org"
+    with on("2026-06-01"):
         case = world.file("group1")
-        fire(case, "escalate", world.users["group1"], reason="需要协调")
-        assert smtp.messages == []  # nothing before the commit
-        db.session.commit()
-        [mail] = smtp.messages
-        assert "To: team1@example.org" in mail and "escalation" in mail
-        other = world.file("group1")  # the group has no address: no mail
-        db.session.commit()
-        fire(other, "escalate", world.users["group1"], reason="再次上报")
-        db.session.rollback()  # a rolled-back escalation mails no one
-        db.session.commit()
-        assert len(smtp.messages) == 1
-    finally:
-        smtp.close()
-
-
-def test_the_mail_of_a_filing_names_the_new_case(world, app):
-    smtp = FakeSMTP()
-    try:
-        app.config["MAIL_SERVER"] = smtp.address
-        world.users["group1"].email = "group1@example.org"
-        db.session.commit()
-        case = world.file("group1")
-        db.session.commit()
-        [mail] = smtp.messages
-        assert "To: group1@example.org" in mail and f"new case #{case.id} " in mail
-    finally:
-        smtp.close()
-
-
-def test_the_sweeps_bulk_notices_are_mailed_too(world, app, runner):
-    smtp = FakeSMTP()
-    try:
-        app.config["MAIL_SERVER"] = smtp.address
-        world.users["team1"].email = "team1@example.org"
-        with on("2026-06-01"):
-            case = world.file("group1")
-        db.session.commit()
-        sweep(runner, "2026-06-09")  # overdue: the group and its team hear of it
-        [mail] = smtp.messages
-        assert "To: team1@example.org" in mail and f"overdue #{case.id}" in mail
-    finally:
-        smtp.close()
+    db.session.commit()
+    sweep(runner, "2026-06-09")  # overdue: the group and its team hear of it
+    [mail] = smtp.messages
+    assert "To: team1@example.org" in mail and f"overdue #{case.id}" in mail

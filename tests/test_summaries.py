@@ -31,8 +31,12 @@ FILERS = ["group1", "member1", "group2", "group3"]
 START = datetime(2026, 6, 1, 1, 0, tzinfo=timezone.utc)
 
 
-def walk(world, rng: random.Random, steps: int, check_every: int = 10) -> Counter:
-    """`steps` random actions; what succeeded, by kind."""
+def walk(world, rng: random.Random, steps: int, check_every: int = 10, per_commit: int = 1,
+         savepoints: bool = False) -> Counter:
+    """`steps` transactions of random actions (up to `per_commit` each); what succeeded, by kind.
+    A failed action rolls back its transaction; with `savepoints`, each action runs in a
+    savepoint that is rolled back one time in three (as the sweep does around an escalation)
+    or when the action fails, and the transaction goes on."""
     users = world.users
     targets = []
     for i in range(8):
@@ -46,13 +50,33 @@ def walk(world, rng: random.Random, steps: int, check_every: int = 10) -> Counte
         moment += timedelta(hours=rng.choice([1, 5, 20, 49]))
         with calendar.at(moment):
             try:
-                done[act(world, rng, users, targets, moment)] += 1
+                for _ in range(rng.randint(1, per_commit) if per_commit > 1 else 1):
+                    if savepoints:
+                        done[undoable(world, rng, users, targets, moment)] += 1
+                    else:
+                        done[act(world, rng, users, targets, moment)] += 1
                 db.session.commit()
             except ServiceError:
                 db.session.rollback()
+                done["rolled back"] += 1
         if step % check_every == check_every - 1:
             assert summaries.table_rows() == summaries.recomputed(), f"after step {step}"
     return done
+
+
+class Undo(Exception):
+    """Raised inside a savepoint to roll it back."""
+
+
+def undoable(world, rng, users, targets, moment) -> str:
+    try:
+        with db.session.begin_nested():
+            what = act(world, rng, users, targets, moment)
+            if rng.random() < 1 / 3:
+                raise Undo
+        return what
+    except (Undo, ServiceError):
+        return "undone"
 
 
 def act(world, rng, users, targets, moment) -> str:
@@ -152,54 +176,15 @@ def test_flag_events_written_in_bulk_change_no_figure(world):
     assert summaries.table_rows() == rows == summaries.recomputed()
 
 
-class Undo(Exception):
-    """Raised inside a savepoint to roll it back."""
-
-
-def grouped_walk(world, rng: random.Random, transactions: int, savepoints: bool) -> Counter:
-    """Like `walk`, with one to four actions per transaction; with `savepoints`, each action in
-    a savepoint that is rolled back one time in three (as the sweep does around an escalation).
-    A failed action without a savepoint rolls back its whole transaction."""
-    users = world.users
-    targets = [Target(kind=rng.choice(TARGET_KINDS), name=f"t{i}", group_id=world.units[g].id)
-               for i, g in enumerate(["G1", "G2", "G3", "G1"])]
-    db.session.add_all(targets)
-    db.session.commit()
-    moment = START
-    done: Counter = Counter()
-    for _ in range(transactions):
-        moment += timedelta(hours=rng.choice([1, 5, 20, 49]))
-        with calendar.at(moment):
-            try:
-                for _ in range(rng.randint(1, 4)):
-                    if not savepoints:
-                        done[act(world, rng, users, targets, moment)] += 1
-                        continue
-                    try:
-                        with db.session.begin_nested():
-                            what = act(world, rng, users, targets, moment)
-                            if rng.random() < 1 / 3:
-                                raise Undo
-                        done[what] += 1
-                    except (Undo, ServiceError):
-                        done["undone"] += 1
-                db.session.commit()
-            except ServiceError:
-                db.session.rollback()
-                done["rolled back"] += 1
-        assert summaries.table_rows() == summaries.recomputed()
-    return done
-
-
 @pytest.mark.parametrize("seed", [4, 5])
 def test_several_changes_in_one_transaction_are_counted_once(world, seed):
-    done = grouped_walk(world, random.Random(seed), 60, savepoints=False)
+    done = walk(world, random.Random(seed), 60, check_every=1, per_commit=4)
     assert done["file"] and done["fire"] and done["visit"] and done["rolled back"], done
 
 
 @pytest.mark.parametrize("seed", [6, 7])
 def test_savepoints_rolled_back_leave_no_figure_behind(world, seed):
-    done = grouped_walk(world, random.Random(seed), 60, savepoints=True)
+    done = walk(world, random.Random(seed), 60, check_every=1, per_commit=4, savepoints=True)
     assert done["file"] and done["fire"] and done["undone"], done
 
 
