@@ -240,3 +240,12 @@ def test_a_rolled_back_transaction_leaves_nothing_noted(world):
     summaries.apply(summaries.difference(summaries.figures_of_cases([case.id]), before))
     db.session.commit()
     assert summaries.table_rows() == summaries.recomputed()
+
+
+def test_a_commit_with_a_savepoint_open_counts_what_it_commits(world):
+    case = world.file("group1")
+    db.session.commit()
+    db.session.begin_nested()
+    fire(case, "escalate", world.users["group1"], version=case.version, reason="组内无法解决")
+    db.session.commit()   # the outermost transaction, releasing the savepoint
+    assert summaries.table_rows() == summaries.recomputed()
