@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from casetrack import create_app, schema
 from casetrack.extensions import db
 from casetrack.models import Category
+from casetrack.models.reference import REFERENCE_TABLES
 
 
 def _app(url):
@@ -42,8 +43,10 @@ def test_init_db_migrates_an_empty_database_to_the_models(empty_database_url):
         assert _schema_differences() == []
         head = ScriptDirectory.from_config(schema.alembic_config()).get_current_head()
         assert _revision() == head
-        assert _triggers() == {"sqlite": {"case_events_no_update", "case_events_no_delete"},
-                               "postgresql": {"case_events_no_change"}}[db.engine.dialect.name]
+        assert _triggers() == {"sqlite": {"case_events_no_update", "case_events_no_delete"} | {
+                                   f"{t}_{v}_version" for t in REFERENCE_TABLES for v in ("insert", "update", "delete")},
+                               "postgresql": {"case_events_no_change"} | {f"{t}_version" for t in REFERENCE_TABLES},
+                               }[db.engine.dialect.name]
         again = app.test_cli_runner().invoke(args=["init-db"])
         assert again.exit_code == 0, again.output
         assert "(0 categories added)" in again.output

@@ -9,10 +9,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, or_, select
+from sqlalchemy.orm import joinedload
 
 from casetrack.extensions import db, utcnow
 from casetrack.models import ROLE_UNIT_KINDS, ApiToken, Unit, User
-from casetrack.services import throttle
+from casetrack.services import reference, throttle
 from casetrack.services.errors import TooManyAttempts, ValidationFailed
 
 
@@ -129,14 +130,21 @@ def create_token(user: User, name: str = "") -> str:
     return token
 
 
-# Built once: every API request runs it.
-_TOKEN_OWNER = select(User).join(ApiToken, ApiToken.user_id == User.id).where(
-    ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None), User.active.is_(True))
+# Built once: every API request runs it. The owner and their unit, not the unit's parents (three
+# more joins that a request needs only to climb the tree, which loads them when it does).
+# The reference version comes with it (see services/reference.py): a filing then reads nothing else.
+_TOKEN_OWNER = select(User, reference.VERSION).join(ApiToken, ApiToken.user_id == User.id).where(
+    ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None), User.active.is_(True)
+).options(joinedload(User.unit).lazyload(Unit.parent))
 
 
 def user_for_token(token: str) -> User | None:
     """The active owner of an unrevoked token (read each time: revocation counts at once)."""
-    return db.session.scalars(_TOKEN_OWNER, {"token_hash": hashlib.sha256(token.encode()).hexdigest()}).first()
+    row = db.session.execute(_TOKEN_OWNER, {"token_hash": hashlib.sha256(token.encode()).hexdigest()}).first()
+    if row is None:
+        return None
+    reference.seen(row[1])
+    return row[0]
 
 
 def tokens_of(user: User) -> list[ApiToken]:

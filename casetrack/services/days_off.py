@@ -26,6 +26,11 @@ def declared() -> frozenset[date]:
     return cached
 
 
+def remember(days: frozenset[date]) -> None:
+    """The declared days off as just read elsewhere (services/reference.py): not read again."""
+    db.session.info[_CACHE] = days
+
+
 def _forget() -> None:
     db.session.info.pop(_CACHE, None)
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 from typing import Any
 
 from casetrack.models import Case, Unit
-from casetrack.services.notices import notify
+from casetrack.services.notices import notify, notify_unit_of_case
 from casetrack.workflow import TransitionSpec
 
 
 def after_filing(case: Case, unit: Unit) -> None:
-    """`unit`: the one holding the new case (not yet attached to it before the flush)."""
-    notify("new_case", case, case.title, unit=unit)
+    """`unit`: the one holding the new case (written by Core: the notice is too)."""
+    notify_unit_of_case("new_case", case, unit)
 
 
 def after_transition(case: Case, spec: TransitionSpec, from_unit: Unit,

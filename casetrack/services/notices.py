@@ -28,9 +28,24 @@ def notify(kind: str, case: Case | None, message: str, *, unit: Unit | None = No
     else:
         row.case_id = case.id if case else None
     db.session.add(row)
-    subject = f"[casetrack] {kind.replace('_', ' ')}" + (f" #{case.id} {case.title}" if case else "")
-    mail.queue(subject, message, unit_id=row.unit_id, user_id=row.user_id)
+    mail.queue(_subject(kind, case), message, unit_id=row.unit_id, user_id=row.user_id)
     return row
+
+
+def _subject(kind: str, case: Case | None) -> str:
+    return f"[casetrack] {kind.replace('_', ' ')}" + (f" #{case.id} {case.title}" if case else "")
+
+
+_INSERT_NOTICE = Notification.__table__.insert()  # built once: every filing runs it
+
+
+def notify_unit_of_case(kind: str, case: Case, unit: Unit) -> None:
+    """`notify` a unit of a case already written, by one INSERT (no object, no flush): a filing
+    writes its rows outside the unit of work."""
+    db.session.execute(_INSERT_NOTICE, {"kind": kind, "case_id": case.id, "message": case.title,
+                                        "unit_id": unit.id, "user_id": None, "read": False,
+                                        "created_at": now()})
+    mail.queue(_subject(kind, case), case.title, unit_id=unit.id)
 
 
 def notify_units(rows: list[tuple[str, int, str, int]]) -> None:

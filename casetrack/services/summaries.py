@@ -515,6 +515,12 @@ def _notes(session: Session) -> Notes:
     return notes
 
 
+def note_filed(session: Session, case: Case, ev: CaseEvent) -> None:
+    """A case and its first event inserted outside the unit of work (`models.cases.insert_filed`):
+    counted from the objects held, as a case filed through a flush is."""
+    _notes(session).new_cases[case] = [ev]
+
+
 def forget(session: Session) -> None:
     """Drop what this transaction noted (the table is rebuilt, or the transaction ends)."""
     session.info.pop(_NOTES, None)

@@ -116,13 +116,18 @@ def record_events(session: Session, _context) -> None:
     """Queue one delivery per active webhook for every case event just written (after the
     flush, when the id of a case filed in it is known), in the same transaction."""
     new = session.info.pop(_WRITTEN, None)
-    if not new:
-        return
-    hooks = list(session.scalars(_ACTIVE_HOOKS))
+    if new:
+        queue_deliveries(session, new)
+
+
+def queue_deliveries(session: Session, events: list[CaseEvent], hooks: tuple[int, ...] | None = None) -> None:
+    """One pending delivery per active webhook (`hooks`: their ids, when known) for each of
+    these events, by one INSERT."""
+    hooks = list(session.scalars(_ACTIVE_HOOKS)) if hooks is None else hooks
     if not hooks:
         return
     rows = []
-    for ev in new:
+    for ev in events:
         data = event_body(ev, session)
         body = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
         rows += [{"webhook_id": hook, "case_id": ev.case_id, "event": data["event"], "body": body,
