@@ -1,6 +1,7 @@
 """Cases (problems found on visits) and their append-only event log."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from datetime import date, datetime, timezone
@@ -207,17 +208,21 @@ _INSERT_EVENT = CaseEvent.__table__.insert().returning(CaseEvent.__table__.c.id)
 def _row_of(obj) -> dict[str, Any]:
     """Every column of a new object but its id, the columns' defaults filled in on the object
     too (attached as loaded, an attribute left unset would be read back by a SELECT)."""
-    row = {}
-    for prop in inspect(obj).mapper.column_attrs:
-        column = prop.columns[0]
-        if column.primary_key:
-            continue
-        if prop.key not in obj.__dict__:
-            default = column.default
-            value = None if default is None else default.arg(None) if default.is_callable else default.arg
-            setattr(obj, prop.key, value)
-        row[column.key] = getattr(obj, prop.key)
+    row, state = {}, obj.__dict__
+    for key, default in _insert_columns(type(obj)):
+        if key not in state:
+            setattr(obj, key, None if default is None else default.arg(None) if default.is_callable else default.arg)
+        row[key] = state[key]
     return row
+
+
+@functools.cache
+def _insert_columns(model) -> tuple[tuple[str, Any], ...]:
+    """(attribute, column default) of each column but the primary key; attributes and columns
+    share their names in these models."""
+    props = [prop for prop in inspect(model).column_attrs if not prop.columns[0].primary_key]
+    assert all(prop.key == prop.columns[0].key for prop in props), model
+    return tuple((prop.key, prop.columns[0].default) for prop in props)
 
 
 def insert_filed(session: Session, case: Case, ev: CaseEvent) -> None:
@@ -226,6 +231,7 @@ def insert_filed(session: Session, case: Case, ev: CaseEvent) -> None:
     objects. The event chains from "" as every first event does (the same `digest`, so
     `audit-verify` checks it like any other), and the case's chain head is kept for an event
     added later in the same transaction."""
+    session.flush()  # what the session holds pending goes first (rows this case may refer to)
     case.id = session.execute(_INSERT_CASE, _row_of(case)).scalar_one()
     ev.case_id, ev.prev_hash = case.id, ""
     ev.hash = ev.digest()

@@ -62,6 +62,10 @@ def current() -> Reference:
 
 
 def active_category(ref: Reference, code: str) -> Category | None:
-    """The active category of that code, as an object of the current session (no SELECT)."""
+    """The active category of that code, as an object of the current session (no SELECT); the
+    session's own object if it holds one (merged, the copy would overwrite it)."""
     category = ref.categories.get(code)
-    return None if category is None else db.session.merge(category, load=False)
+    if category is None:
+        return None
+    held = db.session.identity_map.get(db.session.identity_key(Category, category.id))
+    return held if held is not None else db.session.merge(category, load=False)
