@@ -211,7 +211,8 @@ def _row_of(obj) -> dict[str, Any]:
     row, state = {}, obj.__dict__
     for key, default in _insert_columns(type(obj)):
         if key not in state:
-            setattr(obj, key, None if default is None else default.arg(None) if default.is_callable else default.arg)
+            value = default.arg(None) if default is not None and default.is_callable else getattr(default, "arg", None)
+            setattr(obj, key, value)
         row[key] = state[key]
     return row
 

@@ -17,13 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import make_transient_to_detached
 
 from casetrack.extensions import db
-from casetrack.models import Category, DayOff, ReferenceVersion, Webhook
+from casetrack.models import Category, DayOff, ReferenceVersion
+from casetrack.services.webhooks import ACTIVE_HOOKS
 
 VERSION = select(ReferenceVersion.version).where(ReferenceVersion.id == 1).scalar_subquery()
 _VERSION_READ = select(VERSION)
 _ACTIVE_CATEGORIES = select(*Category.__table__.c).where(Category.active.is_(True))
 _DAYS_OFF = select(DayOff.day)
-_ACTIVE_HOOKS = select(Webhook.id).where(Webhook.active.is_(True))
 _SEEN = "casetrack.reference_version"   # session.info: the version read with the token's owner
 _KEY = "casetrack.reference"            # app.extensions: this process's copy
 
@@ -55,7 +55,7 @@ def current() -> Reference:
             make_transient_to_detached(category)
             categories[category.code] = category
         ref = Reference(version, categories, frozenset(db.session.scalars(_DAYS_OFF)),
-                        tuple(db.session.scalars(_ACTIVE_HOOKS)))
+                        tuple(db.session.scalars(ACTIVE_HOOKS)))
         if version is not None:  # a database without the row (not migrated) is never kept
             current_app.extensions[_KEY] = ref
     return ref

@@ -101,7 +101,7 @@ def event_body(ev: CaseEvent, session: Session) -> dict[str, Any]:
 
 
 _WRITTEN = "casetrack.webhooks.events"
-_ACTIVE_HOOKS = select(Webhook.id).where(Webhook.active.is_(True))
+ACTIVE_HOOKS = select(Webhook.id).where(Webhook.active.is_(True))
 
 
 @event.listens_for(Session, "before_flush")
@@ -123,7 +123,7 @@ def record_events(session: Session, _context) -> None:
 def queue_deliveries(session: Session, events: list[CaseEvent], hooks: tuple[int, ...] | None = None) -> None:
     """One pending delivery per active webhook (`hooks`: their ids, when known) for each of
     these events, by one INSERT."""
-    hooks = list(session.scalars(_ACTIVE_HOOKS)) if hooks is None else hooks
+    hooks = list(session.scalars(ACTIVE_HOOKS)) if hooks is None else hooks
     if not hooks:
         return
     rows = []
