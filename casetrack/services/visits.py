@@ -146,7 +146,7 @@ def record_round(actor: User, *, targets: Any, date: Any, cadres: Any = None,
         targets = []
     elif len(targets) > MAX_ROUND:
         errors["targets"] = _("At most %(n)d targets at once.", n=MAX_ROUND)
-    ids = sorted({int(t) for t in targets if str(t).strip().isdigit() and 0 < int(t) < MAX_ID})
+    ids = sorted({int(t) for t in targets if str(t).strip().isascii() and str(t).strip().isdigit() and 0 < int(t) < MAX_ID})
     rows = list(db.session.scalars(select(Target).where(
         Target.id.in_(ids), Target.group_id == actor.unit_id))) if ids else []
     if targets and len(rows) != len({str(t).strip() for t in targets}):
