@@ -55,6 +55,8 @@ def read_rows(filename: str, data: bytes) -> list[tuple[int, list[Any]]]:
                 raise ImportFailed([{"row": None, "column": None, "message": _(
                     "The CSV file is neither UTF-8 nor GB18030 text.")}]) from None
         try:
+            if "\x00" in text:  # no text column stores it (PostgreSQL refuses it even in a query)
+                raise csv.Error("NUL character")
             rows = [(n, row) for n, row in enumerate(csv.reader(io.StringIO(text, newline="")), 1)]
         except csv.Error as exc:
             raise ImportFailed([{"row": None, "column": None, "message": _(
