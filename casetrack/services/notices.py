@@ -19,14 +19,8 @@ INBOX_SIZE = 100
 def notify(kind: str, case: Case | None, message: str, *, unit: Unit | None = None,
            user: User | None = None) -> Notification:
     """Put a notice in a user's inbox, or in the inbox of every user of a unit."""
-    if case is not None and case.id is None and mail.enabled():
-        db.session.flush()   # the mail's subject names the case filed just now
-    row = Notification(kind=kind, message=message, unit_id=unit.id if unit else None,
-                       user_id=user.id if user else None, created_at=now())
-    if case is not None and case.id is None:
-        row.case = case   # inserted in the same flush as the case
-    else:
-        row.case_id = case.id if case else None
+    row = Notification(kind=kind, message=message, case_id=case.id if case else None,
+                       unit_id=unit.id if unit else None, user_id=user.id if user else None, created_at=now())
     db.session.add(row)
     mail.queue(_subject(kind, case), message, unit_id=row.unit_id, user_id=row.user_id)
     return row
