@@ -143,16 +143,18 @@ def test_notices_are_mailed_after_commit_when_smtp_is_configured(world, app):
         smtp.close()
 
 
-def test_the_sweeps_bulk_notices_are_mailed_too(world, app, runner):
+def test_the_sweeps_digests_are_mailed_one_mail_each(world, app, runner):
     smtp = FakeSMTP()
     try:
         app.config["MAIL_SERVER"] = smtp.address
         world.users["team1"].email = "team1@example.org"
         with on("2026-06-01"):
             case = world.file("group1")
+            world.file("group1")
         db.session.commit()
-        sweep(runner, "2026-06-09")  # overdue: the group and its team hear of it
-        [mail] = smtp.messages
-        assert "To: team1@example.org" in mail and f"overdue #{case.id}" in mail
+        sweep(runner, "2026-06-09")  # overdue: the group and its team hear of it, in one digest each
+        [mail] = smtp.messages  # the group's users have no address
+        assert "To: team1@example.org" in mail and "王家村工作组 有 2 件案件新逾期" in mail
+        assert f"#{case.id}" not in mail
     finally:
         smtp.close()
