@@ -13,9 +13,9 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import and_, case as case_when, false, or_, select, update
+from sqlalchemy import and_, false, or_, select
 
-from casetrack.extensions import db
+from casetrack.extensions import db, driver_marks
 from casetrack.models import Case, Unit
 from casetrack.models.cases import append_events
 from casetrack.services.calendar import now, nth_workday_back, today
@@ -76,6 +76,9 @@ def sweep_deadlines(batch: int | None = None, after_batch: Callable[[], None] | 
 def _batch(wf: Workflow, rows: list, day, cutoffs: dict, done: dict[str, int], digests: Digests) -> None:
     """One locked batch: escalations one by one through the workflow, flags in bulk."""
     flags: list[tuple] = []
+    climbing = [r[0] for r in rows if r[1] in cutoffs and r[2] < cutoffs[r[1]]]
+    if climbing:  # loaded at once, fired one by one
+        db.session.scalars(select(Case).where(Case.id.in_(climbing))).all()
     for case_id, state, deadline, unit_id, overdue_for, superior_id in rows:
         if state in cutoffs and deadline < cutoffs[state] and _escalate(wf, case_id):
             done["escalated"] += 1
@@ -110,17 +113,22 @@ def _flag(rows: list[tuple], day, digests: Digests) -> None:
     superior unit too ("N cases of <unit> newly overdue")."""
     if not rows:
         return
-    db.session.execute(
-        update(Case).where(Case.id.in_([r[0] for r in rows])).values(
-            overdue_for=case_when((Case.deadline < day, Case.deadline), else_=Case.overdue_for),
-            warned_for=case_when((Case.deadline >= day, Case.deadline), else_=Case.warned_for)),
-        execution_options={"synchronize_session": False})
-    events, counts = [], Counter()
+    conn = db.session.connection()
+    bind = Case.__table__.c.deadline.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    on = bind(day) if bind else day
+    conn.exec_driver_sql(
+        "UPDATE cases SET overdue_for = CASE WHEN deadline < {0} THEN deadline ELSE overdue_for END, "
+        "warned_for = CASE WHEN deadline >= {0} THEN deadline ELSE warned_for END "
+        "WHERE id IN ({1})".format(driver_marks(conn, 1), driver_marks(conn, len(rows))),
+        (on, on, *(r[0] for r in rows)))
+    events, counts, data = [], Counter(), {}
     for case_id, state, deadline, unit_id, superior_id in rows:
         trigger = "overdue" if deadline < day else "pre_warning"
+        if deadline not in data:  # one dict per deadline: its JSON is bound once (insert_many)
+            data[deadline] = {"deadline": deadline.isoformat()}
         events.append({"case_id": case_id, "at": digests.at, "actor_id": None, "trigger": trigger,
                        "from_state": state, "to_state": state, "from_unit_id": unit_id,
-                       "to_unit_id": unit_id, "data": {"deadline": deadline.isoformat()}})
+                       "to_unit_id": unit_id, "data": data[deadline]})
         counts[trigger, unit_id, None] += 1
         if trigger == "overdue" and superior_id:
             counts[trigger, superior_id, unit_id] += 1
