@@ -197,3 +197,27 @@ def test_digests_read_in_the_readers_language(world, runner, auth, client, api):
     assert "held_by=G1" in chinese and "overdue=true" in chinese
     [notice] = [n for n in api("group1").get("/notifications").get_json()["notifications"] if n["count"]]
     assert (notice["message"], notice["count"], notice["case"]) == ("2 件案件新逾期", 2, None)
+
+
+def test_a_case_that_cannot_climb_does_not_hold_back_the_others_of_its_batch(world, app, monkeypatch):
+    from casetrack.services import sweep as sweep_module
+    from casetrack.services.errors import Conflict
+    with on("2026-06-01"):
+        stuck, climbs = world.file("group1"), world.file("group1")
+    db.session.commit()
+    fire_one = sweep_module._fire
+
+    def refuse_one(wf, case):
+        fire_one(wf, case)
+        if case.id == stuck.id:  # after the transition: the savepoint must undo it
+            raise Conflict("no unit above", "invalid_transition")
+
+    monkeypatch.setattr(sweep_module, "_fire", refuse_one)
+    with on("2026-06-10"):  # two working days late: both due to climb
+        assert sweep_deadlines(after_batch=db.session.commit) == {"escalated": 1, "warned": 0, "overdue": 1}
+        db.session.commit()
+    db.session.expire_all()
+    assert [(c.state, c.unit.code) for c in (db.session.get(Case, stuck.id), db.session.get(Case, climbs.id))] \
+        == [("group", "G1"), ("team", "T1")]
+    assert [len(events(c, "escalate")) for c in (stuck, climbs)] == [0, 1]
+    assert len(events(stuck, "overdue")) == 1

@@ -75,15 +75,11 @@ def sweep_deadlines(batch: int | None = None, after_batch: Callable[[], None] | 
 
 def _batch(wf: Workflow, rows: list, day, cutoffs: dict, done: dict[str, int], digests: Digests) -> None:
     """One locked batch: escalations one by one through the workflow, flags in bulk."""
-    flags: list[tuple] = []
-    climbing = [r[0] for r in rows if r[1] in cutoffs and r[2] < cutoffs[r[1]]]
-    if climbing:  # loaded at once, fired one by one
-        db.session.scalars(select(Case).where(Case.id.in_(climbing))).all()
-    for case_id, state, deadline, unit_id, overdue_for, superior_id in rows:
-        if state in cutoffs and deadline < cutoffs[state] and _escalate(wf, case_id):
-            done["escalated"] += 1
-        elif deadline >= day or overdue_for != deadline:
-            flags.append((case_id, state, deadline, unit_id, superior_id))
+    climbing = _escalate(wf, [r[0] for r in rows if r[1] in cutoffs and r[2] < cutoffs[r[1]]])
+    done["escalated"] += len(climbing)
+    flags = [(case_id, state, deadline, unit_id, superior_id)
+             for case_id, state, deadline, unit_id, overdue_for, superior_id in rows
+             if case_id not in climbing and (deadline >= day or overdue_for != deadline)]
     _flag(flags, day, digests)
     overdue = sum(1 for flag in flags if flag[2] < day)
     done["overdue"] += overdue
@@ -91,17 +87,29 @@ def _batch(wf: Workflow, rows: list, day, cutoffs: dict, done: dict[str, int], d
     db.session.flush()
 
 
-def _escalate(wf: Workflow, case_id: int) -> bool:
-    case = db.session.get(Case, case_id)
-    rule = wf.states[case.state].auto_escalate
+def _escalate(wf: Workflow, ids: list[int]) -> set[int]:
+    """Fire each case's auto-escalation through the workflow; returns the ids escalated. All in
+    one savepoint; if one fails (e.g. no unit above: left for a person, flagged overdue instead),
+    that savepoint is undone and each case is fired again in a savepoint of its own."""
+    if not ids:
+        return set()
+    cases = db.session.scalars(select(Case).where(Case.id.in_(ids)).order_by(Case.id)).all()
     try:
         with db.session.begin_nested():
-            fire(case, rule.trigger, None, reason=rule.reason.get("zh") or rule.reason["en"])
+            for case in cases:
+                _fire(wf, case)
+        return set(ids)
     except ServiceError as exc:
         if exc.code == "stale":  # fire rolled the transaction back: never hide that
             raise
-        return False  # e.g. no unit above: left for a person, flagged overdue instead
-    return True
+    if len(cases) == 1:
+        return set()
+    return {case.id for case in cases if _escalate(wf, [case.id])}
+
+
+def _fire(wf: Workflow, case: Case) -> None:
+    rule = wf.states[case.state].auto_escalate
+    fire(case, rule.trigger, None, reason=rule.reason.get("zh") or rule.reason["en"])
 
 
 def _flag(rows: list[tuple], day, digests: Digests) -> None:
