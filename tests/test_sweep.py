@@ -221,3 +221,21 @@ def test_a_case_that_cannot_climb_does_not_hold_back_the_others_of_its_batch(wor
         == [("group", "G1"), ("team", "T1")]
     assert [len(events(c, "escalate")) for c in (stuck, climbs)] == [0, 1]
     assert len(events(stuck, "overdue")) == 1
+
+
+def test_the_notice_filters_refuse_bad_values_and_due_soon_lists_the_pre_warned(world, api, runner):
+    with on("2026-06-03"):  # due Wed Jun 10, pre-warned from Jun 9
+        soon = world.file("group1")
+        world.file("group1").deadline = None  # no deadline: never due soon
+    db.session.commit()
+    county = api("county")
+    for bad in ("flagged_at=yesterday", "flagged_at=2026-06-09T02:00:00", "due_soon=maybe",
+                "flagged_at=0001-01-01T00:00:00%2B01:00"):
+        r = county.get(f"/cases?{bad}")
+        assert r.status_code == 422 and bad.split("=")[0] in r.json["errors"], bad
+    with on("2026-06-08"):
+        assert county.get("/cases?due_soon=true").json["cases"] == []
+    with on("2026-06-09"):
+        assert [c["id"] for c in county.get("/cases?due_soon=true&held_by=G1").json["cases"]] == [soon.id]
+        assert soon.id not in [c["id"] for c in county.get("/cases?due_soon=false").json["cases"]]
+        assert county.get("/cases?due_soon=true&held_by=G2").json["cases"] == []

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -59,11 +59,11 @@ class CaseFilters:
                 setattr(f, name, value in TRUE)
         if args.get("flagged_at"):
             try:
-                f.flagged_at = datetime.fromisoformat(args["flagged_at"])
-            except ValueError:
-                pass
-            if f.flagged_at is None or f.flagged_at.tzinfo is None:
-                f.flagged_at = None
+                moment = datetime.fromisoformat(args["flagged_at"])
+                if moment.tzinfo is None:
+                    raise ValueError("no time zone")
+                f.flagged_at = moment.astimezone(timezone.utc)
+            except (ValueError, OverflowError):
                 errors["flagged_at"] = _("A time like 2026-06-10T00:05:00+00:00, please.")
         counted, level = args.get("counted") or None, args.get("level") or None
         if counted and counted not in ("solved", "explained", "closed"):
