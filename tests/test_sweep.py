@@ -226,7 +226,8 @@ def test_a_case_that_cannot_climb_does_not_hold_back_the_others_of_its_batch(wor
 def test_the_notice_filters_refuse_bad_values_and_due_soon_lists_the_pre_warned(world, api, runner):
     with on("2026-06-03"):  # due Wed Jun 10, pre-warned from Jun 9
         soon = world.file("group1")
-        world.file("group1").deadline = None  # no deadline: never due soon
+        unwarned = world.file("group1")
+        unwarned.warn_on = None  # a deadline but no pre-warning day: never due soon
     db.session.commit()
     county = api("county")
     for bad in ("flagged_at=yesterday", "flagged_at=2026-06-09T02:00:00", "due_soon=maybe",
@@ -237,5 +238,6 @@ def test_the_notice_filters_refuse_bad_values_and_due_soon_lists_the_pre_warned(
         assert county.get("/cases?due_soon=true").json["cases"] == []
     with on("2026-06-09"):
         assert [c["id"] for c in county.get("/cases?due_soon=true&held_by=G1").json["cases"]] == [soon.id]
-        assert soon.id not in [c["id"] for c in county.get("/cases?due_soon=false").json["cases"]]
+        not_soon = [c["id"] for c in county.get("/cases?due_soon=false").json["cases"]]
+        assert unwarned.id in not_soon and soon.id not in not_soon
         assert county.get("/cases?due_soon=true&held_by=G2").json["cases"] == []

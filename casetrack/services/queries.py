@@ -108,7 +108,7 @@ def filtered_cases(user: User, f: CaseFilters):
         stmt = stmt.where(due if f.overdue else or_(Case.deadline.is_(None), ~due))
     if f.due_soon is not None:
         soon = due_soon()
-        stmt = stmt.where(soon if f.due_soon else or_(Case.deadline.is_(None), ~soon))
+        stmt = stmt.where(soon if f.due_soon else or_(Case.deadline.is_(None), Case.warn_on.is_(None), ~soon))
     if f.flagged_at:
         stmt = stmt.where(Case.id.in_(select(CaseEvent.case_id).where(
             CaseEvent.at == f.flagged_at, CaseEvent.trigger.in_(SWEEP_FLAGS))))
