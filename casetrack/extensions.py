@@ -187,6 +187,13 @@ def insert_many(table, rows: list[dict]) -> None:
     conn.exec_driver_sql(compiled.string, params)
 
 
+def driver_marks(conn, n: int) -> str:
+    """n positional placeholders in the driver's own style, for a statement run with
+    `exec_driver_sql` (a list of ids bound by the driver: SQLAlchemy's expanding IN of 1,000
+    ids cost the sweep more per batch than the database's work)."""
+    return ", ".join(["?" if conn.dialect.paramstyle == "qmark" else "%s"] * n)
+
+
 def _memo(process):
     """A bind processor that converts a value given again (the same object) only once: the rows
     of one bulk insert often share their timestamp."""
