@@ -5,7 +5,6 @@ import hashlib
 import json
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (DDL, JSON, CheckConstraint, ForeignKey, Index, Numeric, String, Text, event,
@@ -93,6 +92,12 @@ class Case(db.Model):
 _CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
+def _chain_hash(*fields: Any) -> str:
+    """sha256 of an event's fields (prev_hash, case_id, at as UTC ISO text, actor_id, trigger,
+    from_state, to_state, from_unit_id, to_unit_id, data) as canonical JSON."""
+    return hashlib.sha256(_CANONICAL.encode(fields).encode()).hexdigest()
+
+
 class CaseEvent(db.Model):
     """One thing that happened to a case; rows are only ever added."""
     __tablename__ = "case_events"
@@ -115,10 +120,9 @@ class CaseEvent(db.Model):
 
     def digest(self) -> str:
         """The row's hash, from its content and its predecessor's hash."""
-        content = _CANONICAL.encode([self.prev_hash, self.case_id, self.at.astimezone(timezone.utc).isoformat(),
-                                     self.actor_id, self.trigger, self.from_state, self.to_state,
-                                     self.from_unit_id, self.to_unit_id, self.data])
-        return hashlib.sha256(content.encode()).hexdigest()
+        return _chain_hash(self.prev_hash, self.case_id, self.at.astimezone(timezone.utc).isoformat(),
+                           self.actor_id, self.trigger, self.from_state, self.to_state,
+                           self.from_unit_id, self.to_unit_id, self.data)
 
     case: Mapped[Case] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship(lazy="joined")
@@ -211,12 +215,18 @@ def chain_heads(session: Session, case_ids: set[int] | list[int]) -> dict[int, s
 
 def append_events(rows: list[dict[str, Any]]) -> None:
     """Many events at once, outside the ORM (the sweep's flags): one SELECT of each case's newest
-    hash, the chain computed by `CaseEvent.digest` as the hook above does, one executemany INSERT.
+    hash, the chain computed as `CaseEvent.digest` does for the hook above, one executemany INSERT.
     Each row has every column but id and the hashes; a case appears at most once in `rows`."""
     if not rows:
         return
     last = chain_heads(db.session, [row["case_id"] for row in rows])
+    stamps: dict[datetime, str] = {}   # the rows of one batch mostly share their moment
     for row in rows:
-        row["prev_hash"] = last.get(row["case_id"], "")
-        row["hash"] = CaseEvent.digest(SimpleNamespace(**row))
+        at = row["at"]
+        if at not in stamps:
+            stamps[at] = at.astimezone(timezone.utc).isoformat()
+        row["prev_hash"] = prev = last.get(row["case_id"], "")
+        row["hash"] = _chain_hash(prev, row["case_id"], stamps[at], row["actor_id"], row["trigger"],
+                                  row["from_state"], row["to_state"], row["from_unit_id"], row["to_unit_id"],
+                                  row["data"])
     insert_many(CaseEvent.__table__, rows)

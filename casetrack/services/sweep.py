@@ -18,6 +18,7 @@ from sqlalchemy import and_, false, or_, select
 from casetrack.extensions import db, driver_marks
 from casetrack.models import Case, Unit
 from casetrack.models.cases import append_events
+from casetrack.services import summaries
 from casetrack.services.calendar import now, nth_workday_back, today
 from casetrack.services.cases import fire, registry
 from casetrack.services.clock import running_clock
@@ -95,7 +96,8 @@ def _escalate(wf: Workflow, ids: list[int]) -> set[int]:
         return set()
     cases = db.session.scalars(select(Case).where(Case.id.in_(ids)).order_by(Case.id)).all()
     try:
-        with db.session.begin_nested():
+        # their daily figures as they are now, read for all at once, not at each one's flush
+        with summaries.refresh_cases(ids), db.session.begin_nested():
             for case in cases:
                 _fire(wf, case)
         return set(ids)
