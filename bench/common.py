@@ -84,6 +84,23 @@ class Databases:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def make_app(url: str):
+    return create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
+                       "ARGON2_PARAMS": FAST_HASH})
+
+
+@contextmanager
+def populated(url: str) -> Iterator:
+    """An app context on `url` (a data set from `Databases.data`)."""
+    app = make_app(url)
+    with app.app_context():
+        try:
+            yield app
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
 def _generated(url: str, cases: int, targets: int, visits: int, seed: int) -> str:
     """Generate a data set into the empty database `url`, then refresh the planner's statistics."""
     started = time.perf_counter()
@@ -101,23 +118,6 @@ def _generated(url: str, cases: int, targets: int, visits: int, seed: int) -> st
             db.session.execute(db.text("ANALYZE"))
             db.session.commit()
     return url
-
-
-def make_app(url: str):
-    return create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
-                       "ARGON2_PARAMS": FAST_HASH})
-
-
-@contextmanager
-def populated(url: str) -> Iterator:
-    """An app context on `url` (a data set from `Databases.data`)."""
-    app = make_app(url)
-    with app.app_context():
-        try:
-            yield app
-        finally:
-            db.session.remove()
-            db.engine.dispose()
 
 
 def timed(fn: Callable[[], object], repeat: int) -> float:
