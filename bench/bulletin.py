@@ -24,9 +24,10 @@ from casetrack.models import Unit
 NOW = datetime(2026, 7, 10, 2, tzinfo=timezone.utc)  # Friday 10:00 in Shanghai: when the data are made and read
 
 
-def data_set(databases, quick: bool, copy: bool = False) -> tuple[str, tuple[int, int, int]]:
+def data_set(databases, quick: bool, copy: bool = False,
+             sizes: tuple[int, int, int] | None = None) -> tuple[str, tuple[int, int, int]]:
     """The database of the bulletin's (and coverage's) data set, and its (cases, visits, targets)."""
-    cases, visits, targets = (20_000, 60_000, 12_000) if quick else (sized(1_000_000), 3_000_000, 600_000)
+    cases, visits, targets = sizes or ((20_000, 60_000, 12_000) if quick else (sized(1_000_000), 3_000_000, 600_000))
     return databases.data(cases=cases, targets=targets, visits=visits, seed=5, at=NOW, copy=copy), \
         (cases, visits, targets)
 
@@ -85,11 +86,7 @@ def run(databases, quick: bool, sizes: tuple[int, int, int] | None = None) -> bo
     from casetrack.services.cases import default_workflow
     from casetrack.web.reports import page
 
-    if sizes:
-        url = databases.data(cases=sizes[0], visits=sizes[1], targets=sizes[2], seed=5, at=NOW)
-    else:
-        url, sizes = data_set(databases, quick)
-    cases, visits, targets = sizes
+    url, (cases, visits, targets) = data_set(databases, quick, sizes=sizes)
     with calendar.at(NOW), populated(url) as app:
         sqlite = db.engine.dialect.name == "sqlite"
         sunday = today() - timedelta(days=today().weekday() + 1)
