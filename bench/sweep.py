@@ -24,7 +24,7 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import text
 
-from bench.common import line, make_app, populated
+from bench.common import line, make_app, populated, sized
 from casetrack.extensions import db
 from casetrack.services import calendar
 from casetrack.services.cases import default_workflow
@@ -90,16 +90,20 @@ def _sweep(url: str) -> tuple[float, dict]:
 
 
 def _one(databases, name: str, quick: bool, worst: bool) -> bool:
-    wanted = 20_000 if quick else 1_000_000
+    wanted = 20_000 if quick else sized(1_000_000)
     escalate = 20 if quick else 200
-    url = databases.new()
     start = time.perf_counter()
-    with calendar.at(NOW), populated(url, cases=round(wanted / OPEN_SHARE)):
+    # one data set for both mixes, generated as of NOW; each mix changes a copy of it
+    url = databases.data(cases=round(wanted / OPEN_SHARE), at=NOW, copy=True)
+    with calendar.at(NOW), populated(url):
         open_cases = _set_deadlines(worst, escalate)
     built = time.perf_counter() - start
-    t_base, due = _baseline(databases.copy(url))
+    base = databases.copy(url)
+    t_base, due = _baseline(base)
     t_sweep, done = _sweep(url)
     digests = done.pop("digests")
+    databases.drop(base)
+    databases.drop(url)
     assert done["escalated"] == escalate and sum(done.values()) == due, (done, due)
     return line(name, t_sweep / t_base, "<=", 3,
                 f"sweep {t_sweep:.2f} s ({done['overdue']} overdue, {done['warned']} pre-warned, "

@@ -143,7 +143,11 @@ def list_cases(user: User, f: CaseFilters, *options) -> tuple[list[Case], int | 
     stmt = filtered_cases(user, f)
     if f.cursor:
         stmt = stmt.where(Case.id < f.cursor)
-    rows = list(db.session.scalars(stmt.order_by(Case.id.desc()).limit(size + 1).options(*options)))
+    # The page's ids first, then their rows: where no index gives the order (a group's list is
+    # `group_id = g OR unit_id = g`, two index ranges), SQLite sorts ids, not whole rows.
+    page = stmt.with_only_columns(Case.id).order_by(Case.id.desc()).limit(size + 1)
+    rows = list(db.session.scalars(select(Case).where(Case.id.in_(page)).order_by(Case.id.desc())
+                                   .options(*options)))
     if len(rows) > size:
         return rows[:size], rows[size - 1].id
     return rows, None
