@@ -1,4 +1,4 @@
-"""python -m bench [--quick] [--pg] [names...]: run the benchmarks, one ratio line each."""
+"""python -m bench [--quick | --province] [--pg] [names...]: run the benchmarks, one ratio line each."""
 from __future__ import annotations
 
 import argparse
@@ -18,9 +18,11 @@ BENCHMARKS = {"fire_transition": fire.run, "case_list": case_list.run,
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="small sizes (under a minute)")
+    parser.add_argument("--quick", action="store_true", help="small sizes (a few minutes)")
     parser.add_argument("--province", action="store_true",
-                        help=f"{common.PROVINCE}x the full size (5M cases where it has 1M; case_list)")
+                        help=f"{common.PROVINCE}x the cases where the full size has 1M (case_list, file_case_http, "
+                             "sweep, bulletin; coverage's targets and visits stay 600k and 3M beside 5M cases); "
+                             "fire_transition on case_list's 5M cases, target_import unchanged")
     parser.add_argument("--pg", action="store_true", help="on a throw-away PostgreSQL cluster")
     parser.add_argument("names", nargs="*", choices=[[], *BENCHMARKS], metavar="name",
                         help=f"run only these ({', '.join(BENCHMARKS)})")

@@ -27,9 +27,9 @@ def _page_time(app, repeat: int) -> tuple[float, int]:
 def run(databases, quick: bool) -> bool:
     small, large = (5_000, 100_000) if quick else (10_000, sized(1_000_000))
     repeat = 20 if quick else 50
-    with populated(databases.new(), cases=small) as app:
+    with populated(databases.data(cases=small)) as app:
         t_small, n_small = _page_time(app, repeat)
-    with populated(databases.new(), cases=large) as app:
+    with populated(databases.data(cases=large)) as app:  # file_case_http's data set too
         t_large, n_large = _page_time(app, repeat)
     return line("case_list", t_large / t_small, "<=", 1.5,
                 f"{1000 * t_large:.2f} ms/page at {n_large} cases, {1000 * t_small:.2f} ms/page "

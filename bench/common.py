@@ -5,11 +5,13 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from datetime import datetime
 from pathlib import Path
 
 from casetrack import create_app
 from casetrack.extensions import db
+from casetrack.services import calendar
 from casetrack.services.generate import generate
 
 FAST_HASH = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
@@ -23,10 +25,12 @@ def sized(n: int) -> int:
 
 
 class Databases:
-    """Fresh empty databases: SQLite files in a temp folder, or a throw-away PostgreSQL cluster."""
+    """Fresh empty databases: SQLite files in a temp folder, or a throw-away PostgreSQL cluster;
+    and the generated data sets of this run, each built once (`data`)."""
 
     def __init__(self, pg: bool):
         self.pg, self.root, self.cluster, self.n = pg, Path(tempfile.mkdtemp(prefix="casetrack-bench-")), None, 0
+        self.built: dict[tuple, str] = {}  # data set (cases, targets, visits, seed, clock) -> its database
         if pg:
             from tests.pgcluster import Cluster, server_bin
             bindir = server_bin()
@@ -49,6 +53,31 @@ class Databases:
         shutil.copy(url.removeprefix("sqlite:///"), path)
         return f"sqlite:///{path}"
 
+    def data(self, cases: int, targets: int = 0, visits: int = 0, seed: int = 1,
+             at: datetime | None = None, copy: bool = False) -> str:
+        """A database holding a generated data set (generated at the moment `at` if given, else
+        now), built once per run and shared by the benchmarks that only read it; `copy=True`
+        gives a copy of it, for a benchmark that changes the data (`drop` it when done)."""
+        key = (cases, targets, visits, seed, at)
+        if key in self.built:
+            print(f"#   the same {cases} cases, {targets} targets, {visits} visits as before", flush=True)
+        else:
+            with calendar.at(at) if at else nullcontext():
+                self.built[key] = _generated(self.new(), cases, targets, visits, seed)
+        return self.copy(self.built[key]) if copy else self.built[key]
+
+    def drop(self, url: str) -> None:
+        """Remove a database made by `new` or `copy` (no connection to it may be open)."""
+        if self.cluster:
+            import psycopg
+            with psycopg.connect(host="127.0.0.1", port=self.cluster.port, user=self.cluster.user,
+                                 dbname="postgres", autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+        else:
+            path = url.removeprefix("sqlite:///")
+            for suffix in ("", "-wal", "-shm", "-writer.lock"):
+                Path(path + suffix).unlink(missing_ok=True)
+
     def close(self) -> None:
         if self.cluster:
             self.cluster.stop()
@@ -61,13 +90,23 @@ def make_app(url: str):
 
 
 @contextmanager
-def populated(url: str, cases: int, targets: int = 0, seed: int = 1, visits: int = 0) -> Iterator:
-    """An app context on `url` with the schema and a generated data set."""
+def populated(url: str) -> Iterator:
+    """An app context on `url` (a data set from `Databases.data`)."""
     app = make_app(url)
     with app.app_context():
+        try:
+            yield app
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _generated(url: str, cases: int, targets: int, visits: int, seed: int) -> str:
+    """Generate a data set into the empty database `url`, then refresh the planner's statistics."""
+    started = time.perf_counter()
+    with populated(url):
         from casetrack import schema
         schema.upgrade()
-        started = time.perf_counter()
         generate(targets, cases, visits, seed=seed)
         db.session.commit()
         print(f"#   generated {cases} cases, {targets} targets, {visits} visits in {time.perf_counter() - started:.0f} s",
@@ -78,11 +117,7 @@ def populated(url: str, cases: int, targets: int = 0, seed: int = 1, visits: int
         else:
             db.session.execute(db.text("ANALYZE"))
             db.session.commit()
-        try:
-            yield app
-        finally:
-            db.session.remove()
-            db.engine.dispose()
+    return url
 
 
 def timed(fn: Callable[[], object], repeat: int) -> float:

@@ -13,8 +13,9 @@ day of the sweep, a Wednesday. Two mixes:
 
 The baseline is one UPDATE setting both flag columns of the due rows (the escalated cases
 included, as overdue). The sweep runs as `flask sweep` does: `sweep_deadlines` committing after
-each batch; it also writes one event per flag (hash-chained) and one or two notices, and fires
-the escalations through the workflow.
+each batch; it also writes one event per flag (hash-chained), counts the flags into one digest
+notice per unit and kind (inserted by the first batch that needs it, counted up by later ones),
+and fires the escalations through the workflow.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import text
 
-from bench.common import line, make_app, populated
+from bench.common import line, make_app, populated, sized
 from casetrack.extensions import db
 from casetrack.services import calendar
 from casetrack.services.cases import default_workflow
@@ -83,24 +84,31 @@ def _sweep(url: str) -> tuple[float, dict]:
         done = sweep_deadlines(after_batch=db.session.commit)  # as `flask sweep` does
         db.session.commit()
         took = time.perf_counter() - start
+        done["digests"] = db.session.scalar(text("SELECT count(*) FROM notifications WHERE count IS NOT NULL"))
         db.engine.dispose()
     return took, done
 
 
 def _one(databases, name: str, quick: bool, worst: bool) -> bool:
-    wanted = 20_000 if quick else 1_000_000
+    wanted = 20_000 if quick else sized(1_000_000)
     escalate = 20 if quick else 200
-    url = databases.new()
     start = time.perf_counter()
-    with calendar.at(NOW), populated(url, cases=round(wanted / OPEN_SHARE)):
+    # one data set for both mixes, generated as of NOW; each mix changes a copy of it
+    url = databases.data(cases=round(wanted / OPEN_SHARE), at=NOW, copy=True)
+    with calendar.at(NOW), populated(url):
         open_cases = _set_deadlines(worst, escalate)
     built = time.perf_counter() - start
-    t_base, due = _baseline(databases.copy(url))
+    base = databases.copy(url)
+    t_base, due = _baseline(base)
     t_sweep, done = _sweep(url)
+    digests = done.pop("digests")
+    databases.drop(base)
+    databases.drop(url)
     assert done["escalated"] == escalate and sum(done.values()) == due, (done, due)
     return line(name, t_sweep / t_base, "<=", 3,
                 f"sweep {t_sweep:.2f} s ({done['overdue']} overdue, {done['warned']} pre-warned, "
-                f"{done['escalated']} escalated), one UPDATE of the {due} due rows {t_base:.2f} s; "
+                f"{done['escalated']} escalated; {digests} digest notices), "
+                f"one UPDATE of the {due} due rows {t_base:.2f} s; "
                 f"{open_cases} open cases (built in {built:.0f} s)")
 
 

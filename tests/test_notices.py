@@ -158,11 +158,13 @@ def test_the_mail_of_a_filing_names_the_new_case(world, smtp):
     assert "To: group1@example.org" in mail and f"new case #{case.id} " in mail
 
 
-def test_the_sweeps_bulk_notices_are_mailed_too(world, smtp, runner):
+def test_the_sweeps_digests_are_mailed_one_mail_each(world, smtp, runner):
     world.users["team1"].email = "team1@example.org"
     with on("2026-06-01"):
         case = world.file("group1")
+        world.file("group1")
     db.session.commit()
-    sweep(runner, "2026-06-09")  # overdue: the group and its team hear of it
-    [mail] = smtp.messages
-    assert "To: team1@example.org" in mail and f"overdue #{case.id}" in mail
+    sweep(runner, "2026-06-09")  # overdue: the group and its team hear of it, in one digest each
+    [mail] = smtp.messages  # the group's users have no address
+    assert "To: team1@example.org" in mail and "王家村工作组 有 2 件案件新逾期" in mail
+    assert f"#{case.id}" not in mail

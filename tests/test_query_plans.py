@@ -28,6 +28,51 @@ def test_case_list_needs_no_sort(world, who, filters):
 
 
 
+# sqlite_stat1 of `cases` after ANALYZE of 5M generated cases (1,000 groups of 5,000 cases)
+PROVINCE_STATS = {"ix_cases_category_id": "5000000 250000", "ix_cases_created_at": "5000000 1",
+                  "ix_cases_department_id": "5000000 87720", "ix_cases_group_id_id": "5000000 5000 1",
+                  "ix_cases_group_state": "5000000 5000 715 1", "ix_cases_state_deadline": "5000000 714286 10505",
+                  "ix_cases_state_id": "5000000 714286 1", "ix_cases_target_id": "5000000 5000000",
+                  "ix_cases_unit_state": "5000000 4386 2242 1", "ix_cases_visit_id": "5000000 5000000"}
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("filters", [{}, {"cursor": 10**6}, {"state": "group"}])
+def test_group_list_sorts_ids_not_rows_at_province_size(world, filters):
+    """A group's list is two index ranges (`group_id = g OR unit_id = g`) that no index orders by id:
+    with a province's statistics SQLite gathers the group's cases and sorts them. The page's ids are
+    chosen first, so what it sorts is the group's ids, and only the page's rows are read; sorting
+    the group's whole rows made the page 4x slower at 5M cases than at 10k (34 ms against 0.2)."""
+    from sqlalchemy import event
+
+    from casetrack.services.queries import LIST_ROW, list_cases
+    world.file("group1", title="路灯不亮")
+    db.session.commit()
+    db.session.execute(text("ANALYZE"))
+    db.session.execute(text("DELETE FROM sqlite_stat1 WHERE tbl = 'cases'"))
+    for index, stat in PROVINCE_STATS.items():
+        db.session.execute(text("INSERT INTO sqlite_stat1 VALUES ('cases', :idx, :stat)"),
+                           {"idx": index, "stat": stat})
+    db.session.execute(text("ANALYZE sqlite_schema"))  # load the statistics written above
+    seen: list[tuple[str, tuple]] = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many):
+        if "ORDER BY cases.id DESC" in " ".join(statement.split()):
+            seen.append((statement, parameters))
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        rows, _cursor = list_cases(world.users["group1"], CaseFilters(**filters), *LIST_ROW)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    assert [c.title for c in rows] == ["路灯不亮"]
+    assert len(seen) == 1, seen
+    plan = list(db.session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {seen[0][0]}", seen[0][1]))
+    top = [detail for _id, parent, _n, detail in plan if parent == 0]
+    assert top[0] == "SEARCH cases USING INTEGER PRIMARY KEY (rowid=?)", plan
+    assert not any("TEMP B-TREE" in step for step in top), plan
+    assert any("ix_cases_group" in detail for *_r, detail in plan), plan  # the group's own index range
+
+
 @pytest.mark.parametrize("who", ["county", "group1"])
 def test_case_list_page_joins_only_the_unit_it_shows(world, client, auth, who):
     """The page shows each case's holding unit: its query joins that unit alone, not the

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import datetime, timezone
 
 from sqlalchemy import func, select
 
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, Notification
+from casetrack.services import calendar
 from casetrack.services.cases import fire
 from casetrack.services.extensions import request_extension
 from casetrack.services.sweep import sweep_deadlines
@@ -32,6 +35,13 @@ def notices(kind: str, unit) -> int:
         Notification.kind == kind, Notification.unit_id == unit.id))
 
 
+def digests() -> set[tuple]:
+    """The sweep's digests as (kind, recipient, unit counted or None, count)."""
+    db.session.expire_all()
+    return {(n.kind, n.unit.code, n.about_unit.code if n.about_unit else None, n.count)
+            for n in db.session.scalars(select(Notification).where(Notification.count.is_not(None)))}
+
+
 def test_warn_then_flag_overdue_then_escalate_each_once(world, runner):
     with on("2026-06-01"):  # due Mon Jun 8, pre-warning from Fri Jun 5
         case = world.file("group1")
@@ -40,11 +50,11 @@ def test_warn_then_flag_overdue_then_escalate_each_once(world, runner):
     assert sweep(runner, "2026-06-04") == nothing
     assert sweep(runner, "2026-06-05") == {**nothing, "warned": 1}
     assert sweep(runner, "2026-06-05") == nothing
-    assert notices("pre_warning", world.units["G1"]) == 1
+    assert digests() == {("pre_warning", "G1", None, 1)}
 
     assert sweep(runner, "2026-06-09") == {**nothing, "overdue": 1}  # 1 working day late
     assert sweep(runner, "2026-06-09") == nothing
-    assert notices("overdue", world.units["T1"]) == 1  # the group's superior hears of it
+    assert ("overdue", "T1", "G1", 1) in digests()  # the group's superior hears of it
 
     assert sweep(runner, "2026-06-10") == {**nothing, "escalated": 1}  # 2 working days late
     assert sweep(runner, "2026-06-10") == nothing
@@ -114,5 +124,120 @@ def test_one_batch_flags_overdue_and_pre_warning_cases_each_in_its_own_column(wo
     [overdue], [warning] = events(late, "overdue"), events(soon, "pre_warning")
     assert overdue.data == {"deadline": late.deadline.isoformat()} and overdue.actor_id is None
     assert (warning.from_state, warning.to_state, warning.to_unit_id) == ("group", "group", soon.unit_id)
-    assert [notices("overdue", world.units[u]) for u in ("G1", "T1")] == [1, 1]
-    assert [notices("pre_warning", world.units[u]) for u in ("G1", "T1")] == [1, 0]
+    assert digests() == {("overdue", "G1", None, 1), ("overdue", "T1", "G1", 1), ("pre_warning", "G1", None, 1)}
+
+
+def late_cases(world, counts: dict[str, int]) -> dict[str, list[int]]:
+    """Cases due Mon Jun 8 (one working day late on Jun 9), by filing user."""
+    with on("2026-06-01"):
+        filed = {user: [world.file(user).id for _ in range(n)] for user, n in counts.items()}
+    db.session.commit()
+    return filed
+
+
+def test_a_sweep_tells_each_unit_once_per_kind_however_many_cases_and_batches(world, app):
+    late = late_cases(world, {"group1": 3, "group2": 1, "group3": 2})
+    with on("2026-06-03"):  # due Wed Jun 10, pre-warned from Jun 9
+        world.file("group1"), world.file("group1")
+    db.session.commit()
+    with on("2026-06-09"):
+        assert sweep_deadlines(batch=2, after_batch=db.session.commit) == \
+            {"escalated": 0, "warned": 2, "overdue": 6}
+        db.session.commit()
+    expected = {("overdue", "G1", None, 3), ("overdue", "T1", "G1", 3), ("pre_warning", "G1", None, 2),
+                ("overdue", "G2", None, 1), ("overdue", "T1", "G2", 1),
+                ("overdue", "G3", None, 2), ("overdue", "T2", "G3", 2)}
+    assert digests() == expected  # 4 batches, 7 notices: no case has a notice of its own
+    assert db.session.scalar(select(func.count(Notification.id)).where(Notification.case_id.in_(
+        [i for ids in late.values() for i in ids]))) == 1 * 6  # each case's own "new case" notice only
+    with on("2026-06-09"):
+        assert sweep_deadlines(after_batch=db.session.commit) == {"escalated": 0, "warned": 0, "overdue": 0}
+        db.session.commit()
+    assert digests() == expected  # the same day again: nothing new, no count moved
+
+
+def case_ids(page: str) -> set[int]:
+    return {int(i) for i in re.findall(r'data-case="(\d+)"', page)}
+
+
+def test_a_digest_links_to_exactly_the_cases_it_counts(world, app, runner, auth, client, api):
+    before = late_cases(world, {"group1": 1})["group1"]
+    sweep(runner, "2026-06-09")  # an earlier run flagged this one: old news for the next digest
+    late = late_cases(world, {"group1": 2, "group2": 1})
+    with on("2026-06-08"):  # with the group too, its deadline not near: in no digest
+        world.file("group1")
+    db.session.commit()
+    with calendar.at(datetime(2026, 6, 9, 3, tzinfo=timezone.utc)):  # the next hour's run
+        assert runner.invoke(args=["sweep"]).exit_code == 0
+        auth.login("team1")
+        body = api("team1").get("/notifications").get_json()["notifications"]
+        [g1] = [n for n in body if "03:00" in n["created_at"] and "王家村" in (n["message"] or "")]
+        [g2] = [n for n in body if "03:00" in n["created_at"] and "李家村" in (n["message"] or "")]
+        assert (g1["count"], g2["count"]) == (2, 1)
+        assert case_ids(client.get(g1["cases"]).get_data(as_text=True)) == set(late["group1"])
+        assert case_ids(client.get(g2["cases"]).get_data(as_text=True)) == set(late["group2"])
+        auth.login("group1")
+        [own] = [n for n in api("group1").get("/notifications").get_json()["notifications"]
+                 if n["count"] and "03:00" in n["created_at"]]
+        assert case_ids(client.get(own["cases"]).get_data(as_text=True)) == set(late["group1"])
+        assert set(before).isdisjoint(late["group1"])
+        query = own["cases"].split("?", 1)[1]
+        assert {c["id"] for c in api("group1").get(f"/cases?{query}").get_json()["cases"]} == set(late["group1"])
+
+
+def test_digests_read_in_the_readers_language(world, runner, auth, client, api):
+    late_cases(world, {"group1": 2})
+    sweep(runner, "2026-06-09")
+    auth.login("team1")
+    with on("2026-06-09"):
+        english = client.get("/notices/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+        chinese = client.get("/notices/", headers={"Accept-Language": "zh-CN,zh;q=0.9"}).get_data(as_text=True)
+    assert "2 cases of 王家村工作组 newly overdue" in english
+    assert "王家村工作组 有 2 件案件新逾期" in chinese
+    assert "held_by=G1" in chinese and "overdue=true" in chinese
+    [notice] = [n for n in api("group1").get("/notifications").get_json()["notifications"] if n["count"]]
+    assert (notice["message"], notice["count"], notice["case"]) == ("2 件案件新逾期", 2, None)
+
+
+def test_a_case_that_cannot_climb_does_not_hold_back_the_others_of_its_batch(world, app, monkeypatch):
+    from casetrack.services import sweep as sweep_module
+    from casetrack.services.errors import Conflict
+    with on("2026-06-01"):
+        stuck, climbs = world.file("group1"), world.file("group1")
+    db.session.commit()
+    fire_one = sweep_module._fire
+
+    def refuse_one(wf, case):
+        fire_one(wf, case)
+        if case.id == stuck.id:  # after the transition: the savepoint must undo it
+            raise Conflict("no unit above", "invalid_transition")
+
+    monkeypatch.setattr(sweep_module, "_fire", refuse_one)
+    with on("2026-06-10"):  # two working days late: both due to climb
+        assert sweep_deadlines(after_batch=db.session.commit) == {"escalated": 1, "warned": 0, "overdue": 1}
+        db.session.commit()
+    db.session.expire_all()
+    assert [(c.state, c.unit.code) for c in (db.session.get(Case, stuck.id), db.session.get(Case, climbs.id))] \
+        == [("group", "G1"), ("team", "T1")]
+    assert [len(events(c, "escalate")) for c in (stuck, climbs)] == [0, 1]
+    assert len(events(stuck, "overdue")) == 1
+
+
+def test_the_notice_filters_refuse_bad_values_and_due_soon_lists_the_pre_warned(world, api, runner):
+    with on("2026-06-03"):  # due Wed Jun 10, pre-warned from Jun 9
+        soon = world.file("group1")
+        unwarned = world.file("group1")
+        unwarned.warn_on = None  # a deadline but no pre-warning day: never due soon
+    db.session.commit()
+    county = api("county")
+    for bad in ("flagged_at=yesterday", "flagged_at=2026-06-09T02:00:00", "due_soon=maybe",
+                "flagged_at=0001-01-01T00:00:00%2B01:00"):
+        r = county.get(f"/cases?{bad}")
+        assert r.status_code == 422 and bad.split("=")[0] in r.json["errors"], bad
+    with on("2026-06-08"):
+        assert county.get("/cases?due_soon=true").json["cases"] == []
+    with on("2026-06-09"):
+        assert [c["id"] for c in county.get("/cases?due_soon=true&held_by=G1").json["cases"]] == [soon.id]
+        not_soon = [c["id"] for c in county.get("/cases?due_soon=false").json["cases"]]
+        assert unwarned.id in not_soon and soon.id not in not_soon
+        assert county.get("/cases?due_soon=true&held_by=G2").json["cases"] == []

@@ -6,15 +6,14 @@ import hashlib
 import json
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (DDL, JSON, CheckConstraint, ForeignKey, Index, Numeric, String, Text, event,
-                        func, inspect, select, text)
+                        inspect, text)
 from sqlalchemy.orm import (Mapped, Session, make_transient_to_detached, mapped_column, object_session,
                             relationship)
 
-from casetrack.extensions import UTCDateTime, db, insert_many, utcnow
+from casetrack.extensions import UTCDateTime, db, driver_marks, insert_many, utcnow
 from casetrack.models.org import Category, Unit, User
 from casetrack.models.visits import Target, Visit
 
@@ -90,6 +89,17 @@ class Case(db.Model):
         return f"<Case {self.id} {self.state}>"
 
 
+# What an event's hash is taken over: json.dumps with these options, the encoder built once
+# (json.dumps builds a new one per call when given options; the sweep hashes 100k events a run).
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _chain_hash(*fields: Any) -> str:
+    """sha256 of an event's fields (prev_hash, case_id, at as UTC ISO text, actor_id, trigger,
+    from_state, to_state, from_unit_id, to_unit_id, data) as canonical JSON."""
+    return hashlib.sha256(_CANONICAL.encode(fields).encode()).hexdigest()
+
+
 class CaseEvent(db.Model):
     """One thing that happened to a case; rows are only ever added."""
     __tablename__ = "case_events"
@@ -112,11 +122,9 @@ class CaseEvent(db.Model):
 
     def digest(self) -> str:
         """The row's hash, from its content and its predecessor's hash."""
-        content = json.dumps([self.prev_hash, self.case_id, self.at.astimezone(timezone.utc).isoformat(),
-                              self.actor_id, self.trigger, self.from_state, self.to_state,
-                              self.from_unit_id, self.to_unit_id, self.data],
-                             sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(content.encode()).hexdigest()
+        return _chain_hash(self.prev_hash, self.case_id, self.at.astimezone(timezone.utc).isoformat(),
+                           self.actor_id, self.trigger, self.from_state, self.to_state,
+                           self.from_unit_id, self.to_unit_id, self.data)
 
     case: Mapped[Case] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship(lazy="joined")
@@ -271,19 +279,27 @@ def chain_heads(session: Session, case_ids: set[int] | list[int]) -> dict[int, s
     """The hash of each case's newest event, in one SELECT (a case without events is left out)."""
     if not case_ids:
         return {}
-    newest = select(func.max(CaseEvent.id)).where(CaseEvent.case_id.in_(case_ids)).group_by(CaseEvent.case_id)
-    return dict(session.execute(select(CaseEvent.case_id, CaseEvent.hash)
-                                .where(CaseEvent.id.in_(newest.scalar_subquery()))).all())
+    ids = tuple(case_ids)
+    conn = session.connection()
+    return dict(conn.exec_driver_sql(
+        "SELECT case_id, hash FROM case_events WHERE id IN (SELECT max(id) FROM case_events "
+        f"WHERE case_id IN ({driver_marks(conn, len(ids))}) GROUP BY case_id)", ids).all())
 
 
 def append_events(rows: list[dict[str, Any]]) -> None:
     """Many events at once, outside the ORM (the sweep's flags): one SELECT of each case's newest
-    hash, the chain computed by `CaseEvent.digest` as the hook above does, one executemany INSERT.
+    hash, the chain computed as `CaseEvent.digest` does for the hook above, one executemany INSERT.
     Each row has every column but id and the hashes; a case appears at most once in `rows`."""
     if not rows:
         return
     last = chain_heads(db.session, [row["case_id"] for row in rows])
+    stamps: dict[datetime, str] = {}   # the rows of one batch mostly share their moment
     for row in rows:
-        row["prev_hash"] = last.get(row["case_id"], "")
-        row["hash"] = CaseEvent.digest(SimpleNamespace(**row))
+        at = row["at"]
+        if at not in stamps:
+            stamps[at] = at.astimezone(timezone.utc).isoformat()
+        row["prev_hash"] = prev = last.get(row["case_id"], "")
+        row["hash"] = _chain_hash(prev, row["case_id"], stamps[at], row["actor_id"], row["trigger"],
+                                  row["from_state"], row["to_state"], row["from_unit_id"], row["to_unit_id"],
+                                  row["data"])
     insert_many(CaseEvent.__table__, rows)

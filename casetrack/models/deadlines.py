@@ -91,8 +91,15 @@ class Notification(db.Model):
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     kind: Mapped[str] = mapped_column(String(20))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
-    message: Mapped[str] = mapped_column(Text, comment="English; the inbox translates by kind")
+    message: Mapped[str] = mapped_column(Text, comment="English; the inbox translates by kind; "
+                                                       "empty for a digest")
+    count: Mapped[int | None] = mapped_column(
+        comment="a sweep's digest: how many cases it flagged (overdue or pre-warned) in one run")
+    about_unit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("units.id"), comment="a digest to a superior: the unit below whose cases it counts")
     read: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     case: Mapped[Case | None] = relationship()
+    unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
+    about_unit: Mapped[Unit | None] = relationship(foreign_keys=[about_unit_id])

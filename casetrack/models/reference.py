@@ -22,7 +22,7 @@ class ReferenceVersion(db.Model):
 
 
 _RANDOM = {"sqlite": "abs(random())", "postgresql": "floor(random() * 9e18)::bigint"}
-# Per dialect; also run by migration 0006. Triggers catch every writer: services, Core, psql.
+# Per dialect; also run by migration 0007. Triggers catch every writer: services, Core, psql.
 REFERENCE_DDL = {
     "sqlite": [f"INSERT INTO reference_versions (id, version) VALUES (1, {_RANDOM['sqlite']})"] + [
         f"CREATE TRIGGER {table}_{op.lower()}_version AFTER {op} ON {table} "

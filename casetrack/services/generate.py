@@ -175,14 +175,15 @@ def ensure_tree(groups_wanted: int, password_hash: str, counts: Counts) -> None:
 # -- rows ------------------------------------------------------------------------------------
 
 def _targets(rng: random.Random, n: int, groups: list[int], cadres: dict[int, int],
-             start_id: int) -> Iterator[dict]:
+             start_id: int, assigned: datetime) -> Iterator[dict]:
     kinds, weights = TARGET_KINDS, [50, 25, 5, 10, 2, 2, 2, 2, 2]
     for i in range(n):
         group = groups[i * len(groups) // n]  # contiguous blocks: a group's targets sit together
         kind = rng.choices(kinds, weights)[0]
         name = f"{_name(rng)}家" if kind.endswith("household") else f"{_name(rng)}{kind}"
         yield {"id": start_id + i, "kind": kind, "name": name, "address": f"{rng.randint(1, 300)}号",
-               "village": f"第{group}村", "group_id": group, "cadre_id": cadres.get(group)}
+               "village": f"第{group}村", "group_id": group, "cadre_id": cadres.get(group),
+               "created_at": assigned, "updated_at": assigned}  # by the calendar's clock, not the wall's
 
 
 def _visits(rng: random.Random, n: int, targets: list[tuple[int, int]], cadres: dict[int, int],
@@ -358,7 +359,7 @@ def generate(targets: int, cases: int, visits: int, seed: int = 1, password: str
 
     with _loading(Target, Visit, Case, CaseEvent):
         first_target = _next_id(Target)
-        counts.targets = _bulk(Target, _targets(rng, targets, groups, leaders, first_target))
+        counts.targets = _bulk(Target, _targets(rng, targets, groups, leaders, first_target, start))
         progress(f"targets: {counts.targets}")
         target_rows = [(tid, groups[i * len(groups) // targets]) for i, tid in
                        enumerate(range(first_target, first_target + targets))] if targets else []

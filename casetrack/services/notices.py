@@ -1,12 +1,17 @@
 """Notifications (an inbox of what needs me) and supervision notes (督办)."""
 from __future__ import annotations
 
+from collections import Counter
+from datetime import datetime
 from typing import Any
 
+from flask import url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select, update
+from flask_babel import ngettext
+from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy.orm import selectinload
 
-from casetrack.extensions import db, insert_many
+from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, Notification, SupervisionNote, Unit, User
 from casetrack.services import mail
 from casetrack.services.calendar import now
@@ -42,16 +47,69 @@ def notify_unit_of_case(kind: str, case: Case, unit: Unit) -> None:
     mail.queue(_subject(kind, case), case.title, unit_id=unit.id)
 
 
-def notify_units(rows: list[tuple[str, int, str, int]]) -> None:
-    """Many notices at once, each (kind, case id, message, unit id): one INSERT."""
-    if not rows:
-        return
-    at = now()
-    insert_many(Notification.__table__, [
-        {"kind": kind, "case_id": case_id, "message": message, "unit_id": unit_id, "user_id": None,
-         "read": False, "created_at": at} for kind, case_id, message, unit_id in rows])
-    for kind, case_id, message, unit_id in rows if mail.enabled() else ():
-        mail.queue(f"[casetrack] {kind.replace('_', ' ')} #{case_id}", message, unit_id=unit_id)
+# -- the sweep's digests: one notice per unit and kind per run, not one per case -------------
+
+DigestKey = tuple[str, int, int | None]  # (kind, recipient unit id, id of the unit counted or None)
+
+
+class Digests:
+    """The digest notices of one sweep run, all stamped with the run's time (as its events are):
+    a digest is inserted by the first batch that flags a case for it and counted up by each later
+    batch, in that batch's transaction, so whatever is committed is counted. Mailed once, at the end."""
+
+    def __init__(self, at: datetime):
+        self.at, self.ids, self.counts = at, {}, Counter()
+
+    def add(self, counts: Counter[DigestKey]) -> None:
+        fresh = [key for key in counts if key not in self.ids]
+        rows = [Notification(kind=kind, unit_id=unit_id, about_unit_id=about, count=counts[kind, unit_id, about],
+                             message="", created_at=self.at) for kind, unit_id, about in fresh]
+        db.session.add_all(rows)
+        db.session.flush()
+        self.ids.update((key, row.id) for key, row in zip(fresh, rows))
+        more = [{"notice": self.ids[key], "n": n} for key, n in counts.items() if key not in fresh]
+        if more:
+            table = Notification.__table__
+            db.session.execute(update(table).where(table.c.id == bindparam("notice"))
+                               .values(count=table.c.count + bindparam("n")), more)
+        self.counts.update(counts)
+
+    def mail(self) -> None:
+        """One mail per digest, to its unit's users, in the default language (the run's counts)."""
+        if not self.ids or not mail.enabled():
+            return
+        names = dict(db.session.execute(select(Unit.id, Unit.name).where(
+            Unit.id.in_({about for _kind, _unit, about in self.ids if about}))).all())
+        for (kind, unit_id, about), n in self.counts.items():
+            text = digest_text(kind, n, names.get(about))
+            mail.queue(f"[casetrack] {text}", text, unit_id=unit_id)
+
+
+def digest_text(kind: str, n: int, about: str | None = None) -> str:
+    """What a digest says, in the reader's language."""
+    if kind == "pre_warning":
+        return ngettext("%(num)d case due soon", "%(num)d cases due soon", n)
+    if about:
+        return ngettext("%(num)d case of %(unit)s newly overdue", "%(num)d cases of %(unit)s newly overdue",
+                        n, unit=about)
+    return ngettext("%(num)d case newly overdue", "%(num)d cases newly overdue", n)
+
+
+def describe(notice: Notification) -> str:
+    """A notice's text for its reader: a digest rendered in their language, else its message."""
+    if notice.count is None:
+        return notice.message
+    return digest_text(notice.kind, notice.count, notice.about_unit.name if notice.about_unit else None)
+
+
+def link(notice: Notification) -> str | None:
+    """Where a digest leads: the case list filtered to the cases it counts (held by its unit,
+    overdue or due soon, flagged by its run); None for a notice about one case."""
+    if notice.count is None:
+        return None
+    held = notice.about_unit or notice.unit
+    condition = {"overdue": "true"} if notice.kind == "overdue" else {"due_soon": "true"}
+    return url_for("cases.list_", held_by=held.code, **condition, flagged_at=notice.created_at.isoformat())
 
 
 def _mine(user: User):
@@ -61,6 +119,7 @@ def _mine(user: User):
 
 def inbox(user: User) -> list[Notification]:
     return list(db.session.scalars(select(Notification).where(_mine(user))
+                                   .options(selectinload(Notification.unit), selectinload(Notification.about_unit))
                                    .order_by(Notification.id.desc()).limit(INBOX_SIZE)))
 
 

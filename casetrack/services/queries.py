@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -10,13 +10,14 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import joinedload, lazyload
 
 from casetrack.extensions import db
-from casetrack.models import CASE_KINDS, Case, Category, Unit, User
+from casetrack.models import CASE_KINDS, Case, CaseEvent, Category, Unit, User
 from casetrack.services.calendar import SHANGHAI, parse_day, today
 from casetrack.services.cases import MAX_ID, default_workflow, scoped_cases, unit_filter
 from casetrack.services.clock import running_clock
 from casetrack.services.errors import ValidationFailed
 
 TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no")
+SWEEP_FLAGS = ("overdue", "pre_warning")  # the events of the sweep's flags
 
 
 @dataclass
@@ -26,6 +27,9 @@ class CaseFilters:
     kind: str | None = None
     unit: str | None = None
     overdue: bool | None = None
+    due_soon: bool | None = None  # the deadline is near (pre-warning day reached), not passed
+    flagged_at: datetime | None = None  # flagged (overdue or pre-warned) by the sweep run of that time
+    held_by: str | None = None  # a unit code: the cases that unit holds now (not its subtree's)
     q: str | None = None
     date_from: date | None = None
     date_to: date | None = None
@@ -41,16 +45,26 @@ class CaseFilters:
         """Read filters from query-string arguments; a bad value is refused, not ignored."""
         errors: dict[str, str] = {}
         f = cls(state=args.get("state") or None, category=args.get("category") or None,
-                unit=args.get("unit") or None, q=(args.get("q") or "").strip() or None)
+                unit=args.get("unit") or None, held_by=args.get("held_by") or None,
+                q=(args.get("q") or "").strip() or None)
         kind = args.get("kind") or None
         if kind and kind not in CASE_KINDS:
             errors["kind"] = _("Individual or shared, please.")
         f.kind = kind
-        overdue = (args.get("overdue") or "").lower()
-        if overdue:
-            if overdue not in TRUE + FALSE:
-                errors["overdue"] = _("true or false, please.")
-            f.overdue = overdue in TRUE
+        for name in ("overdue", "due_soon"):
+            value = (args.get(name) or "").lower()
+            if value:
+                if value not in TRUE + FALSE:
+                    errors[name] = _("true or false, please.")
+                setattr(f, name, value in TRUE)
+        if args.get("flagged_at"):
+            try:
+                moment = datetime.fromisoformat(args["flagged_at"])
+                if moment.tzinfo is None:
+                    raise ValueError("no time zone")
+                f.flagged_at = moment.astimezone(timezone.utc)
+            except (ValueError, OverflowError):
+                errors["flagged_at"] = _("A time like 2026-06-10T00:05:00+00:00, please.")
         counted, level = args.get("counted") or None, args.get("level") or None
         if counted and counted not in ("solved", "explained", "closed"):
             errors["counted"] = _("Solved, explained or closed, please.")
@@ -87,9 +101,17 @@ def filtered_cases(user: User, f: CaseFilters):
     if f.unit:
         unit = db.session.scalars(select(Unit).where(Unit.code == f.unit)).first()
         stmt = stmt.where(unit_filter(unit) if unit else Case.id.is_(None))
+    if f.held_by:
+        stmt = stmt.where(Case.unit_id == select(Unit.id).where(Unit.code == f.held_by).scalar_subquery())
     if f.overdue is not None:
         due = overdue()
         stmt = stmt.where(due if f.overdue else or_(Case.deadline.is_(None), ~due))
+    if f.due_soon is not None:
+        soon = due_soon()
+        stmt = stmt.where(soon if f.due_soon else or_(Case.deadline.is_(None), Case.warn_on.is_(None), ~soon))
+    if f.flagged_at:
+        stmt = stmt.where(Case.id.in_(select(CaseEvent.case_id).where(
+            CaseEvent.at == f.flagged_at, CaseEvent.trigger.in_(SWEEP_FLAGS))))
     if f.q:
         stmt = stmt.where(or_(Case.title.icontains(f.q, autoescape=True),
                               Case.description.icontains(f.q, autoescape=True)))
@@ -121,7 +143,11 @@ def list_cases(user: User, f: CaseFilters, *options) -> tuple[list[Case], int | 
     stmt = filtered_cases(user, f)
     if f.cursor:
         stmt = stmt.where(Case.id < f.cursor)
-    rows = list(db.session.scalars(stmt.order_by(Case.id.desc()).limit(size + 1).options(*options)))
+    # The page's ids first, then their rows: where no index gives the order (a group's list is
+    # `group_id = g OR unit_id = g`, two index ranges), SQLite sorts ids, not whole rows.
+    page = stmt.with_only_columns(Case.id).order_by(Case.id.desc()).limit(size + 1)
+    rows = list(db.session.scalars(select(Case).where(Case.id.in_(page)).order_by(Case.id.desc())
+                                   .options(*options)))
     if len(rows) > size:
         return rows[:size], rows[size - 1].id
     return rows, None
@@ -132,6 +158,12 @@ def list_cases(user: User, f: CaseFilters, *options) -> tuple[list[Case], int | 
 def overdue():
     """True for a case whose deadline (Asia/Shanghai) has passed while its clock runs."""
     return and_(Case.deadline < today(), running_clock(default_workflow()))
+
+
+def due_soon():
+    """True for a case whose pre-warning day has come and deadline not passed, clock running."""
+    day = today()
+    return and_(Case.warn_on <= day, Case.deadline >= day, running_clock(default_workflow()))
 
 
 def acting_states(role: str) -> list[str]:

@@ -9,19 +9,21 @@ each one (as the CLI does) is as safe as committing once.
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import and_, case as case_when, false, or_, select, update
+from sqlalchemy import and_, false, or_, select
 
-from casetrack.extensions import db
+from casetrack.extensions import db, driver_marks
 from casetrack.models import Case, Unit
 from casetrack.models.cases import append_events
+from casetrack.services import summaries
 from casetrack.services.calendar import now, nth_workday_back, today
 from casetrack.services.cases import fire, registry
 from casetrack.services.clock import running_clock
 from casetrack.services.errors import ServiceError
-from casetrack.services.notices import notify_units
+from casetrack.services.notices import Digests
 from casetrack.workflow import Workflow
 
 BATCH = 1000
@@ -45,8 +47,11 @@ def _due(wf: Workflow, day, cutoffs: dict[str, Any]) -> tuple[Any, Any, Any, Any
 def sweep_deadlines(batch: int | None = None, after_batch: Callable[[], None] | None = None) -> dict[str, int]:
     """Apply every due rule once; flushes, the caller commits. Returns what was done.
 
-    `after_batch` is called after each batch is flushed: the CLI commits there (see cli.py)."""
+    `after_batch` is called after each batch is flushed: the CLI commits there (see cli.py).
+    The run's flags are told in digests (one notice per unit and kind: "12 cases newly overdue"),
+    mailed once at the end, in the caller's last transaction."""
     batch, day = batch or BATCH, today()
+    digests = Digests(now())
     done = {"escalated": 0, "warned": 0, "overdue": 0}
     for wf in registry().workflows.values():
         cutoffs = {s.name: nth_workday_back(day, s.auto_escalate.after_days)
@@ -62,62 +67,80 @@ def sweep_deadlines(batch: int | None = None, after_batch: Callable[[], None] | 
             if not rows:
                 break
             last = rows[-1][0]
-            _batch(wf, rows, day, cutoffs, done)
+            _batch(wf, rows, day, cutoffs, done, digests)
             if after_batch is not None:
                 after_batch()
+    digests.mail()
     return done
 
 
-def _batch(wf: Workflow, rows: list, day, cutoffs: dict, done: dict[str, int]) -> None:
+def _batch(wf: Workflow, rows: list, day, cutoffs: dict, done: dict[str, int], digests: Digests) -> None:
     """One locked batch: escalations one by one through the workflow, flags in bulk."""
-    flags: list[tuple] = []
-    for case_id, state, deadline, unit_id, overdue_for, superior_id in rows:
-        if state in cutoffs and deadline < cutoffs[state] and _escalate(wf, case_id):
-            done["escalated"] += 1
-        elif deadline >= day or overdue_for != deadline:
-            flags.append((case_id, state, deadline, unit_id, superior_id))
-    _flag(flags, day)
+    climbing = _escalate(wf, [r[0] for r in rows if r[1] in cutoffs and r[2] < cutoffs[r[1]]])
+    done["escalated"] += len(climbing)
+    flags = [(case_id, state, deadline, unit_id, superior_id)
+             for case_id, state, deadline, unit_id, overdue_for, superior_id in rows
+             if case_id not in climbing and (deadline >= day or overdue_for != deadline)]
+    _flag(flags, day, digests)
     overdue = sum(1 for flag in flags if flag[2] < day)
     done["overdue"] += overdue
     done["warned"] += len(flags) - overdue
     db.session.flush()
 
 
-def _escalate(wf: Workflow, case_id: int) -> bool:
-    case = db.session.get(Case, case_id)
-    rule = wf.states[case.state].auto_escalate
+def _escalate(wf: Workflow, ids: list[int]) -> set[int]:
+    """Fire each case's auto-escalation through the workflow; returns the ids escalated. All in
+    one savepoint; if one fails (e.g. no unit above: left for a person, flagged overdue instead),
+    that savepoint is undone and each case is fired again in a savepoint of its own."""
+    if not ids:
+        return set()
+    cases = db.session.scalars(select(Case).where(Case.id.in_(ids)).order_by(Case.id)).all()
     try:
-        with db.session.begin_nested():
-            fire(case, rule.trigger, None, reason=rule.reason.get("zh") or rule.reason["en"])
+        # their daily figures as they are now, read for all at once, not at each one's flush
+        with summaries.refresh_cases(ids), db.session.begin_nested():
+            for case in cases:
+                _fire(wf, case)
+        return set(ids)
     except ServiceError as exc:
         if exc.code == "stale":  # fire rolled the transaction back: never hide that
             raise
-        return False  # e.g. no unit above: left for a person, flagged overdue instead
-    return True
+    if len(cases) == 1:
+        return set()
+    return {case.id for case in cases if _escalate(wf, [case.id])}
 
 
-def _flag(rows: list[tuple], day) -> None:
+def _fire(wf: Workflow, case: Case) -> None:
+    rule = wf.states[case.state].auto_escalate
+    fire(case, rule.trigger, None, reason=rule.reason.get("zh") or rule.reason["en"])
+
+
+def _flag(rows: list[tuple], day, digests: Digests) -> None:
     """Record a pre-warning (deadline not passed) or an overdue flag (passed) for each case's
     current deadline: one UPDATE of both flag columns (which does not bump the case's version:
     no one's edit should fail because the sweep passed by), the events in bulk through
-    `append_events` (the same hash chain as the ORM's), notices in bulk; an overdue case's
-    superior unit hears of it too."""
+    `append_events` (the same hash chain as the ORM's, stamped with the run's time), and the
+    counts of the run's digests: the unit holding each case, and for an overdue case its
+    superior unit too ("N cases of <unit> newly overdue")."""
     if not rows:
         return
-    db.session.execute(
-        update(Case).where(Case.id.in_([r[0] for r in rows])).values(
-            overdue_for=case_when((Case.deadline < day, Case.deadline), else_=Case.overdue_for),
-            warned_for=case_when((Case.deadline >= day, Case.deadline), else_=Case.warned_for)),
-        execution_options={"synchronize_session": False})
-    at, events, notices = now(), [], []
+    conn = db.session.connection()
+    bind = Case.__table__.c.deadline.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    on = bind(day) if bind else day
+    conn.exec_driver_sql(
+        "UPDATE cases SET overdue_for = CASE WHEN deadline < {0} THEN deadline ELSE overdue_for END, "
+        "warned_for = CASE WHEN deadline >= {0} THEN deadline ELSE warned_for END "
+        "WHERE id IN ({1})".format(driver_marks(conn, 1), driver_marks(conn, len(rows))),
+        (on, on, *(r[0] for r in rows)))
+    events, counts, data = [], Counter(), {}
     for case_id, state, deadline, unit_id, superior_id in rows:
-        trigger, words = ("overdue", "overdue since") if deadline < day else ("pre_warning", "due on")
-        events.append({"case_id": case_id, "at": at, "actor_id": None, "trigger": trigger,
+        trigger = "overdue" if deadline < day else "pre_warning"
+        if deadline not in data:  # one dict per deadline: its JSON is bound once (insert_many)
+            data[deadline] = {"deadline": deadline.isoformat()}
+        events.append({"case_id": case_id, "at": digests.at, "actor_id": None, "trigger": trigger,
                        "from_state": state, "to_state": state, "from_unit_id": unit_id,
-                       "to_unit_id": unit_id, "data": {"deadline": deadline.isoformat()}})
-        message = f"{words} {deadline.isoformat()}"
-        notices.append((trigger, case_id, message, unit_id))
-        if trigger == "overdue":
-            notices.append((trigger, case_id, message, superior_id or unit_id))
+                       "to_unit_id": unit_id, "data": data[deadline]})
+        counts[trigger, unit_id, None] += 1
+        if trigger == "overdue" and superior_id:
+            counts[trigger, superior_id, unit_id] += 1
     append_events(events)
-    notify_units(notices)
+    digests.add(counts)

@@ -89,8 +89,10 @@ def notifications():
     user = g.api_user
     return jsonify(unread=notices.unread_count(user),
                    notifications=[{"id": n.id, "kind": n.kind, "case": n.case_id,
-                                   "message": n.message, "read": n.read,
-                                   "created_at": n.created_at.isoformat()}
+                                   "message": notices.describe(n), "read": n.read,
+                                   "created_at": n.created_at.isoformat(),
+                                   # a sweep's digest: how many cases, and the list of them
+                                   "count": n.count, "cases": notices.link(n)}
                                   for n in notices.inbox(user)],
                    supervision=[note_json(n) for n in notices.pending_notes(user)])
 

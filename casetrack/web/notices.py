@@ -42,7 +42,8 @@ def unread_notices():
 @bp.get("/")
 def inbox():
     return render_template("notices/inbox.html", notices=notices.inbox(current_user),
-                           notes=notices.pending_notes(current_user), kinds=KIND_LABELS)
+                           notes=notices.pending_notes(current_user), kinds=KIND_LABELS,
+                           describe=notices.describe, link=notices.link)
 
 
 @bp.post("/<int:notice_id>/read")

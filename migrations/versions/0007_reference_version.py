@@ -4,8 +4,8 @@ Each process keeps the active categories, the declared days off and the active w
 every filing reads, and reads this one value (with the token's owner) to know when its copy is
 stale. Triggers change it, so every writer counts.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-23 17:05:00
 
 """
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 
 from casetrack.models.reference import REFERENCE_DDL, REFERENCE_TABLES
 
-revision: str = '0006'
-down_revision: Union[str, Sequence[str], None] = '0005'
+revision: str = '0007'
+down_revision: Union[str, Sequence[str], None] = '0006'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
