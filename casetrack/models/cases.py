@@ -298,8 +298,15 @@ def append_events(rows: list[dict[str, Any]]) -> None:
         at = row["at"]
         if at not in stamps:
             stamps[at] = at.astimezone(timezone.utc).isoformat()
-        row["prev_hash"] = prev = last.get(row["case_id"], "")
-        row["hash"] = _chain_hash(prev, row["case_id"], stamps[at], row["actor_id"], row["trigger"],
-                                  row["from_state"], row["to_state"], row["from_unit_id"], row["to_unit_id"],
-                                  row["data"])
+        row["prev_hash"] = last.get(row["case_id"], "")
+        row["hash"] = row_hash(row, stamps[at])
     insert_many(CaseEvent.__table__, rows)
+
+
+def row_hash(row: dict[str, Any], at_text: str | None = None) -> str:
+    """`CaseEvent.digest` of an event given as a dict of its columns (bulk writers), prev_hash
+    included; `at_text` is its moment as UTC ISO text when the caller has it already."""
+    return _chain_hash(row["prev_hash"], row["case_id"],
+                       at_text or row["at"].astimezone(timezone.utc).isoformat(), row["actor_id"],
+                       row["trigger"], row["from_state"], row["to_state"], row["from_unit_id"],
+                       row["to_unit_id"], row["data"])

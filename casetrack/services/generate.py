@@ -14,12 +14,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from types import SimpleNamespace
 
 from sqlalchemy import func, insert, select, text
 
 from casetrack.extensions import db
 from casetrack.models import TARGET_KINDS, Case, CaseEvent, Category, Target, Unit, User, Visit
+from casetrack.models.cases import row_hash
 from casetrack.services import org, summaries
 from casetrack.services.accounts import hash_password
 from casetrack.services.calendar import add_working_days, now
@@ -279,7 +279,7 @@ class CaseMaker:
         prev = ""
         for ev in events[first_event:]:  # the tamper-evident chain, as the app writes it
             ev["prev_hash"] = prev
-            ev["hash"] = prev = CaseEvent.digest(SimpleNamespace(**ev))
+            ev["hash"] = prev = row_hash(ev)
         return {
             "id": case_id, "title": title, "description": "", "category_id": category_id,
             "kind": kind, "resident_name": _name(rng), "resident_phone": f"139{rng.randrange(10**8):08d}",

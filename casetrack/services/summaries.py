@@ -387,10 +387,7 @@ def recomputed() -> Figures:
     """What the table should hold, recomputed from the history (for checks)."""
     out: Figures = {}
     for figures in (figures_of_cases(None), figures_of_visits(None), figures_of_targets(None)):
-        for k, v in figures.items():
-            row = out.setdefault(k, [0, 0, 0])
-            for i in range(3):
-                row[i] += v[i]
+        _add_to(out, figures)
     return {k: v for k, v in out.items() if any(v)}
 
 
