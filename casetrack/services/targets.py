@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, false, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from casetrack.extensions import db
+from casetrack.extensions import analyze, db
 from casetrack.models import TARGET_KINDS, Target, Unit, User, Visit
 from casetrack.services.calendar import now, parse_day
 from casetrack.services.cases import MAX_ID
@@ -51,6 +51,7 @@ COLUMNS = {
 REQUIRED_COLUMNS = ("kind", "name", "group")
 INFO_COLUMNS = ("工作组名称", "干部姓名")  # in the unvisited-list export; ignored on import
 MAX_IMPORT_ROWS = 200_000
+ANALYZE_AFTER = 1_000   # rows added by one import: enough to change the lookups' plans
 
 
 # -- scope ---------------------------------------------------------------------------------
@@ -362,10 +363,22 @@ def import_targets(actor: User, filename: str, data: bytes) -> dict[str, int]:
             with summaries.refresh_targets(u["id"] for u in updates):
                 db.session.execute(update(Target), updates)
         db.session.flush()
+        if len(inserts) >= ANALYZE_AFTER:
+            analyze("targets")
     except IntegrityError:  # another import added one of these codes meanwhile
         db.session.rollback()
         raise Conflict(_("The target list changed while importing; import the file again.")) from None
     return {"imported": len(inserts), "updated": len(matched)}
+
+
+MATCHED = (Target.id, Target.code, Target.kind, Target.name, Target.address, Target.village,
+           Target.group_id, Target.cadre_id)
+
+
+def holders_of(codes: list[str]):
+    """The targets holding these codes, with their group's path."""
+    return select(*MATCHED, Unit.path).join(Unit, Unit.id == Target.group_id).where(
+        Target.code.in_(codes))
 
 
 def _existing(actor: User, codes: dict[str, int], group_ids: set[int]):
@@ -374,22 +387,18 @@ def _existing(actor: User, codes: dict[str, int], group_ids: set[int]):
     A code held by a target of another group in the actor's scope moves that target; a code
     held outside the scope is refused (`foreign`).
     """
-    cols = (Target.id, Target.code, Target.kind, Target.name, Target.address, Target.village,
-            Target.group_id, Target.cadre_id)
     fields = ("code", "kind", "name", "address", "village", "group_id", "cadre_id")
     by_code: dict[str, tuple[int, dict[str, Any]]] = {}
     by_key: dict[tuple, tuple[int, dict[str, Any]]] = {}
     foreign: set[str] = set()
     code_list = list(codes)
     for i in range(0, len(code_list), 500):
-        stmt = select(*cols, Unit.path).join(Unit, Unit.id == Target.group_id).where(
-            Target.code.in_(code_list[i:i + 500]))
-        for row in db.session.execute(stmt):
+        for row in db.session.execute(holders_of(code_list[i:i + 500])):
             if row.path.startswith(actor.unit.path):
                 by_code[row.code] = (row.id, dict(zip(fields, row[1:8])))
             else:
                 foreign.add(row.code)
-    for row in db.session.execute(select(*cols).where(Target.group_id.in_(group_ids),
+    for row in db.session.execute(select(*MATCHED).where(Target.group_id.in_(group_ids),
                                                       Target.code.is_(None))):
         by_key[(row.group_id, row.kind, row.name, row.address)] = (row.id, dict(zip(fields, row[1:])))
     return by_code, by_key, foreign
