@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import func, insert, select, text
 
-from casetrack.extensions import db
+from casetrack.extensions import analyze, db
 from casetrack.models import TARGET_KINDS, Case, CaseEvent, Category, Target, Unit, User, Visit
 from casetrack.models.cases import row_hash
 from casetrack.services import org, summaries
@@ -135,6 +135,8 @@ def _loading(*models) -> Iterator[None]:
         connection.exec_driver_sql(sql)
     for _table, _name, sql in keys:
         connection.exec_driver_sql(sql)
+    for model in models:   # the first pages served after a load must not be planned as if empty
+        analyze(model.__tablename__)
 
 
 # -- the organisation ----------------------------------------------------------------------
@@ -376,6 +378,7 @@ def generate(targets: int, cases: int, visits: int, seed: int = 1, password: str
     progress("indexes and keys built")
     _reset_sequences()
     summaries.rebuild()   # bulk inserts pass by the session hooks that keep the daily figures
+    analyze("daily_figures")
     progress("daily figures rebuilt")
     return counts
 
