@@ -1,5 +1,6 @@
 """The audit trail is append-only in the database and hash-chained; audit-verify names the altered row."""
 import sqlite3
+from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import psycopg
@@ -9,6 +10,7 @@ from sqlalchemy.exc import DatabaseError
 
 from casetrack.extensions import db
 from casetrack.models import CaseEvent
+from casetrack.models.cases import EVENT_COLUMNS, append_events
 from tests.helpers import case_in
 
 
@@ -93,3 +95,21 @@ def test_rehashing_one_row_still_breaks_the_chain(app, runner, trail):
                      ('{"reason": "伪造"}', forged, events[1]))
     result = runner.invoke(args=["audit-verify"])
     assert f"case_events row {events[2]} (case {case_id}): link broken" in result.output
+
+
+def test_an_event_written_in_bulk_hashes_as_the_orm_would(runner, trail):
+    """The sweep writes its events outside the ORM: the same event must get the same hash, or
+    audit-verify would call every sweep's flag altered."""
+    case = trail[2]
+    at = datetime(2026, 6, 10, 10, 0, 0, 123456, tzinfo=timezone(timedelta(hours=8)))
+    data = {"reason": '王家村 "引号" \\ \n\t', "nested": {"b": [1, 2.5, None, True], "a": "é"}}
+    fields = dict(case_id=case.id, at=at, actor_id=None, trigger="overdue", from_state=case.state,
+                  to_state=case.state, from_unit_id=case.unit_id, to_unit_id=case.unit_id, data=data)
+    append_events([tuple(fields[c] for c in EVENT_COLUMNS)])
+    bulk = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
+                              .order_by(CaseEvent.id.desc())).first()
+    assert bulk.hash == CaseEvent(**fields, prev_hash=bulk.prev_hash).digest()
+    assert bulk.prev_hash  # chained to the case's previous event
+    db.session.commit()
+    result = runner.invoke(args=["audit-verify"])
+    assert result.exit_code == 0 and "0 problems" in result.output

@@ -131,14 +131,12 @@ def _flag(rows: list[tuple], day, digests: Digests) -> None:
         "warned_for = CASE WHEN deadline >= {0} THEN deadline ELSE warned_for END "
         "WHERE id IN ({1})".format(driver_marks(conn, 1), driver_marks(conn, len(rows))),
         (on, on, *(r[0] for r in rows)))
-    events, counts, data = [], Counter(), {}
+    events, counts, data, at = [], Counter(), {}, digests.at
     for case_id, state, deadline, unit_id, superior_id in rows:
         trigger = "overdue" if deadline < day else "pre_warning"
         if deadline not in data:  # one dict per deadline: its JSON is bound once (insert_many)
             data[deadline] = {"deadline": deadline.isoformat()}
-        events.append({"case_id": case_id, "at": digests.at, "actor_id": None, "trigger": trigger,
-                       "from_state": state, "to_state": state, "from_unit_id": unit_id,
-                       "to_unit_id": unit_id, "data": data[deadline]})
+        events.append((case_id, at, None, trigger, state, state, unit_id, unit_id, data[deadline]))  # EVENT_COLUMNS
         counts[trigger, unit_id, None] += 1
         if trigger == "overdue" and superior_id:
             counts[trigger, superior_id, unit_id] += 1
