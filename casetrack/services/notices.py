@@ -8,10 +8,10 @@ from typing import Any
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import selectinload
 
-from casetrack.extensions import db
+from casetrack.extensions import db, driver_marks
 from casetrack.models import Case, CaseEvent, Notification, SupervisionNote, Unit, User
 from casetrack.services import mail
 from casetrack.services.calendar import now
@@ -62,16 +62,17 @@ class Digests:
 
     def add(self, counts: Counter[DigestKey]) -> None:
         fresh = [key for key in counts if key not in self.ids]
-        rows = [Notification(kind=kind, unit_id=unit_id, about_unit_id=about, count=counts[kind, unit_id, about],
-                             message="", created_at=self.at) for kind, unit_id, about in fresh]
-        db.session.add_all(rows)
-        db.session.flush()
-        self.ids.update((key, row.id) for key, row in zip(fresh, rows))
-        more = [{"notice": self.ids[key], "n": n} for key, n in counts.items() if key not in fresh]
-        if more:
-            table = Notification.__table__
-            db.session.execute(update(table).where(table.c.id == bindparam("notice"))
-                               .values(count=table.c.count + bindparam("n")), more)
+        if fresh:  # the first run of a sweep's batch: only then is there a row to flush
+            rows = [Notification(kind=kind, unit_id=unit_id, about_unit_id=about, count=counts[kind, unit_id, about],
+                                 message="", created_at=self.at) for kind, unit_id, about in fresh]
+            db.session.add_all(rows)
+            db.session.flush()
+            self.ids.update((key, row.id) for key, row in zip(fresh, rows))
+        more = [(n, self.ids[key]) for key, n in counts.items() if key not in fresh]
+        if more:  # by the driver: SQLAlchemy's executemany machinery cost more than the UPDATEs
+            conn = db.session.connection()
+            conn.exec_driver_sql(f"UPDATE notifications SET count = count + {driver_marks(conn, 1)} "
+                                 f"WHERE id = {driver_marks(conn, 1)}", more)
         self.counts.update(counts)
 
     def mail(self) -> None:
