@@ -58,8 +58,8 @@ def running_clock(wf: Workflow):
     paused = [s.name for s in wf.states.values() if s.pauses_clock]
     clause = and_(Case.state.not_in(paused), Case.parent_id.is_(None))
     if wf.extensions and wf.extensions.pause_while_pending:
-        # Without statistics (the app does not ANALYZE SQLite) the planner probed the unit's
-        # index, reading every extension the unit ever had for each case; a case has a few.
+        # With statistics of cases but none of extensions, SQLite probed the unit's index: every
+        # extension the unit ever had, read for each case (a case has a few of its own).
         clause = and_(clause, ~select(Extension.id).where(
             Extension.case_id == Case.id, Extension.status == "pending",
             Extension.state == Case.state, Extension.unit_id == Case.unit_id)
