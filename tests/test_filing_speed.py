@@ -91,3 +91,82 @@ def test_the_wal_is_checkpointed_after_commits(app, world, monkeypatch):
     finally:
         write_intent.reset(token)
     assert db.session.scalar(select(func.count(Notification.id))) == 220
+
+
+def _count_up(url: str, times: int, threads: int = 2) -> None:
+    """`times` read-then-write increments of one counter from each of `threads` threads, each in a
+    write transaction of its own (the lost update the writer lock exists to prevent)."""
+    import threading
+    from sqlalchemy import create_engine, text as sql
+    engine = create_engine(url, connect_args={"timeout": 15})
+
+    def count() -> None:
+        for _ in range(times):
+            with engine.begin() as conn:
+                n = conn.execute(sql("SELECT n FROM counter")).scalar_one()
+                conn.execute(sql("UPDATE counter SET n = :n"), {"n": n + 1})
+
+    workers = [threading.Thread(target=count) for _ in range(threads)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    engine.dispose()
+
+
+@pytest.mark.sqlite_only
+def test_writers_of_one_process_and_of_two_lose_no_update(tmp_path):
+    """Threads of one worker queue on the process's mutex, workers on the lock file: every
+    increment of a counter read and written by four threads in two processes is kept."""
+    import multiprocessing
+    from sqlalchemy import create_engine, text as sql
+    url = f"sqlite:///{tmp_path / 'counter.db'}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sql("CREATE TABLE counter (n INTEGER NOT NULL)"))
+        conn.execute(sql("INSERT INTO counter VALUES (0)"))
+    spawn = multiprocessing.get_context("spawn")
+    workers = [spawn.Process(target=_count_up, args=(url, 100)) for _ in range(2)]
+    for p in workers:
+        p.start()
+    for p in workers:
+        p.join(120)
+    assert [p.exitcode for p in workers] == [0, 0]
+    with engine.connect() as conn:
+        assert conn.execute(sql("SELECT n FROM counter")).scalar_one() == 400
+    engine.dispose()
+
+
+@pytest.mark.sqlite_only
+def test_a_writer_that_gave_up_waiting_lets_the_next_one_write(tmp_path, monkeypatch):
+    """A write refused after the timeout (another process kept the lock) leaves the process's
+    mutex free: once that process lets go, this one writes again."""
+    import threading
+    import sqlite3
+    from sqlalchemy import create_engine, text as sql
+    monkeypatch.setattr(extensions, "WRITER_LOCK_TIMEOUT", 0.3)
+    path = tmp_path / "held.db"
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.execute(sql("CREATE TABLE t (n INTEGER)"))
+    other = os.open(f"{path}-writer.lock", os.O_RDWR)
+    fcntl.flock(other, fcntl.LOCK_EX)  # another worker writing, as far as this process can tell
+    refused = []
+
+    def write() -> None:
+        try:
+            with engine.begin() as conn:
+                conn.execute(sql("INSERT INTO t VALUES (1)"))
+        except sqlite3.OperationalError as exc:  # raised by the begin hook, not wrapped
+            refused.append(exc)
+    attempts = [threading.Thread(target=write) for _ in range(2)]
+    for t in attempts:
+        t.start()
+    for t in attempts:
+        t.join()
+    assert [str(e) for e in refused] == ["database is locked (writer lock)"] * 2
+    os.close(other)
+    write()
+    with engine.connect() as conn:
+        assert conn.execute(sql("SELECT count(*) FROM t")).scalar_one() == 1
+    engine.dispose()
