@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, abort, jsonify, render_template, request
+from flask import Flask, abort, jsonify, make_response, render_template, request
 from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from casetrack.extensions import db, login_manager
@@ -30,6 +31,17 @@ def error_response(status: int, code: str, message: str, **extra):
     except Exception:  # the error page itself failed: a plain answer, never a traceback
         log.exception("error page failed")
         return message, status, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+# PostgreSQL's lock_not_available, deadlock_detected and serialization_failure.
+BUSY_SQLSTATES = {"55P03", "40P01", "40001"}
+
+
+def database_busy(exc: Exception) -> bool:
+    """Another writer held the database past the wait: the same request can succeed later."""
+    orig = exc.orig if isinstance(exc, OperationalError) else exc
+    return ("database is locked" in str(orig)
+            or getattr(orig, "sqlstate", None) in BUSY_SQLSTATES)
 
 
 def register(app: Flask) -> None:
@@ -111,6 +123,12 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         db.session.rollback()
+        if database_busy(exc):
+            log.warning("database busy on %s %s: %s", request.method, request.path, exc)
+            response = make_response(error_response(503, "busy", _("The system is busy; nothing was changed. "
+                                                                   "Please try again in a moment.")))
+            response.headers["Retry-After"] = "5"
+            return response
         log.exception("unexpected error on %s %s", request.method, request.path)
         return error_response(500, "server_error",
                               _("Something went wrong on our side; nothing was changed."))
