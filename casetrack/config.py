@@ -21,6 +21,7 @@ class Defaults:
     BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).resolve().parent / "translations")
     LANGUAGES = ("zh_Hans", "en")
     PAGE_SIZE = 50
+    LOCK_TIMEOUT = 15  # seconds a request waits for a lock on PostgreSQL before it answers "busy"
     WEBHOOK_TIMEOUT = 5  # seconds a webhook receiver gets to answer (deliver-webhooks)
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     HTTPS = False      # served over HTTPS (directly or behind a proxy): Secure cookies
@@ -58,3 +59,7 @@ def database(app) -> None:
     options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     if app.config["DATABASE_URL"].startswith("sqlite"):
         options.setdefault("connect_args", {"timeout": 15})
+    elif app.config["DATABASE_URL"].startswith("postgresql"):
+        # A bounded wait, as SQLite's: a request stuck behind a lock would otherwise hold its
+        # worker thread for as long as the holder runs.
+        options.setdefault("connect_args", {"options": f"-c lock_timeout={int(app.config['LOCK_TIMEOUT'] * 1000)}"})

@@ -35,10 +35,9 @@ def pg_cluster():
 
 
 def pytest_collection_modifyitems(config, items):
-    """On PostgreSQL, checks of SQLite itself are left out of the run (not skipped)."""
-    if TEST_DB != "postgresql":
-        return
-    keep = [i for i in items if i.get_closest_marker("sqlite_only") is None]
+    """Checks of one engine itself are left out of the other engine's run (not skipped)."""
+    other = "sqlite_only" if TEST_DB == "postgresql" else "postgresql_only"
+    keep = [i for i in items if i.get_closest_marker(other) is None]
     config.hook.pytest_deselected(items=[i for i in items if i not in keep])
     items[:] = keep
 
