@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from casetrack import schema
-from casetrack.extensions import db
+from casetrack.extensions import database_busy, db
 from casetrack.models import ROLE_UNIT_KINDS, User
 from casetrack.services import accounts, audit, backup, demo, org, sweep
 from casetrack.services.errors import ServiceError
@@ -126,9 +126,18 @@ def register(app: Flask) -> None:
         a sweep stopped half-way leaves whole batches and the next run does the rest; and
         SQLite's write lock is released between batches, so people can still save during a
         long sweep (a first sweep over a province's cases takes minutes)."""
-        done = sweep.sweep_deadlines(after_batch=db.session.commit)
-        db.session.commit()
+        try:
+            done = sweep.sweep_deadlines(after_batch=db.session.commit)
+            db.session.commit()
+        except Exception as exc:  # the driver's own error when the lock wait ran out in BEGIN
+            if not database_busy(exc):
+                raise
+            db.session.rollback()
+            click.echo("error: the database stayed busy; the batches already done are kept, "
+                       "run the sweep again", err=True)
+            sys.exit(75)  # EX_TEMPFAIL: cron's next run does the rest
         click.echo(json.dumps(done))
+
     @app.cli.command("rebuild-summaries")
     def rebuild_summaries() -> None:
         """Recompute the bulletin's daily figures from the cases, events, visits and targets."""

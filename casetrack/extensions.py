@@ -21,6 +21,7 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import DateTime, MetaData, event, text
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import Pool
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -49,6 +50,17 @@ talisman = Talisman()
 # Whether the transaction about to begin may write: reads (GET) begin a plain deferred
 # transaction, everything else takes SQLite's write lock up front with BEGIN IMMEDIATE.
 write_intent: ContextVar[bool] = ContextVar("write_intent", default=True)
+
+
+# PostgreSQL's lock_not_available, deadlock_detected and serialization_failure.
+BUSY_SQLSTATES = {"55P03", "40P01", "40001"}
+
+
+def database_busy(exc: Exception) -> bool:
+    """Another writer held the database past the wait: the same work can succeed later."""
+    orig = exc.orig if isinstance(exc, OperationalError) else exc
+    return ("database is locked" in str(orig)
+            or getattr(orig, "sqlstate", None) in BUSY_SQLSTATES)
 
 
 @contextmanager

@@ -1,12 +1,16 @@
 """A process killed in the middle of a sweep or an import leaves the database as before."""
+import fcntl
+import os
 import signal
 import subprocess
 import sys
 import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
+from casetrack import extensions
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, Target
 from casetrack.services import calendar
@@ -141,3 +145,26 @@ def test_killed_cli_sweep_keeps_its_whole_batches_and_the_next_run_does_the_rest
         CaseEvent.trigger == "overdue").group_by(CaseEvent.case_id)).all()
     assert sorted(per_case) == [(c.id, 1) for c in cases]
     assert runner.invoke(args=["audit-verify"]).exit_code == 0
+
+
+@pytest.mark.sqlite_only
+def test_a_sweep_that_finds_the_database_busy_says_so_and_leaves_it_to_the_next_run(app, world, runner,
+                                                                                   monkeypatch):
+    with calendar.at(calendar.now() - timedelta(days=40)):
+        for _ in range(3):
+            world.file()
+    db.session.commit()
+    before = snapshot()
+    monkeypatch.setattr(extensions, "WRITER_LOCK_TIMEOUT", 0.0)
+    fd = os.open(f"{db.engine.url.database}-writer.lock", os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)   # another process is writing
+    try:
+        token = extensions.write_intent.set(True)
+        busy = runner.invoke(args=["sweep"])
+        extensions.write_intent.reset(token)
+    finally:
+        os.close(fd)
+    assert busy.exit_code == 75 and "busy" in busy.output and "Traceback" not in busy.output, busy.output
+    assert snapshot() == before
+    assert runner.invoke(args=["sweep"]).exit_code == 0
+    assert snapshot() != before

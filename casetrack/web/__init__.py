@@ -7,10 +7,9 @@ from flask import Flask, abort, jsonify, make_response, render_template, request
 from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from casetrack.extensions import db, login_manager
+from casetrack.extensions import database_busy, db, login_manager
 from casetrack.i18n import localized
 from casetrack.models import User
 from casetrack.services.calendar import calendar_known, today
@@ -31,17 +30,6 @@ def error_response(status: int, code: str, message: str, **extra):
     except Exception:  # the error page itself failed: a plain answer, never a traceback
         log.exception("error page failed")
         return message, status, {"Content-Type": "text/plain; charset=utf-8"}
-
-
-# PostgreSQL's lock_not_available, deadlock_detected and serialization_failure.
-BUSY_SQLSTATES = {"55P03", "40P01", "40001"}
-
-
-def database_busy(exc: Exception) -> bool:
-    """Another writer held the database past the wait: the same request can succeed later."""
-    orig = exc.orig if isinstance(exc, OperationalError) else exc
-    return ("database is locked" in str(orig)
-            or getattr(orig, "sqlstate", None) in BUSY_SQLSTATES)
 
 
 def register(app: Flask) -> None:
