@@ -120,10 +120,10 @@ def _generated(url: str, cases: int, targets: int, visits: int, seed: int) -> st
     return url
 
 
-def timed(fn: Callable[[], object], repeat: int) -> float:
-    """Seconds per call, best of three rounds of `repeat` calls."""
+def timed(fn: Callable[[], object], repeat: int, rounds: int = 3) -> float:
+    """Seconds per call, best of `rounds` rounds of `repeat` calls."""
     best = float("inf")
-    for _ in range(3):
+    for _ in range(rounds):
         start = time.perf_counter()
         for _ in range(repeat):
             fn()
