@@ -185,6 +185,26 @@ def test_a_digest_links_to_exactly_the_cases_it_counts(world, app, runner, auth,
         assert {c["id"] for c in api("group1").get(f"/cases?{query}").get_json()["cases"]} == set(late["group1"])
 
 
+def test_a_digest_lists_what_its_unit_held_when_flagged_not_what_came_in_since(world, runner, api):
+    late = late_cases(world, {"group1": 2})["group1"]
+    run = datetime(2026, 6, 9, 3, tzinfo=timezone.utc)
+    with calendar.at(run):
+        assert runner.invoke(args=["sweep"]).exit_code == 0
+        moved = db.session.get(Case, late[0])
+        fire(moved, "escalate", world.users["group1"], version=moved.version, reason="组内无法解决")
+        db.session.commit()
+        group, team = api("group1"), api("team1")
+        [own] = [n for n in group.get("/notifications").get_json()["notifications"] if n["count"]]
+        assert own["count"] == 2
+        query = own["cases"].split("?", 1)[1]
+        # The group's digest counted both; it holds one of them now.
+        assert [c["id"] for c in group.get(f"/cases?{query}").get_json()["cases"]] == [late[1]]
+        # The team holds the other now, but no digest of the team counted it.
+        flagged = f"/cases?held_by=T1&flagged_at={run.isoformat().replace('+', '%2B')}"
+        assert team.get(flagged).get_json()["cases"] == []
+        assert [c["id"] for c in team.get("/cases?held_by=T1").get_json()["cases"]] == [late[0]]
+
+
 def test_digests_read_in_the_readers_language(world, runner, auth, client, api):
     late_cases(world, {"group1": 2})
     sweep(runner, "2026-06-09")
