@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from sqlalchemy import func, select
 
@@ -95,6 +95,18 @@ def test_the_sweep_service_counts_and_the_cli_commits(world, app):
         db.session.commit()
     with on("2026-06-09"):
         assert sweep_deadlines(batch=2) == {"escalated": 0, "warned": 0, "overdue": 3}
+
+
+def test_the_sweep_acts_on_a_deadline_changed_earlier_in_its_transaction(world, app):
+    """The service reads its batches past the session: what the session still holds unwritten
+    must reach the database first, or the sweep would judge the case by its old deadline."""
+    with on("2026-06-01"):
+        moved, kept = world.file("group1"), world.file("group1")
+        db.session.commit()
+    moved.deadline, moved.warn_on = date(2026, 6, 19), date(2026, 6, 17)  # not flushed
+    with on("2026-06-09"):
+        assert sweep_deadlines() == {"escalated": 0, "warned": 0, "overdue": 1}
+    assert events(moved, "overdue") == [] and len(events(kept, "overdue")) == 1
 
 
 def test_the_sweeps_events_keep_the_audit_chain_whole(world, runner):

@@ -14,7 +14,7 @@ from sqlalchemy import (DDL, JSON, CheckConstraint, ForeignKey, Index, Numeric, 
 from sqlalchemy.orm import (Mapped, Session, make_transient_to_detached, mapped_column, object_session,
                             relationship)
 
-from casetrack.extensions import UTCDateTime, db, driver_marks, insert_many, utcnow
+from casetrack.extensions import UTCDateTime, db, driver_marks, driver_rows, insert_many, utcnow
 from casetrack.models.org import Category, Unit, User
 from casetrack.models.visits import Target, Visit
 
@@ -282,9 +282,8 @@ def chain_heads(session: Session, case_ids: set[int] | list[int]) -> dict[int, s
         return {}
     ids = tuple(case_ids)
     conn = session.connection()
-    return dict(conn.exec_driver_sql(
-        "SELECT case_id, hash FROM case_events WHERE id IN (SELECT max(id) FROM case_events "
-        f"WHERE case_id IN ({driver_marks(conn, len(ids))}) GROUP BY case_id)", ids).all())
+    return dict(driver_rows(conn, "SELECT case_id, hash FROM case_events WHERE id IN (SELECT max(id) "
+                            f"FROM case_events WHERE case_id IN ({driver_marks(conn, len(ids))}) GROUP BY case_id)", ids))
 
 
 # The columns of an event as the bulk writers give them (`append_events`): a tuple in this order

@@ -13,9 +13,9 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import and_, false, or_, select
+from sqlalchemy import and_, bindparam, false, or_, select
 
-from casetrack.extensions import db, driver_marks
+from casetrack.extensions import db, driver_marks, driver_rows
 from casetrack.models import Case, Unit
 from casetrack.models.cases import append_events
 from casetrack.services import summaries
@@ -51,36 +51,53 @@ def sweep_deadlines(batch: int | None = None, after_batch: Callable[[], None] | 
     The run's flags are told in digests (one notice per unit and kind: "12 cases newly overdue"),
     mailed once at the end, in the caller's last transaction."""
     batch, day = batch or BATCH, today()
-    digests = Digests(now())
+    digests, dates = Digests(now()), _Dates(db.session.get_bind().dialect)
     done = {"escalated": 0, "warned": 0, "overdue": 0}
     for wf in registry().workflows.values():
         cutoffs = {s.name: nth_workday_back(day, s.auto_escalate.after_days)
                    for s in wf.states.values() if s.auto_escalate}
         base, escalate, overdue, warn = _due(wf, day, cutoffs)
+        due = (select(Case.id, Case.state, Case.deadline, Case.unit_id, Case.overdue_for, Unit.parent_id)
+               .join(Unit, Unit.id == Case.unit_id)
+               .where(base, or_(escalate, overdue, warn), Case.id > bindparam("last"))
+               .order_by(Case.id).limit(batch).with_for_update(of=Case, skip_locked=True))
         last = 0
+        db.session.flush()  # the batches are read past the session, which would have autoflushed
         while True:
-            rows = db.session.execute(
-                select(Case.id, Case.state, Case.deadline, Case.unit_id, Case.overdue_for,
-                       Unit.parent_id).join(Unit, Unit.id == Case.unit_id)
-                .where(base, or_(escalate, overdue, warn), Case.id > last)
-                .order_by(Case.id).limit(batch).with_for_update(of=Case, skip_locked=True)).all()
+            rows = driver_rows(db.session.connection(), due, {"last": last})
             if not rows:
                 break
             last = rows[-1][0]
-            _batch(wf, rows, day, cutoffs, done, digests)
+            _batch(wf, rows, day, cutoffs, done, digests, dates)
             if after_batch is not None:
                 after_batch()
     digests.mail()
     return done
 
 
-def _batch(wf: Workflow, rows: list, day, cutoffs: dict, done: dict[str, int], digests: Digests) -> None:
-    """One locked batch: escalations one by one through the workflow, flags in bulk."""
-    climbing = _escalate(wf, [r[0] for r in rows if r[1] in cutoffs and r[2] < cutoffs[r[1]]])
+class _Dates(dict):
+    """A date column's values as the driver returns them (SQLite: ISO text) -> dates, each
+    distinct value converted once (a batch holds a few distinct deadlines)."""
+
+    def __init__(self, dialect):
+        super().__init__()
+        self._process = Case.__table__.c.deadline.type.dialect_impl(dialect).result_processor(dialect, None)
+
+    def __missing__(self, value):
+        self[value] = converted = self._process(value) if self._process and value is not None else value
+        return converted
+
+
+def _batch(wf: Workflow, rows: list, day, cutoffs: dict, done: dict[str, int], digests: Digests,
+           dates: _Dates) -> None:
+    """One locked batch (the driver's rows): escalations one by one through the workflow, flags in bulk."""
+    climbing = _escalate(wf, [r[0] for r in rows if r[1] in cutoffs and dates[r[2]] < cutoffs[r[1]]])
     done["escalated"] += len(climbing)
-    flags = [(case_id, state, deadline, unit_id, superior_id)
-             for case_id, state, deadline, unit_id, overdue_for, superior_id in rows
-             if case_id not in climbing and (deadline >= day or overdue_for != deadline)]
+    flags = []
+    for case_id, state, deadline, unit_id, overdue_for, superior_id in rows:
+        deadline = dates[deadline]
+        if case_id not in climbing and (deadline >= day or dates[overdue_for] != deadline):
+            flags.append((case_id, state, deadline, unit_id, superior_id))
     _flag(flags, day, digests)
     overdue = sum(1 for flag in flags if flag[2] < day)
     done["overdue"] += overdue
