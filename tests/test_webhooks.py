@@ -195,3 +195,21 @@ def test_registering_checks_the_address_and_the_secret(world, auth, client):
     r = client.post("/admin/webhooks", data={"url": "http://127.0.0.1:9/hook", "secret": SECRET})
     assert r.status_code == 302
     assert "http://127.0.0.1:9/hook" in client.get("/admin/webhooks").get_data(as_text=True)
+
+
+def test_the_sweeps_flags_are_posted_too(world, runner, receiver):
+    from tests.test_deadlines import on
+    r = receiver()
+    register(r.url)
+    with on("2026-06-01"):  # due Mon Jun 8, pre-warned from Fri Jun 5
+        case = world.file("group1")
+    db.session.commit()
+    deliver(runner)  # the filing
+    for day in ("2026-06-05", "2026-06-09"):
+        with on(day):
+            assert runner.invoke(args=["sweep"]).exit_code == 0
+    assert "2 due: 2 delivered" in deliver(runner)
+    posted = [json.loads(body) for _headers, body in r.received[-2:]]
+    assert [(p["event"], p["trigger"], p["case"]["id"], p["to_unit"], p["data"]) for p in posted] == [
+        ("case.transition", "pre_warning", case.id, "G1", {"deadline": "2026-06-08"}),
+        ("case.transition", "overdue", case.id, "G1", {"deadline": "2026-06-08"})]

@@ -18,7 +18,7 @@ from sqlalchemy import and_, bindparam, false, or_, select
 from casetrack.extensions import db, driver_marks, driver_rows
 from casetrack.models import Case, Unit
 from casetrack.models.cases import append_events
-from casetrack.services import summaries
+from casetrack.services import summaries, webhooks
 from casetrack.services.calendar import now, nth_workday_back, today
 from casetrack.services.cases import fire, registry
 from casetrack.services.clock import running_clock
@@ -158,4 +158,5 @@ def _flag(rows: list[tuple], day, digests: Digests) -> None:
         if trigger == "overdue" and superior_id:
             counts[trigger, superior_id, unit_id] += 1
     append_events(events)
+    webhooks.queue_written(db.session(), events)
     digests.add(counts)

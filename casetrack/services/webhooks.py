@@ -2,7 +2,7 @@
 
 `record_events` runs after each flush (when a case filed in it has its id): for each new
 CaseEvent it inserts one outbox row per active webhook, so the event and its deliveries commit
-or roll back together. `deliver_due`
+or roll back together; the writers of events in bulk call `queue_written` themselves. `deliver_due`
 (the `deliver-webhooks` command, for cron) posts what is due, outside any request: a slow or
 dead receiver never holds up a transition. A failure is retried with exponential back-off
 until MAX_ATTEMPTS, then marked failed (shown on the admin page, and retried by hand).
@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from casetrack.extensions import db, insert_many
 from casetrack.models import Case, CaseEvent, Unit, User, Webhook, WebhookDelivery
+from casetrack.models.cases import EVENT_COLUMNS
 from casetrack.services.calendar import now
 from casetrack.services.errors import NotFound, ValidationFailed
 
@@ -118,6 +119,17 @@ def record_events(session: Session, _context) -> None:
     new = session.info.pop(_WRITTEN, None)
     if new:
         queue_deliveries(session, new)
+
+
+def queue_written(session: Session, rows: list[tuple]) -> None:
+    """Deliveries for events written in bulk, outside the unit of work (the sweep's flags, rows
+    in `EVENT_COLUMNS` order), which the flush hook above never sees. Their cases are loaded
+    by one SELECT first, so that each body finds its case without a query of its own."""
+    hooks = list(session.scalars(ACTIVE_HOOKS))
+    if not hooks or not rows:
+        return
+    session.scalars(select(Case).where(Case.id.in_([row[0] for row in rows]))).all()
+    queue_deliveries(session, [CaseEvent(**dict(zip(EVENT_COLUMNS, row))) for row in rows], tuple(hooks))
 
 
 def queue_deliveries(session: Session, events: list[CaseEvent], hooks: tuple[int, ...] | None = None) -> None:
