@@ -32,7 +32,9 @@ def json_body(schema: dict, description: str = "") -> dict[str, Any]:
 
 ERROR = json_body(ref("Error"), "An error: a code, a message for people, and per-field errors")
 # The answers every authenticated operation may give besides its own.
-COMMON = {"400": ERROR, "401": ERROR, "405": ERROR}  # 400: e.g. a NUL character in a parameter
+# 400: e.g. a NUL character in a parameter; 503 "busy": the database stayed locked past the wait
+# (nothing was changed; try again after Retry-After seconds).
+COMMON = {"400": ERROR, "401": ERROR, "405": ERROR, "503": ERROR}
 
 
 def responses(ok: tuple[str, dict], *errors: str) -> dict[str, Any]:
@@ -50,7 +52,7 @@ def doc(**operation: Any) -> Callable:
 
 SCHEMAS: dict[str, dict[str, Any]] = {
     "Error": {"type": "object", "required": ["error", "message"], "properties": {
-        "error": {"type": "string", "description": "a stable code: invalid, not_found, conflict, stale, ..."},
+        "error": {"type": "string", "description": "a stable code: invalid, not_found, conflict, stale, busy, ..."},
         "message": {"type": "string", "description": "what went wrong, in the user's language"},
         "errors": {"oneOf": [
             {"type": "object", "additionalProperties": {"type": "string"},
