@@ -17,12 +17,14 @@ from casetrack.extensions import db
 from casetrack.models import WebhookDelivery
 from casetrack.services import calendar, webhooks
 from tests.helpers import FIELDS
+from tests.test_deadlines import on
 
 SECRET = "a-shared-secret-of-the-county"
 
 
 class Receiver:
-    """An HTTP receiver on 127.0.0.1 that answers with the given statuses in turn, after a delay."""
+    """An HTTP receiver on 127.0.0.1 that answers with the given statuses in turn, after a delay
+    (or once `hold` is set)."""
 
     def __init__(self, statuses=(200,), delay: float = 0.0, hold: threading.Event | None = None):
         self.statuses, self.delay, self.hold, self.received = list(statuses), delay, hold, []
@@ -206,7 +208,6 @@ def test_registering_checks_the_address_and_the_secret(world, auth, client):
 
 
 def test_the_sweeps_flags_are_posted_too(world, runner, receiver):
-    from tests.test_deadlines import on
     r = receiver()
     register(r.url)
     with on("2026-06-01"):  # due Mon Jun 8, pre-warned from Fri Jun 5

@@ -125,8 +125,10 @@ def queue_written(session: Session, rows: list[tuple]) -> None:
     """Deliveries for events written in bulk, outside the unit of work (the sweep's flags, rows
     in `EVENT_COLUMNS` order), which the flush hook above never sees. Their cases are loaded
     by one SELECT first, so that each body finds its case without a query of its own."""
+    if not rows:
+        return
     hooks = list(session.scalars(ACTIVE_HOOKS))
-    if not hooks or not rows:
+    if not hooks:
         return
     session.scalars(select(Case).where(Case.id.in_([row[0] for row in rows]))).all()
     queue_deliveries(session, [CaseEvent(**dict(zip(EVENT_COLUMNS, row))) for row in rows], tuple(hooks))
