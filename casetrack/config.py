@@ -21,7 +21,7 @@ class Defaults:
     BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).resolve().parent / "translations")
     LANGUAGES = ("zh_Hans", "en")
     PAGE_SIZE = 50
-    LOCK_TIMEOUT = 15  # seconds a request waits for a lock on PostgreSQL before it answers "busy"
+    LOCK_TIMEOUT = 15  # seconds a request waits for a lock (SQLite: the write lock) before it answers "busy"
     WEBHOOK_TIMEOUT = 5  # seconds a webhook receiver gets to answer (deliver-webhooks)
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     HTTPS = False      # served over HTTPS (directly or behind a proxy): Secure cookies
@@ -57,9 +57,11 @@ def database(app) -> None:
     """Engine settings for the final DATABASE_URL (after create_app's overrides)."""
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
     options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    # A bounded wait: a request stuck behind a lock would otherwise hold its worker thread for
+    # as long as the holder runs. On SQLite the driver's timeout is its busy timeout, which the
+    # writer lock (extensions.py) reads back.
+    wait = app.config["LOCK_TIMEOUT"]
     if app.config["DATABASE_URL"].startswith("sqlite"):
-        options.setdefault("connect_args", {"timeout": 15})
+        options.setdefault("connect_args", {"timeout": wait})
     elif app.config["DATABASE_URL"].startswith("postgresql"):
-        # A bounded wait, as SQLite's: a request stuck behind a lock would otherwise hold its
-        # worker thread for as long as the holder runs.
-        options.setdefault("connect_args", {"options": f"-c lock_timeout={int(app.config['LOCK_TIMEOUT'] * 1000)}"})
+        options.setdefault("connect_args", {"options": f"-c lock_timeout={int(wait * 1000)}"})

@@ -91,8 +91,9 @@ def _sqlite_connect(dbapi_connection, _record):
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=15000")
         path = cursor.execute("PRAGMA database_list").fetchone()[2]
+        # the driver's `timeout` (LOCK_TIMEOUT), which the writer lock waits as long as
+        _record.info["writer_wait"] = cursor.execute("PRAGMA busy_timeout").fetchone()[0] / 1000
         cursor.close()
         if path:  # a file, not :memory:
             _record.info["writer_lock"] = os.open(f"{path}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
@@ -122,8 +123,7 @@ SQLiteCompiler.get_from_hint_text = lambda _compiler, _table, text: text
 # database (woken at once when it is released, without polling), so that only one thread per
 # process polls the file, every 0.2 ms: with every thread of every worker polling, the pollers
 # took the CPU from the writer they were waiting for. Both are held until the connection goes
-# back to the pool, after COMMIT or ROLLBACK.
-WRITER_LOCK_TIMEOUT = 15.0
+# back to the pool, after COMMIT or ROLLBACK. The wait is the connection's busy timeout.
 WRITER_LOCK_POLL = 0.0002
 _mutexes: dict[str, threading.Lock] = {}
 _mutexes_guard = threading.Lock()
@@ -150,8 +150,9 @@ def _take_writer_lock(info: dict) -> None:
     if fd is None or info.get("writer_locked"):
         return
     mutex = _process_mutex(info["writer_db"])
-    deadline = time.monotonic() + WRITER_LOCK_TIMEOUT
-    if not mutex.acquire(timeout=WRITER_LOCK_TIMEOUT):
+    wait = info["writer_wait"]
+    deadline = time.monotonic() + wait
+    if not mutex.acquire(timeout=wait):
         raise sqlite3.OperationalError("database is locked (writer lock)")
     info["writer_mutex"] = mutex
     while True:

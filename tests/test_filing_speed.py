@@ -4,9 +4,9 @@ import os
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
-from casetrack import extensions
+from casetrack import create_app, extensions
 from casetrack.extensions import db, write_intent
 from casetrack.models import Notification
 from casetrack.services.accounts import set_active
@@ -61,11 +61,13 @@ def test_revoked_tokens_and_deactivated_users_are_refused_at_once(api, world):
 
 
 @pytest.mark.sqlite_only
-def test_a_request_waits_for_the_write_lock_only_to_write(client, api, world, monkeypatch):
+def test_a_request_waits_for_the_write_lock_only_to_write(api, world, database_url):
     """While another worker writes, a wrong token is refused at once, not after the lock."""
+    assert db.session.execute(text("PRAGMA busy_timeout")).scalar() == 15000  # LOCK_TIMEOUT's default
     # A request that asked for the lock now would give up at once with "database is locked".
+    impatient = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "test", "LOCK_TIMEOUT": 0})
     group = api("group1")
-    monkeypatch.setattr(extensions, "WRITER_LOCK_TIMEOUT", 0.0)
+    group.client = client = impatient.test_client()  # the same user on a server that does not wait
     fd = os.open(f"{db.engine.url.database}-writer.lock", os.O_RDWR)
     fcntl.flock(fd, fcntl.LOCK_EX)
     try:
@@ -77,6 +79,8 @@ def test_a_request_waits_for_the_write_lock_only_to_write(client, api, world, mo
         assert busy.json["error"] == "busy" and "系统繁忙" in busy.json["message"]
     finally:
         os.close(fd)
+        with impatient.app_context():
+            db.engine.dispose()
 
 
 @pytest.mark.sqlite_only
@@ -143,15 +147,14 @@ def test_writers_of_one_process_and_of_two_lose_no_update(tmp_path):
 
 
 @pytest.mark.sqlite_only
-def test_a_writer_that_gave_up_waiting_lets_the_next_one_write(tmp_path, monkeypatch):
+def test_a_writer_that_gave_up_waiting_lets_the_next_one_write(tmp_path):
     """A write refused after the timeout (another process kept the lock) leaves the process's
     mutex free: once that process lets go, this one writes again."""
     import threading
     import sqlite3
     from sqlalchemy import create_engine, text as sql
-    monkeypatch.setattr(extensions, "WRITER_LOCK_TIMEOUT", 0.3)
     path = tmp_path / "held.db"
-    engine = create_engine(f"sqlite:///{path}")
+    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 0.3})
     with engine.begin() as conn:
         conn.execute(sql("CREATE TABLE t (n INTEGER)"))
     other = os.open(f"{path}-writer.lock", os.O_RDWR)
