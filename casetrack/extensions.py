@@ -82,6 +82,9 @@ def outside_write_lock() -> Iterator[None]:
         write_intent.reset(token)
 
 
+PAGE_CACHE_KIB = 64 * 1024  # per connection
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_connect(dbapi_connection, _record):
     if isinstance(dbapi_connection, sqlite3.Connection):
@@ -91,6 +94,10 @@ def _sqlite_connect(dbapi_connection, _record):
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # SQLite's default page cache is 2 MB, less than the index pages one batch of the sweep
+        # touches in a large database, so each batch read them back; the cache grows only as
+        # pages are read (bench/RESULTS.md, the sweep after 2026-12-04 evening).
+        cursor.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
         path = cursor.execute("PRAGMA database_list").fetchone()[2]
         # the driver's `timeout` (LOCK_TIMEOUT), which the writer lock waits as long as
         _record.info["writer_wait"] = cursor.execute("PRAGMA busy_timeout").fetchone()[0] / 1000
@@ -283,12 +290,13 @@ def driver_marks(conn, n: int) -> str:
 
 
 def _memo(process):
-    """A bind processor that converts a value given again (the same object) only once: the rows
-    of one bulk insert often share their timestamp."""
-    last: list = [object(), None]
+    """A bind processor that converts each value object only once: the rows of one bulk insert
+    share their timestamp and a few data dicts (the sweep's, one per deadline)."""
+    seen: dict[int, tuple] = {}  # id -> (the value, kept so that its id is not reused; converted)
 
     def bound(value):
-        if value is not last[0]:
-            last[:] = [value, process(value)]
-        return last[1]
+        hit = seen.get(id(value))
+        if hit is None:
+            hit = seen[id(value)] = (value, process(value))
+        return hit[1]
     return bound

@@ -233,18 +233,17 @@ def test_digests_read_in_the_readers_language(world, runner, auth, client, api):
 
 def test_a_case_that_cannot_climb_does_not_hold_back_the_others_of_its_batch(world, app, monkeypatch):
     from casetrack.services import sweep as sweep_module
-    from casetrack.services.errors import Conflict
     with on("2026-06-01"):
-        stuck, climbs = world.file("group1"), world.file("group1")
+        climbs, stuck = world.file("group1"), world.file("group1")
     db.session.commit()
-    fire_one = sweep_module._fire
+    firing = sweep_module._firing
 
     def refuse_one(wf, case):
-        fire_one(wf, case)
-        if case.id == stuck.id:  # after the transition: the savepoint must undo it
-            raise Conflict("no unit above", "invalid_transition")
+        case, trigger, data = firing(wf, case)
+        # refused once the other case's escalation is applied: the savepoint must undo that one
+        return case, "verify" if case.id == stuck.id else trigger, data
 
-    monkeypatch.setattr(sweep_module, "_fire", refuse_one)
+    monkeypatch.setattr(sweep_module, "_firing", refuse_one)
     with on("2026-06-10"):  # two working days late: both due to climb
         assert sweep_deadlines(after_batch=db.session.commit) == {"escalated": 1, "warned": 0, "overdue": 1}
         db.session.commit()

@@ -20,7 +20,7 @@ from casetrack.models import Case, Unit
 from casetrack.models.cases import append_events
 from casetrack.services import summaries, webhooks
 from casetrack.services.calendar import now, nth_workday_back, today
-from casetrack.services.cases import fire, registry
+from casetrack.services.cases import fire_many, registry
 from casetrack.services.clock import running_clock
 from casetrack.services.errors import ServiceError
 from casetrack.services.notices import Digests
@@ -107,7 +107,7 @@ def _batch(wf: Workflow, rows: list, day, cutoffs: dict, done: dict[str, int], d
 
 def _escalate(wf: Workflow, ids: list[int]) -> set[int]:
     """Fire each case's auto-escalation through the workflow; returns the ids escalated. All in
-    one savepoint; if one fails (e.g. no unit above: left for a person, flagged overdue instead),
+    one savepoint and one flush; if one fails (e.g. no unit above: left for a person, flagged overdue instead),
     that savepoint is undone and each case is fired again in a savepoint of its own."""
     if not ids:
         return set()
@@ -115,8 +115,7 @@ def _escalate(wf: Workflow, ids: list[int]) -> set[int]:
     try:
         # their daily figures as they are now, read for all at once, not at each one's flush
         with summaries.refresh_cases(ids), db.session.begin_nested():
-            for case in cases:
-                _fire(wf, case)
+            fire_many([_firing(wf, case) for case in cases], None)
         return set(ids)
     except ServiceError as exc:
         if exc.code == "stale":  # fire rolled the transaction back: never hide that
@@ -126,9 +125,9 @@ def _escalate(wf: Workflow, ids: list[int]) -> set[int]:
     return {case.id for case in cases if _escalate(wf, [case.id])}
 
 
-def _fire(wf: Workflow, case: Case) -> None:
+def _firing(wf: Workflow, case: Case) -> tuple[Case, str, dict[str, Any]]:
     rule = wf.states[case.state].auto_escalate
-    fire(case, rule.trigger, None, reason=rule.reason.get("zh") or rule.reason["en"])
+    return case, rule.trigger, {"reason": rule.reason.get("zh") or rule.reason["en"]}
 
 
 def _flag(rows: list[tuple], day, digests: Digests) -> None:
