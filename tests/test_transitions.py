@@ -1,9 +1,11 @@
 """Every transition of the default workflow, allowed and refused (role, scope, state, fields)."""
 import pytest
+from sqlalchemy import func, select, text
 
 from casetrack.extensions import db
+from casetrack.models import Case, CaseEvent
 from casetrack.services.accounts import create_user
-from casetrack.services.cases import allowed_triggers, case_events, fire
+from casetrack.services.cases import allowed_triggers, case_events, fire, fire_many
 from casetrack.services.errors import Conflict, Forbidden, ValidationFailed
 from tests.helpers import FIELDS, HOLDER, act, case_in
 
@@ -130,3 +132,21 @@ def test_stale_version_is_refused(world):
         fire(case, "escalate", world.users["team1"], version=old, reason="x")
     assert err.value.code == "stale"
     db.session.rollback()
+
+
+def test_firing_many_at_once_refuses_them_all_when_one_changed_meanwhile(world):
+    """fire_many (the sweep's escalations, one flush for all) turns a case changed since it was
+    read into the same Conflict as fire, and writes none of them."""
+    first, second = world.file(), world.file()
+    db.session.commit()
+    ids = [first.id, second.id]
+    for case in (first, second):  # read: the session now holds their versions
+        db.session.refresh(case)
+    db.session.connection().execute(text("UPDATE cases SET version = version + 1 WHERE id = :id"),
+                                    {"id": second.id})  # someone else's edit, past the session
+    with pytest.raises(Conflict) as err:
+        fire_many([(case, "escalate", {"reason": "超期"}) for case in (first, second)], None)
+    assert err.value.code == "stale"
+    db.session.expire_all()
+    assert [db.session.get(Case, i).state for i in ids] == ["group", "group"]
+    assert db.session.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.case_id.in_(ids))) == 2
