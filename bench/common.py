@@ -1,6 +1,7 @@
 """What the benchmarks share: a throw-away database on either engine, an app, a result line."""
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -51,6 +52,7 @@ class Databases:
             return self.cluster.create_database(f"bench{self.n}", template=url.rsplit("/", 1)[1])
         path = self.root / f"bench{self.n}.db"
         shutil.copy(url.removeprefix("sqlite:///"), path)
+        os.sync()  # the copy written back now, not by the kernel while the next benchmark is timed
         return f"sqlite:///{path}"
 
     def data(self, cases: int, targets: int = 0, visits: int = 0, seed: int = 1,
@@ -117,6 +119,7 @@ def _generated(url: str, cases: int, targets: int, visits: int, seed: int) -> st
         else:
             db.session.execute(db.text("ANALYZE"))
             db.session.commit()
+    os.sync()  # on disk before anything is timed on it
     return url
 
 
