@@ -82,9 +82,6 @@ def outside_write_lock() -> Iterator[None]:
         write_intent.reset(token)
 
 
-PAGE_CACHE_KIB = 64 * 1024  # per connection
-
-
 @event.listens_for(Engine, "connect")
 def _sqlite_connect(dbapi_connection, _record):
     if isinstance(dbapi_connection, sqlite3.Connection):
@@ -94,10 +91,6 @@ def _sqlite_connect(dbapi_connection, _record):
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        # SQLite's default page cache is 2 MB, less than the index pages one batch of the sweep
-        # touches in a large database, so each batch read them back; the cache grows only as
-        # pages are read (bench/RESULTS.md, the sweep after 2026-12-04 evening).
-        cursor.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
         path = cursor.execute("PRAGMA database_list").fetchone()[2]
         # the driver's `timeout` (LOCK_TIMEOUT), which the writer lock waits as long as
         _record.info["writer_wait"] = cursor.execute("PRAGMA busy_timeout").fetchone()[0] / 1000
