@@ -1,9 +1,9 @@
 """Use cases on cases: file one, fire a transition, and what a user may see and do."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from collections.abc import Callable
 from typing import Any
 
 from flask import current_app

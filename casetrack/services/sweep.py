@@ -107,8 +107,8 @@ def _batch(wf: Workflow, rows: list, day, cutoffs: dict, done: dict[str, int], d
 
 def _escalate(wf: Workflow, ids: list[int]) -> set[int]:
     """Fire each case's auto-escalation through the workflow; returns the ids escalated. All in
-    one savepoint and one flush; if one fails (e.g. no unit above: left for a person, flagged overdue instead),
-    that savepoint is undone and each case is fired again in a savepoint of its own."""
+    one savepoint and one flush; if one fails (e.g. no unit above: left for a person, flagged
+    overdue instead), that savepoint is undone and each case is fired again in a savepoint of its own."""
     if not ids:
         return set()
     cases = db.session.scalars(select(Case).where(Case.id.in_(ids)).order_by(Case.id)).all()
