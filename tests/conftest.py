@@ -92,6 +92,21 @@ def app(database_url):
 
 
 @pytest.fixture
+def impatient(database_url):
+    """impatient(seconds): a second app on the test's database that waits only that long for a
+    lock (LOCK_TIMEOUT), its connections closed at the end of the test."""
+    made = []
+
+    def make(seconds: float):
+        made.append(create_app({"DATABASE_URL": database_url, "SECRET_KEY": "test", "LOCK_TIMEOUT": seconds}))
+        return made[-1]
+    yield make
+    for other in made:
+        with other.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
 def world(app) -> World:
     """A county with two teams, three groups, two departments and a user of every role."""
     w = build_world()

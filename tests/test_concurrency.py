@@ -4,7 +4,6 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import text
 
-from casetrack import create_app
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent
 from casetrack.services.accounts import create_token
@@ -29,7 +28,7 @@ def test_concurrent_transitions_lose_no_update(api, world):
 
 
 @pytest.mark.postgresql_only
-def test_a_case_locked_past_the_lock_timeout_answers_busy_and_changes_nothing(database_url, world, api):
+def test_a_case_locked_past_the_lock_timeout_answers_busy_and_changes_nothing(world, api, impatient):
     """Another transaction holds the case's row: the transition waits LOCK_TIMEOUT, not for
     ever, then answers 503 with Retry-After, and the case is as it was."""
     assert db.session.execute(text("SHOW lock_timeout")).scalar() == "15s"  # the default
@@ -37,15 +36,13 @@ def test_a_case_locked_past_the_lock_timeout_answers_busy_and_changes_nothing(da
     db.session.commit()
     token = create_token(world.users["group1"])
     db.session.commit()
-    impatient = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "test", "LOCK_TIMEOUT": 0.2})
+    server = impatient(0.2)
     with db.engine.connect() as holder:
         holder.execute(text("SELECT id FROM cases WHERE id = :id FOR UPDATE"), {"id": case.id})
-        r = impatient.test_client().post(f"/api/v1/cases/{case.id}/transitions",
-                                         headers={"Authorization": f"Bearer {token}"},
-                                         json={"trigger": "escalate", "version": 1, "reason": "锁"})
+        r = server.test_client().post(f"/api/v1/cases/{case.id}/transitions",
+                                      headers={"Authorization": f"Bearer {token}"},
+                                      json={"trigger": "escalate", "version": 1, "reason": "锁"})
         holder.rollback()
-    with impatient.app_context():
-        db.engine.dispose()
     assert r.status_code == 503 and r.headers["Retry-After"] == "5", r.json
     assert r.json["error"] == "busy" and "系统繁忙" in r.json["message"]
     db.session.expire_all()

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from casetrack import create_app, extensions
+from casetrack import extensions
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, Target
 from casetrack.services import calendar
@@ -149,23 +149,20 @@ def test_killed_cli_sweep_keeps_its_whole_batches_and_the_next_run_does_the_rest
 
 @pytest.mark.sqlite_only
 def test_a_sweep_that_finds_the_database_busy_says_so_and_leaves_it_to_the_next_run(app, world, runner,
-                                                                                   database_url):
+                                                                                   impatient):
     with calendar.at(calendar.now() - timedelta(days=40)):
         for _ in range(3):
             world.file()
     db.session.commit()
     before = snapshot()
-    impatient = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "test", "LOCK_TIMEOUT": 0})
     fd = os.open(f"{db.engine.url.database}-writer.lock", os.O_RDWR)
     fcntl.flock(fd, fcntl.LOCK_EX)   # another process is writing
     try:
         token = extensions.write_intent.set(True)
-        busy = impatient.test_cli_runner().invoke(args=["sweep"])
+        busy = impatient(0).test_cli_runner().invoke(args=["sweep"])
         extensions.write_intent.reset(token)
     finally:
         os.close(fd)
-        with impatient.app_context():
-            db.engine.dispose()
     assert busy.exit_code == 75 and "busy" in busy.output and "Traceback" not in busy.output, busy.output
     assert snapshot() == before
     assert runner.invoke(args=["sweep"]).exit_code == 0

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from casetrack import create_app, extensions
+from casetrack import extensions
 from casetrack.extensions import db, write_intent
 from casetrack.models import Notification
 from casetrack.services.accounts import set_active
@@ -61,13 +61,12 @@ def test_revoked_tokens_and_deactivated_users_are_refused_at_once(api, world):
 
 
 @pytest.mark.sqlite_only
-def test_a_request_waits_for_the_write_lock_only_to_write(api, world, database_url):
+def test_a_request_waits_for_the_write_lock_only_to_write(api, world, impatient):
     """While another worker writes, a wrong token is refused at once, not after the lock."""
     assert db.session.execute(text("PRAGMA busy_timeout")).scalar() == 15000  # LOCK_TIMEOUT's default
     # A request that asked for the lock now would give up at once with "database is locked".
-    impatient = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "test", "LOCK_TIMEOUT": 0})
     group = api("group1")
-    group.client = client = impatient.test_client()  # the same user on a server that does not wait
+    group.client = client = impatient(0).test_client()  # the same user on a server that does not wait
     fd = os.open(f"{db.engine.url.database}-writer.lock", os.O_RDWR)
     fcntl.flock(fd, fcntl.LOCK_EX)
     try:
@@ -79,8 +78,6 @@ def test_a_request_waits_for_the_write_lock_only_to_write(api, world, database_u
         assert busy.json["error"] == "busy" and "系统繁忙" in busy.json["message"]
     finally:
         os.close(fd)
-        with impatient.app_context():
-            db.engine.dispose()
 
 
 @pytest.mark.sqlite_only
