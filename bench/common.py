@@ -49,11 +49,19 @@ class Databases:
         """A new database with the same data as `url` (no connection to it may be open)."""
         self.n += 1
         if self.cluster:
-            return self.cluster.create_database(f"bench{self.n}", template=url.rsplit("/", 1)[1])
-        path = self.root / f"bench{self.n}.db"
-        shutil.copy(url.removeprefix("sqlite:///"), path)
-        os.sync()  # the copy written back now, not by the kernel while the next benchmark is timed
-        return f"sqlite:///{path}"
+            copied = self.cluster.create_database(f"bench{self.n}", template=url.rsplit("/", 1)[1])
+        else:
+            copied = f"sqlite:///{self.root / f'bench{self.n}.db'}"
+            shutil.copy(url.removeprefix("sqlite:///"), copied.removeprefix("sqlite:///"))
+        self.settle()
+        return copied
+
+    def settle(self) -> None:
+        """Everything written so far on disk, not written back by PostgreSQL's checkpointer or
+        the kernel while the next benchmark is timed (a copy of 1M cases is a gigabyte)."""
+        if self.cluster:
+            self.cluster.checkpoint()
+        os.sync()
 
     def data(self, cases: int, targets: int = 0, visits: int = 0, seed: int = 1,
              at: datetime | None = None, copy: bool = False) -> str:
@@ -66,6 +74,7 @@ class Databases:
         else:
             with calendar.at(at) if at else nullcontext():
                 self.built[key] = _generated(self.new(), cases, targets, visits, seed)
+                self.settle()
         return self.copy(self.built[key]) if copy else self.built[key]
 
     def drop(self, url: str) -> None:
@@ -119,7 +128,6 @@ def _generated(url: str, cases: int, targets: int, visits: int, seed: int) -> st
         else:
             db.session.execute(db.text("ANALYZE"))
             db.session.commit()
-    os.sync()  # on disk before anything is timed on it
     return url
 
 
