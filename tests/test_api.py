@@ -161,6 +161,16 @@ def test_a_day_beyond_any_campaign_is_refused_by_name(api, world, path):
     assert r.json["errors"][field] == "请填写日期，例如 2026-07-31。", r.json
 
 
+@pytest.mark.parametrize("path", ["/cases?cursor=²", "/cases?limit=²", "/targets?cursor=²",
+                                  "/cases?cursor=٣"])
+def test_a_number_in_other_digits_is_refused_by_name(api, world, path):
+    """'²' and '٣' pass `str.isdigit`: a clear 422 naming the field, not a 500 from `int`."""
+    r = api("county").get(path)
+    assert r.status_code == 422, (path, r.status_code)
+    field = path.split("?")[1].split("=")[0]
+    assert r.json["errors"][field] == "请填写整数。", r.json
+
+
 def test_cli_token_works_and_revoked_does_not(runner, client, world):
     result = runner.invoke(args=["create-token", "dept1"])
     token = result.output.strip()

@@ -26,6 +26,11 @@ MAX_TEXT = 4000
 MAX_ID = 2**31 - 1  # ids are INTEGER columns: 32-bit on PostgreSQL
 
 
+def whole_number(text: str) -> bool:
+    """Only the digits 0-9: `str.isdigit` also takes '²' and other digits that `int` refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def registry() -> Registry:
     return current_app.extensions["casetrack.workflows"]
 
@@ -305,7 +310,7 @@ def _transition(case: Case, trigger: Any, actor: User | None, version: Any,
         raise ValidationFailed({"trigger": _("Unknown action.")}, _("Unknown action."))
     if version is not None:
         if isinstance(version, bool) or not isinstance(version, (int, str)) \
-                or not str(version).isdigit():
+                or not whole_number(str(version)):
             raise ValidationFailed({"version": _("A whole number, please.")})
         if int(version) != case.version:
             raise Conflict(_("This case changed since you opened it; reload it and try again."),

@@ -19,6 +19,7 @@ from sqlalchemy import case, func, select
 from casetrack.extensions import db
 from casetrack.models import TARGET_KINDS, DailyFigure, Milestone, Target, Unit, User
 from casetrack.services.calendar import now, parse_day, today
+from casetrack.services.cases import whole_number
 from casetrack.services.errors import Forbidden, NotFound, ValidationFailed
 from casetrack.services.sheets import workbook
 from casetrack.services.targets import (COLUMNS, INFO_COLUMNS, KIND_LABELS, find_unit, group_ids_under,
@@ -215,7 +216,7 @@ def set_milestone(actor: User, due_on: Any, target_percent: Any) -> Milestone:
     except ValueError:
         errors["due_on"] = _("A date like 2026-07-31, please.")
     text = str(target_percent if target_percent is not None else "").strip().rstrip("%")
-    if isinstance(target_percent, bool) or not text.isdigit() or not 0 <= int(text) <= 100:
+    if isinstance(target_percent, bool) or not whole_number(text) or not 0 <= int(text) <= 100:
         errors["target_percent"] = _("A whole percentage from 0 to 100, please.")
     if errors:
         raise ValidationFailed(errors, _("Please correct the marked fields."))

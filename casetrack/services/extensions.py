@@ -10,7 +10,7 @@ from sqlalchemy import distinct, func, select
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, Extension, Unit, User
 from casetrack.services.calendar import add_working_days, now, today
-from casetrack.services.cases import may_act, workflow_of
+from casetrack.services.cases import may_act, whole_number, workflow_of
 from casetrack.services.clock import pending_extension, warn_day
 from casetrack.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from casetrack.services.notices import log_event, notify
@@ -34,7 +34,7 @@ def request_extension(actor: User, case: Case, days: Any, reason: Any) -> Extens
     if pending_extension(case) is not None:
         raise Conflict(_("An extension is already waiting for a decision."), "pending")
     errors: dict[str, str] = {}
-    if isinstance(days, bool) or not str(days).strip().isdigit() \
+    if isinstance(days, bool) or not whole_number(str(days).strip()) \
             or not 1 <= int(str(days).strip()) <= rules.max_days:
         errors["days"] = _("A whole number from 1 to %(n)d, please.", n=rules.max_days)
     if not isinstance(reason, str) or not reason.strip():

@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload, lazyload
 from casetrack.extensions import db
 from casetrack.models import CASE_KINDS, Case, CaseEvent, Category, Unit, User
 from casetrack.services.calendar import SHANGHAI, parse_day, today
-from casetrack.services.cases import MAX_ID, default_workflow, scoped_cases, unit_filter
+from casetrack.services.cases import MAX_ID, default_workflow, scoped_cases, unit_filter, whole_number
 from casetrack.services.clock import running_clock
 from casetrack.services.errors import ValidationFailed
 
@@ -80,7 +80,7 @@ class CaseFilters:
         for name in ("cursor", "limit"):
             value = args.get(name)
             if value:
-                if not value.isdigit() or int(value) < 1 or int(value) > MAX_ID:
+                if not whole_number(value) or int(value) < 1 or int(value) > MAX_ID:
                     errors[name] = _("A whole number, please.")
                 else:
                     setattr(f, name, int(value))

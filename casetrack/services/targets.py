@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from casetrack.extensions import analyze, db
 from casetrack.models import TARGET_KINDS, Target, Unit, User, Visit
 from casetrack.services.calendar import now, parse_day
-from casetrack.services.cases import MAX_ID
+from casetrack.services.cases import MAX_ID, whole_number
 from casetrack.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from casetrack.services import summaries
 from casetrack.services.sheets import ImportFailed, cell_text, read_table, workbook
@@ -135,7 +135,7 @@ class TargetFilters:
                     errors[name] = _("A date like 2026-07-31, please.")
         cursor = args.get("cursor")
         if cursor:
-            if not cursor.isdigit() or int(cursor) > MAX_ID:
+            if not whole_number(cursor) or int(cursor) > MAX_ID:
                 errors["cursor"] = _("A whole number, please.")
             else:
                 f.cursor = int(cursor)

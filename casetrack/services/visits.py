@@ -12,7 +12,7 @@ from sqlalchemy import select
 from casetrack.extensions import db
 from casetrack.models import Case, Target, Unit, User, Visit
 from casetrack.services.calendar import now, parse_day, today
-from casetrack.services.cases import MAX_ID, MAX_TEXT, file_case
+from casetrack.services.cases import MAX_ID, MAX_TEXT, file_case, whole_number
 from casetrack.services.errors import Forbidden, ValidationFailed
 from casetrack.services.sheets import ImportFailed, cell_text, read_table, workbook
 
@@ -76,7 +76,7 @@ def _when_who_what(actor: User, day: Any, cadres: Any, notes: Any,
 def _suggestions(value: Any, errors: dict[str, str]) -> int:
     if value in (None, ""):
         return 0
-    if isinstance(value, bool) or not str(value).strip().isdigit() \
+    if isinstance(value, bool) or not whole_number(str(value).strip()) \
             or int(str(value).strip()) > MAX_SUGGESTIONS:
         errors["suggestions"] = _("A whole number of zero or more, please.")
         return 0
@@ -146,7 +146,7 @@ def record_round(actor: User, *, targets: Any, date: Any, cadres: Any = None,
         targets = []
     elif len(targets) > MAX_ROUND:
         errors["targets"] = _("At most %(n)d targets at once.", n=MAX_ROUND)
-    ids = sorted({int(t) for t in targets if str(t).strip().isascii() and str(t).strip().isdigit() and 0 < int(t) < MAX_ID})
+    ids = sorted({int(t) for t in targets if whole_number(str(t).strip()) and 0 < int(t) < MAX_ID})
     rows = list(db.session.scalars(select(Target).where(
         Target.id.in_(ids), Target.group_id == actor.unit_id))) if ids else []
     if targets and len(rows) != len({str(t).strip() for t in targets}):

@@ -13,6 +13,7 @@ from casetrack.extensions import database_busy, db, login_manager
 from casetrack.i18n import localized
 from casetrack.models import User
 from casetrack.services.calendar import calendar_known, today
+from casetrack.services.cases import whole_number
 from casetrack.services.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def register(app: Flask) -> None:
     @login_manager.user_loader
     def load_user(ident: str) -> User | None:
         user_id, _sep, version = ident.partition(":")
-        if not user_id.isdigit() or not version.isdigit():
+        if not whole_number(user_id) or not whole_number(version):
             return None
         user = db.session.get(User, int(user_id))
         if user is None or user.session_version != int(version):

@@ -12,6 +12,7 @@ from wtforms import PasswordField, SelectField, StringField
 from casetrack.extensions import db
 from casetrack.models import Category, Unit, User
 from casetrack.services import accounts, org
+from casetrack.services.cases import MAX_ID, whole_number
 from casetrack.services.errors import Forbidden, NotFound, ValidationFailed
 from casetrack.web.forms import choices, show_errors, strip
 from casetrack.workflow import UNIT_KINDS
@@ -124,7 +125,7 @@ def users():
         return redirect(url_for(".users"))
     q = request.args.get("q", "").strip()
     after = request.args.get("after", "")
-    rows, cursor = accounts.list_users(q, int(after) if after.isdigit() else None)
+    rows, cursor = accounts.list_users(q, int(after) if whole_number(after) and int(after) <= MAX_ID else None)
     return render_template("admin/users.html", form=form, users=rows, q=q, cursor=cursor,
                            role_labels=ROLE_LABELS), 422 if form.errors else 200
 

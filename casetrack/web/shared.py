@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from casetrack.extensions import db
 from casetrack.services import extensions, shared
-from casetrack.services.cases import get_case
+from casetrack.services.cases import MAX_ID, get_case, whole_number
 from casetrack.services.errors import ServiceError
 
 bp = Blueprint("shared", __name__)
@@ -27,7 +27,7 @@ def proposals():
 
 @bp.post("/shared-problems/")
 def link():
-    ids = [int(i) for i in request.form.getlist("cases") if i.isdigit()]
+    ids = [int(i) for i in request.form.getlist("cases") if whole_number(i) and int(i) <= MAX_ID]
     try:
         parent = shared.link_cases(current_user, request.form.get("title"), ids)
     except ServiceError as exc:

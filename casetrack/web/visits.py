@@ -21,7 +21,7 @@ from casetrack.models import TARGET_KINDS, Case, Category, Target, Unit
 from casetrack.services import coverage as cov
 from casetrack.services import targets as tg
 from casetrack.services.calendar import today
-from casetrack.services.cases import scoped_cases
+from casetrack.services.cases import scoped_cases, whole_number
 from casetrack.services.errors import Forbidden, ValidationFailed
 from casetrack.services.visits import (group_cadres, import_visits, may_record, record_round, record_visit,
                                        target_visits, visit_template)
@@ -56,7 +56,7 @@ def apply_errors(form, exc: ValidationFailed) -> None:
     for name, message in exc.errors.items():
         parts = name.split(".")
         field = form._fields.get(parts[0])
-        if len(parts) == 3 and isinstance(field, FieldList) and parts[1].isdigit() \
+        if len(parts) == 3 and isinstance(field, FieldList) and whole_number(parts[1]) \
                 and int(parts[1]) < len(field):
             field = field[int(parts[1])].form._fields.get(parts[2])
         elif len(parts) != 1:
@@ -275,7 +275,7 @@ def new_visit():
 def _entry_key(key: str, filled: list[int]) -> str:
     """'problems.0.title' of the problems sent is the form's entry filled[0]."""
     parts = key.split(".")
-    if parts[0] == "problems" and len(parts) > 1 and parts[1].isdigit() and int(parts[1]) < len(filled):
+    if parts[0] == "problems" and len(parts) > 1 and whole_number(parts[1]) and int(parts[1]) < len(filled):
         parts[1] = str(filled[int(parts[1])])
     return ".".join(parts)
 
