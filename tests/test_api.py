@@ -157,9 +157,10 @@ DATE, WHOLE = "请填写日期，例如 2026-07-31。", "请填写整数。"
     ("/cases?date_from=0001-01-01", DATE), ("/cases?date_to=9999-12-31", DATE),
     ("/cases?counted_from=0001-01-01", DATE), ("/reports/bulletin?from=0001-01-01&to=2026-06-07", DATE),
     ("/coverage?as_of=9999-12-31", DATE), ("/targets?visited_from=0001-01-01", DATE),
-    # '²' and '٣' pass `str.isdigit`; `int` refuses the first.
+    # '²' and '٣' pass `str.isdigit`; `int` refuses the first, and more than 4,300 digits.
     ("/cases?cursor=²", WHOLE), ("/cases?limit=²", WHOLE), ("/targets?cursor=²", WHOLE),
-    ("/cases?cursor=٣", WHOLE)])
+    ("/cases?cursor=٣", WHOLE), ("/cases?cursor=" + "1" * 5000, WHOLE),
+    ("/targets?cursor=" + "9" * 5000, WHOLE)])
 def test_a_value_int_or_date_cannot_take_is_refused_by_name(api, world, path, message):
     """A clear 422 naming the field, not a 500."""
     r = api("county").get(path)

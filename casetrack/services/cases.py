@@ -27,8 +27,9 @@ MAX_ID = 2**31 - 1  # ids are INTEGER columns: 32-bit on PostgreSQL
 
 
 def whole_number(text: str) -> bool:
-    """Only the digits 0-9: `str.isdigit` also takes '²' and other digits that `int` refuses."""
-    return text.isascii() and text.isdigit()
+    """Only the digits 0-9, at most 18 of them: `str.isdigit` also takes '²' and other digits
+    that `int` refuses, and `int` refuses more than 4,300 digits; every caller's bound has fewer."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
 
 
 def registry() -> Registry:
