@@ -8,6 +8,7 @@ import pytest
 from flask import g
 from sqlalchemy import event, select
 
+from casetrack import extensions
 from casetrack.extensions import db
 from casetrack.models import Unit, User
 from casetrack.services.calendar import today
@@ -16,15 +17,22 @@ from casetrack.services.cases import fire
 
 @contextmanager
 def counting():
+    """The SQL statements sent, those that go with the COMMIT on PostgreSQL included."""
     statements: list[str] = []
 
     def count(_conn, _cursor, statement, *_args):
         statements.append(statement)
+
+    def send_with_commit(conn, writes):
+        statements.extend(str(stmt.compile(conn)) for stmt, _params in writes)
+        sending(conn, writes)
+    sending, extensions.send_with_commit = extensions.send_with_commit, send_with_commit
     event.listen(db.engine, "before_cursor_execute", count)
     try:
         yield statements
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
+        extensions.send_with_commit = sending
 
 
 def _queries(get, path: str) -> int:

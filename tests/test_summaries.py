@@ -11,10 +11,11 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, event, func, select, update
+from sqlalchemy.orm import Session
 
 from casetrack.extensions import db
-from casetrack.models import TARGET_KINDS, Case, DailyFigure, Extension, Target
+from casetrack.models import TARGET_KINDS, Case, DailyFigure, Extension, Notification, Target
 from casetrack.services import calendar, summaries
 from casetrack.services.bulletin import bulletin
 from casetrack.services.cases import allowed_triggers, file_case, fire
@@ -239,6 +240,28 @@ def test_a_rolled_back_transaction_leaves_nothing_noted(world):
     db.session.execute(update(Case).where(Case.id == case.id).values(deadline=START.date()))
     summaries.apply(summaries.difference(summaries.figures_of_cases([case.id]), before))
     db.session.commit()
+    assert summaries.table_rows() == summaries.recomputed()
+
+
+def test_a_commit_that_fails_late_writes_nothing_then_or_later(world):
+    """The figures and a new case's notice, which PostgreSQL gets with the COMMIT: a commit that
+    fails after they were noted writes neither, and the next commit does not write them either."""
+    def refuse(_session):
+        raise RuntimeError("refused")
+
+    notices = select(func.count()).select_from(Notification)
+    before = db.session.scalar(notices)
+    world.file("group1")
+    event.listen(Session, "before_commit", refuse)   # runs after the figures' own hook
+    try:
+        with pytest.raises(RuntimeError):
+            db.session.commit()
+    finally:
+        event.remove(Session, "before_commit", refuse)
+    db.session.rollback()
+    world.file("group2")
+    db.session.commit()
+    assert db.session.scalar(notices) == before + 1
     assert summaries.table_rows() == summaries.recomputed()
 
 

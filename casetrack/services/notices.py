@@ -11,7 +11,7 @@ from flask_babel import ngettext
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import selectinload
 
-from casetrack.extensions import db, driver_marks
+from casetrack.extensions import db, driver_marks, write_at_commit
 from casetrack.models import Case, CaseEvent, Notification, SupervisionNote, Unit, User
 from casetrack.services import mail
 from casetrack.services.calendar import now
@@ -39,11 +39,11 @@ _INSERT_NOTICE = Notification.__table__.insert()  # built once: every filing run
 
 
 def notify_unit_of_case(kind: str, case: Case, unit: Unit) -> None:
-    """`notify` a unit of a case already written, by one INSERT (no object, no flush): a filing
-    writes its rows outside the unit of work."""
-    db.session.execute(_INSERT_NOTICE, {"kind": kind, "case_id": case.id, "message": case.title,
-                                        "unit_id": unit.id, "user_id": None, "read": False,
-                                        "created_at": now()})
+    """`notify` a unit of a case already written, by one INSERT (no object, no flush: a filing
+    writes its rows outside the unit of work), sent with the COMMIT on PostgreSQL."""
+    write_at_commit(db.session.connection(), _INSERT_NOTICE,
+                    {"kind": kind, "case_id": case.id, "message": case.title, "unit_id": unit.id,
+                     "user_id": None, "read": False, "created_at": now()})
     mail.queue(_subject(kind, case), case.title, unit_id=unit.id)
 
 

@@ -57,7 +57,7 @@ from typing import Any
 from sqlalchemy import Select, String, cast, delete, event, exists, func, inspect, select
 from sqlalchemy.orm import Session, aliased
 
-from casetrack.extensions import db
+from casetrack.extensions import db, write_at_commit
 from casetrack.models import Case, CaseEvent, DailyFigure, Extension, Target, Unit, User, Visit, visit_cadres
 from casetrack.services.calendar import SHANGHAI, add_working_days
 from casetrack.workflow import KEEP
@@ -341,14 +341,18 @@ def difference(after: Figures, before: Figures) -> Figures:
 
 def apply(delta: Figures, connection=None) -> None:
     """Add `delta` to the table (insert or add to the row), on the session's connection."""
-    rows = [{"group_id": g, "day": d, "figure": f, "detail": x, "n": n, "funds": fu, "donations": do}
-            for (g, d, f, x), (n, fu, do) in sorted(delta.items()) if n or fu or do]
+    rows = _rows(delta)
     if not rows:
         return
     conn = connection if connection is not None else db.session.connection()
     stmt = _upsert(conn.dialect.name)
     for i in range(0, len(rows), 5000):
         conn.execute(stmt, rows[i:i + 5000])
+
+
+def _rows(delta: Figures) -> list[dict]:
+    return [{"group_id": g, "day": d, "figure": f, "detail": x, "n": n, "funds": fu, "donations": do}
+            for (g, d, f, x), (n, fu, do) in sorted(delta.items()) if n or fu or do]
 
 
 @functools.cache   # built once per process: building it cost more than a filing's upsert
@@ -601,7 +605,10 @@ def _before_commit(session):
     if notes is None:
         return
     with session.no_autoflush:
-        apply(notes.delta(), session.connection())
+        rows = _rows(notes.delta())
+        if rows:   # rows every filing of a group that day adds to, locked until the COMMIT
+            conn = session.connection()
+            write_at_commit(conn, _upsert(conn.dialect.name), rows)
 
 
 @event.listens_for(Session, "after_transaction_end")
