@@ -255,7 +255,7 @@ def insert_many(table, rows: list, columns: tuple[str, ...] | None = None) -> No
 # round trip (a psycopg pipeline). The bulletin's figures are why: every filing of a group on a
 # day adds to the same rows, locked until the COMMIT, and a worker thread waiting for the GIL
 # between the upsert's answer and sending COMMIT kept the group's other filings waiting
-# (with the new case's notice sent this way too, 14% more filings a second at 8 connections).
+# (with the new case's notice sent this way too, 12-15% more filings a second at 8 connections).
 # On SQLite, one writer at a time and in process, the write is done at once.
 _AT_COMMIT = "casetrack.writes_at_commit"
 
