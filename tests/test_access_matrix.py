@@ -135,7 +135,7 @@ def may_see(username: str, case) -> bool:
     if role == "county_officer":
         return True
     if role == "team_leader":
-        return {"T1": {"G1", "G2"}, "T2": {"G3"}}[unit] >= {case.group.code}
+        return {"T1": {"T1", "G1", "G2"}, "T2": {"T2", "G3"}}[unit] >= {case.group.code}
     if role == "department_handler":
         return case.department is not None and case.department.code == unit
     return unit in (case.group.code, case.unit.code)   # filed by the group, or held by it now

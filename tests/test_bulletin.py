@@ -347,6 +347,9 @@ def test_a_shared_problem_counts_its_reports_once_each_and_its_money(world):
     assert p["found"] == 2                       # the reports, not the parent
     assert p["solved"] == 2 and p["by_level_solved"]["team"] == 2 and p["by_level_solved"]["group"] == 0
     assert b["funds"] == 3.0                     # recorded on the parent's resolution
+    with at(6, 22):                              # the team's money: the county's, not a member group's
+        assert bl.bulletin(world.units["C"], date(2026, 6, 15), date(2026, 6, 21))["funds"] == 3.0
+        assert bl.bulletin(world.units["G1"], date(2026, 6, 15), date(2026, 6, 21))["funds"] == 0
     assert b["rate_parts"]["satisfaction"] == [1, 1]   # H1's call-back; the parent's is not a reporter's
     assert b["rate_parts"]["closure"] == [1, 2]        # H1 closed; H2 open at the end
     assert b["rate_parts"]["first_response"] == [2, 2]  # linked by the team on 06-16, in time

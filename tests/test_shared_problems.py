@@ -143,3 +143,55 @@ def test_a_team_leader_links_a_proposal_from_the_page_and_unlinks(world, auth, c
     auth.logout()
     auth.login("group1")
     assert client.get("/shared-problems/").status_code == 403
+
+
+def test_a_shared_problem_shows_each_member_only_to_who_may_see_it(world, api, auth, client):
+    """The parent lives at the level that linked it; a member case is shown only to a user who
+    may see that case on its own (its resident's name and phone above all)."""
+    g1 = world.file("group1", title="村道坑洼", category="infrastructure",
+                    resident={"name": "王一", "phone": "13800000001", "address": "王家村"}).id
+    g2 = world.file("group2", title="村道坑洼积水", category="infrastructure",
+                    resident={"name": "李二", "phone": "13900000002", "address": "李家村"}).id
+    g3 = world.file("group3", title="村道坑洼难行", category="infrastructure",
+                    resident={"name": "赵三", "phone": "13700000003", "address": "赵家村"}).id
+    db.session.commit()
+    team = api("team1").post("/shared-problems", json={"title": "东山片区村道", "cases": [g1, g2]}).get_json()
+    assert (team["group"], team["members_total"]) == ("T1", 2)
+    county = api("county").post("/shared-problems", json={"title": "全县村道", "cases": [g3, g2 + 0]})
+    assert county.status_code == 422  # g2 is already linked
+    county = api("county").post("/shared-problems", json={"title": "全县村道", "cases": [g3, world.file(
+        "group1", title="村道塌方", category="infrastructure",
+        resident={"name": "王四", "phone": "13600000004", "address": "王家村"}).id]}).get_json()
+    assert county["group"] == "C"
+    for parent in (team, county):
+        for user in ("group1", "group2", "group3"):
+            assert api(user).get(f"/shared-problems/{parent['id']}").status_code == 404
+            assert api(user).get(f"/cases/{parent['id']}").status_code == 404
+    assert api("team1").get(f"/shared-problems/{county['id']}").status_code == 404
+    assert api("team2").get(f"/shared-problems/{county['id']}").status_code == 404
+    seen = api("county").get(f"/shared-problems/{county['id']}").get_json()
+    assert [m["id"] for m in seen["members"]] == [g3, county["members"][1]["id"]]
+
+    auth.login("group1")
+    html = client.get(f"/cases/{g1}").get_data(as_text=True)
+    assert "东山片区村道" in html and f'href="/cases/{team["id"]}"' not in html
+    assert client.get(f"/cases/{team['id']}").status_code == 404
+    for leaked in ("李二", "13900000002", "赵三", "13700000003"):
+        assert leaked not in html
+    auth.logout()
+    auth.login("team1")
+    html = client.get(f"/cases/{team['id']}").get_data(as_text=True)
+    assert "李二" not in html and f'href="/cases/{g2}"' in html and f'href="/cases/{g1}"' in html
+
+
+def test_members_a_viewer_may_not_see_are_counted_not_shown(world, api, auth, client):
+    ids = [file(world, g, t, d) for g, t, d in WATER]
+    parent = api("team1").post("/shared-problems", json={"title": "水管", "cases": ids}).get_json()
+    r = api("team1").post(f"/cases/{parent['id']}/transitions", json={
+        "trigger": "send_back", "version": parent["version"], "reason": "请王家村组牵头", "group": "G1"})
+    assert r.status_code == 200, r.get_json()
+    held = api("group1").get(f"/shared-problems/{parent['id']}").get_json()
+    assert [m["id"] for m in held["members"]] == [ids[0], ids[2]] and held["members_total"] == 3
+    auth.login("group1")
+    html = client.get(f"/cases/{parent['id']}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "1 more case, of another unit, is not shown to you." in html and f'href="/cases/{ids[1]}"' not in html

@@ -117,7 +117,10 @@ class Tallies:
         self.teams = [u for u in units if u.kind == "team"]
         self.groups = [u for u in units if u.kind == "group"] if unit.kind != "group" else [unit]
         self.group_ids = [g.id for g in self.groups]
-        self.by_group: dict[int, Counter] = {g: Counter() for g in self.group_ids}
+        # A shared problem's parent is filed at the level that linked it (a team or the office):
+        # its figures (the money spent on it) are kept under that unit, beside its groups'.
+        self.owner_ids = [u.id for u in [unit, *self.teams] if u.kind != "group"]
+        self.by_group: dict[int, Counter] = {g: Counter() for g in self.group_ids + self.owner_ids}
         wf = default_workflow()
         self.final = [s.name for s in wf.states.values() if s.final]
         self.filing = wf.filing_states
@@ -133,7 +136,7 @@ class Tallies:
             self.by_group[group_id][key] += n
 
     def in_scope(self, column):
-        return column.in_(self.group_ids)
+        return column.in_(self.group_ids + self.owner_ids)
 
     def cases(self):
         """The cases the bulletin counts: filed by the unit's groups; a shared problem's parent
@@ -213,7 +216,7 @@ class Tallies:
 
     def total(self, group_ids: list[int] | None = None) -> Counter:
         out: Counter = Counter()
-        for g in self.group_ids if group_ids is None else group_ids:
+        for g in self.by_group if group_ids is None else group_ids:
             out.update(self.by_group.get(g, Counter()))
         return out
 
@@ -362,7 +365,7 @@ def unit_rows(t: Tallies, rep, categories: dict[int, str]) -> list[dict[str, Any
     coverage_rows = {r["unit"].id: r for r in cov.breakdown(t.unit, t.date_to, rep)}
     rows = []
     for u in [u for u in t.teams + t.groups if u.id != t.unit.id]:
-        ids = [g.id for g in t.groups if g.parent_id == u.id] if u.kind == "team" else [u.id]
+        ids = [u.id, *(g.id for g in t.groups if g.parent_id == u.id)] if u.kind == "team" else [u.id]
         tally = t.total(ids)
         c = coverage_rows.get(u.id, {})
         status = (c.get("status") or {}).get("status")

@@ -76,6 +76,11 @@ def get_case(user: User, case_id: int) -> Case:
     return case
 
 
+def may_see(user: User, case: Case) -> bool:
+    """Whether the case is in the user's scope (for a case reached through another one)."""
+    return bool(db.session.scalar(select(scoped_cases(user).where(Case.id == case.id).exists())))
+
+
 def case_events(case: Case) -> list[CaseEvent]:
     return list(db.session.scalars(
         select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)))

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from flask_babel import gettext as _
 from scipy import sparse
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import aliased
 
 from casetrack.extensions import db
@@ -39,7 +39,17 @@ def open_states(wf: Workflow) -> list[str]:
 
 
 def members(parent: Case) -> list[Case]:
+    """Every member case of a shared problem (for the system's own work, never for display)."""
     return list(db.session.scalars(select(Case).where(Case.parent_id == parent.id).order_by(Case.id)))
+
+
+def visible_members(viewer: User, parent: Case) -> tuple[list[Case], int]:
+    """(the member cases this viewer may see on their own, how many members there are in all):
+    a shared problem is shown member by member, each by the viewer's own scope."""
+    shown = list(db.session.scalars(scoped_cases(viewer).where(Case.parent_id == parent.id)
+                                    .order_by(Case.id)))
+    total = db.session.scalar(select(func.count()).where(Case.parent_id == parent.id))
+    return shown, total
 
 
 def _has_members():
@@ -48,7 +58,9 @@ def _has_members():
 
 
 def link_cases(actor: User, title: Any, case_ids: Any) -> Case:
-    """Link open cases into a new parent case held by the actor's unit; returns the parent."""
+    """Link open cases into a new parent case held by the actor's unit; returns the parent.
+    The parent lives at the level that linked it: its filing unit is the actor's team or county
+    office, so no member's group can read the other members through it."""
     wf = default_workflow()
     rules = _rules(wf)
     if actor.role not in rules.link_roles or actor.unit is None:
@@ -80,7 +92,7 @@ def link_cases(actor: User, title: Any, case_ids: Any) -> Case:
     category = Counter(c.category_id for c in cases).most_common(1)[0][0]
     parent = Case(title=title.strip(), kind="shared", category_id=category,
                   description=_("Shared problem of %(n)d cases.", n=len(cases)),
-                  group=cases[0].group, unit=actor.unit, state=state, workflow=wf.name,
+                  group=actor.unit, unit=actor.unit, state=state, workflow=wf.name,
                   workflow_version=wf.version, created_by=actor, created_at=now(),
                   updated_at=now())
     days = wf.states[state].deadline_days

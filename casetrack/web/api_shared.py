@@ -5,13 +5,15 @@ from flask import g, jsonify, url_for
 
 from casetrack.extensions import db
 from casetrack.services.cases import get_case
-from casetrack.services.shared import link_cases, members, proposals, unlink_case
+from casetrack.services.shared import link_cases, proposals, unlink_case, visible_members
 from casetrack.web.openapi import doc, json_body, json_request, ref, responses
 from casetrack.web.api import bp, body, case_json
 
 
 def shared_json(parent) -> dict:
-    return {**case_json(parent), "members": [case_json(m) for m in members(parent)]}
+    """The parent and the members the caller may see on their own (`members_total` counts all)."""
+    shown, total = visible_members(g.api_user, parent)
+    return {**case_json(parent), "members": [case_json(m) for m in shown], "members_total": total}
 
 
 @bp.post("/shared-problems")

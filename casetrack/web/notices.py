@@ -10,7 +10,7 @@ from casetrack.extensions import db
 from casetrack.models import SupervisionNote
 from casetrack.services import extensions, notices, shared
 from casetrack.services.calendar import deadline_basis
-from casetrack.services.cases import get_case, may_act, workflow_of
+from casetrack.services.cases import get_case, may_act, may_see, workflow_of
 from casetrack.services.clock import is_overdue, is_paused, pending_extension
 from casetrack.services.errors import ServiceError
 
@@ -74,9 +74,10 @@ def case_clock(case) -> dict:
     wf = workflow_of(case)
     rules = wf.extensions
     pending = pending_extension(case, wf)
-    members = shared.members(case)
+    members, members_total = shared.visible_members(current_user, case)
     return {
-        "members": members,
+        "members": members, "members_hidden": members_total - len(members),
+        "parent_visible": case.parent is not None and may_see(current_user, case.parent),
         "may_unlink": bool(members and wf.shared and current_user.role in wf.shared.link_roles
                            and case.state in shared.open_states(wf)),
         "basis": deadline_basis(case.deadline), "paused": is_paused(case, wf, pending),

@@ -167,8 +167,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                                        "text": {"type": "string"}, "author": {"type": "string"},
                                        "created_at": {"type": "string", "format": "date-time"},
                                        "acknowledged_at": nullable("string", format="date-time")}},
-    "SharedProblem": {"allOf": [ref("Case"), {"type": "object", "required": ["members"], "properties": {
-        "members": {"type": "array", "items": ref("Case")}}}]},
+    "SharedProblem": {"allOf": [ref("Case"), {"type": "object", "required": ["members", "members_total"], "properties": {
+        "members": {"type": "array", "items": ref("Case"),
+                    "description": "the member cases the caller may see on their own"},
+        "members_total": {"type": "integer", "description": "how many cases are linked in all"}}}]},
     "ImportResult": {"type": "object", "properties": {"imported": {"type": "integer"},
                                                       "updated": {"type": "integer"},
                                                       "skipped": {"type": "integer"}}},
