@@ -226,7 +226,7 @@ def test_xlsx_and_docx_hold_the_json_numbers(week, app):
     categories = {row[0]: row[1] for row in book[expected[2].title].iter_rows(min_row=2, values_only=True)}
     assert categories == {"道路水利设施": 5, "环境污染": 1}
     rates = {row[0]: row[1:4] for row in book["比率"].iter_rows(min_row=2, values_only=True)}
-    assert rates["按期办结率"] == ("50.0%", 2, 4) and rates["返工率"] == ("25.0%", 1, 4)
+    assert rates["按时办结率"] == ("50.0%", 2, 4) and rates["重办率"] == ("25.0%", 1, 4)
     # the Word bulletin: title, then a table per section with the same cells as the page
     text = "\n".join(p.text for p in document.paragraphs)
     assert "大走访活动简报" in text and "测试县活动办" in text

@@ -166,5 +166,5 @@ def test_the_sweeps_digests_are_mailed_one_mail_each(world, smtp, runner):
     db.session.commit()
     sweep(runner, "2026-06-09")  # overdue: the group and its team hear of it, in one digest each
     [mail] = smtp.messages  # the group's users have no address
-    assert "To: team1@example.org" in mail and "王家村工作组 有 2 件案件新逾期" in mail
+    assert "To: team1@example.org" in mail and "王家村工作组 有 2 个问题新超期" in mail
     assert f"#{case.id}" not in mail

@@ -225,10 +225,10 @@ def test_digests_read_in_the_readers_language(world, runner, auth, client, api):
         english = client.get("/notices/", headers={"Accept-Language": "en"}).get_data(as_text=True)
         chinese = client.get("/notices/", headers={"Accept-Language": "zh-CN,zh;q=0.9"}).get_data(as_text=True)
     assert "2 cases of 王家村工作组 newly overdue" in english
-    assert "王家村工作组 有 2 件案件新逾期" in chinese
+    assert "王家村工作组 有 2 个问题新超期" in chinese
     assert "held_by=G1" in chinese and "overdue=true" in chinese
     [notice] = [n for n in api("group1").get("/notifications").get_json()["notifications"] if n["count"]]
-    assert (notice["message"], notice["count"], notice["case"]) == ("2 件案件新逾期", 2, None)
+    assert (notice["message"], notice["count"], notice["case"]) == ("2 个问题新超期", 2, None)
 
 
 def test_a_case_that_cannot_climb_does_not_hold_back_the_others_of_its_batch(world, app, monkeypatch):
