@@ -68,6 +68,8 @@ def test_the_campaign_file_loads_with_its_deadline_rules():
      ["shared_problems.detection.min_cases"]),
     (lambda d: d["shared_problems"]["detection"].update(text_similarity=0),
      ["shared_problems.detection.text_similarity"]),
+    (lambda d: d["transitions"][0].update(after=["sing"]), ["transitions[0] (resolve).after", "'sing'"]),
+    (lambda d: d["transitions"][0].update(notice="party"), ["transitions[0] (resolve).notice"]),
 ])
 def test_broken_deadline_rules_are_refused_with_file_and_key(campaign, mutate, parts):
     data = copy.deepcopy(campaign)

@@ -20,9 +20,8 @@ from casetrack.services.cases import default_workflow, fire, get_case, scoped_ca
 from casetrack.services.clock import start_clock
 from casetrack.services.errors import Conflict, Forbidden, ValidationFailed
 from casetrack.services.notices import log_event, notify
-from casetrack.workflow import SharedRules, Workflow
+from casetrack.workflow import SharedRules, TransitionSpec, Workflow
 
-RESOLVE = "resolve"
 # An n-gram found in more distinct texts than this says nothing about a problem.
 COMMON_GRAM = 200
 
@@ -34,8 +33,9 @@ def _rules(wf: Workflow) -> SharedRules:
 
 
 def open_states(wf: Workflow) -> list[str]:
-    """The states a case can be resolved from: where it is still being handled."""
-    return sorted({s for t in wf.transitions if t.trigger == RESOLVE for s in t.sources})
+    """The states a case can be resolved from (by a transition that resolves a shared problem's
+    members with it): where it is still being handled."""
+    return sorted({s for t in wf.transitions if "resolve_members" in t.after for s in t.sources})
 
 
 def members(parent: Case) -> list[Case]:
@@ -129,13 +129,15 @@ def unlink_case(actor: User, parent: Case, case_id: Any) -> Case:
     return case
 
 
-def resolve_members(parent: Case, resolution: str) -> int:
-    """The parent is resolved: each open member is resolved with its resolution (by the system),
-    so each reporter gets a call-back."""
+def resolve_members(parent: Case, spec: TransitionSpec, values: dict[str, Any]) -> int:
+    """The parent is resolved: each open member is resolved by the same trigger with the same
+    required fields (not the money: it counts once, on the parent), by the system, so each
+    reporter gets a call-back."""
+    given = {name: values[name] for name in spec.required}
     done = 0
     for case in members(parent):
         if case.state in open_states(workflow_of(case)):
-            fire(case, RESOLVE, None, resolution=resolution)
+            fire(case, spec.trigger, None, **given)
             done += 1
     return done
 

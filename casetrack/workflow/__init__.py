@@ -17,6 +17,11 @@ KEEP = "keep"
 DECIMAL_FIELDS = ("funds", "donations")
 # Who a dynamic destination returns the case to: the unit holding it now, or the one that resolved it.
 BACK_TO = ("holder", "resolver")
+# The notice a transition's new holder gets (`notice:`), and what may follow it (`after:`):
+# resolve_members resolves a shared problem's open members by the same trigger and its required
+# fields; tell_filing_group tells the group that filed the case the transition's outcome.
+NOTICES = ("new_case", "escalation", "referral")
+AFTER_ACTIONS = ("resolve_members", "tell_filing_group")
 
 
 class WorkflowError(ValueError):
@@ -89,6 +94,8 @@ class TransitionSpec:
     optional: tuple[str, ...]
     when: dict[str, Any]
     label: dict[str, str]
+    notice: str = "new_case"        # the notice the new holder gets when the case changes hands
+    after: tuple[str, ...] = ()     # what follows the transition (AFTER_ACTIONS), in order
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -246,7 +253,7 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
     for i, spec in enumerate(data["transitions"]):
         where = f"{path}: transitions[{i}]"
         _check_keys(where, spec, {"trigger", "source", "dest", "roles", "fields", "optional", "when",
-                                  "label"}, {"trigger", "source", "dest", "roles"})
+                                  "label", "notice", "after"}, {"trigger", "source", "dest", "roles"})
         trigger = spec["trigger"]
         if not isinstance(trigger, str) or not trigger.isidentifier():
             raise WorkflowError(f"{where}.trigger: must be a simple name, not {trigger!r}")
@@ -276,9 +283,17 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
         if dest is not None and states[dest].level == "department" and not any(
                 fields[f].type == "department" for f in required):
             raise WorkflowError(f"{where}.fields: a move to a department needs a department field")
+        notice = spec.get("notice", "new_case")
+        if notice not in NOTICES:
+            raise WorkflowError(f"{where}.notice: must be one of {', '.join(NOTICES)}")
+        after = _names(f"{where}.after", spec.get("after", []))
+        for action in after:
+            if action not in AFTER_ACTIONS:
+                raise WorkflowError(f"{where}.after: unknown action {action!r} "
+                                    f"(allowed: {', '.join(AFTER_ACTIONS)})")
         transitions.append(TransitionSpec(trigger, sources, dest, back_to, t_roles, required,
                                           optional, dict(when),
-                                          _label(where, spec.get("label", trigger))))
+                                          _label(where, spec.get("label", trigger)), notice, after))
 
     for sname, spec in data["states"].items():
         if spec.get("auto_escalate") is not None:
