@@ -295,3 +295,28 @@ def test_target_and_shared_problem_routes_answer_by_scope(app, client, auth, api
                 assert secret not in r.get_data(as_text=True), (username, url)
         auth.logout()
     assert cells == len(USERS) * len(routes)
+
+
+
+def test_a_deactivated_user_sees_no_case_by_any_door(app, client, auth, api, world, county):
+    """A team leader switched off by the administrator: the scoped query itself gives nothing
+    (so a door that forgets the login checks still leaks nothing), the page sends to the
+    login, the API and Open311 refuse the token."""
+    from casetrack.services.accounts import set_active
+    from casetrack.services.cases import get_case, scoped_cases
+    from casetrack.services.errors import NotFound
+    case, team1 = county["G1"], world.users["team1"]
+    token = api("team1")
+    auth.login("team1")
+    assert client.get(f"/cases/{case.id}").status_code == 200
+    set_active(team1, False)
+    db.session.commit()
+    assert db.session.scalars(scoped_cases(team1)).all() == []
+    with pytest.raises(NotFound):
+        get_case(team1, case.id)
+    page = client.get(f"/cases/{case.id}")
+    assert page.status_code == 302 and "/login" in page.headers["Location"]
+    assert token.get(f"/cases/{case.id}").status_code == 401
+    assert token.get("/cases").status_code == 401
+    key = token.headers["Authorization"].split()[1]
+    assert client.get(f"/open311/v2/requests/{case.id}.json?api_key={key}").status_code == 401
