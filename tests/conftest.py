@@ -108,7 +108,8 @@ def impatient(database_url):
 
 @pytest.fixture
 def world(app) -> World:
-    """A county with two teams, three groups, two departments and a user of every role."""
+    """A county with two teams, three groups, two departments and a user of every role, and
+    two neighbouring counties (tests/factories.py)."""
     w = build_world()
     db.session.commit()
     return w

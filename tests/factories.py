@@ -34,21 +34,41 @@ USERS = {
     "group3": ("group_leader", "G3"),
     "dept1": ("department_handler", "D1"),
     "dept2": ("department_handler", "D2"),
+    "county12": ("county_officer", "C12"),
+    "group14": ("group_leader", "G14"),
+}
+
+# code -> (name, kind, parent code), created in this order so the ids are known: C is 1,
+# C12 is 12. Neighbouring counties C9 and C12 sit beside C at the top: C12's path '/12/'
+# starts with '/1', so a subtree match that drops the slash of '/1/' leaks C12 to C.
+UNITS = {
+    "C": ("测试县活动办", "county", None),
+    "D1": ("住建局", "department", "C"), "D2": ("环保局", "department", "C"),
+    "T1": ("东山镇工作队", "team", "C"), "T2": ("西河镇工作队", "team", "C"),
+    "G1": ("王家村工作组", "group", "T1"), "G2": ("李家村工作组", "group", "T1"),
+    "G3": ("赵家村工作组", "group", "T2"),
+    "C9": ("北岭县活动办", "county", None), "T10": ("北岭镇工作队", "team", "C9"),
+    "G11": ("孙家村工作组", "group", "T10"),
+    "C12": ("南湖县活动办", "county", None), "T13": ("南湖镇工作队", "team", "C12"),
+    "G14": ("周家村工作组", "group", "T13"),
 }
 
 
+def county_of(code: str) -> str:
+    """The code of the county a unit of the test world belongs to (itself for a county)."""
+    while UNITS[code][2] is not None:
+        code = UNITS[code][2]
+    return code
+
+
 def build_world(password: str = "secret") -> World:
-    """County C; teams T1 (groups G1, G2) and T2 (group G3); departments D1, D2."""
+    """County C: teams T1 (groups G1, G2) and T2 (group G3), departments D1, D2; beside it
+    counties C9 and C12, each with one team and one group."""
     w = World()
     org.ensure_categories()
-    for code, name, kind, parent in [
-        ("C", "测试县活动办", "county", None),
-        ("D1", "住建局", "department", "C"), ("D2", "环保局", "department", "C"),
-        ("T1", "东山镇工作队", "team", "C"), ("T2", "西河镇工作队", "team", "C"),
-        ("G1", "王家村工作组", "group", "T1"), ("G2", "李家村工作组", "group", "T1"),
-        ("G3", "赵家村工作组", "group", "T2"),
-    ]:
+    for code, (name, kind, parent) in UNITS.items():
         w.units[code] = org.create_unit(code, name, kind, parent)
+    assert (w.units["C"].id, w.units["C12"].id) == (1, 12)
     for username, (role, unit) in USERS.items():
         w.users[username] = create_user(username, password, role, unit, name=username)
     return w

@@ -19,7 +19,7 @@ outside P: t3 05-30, t4 (G3 urban household) 06-10.
 from __future__ import annotations
 
 import io
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -390,3 +390,33 @@ def test_an_approved_extension_moves_the_on_time_deadline(world):
     with at(6, 15):
         b = bl.bulletin(world.units["C"], date(2026, 6, 8), date(2026, 6, 14))
     assert b["rate_parts"]["on_time_closure"] == [1, 2]
+
+
+def test_a_resolution_on_the_deadline_day_is_on_time_and_the_next_day_late(world):
+    """Filed Mon 06-01 at the group (5 working days: deadline Mon 06-08): X resolved 06-08 at
+    23:30 Beijing time, on time; Y 06-09 at 00:30, the working day after, late. Referred to
+    D1 due Fri 06-05: Z resolved 06-05 at 23:30, on time; W 06-06 at 00:30, late. All closed
+    06-10."""
+    u = world.users
+
+    def beijing(day: int, hour: int, minute: int):   # Beijing is UTC+8
+        return calendar.at(datetime(2026, 6, day, hour, minute, tzinfo=timezone.utc) - timedelta(hours=8))
+
+    with at(6, 1):
+        x, y, z, w = (world.file("group1") for _ in range(4))
+        for case in (z, w):
+            fire(case, "escalate", u["group1"], reason="上报")
+            fire(case, "escalate", u["team1"], reason="上报县")
+            fire(case, "refer", u["county"], department="D1", due_date="2026-06-05")
+    for case, who, moment in [(x, "group1", (8, 23, 30)), (y, "group1", (9, 0, 30)),
+                              (z, "dept1", (5, 23, 30)), (w, "dept1", (6, 0, 30))]:
+        with beijing(*moment):
+            fire(case, "resolve", u[who], resolution="办好了")
+    with at(6, 10):
+        for case in (x, y, z, w):
+            fire(case, "verify", u["county"], satisfied=True)
+    db.session.commit()
+    with at(6, 15):
+        b = bl.bulletin(world.units["C"], date(2026, 6, 8), date(2026, 6, 14))
+    assert b["problems"]["closed"] == 4
+    assert b["rate_parts"]["on_time_closure"] == [2, 4]    # X and Z
