@@ -7,6 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from casetrack import config
 from casetrack.extensions import babel, csrf, db, login_manager, talisman, write_intent
+from casetrack.services import outbound
 from casetrack.workflow import Registry
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -21,6 +22,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     if overrides:
         app.config.update(overrides)
     config.database(app)
+    outbound.networks(app.config["WEBHOOK_ALLOWED_NETWORKS"])  # a mistyped network stops start-up
     # A broken workflow file stops start-up here, with the file and key in the message.
     app.extensions["casetrack.workflows"] = Registry(app.config["WORKFLOWS_DIR"])
 

@@ -36,8 +36,8 @@ def register(app: Flask) -> None:
         db.session.commit()  # no transaction stays open while a receiver answers
         counts = {"delivered": 0, "pending": 0, "failed": 0}
         for out in due:
-            status, error = webhooks.send(out, app.config["WEBHOOK_TIMEOUT"])
-            counts[webhooks.record(out.id, status, error).state] += 1
+            result = webhooks.send(out, app.config["WEBHOOK_TIMEOUT"])
+            counts[webhooks.record(out.id, *result).state] += 1
             db.session.commit()
         click.echo(f"{len(due)} due: {counts['delivered']} delivered, {counts['pending']} to retry, "
                    f"{counts['failed']} failed")

@@ -23,6 +23,8 @@ class Defaults:
     PAGE_SIZE = 50
     LOCK_TIMEOUT = 15  # seconds a request waits for a lock (SQLite: the write lock) before it answers "busy"
     WEBHOOK_TIMEOUT = 5  # seconds a webhook receiver gets to answer (deliver-webhooks)
+    # networks where receivers may be although not public (loopback, private...), e.g. ["10.20.0.0/16"]
+    WEBHOOK_ALLOWED_NETWORKS: tuple[str, ...] = ()
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     HTTPS = False      # served over HTTPS (directly or behind a proxy): Secure cookies
     PROXY_FIX = 0      # how many reverse proxies stand in front, for X-Forwarded-For/-Proto

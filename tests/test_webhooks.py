@@ -13,8 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import func, select
 
+from casetrack import create_app
 from casetrack.extensions import db
-from casetrack.models import WebhookDelivery
+from casetrack.models import Webhook, WebhookDelivery
 from casetrack.services import calendar, webhooks
 from tests.helpers import FIELDS
 from tests.test_deadlines import on
@@ -24,23 +25,33 @@ SECRET = "a-shared-secret-of-the-county"
 
 class Receiver:
     """An HTTP receiver on 127.0.0.1 that answers with the given statuses in turn, after a delay
-    (or once `hold` is set)."""
+    (or once `hold` is set, or `before_answer(n)` for the n-th request has returned); it records
+    any method, so that a redirect followed as a GET shows too."""
 
-    def __init__(self, statuses=(200,), delay: float = 0.0, hold: threading.Event | None = None):
+    def __init__(self, statuses=(200,), delay: float = 0.0, hold: threading.Event | None = None,
+                 location: str | None = None, before_answer=None):
         self.statuses, self.delay, self.hold, self.received = list(statuses), delay, hold, []
-        receiver = self
+        receiver, lock = self, threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append((dict(self.headers), body))
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with lock:
+                    receiver.received.append((dict(self.headers), body))
+                    number = len(receiver.received)
+                if before_answer is not None:
+                    before_answer(number)
                 if receiver.hold is not None:  # answer only once the test lets go
                     receiver.hold.wait(60)
                 time.sleep(receiver.delay)
                 status = receiver.statuses.pop(0) if len(receiver.statuses) > 1 else receiver.statuses[0]
                 self.send_response(status)
+                if location:
+                    self.send_header("Location", location)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
+
+            do_GET = do_POST
 
             def log_message(self, *args):
                 pass
@@ -57,7 +68,13 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver():
+def loopback_allowed(app):
+    """The tests' receivers listen on 127.0.0.1, which a deployment refuses unless it allows it."""
+    app.config["WEBHOOK_ALLOWED_NETWORKS"] = ["127.0.0.0/8"]
+
+
+@pytest.fixture
+def receiver(loopback_allowed):
     made = []
 
     def make(*args, **kw) -> Receiver:
@@ -149,7 +166,8 @@ def test_a_failing_receiver_is_retried_with_back_off_and_shown(api, world, runne
     assert len({body for _h, body in r.received}) == 1  # the same event each time
 
 
-def test_after_the_last_attempt_a_delivery_fails_and_an_admin_retries_it(world, runner, auth, client):
+def test_after_the_last_attempt_a_delivery_fails_and_an_admin_retries_it(world, runner, auth, client,
+                                                                         loopback_allowed):
     register(dead_url())
     world.file("group1")
     db.session.commit()
@@ -198,13 +216,84 @@ def test_a_dead_or_slow_receiver_never_slows_a_transition(api, world, runner, re
     assert db.session.scalar(select(func.count(WebhookDelivery.id))) == 4
 
 
-def test_registering_checks_the_address_and_the_secret(world, auth, client):
+def test_registering_checks_the_address_and_the_secret(world, auth, client, app):
     auth.login("admin")
     r = client.post("/admin/webhooks", data={"url": "ftp://x", "secret": "short"})
     assert r.status_code == 422 and deliveries() == []
+    for url in ("http://hook s.example.org/", "http://example.org:99999/hook"):
+        assert client.post("/admin/webhooks", data={"url": url, "secret": SECRET}).status_code == 422
+    app.config["WEBHOOK_ALLOWED_NETWORKS"] = "127.0.0.0/8, 10.20.0.0/16"  # a receiver of the deployment's own
     r = client.post("/admin/webhooks", data={"url": "http://127.0.0.1:9/hook", "secret": SECRET})
     assert r.status_code == 302
     assert "http://127.0.0.1:9/hook" in client.get("/admin/webhooks").get_data(as_text=True)
+
+
+INSIDE = ["http://127.0.0.1/hook", "http://localhost:5000/api/v1/me", "http://[::1]:8080/hook",
+          "http://10.1.2.3/hook", "http://169.254.169.254/latest/meta-data/", "http://0.0.0.0:5000/",
+          "http://2130706433/hook", "http://0x7f.1/hook", "http://[::ffff:127.0.0.1]/hook",
+          "https://192.168.1.1/", "http://224.0.0.1/", "http://[fe80::1]/", "http://100.64.0.1/"]
+
+
+@pytest.mark.parametrize("url", INSIDE)
+def test_a_receiver_inside_the_deployment_is_refused(world, auth, client, url):
+    auth.login("admin")
+    r = client.post("/admin/webhooks", data={"url": url, "secret": SECRET}, headers={"Accept-Language": "en"})
+    assert r.status_code == 422
+    assert "leads inside the deployment" in r.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Webhook.id))) == 0
+
+
+def test_the_refusal_is_in_the_users_language(world, auth, client):
+    auth.login("admin")
+    r = client.post("/admin/webhooks", data={"url": "http://localhost/", "secret": SECRET},
+                    headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    assert r.status_code == 422 and "内部地址" in r.get_data(as_text=True)
+
+
+def test_a_mistyped_allowed_network_stops_start_up(database_url):
+    with pytest.raises(ValueError, match="WEBHOOK_ALLOWED_NETWORKS"):
+        create_app({"DATABASE_URL": database_url, "SECRET_KEY": "test", "WEBHOOK_ALLOWED_NETWORKS": ["10.0.0.0/33"]})
+
+
+@pytest.fixture
+def dns(monkeypatch):
+    """dns[name] = address: what getaddrinfo answers for that name from now on."""
+    names, real = {}, socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kw):
+        return real(names.get(host, host), *args, **kw)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return names
+
+
+def test_a_name_that_turns_inside_at_delivery_is_not_contacted(app, world, runner, receiver, dns, auth, client):
+    r = receiver()
+    app.config["WEBHOOK_ALLOWED_NETWORKS"] = []
+    dns["hooks.example.org"] = "93.184.215.14"  # public when registered
+    register(f"http://hooks.example.org:{r.server.server_port}/hook")
+    world.file("group1")
+    db.session.commit()
+    dns["hooks.example.org"] = "127.0.0.1"  # then rebound to the deployment itself
+    assert "1 failed" in deliver(runner)
+    assert r.received == []
+    row = deliveries()[0]
+    assert (row.state, row.attempts, row.last_status) == ("failed", 1, None)
+    assert "hooks.example.org resolves to 127.0.0.1" in row.last_error
+    auth.login("admin")
+    page = client.get("/admin/webhooks").get_data(as_text=True)
+    assert 'data-state="failed"' in page and "inside the deployment" in page
+
+
+def test_a_redirect_is_not_followed(world, runner, receiver):
+    elsewhere = receiver()
+    redirecting = receiver(statuses=(302,), location=elsewhere.url)
+    register(redirecting.url)
+    world.file("group1")
+    db.session.commit()
+    assert "1 to retry" in deliver(runner)
+    assert len(redirecting.received) == 1 and elsewhere.received == []
+    row = deliveries()[0]
+    assert row.last_status == 302 and "not followed" in row.last_error
 
 
 def test_the_sweeps_flags_are_posted_too(world, runner, receiver):

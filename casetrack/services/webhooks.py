@@ -4,16 +4,18 @@
 CaseEvent it inserts one outbox row per active webhook, so the event and its deliveries commit
 or roll back together; the writers of events in bulk call `queue_written` themselves. `deliver_due`
 (the `deliver-webhooks` command, for cron) posts what is due, outside any request: a slow or
-dead receiver never holds up a transition. A failure is retried with exponential back-off
-until MAX_ATTEMPTS, then marked failed (shown on the admin page, and retried by hand).
+dead receiver never holds up a transition. A failure is retried with
+exponential back-off until MAX_ATTEMPTS, then marked failed (shown on the admin page, and retried
+by hand). Receivers inside the deployment are refused (`outbound`), at registration and again
+at each delivery.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
-import urllib.error
-import urllib.request
+import socket
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -27,6 +29,7 @@ from sqlalchemy.orm import Session
 from casetrack.extensions import db, insert_many
 from casetrack.models import Case, CaseEvent, Unit, User, Webhook, WebhookDelivery
 from casetrack.models.cases import EVENT_COLUMNS
+from casetrack.services import outbound
 from casetrack.services.calendar import now
 from casetrack.services.errors import NotFound, ValidationFailed
 
@@ -47,12 +50,35 @@ def backoff(attempts: int) -> timedelta:
 
 # -- administration ------------------------------------------------------------------------
 
+def allowed_networks() -> tuple[outbound.Network, ...]:
+    return outbound.networks(current_app.config["WEBHOOK_ALLOWED_NETWORKS"])
+
+
+def _http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for a port out of range)
+    except ValueError:
+        return False
+    return (parts.scheme in ("http", "https") and bool(parts.hostname) and len(url) <= 500
+            and url.isprintable() and not any(c.isspace() for c in url))
+
+
 def register_webhook(url: str, secret: str, description: str = "") -> Webhook:
     url, secret = (url or "").strip(), (secret or "").strip()
     errors = {}
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 500:
+    if not _http_url(url):
         errors["url"] = _("An http:// or https:// address, please.")
+    else:
+        try:
+            outbound.check_url(url, allowed_networks())
+        except outbound.Refused as exc:
+            errors["url"] = _("This address leads inside the deployment (%(address)s: loopback, private, "
+                              "link-local or reserved); a receiver must be reachable from the internet. "
+                              "The operator can allow a network with WEBHOOK_ALLOWED_NETWORKS.",
+                              address=str(exc.address))
+        except (OSError, UnicodeError):
+            errors["url"] = _("The host name %(host)s cannot be found.", host=urlsplit(url).hostname)
     if len(secret) < 16 or len(secret) > 200:
         errors["secret"] = _("A secret of 16 to 200 characters, please.")
     if errors:
@@ -179,24 +205,27 @@ def claim_due(limit: int = 100) -> list[Outgoing]:
     return claimed
 
 
-def send(out: Outgoing, timeout: float) -> tuple[int | None, str]:
-    """Post once, touching no database: (HTTP status or None, error text or '')."""
+def send(out: Outgoing, timeout: float) -> tuple[int | None, str, bool]:
+    """Post once, touching no database: (HTTP status or None, error text or '', whether to give
+    up now). A receiver inside the deployment is not contacted: no retry can make it right."""
     body = out.body.encode()
-    req = urllib.request.Request(out.url, data=body, method="POST", headers={
-        "Content-Type": "application/json; charset=utf-8", "User-Agent": "casetrack-webhooks/1",
-        SIGNATURE: sign(out.secret, body), "X-Casetrack-Event": out.event,
-        "X-Casetrack-Delivery": str(out.id)})
+    headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "casetrack-webhooks/1",
+               SIGNATURE: sign(out.secret, body), "X-Casetrack-Event": out.event,
+               "X-Casetrack-Delivery": str(out.id)}
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as response:  # noqa: S310 (http/https only)
-            return response.status, ""
-    except urllib.error.HTTPError as exc:
-        exc.close()
-        return exc.code, f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        return None, (str(getattr(exc, "reason", exc)) or type(exc).__name__)[:500]
+        status = outbound.post(out.url, body, headers, timeout, allowed_networks())
+    except outbound.Refused as exc:
+        return None, f"not sent: {exc}", True
+    except socket.gaierror as exc:
+        return None, f"{urlsplit(out.url).hostname}: {exc.strerror or exc}"[:500], False
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        return None, (str(exc) or type(exc).__name__)[:500], False
+    if 300 <= status < 400:
+        return status, f"HTTP {status} (redirects are not followed)", False
+    return status, "" if 200 <= status < 300 else f"HTTP {status}", False
 
 
-def record(delivery_id: int, status: int | None, error: str) -> WebhookDelivery:
+def record(delivery_id: int, status: int | None, error: str, give_up: bool = False) -> WebhookDelivery:
     """How an attempt went: delivered, or retried after a back-off, or failed for good (flushes)."""
     row = db.session.get(WebhookDelivery, delivery_id)
     row.attempts += 1
@@ -205,7 +234,7 @@ def record(delivery_id: int, status: int | None, error: str) -> WebhookDelivery:
         row.state, row.delivered_at, row.last_error = "delivered", now(), ""
     else:
         row.last_error = error or f"HTTP {status}"
-        if row.attempts >= MAX_ATTEMPTS:
+        if give_up or row.attempts >= MAX_ATTEMPTS:
             row.state = "failed"
         else:
             row.next_attempt_at = now() + backoff(row.attempts)
