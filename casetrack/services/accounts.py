@@ -72,21 +72,26 @@ def list_users(q: str | None = None, after: int | None = None,
     return rows[:limit], rows[limit - 1].id if len(rows) > limit else None
 
 
-def log_in(username: str, password: str, address: str) -> User | None:
-    """authenticate(), throttled: failures are counted per account and address, in the database."""
-    if throttle.blocked(username, address):
+def log_in(username: str, password: str, address: str, device_cookie: str | None = None) -> User | None:
+    """authenticate(), throttled: failures are counted per account and address (or, from a browser
+    that logged in as this account before, per that browser), in the database."""
+    user = db.session.scalars(select(User).where(User.username == username)).first()
+    device = throttle.known_device(device_cookie, user)
+    if throttle.blocked(username, address, device):
         raise TooManyAttempts(_("Too many failed attempts; please wait 15 minutes and try again."))
-    user = authenticate(username, password)
+    user = authenticate(username, password, user)
     if user is None:
-        throttle.record_failure(username, address)
+        throttle.record_failure(username, address, device)
     else:
-        throttle.record_success(username, address)
+        throttle.record_success(username, address, device)
     return user
 
 
-def authenticate(username: str, password: str) -> User | None:
-    """The active user with this password, rehashing it if the parameters changed."""
-    user = db.session.scalars(select(User).where(User.username == username)).first()
+def authenticate(username: str, password: str, user: User | None = None) -> User | None:
+    """The active user with this password (`user`: already looked up by that username),
+    rehashing it if the parameters changed."""
+    if user is None:
+        user = db.session.scalars(select(User).where(User.username == username)).first()
     try:
         hasher().verify(user.password_hash if user else current_app.extensions["casetrack.dummy_hash"],
                         password)

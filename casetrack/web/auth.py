@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
@@ -12,7 +12,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from casetrack.extensions import db
-from casetrack.services import accounts
+from casetrack.services import accounts, throttle
 from casetrack.services.errors import TooManyAttempts
 
 bp = Blueprint("auth", __name__)
@@ -35,7 +35,9 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = accounts.log_in(form.username.data, form.password.data, request.remote_addr or "")
+            device_cookie = request.cookies.get(throttle.DEVICE_COOKIE)
+            user = accounts.log_in(form.username.data, form.password.data, request.remote_addr or "",
+                                   device_cookie)
         except TooManyAttempts as exc:
             flash(exc.message, "error")
             return render_template("auth/login.html", form=form), 429
@@ -49,7 +51,13 @@ def login():
                 session["lang"] = lang
             login_user(user)
             flash(_("Welcome, %(name)s.", name=user.name), "success")
-            return redirect(safe_next(request.args.get("next")))
+            response = redirect(safe_next(request.args.get("next")))
+            # Sent with logins only; it lets this browser past locks that strangers' failures set.
+            response.set_cookie(throttle.DEVICE_COOKIE, throttle.remember_device(device_cookie, user),
+                                max_age=int(throttle.DEVICE_LIFETIME.total_seconds()),
+                                path=url_for("auth.login"), secure=current_app.config["HTTPS"],
+                                httponly=True, samesite="Lax")
+            return response
     return render_template("auth/login.html", form=form)
 
 
