@@ -32,14 +32,16 @@ def register(app: Flask) -> None:
     def deliver_webhooks(limit: int) -> None:
         """Post the webhook events that are due (run it from cron, e.g. every minute)."""
         from casetrack.services import webhooks
-        due = webhooks.claim_due(limit)
-        db.session.commit()  # no transaction stays open while a receiver answers
         counts = {"delivered": 0, "pending": 0, "failed": 0}
-        for out in due:
+        due = 0
+        while due < limit and (out := webhooks.claim_next()) is not None:
+            db.session.commit()  # no transaction stays open while a receiver answers
+            due += 1
             result = webhooks.send(out, app.config["WEBHOOK_TIMEOUT"])
             counts[webhooks.record(out.id, *result).state] += 1
             db.session.commit()
-        click.echo(f"{len(due)} due: {counts['delivered']} delivered, {counts['pending']} to retry, "
+        db.session.commit()
+        click.echo(f"{due} due: {counts['delivered']} delivered, {counts['pending']} to retry, "
                    f"{counts['failed']} failed")
 
     @app.cli.command("init-db")

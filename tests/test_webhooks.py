@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from casetrack import create_app
 from casetrack.extensions import db
-from casetrack.models import Webhook, WebhookDelivery
+from casetrack.models import CaseEvent, Webhook, WebhookDelivery
 from casetrack.services import calendar, webhooks
 from tests.helpers import FIELDS
 from tests.test_deadlines import on
@@ -126,6 +126,8 @@ def test_every_transition_is_posted_signed(api, world, runner, receiver):
         assert headers["Content-Type"].startswith("application/json")
     assert hmac.new(b"another secret", b2, hashlib.sha256).hexdigest() != h2["X-Casetrack-Signature"]
     filed, escalated = json.loads(b1), json.loads(b2)
+    events = db.session.scalars(select(CaseEvent.id).where(CaseEvent.case_id == case["id"]).order_by(CaseEvent.id))
+    assert [filed["id"], escalated["id"]] == list(events)  # what a receiver deduplicates on
     assert filed["event"] == "case.filed" and filed["case"]["id"] == case["id"]
     assert (escalated["event"], escalated["trigger"], escalated["from_state"], escalated["to_state"],
             escalated["to_unit"]) == ("case.transition", "escalate", "group", "team", "T1")
@@ -296,6 +298,42 @@ def test_a_redirect_is_not_followed(world, runner, receiver):
     assert row.last_status == 302 and "not followed" in row.last_error
 
 
+def test_two_runs_at_once_post_each_event_once(app, world, runner, receiver, monkeypatch):
+    """A healthy but slow receiver: each answer moves the clock on 15 s (timeout 10 s), and the
+    third waits until a second run, started then, has finished. No event is posted twice."""
+    app.config["WEBHOOK_TIMEOUT"] = 10
+    clock = []
+    reached, release = threading.Event(), threading.Event()
+
+    def slow(number):
+        clock[0] += timedelta(seconds=15)
+        if number == 3:
+            reached.set()
+            release.wait(60)
+    r = receiver(before_answer=slow)
+    register(r.url)
+    for _ in range(4):
+        world.file("group1")
+    db.session.commit()
+    clock.append(calendar.now())
+    monkeypatch.setattr(webhooks, "now", lambda: clock[0])
+    outputs = []
+    first = threading.Thread(target=lambda: outputs.append(deliver(runner)))
+    first.start()
+    try:
+        assert reached.wait(60), "the first run never reached its third delivery"
+        second = threading.Thread(target=lambda: outputs.append(deliver(runner)))
+        second.start()
+        second.join(60)
+    finally:
+        release.set()
+        first.join()
+    assert len(outputs) == 2
+    bodies = [body for _headers, body in r.received]
+    assert len(bodies) == 4 and len(set(bodies)) == 4
+    assert {d.state for d in deliveries()} == {"delivered"}
+
+
 def test_the_sweeps_flags_are_posted_too(world, runner, receiver):
     r = receiver()
     register(r.url)
@@ -308,6 +346,8 @@ def test_the_sweeps_flags_are_posted_too(world, runner, receiver):
             assert runner.invoke(args=["sweep"]).exit_code == 0
     assert "2 due: 2 delivered" in deliver(runner)
     posted = [json.loads(body) for _headers, body in r.received[-2:]]
+    events = db.session.scalars(select(CaseEvent.id).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id))
+    assert [p["id"] for p in posted] == list(events)[-2:]
     assert [(p["event"], p["trigger"], p["case"]["id"], p["to_unit"], p["data"]) for p in posted] == [
         ("case.transition", "pre_warning", case.id, "G1", {"deadline": "2026-06-08"}),
         ("case.transition", "overdue", case.id, "G1", {"deadline": "2026-06-08"})]

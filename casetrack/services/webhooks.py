@@ -2,9 +2,9 @@
 
 `record_events` runs after each flush (when a case filed in it has its id): for each new
 CaseEvent it inserts one outbox row per active webhook, so the event and its deliveries commit
-or roll back together; the writers of events in bulk call `queue_written` themselves. `deliver_due`
-(the `deliver-webhooks` command, for cron) posts what is due, outside any request: a slow or
-dead receiver never holds up a transition. A failure is retried with
+or roll back together; the writers of events in bulk call `queue_written` themselves. The
+`deliver-webhooks` command (cron) claims, posts and records one due delivery at a time, outside
+any request: a slow or dead receiver never holds up a transition. A failure is retried with
 exponential back-off until MAX_ATTEMPTS, then marked failed (shown on the admin page, and retried
 by hand). Receivers inside the deployment are refused (`outbound`), at registration and again
 at each delivery.
@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import event, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from casetrack.extensions import db, insert_many
@@ -116,6 +116,7 @@ def event_body(ev: CaseEvent, session: Session) -> dict[str, Any]:
     actor = session.get(User, ev.actor_id) if ev.actor_id else None
     unit = lambda ident: session.get(Unit, ident).code if ident else None  # noqa: E731
     return {
+        "id": ev.id,  # the same in every delivery of the event: receivers deduplicate on it
         "event": "case.filed" if ev.trigger == "file" else "case.transition",
         "at": ev.at.isoformat(), "trigger": ev.trigger, "actor": actor.username if actor else None,
         "from_state": ev.from_state, "to_state": ev.to_state,
@@ -156,8 +157,13 @@ def queue_written(session: Session, rows: list[tuple]) -> None:
     hooks = list(session.scalars(ACTIVE_HOOKS))
     if not hooks:
         return
-    session.scalars(select(Case).where(Case.id.in_([row[0] for row in rows]))).all()
-    queue_deliveries(session, [CaseEvent(**dict(zip(EVENT_COLUMNS, row))) for row in rows], tuple(hooks))
+    case_ids = [row[0] for row in rows]
+    session.scalars(select(Case).where(Case.id.in_(case_ids))).all()
+    # each row is its case's newest event, written in this transaction under the case's lock
+    ids = dict(session.execute(select(CaseEvent.case_id, func.max(CaseEvent.id)).where(
+        CaseEvent.case_id.in_(case_ids)).group_by(CaseEvent.case_id)).all())
+    queue_deliveries(session, [CaseEvent(id=ids[row[0]], **dict(zip(EVENT_COLUMNS, row))) for row in rows],
+                     tuple(hooks))
 
 
 def queue_deliveries(session: Session, events: list[CaseEvent], hooks: tuple[int, ...] | None = None) -> None:
@@ -188,21 +194,24 @@ class Outgoing:
     body: str
 
 
-def claim_due(limit: int = 100) -> list[Outgoing]:
-    """Due deliveries of active webhooks, each pushed out by a lease so a second runner leaves it alone."""
-    moment = now()
-    lease = moment + timedelta(seconds=4 * current_app.config["WEBHOOK_TIMEOUT"])
-    rows = list(db.session.scalars(select(WebhookDelivery).join(WebhookDelivery.webhook).where(
-        Webhook.active.is_(True), WebhookDelivery.state == "pending",
-        WebhookDelivery.next_attempt_at <= moment).order_by(WebhookDelivery.id).limit(limit)))
-    claimed = []
-    for row in rows:
-        result = db.session.execute(update(WebhookDelivery).where(
-            WebhookDelivery.id == row.id, WebhookDelivery.state == "pending",
-            WebhookDelivery.next_attempt_at <= moment).values(next_attempt_at=lease))
-        if result.rowcount:
-            claimed.append(Outgoing(row.id, row.webhook.url, row.webhook.secret, row.event, row.body))
-    return claimed
+def claim_next() -> Outgoing | None:
+    """The first due delivery of an active webhook, pushed out by a lease for as long as one
+    attempt can take, so that a concurrent run leaves it alone; None when nothing is due.
+    One at a time: a lease over a whole batch ran out while its tail still waited (sent twice)."""
+    timeout = current_app.config["WEBHOOK_TIMEOUT"]
+    # connect, send and answer may each take the timeout; name resolution has its own
+    lease = timedelta(seconds=4 * timeout + 30)
+    while True:
+        moment = now()
+        due = (WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at <= moment)
+        row = db.session.scalars(select(WebhookDelivery).join(WebhookDelivery.webhook).where(
+            Webhook.active.is_(True), *due).order_by(WebhookDelivery.id).limit(1)).first()
+        if row is None:
+            return None
+        taken = db.session.execute(update(WebhookDelivery).where(WebhookDelivery.id == row.id, *due).values(
+            next_attempt_at=moment + lease)).rowcount
+        if taken:
+            return Outgoing(row.id, row.webhook.url, row.webhook.secret, row.event, row.body)
 
 
 def send(out: Outgoing, timeout: float) -> tuple[int | None, str, bool]:
