@@ -89,8 +89,17 @@ class ApiToken(db.Model):
     name: Mapped[str] = mapped_column(String(80), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="noted at most once a minute")
+    expires_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, comment="refused from then on; none: until revoked")
 
     user: Mapped[User] = relationship(lazy="joined")
+
+    def state(self, moment: datetime) -> str:
+        """'revoked', 'expired' or 'active' at that moment."""
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.expires_at is not None and self.expires_at <= moment else "active"
 
 
 class Category(db.Model):

@@ -3,17 +3,19 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import joinedload
 
-from casetrack.extensions import db, utcnow
+from casetrack.extensions import db
 from casetrack.models import ROLE_UNIT_KINDS, ApiToken, Unit, User
 from casetrack.services import reference, throttle
+from casetrack.services.calendar import now
 from casetrack.services.errors import TooManyAttempts, ValidationFailed
 
 
@@ -112,44 +114,86 @@ def end_sessions(user: User) -> None:
 
 
 def reset_password(user: User, password: str) -> None:
-    """Set a new password; sessions opened with the old one end."""
+    """Set a new password; sessions opened and API tokens made with the old one end."""
     if len(password or "") < 4:
         raise ValidationFailed({"password": _("At least 4 characters.")},
                                _("Please correct the marked fields."))
     user.password_hash = hash_password(password)
     end_sessions(user)
+    revoke_tokens(user)
 
 
 def set_active(user: User, active: bool) -> None:
-    """Deactivate a user (their sessions and tokens stop working at once) or reactivate them."""
+    """Deactivate a user (their sessions end and their tokens are revoked) or reactivate them."""
     user.active = active
     end_sessions(user)
+    if not active:
+        revoke_tokens(user)  # so that reactivation does not bring them back
 
 
-def create_token(user: User, name: str = "") -> str:
-    """A new API token; only its hash is stored, so it is shown once."""
-    token = secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user_id=user.id, name=name[:80],
-                            token_hash=hashlib.sha256(token.encode()).hexdigest()))
+def revoke_tokens(user: User) -> None:
+    db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                       .values(revoked_at=now()))
     db.session.flush()
-    return token
+
+
+MAX_TOKEN_DAYS = 3650
+
+
+def token_days(days: object) -> int | None:
+    """How many days a new token is valid (None: until revoked), checked."""
+    if days is not None and (type(days) is not int or not 1 <= days <= MAX_TOKEN_DAYS):
+        raise ValidationFailed({"expires_in_days": _("A whole number of days from 1 to %(most)s, or none.",
+                                                     most=MAX_TOKEN_DAYS)})
+    return days
+
+
+def issue_token(user: User, name: str = "", days: int | None = None) -> tuple[str, ApiToken]:
+    """A new API token, valid for `days` (None: until revoked), and its row; only its hash is
+    stored, so it is shown once."""
+    days = token_days(days)
+    token = secrets.token_urlsafe(32)
+    moment = now()
+    row = ApiToken(user_id=user.id, name=name[:80], created_at=moment,
+                   expires_at=moment + timedelta(days=days) if days else None,
+                   token_hash=hashlib.sha256(token.encode()).hexdigest())
+    db.session.add(row)
+    db.session.flush()
+    return token, row
+
+
+def create_token(user: User, name: str = "", days: int | None = None) -> str:
+    return issue_token(user, name, days)[0]
 
 
 # Built once: every API request runs it. The owner and their unit, not the unit's parents (three
 # more joins that a request needs only to climb the tree, which loads them when it does).
 # The reference version comes with it (see services/reference.py): a filing then reads nothing else.
-_TOKEN_OWNER = select(User, reference.VERSION).join(ApiToken, ApiToken.user_id == User.id).where(
-    ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None), User.active.is_(True)
+_TOKEN_OWNER = select(User, reference.VERSION, ApiToken.id, ApiToken.last_used_at).join(
+    ApiToken, ApiToken.user_id == User.id).where(
+    ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None), User.active.is_(True),
+    or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > bindparam("now"))
 ).options(joinedload(User.unit).lazyload(Unit.parent))
+# A token's last use is written at most this often, not on every request.
+TOKEN_USE_EVERY = timedelta(minutes=1)
 
 
-def user_for_token(token: str) -> User | None:
-    """The active owner of an unrevoked token (read each time: revocation counts at once)."""
-    row = db.session.execute(_TOKEN_OWNER, {"token_hash": hashlib.sha256(token.encode()).hexdigest()}).first()
+def token_owner(token: str) -> tuple[User, int | None] | None:
+    """The active owner of an unrevoked, unexpired token (read each time: revocation counts at
+    once), and the token's id when its last use is due to be noted (note_token_use)."""
+    moment = now()
+    row = db.session.execute(_TOKEN_OWNER, {"token_hash": hashlib.sha256(token.encode()).hexdigest(),
+                                            "now": moment}).first()
     if row is None:
         return None
     reference.seen(row[1])
-    return row[0]
+    last_used = row[3]
+    return row[0], row[2] if last_used is None or moment - last_used >= TOKEN_USE_EVERY else None
+
+
+def note_token_use(token_id: int) -> None:
+    db.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now()))
+    db.session.flush()
 
 
 def tokens_of(user: User) -> list[ApiToken]:
@@ -164,6 +208,6 @@ def revoke_token(token_id: int, user: User) -> bool:
     if row is None or row.user_id != user.id:
         return False
     if row.revoked_at is None:
-        row.revoked_at = utcnow()
+        row.revoked_at = now()
         db.session.flush()
     return True

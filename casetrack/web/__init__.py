@@ -9,9 +9,12 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from casetrack.extensions import database_busy, db, login_manager
+from sqlalchemy.exc import OperationalError
+
+from casetrack.extensions import database_busy, db, login_manager, outside_write_lock, write_intent
 from casetrack.i18n import localized
 from casetrack.models import User
+from casetrack.services import accounts
 from casetrack.services.calendar import calendar_known, today
 from casetrack.services.cases import whole_number
 from casetrack.services.errors import ServiceError
@@ -31,6 +34,30 @@ def error_response(status: int, code: str, message: str, **extra):
     except Exception:  # the error page itself failed: a plain answer, never a traceback
         log.exception("error page failed")
         return message, status, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+def token_user(token: str) -> User | None:
+    """The owner of a valid API token, read outside the write lock. The token's last use, when
+    due (once a minute), is written in a short transaction of its own before the request's work (call it first):
+    a busy database skips it rather than fail the call."""
+    with outside_write_lock():
+        found = accounts.token_owner(token)
+    if found is None:
+        return None
+    user, token_id = found
+    if token_id is not None:
+        intent = write_intent.set(True)  # SQLite: the writer lock, not a read upgraded mid-way
+        try:
+            accounts.note_token_use(token_id)
+            db.session.commit()
+        except OperationalError as exc:
+            db.session.rollback()
+            if not database_busy(exc):
+                raise
+            log.warning("token use not noted, database busy: %s", exc)
+        finally:
+            write_intent.reset(intent)
+    return user
 
 
 def register(app: Flask) -> None:

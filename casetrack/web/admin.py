@@ -140,8 +140,8 @@ def reset_password(user_id: int):
         flash(f"{user.username}: {exc.errors['password']}", "error")
     else:
         db.session.commit()
-        flash(_("New password set for %(username)s; their sessions have ended.",
-                username=user.username), "success")
+        flash(_("New password set for %(username)s; their sessions have ended and their API tokens "
+                "are revoked.", username=user.username), "success")
     return redirect(url_for(".users"))
 
 
@@ -153,7 +153,8 @@ def user_active(user_id: int):
     accounts.set_active(user, request.form.get("active") == "1")
     db.session.commit()
     flash(_("%(username)s may log in again.", username=user.username) if user.active
-          else _("%(username)s is deactivated and logged out everywhere.", username=user.username),
+          else _("%(username)s is deactivated, logged out everywhere and their API tokens revoked.",
+                 username=user.username),
           "success")
     return redirect(url_for(".users"))
 

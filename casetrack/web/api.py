@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from casetrack.extensions import csrf, db, outside_write_lock
+from casetrack.extensions import csrf, db
 from casetrack.models import Case, Category, Unit, User
 from casetrack.services import accounts
 from casetrack.services.cases import (MAX_ID, allowed_triggers, case_events, file_case, fire, get_case,
@@ -16,7 +16,7 @@ from casetrack.services.cases import (MAX_ID, allowed_triggers, case_events, fil
 from casetrack.services.clock import clock_json, pending_extensions
 from casetrack.services.errors import ServiceError, ValidationFailed
 from casetrack.services.queries import CaseFilters, list_cases
-from casetrack.web import error_response
+from casetrack.web import error_response, token_user
 from casetrack.web.openapi import doc, json_body, openapi_json, ref, responses
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -30,8 +30,7 @@ def authenticate():
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
-    with outside_write_lock():
-        user = accounts.user_for_token(token.strip()) if scheme.lower() == "bearer" and token else None
+    user = token_user(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
     if user is None:
         return error_response(401, "unauthorized", _("A valid API token is needed: "
                                                      "Authorization: Bearer <token>."))
@@ -90,22 +89,33 @@ def case_json(case: Case, **pending) -> dict[str, Any]:
      requestBody={"required": True, "content": {"application/json": {"schema": {
          "type": "object", "required": ["username", "password"],
          "properties": {"username": {"type": "string"}, "password": {"type": "string"},
-                        "name": {"type": "string", "description": "what the token is for"}}}}}},
-     responses=responses(("201", json_body({"type": "object", "required": ["token", "user"], "properties": {
-         "token": {"type": "string"}, "user": ref("User")}}, "The new token")), 400, 422, 429))
+                        "name": {"type": "string", "description": "what the token is for"},
+                        "expires_in_days": {"type": ["integer", "null"], "minimum": 1,
+                                            "maximum": accounts.MAX_TOKEN_DAYS,
+                                            "description": "refused after so many days; none: until revoked"}}}}}},
+     responses=responses(("201", json_body({"type": "object", "required": [
+         "token", "name", "created_at", "expires_at", "user"], "properties": {
+         "token": {"type": "string"}, "name": {"type": "string"},
+         "created_at": {"type": "string", "format": "date-time"},
+         "expires_at": {"type": ["string", "null"], "format": "date-time"},
+         "user": ref("User")}}, "The new token")), 400, 422, 429))
 def create_token():
+    """A new token; a password reset, a deactivation or the settings page revokes it."""
     data = body()
-    username, password = data.get("username"), data.get("password")
+    username, password, days = data.get("username"), data.get("password"), data.get("expires_in_days")
     if not isinstance(username, str) or not isinstance(password, str):
         raise ValidationFailed({"username": _("Please fill this in."),
                                 "password": _("Please fill this in.")})
+    days = accounts.token_days(days)  # before the password is checked, so a typo costs no attempt
     user = accounts.log_in(username, password, request.remote_addr or "")
     if user is None:
         db.session.commit()  # keep the failure count
         return error_response(401, "unauthorized", _("Wrong username or password."))
-    token = accounts.create_token(user, str(data.get("name") or "api"))
+    token, row = accounts.issue_token(user, str(data.get("name") or "api"), days)
     db.session.commit()
-    return jsonify(token=token, user=user_json(user)), 201
+    return jsonify(token=token, name=row.name, created_at=row.created_at.isoformat(),
+                   expires_at=row.expires_at.isoformat() if row.expires_at else None,
+                   user=user_json(user)), 201
 
 
 @bp.get("/openapi.json")

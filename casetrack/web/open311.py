@@ -20,10 +20,10 @@ from werkzeug.exceptions import HTTPException
 from casetrack.extensions import csrf, db
 from casetrack.i18n import localized
 from casetrack.models import Case, Category, Unit
-from casetrack.services import accounts
 from casetrack.services.calendar import SHANGHAI, now
 from casetrack.services.cases import file_case, get_case, scoped_cases, whole_number, workflow_of
 from casetrack.services.errors import Forbidden, NotFound, ServiceError, ValidationFailed
+from casetrack.web import token_user
 from casetrack.web.openapi import doc
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
@@ -126,7 +126,7 @@ def api_user():
             token = value.strip()
         elif request.authorization and request.authorization.type == "basic":
             token = request.authorization.password or ""
-    user = accounts.user_for_token(token) if token else None
+    user = token_user(token) if token else None
     if user is None:
         raise Unauthorized(_("A valid api_key (one of your API tokens) is needed."))
     return user

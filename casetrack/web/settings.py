@@ -7,6 +7,8 @@ from flask_login import current_user, login_required
 
 from casetrack.extensions import db
 from casetrack.services import accounts
+from casetrack.services.calendar import now
+from casetrack.services.cases import whole_number
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -17,15 +19,21 @@ def _require_login():
     return None
 
 
+EXPIRY_CHOICES = (30, 90, 365)  # days; or none: until revoked
+
+
 @bp.route("/tokens", methods=["GET", "POST"])
 def tokens():
     new_token = None
     if request.method == "POST":
-        new_token = accounts.create_token(current_user, request.form.get("name", "").strip() or "api")
+        days = request.form.get("expires_in_days", "").strip()
+        new_token = accounts.create_token(current_user, request.form.get("name", "").strip() or "api",
+                                          int(days) if whole_number(days) else days or None)
         db.session.commit()
     # The new token is rendered in this answer only (never in a flash cookie): only its hash is kept.
     return render_template("settings/tokens.html", tokens=accounts.tokens_of(current_user),
-                           new_token=new_token), 201 if new_token else 200
+                           new_token=new_token, expiry_choices=EXPIRY_CHOICES,
+                           moment=now()), 201 if new_token else 200
 
 
 @bp.post("/tokens/<int:token_id>/revoke")

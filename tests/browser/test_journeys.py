@@ -65,7 +65,7 @@ def test_escalation_journey_through_the_pages_by_four_users(session):
                  "已铺设水泥路面 3 公里", "45.50", "回访张三，表示满意"):
         assert text in timeline, text
     steps = county.page.locator("ol.timeline > li .badge").all_inner_texts()
-    assert steps == ["登记", "上报县活动办", "交办部门", "办结", "回访"]
+    assert steps == ["登记", "上报县活动办", "交办部门", "办结", "回访核实"]
     assert county.page.locator("#actions").count() == 0
     county.shot("case-closed")
 
