@@ -272,3 +272,27 @@ def test_the_notice_filters_refuse_bad_values_and_due_soon_lists_the_pre_warned(
         not_soon = [c["id"] for c in county.get("/cases?due_soon=false").json["cases"]]
         assert unwarned.id in not_soon and soon.id not in not_soon
         assert county.get("/cases?due_soon=true&held_by=G2").json["cases"] == []
+
+
+def test_a_case_that_cannot_climb_is_flagged_overdue_once_however_often_the_sweep_runs(world, monkeypatch):
+    """A case due to climb whose escalation is refused is flagged overdue instead; the next
+    runs that day and the day after (it is still due to climb) flag and tell no one again."""
+    from casetrack.services import sweep as sweep_module
+    with on("2026-06-01"):
+        stuck = world.file("group1")
+    db.session.commit()
+    firing = sweep_module._firing
+
+    def refused(wf, case):
+        case, _trigger, data = firing(wf, case)
+        return case, "verify", data   # not possible while with the group
+
+    monkeypatch.setattr(sweep_module, "_firing", refused)
+    runs = []
+    for day in ("2026-06-10", "2026-06-10", "2026-06-11"):
+        with on(day):
+            runs.append(sweep_deadlines(after_batch=db.session.commit))
+            db.session.commit()
+    assert runs == [{"escalated": 0, "warned": 0, "overdue": 1}] + [{"escalated": 0, "warned": 0, "overdue": 0}] * 2
+    assert len(events(stuck, "overdue")) == 1
+    assert notices("overdue", world.units["G1"]) == notices("overdue", world.units["T1"]) == 1
