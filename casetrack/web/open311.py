@@ -24,6 +24,7 @@ from casetrack.services import accounts
 from casetrack.services.calendar import SHANGHAI, now
 from casetrack.services.cases import file_case, get_case, scoped_cases, whole_number, workflow_of
 from casetrack.services.errors import Forbidden, NotFound, ServiceError, ValidationFailed
+from casetrack.web import with_headers_of
 from casetrack.web.openapi import doc
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
@@ -107,7 +108,7 @@ def service_error(exc: ServiceError):
 @bp.errorhandler(HTTPException)
 def http_error(exc: HTTPException):
     db.session.rollback()
-    return errors(exc.code or 500, [exc.description or exc.name])
+    return with_headers_of(exc, errors(exc.code or 500, [exc.description or exc.name]))
 
 
 def _check_format(fmt: str) -> None:
@@ -189,6 +190,10 @@ def _datetime(name: str) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        # Years as parse_day takes them: 9999-12-31T23:59:59-12:00 would overflow in UTC, and
+        # the 90-day window's arithmetic near year 1 or 9999.
+        if not 1900 <= moment.year <= 2999:
+            raise ValueError(raw)
     except ValueError:
         raise ValidationFailed({name: _("A W3C date and time like 2026-07-01T00:00:00Z, please.")}) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)
