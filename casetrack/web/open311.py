@@ -24,6 +24,7 @@ from casetrack.services import accounts
 from casetrack.services.calendar import SHANGHAI, now
 from casetrack.services.cases import file_case, get_case, scoped_cases, whole_number, workflow_of
 from casetrack.services.errors import Forbidden, NotFound, ServiceError, ValidationFailed
+from casetrack.services.text import printable
 from casetrack.web import with_headers_of
 from casetrack.web.openapi import doc
 
@@ -75,7 +76,9 @@ def _xml(root: str, item: str, rows: list[dict[str, Any]]) -> Response:
     for row in rows:
         node = ElementTree.SubElement(top, item)
         for key, value in row.items():
-            ElementTree.SubElement(node, key).text = "" if value is None else str(value)
+            # printable: a control character stored before input was checked would make the
+            # whole list malformed XML
+            ElementTree.SubElement(node, key).text = "" if value is None else printable(str(value))
     body = ElementTree.tostring(top, encoding="unicode")
     return Response('<?xml version="1.0" encoding="utf-8"?>' + body, mimetype="text/xml")
 
