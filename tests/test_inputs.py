@@ -77,13 +77,15 @@ def test_an_id_beyond_any_row_is_404_on_every_route(app, client, auth, world, id
     assert seen >= 30
 
 
-def test_open311_dates_that_would_overflow_are_refused(client, world):
+def test_open311_dates_and_ids_that_would_overflow(client, world):
     key = create_token(world.users["group1"])
     db.session.commit()
     for query in ("end_date=9999-12-31T23:59:59-12:00", "start_date=9999-12-31T23:59:59",
                   "end_date=0001-01-01T00:00:00%2B14:00", "start_date=0001-01-01T00:00:00Z"):
         r = client.get(f"/open311/v2/requests.json?api_key={key}&{query}")
         assert r.status_code == 400 and r.json[0]["description"], (query, r.status_code)
+    r = client.get(f"/open311/v2/requests.json?api_key={key}&service_request_id={2**31},{10**17}")
+    assert r.status_code == 200 and r.json == []
 
 
 # -- HTTP details --------------------------------------------------------------------------

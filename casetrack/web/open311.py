@@ -22,7 +22,7 @@ from casetrack.i18n import localized
 from casetrack.models import Case, Category, Unit
 from casetrack.services import accounts
 from casetrack.services.calendar import SHANGHAI, now
-from casetrack.services.cases import file_case, get_case, scoped_cases, whole_number, workflow_of
+from casetrack.services.cases import MAX_ID, file_case, get_case, scoped_cases, whole_number, workflow_of
 from casetrack.services.errors import Forbidden, NotFound, ServiceError, ValidationFailed
 from casetrack.services.text import printable
 from casetrack.web import with_headers_of
@@ -223,7 +223,8 @@ def requests_(fmt: str):
     if ids:
         if not all(whole_number(i) for i in ids):
             raise ValidationFailed({"service_request_id": _("Numbers separated by commas, please.")})
-        stmt = stmt.where(Case.id.in_([int(i) for i in ids]))
+        # an id past MAX_ID names no row (and would overflow PostgreSQL's INTEGER)
+        stmt = stmt.where(Case.id.in_([int(i) for i in ids if int(i) <= MAX_ID]))
     else:
         end, start = _datetime("end_date"), _datetime("start_date")
         end = end or (start + WINDOW if start else now())
