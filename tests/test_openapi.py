@@ -70,3 +70,12 @@ def test_docs_page_loads_its_assets_locally(client):
         assert f"/static/{asset}" in page
         with client.get(f"/static/{asset}") as r:
             assert r.status_code == 200
+
+
+def test_every_operation_that_takes_a_body_describes_413(client):
+    spec = client.get("/api/v1/openapi.json").json
+    with_body = [(path, method, op) for path, ops in spec["paths"].items() for method, op in ops.items()
+                 if "requestBody" in op]
+    assert len(with_body) >= 15
+    for path, method, op in with_body:
+        assert "413" in op["responses"], (method, path)

@@ -17,6 +17,7 @@ from casetrack.i18n import localized
 from casetrack.models import Category
 from casetrack.services.bulletin import LEADER_ROLES, LEVELS, RATES
 from casetrack.services.sheets import set_text
+from casetrack.services.text import printable
 from casetrack.services.targets import KIND_LABELS
 
 FORMATS = ("html", "xlsx", "docx", "json")
@@ -163,7 +164,8 @@ def to_xlsx(figures: dict[str, Any]) -> bytes:
 
 
 def to_docx(figures: dict[str, Any]) -> bytes:
-    """The usual layout: the title and issue number, the issuing unit and date, then each section."""
+    """The usual layout: the title and issue number, the issuing unit and date, then each section.
+    Stored text goes through `printable`: python-docx refuses what XML cannot hold."""
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml.ns import qn
@@ -182,22 +184,22 @@ def to_docx(figures: dict[str, Any]) -> bytes:
     number.alignment = WD_ALIGN_PARAGRAPH.CENTER
     number.add_run(_("No. %(n)d", n=figures["number"]) if figures.get("number") else _("(not published)"))
     issuer = doc.add_paragraph()
-    issuer.add_run(figures["unit"]["name"])
+    issuer.add_run(printable(figures["unit"]["name"]))
     issuer.add_run("\t" + (figures.get("published_on") or figures["to"]))
     doc.add_paragraph(_("Period: %(start)s to %(end)s", start=figures["from"], end=figures["to"]))
     for t in tables(figures):
-        doc.add_heading(t.title, level=2)
+        doc.add_heading(printable(t.title), level=2)
         if not t.rows:
             doc.add_paragraph(_("None."))
             continue
         grid = doc.add_table(rows=1, cols=len(t.headers))
         grid.style = "Table Grid"
         for cell, header in zip(grid.rows[0].cells, t.headers):
-            cell.text = str(header)
+            cell.text = printable(str(header))
             cell.paragraphs[0].runs[0].bold = True
         for row in t.rows:
             for cell, value in zip(grid.add_row().cells, row):
-                cell.text = "" if value is None else str(value)
+                cell.text = "" if value is None else printable(str(value))
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()

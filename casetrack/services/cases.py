@@ -20,6 +20,7 @@ from casetrack.services import days_off, reference, summaries, webhooks
 from casetrack.services.calendar import add_working_days, now, parse_day, today
 from casetrack.services.clock import start_clock
 from casetrack.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from casetrack.services.text import text_error
 from casetrack.workflow import KEEP, Registry, TransitionSpec, Workflow
 
 MAX_TEXT = 4000
@@ -111,6 +112,8 @@ def _parse_value(ftype: str, value: Any, case: Case | None) -> tuple[Any, Any]:
             raise ValueError(_("Please fill this in."))
         if len(value) > MAX_TEXT:
             raise ValueError(_("At most %(n)d characters.", n=MAX_TEXT))
+        if problem := text_error(value, one_line=False):
+            raise ValueError(problem)
         return value.strip(), value.strip()
     if ftype == "date":
         try:
@@ -206,10 +209,14 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
         errors["title"] = _("Please fill this in.")
     elif len(title.strip()) > 200:
         errors["title"] = _("At most %(n)d characters.", n=200)
+    elif problem := text_error(title.strip()):
+        errors["title"] = problem
     if description is None:
         description = ""
     if not isinstance(description, str) or len(description) > MAX_TEXT:
         errors["description"] = _("At most %(n)d characters.", n=MAX_TEXT)
+    elif problem := text_error(description, one_line=False):
+        errors["description"] = problem
     # The rows a filing reads may be a moment old; on SQLite they are read before the write
     # lock is taken, which is then held only for the writes.
     with outside_write_lock():
@@ -236,6 +243,8 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
         value = resident.get(key) or ""
         if not isinstance(value, str) or len(value) > limit:
             errors[f"resident.{key}"] = _("At most %(n)d characters.", n=limit)
+        elif problem := text_error(value.strip()):
+            errors[f"resident.{key}"] = problem
     if target not in (None, "") and target_row is None:
         errors["target"] = _("No such visit target in your group.")
     if visit not in (None, "") and visit_row is None:

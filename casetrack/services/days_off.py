@@ -11,6 +11,7 @@ from casetrack.extensions import db
 from casetrack.models import DayOff, User
 from casetrack.services.calendar import parse_day
 from casetrack.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from casetrack.services.text import text_error
 
 DECLARING_ROLES = ("county_officer", "admin")
 _CACHE = "casetrack.days_off"
@@ -52,6 +53,8 @@ def declare_day_off(actor: User, day: Any, reason: Any) -> DayOff:
         errors["reason"] = _("Please fill this in.")
     elif len(reason.strip()) > 200:
         errors["reason"] = _("At most %(n)d characters.", n=200)
+    elif problem := text_error(reason.strip()):
+        errors["reason"] = problem
     if errors:
         raise ValidationFailed(errors, _("Please correct the marked fields."))
     if db.session.scalars(select(DayOff).where(DayOff.day == day)).first() is not None:

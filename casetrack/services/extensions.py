@@ -14,6 +14,7 @@ from casetrack.services.cases import may_act, whole_number, workflow_of
 from casetrack.services.clock import pending_extension, warn_day
 from casetrack.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from casetrack.services.notices import log_event, notify
+from casetrack.services.text import text_error
 from casetrack.workflow import ExtensionRules
 
 
@@ -41,6 +42,8 @@ def request_extension(actor: User, case: Case, days: Any, reason: Any) -> Extens
         errors["reason"] = _("Please fill this in.")
     elif len(reason) > 2000:
         errors["reason"] = _("At most %(n)d characters.", n=2000)
+    elif problem := text_error(reason, one_line=False):
+        errors["reason"] = problem
     if errors:
         raise ValidationFailed(errors, _("Please correct the marked fields."))
     ext = Extension(case_id=case.id, unit_id=case.unit_id, state=case.state,
@@ -74,6 +77,8 @@ def decide_extension(actor: User, ext: Extension, approve: Any, note: Any = "") 
         raise ValidationFailed({"approve": _("Yes or no, please.")})
     if note is not None and (not isinstance(note, str) or len(note) > 2000):
         raise ValidationFailed({"note": _("At most %(n)d characters.", n=2000)})
+    if problem := text_error(note, one_line=False):
+        raise ValidationFailed({"note": problem})
     if ext.status != "pending":
         raise Conflict(_("This extension was already decided."), "decided")
     if case.state != ext.state:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from casetrack.extensions import db
 from casetrack.models import User
+from casetrack.services.text import printable
 
 log = logging.getLogger(__name__)
 OUTBOX = "casetrack.outbox"
@@ -43,7 +44,9 @@ def _send(session: Session) -> None:
     for server, sender, to, subject, body in session.info.pop(OUTBOX, []):
         host, _sep, port = str(server).partition(":")
         msg = EmailMessage()
-        msg["From"], msg["To"], msg["Subject"] = sender, ", ".join(to), subject
+        # a header holds one line (EmailMessage raises otherwise, after the commit)
+        msg["From"], msg["To"] = sender, ", ".join(to)
+        msg["Subject"] = " ".join(printable(subject).split())
         msg.set_content(body)
         try:
             with smtplib.SMTP(host, int(port or 25), timeout=10) as smtp:

@@ -16,6 +16,7 @@ from casetrack.models import Case, CaseEvent, Notification, SupervisionNote, Uni
 from casetrack.services import mail
 from casetrack.services.calendar import now
 from casetrack.services.errors import Forbidden, NotFound, ValidationFailed
+from casetrack.services.text import text_error
 
 SUPERVISING_ROLES = ("team_leader", "county_officer")
 INBOX_SIZE = 100
@@ -156,6 +157,8 @@ def add_supervision_note(actor: User, case: Case, text: Any) -> SupervisionNote:
         raise ValidationFailed({"text": _("Please fill this in.")}, _("Please correct the marked fields."))
     if len(text) > 2000:
         raise ValidationFailed({"text": _("At most %(n)d characters.", n=2000)})
+    if problem := text_error(text, one_line=False):
+        raise ValidationFailed({"text": problem})
     note = SupervisionNote(case_id=case.id, unit_id=case.unit_id, text=text.strip(),
                            author_id=actor.id, created_at=now())
     db.session.add(note)

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from casetrack.extensions import db
 from casetrack.models import Category, Unit
 from casetrack.services.errors import ValidationFailed
+from casetrack.services.text import text_error
 from casetrack.workflow import UNIT_KINDS
 
 # Which kind of unit may sit under which; a city or province may be added above a county.
@@ -52,6 +53,8 @@ def create_unit(code: str, name: str, kind: str, parent_code: str | None = None)
         errors["code"] = _("This code is taken.")
     if not name or len(name) > 120:
         errors["name"] = _("Please fill this in.")
+    elif problem := text_error(name):
+        errors["name"] = problem
     parent = None
     if parent_code:
         parent = db.session.scalars(select(Unit).where(Unit.code == parent_code)).first()
@@ -103,6 +106,8 @@ def create_category(code: str, name_zh: str, name_en: str) -> Category:
             errors[name] = _("Please fill this in.")
         elif len(value.strip()) > limit:
             errors[name] = _("At most %(n)d characters.", n=limit)
+        elif problem := text_error(value.strip()):
+            errors[name] = problem
     if errors:
         raise ValidationFailed(errors, _("Please correct the marked fields."))
     position = db.session.scalar(select(func.coalesce(func.max(Category.position), 0))) + 1

@@ -20,6 +20,7 @@ from casetrack.services.cases import default_workflow, fire, get_case, scoped_ca
 from casetrack.services.clock import start_clock
 from casetrack.services.errors import Conflict, Forbidden, ValidationFailed
 from casetrack.services.notices import log_event, notify
+from casetrack.services.text import text_error
 from casetrack.workflow import SharedRules, TransitionSpec, Workflow
 
 # An n-gram found in more distinct texts than this says nothing about a problem.
@@ -70,6 +71,8 @@ def link_cases(actor: User, title: Any, case_ids: Any) -> Case:
         errors["title"] = _("Please fill this in.")
     elif len(title.strip()) > 200:
         errors["title"] = _("At most %(n)d characters.", n=200)
+    elif problem := text_error(title.strip()):
+        errors["title"] = problem
     if not isinstance(case_ids, list) or len(set(map(str, case_ids))) < 2 \
             or not all(isinstance(i, int) and not isinstance(i, bool) for i in case_ids):
         errors["cases"] = _("At least two case numbers, please.")

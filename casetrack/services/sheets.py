@@ -11,6 +11,7 @@ from typing import Any
 from flask_babel import gettext as _
 
 from casetrack.services.errors import ServiceError
+from casetrack.services.text import printable
 
 MAX_XLSX_ENTRIES = 500
 MAX_XLSX_UNCOMPRESSED = 400 * 1024 * 1024
@@ -172,7 +173,9 @@ def workbook(title: str, headers: list[str], rows, notes: list[list[Any]] | None
 
 
 def set_text(cell, value: Any) -> None:
-    """Write a value as it is: text that looks like a formula (=, +, -, @) stays text."""
+    """Write a value as it is: text that looks like a formula (=, +, -, @) stays text, and a
+    control character stored before input was checked becomes U+FFFD (openpyxl refuses it)."""
+    value = printable(value)
     cell.value = value
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
         cell.data_type = "s"

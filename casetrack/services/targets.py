@@ -17,6 +17,7 @@ from casetrack.services.cases import MAX_ID, whole_number
 from casetrack.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from casetrack.services import summaries
 from casetrack.services.sheets import ImportFailed, cell_text, read_table, workbook
+from casetrack.services.text import text_error
 
 KIND_LABELS = {
     "farm_household": {"zh": "农户", "en": "Farm household"},
@@ -215,6 +216,8 @@ def _clean(data: dict[str, Any], actor: User, groups: dict[str, Unit | None],
         text = cell_text(data.get(name))
         if len(text) > limit:
             errors[name] = _("At most %(n)d characters.", n=limit)
+        elif problem := text_error(text):
+            errors[name] = problem
         values[name] = text
     if not values["name"]:
         errors["name"] = _("Please fill this in.")

@@ -15,6 +15,7 @@ from casetrack.services.calendar import now, parse_day, today
 from casetrack.services.cases import MAX_ID, MAX_TEXT, file_case, whole_number
 from casetrack.services.errors import Forbidden, ValidationFailed
 from casetrack.services.sheets import ImportFailed, cell_text, read_table, workbook
+from casetrack.services.text import text_error
 
 VISITORS = ("group_member", "group_leader")
 PROBLEM_FIELDS = ("title", "description", "category", "kind", "resident")
@@ -70,6 +71,8 @@ def _when_who_what(actor: User, day: Any, cadres: Any, notes: Any,
     if not isinstance(notes, str) or len(notes) > MAX_TEXT:
         errors["notes"] = _("At most %(n)d characters.", n=MAX_TEXT)
         notes = ""
+    elif problem := text_error(notes, one_line=False):
+        errors["notes"] = problem
     return _day(day, errors), _cadres(actor, cadres, errors), notes
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, abort, jsonify, make_response, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -18,6 +18,8 @@ from casetrack.services import accounts
 from casetrack.services.calendar import calendar_known, today
 from casetrack.services.cases import whole_number
 from casetrack.services.errors import ServiceError
+from casetrack.web.inputs import IdConverter, Request, refuse_bad_text, refuse_empty_dates
+from casetrack.web.openapi import DESCRIBED
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +62,18 @@ def token_user(token: str) -> User | None:
     return user
 
 
+def with_headers_of(exc: HTTPException, answer):
+    """Our answer to an HTTP error, with the headers the error carries (a 405's Allow)."""
+    response = make_response(answer)
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
 def register(app: Flask) -> None:
+    app.request_class = Request
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     # api_deadlines, api_shared, api_sheets and api_visits add their routes to api.bp when imported.
     from casetrack.web import (admin, admin_webhooks, api, api_deadlines, api_sheets, api_shared,  # noqa: F401
                                api_visits, auth, boards, case_sheets, cases, notices, open311, openapi,
@@ -101,14 +114,15 @@ def register(app: Flask) -> None:
         return user
 
     @app.before_request
-    def _refuse_nul():
-        # No text column (PostgreSQL's least of all) stores NUL: refuse it here, not with a 500.
+    def _refuse_bad_input():
+        # No text column stores a NUL or a lone surrogate, and XML and Excel refuse control
+        # characters: refuse them here, by field, not with a 500 (JSON bodies: StrictJSON).
         if request.method != "GET" and not request.mimetype.startswith(("application/x-www-form", "multipart/")):
-            fields = request.args.items(multi=True)
+            refuse_bad_text(request.args.items(multi=True))
         else:
-            fields = [*request.args.items(multi=True), *request.form.items(multi=True)]
-        if any("\x00" in str(key or "") or "\x00" in str(value or "") for key, value in fields):
-            abort(400)
+            refuse_bad_text([*request.args.items(multi=True), *request.form.items(multi=True)])
+        if request.endpoint and request.path.startswith(DESCRIBED):
+            refuse_empty_dates(app.view_functions[request.endpoint], request.args)
 
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError):
@@ -134,7 +148,7 @@ def register(app: Flask) -> None:
             413: _("The upload is too large."),
         }
         code = (exc.name or "error").lower().replace(" ", "_")
-        return error_response(exc.code or 500, code, messages.get(exc.code, exc.name or ""))
+        return with_headers_of(exc, error_response(exc.code or 500, code, messages.get(exc.code, exc.name or "")))
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

@@ -5,13 +5,12 @@ from flask import g, jsonify, request
 
 from casetrack.services import bulletin as bl
 from casetrack.web.api import bp
-from casetrack.web.openapi import doc, json_body, query, responses
+from casetrack.web.openapi import DATE, doc, json_body, query, responses
 
 
 @bp.get("/reports/bulletin")
 @doc(summary="The bulletin's figures of a period for a unit (default: this week, my unit)", tags=["reports"],
-     parameters=query("unit", **{"from": {"type": "string", "format": "date"},
-                                 "to": {"type": "string", "format": "date"}}),
+     parameters=query("unit", **{"from": DATE, "to": DATE}),
      responses=responses(("200", json_body({"type": "object"})), 403, 404, 422))
 def report_bulletin():
     """The bulletin's figures for ?from=D&to=D&unit=CODE (defaults: this week, the user's unit)."""

@@ -10,14 +10,14 @@ from casetrack.services.errors import ValidationFailed
 from casetrack.services.queries import CaseFilters
 from casetrack.web.api import bp
 from casetrack.web.case_sheets import xlsx_answer
-from casetrack.web.openapi import UPLOAD, XLSX_BODY, doc, json_body, query, responses
+from casetrack.web.openapi import DATE, UPLOAD, XLSX_BODY, doc, json_body, query, responses
 
-FILTERS = ["state", "category", "kind", "unit", "overdue", "q", "date_from", "date_to"]
+FILTERS = ["state", "category", "kind", "unit", "overdue", "q"]
 
 
 @bp.get("/cases.xlsx")
 @doc(summary="The cases of my filtered list as an Excel file (the county's layout)", tags=["excel"],
-     parameters=query(*FILTERS), responses=responses(("200", XLSX_BODY), 422))
+     parameters=query(*FILTERS, date_from=DATE, date_to=DATE), responses=responses(("200", XLSX_BODY), 422))
 def export_cases():
     return xlsx_answer(case_sheets.export_cases(g.api_user, CaseFilters.from_args(request.args)))
 

@@ -15,7 +15,7 @@ from casetrack.services.errors import ValidationFailed
 from casetrack.services.sheets import ImportFailed
 from casetrack.services.visits import import_visits, record_round, record_visit, visit_template
 from casetrack.web.api import body, bp, case_json
-from casetrack.web.openapi import UPLOAD, XLSX_BODY, doc, json_body, json_request, query, ref, responses
+from casetrack.web.openapi import DATE, UPLOAD, XLSX_BODY, doc, json_body, json_request, query, ref, responses
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TARGET_FIELDS = {"kind", "name", "address", "village", "group", "cadre", "code", "active"}
@@ -45,7 +45,7 @@ def _only(data: dict[str, Any], fields: set[str]) -> dict[str, Any]:
 
 @bp.get("/targets")
 @doc(summary="Visit targets in my scope, by keyset pages", tags=["visits"],
-     parameters=query("q", "unit", "kind", "visited", "active", "as_of", "cursor"),
+     parameters=query("q", "unit", "kind", "visited", "active", "cursor", as_of=DATE, visited_from=DATE),
      responses=responses(("200", json_body({"type": "object", "required": ["targets", "next", "cursor"], "properties": {
          "targets": {"type": "array", "items": ref("Target")}, "next": {"type": ["string", "null"]},
          "cursor": {"type": ["string", "null"]}}})), 404, 422))
@@ -162,7 +162,7 @@ def create_round():
 
 @bp.get("/coverage")
 @doc(summary="Coverage of a unit (default: mine) on a day, by kind, with milestones", tags=["visits"],
-     parameters=query("unit", as_of={"type": "string", "format": "date"}),
+     parameters=query("unit", as_of=DATE),
      responses=responses(("200", json_body(ref("Coverage"))), 404, 422))
 def coverage():
     return jsonify(cov.coverage(*cov.unit_and_day(g.api_user, request.args)))

@@ -21,9 +21,10 @@ from casetrack.extensions import csrf, db
 from casetrack.i18n import localized
 from casetrack.models import Case, Category, Unit
 from casetrack.services.calendar import SHANGHAI, now
-from casetrack.services.cases import file_case, get_case, scoped_cases, whole_number, workflow_of
+from casetrack.services.cases import MAX_ID, file_case, get_case, scoped_cases, whole_number, workflow_of
 from casetrack.services.errors import Forbidden, NotFound, ServiceError, ValidationFailed
-from casetrack.web import token_user
+from casetrack.services.text import printable
+from casetrack.web import token_user, with_headers_of
 from casetrack.web.openapi import doc
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
@@ -74,7 +75,9 @@ def _xml(root: str, item: str, rows: list[dict[str, Any]]) -> Response:
     for row in rows:
         node = ElementTree.SubElement(top, item)
         for key, value in row.items():
-            ElementTree.SubElement(node, key).text = "" if value is None else str(value)
+            # printable: a control character stored before input was checked would make the
+            # whole list malformed XML
+            ElementTree.SubElement(node, key).text = "" if value is None else printable(str(value))
     body = ElementTree.tostring(top, encoding="unicode")
     return Response('<?xml version="1.0" encoding="utf-8"?>' + body, mimetype="text/xml")
 
@@ -107,7 +110,7 @@ def service_error(exc: ServiceError):
 @bp.errorhandler(HTTPException)
 def http_error(exc: HTTPException):
     db.session.rollback()
-    return errors(exc.code or 500, [exc.description or exc.name])
+    return with_headers_of(exc, errors(exc.code or 500, [exc.description or exc.name]))
 
 
 def _check_format(fmt: str) -> None:
@@ -189,6 +192,10 @@ def _datetime(name: str) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        # Years as parse_day takes them: 9999-12-31T23:59:59-12:00 would overflow in UTC, and
+        # the 90-day window's arithmetic near year 1 or 9999.
+        if not 1900 <= moment.year <= 2999:
+            raise ValueError(raw)
     except ValueError:
         raise ValidationFailed({name: _("A W3C date and time like 2026-07-01T00:00:00Z, please.")}) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)
@@ -215,7 +222,8 @@ def requests_(fmt: str):
     if ids:
         if not all(whole_number(i) for i in ids):
             raise ValidationFailed({"service_request_id": _("Numbers separated by commas, please.")})
-        stmt = stmt.where(Case.id.in_([int(i) for i in ids]))
+        # an id past MAX_ID names no row (and would overflow PostgreSQL's INTEGER)
+        stmt = stmt.where(Case.id.in_([int(i) for i in ids if int(i) <= MAX_ID]))
     else:
         end, start = _datetime("end_date"), _datetime("start_date")
         end = end or (start + WINDOW if start else now())

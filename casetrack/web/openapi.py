@@ -187,6 +187,9 @@ def json_request(schema: dict) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
+DATE = {"type": "string", "format": "date"}  # an empty one is refused (inputs.refuse_empty_dates)
+
+
 def query(*names: str, **schemas: dict) -> list[dict[str, Any]]:
     """Query parameters: plain strings by name, or name=schema."""
     return [{"name": n, "in": "query", "schema": {"type": "string"}} for n in names] + \
@@ -245,6 +248,9 @@ def build_spec(app: Flask) -> dict[str, Any]:
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             op = {"operationId": rule.endpoint.replace(".", "_") + ("" if method == "GET" else f"_{method.lower()}"),
                   "security": [{"bearer": []}], **operation}
+            if "requestBody" in op and "413" not in op.get("responses", {}):
+                # any body past MAX_CONTENT_LENGTH is refused, in the operation's error shape
+                op["responses"] = {**op["responses"], "413": op["responses"].get("400", ERROR)}
             own = op.get("parameters", [])
             named = {(p["name"], p["in"]) for p in own}  # a view may describe its path parameters itself
             if params:
