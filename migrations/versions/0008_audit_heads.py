@@ -44,6 +44,10 @@ def upgrade() -> None:
                                      comment='HMAC over the id, chain_head and SEALED_COLUMNS: '
                                              'the row as its events left it'))
     conn, key, after = op.get_bind(), _audit_key(), 0
+    if conn.dialect.name == "postgresql":  # SQLite keeps no comments
+        op.alter_column('case_events', 'hash', existing_type=sa.String(length=64), existing_nullable=False,
+                        comment="HMAC-SHA256 (the app's AUDIT_KEY) over prev_hash and this row: the tamper-evident chain",
+                        existing_comment='sha256 over prev_hash and this row: the tamper-evident chain')
     update = f"UPDATE cases SET chain_head = {driver_marks(conn, 1)}, seal = {driver_marks(conn, 1)} " \
              f"WHERE id = {driver_marks(conn, 1)}"
     while True:
@@ -59,6 +63,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.alter_column('case_events', 'hash', existing_type=sa.String(length=64), existing_nullable=False,
+                        comment='sha256 over prev_hash and this row: the tamper-evident chain')
     # ALTER TABLE ... DROP COLUMN (SQLite 3.35+): a batch copy of cases would trip the events' foreign key
     op.drop_column('cases', 'seal')
     op.drop_column('cases', 'chain_head')
