@@ -149,12 +149,22 @@ def register(app: Flask) -> None:
         click.echo(f"{rows} daily figure rows rebuilt")
 
     @app.cli.command("audit-verify")
-    def audit_verify() -> None:
-        """Check the hash chain of every case's events; name each altered row."""
-        checked, findings = audit.verify_chain()
+    @click.option("--checkpoint", type=click.Path(dir_okay=False),
+                  help="a file of every case's head signed with the audit key: written if it does not "
+                       "exist (and nothing is wrong), else checked, naming each case removed or cut short since")
+    def audit_verify(checkpoint: str | None) -> None:
+        """Check the hash chain of every case's events and each case row against its sealed head;
+        name each altered or missing row."""
+        path = Path(checkpoint) if checkpoint else None
+        checked, findings = audit.verify_chain(checkpoint=path if path and path.exists() else None)
         for f in findings:
-            click.echo(f"case_events row {f.event_id} (case {f.case_id}): {f.problem}")
+            click.echo(str(f))
         click.echo(f"{checked} events checked, {len(findings)} problems")
+        if path is not None and not path.exists():
+            if findings:
+                click.echo(f"checkpoint not written to {path}: the problems above come first", err=True)
+            else:
+                click.echo(f"checkpoint of {audit.write_checkpoint(path)} cases written to {path}")
         sys.exit(1 if findings else 0)
 
     @app.cli.command("backup")

@@ -12,6 +12,9 @@ ROOT = Path(__file__).resolve().parent.parent
 class Defaults:
     DATABASE_URL = None  # default: sqlite:///<instance>/casetrack.db
     SECRET_KEY = None    # default: a random key kept in <instance>/secret_key
+    # The audit chain's HMAC key, never stored in the database: someone who can write the
+    # database cannot forge the chain without it. Back it up with the database.
+    AUDIT_KEY = None     # default: a random key kept in <instance>/audit_key
     WORKFLOWS_DIR = str(ROOT / "workflows")
     WORKFLOW = "campaign"
     MAIL_SERVER = None  # "host" or "host:port": notices are also mailed to users with an e-mail
@@ -47,12 +50,32 @@ def load(app) -> None:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config["DATABASE_URL"]:
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'casetrack.db'}"
-    if not app.config["SECRET_KEY"]:
-        key_file = Path(app.instance_path) / "secret_key"
-        if not key_file.exists():
-            key_file.write_text(secrets.token_hex(32))
-            key_file.chmod(0o600)
-        app.config["SECRET_KEY"] = key_file.read_text().strip()
+    for name, file in (("SECRET_KEY", "secret_key"), ("AUDIT_KEY", "audit_key")):
+        if not app.config[name]:
+            app.config[name] = _kept_key(Path(app.instance_path) / file)
+    app.config["AUDIT_KEY"] = str(app.config["AUDIT_KEY"])  # CASETRACK_AUDIT_KEY may parse as a number
+    if len(app.config["AUDIT_KEY"]) < MIN_AUDIT_KEY:
+        raise RuntimeError(f"AUDIT_KEY: at least {MIN_AUDIT_KEY} characters, please "
+                           "(python3 -c 'import secrets; print(secrets.token_hex(32))')")
+
+
+MIN_AUDIT_KEY = 32
+
+
+def _kept_key(key_file: Path) -> str:
+    """The random key kept in `key_file`, made on first start, readable by its owner only; the
+    file appears whole (a link to a written file), so two processes starting at once keep one key."""
+    if not key_file.exists():
+        made = key_file.with_name(f".{key_file.name}.{os.getpid()}")
+        with os.fdopen(os.open(made, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+            out.write(secrets.token_hex(32))
+        try:
+            os.link(made, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            made.unlink()
+    return key_file.read_text().strip()
 
 
 def database(app) -> None:

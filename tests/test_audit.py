@@ -11,6 +11,7 @@ from sqlalchemy.exc import DatabaseError
 from casetrack.extensions import db
 from casetrack.models import CaseEvent
 from casetrack.models.cases import EVENT_COLUMNS, append_events
+from casetrack.services.cases import fire
 from tests.helpers import case_in
 
 
@@ -42,8 +43,8 @@ def raw(app):
                 con.execute(sql.replace("?", "%s"), params)
         return SimpleNamespace(execute=execute)
     con = sqlite3.connect(url.database, isolation_level=None)
-    con.execute("DROP TRIGGER case_events_no_update")
-    con.execute("DROP TRIGGER case_events_no_delete")
+    con.execute("DROP TRIGGER IF EXISTS case_events_no_update")
+    con.execute("DROP TRIGGER IF EXISTS case_events_no_delete")
     return con
 
 
@@ -113,3 +114,99 @@ def test_an_event_written_in_bulk_hashes_as_the_orm_would(runner, trail):
     db.session.commit()
     result = runner.invoke(args=["audit-verify"])
     assert result.exit_code == 0 and "0 problems" in result.output
+
+
+# -- the head kept on the case row, the key, the checkpoint --------------------------------
+
+def verify(runner, *args) -> tuple[int, list[str]]:
+    result = runner.invoke(args=["audit-verify", *args])
+    return result.exit_code, result.output.splitlines()
+
+
+def test_removing_a_cases_newest_events_is_found(app, runner, trail):
+    """A cut tail leaves every remaining link intact; the head on the case row names it."""
+    case_id, *events = ids(trail[1])
+    raw(app).execute(f"DELETE FROM case_events WHERE id IN ({events[-2]}, {events[-1]})")
+    code, lines = verify(runner)
+    assert code == 1
+    assert lines[:-1] == [f"case {case_id}: missing tail: the case's head names an event that is gone "
+                          "(its newest events were removed)"]
+
+
+def _unkeyed(ev: CaseEvent) -> str:
+    return ev.unkeyed_digest()
+
+
+def _guessed_key(ev: CaseEvent) -> str:
+    return ev.digest(b"a key the attacker guessed, not the app's")
+
+
+@pytest.mark.parametrize("forge", [_unkeyed, _guessed_key])
+def test_an_event_rewritten_with_its_hash_recomputed_without_the_key_is_named(app, runner, trail, forge):
+    """An attacker rewrites the newest event and recomputes its hash the model's way, but
+    without the key (plain sha256, or a guessed key), and moves the case's head to it."""
+    case_id, *events = ids(trail[0])
+    victim = db.session.get(CaseEvent, events[-1])
+    db.session.expunge(victim)
+    victim.data = {"note": "伪造"}
+    forged = forge(victim)
+    db.session.rollback()
+    raw(app).execute("UPDATE case_events SET data = ?, hash = ? WHERE id = ?", ('{"note": "伪造"}', forged, events[-1]))
+    raw(app).execute("UPDATE cases SET chain_head = ? WHERE id = ?", (forged, case_id))
+    code, lines = verify(runner)
+    assert code == 1
+    assert f"case_events row {events[-1]} (case {case_id}): content altered" in lines
+    assert f"case {case_id}: case row altered: its state, units, deadline, funds or head do not match its seal" in lines
+
+
+@pytest.mark.parametrize("sql", [
+    "UPDATE cases SET state = 'closed' WHERE id = {id}",
+    "UPDATE cases SET funds = 999 WHERE id = {id}",
+    "UPDATE cases SET unit_id = group_id WHERE id = {id}",
+    "UPDATE cases SET deadline = '2030-01-01' WHERE id = {id}",
+])
+def test_a_case_row_edited_in_the_database_is_found(app, runner, trail, sql):
+    case_id = ids(trail[1])[0]
+    raw(app).execute(sql.replace("{id}", str(case_id)))
+    code, lines = verify(runner)
+    assert code == 1
+    assert lines[:-1] == [f"case {case_id}: case row altered: its state, units, deadline, funds or head "
+                          "do not match its seal"]
+
+
+def test_a_checkpoint_finds_a_case_removed_or_rolled_back_since(app, runner, world, trail, tmp_path):
+    """A case removed with its events, or cut back to an earlier event with its row as it was
+    then, leaves no loose end in the database: the signed checkpoint names both."""
+    gone, rolled = trail[0].id, trail[2]
+    before = db.session.execute(text("SELECT chain_head, seal, version, deadline FROM cases WHERE id = :id"),
+                                {"id": rolled.id}).one()
+    fire(rolled, "escalate", world.users["group1"], reason="组内无法解决")
+    db.session.commit()
+    checkpoint = tmp_path / "heads.txt"
+    code, lines = verify(runner, "--checkpoint", str(checkpoint))
+    assert code == 0 and lines[-1] == f"checkpoint of 3 cases written to {checkpoint}"
+    fire(trail[1], "return", None, reason="不属于本部门职责")  # events added since are no problem
+    db.session.commit()
+    assert verify(runner, "--checkpoint", str(checkpoint)) == (0, ["10 events checked, 0 problems"])
+
+    raw(app).execute(f"DELETE FROM case_events WHERE case_id = {gone}")
+    raw(app).execute(f"DELETE FROM cases WHERE id = {gone}")
+    raw(app).execute(f"DELETE FROM case_events WHERE id = {ids(rolled)[-1]}")
+    raw(app).execute("UPDATE cases SET state = 'group', unit_id = group_id, chain_head = ?, seal = ?, "
+                     f"version = ?, deadline = ? WHERE id = {rolled.id}", tuple(before))
+    assert verify(runner) == (0, ["6 events checked, 0 problems"])  # both look whole without it
+    code, lines = verify(runner, "--checkpoint", str(checkpoint))
+    assert code == 1
+    assert lines[:-1] == [f"case {gone}: case missing: in the checkpoint, not in the database",
+                          f"case {rolled.id}: missing tail: the event the checkpoint holds as its head is gone"]
+
+
+def test_a_checkpoint_altered_or_signed_with_another_key_is_refused(runner, trail, tmp_path):
+    checkpoint = tmp_path / "heads.txt"
+    assert verify(runner, "--checkpoint", str(checkpoint))[0] == 0
+    text_ = checkpoint.read_text()
+    first = text_.splitlines()[2]
+    checkpoint.write_text(text_.replace(first + "\n", ""))  # a case dropped from it
+    code, lines = verify(runner, "--checkpoint", str(checkpoint))
+    assert code == 1 and lines[0] == (f"checkpoint {checkpoint}: unreadable or its signature does not match "
+                                      "(altered, or written with another audit key)")

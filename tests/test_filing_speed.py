@@ -37,9 +37,10 @@ def test_filing_reads_nothing_it_does_not_need(api, world):
                    for s in statements), statements
     # The token's owner comes with the reference version; while it is unchanged the categories,
     # days off and webhooks are this process's copy; the case, its event and its notice are three
-    # INSERTs, the daily figures one upsert (11 statements before: 3 transactions, 4 reads).
+    # INSERTs, the daily figures one upsert (11 statements before: 3 transactions, 4 reads); the
+    # case's sealed head, known once its id is, one UPDATE (on PostgreSQL sent with the COMMIT).
     assert not any(f"FROM {table}" in s for s in statements for table in ("categories", "days_off", "webhooks"))
-    assert len(statements) <= 7, statements
+    assert len(statements) <= 7 + (db.engine.dialect.name == "sqlite"), statements
 
 
 def test_the_chain_holds_for_a_case_filed_and_moved_in_one_transaction(api, world):

@@ -66,3 +66,60 @@ def test_init_db_adopts_a_database_made_without_migrations(empty_database_url):
         assert _schema_differences() == []
         db.session.remove()
         db.engine.dispose()
+
+
+def _as_before_0010(connection) -> None:
+    """Rechain every event with the unkeyed sha256 events carried before migration 0010."""
+    from casetrack.models import CaseEvent
+    from casetrack.models.cases import APPEND_ONLY
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        connection.exec_driver_sql("DROP TRIGGER case_events_no_update")
+    else:
+        connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+    last: dict[int, str] = {}
+    for row in connection.execute(select(CaseEvent.__table__).order_by(CaseEvent.id)).mappings().all():
+        ev = CaseEvent(**row)
+        ev.prev_hash = last.get(ev.case_id, "")
+        connection.execute(CaseEvent.__table__.update().where(CaseEvent.id == ev.id).values(
+            prev_hash=ev.prev_hash, hash=ev.unkeyed_digest()))
+        last[ev.case_id] = ev.unkeyed_digest()
+    if dialect == "sqlite":
+        connection.exec_driver_sql(APPEND_ONLY["sqlite"][0])
+
+
+def test_0010_seals_the_cases_of_an_older_database_with_the_key(empty_database_url):
+    """A database from before 0010 (unkeyed event hashes, no head on the case rows) verifies
+    whole after the upgrade, and a case row edited afterwards is found."""
+    from alembic import command
+
+    from tests.factories import build_world
+    from tests.helpers import case_in
+    app = _app(empty_database_url)
+    with app.app_context():
+        assert app.test_cli_runner().invoke(args=["init-db"]).exit_code == 0
+        world = build_world()
+        closed, open_ = case_in(world, "closed").id, case_in(world, "team").id
+        db.session.commit()
+        cfg = schema.alembic_config()
+        with db.engine.begin() as connection:
+            cfg.attributes["connection"] = connection
+            command.downgrade(cfg, "0009")
+        db.session.remove()
+        with db.engine.begin() as connection:
+            _as_before_0010(connection)
+        db.session.remove()
+        result = app.test_cli_runner().invoke(args=["init-db"])
+        assert result.exit_code == 0 and "migrated" in result.output, result.output
+        assert _schema_differences() == []
+        result = app.test_cli_runner().invoke(args=["audit-verify"])
+        assert result.output == "5 events checked, 0 problems\n" and result.exit_code == 0
+
+        db.session.remove()
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(f"UPDATE cases SET state = 'closed' WHERE id = {open_}")
+        result = app.test_cli_runner().invoke(args=["audit-verify"])
+        assert result.exit_code == 1 and f"case {open_}: case row altered" in result.output
+        assert f"case {closed}:" not in result.output
+        db.session.remove()
+        db.engine.dispose()

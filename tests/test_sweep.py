@@ -132,7 +132,9 @@ def test_one_batch_flags_overdue_and_pre_warning_cases_each_in_its_own_column(wo
     late, soon = db.session.get(Case, late.id), db.session.get(Case, soon.id)
     assert (late.overdue_for, late.warned_for) == (late.deadline, None)
     assert (soon.warned_for, soon.overdue_for) == (soon.deadline, None)
-    assert (late.version, soon.version) == versions  # no one's edit fails because the sweep passed
+    # A flag moves the case's sealed head on: an edit begun before it is refused as stale (and
+    # asked again), rather than chaining to the head it read.
+    assert (late.version, soon.version) == (versions[0] + 1, versions[1] + 1)
     [overdue], [warning] = events(late, "overdue"), events(soon, "pre_warning")
     assert overdue.data == {"deadline": late.deadline.isoformat()} and overdue.actor_id is None
     assert (warning.from_state, warning.to_state, warning.to_unit_id) == ("group", "group", soon.unit_id)

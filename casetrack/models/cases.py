@@ -3,18 +3,22 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import json
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import (DDL, JSON, CheckConstraint, ForeignKey, Index, Numeric, String, Text, event,
-                        inspect, text)
+from flask import current_app
+from sqlalchemy import (DDL, JSON, CheckConstraint, Date, ForeignKey, Index, Numeric, String, Text,
+                        bindparam, event, inspect, literal_column, text)
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import (Mapped, Session, make_transient_to_detached, mapped_column, object_session,
                             relationship)
 
-from casetrack.extensions import UTCDateTime, db, driver_marks, driver_rows, insert_many, utcnow
+from casetrack.extensions import (UTCDateTime, db, driver_marks, driver_rows, insert_many, utcnow,
+                                  write_at_commit)
 from casetrack.models.org import Category, Unit, User
 from casetrack.models.visits import Target, Visit
 
@@ -71,6 +75,10 @@ class Case(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    chain_head: Mapped[str] = mapped_column(String(64), default="", server_default="",
+                                            comment="hash of the case's newest event: its chain's head")
+    seal: Mapped[str] = mapped_column(String(64), default="", server_default="",
+                                      comment="HMAC over the id, chain_head and SEALED_COLUMNS: the row as its events left it")
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -95,10 +103,50 @@ class Case(db.Model):
 _CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def _chain_hash(*fields: Any) -> str:
-    """sha256 of an event's fields (prev_hash, case_id, at as UTC ISO text, actor_id, trigger,
-    from_state, to_state, from_unit_id, to_unit_id, data) as canonical JSON."""
-    return hashlib.sha256(_CANONICAL.encode(fields).encode()).hexdigest()
+def audit_key() -> bytes:
+    """The chain's HMAC key (config AUDIT_KEY): kept out of the database, so that someone who
+    can write the database cannot compute a hash the chain accepts."""
+    return current_app.config["AUDIT_KEY"].encode()
+
+
+def _mac(key: bytes, text: str) -> str:
+    return hmac.digest(key, text.encode(), "sha256").hex()
+
+
+def _chain_hash(key: bytes, *fields: Any) -> str:
+    """HMAC-SHA256 of an event's fields (prev_hash, case_id, at as UTC ISO text, actor_id,
+    trigger, from_state, to_state, from_unit_id, to_unit_id, data) as canonical JSON."""
+    return _mac(key, _CANONICAL.encode(fields))
+
+
+# The columns of a case its events change (and those that decide who sees it): the seal binds
+# them to the case's chain head, so a row edited in the database, or a chain cut short, shows.
+SEALED_COLUMNS = ("state", "unit_id", "group_id", "department_id", "resolved_unit_id", "parent_id",
+                  "deadline", "revisit_on", "funds", "donations")
+
+
+def _money(value) -> str | None:
+    # SQLite hands back 2.5 or 3 for NUMERIC(12,2), the ORM Decimal('2.50'): one text for all
+    return None if value is None else f"{value:.2f}"
+
+
+def _day(value) -> str | None:
+    # SQLite's driver hands back a date as its ISO text, PostgreSQL's a date
+    return value if value is None or isinstance(value, str) else value.isoformat()
+
+
+def _sealed_forms(table) -> tuple:
+    return tuple(_money if isinstance(table.c[name].type, Numeric) else
+                 _day if isinstance(table.c[name].type, Date) else None for name in SEALED_COLUMNS)
+
+
+def case_seal(key: bytes, case_id: int, chain_head: str, values) -> str:
+    """The seal of a case: its id, chain head and SEALED_COLUMNS' `values` (in that order, as the
+    ORM or the driver gives them)."""
+    fields = [case_id, chain_head]
+    for form, value in zip(_SEALED_FORMS, values):
+        fields.append(form(value) if form else value)
+    return _mac(key, _CANONICAL.encode(fields))
 
 
 class CaseEvent(db.Model):
@@ -119,13 +167,21 @@ class CaseEvent(db.Model):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, comment="every field given")
     prev_hash: Mapped[str] = mapped_column(String(64), default="", comment="hash of the case's previous event")
     hash: Mapped[str] = mapped_column(String(64), default="",
-                                      comment="sha256 over prev_hash and this row: the tamper-evident chain")
+                                      comment="HMAC-SHA256 (the app's AUDIT_KEY) over prev_hash and this row: "
+                                              "the tamper-evident chain")
 
-    def digest(self) -> str:
-        """The row's hash, from its content and its predecessor's hash."""
-        return _chain_hash(self.prev_hash, self.case_id, self.at.astimezone(timezone.utc).isoformat(),
-                           self.actor_id, self.trigger, self.from_state, self.to_state,
-                           self.from_unit_id, self.to_unit_id, self.data)
+    def _fields(self) -> tuple:
+        return (self.prev_hash, self.case_id, self.at.astimezone(timezone.utc).isoformat(), self.actor_id,
+                self.trigger, self.from_state, self.to_state, self.from_unit_id, self.to_unit_id, self.data)
+
+    def digest(self, key: bytes | None = None) -> str:
+        """The row's hash, from its content and its predecessor's hash, keyed with `key` (default:
+        the app's AUDIT_KEY)."""
+        return _chain_hash(audit_key() if key is None else key, *self._fields())
+
+    def unkeyed_digest(self) -> str:
+        """The plain sha256 the rows written before migration 0010 carry (see audit.verify_chain)."""
+        return hashlib.sha256(_CANONICAL.encode(self._fields()).encode()).hexdigest()
 
     case: Mapped[Case] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship(lazy="joined")
@@ -153,56 +209,42 @@ for _dialect, _statements in APPEND_ONLY.items():
         event.listen(CaseEvent.__table__, "after_create", DDL(_sql).execute_if(dialect=_dialect))
 
 
-# The chain heads of the cases inserted in the current transaction: a case filed just now
-# has no earlier event, so its first event needs no SELECT of the previous hash.
-_FRESH_CHAINS = "casetrack.fresh_chains"
-
-
-@event.listens_for(Case, "after_insert")
-def _fresh_chain(_mapper, _connection, case):
-    object_session(case).info.setdefault(_FRESH_CHAINS, {})[case.id] = ""
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_fresh_chains(session, transaction):
-    if transaction.parent is None or transaction.nested:  # not the subtransaction of a flush
-        session.info.pop(_FRESH_CHAINS, None)
+_SEALED_FORMS = _sealed_forms(Case.__table__)
 
 
 @event.listens_for(Session, "before_flush")
 def _chain_new_events(session, _context, _instances):
-    """Give every new event the hash of its case's previous event, and its own; an event whose
-    case is inserted by the same flush gets them in `_chain_event_of_new_case`, once the case's
-    id is known."""
+    """Chain every new event to its case's head, read from the case row held in the session,
+    and move the head on; the case's UPDATE then reseals it (`_seal_case`). That UPDATE checks
+    the case's version, which every change of its head bumps: a head read before another
+    transaction moved it cannot fork the chain, the flush fails as stale instead."""
     new = [obj for obj in session.new if isinstance(obj, CaseEvent)]
     if not new:
         return
-    fresh = session.info.get(_FRESH_CHAINS, {})
+    key = audit_key()
     with session.no_autoflush:
         ordered = sorted(new, key=lambda e: inspect(e).insert_order or 0)  # the order they were added
         for ev in ordered:
-            if ev.case_id is None and ev.case is not None and ev.case.id is not None:
+            if ev.case_id is None and ev.case is not None:
                 ev.case_id = ev.case.id
+            if ev.case_id is None:
+                raise ValueError("flush a new case before adding its events (the chain needs its id)")
             if ev.at is None:
                 ev.at = utcnow()
             ev.data = ev.data or {}
-        known = [ev for ev in ordered if ev.case_id is not None]
-        last = {**chain_heads(session, {ev.case_id for ev in known if ev.case_id not in fresh}), **fresh}
-        for ev in known:
-            ev.prev_hash = last.get(ev.case_id, "")
-            ev.hash = last[ev.case_id] = ev.digest()
-            if ev.case_id in fresh:
-                fresh[ev.case_id] = ev.hash
+        cases = {case_id: session.get(Case, case_id) for case_id in {ev.case_id for ev in ordered}}
+        for ev in ordered:
+            case = cases[ev.case_id]
+            ev.prev_hash = case.chain_head
+            ev.hash = case.chain_head = ev.digest(key)
 
 
-@event.listens_for(CaseEvent, "before_insert")
-def _chain_event_of_new_case(_mapper, _connection, ev):
-    """The first events of a case inserted in the same flush (inserted after it, in the order
-    they were added): chained to the case's fresh chain, without a SELECT."""
-    if ev.hash is None:
-        fresh = object_session(ev).info[_FRESH_CHAINS]
-        ev.prev_hash = fresh[ev.case_id]
-        ev.hash = fresh[ev.case_id] = ev.digest()
+@event.listens_for(Case, "before_insert")
+@event.listens_for(Case, "before_update")
+def _seal_case(_mapper, _connection, case):
+    """A case written by the ORM is sealed as written (one inserted by the ORM gets its id, and
+    its real seal, with its first event, in the same transaction)."""
+    case.seal = case_seal(audit_key(), case.id, case.chain_head, [getattr(case, c) for c in SEALED_COLUMNS])
 
 
 # A filing's case and first event are written by two Core INSERTs (`insert_filed`) and then
@@ -212,6 +254,13 @@ def _chain_event_of_new_case(_mapper, _connection, ev):
 _CORE_INSERTED = "casetrack.core_inserted"
 _INSERT_CASE = Case.__table__.insert().returning(Case.__table__.c.id)
 _INSERT_EVENT = CaseEvent.__table__.insert().returning(CaseEvent.__table__.c.id)
+# A filed case's head and seal. An ORM UPDATE of the case later in the transaction wrote its
+# own seal (over this head, held in the session) and, with a new event, its own head: kept.
+_CASES = Case.__table__.c
+_SEAL_FILED = (Case.__table__.update()
+               .where(_CASES.id == bindparam("case_id"), _CASES.chain_head == literal_column("''"))
+               .values(chain_head=bindparam("chain_head"),
+                       seal=sql_case((_CASES.version == literal_column("1"), bindparam("seal")), else_=_CASES.seal)))
 
 
 def _row_of(obj) -> dict[str, Any]:
@@ -239,19 +288,23 @@ def insert_filed(session: Session, case: Case, ev: CaseEvent) -> None:
     """Insert a new case and its first event without the unit of work (its flush of these rows
     was a third of a filing's CPU), and attach both to the session as persistent, loaded
     objects. The event chains from "" as every first event does (the same `digest`, so
-    `audit-verify` checks it like any other), and the case's chain head is kept for an event
-    added later in the same transaction."""
+    `audit-verify` checks it like any other). The case's head and seal need its id, known
+    after its INSERT: they are written last, on PostgreSQL with the COMMIT (`write_at_commit`)."""
     session.flush()  # what the session holds pending goes first (rows this case may refer to)
+    case.chain_head = case.seal = ""
     case.id = session.execute(_INSERT_CASE, _row_of(case)).scalar_one()
+    key = audit_key()
     ev.case_id, ev.prev_hash = case.id, ""
-    ev.hash = ev.digest()
+    ev.hash = case.chain_head = ev.digest(key)
     ev.id = session.execute(_INSERT_EVENT, _row_of(ev)).scalar_one()
+    case.seal = case_seal(key, case.id, case.chain_head, [getattr(case, c) for c in SEALED_COLUMNS])
+    write_at_commit(session.connection(), _SEAL_FILED,
+                    {"case_id": case.id, "chain_head": case.chain_head, "seal": case.seal})
     transaction = session.get_nested_transaction() or session.get_transaction()
     for obj in (case, ev):
         make_transient_to_detached(obj)
         session.add(obj)
         session.info.setdefault(_CORE_INSERTED, []).append((transaction, obj))
-    session.info.setdefault(_FRESH_CHAINS, {})[case.id] = ev.hash
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -276,15 +329,20 @@ def _forget_core_inserted(session):
     session.info.pop(_CORE_INSERTED, None)
 
 
-def chain_heads(session: Session, case_ids: set[int] | list[int]) -> dict[int, str]:
-    """The hash of each case's newest event, in one SELECT (a case without events is left out)."""
-    if not case_ids:
-        return {}
+def sealed_rows(session: Session, case_ids) -> dict[int, tuple]:
+    """Case id -> (chain_head, *SEALED_COLUMNS) as the driver gives them, each row locked
+    (FOR UPDATE on PostgreSQL) for the caller's transaction, in one SELECT."""
     ids = tuple(case_ids)
+    if not ids:
+        return {}
     conn = session.connection()
-    return dict(driver_rows(conn, "SELECT case_id, hash FROM case_events WHERE id IN (SELECT max(id) "
-                            f"FROM case_events WHERE case_id IN ({driver_marks(conn, len(ids))}) GROUP BY case_id)", ids))
+    lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
+    rows = driver_rows(conn, f"SELECT id, {SEALED_SELECT} FROM cases "
+                             f"WHERE id IN ({driver_marks(conn, len(ids))}){lock}", ids)
+    return {row[0]: row[1:] for row in rows}
 
+
+SEALED_SELECT = ", ".join(("chain_head", *SEALED_COLUMNS))  # what `append_events` needs of each case
 
 # The columns of an event as the bulk writers give them (`append_events`): a tuple in this order
 # costs less to build and to bind than a dict per row; the hashes are added after them.
@@ -293,20 +351,35 @@ EVENT_COLUMNS = ("case_id", "at", "actor_id", "trigger", "from_state", "to_state
 _HASHED_COLUMNS = EVENT_COLUMNS + ("prev_hash", "hash")
 
 
-def append_events(rows: list[tuple]) -> None:
-    """Many events at once, outside the ORM (the sweep's flags): one SELECT of each case's newest
-    hash, the chain computed as `CaseEvent.digest` does for the hook above, one executemany INSERT.
-    Each row is a tuple in `EVENT_COLUMNS` order; a case appears at most once in `rows`."""
+def append_events(rows: list[tuple], cases: dict[int, tuple] | None = None,
+                  set_also: str = "", also: tuple = ()) -> None:
+    """Many events at once, outside the ORM (the sweep's flags): the chain computed as
+    `CaseEvent.digest` does, one executemany INSERT, and each case's head moved on by one
+    executemany UPDATE of its chain_head, seal and version (and `set_also`, more of a SET clause
+    in the driver's placeholder style, with its parameters `also`, the same for every row).
+
+    Each row is a tuple in `EVENT_COLUMNS` order; a case appears at most once in `rows`. `cases`
+    is `sealed_rows` of the cases as the caller read them with their rows locked (default: read here)."""
     if not rows:
         return
-    last = chain_heads(db.session, [row[0] for row in rows])
-    insert_many(CaseEvent.__table__, _BULK_HASHER.chain(rows, last), columns=_HASHED_COLUMNS)
+    if cases is None:
+        cases = sealed_rows(db.session, [row[0] for row in rows])
+    key = audit_key()
+    heads = {case_id: sealed[0] for case_id, sealed in cases.items()}
+    insert_many(CaseEvent.__table__, _BULK_HASHER.chain(rows, heads, key), columns=_HASHED_COLUMNS)
+    conn = db.session.connection()
+    mark = driver_marks(conn, 1)
+    conn.exec_driver_sql(
+        f"UPDATE cases SET {set_also + ', ' if set_also else ''}chain_head = {mark}, seal = {mark}, "
+        f"version = version + 1 WHERE id = {mark}",
+        [(*also, heads[case_id], case_seal(key, case_id, heads[case_id], cases[case_id][1:]), case_id)
+         for case_id in (row[0] for row in rows)])
 
 
 def row_hash(row: dict[str, Any]) -> str:
     """`CaseEvent.digest` of an event given as a dict of its columns, prev_hash included (the
     generator's rows)."""
-    return _DICT_HASHER.digest(row, row["prev_hash"])
+    return _DICT_HASHER.digest(row, row["prev_hash"], audit_key())
 
 
 # `_CANONICAL`'s own C encoder, made once: `JSONEncoder.encode` makes a new one at every call,
@@ -329,14 +402,14 @@ class RowHasher:
         keys = fields if columns is None else [columns.index(f) for f in fields]
         self._fields, self._case_id = itemgetter(*keys), itemgetter(keys[0])
 
-    def digest(self, row, prev_hash: str) -> str:
+    def digest(self, row, prev_hash: str, key: bytes) -> str:
         """The hash of one row chained to `prev_hash`."""
-        return self.chain([row], {self._case_id(row): prev_hash})[0][-1]
+        return self.chain([row], {self._case_id(row): prev_hash}, key)[0][-1]
 
-    def chain(self, rows: list, heads: dict[int, str]) -> list[tuple]:
+    def chain(self, rows: list, heads: dict[int, str], key: bytes) -> list[tuple]:
         """Each row (a sequence) followed by its prev_hash and hash, chained from `heads` (case id
         -> hash of its newest event; updated as the rows are chained)."""
-        fields, encode, sha256 = self._fields, _ENCODE, hashlib.sha256
+        fields, encode, mac = self._fields, _ENCODE, hmac.digest
         moments: dict = {}
         documents: dict = {}  # id -> (dict, its JSON): the dict kept so its id is not reused meanwhile
         out = []
@@ -351,7 +424,7 @@ class RowHasher:
             prev = heads.get(case_id, "")
             head = "".join(encode((prev, case_id, at_text, actor_id, trigger, from_state, to_state,
                                    from_unit, to_unit), 0))
-            heads[case_id] = digest = sha256(f"{head[:-1]},{seen[1]}]".encode()).hexdigest()
+            heads[case_id] = digest = mac(key, f"{head[:-1]},{seen[1]}]".encode(), "sha256").hex()
             out.append((*row, prev, digest))
         return out
 

@@ -300,6 +300,7 @@ def _own(model, ident: Any, actor: User):
 def fire(case: Case, trigger: Any, actor: User | None, /, version: Any = None,
          **data: Any) -> Case:
     """Fire a trigger on a case as `actor` (None: the system), with the fields it needs."""
+    _hold(case)
     done = _transition(case, trigger, actor, version, data)
     _flush_transitions()
     done()
@@ -309,11 +310,24 @@ def fire(case: Case, trigger: Any, actor: User | None, /, version: Any = None,
 def fire_many(firings: list[tuple[Case, str, dict[str, Any]]], actor: User | None, /) -> None:
     """Fire a trigger on each of many cases, (case, trigger, fields) each, as `fire` does, with
     one flush for all (the sweep's escalations: a flush per case was most of their time). The
-    first one refused raises its error; the caller's savepoint then undoes the others."""
+    first one refused raises its error; the caller's savepoint then undoes the others. The caller
+    holds the cases' rows locked (the sweep's FOR UPDATE)."""
     done = [_transition(case, trigger, actor, None, data) for case, trigger, data in firings]
     _flush_transitions()
     for finish in done:
         finish()
+
+
+def _hold(case: Case) -> None:
+    """On PostgreSQL, lock the case's row before its chain head is read: a transition racing the
+    sweep's flag of the same case waits for it, then goes on from the case as the flag left it
+    (reloaded) instead of chaining to the head it read before. SQLite's writer holds the whole
+    database already (BEGIN IMMEDIATE)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    locked = db.session.scalar(select(Case.version).where(Case.id == case.id).with_for_update())
+    if locked != case.version:
+        db.session.refresh(case)
 
 
 def _transition(case: Case, trigger: Any, actor: User | None, version: Any,

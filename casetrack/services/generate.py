@@ -19,7 +19,7 @@ from sqlalchemy import func, insert, select, text
 
 from casetrack.extensions import analyze, db
 from casetrack.models import TARGET_KINDS, Case, CaseEvent, Category, Target, Unit, User, Visit
-from casetrack.models.cases import row_hash
+from casetrack.models.cases import SEALED_COLUMNS, audit_key, case_seal, row_hash
 from casetrack.services import org, summaries
 from casetrack.services.accounts import hash_password
 from casetrack.services.calendar import add_working_days, now
@@ -222,6 +222,7 @@ class CaseMaker:
         self.paths = {kind: _paths(wf, kind) for kind in wf.filing_states}
         self.states = {kind: list(paths) for kind, paths in self.paths.items()}
         self._deadlines: dict[tuple[date, int], date] = {}
+        self.key = audit_key()
 
     def deadline(self, day: date, days: int | None) -> date | None:
         if not days:
@@ -282,7 +283,7 @@ class CaseMaker:
         for ev in events[first_event:]:  # the tamper-evident chain, as the app writes it
             ev["prev_hash"] = prev
             ev["hash"] = prev = row_hash(ev)
-        return {
+        case = {
             "id": case_id, "title": title, "description": "", "category_id": category_id,
             "kind": kind, "resident_name": _name(rng), "resident_phone": f"139{rng.randrange(10**8):08d}",
             "resident_address": f"{rng.randint(1, 300)}号", "target_id": target, "visit_id": None,
@@ -293,7 +294,10 @@ class CaseMaker:
             "revisit_on": revisit_on, "funds": None, "donations": None, "workflow": wf.name,
             "workflow_version": wf.version, "version": 1 + len(path),  # one per transition
             "created_by_id": self.leaders.get(group), "created_at": created, "updated_at": at,
+            "chain_head": prev,
         }
+        case["seal"] = case_seal(self.key, case_id, prev, [case.get(c) for c in SEALED_COLUMNS])  # no parents here
+        return case
 
 
 def _cases(maker: CaseMaker, rng: random.Random, n: int, start_id: int, groups: list[int],

@@ -17,7 +17,7 @@ from sqlalchemy import and_, bindparam, false, or_, select
 
 from casetrack.extensions import db, driver_marks, driver_rows
 from casetrack.models import Case, Unit
-from casetrack.models.cases import append_events
+from casetrack.models.cases import SEALED_COLUMNS, append_events
 from casetrack.services import summaries, webhooks
 from casetrack.services.calendar import now, nth_workday_back, today
 from casetrack.services.cases import fire_many, registry
@@ -57,7 +57,9 @@ def sweep_deadlines(batch: int | None = None, after_batch: Callable[[], None] | 
         cutoffs = {s.name: nth_workday_back(day, s.auto_escalate.after_days)
                    for s in wf.states.values() if s.auto_escalate}
         base, escalate, overdue, warn = _due(wf, day, cutoffs)
-        due = (select(Case.id, Case.state, Case.deadline, Case.unit_id, Case.overdue_for, Unit.parent_id)
+        # with what a flag's event needs to move the case's head on and reseal it (`append_events`)
+        due = (select(Case.id, Case.state, Case.deadline, Case.unit_id, Case.overdue_for, Unit.parent_id,
+                      Case.chain_head, *(getattr(Case, c) for c in SEALED_COLUMNS))
                .join(Unit, Unit.id == Case.unit_id)
                .where(base, or_(escalate, overdue, warn), Case.id > bindparam("last"))
                .order_by(Case.id).limit(batch).with_for_update(of=Case, skip_locked=True))
@@ -94,10 +96,10 @@ def _batch(wf: Workflow, rows: list, day, cutoffs: dict, done: dict[str, int], d
     climbing = _escalate(wf, [r[0] for r in rows if r[1] in cutoffs and dates[r[2]] < cutoffs[r[1]]])
     done["escalated"] += len(climbing)
     flags = []
-    for case_id, state, deadline, unit_id, overdue_for, superior_id in rows:
+    for case_id, state, deadline, unit_id, overdue_for, superior_id, *sealed in rows:
         deadline = dates[deadline]
         if case_id not in climbing and (deadline >= day or dates[overdue_for] != deadline):
-            flags.append((case_id, state, deadline, unit_id, superior_id))
+            flags.append((case_id, state, deadline, unit_id, superior_id, sealed))
     _flag(flags, day, digests)
     overdue = sum(1 for flag in flags if flag[2] < day)
     done["overdue"] += overdue
@@ -111,7 +113,9 @@ def _escalate(wf: Workflow, ids: list[int]) -> set[int]:
     overdue instead), that savepoint is undone and each case is fired again in a savepoint of its own."""
     if not ids:
         return set()
-    cases = db.session.scalars(select(Case).where(Case.id.in_(ids)).order_by(Case.id)).all()
+    # as the rows locked now hold them, not as the session may have loaded them earlier
+    cases = db.session.scalars(select(Case).where(Case.id.in_(ids)).order_by(Case.id)
+                               .execution_options(populate_existing=True)).all()
     try:
         # their daily figures as they are now, read for all at once, not at each one's flush
         with summaries.refresh_cases(ids), db.session.begin_nested():
@@ -132,23 +136,19 @@ def _firing(wf: Workflow, case: Case) -> tuple[Case, str, dict[str, Any]]:
 
 def _flag(rows: list[tuple], day, digests: Digests) -> None:
     """Record a pre-warning (deadline not passed) or an overdue flag (passed) for each case's
-    current deadline: one UPDATE of both flag columns (which does not bump the case's version:
-    no one's edit should fail because the sweep passed by), the events in bulk through
-    `append_events` (the same hash chain as the ORM's, stamped with the run's time), and the
-    counts of the run's digests: the unit holding each case, and for an overdue case its
-    superior unit too ("N cases of <unit> newly overdue")."""
+    current deadline: the events in bulk through `append_events` (the same hash chain as the
+    ORM's, stamped with the run's time), whose UPDATE of each case (its head, seal and version:
+    an edit begun before the flag is refused as stale, rather than forking the chain) also sets
+    the flag columns; and the counts of the run's digests: the unit holding each case, and for
+    an overdue case its superior unit too ("N cases of <unit> newly overdue")."""
     if not rows:
         return
     conn = db.session.connection()
     bind = Case.__table__.c.deadline.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
     on = bind(day) if bind else day
-    conn.exec_driver_sql(
-        "UPDATE cases SET overdue_for = CASE WHEN deadline < {0} THEN deadline ELSE overdue_for END, "
-        "warned_for = CASE WHEN deadline >= {0} THEN deadline ELSE warned_for END "
-        "WHERE id IN ({1})".format(driver_marks(conn, 1), driver_marks(conn, len(rows))),
-        (on, on, *(r[0] for r in rows)))
+    mark = driver_marks(conn, 1)
     events, counts, data, at = [], Counter(), {}, digests.at
-    for case_id, state, deadline, unit_id, superior_id in rows:
+    for case_id, state, deadline, unit_id, superior_id, _sealed in rows:
         trigger = "overdue" if deadline < day else "pre_warning"
         if deadline not in data:  # one dict per deadline: its JSON is bound once (insert_many)
             data[deadline] = {"deadline": deadline.isoformat()}
@@ -156,6 +156,8 @@ def _flag(rows: list[tuple], day, digests: Digests) -> None:
         counts[trigger, unit_id, None] += 1
         if trigger == "overdue" and superior_id:
             counts[trigger, superior_id, unit_id] += 1
-    append_events(events)
+    append_events(events, {r[0]: r[5] for r in rows},
+                  f"overdue_for = CASE WHEN deadline < {mark} THEN deadline ELSE overdue_for END, "
+                  f"warned_for = CASE WHEN deadline >= {mark} THEN deadline ELSE warned_for END", (on, on))
     webhooks.queue_written(db.session(), events)
     digests.add(counts)
