@@ -14,7 +14,7 @@ from flask import current_app
 from sqlalchemy import (DDL, JSON, CheckConstraint, Date, ForeignKey, Index, Numeric, String, Text,
                         bindparam, event, inspect, literal_column, text)
 from sqlalchemy import case as sql_case
-from sqlalchemy.orm import (Mapped, Session, make_transient_to_detached, mapped_column, object_session,
+from sqlalchemy.orm import (Mapped, Session, make_transient_to_detached, mapped_column,
                             relationship)
 
 from casetrack.extensions import (UTCDateTime, db, driver_marks, driver_rows, insert_many, utcnow,
