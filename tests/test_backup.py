@@ -64,3 +64,41 @@ def test_backup_under_write_load_then_restore_drill(app, runner, world, tmp_path
 def test_restore_refuses_a_missing_file(runner, tmp_path):
     result = runner.invoke(args=["restore", str(tmp_path / "none.db"), "--yes"])
     assert result.exit_code != 0
+
+
+def test_a_backup_of_a_missing_database_fails_and_creates_nothing(tmp_path):
+    missing, copy = tmp_path / "wrong" / "casetrack.db", tmp_path / "copy.db"
+    wrong = create_app({"DATABASE_URL": f"sqlite:///{missing}"})
+    result = wrong.test_cli_runner().invoke(args=["backup", str(copy)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert f"no database at {missing}" in result.output
+    assert not missing.exists() and not copy.exists()
+    result = wrong.test_cli_runner().invoke(args=["restore", str(_empty_sqlite(tmp_path / "x.db")), "--yes"])
+    assert result.exit_code == 1 and not missing.exists()
+
+
+def _empty_sqlite(path):
+    import sqlite3
+    sqlite3.connect(path).close()
+    return path
+
+
+def test_a_backup_of_a_database_without_casetrack_tables_fails(tmp_path, empty_database_url):
+    if empty_database_url.startswith("sqlite"):
+        _empty_sqlite(empty_database_url.removeprefix("sqlite:///"))
+    copy = tmp_path / "copy.db"
+    empty = create_app({"DATABASE_URL": empty_database_url})
+    result = empty.test_cli_runner().invoke(args=["backup", str(copy)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "has no casetrack tables" in result.output
+    assert not copy.exists()
+
+
+def test_restore_refuses_a_backup_without_casetrack_tables(runner, world, tmp_path):
+    world.file()
+    db.session.commit()
+    before = counts()
+    result = runner.invoke(args=["restore", str(_empty_sqlite(tmp_path / "empty.db")), "--yes"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.output.startswith("error: ")
+    assert counts() == before and before[0] > 0

@@ -21,6 +21,7 @@ from casetrack.services.sheets import ImportFailed, cell_text, read_table, workb
 
 MAX_EXPORT = 50_000
 MAX_IMPORT = 1_000
+MAX_IMPORT_UNPACKED = 32 * 1024 * 1024  # 1,000 rows of 4,000-character descriptions: 13 MB
 
 # field -> (Chinese header, English header); the fields a sheet files a case with.
 IMPORT_COLUMNS = {
@@ -85,7 +86,8 @@ def import_cases(actor: User, filename: str, data: bytes) -> list[Case]:
     if actor.role not in default_workflow().filing_roles or actor.unit is None or actor.unit.kind != "group":
         raise Forbidden(_("Only a work group's cadres file problems."))
     rows = read_table(filename, data, IMPORT_COLUMNS, ("title", "category"), MAX_IMPORT,
-                      ignored=tuple(h for pair in EXPORT_ONLY.values() for h in pair))
+                      ignored=tuple(h for pair in EXPORT_ONLY.values() for h in pair),
+                      max_unpacked=MAX_IMPORT_UNPACKED)
     if not rows:
         raise ImportFailed([{"row": None, "column": None, "message": _("The file has no rows.")}])
     errors: list[dict[str, Any]] = []

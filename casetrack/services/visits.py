@@ -188,6 +188,7 @@ VISIT_COLUMNS = {
     "suggestions": ("意见建议数", "suggestions"),
 }
 MAX_VISIT_ROWS = 20_000
+MAX_VISIT_UNPACKED = 64 * 1024 * 1024
 
 
 def import_visits(actor: User, filename: str, data: bytes) -> dict[str, int]:
@@ -198,7 +199,8 @@ def import_visits(actor: User, filename: str, data: bytes) -> dict[str, int]:
     """
     if not may_record(actor):
         raise Forbidden(_("Only a work group's cadres record visits."))
-    table = read_table(filename, data, VISIT_COLUMNS, ("date", "target"), MAX_VISIT_ROWS)
+    table = read_table(filename, data, VISIT_COLUMNS, ("date", "target"), MAX_VISIT_ROWS,
+                       max_unpacked=MAX_VISIT_UNPACKED)
     codes = {cell_text(row.get("target")) for _n, row in table}
     targets = {t.code: t for t in db.session.scalars(select(Target).where(
         Target.code.in_(codes), Target.group_id == actor.unit_id))} if codes else {}
