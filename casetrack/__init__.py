@@ -5,8 +5,10 @@ from flask import Flask, g, has_request_context, request, session
 from flask_babel import refresh
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from casetrack import config
-from casetrack.extensions import babel, csrf, db, login_manager, talisman, write_intent
+from casetrack import config, extensions
+from casetrack.db import engine
+from casetrack.db.intent import write_intent
+from casetrack.extensions import babel, csrf, login_manager, talisman
 from casetrack.workflow import Registry
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -20,11 +22,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     config.load(app)
     if overrides:
         app.config.update(overrides)
-    config.database(app)
+    engine.configure(app)
     # A broken workflow file stops start-up here, with the file and key in the message.
     app.extensions["casetrack.workflows"] = Registry(app.config["WORKFLOWS_DIR"])
 
-    db.init_app(app)
+    # not `db` imported by name: here that would hide the casetrack.db package
+    extensions.db.init_app(app)
     csrf.init_app(app)
     if app.config["PROXY_FIX"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX"],

@@ -10,7 +10,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from casetrack import schema
-from casetrack.extensions import database_busy, db
+from casetrack.db.busy import database_busy
+from casetrack.extensions import db
 from casetrack.models import ROLE_UNIT_KINDS, User
 from casetrack.services import accounts, audit, backup, demo, org, sweep
 from casetrack.services.errors import ServiceError

@@ -52,16 +52,3 @@ def load(app) -> None:
             key_file.chmod(0o600)
         app.config["SECRET_KEY"] = key_file.read_text().strip()
 
-
-def database(app) -> None:
-    """Engine settings for the final DATABASE_URL (after create_app's overrides)."""
-    app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
-    options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
-    # A bounded wait: a request stuck behind a lock would otherwise hold its worker thread for
-    # as long as the holder runs. On SQLite the driver's timeout is its busy timeout, which the
-    # writer lock (extensions.py) reads back.
-    wait = app.config["LOCK_TIMEOUT"]
-    if app.config["DATABASE_URL"].startswith("sqlite"):
-        options.setdefault("connect_args", {"timeout": wait})
-    elif app.config["DATABASE_URL"].startswith("postgresql"):
-        options.setdefault("connect_args", {"options": f"-c lock_timeout={int(wait * 1000)}"})

@@ -14,7 +14,9 @@ from sqlalchemy import (DDL, JSON, CheckConstraint, ForeignKey, Index, Numeric, 
 from sqlalchemy.orm import (Mapped, Session, make_transient_to_detached, mapped_column, object_session,
                             relationship)
 
-from casetrack.extensions import UTCDateTime, db, driver_marks, driver_rows, insert_many, utcnow
+from casetrack.db.bulk import driver_marks, driver_rows, insert_many
+from casetrack.db.types import UTCDateTime, utcnow
+from casetrack.extensions import db
 from casetrack.models.org import Category, Unit, User
 from casetrack.models.visits import Target, Visit
 

@@ -11,7 +11,8 @@ from flask_babel import gettext as _
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import joinedload
 
-from casetrack.extensions import db, utcnow
+from casetrack.db.types import utcnow
+from casetrack.extensions import db
 from casetrack.models import ROLE_UNIT_KINDS, ApiToken, Unit, User
 from casetrack.services import reference, throttle
 from casetrack.services.errors import TooManyAttempts, ValidationFailed

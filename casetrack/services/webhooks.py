@@ -24,7 +24,8 @@ from flask_babel import gettext as _
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
-from casetrack.extensions import db, insert_many
+from casetrack.db.bulk import insert_many
+from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, Unit, User, Webhook, WebhookDelivery
 from casetrack.models.cases import EVENT_COLUMNS
 from casetrack.services.calendar import now

@@ -9,7 +9,8 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from casetrack.extensions import database_busy, db, login_manager
+from casetrack.db.busy import database_busy
+from casetrack.extensions import db, login_manager
 from casetrack.i18n import localized
 from casetrack.models import User
 from casetrack.services.calendar import calendar_known, today

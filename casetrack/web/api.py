@@ -8,7 +8,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from casetrack.extensions import csrf, db, outside_write_lock
+from casetrack.db.intent import outside_write_lock
+from casetrack.extensions import csrf, db
 from casetrack.models import Case, Category, Unit, User
 from casetrack.services import accounts
 from casetrack.services.cases import (MAX_ID, allowed_triggers, case_events, file_case, fire, get_case,
