@@ -1,8 +1,6 @@
 """Configuration: defaults here, then instance/config.py, then CASETRACK_* environment variables."""
 from __future__ import annotations
 
-import json
-import os
 import secrets
 from pathlib import Path
 
@@ -35,13 +33,9 @@ def load(app) -> None:
     """Fill app.config from the three sources, later ones winning."""
     app.config.from_object(Defaults)
     app.config.from_pyfile("config.py", silent=True)
-    for key, value in os.environ.items():
-        if key.startswith("CASETRACK_"):
-            name = key.removeprefix("CASETRACK_")
-            try:
-                app.config[name] = json.loads(value)
-            except ValueError:
-                app.config[name] = value
+    # Values are parsed as JSON when they can be (CASETRACK_HTTPS=true, CASETRACK_LOCK_TIMEOUT=15),
+    # else kept as text; CASETRACK_A__B sets key B of the dict A.
+    app.config.from_prefixed_env("CASETRACK")
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config["DATABASE_URL"]:
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'casetrack.db'}"
