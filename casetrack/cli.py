@@ -56,6 +56,11 @@ def register(app: Flask) -> None:
     @click.option("--password", default="demo", show_default=True, help="password of every demo account")
     def demo_command(password: str) -> None:
         """Load the demo county once (fixed seed) and print its accounts."""
+        try:
+            import faker  # noqa: F401
+        except ImportError:
+            raise click.ClickException("the demo county is made with Faker, which is not installed: "
+                                       "pip install 'casetrack[demo]'") from None
         schema.upgrade()
         loaded = demo.load_demo(password)
         click.echo("demo county loaded" if loaded else "demo county already loaded; nothing changed")
