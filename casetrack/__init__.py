@@ -5,7 +5,7 @@ from flask import Flask, g, has_request_context, request, session
 from flask_babel import refresh
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from casetrack import config, extensions
+from casetrack import config, extensions, i18n
 from casetrack.db import engine
 from casetrack.db.intent import write_intent
 from casetrack.extensions import babel, csrf, login_manager, talisman
@@ -18,11 +18,12 @@ CSP = {"default-src": "'self'", "object-src": "'none'", "base-uri": "'self'",
 
 def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True,
-                template_folder=str(config.ROOT / "templates"))
+                template_folder=str(config.shipped("templates")))
     config.load(app)
     if overrides:
         app.config.update(overrides)
     engine.configure(app)
+    i18n.ensure_catalogues(app)
     # A broken workflow file stops start-up here, with the file and key in the message.
     app.extensions["casetrack.workflows"] = Registry(app.config["WORKFLOWS_DIR"])
 

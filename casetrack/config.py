@@ -4,19 +4,27 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+ROOT = PACKAGE.parent  # the checkout
+
+
+def shipped(name: str) -> Path:
+    """A top-level file or folder of the checkout (templates, workflows, migrations, alembic.ini),
+    or the copy that an installed wheel carries inside the package (setup.py puts it there)."""
+    bundled = PACKAGE / "_data" / name
+    return bundled if bundled.exists() else ROOT / name
 
 
 class Defaults:
     DATABASE_URL = None  # default: sqlite:///<instance>/casetrack.db
     SECRET_KEY = None    # default: a random key kept in <instance>/secret_key
-    WORKFLOWS_DIR = str(ROOT / "workflows")
+    WORKFLOWS_DIR = str(shipped("workflows"))
     WORKFLOW = "campaign"
     MAIL_SERVER = None  # "host" or "host:port": notices are also mailed to users with an e-mail
     MAIL_FROM = "casetrack@localhost"
     BABEL_DEFAULT_LOCALE = "zh_Hans"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
-    BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).resolve().parent / "translations")
+    BABEL_TRANSLATION_DIRECTORIES = str(PACKAGE / "translations")
     LANGUAGES = ("zh_Hans", "en")
     PAGE_SIZE = 50
     LOCK_TIMEOUT = 15  # seconds a request waits for a lock (SQLite: the write lock) before it answers "busy"
