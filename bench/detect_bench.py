@@ -19,7 +19,8 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# The repository, not bench/ (whose http.py would shadow the standard library's http).
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from faker import Faker  # noqa: E402
 from sqlalchemy import insert, select  # noqa: E402

@@ -67,7 +67,7 @@ def _set_deadlines(worst: bool, escalate: int) -> int:
 
 def _checkpointed(start: float) -> float | None:
     """SQLite: seconds from `start` until the WAL is written back (a TRUNCATE checkpoint, outside
-    any transaction). The sweep's commits checkpoint now and then inside its time (extensions.py,
+    any transaction). The sweep's commits checkpoint now and then inside its time (db/writer_lock.py,
     every CHECKPOINT_EVERY write transactions) while the baseline's one commit leaves its whole
     WAL behind; timing both up to a checkpoint compares the same work. None on PostgreSQL."""
     if db.engine.dialect.name != "sqlite":

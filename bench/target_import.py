@@ -66,7 +66,7 @@ def baseline(data: bytes) -> int:
         rows = book.worksheets[0].iter_rows(min_row=2, values_only=True)
         mark = "?" if db.engine.dialect.name == "sqlite" else "%s"
         if mark == "?":
-            cur.execute("BEGIN")  # the app's connections leave BEGIN to us (casetrack/extensions.py)
+            cur.execute("BEGIN")  # the app's connections leave BEGIN to us (casetrack/db/sqlite.py)
         now = datetime.now(timezone.utc).replace(tzinfo=None)
         cur.executemany(
             "INSERT INTO targets (kind, name, address, village, group_id, code, active, created_at,"

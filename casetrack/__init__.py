@@ -5,8 +5,10 @@ from flask import Flask, g, has_request_context, request, session
 from flask_babel import refresh
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from casetrack import config
-from casetrack.extensions import babel, csrf, db, login_manager, talisman, write_intent
+from casetrack import config, extensions, i18n
+from casetrack.db import engine
+from casetrack.db.intent import write_intent
+from casetrack.extensions import babel, csrf, login_manager, talisman
 from casetrack.services import outbound
 from casetrack.workflow import Registry
 
@@ -17,16 +19,18 @@ CSP = {"default-src": "'self'", "object-src": "'none'", "base-uri": "'self'",
 
 def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True,
-                template_folder=str(config.ROOT / "templates"))
+                template_folder=str(config.shipped("templates")))
     config.load(app)
     if overrides:
         app.config.update(overrides)
-    config.database(app)
+    engine.configure(app)
+    i18n.ensure_catalogues(app)
     outbound.networks(app.config["WEBHOOK_ALLOWED_NETWORKS"])  # a mistyped network stops start-up
     # A broken workflow file stops start-up here, with the file and key in the message.
     app.extensions["casetrack.workflows"] = Registry(app.config["WORKFLOWS_DIR"])
 
-    db.init_app(app)
+    # not `db` imported by name: here that would hide the casetrack.db package
+    extensions.db.init_app(app)
     csrf.init_app(app)
     if app.config["PROXY_FIX"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX"],

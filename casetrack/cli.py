@@ -10,7 +10,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from casetrack import schema
-from casetrack.extensions import database_busy, db
+from casetrack.db.busy import database_busy
+from casetrack.extensions import db
 from casetrack.models import ROLE_UNIT_KINDS, User
 from casetrack.services import accounts, audit, backup, demo, org, sweep
 from casetrack.services.errors import ServiceError
@@ -57,6 +58,11 @@ def register(app: Flask) -> None:
     @click.option("--password", default="demo", show_default=True, help="password of every demo account")
     def demo_command(password: str) -> None:
         """Load the demo county once (fixed seed) and print its accounts."""
+        try:
+            import faker  # noqa: F401
+        except ImportError:
+            raise click.ClickException("the demo county is made with Faker, which is not installed: "
+                                       "pip install 'casetrack[demo]'") from None
         schema.upgrade()
         loaded = demo.load_demo(password)
         click.echo("demo county loaded" if loaded else "demo county already loaded; nothing changed")

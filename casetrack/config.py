@@ -1,12 +1,19 @@
 """Configuration: defaults here, then instance/config.py, then CASETRACK_* environment variables."""
 from __future__ import annotations
 
-import json
 import os
 import secrets
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+ROOT = PACKAGE.parent  # the checkout
+
+
+def shipped(name: str) -> Path:
+    """A top-level file or folder of the checkout (templates, workflows, migrations, alembic.ini),
+    or the copy that an installed wheel carries inside the package (setup.py puts it there)."""
+    bundled = PACKAGE / "_data" / name
+    return bundled if bundled.exists() else ROOT / name
 
 
 class Defaults:
@@ -15,13 +22,13 @@ class Defaults:
     # The audit chain's HMAC key, never stored in the database: someone who can write the
     # database cannot forge the chain without it. Back it up with the database.
     AUDIT_KEY = None     # default: a random key kept in <instance>/audit_key
-    WORKFLOWS_DIR = str(ROOT / "workflows")
+    WORKFLOWS_DIR = str(shipped("workflows"))
     WORKFLOW = "campaign"
     MAIL_SERVER = None  # "host" or "host:port": notices are also mailed to users with an e-mail
     MAIL_FROM = "casetrack@localhost"
     BABEL_DEFAULT_LOCALE = "zh_Hans"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
-    BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).resolve().parent / "translations")
+    BABEL_TRANSLATION_DIRECTORIES = str(PACKAGE / "translations")
     LANGUAGES = ("zh_Hans", "en")
     PAGE_SIZE = 50
     LOCK_TIMEOUT = 15  # seconds a request waits for a lock (SQLite: the write lock) before it answers "busy"
@@ -40,13 +47,9 @@ def load(app) -> None:
     """Fill app.config from the three sources, later ones winning."""
     app.config.from_object(Defaults)
     app.config.from_pyfile("config.py", silent=True)
-    for key, value in os.environ.items():
-        if key.startswith("CASETRACK_"):
-            name = key.removeprefix("CASETRACK_")
-            try:
-                app.config[name] = json.loads(value)
-            except ValueError:
-                app.config[name] = value
+    # Values are parsed as JSON when they can be (CASETRACK_HTTPS=true, CASETRACK_LOCK_TIMEOUT=15),
+    # else kept as text; CASETRACK_A__B sets key B of the dict A.
+    app.config.from_prefixed_env("CASETRACK")
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config["DATABASE_URL"]:
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'casetrack.db'}"
@@ -77,16 +80,3 @@ def _kept_key(key_file: Path) -> str:
             made.unlink()
     return key_file.read_text().strip()
 
-
-def database(app) -> None:
-    """Engine settings for the final DATABASE_URL (after create_app's overrides)."""
-    app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
-    options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
-    # A bounded wait: a request stuck behind a lock would otherwise hold its worker thread for
-    # as long as the holder runs. On SQLite the driver's timeout is its busy timeout, which the
-    # writer lock (extensions.py) reads back.
-    wait = app.config["LOCK_TIMEOUT"]
-    if app.config["DATABASE_URL"].startswith("sqlite"):
-        options.setdefault("connect_args", {"timeout": wait})
-    elif app.config["DATABASE_URL"].startswith("postgresql"):
-        options.setdefault("connect_args", {"options": f"-c lock_timeout={int(wait * 1000)}"})

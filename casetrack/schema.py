@@ -5,13 +5,13 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import inspect
 
-from casetrack.config import ROOT
+from casetrack.config import shipped
 from casetrack.extensions import db
 
 
 def alembic_config() -> Config:
-    cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg = Config(str(shipped("alembic.ini")))
+    cfg.set_main_option("script_location", str(shipped("migrations")))
     return cfg
 
 

@@ -10,7 +10,7 @@ from typing import Sequence, Union
 from alembic import op
 import sqlalchemy as sa
 
-import casetrack.extensions
+import casetrack.db.types
 ${imports if imports else ""}
 
 # revision identifiers, used by Alembic.

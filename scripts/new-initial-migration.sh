@@ -21,7 +21,7 @@ extra = ("    # ### end Alembic commands ###\n"
          "    for sql in APPEND_ONLY.get(op.get_bind().dialect.name, []):\n"
          "        op.execute(sql)\n")
 text = text.replace(end, extra, 1)
-text = text.replace("import casetrack.extensions\n",
-                    "import casetrack.extensions\nfrom casetrack.models.cases import APPEND_ONLY\n", 1)
+text = text.replace("import casetrack.db.types\n",
+                    "import casetrack.db.types\nfrom casetrack.models.cases import APPEND_ONLY\n", 1)
 path.write_text(text)
 PY

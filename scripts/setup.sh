@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv and install casetrack into it (with the dev extra when asked: setup.sh dev).
+# Create .venv and install casetrack into it: `setup.sh` the app alone, `setup.sh demo` with Faker
+# for the demo county (scripts/run.sh), `setup.sh dev` with the test tools and the demo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -10,6 +11,10 @@ if ! "$PY" -c 'import venv, ensurepip' 2>/dev/null; then
 fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-if [ "${1:-}" = dev ]; then .venv/bin/python -m pip install -q -e '.[dev]'; else .venv/bin/python -m pip install -q -e .; fi
+case "${1:-}" in
+  dev) .venv/bin/python -m pip install -q -e '.[dev,demo]' ;;
+  demo) .venv/bin/python -m pip install -q -e '.[demo]' ;;
+  *) .venv/bin/python -m pip install -q -e . ;;
+esac
 # The translations are kept as .po; build the .mo files the app reads.
 bash scripts/i18n.sh compile >/dev/null

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import text
 
 from casetrack import create_app
-from casetrack.extensions import db, write_intent
+from casetrack.db.intent import write_intent
+from casetrack.extensions import db
 from tests.factories import World, build_world
 from tests.pgcluster import Cluster, server_bin
 

@@ -373,7 +373,7 @@ def test_a_system_escalation_is_not_a_first_response(world):
 def test_an_approved_extension_moves_the_on_time_deadline(world):
     """X and Y filed Mon 06-01 (group deadline 06-08); X gets 5 more working days (to 06-15);
     both resolved Wed 06-10 and closed 06-11: X on time, Y late."""
-    from casetrack.services.extensions import decide_extension, request_extension
+    from casetrack.services.extension_requests import decide_extension, request_extension
     u = world.users
     with at(6, 1):
         x, y = world.file("group1"), world.file("group1")

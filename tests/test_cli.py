@@ -1,9 +1,16 @@
 """The command line: init-db, demo (once, reproducible), create-user, create-token."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from sqlalchemy import func, select
 
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, Unit, User
 from casetrack.services.demo import DemoCounty, load_demo
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_init_db_is_idempotent(runner):
@@ -79,3 +86,25 @@ def test_create_user_and_token(runner, client, world):
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).json
     assert (me["username"], me["role"], me["unit"]) == ("wang", "group_member", "G2")
     assert runner.invoke(args=["create-token", "nobody"]).exit_code == 1
+
+
+WITHOUT_FAKER = """
+import sys
+sys.modules["faker"] = None   # as when the `demo` extra is not installed
+from casetrack import create_app
+runner = create_app().test_cli_runner()
+for args in (["init-db"], ["generate", "--targets", "5", "--cases", "5"], ["demo"]):
+    result = runner.invoke(args=args)
+    print(args[0], result.exit_code, result.output.replace("\\n", " "))
+"""
+
+
+def test_without_faker_only_the_demo_is_missing_and_it_says_how_to_get_it(tmp_path):
+    env = {**os.environ, "CASETRACK_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "CASETRACK_SECRET_KEY": "t"}
+    out = subprocess.run([sys.executable, "-c", WITHOUT_FAKER], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=600)
+    lines = {line.split(" ", 1)[0]: line for line in out.stdout.splitlines()}
+    assert lines["init-db"].startswith("init-db 0 "), out.stdout + out.stderr
+    assert lines["generate"].startswith("generate 0 ") and "5 cases" in lines["generate"], out.stdout
+    assert lines["demo"].startswith("demo 1 ") and "pip install 'casetrack[demo]'" in lines["demo"], out.stdout
+    assert "Traceback" not in out.stdout + out.stderr

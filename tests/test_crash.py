@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from casetrack import extensions
+from casetrack.db.intent import write_intent
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, Target
 from casetrack.services import calendar
@@ -158,9 +158,9 @@ def test_a_sweep_that_finds_the_database_busy_says_so_and_leaves_it_to_the_next_
     fd = os.open(f"{db.engine.url.database}-writer.lock", os.O_RDWR)
     fcntl.flock(fd, fcntl.LOCK_EX)   # another process is writing
     try:
-        token = extensions.write_intent.set(True)
+        token = write_intent.set(True)
         busy = impatient(0).test_cli_runner().invoke(args=["sweep"])
-        extensions.write_intent.reset(token)
+        write_intent.reset(token)
     finally:
         os.close(fd)
     assert busy.exit_code == 75 and "busy" in busy.output and "Traceback" not in busy.output, busy.output

@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from casetrack import extensions
-from casetrack.extensions import db, write_intent
+from casetrack.db import writer_lock
+from casetrack.db.intent import write_intent
+from casetrack.extensions import db
 from casetrack.models import Notification
 from casetrack.services.accounts import set_active
 from casetrack.services.audit import verify_chain
@@ -84,7 +85,7 @@ def test_a_request_waits_for_the_write_lock_only_to_write(api, world, impatient)
 @pytest.mark.sqlite_only
 def test_the_wal_is_checkpointed_after_commits(app, world, monkeypatch):
     """Checkpoints no longer run inside COMMIT; they still keep the WAL from growing."""
-    monkeypatch.setattr(extensions, "CHECKPOINT_EVERY", 5)
+    monkeypatch.setattr(writer_lock, "CHECKPOINT_EVERY", 5)
     wal = Path(f"{db.engine.url.database}-wal")
     token = write_intent.set(True)
     try:

@@ -1,9 +1,14 @@
 """Chinese by default, English one click away, and a Chinese text for every UI string."""
 from __future__ import annotations
 
+import shutil
+
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
+from flask import Flask
+
+from casetrack import create_app, i18n
 from casetrack.config import ROOT
 from casetrack.i18n import TRANSLATIONS
 
@@ -46,3 +51,35 @@ def test_every_ui_string_has_a_chinese_translation():
                   for m in catalog if m.id and all(m.string if m.pluralizable else [m.string]) and not m.fuzzy}
     assert len(found) > 90
     assert sorted(found - translated) == []
+
+
+def _catalogues_without_mo(tmp_path):
+    """A copy of the translations as an installed package starts: .po files only."""
+    folder = tmp_path / "translations"
+    shutil.copytree(TRANSLATIONS, folder, ignore=shutil.ignore_patterns("*.mo"))
+    return folder
+
+
+def test_a_missing_catalogue_is_compiled_at_start_up(database_url, tmp_path):
+    folder = _catalogues_without_mo(tmp_path)
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "t", "BABEL_TRANSLATION_DIRECTORIES": str(folder)})
+    assert (folder / "zh_Hans/LC_MESSAGES/messages.mo").exists()
+    assert "登录" in app.test_client().get("/login", headers=ZH_BROWSER).text
+
+
+def test_a_read_only_package_gets_its_catalogue_in_the_instance_folder(database_url, tmp_path, monkeypatch,
+                                                                        caplog):
+    folder = _catalogues_without_mo(tmp_path)
+    real = i18n.compile_catalogues
+
+    def read_only(source, out=None):
+        if out is None:
+            raise PermissionError(13, "Permission denied", str(source))
+        return real(source, out)
+    monkeypatch.setattr(i18n, "compile_catalogues", read_only)
+    monkeypatch.setattr(Flask, "auto_find_instance_path", lambda _app: str(tmp_path / "instance"))
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "t", "BABEL_TRANSLATION_DIRECTORIES": str(folder)})
+    assert (tmp_path / "instance/translations/zh_Hans/LC_MESSAGES/messages.mo").exists()
+    assert not (folder / "zh_Hans/LC_MESSAGES/messages.mo").exists()
+    assert "cannot write the compiled translations" in caplog.text
+    assert "登录" in app.test_client().get("/login", headers=ZH_BROWSER).text

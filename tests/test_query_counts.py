@@ -8,7 +8,7 @@ import pytest
 from flask import g
 from sqlalchemy import event, select
 
-from casetrack import extensions
+from casetrack.db import at_commit
 from casetrack.extensions import db
 from casetrack.models import Unit, User
 from casetrack.services.calendar import today
@@ -26,13 +26,13 @@ def counting():
     def send_with_commit(conn, writes):
         statements.extend(str(stmt.compile(conn)) for stmt, _params in writes)
         sending(conn, writes)
-    sending, extensions.send_with_commit = extensions.send_with_commit, send_with_commit
+    sending, at_commit.send_with_commit = at_commit.send_with_commit, send_with_commit
     event.listen(db.engine, "before_cursor_execute", count)
     try:
         yield statements
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
-        extensions.send_with_commit = sending
+        at_commit.send_with_commit = sending
 
 
 def _queries(get, path: str) -> int:

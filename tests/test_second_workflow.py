@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from casetrack import create_app
-from casetrack.extensions import db, write_intent
+from casetrack.db.intent import write_intent
+from casetrack.extensions import db
 from casetrack.services.cases import fire
 from casetrack.services.shared import link_cases
 from tests.conftest import empty_tables

@@ -20,7 +20,7 @@ from casetrack.services import calendar, summaries
 from casetrack.services.bulletin import bulletin
 from casetrack.services.cases import allowed_triggers, file_case, fire
 from casetrack.services.errors import ServiceError
-from casetrack.services.extensions import decide_extension, request_extension
+from casetrack.services.extension_requests import decide_extension, request_extension
 from casetrack.services.shared import link_cases, unlink_case
 from casetrack.services.sweep import sweep_deadlines
 from casetrack.services.targets import update_target

@@ -11,7 +11,7 @@ from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, Notification
 from casetrack.services import calendar
 from casetrack.services.cases import fire
-from casetrack.services.extensions import request_extension
+from casetrack.services.extension_requests import request_extension
 from casetrack.services.sweep import sweep_deadlines
 from tests.test_deadlines import on
 

@@ -17,8 +17,10 @@ from sqlalchemy import case as sql_case
 from sqlalchemy.orm import (Mapped, Session, make_transient_to_detached, mapped_column,
                             relationship)
 
-from casetrack.extensions import (UTCDateTime, db, driver_marks, driver_rows, insert_many, utcnow,
-                                  write_at_commit)
+from casetrack.db.at_commit import write_at_commit
+from casetrack.db.bulk import driver_marks, driver_rows, insert_many
+from casetrack.db.types import UTCDateTime, utcnow
+from casetrack.extensions import db
 from casetrack.models.org import Category, Unit, User
 from casetrack.models.visits import Target, Visit
 

@@ -7,7 +7,8 @@ from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from casetrack.extensions import UTCDateTime, db, utcnow
+from casetrack.db.types import UTCDateTime, utcnow
+from casetrack.extensions import db
 from casetrack.workflow import ROLES, UNIT_KINDS
 
 # The unit kinds a role may belong to; a department handler sits in a department, and so on.

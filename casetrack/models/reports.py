@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from casetrack.extensions import UTCDateTime, db, utcnow
+from casetrack.db.types import UTCDateTime, utcnow
+from casetrack.extensions import db
 from casetrack.models.org import Unit, User
 
 

@@ -6,7 +6,8 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from casetrack.extensions import UTCDateTime, db, utcnow
+from casetrack.db.types import UTCDateTime, utcnow
+from casetrack.extensions import db
 from casetrack.models.org import Unit, User
 
 TARGET_KINDS = ("farm_household", "urban_household", "newcomer_household", "enterprise",

@@ -6,7 +6,8 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from casetrack.extensions import UTCDateTime, db, utcnow
+from casetrack.db.types import UTCDateTime, utcnow
+from casetrack.extensions import db
 
 DELIVERY_STATES = ("pending", "delivered", "failed")
 

@@ -16,6 +16,7 @@ from casetrack.extensions import db
 from casetrack.models import ROLE_UNIT_KINDS, ApiToken, Unit, User
 from casetrack.services import reference, throttle
 from casetrack.services.calendar import now
+from casetrack.services.org import unit_by_code
 from casetrack.services.errors import TooManyAttempts, ValidationFailed
 
 
@@ -44,9 +45,7 @@ def create_user(username: str, password: str, role: str, unit_code: str | None,
         errors["password"] = _("At least 4 characters.")
     unit = None
     if unit_code:
-        unit = db.session.scalars(select(Unit).where(Unit.code == unit_code)).first()
-        if unit is None:
-            errors["unit"] = _("No such unit.")
+        unit = unit_by_code(unit_code, errors, "unit")
     if role not in ROLE_UNIT_KINDS:
         errors["role"] = _("No such role.")
     elif role != "admin" and (unit is None or unit.kind not in ROLE_UNIT_KINDS[role]):

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from casetrack.extensions import db, driver_rows
+from casetrack.db.bulk import driver_rows
+from casetrack.extensions import db
 from casetrack.models import CaseEvent
 from casetrack.models.cases import SEALED_SELECT, audit_key, case_seal
 

@@ -16,6 +16,7 @@ from casetrack.models import Case, Category, User
 from casetrack.services.calendar import SHANGHAI, today
 from casetrack.services.cases import default_workflow, file_case, workflow_of
 from casetrack.services.errors import Forbidden, ValidationFailed
+from casetrack.services.org import active_categories
 from casetrack.services.queries import CaseFilters, filtered_cases
 from casetrack.services.sheets import ImportFailed, cell_text, read_table, workbook
 
@@ -64,13 +65,8 @@ def export_cases(user: User, filters: CaseFilters) -> bytes:
 def template() -> bytes:
     """An empty import sheet with its headers."""
     return workbook("问题清单", [h for h, _en in IMPORT_COLUMNS.values()], [],
-                    notes=[["问题类别", "、".join(c.name_zh for c in _categories())],
+                    notes=[["问题类别", "、".join(c.name_zh for c in active_categories())],
                            ["问题类型", "个性 或 共性（默认个性）"]])
-
-
-def _categories() -> list[Category]:
-    return list(db.session.scalars(select(Category).where(Category.active.is_(True))
-                                   .order_by(Category.position, Category.id)))
 
 
 def _category_code(text: str) -> str:

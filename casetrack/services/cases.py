@@ -12,7 +12,8 @@ from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from casetrack.extensions import db, outside_write_lock
+from casetrack.db.intent import outside_write_lock
+from casetrack.extensions import db
 from casetrack.i18n import localized
 from casetrack.models import CASE_KINDS, Case, CaseEvent, Target, Unit, User, Visit
 from casetrack.models.cases import insert_filed

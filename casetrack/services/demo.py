@@ -4,8 +4,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
-from faker import Faker
 from sqlalchemy import select
 
 from casetrack.extensions import db
@@ -14,6 +14,9 @@ from casetrack.services import calendar
 from casetrack.services.accounts import hash_password
 from casetrack.services.cases import allowed_triggers, file_case, fire
 from casetrack.services.org import create_unit, ensure_categories
+
+if TYPE_CHECKING:
+    from faker import Faker
 
 DEPARTMENTS = ["住建局", "环保局", "人社局", "卫生局", "教育局", "民政局", "公安局", "交通运输局",
                "水利局", "农业局", "国土资源局", "市场监督管理局", "城管局", "财政局", "发改局",
@@ -69,6 +72,8 @@ def load_demo(password: str = "demo", size: DemoCounty | None = None) -> bool:
     size = size or DemoCounty()
     if db.session.scalars(select(Unit).where(Unit.code == "county")).first():
         return False
+    # Faker comes with the `demo` extra only (the generator and PROBLEMS need none of it).
+    from faker import Faker
     rng = random.Random(size.seed)
     fake = Faker("zh_CN")
     fake.seed_instance(size.seed)

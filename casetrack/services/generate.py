@@ -17,7 +17,8 @@ from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import func, insert, select, text
 
-from casetrack.extensions import analyze, db
+from casetrack.db.bulk import analyze
+from casetrack.extensions import db
 from casetrack.models import TARGET_KINDS, Case, CaseEvent, Category, Target, Unit, User, Visit
 from casetrack.models.cases import SEALED_COLUMNS, audit_key, case_seal, row_hash
 from casetrack.services import org, summaries

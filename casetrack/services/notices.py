@@ -11,7 +11,9 @@ from flask_babel import ngettext
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import selectinload
 
-from casetrack.extensions import db, driver_marks, write_at_commit
+from casetrack.db.at_commit import write_at_commit
+from casetrack.db.bulk import driver_marks
+from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, Notification, SupervisionNote, Unit, User
 from casetrack.services import mail
 from casetrack.services.calendar import now

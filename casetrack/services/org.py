@@ -45,6 +45,14 @@ CATEGORIES = [
 ]
 
 
+def unit_by_code(code: str, errors: dict[str, str], field: str) -> Unit | None:
+    """The unit of that code, or None with "No such unit." noted in errors[field]."""
+    unit = db.session.scalars(select(Unit).where(Unit.code == code)).first()
+    if unit is None:
+        errors[field] = _("No such unit.")
+    return unit
+
+
 def create_unit(code: str, name: str, kind: str, parent_code: str | None = None) -> Unit:
     errors: dict[str, str] = {}
     if not code or len(code) > 40 or not code.replace("_", "").replace("-", "").isalnum():
@@ -57,9 +65,7 @@ def create_unit(code: str, name: str, kind: str, parent_code: str | None = None)
         errors["name"] = problem
     parent = None
     if parent_code:
-        parent = db.session.scalars(select(Unit).where(Unit.code == parent_code)).first()
-        if parent is None:
-            errors["parent"] = _("No such unit.")
+        parent = unit_by_code(parent_code, errors, "parent")
     if kind not in UNIT_KINDS:
         errors["kind"] = _("No such kind of unit.")
     elif "parent" not in errors and (parent.kind if parent else None) not in PARENT_KINDS[kind]:
@@ -72,6 +78,12 @@ def create_unit(code: str, name: str, kind: str, parent_code: str | None = None)
     unit.path = f"{parent.path if parent else '/'}{unit.id}/"
     db.session.flush()
     return unit
+
+
+def active_categories() -> list[Category]:
+    """The categories offered when filing, in their order."""
+    return list(db.session.scalars(select(Category).where(Category.active.is_(True))
+                                   .order_by(Category.position, Category.id)))
 
 
 def ensure_categories() -> int:

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
+from itertools import chain
 from typing import Any
 
-import numpy as np
 from flask_babel import gettext as _
-from scipy import sparse
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import aliased
 
@@ -209,27 +209,26 @@ def proposals(actor: User) -> list[dict[str, Any]]:
 
 
 def _similar_pairs(items: list[_Item], threshold: float) -> list[tuple[int, int, float]]:
-    """Pairs (i < j) of items whose n-grams have a Dice similarity >= threshold, from one sparse
-    matrix product (shared n-grams of every pair at once). An n-gram found in more than
-    COMMON_GRAM texts is left out of the shared count: it says nothing about a problem."""
-    if len(items) < 2:
-        return []
-    vocab: dict[str, int] = {}
-    indices: list[int] = []
-    indptr = [0]
-    for it in items:
-        indices.extend(vocab.setdefault(g, len(vocab)) for g in it.grams)
-        indptr.append(len(indices))
-    grams = sparse.csr_matrix((np.ones(len(indices), dtype=np.float32), indices, indptr),
-                              shape=(len(items), len(vocab)))
-    frequency = np.asarray(grams.sum(axis=0)).ravel()
-    grams = grams[:, np.flatnonzero(frequency <= COMMON_GRAM)]
-    sizes = np.fromiter((len(it.grams) for it in items), dtype=np.float32, count=len(items))
-    shared = sparse.triu(grams @ grams.T, k=1).tocoo()
-    score = 2 * shared.data / (sizes[shared.row] + sizes[shared.col])
-    keep = np.flatnonzero(score >= threshold)
-    order = keep[np.lexsort((shared.col[keep], shared.row[keep]))]
-    return [(int(shared.row[k]), int(shared.col[k]), float(score[k])) for k in order]
+    """Pairs (i < j) of items whose n-grams have a Dice similarity >= threshold, in order. The
+    n-grams each item shares with every later one are counted through an inverted index (n-gram
+    -> the items that have it, in order), one Counter per item, which counts in C. An n-gram found
+    in more than COMMON_GRAM texts is left out of the shared count: it says nothing about a problem."""
+    postings: dict[str, list[int]] = {}
+    for i, it in enumerate(items):
+        for gram in it.grams:
+            postings.setdefault(gram, []).append(i)
+    telling = {gram: ids for gram, ids in postings.items() if 1 < len(ids) <= COMMON_GRAM}
+    sizes = [len(it.grams) for it in items]
+    pairs: list[tuple[int, int, float]] = []
+    for i, it in enumerate(items):
+        later = [ids[bisect_right(ids, i):] for gram in it.grams
+                 if (ids := telling.get(gram)) is not None and ids[-1] > i]
+        if not later:
+            continue
+        size = sizes[i]
+        pairs.extend(sorted((i, j, score) for j, n in Counter(chain.from_iterable(later)).items()
+                            if (score := 2 * n / (size + sizes[j])) >= threshold))
+    return pairs
 
 
 def _clusters(items: list[_Item], det) -> list[dict[str, Any]]:

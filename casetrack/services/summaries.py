@@ -57,7 +57,8 @@ from typing import Any
 from sqlalchemy import Select, String, cast, delete, event, exists, func, inspect, select
 from sqlalchemy.orm import Session, aliased
 
-from casetrack.extensions import db, write_at_commit
+from casetrack.db.at_commit import write_at_commit
+from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, DailyFigure, Extension, Target, Unit, User, Visit, visit_cadres
 from casetrack.services.calendar import SHANGHAI, add_working_days
 from casetrack.workflow import KEEP

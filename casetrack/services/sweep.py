@@ -15,7 +15,8 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, false, or_, select
 
-from casetrack.extensions import db, driver_marks, driver_rows
+from casetrack.db.bulk import driver_marks, driver_rows
+from casetrack.extensions import db
 from casetrack.models import Case, Unit
 from casetrack.models.cases import SEALED_COLUMNS, append_events
 from casetrack.services import summaries, webhooks

@@ -10,7 +10,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, false, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from casetrack.extensions import analyze, db
+from casetrack.db.bulk import analyze
+from casetrack.extensions import db
 from casetrack.models import TARGET_KINDS, Target, Unit, User, Visit
 from casetrack.services.calendar import now, parse_day
 from casetrack.services.cases import MAX_ID, whole_number

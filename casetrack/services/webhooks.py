@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import http.client
-import json
 import socket
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,7 +25,9 @@ from flask_babel import gettext as _
 from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
-from casetrack.extensions import db, insert_many
+from casetrack.canonical import canonical_json
+from casetrack.db.bulk import insert_many
+from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, Unit, User, Webhook, WebhookDelivery
 from casetrack.models.cases import EVENT_COLUMNS
 from casetrack.services import outbound
@@ -175,7 +176,7 @@ def queue_deliveries(session: Session, events: list[CaseEvent], hooks: tuple[int
     rows = []
     for ev in events:
         data = event_body(ev, session)
-        body = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+        body = canonical_json(data, default=str)
         rows += [{"webhook_id": hook, "case_id": ev.case_id, "event": data["event"], "body": body,
                   "state": "pending", "attempts": 0, "next_attempt_at": ev.at, "last_status": None,
                   "last_error": "", "created_at": ev.at, "delivered_at": None} for hook in hooks]

@@ -11,7 +11,9 @@ from werkzeug.exceptions import HTTPException
 
 from sqlalchemy.exc import OperationalError
 
-from casetrack.extensions import database_busy, db, login_manager, outside_write_lock, write_intent
+from casetrack.db.busy import database_busy
+from casetrack.db.intent import outside_write_lock, write_intent
+from casetrack.extensions import db, login_manager
 from casetrack.i18n import localized
 from casetrack.models import User
 from casetrack.services import accounts

@@ -9,12 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from casetrack.extensions import csrf, db
-from casetrack.models import Case, Category, Unit, User
+from casetrack.models import Case, Unit, User
 from casetrack.services import accounts
 from casetrack.services.cases import (MAX_ID, allowed_triggers, case_events, file_case, fire, get_case,
                                       workflow_of)
 from casetrack.services.clock import clock_json, pending_extensions
 from casetrack.services.errors import ServiceError, ValidationFailed
+from casetrack.services.org import active_categories
 from casetrack.services.queries import CaseFilters, list_cases
 from casetrack.web import error_response, token_user
 from casetrack.web.openapi import doc, json_body, openapi_json, ref, responses
@@ -136,10 +137,8 @@ def me():
     "type": "object", "required": ["categories"],
     "properties": {"categories": {"type": "array", "items": ref("Category")}}}))))
 def categories():
-    rows = db.session.scalars(select(Category).where(Category.active.is_(True))
-                              .order_by(Category.position, Category.id))
     return jsonify(categories=[{"code": c.code, "name": {"zh": c.name_zh, "en": c.name_en}}
-                               for c in rows])
+                               for c in active_categories()])
 
 
 @bp.get("/units")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import abort, g, jsonify
 
 from casetrack.extensions import db
-from casetrack.services import days_off, extensions, notices
+from casetrack.services import days_off, extension_requests, notices
 from casetrack.services.calendar import parse_day
 from casetrack.services.cases import get_case
 from casetrack.web.openapi import doc, json_body, json_request, ref, responses
@@ -32,8 +32,8 @@ def note_json(note) -> dict:
      responses=responses(("201", json_body(ref("Extension"))), 400, 403, 404, 409, 422))
 def request_extension(case_id: int):
     data = body()
-    ext = extensions.request_extension(g.api_user, get_case(g.api_user, case_id),
-                                       data.get("days"), data.get("reason"))
+    ext = extension_requests.request_extension(g.api_user, get_case(g.api_user, case_id),
+                                               data.get("days"), data.get("reason"))
     db.session.commit()
     return jsonify(extension_json(ext)), 201
 
@@ -45,8 +45,8 @@ def request_extension(case_id: int):
      responses=responses(("200", json_body(ref("Extension"))), 400, 403, 404, 409, 422))
 def decide_extension(extension_id: int):
     data = body()
-    ext = extensions.decide_extension(g.api_user, extensions.get_extension(g.api_user, extension_id),
-                                      data.get("approve"), data.get("note", ""))
+    ext = extension_requests.get_extension(g.api_user, extension_id)
+    ext = extension_requests.decide_extension(g.api_user, ext, data.get("approve"), data.get("note", ""))
     db.session.commit()
     return jsonify(extension_json(ext))
 
@@ -56,7 +56,7 @@ def decide_extension(extension_id: int):
      responses=responses(("200", json_body({"type": "object", "required": ["units"], "properties": {
          "units": {"type": "array", "items": {"type": "object"}}}})), 403))
 def extension_ledger():
-    return jsonify(units=extensions.extension_ledger(g.api_user))
+    return jsonify(units=extension_requests.extension_ledger(g.api_user))
 
 
 @bp.post("/cases/<int:case_id>/supervision")

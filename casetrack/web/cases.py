@@ -10,10 +10,11 @@ from sqlalchemy import select
 from wtforms import SelectField, StringField, TextAreaField
 
 from casetrack.extensions import db
-from casetrack.models import Category, Target, Unit
+from casetrack.models import Target, Unit
 from casetrack.services.cases import (allowed_triggers, case_events, default_workflow, file_case,
                                       fire, get_case, workflow_of)
 from casetrack.services.errors import Conflict, ValidationFailed
+from casetrack.services.org import active_categories
 from casetrack.services.queries import (LIST_ROW, CaseFilters, list_cases, state_counts,
                                         units_in_scope, waiting_for)
 from casetrack.web import category_label, localized
@@ -43,11 +44,6 @@ class FileCaseForm(FlaskForm):
     target = SelectField(_l("Visit target"), validate_choice=False, default="")
 
 
-def categories() -> list[Category]:
-    return list(db.session.scalars(select(Category).where(Category.active.is_(True))
-                                   .order_by(Category.position, Category.id)))
-
-
 @bp.get("/")
 def index():
     """My inbox: the cases waiting for my action, overdue first, with counts."""
@@ -65,14 +61,14 @@ def list_():
     filters = CaseFilters.from_args(request.args)
     page, cursor = list_cases(current_user, filters, *LIST_ROW)
     return render_template("cases/index.html", cases=page, cursor=cursor, filters=filters,
-                           states=default_workflow().states, categories=categories(),
+                           states=default_workflow().states, categories=active_categories(),
                            units=units_in_scope(current_user))
 
 
 @bp.route("/cases/new", methods=["GET", "POST"])
 def new():
     form = FileCaseForm()
-    form.category.choices = choices([("", "—")] + [(c.code, category_label(c)) for c in categories()])
+    form.category.choices = choices([("", "—")] + [(c.code, category_label(c)) for c in active_categories()])
     targets = db.session.scalars(select(Target).where(Target.group_id == current_user.unit_id)
                                  .order_by(Target.name)) if current_user.unit_id else []
     form.target.choices = choices([("", "—")] + [(str(t.id), t.name) for t in targets])

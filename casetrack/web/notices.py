@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from casetrack.extensions import db
 from casetrack.models import SupervisionNote
-from casetrack.services import extensions, notices, shared
+from casetrack.services import extension_requests, notices, shared
 from casetrack.services.calendar import deadline_basis
 from casetrack.services.cases import get_case, may_act, may_see, workflow_of
 from casetrack.services.clock import is_overdue, is_paused, pending_extension
@@ -117,12 +117,12 @@ def supervise(case_id: int):
 @bp.post("/cases/<int:case_id>/extension")
 def ask_extension(case_id: int):
     case = get_case(current_user, case_id)
-    return _back(case_id, lambda: extensions.request_extension(
+    return _back(case_id, lambda: extension_requests.request_extension(
         current_user, case, request.form.get("days", ""), request.form.get("reason")))
 
 
 @bp.post("/extensions/<int:extension_id>/decision")
 def decide_extension(extension_id: int):
-    ext = extensions.get_extension(current_user, extension_id)
-    return _back(ext.case_id, lambda: extensions.decide_extension(
+    ext = extension_requests.get_extension(current_user, extension_id)
+    return _back(ext.case_id, lambda: extension_requests.decide_extension(
         current_user, ext, request.form.get("approve") == "yes", request.form.get("note", "")))

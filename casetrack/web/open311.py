@@ -23,6 +23,7 @@ from casetrack.models import Case, Category, Unit
 from casetrack.services.calendar import SHANGHAI, now
 from casetrack.services.cases import MAX_ID, file_case, get_case, scoped_cases, whole_number, workflow_of
 from casetrack.services.errors import Forbidden, NotFound, ServiceError, ValidationFailed
+from casetrack.services.org import active_categories
 from casetrack.services.text import printable
 from casetrack.web import token_user, with_headers_of
 from casetrack.web.openapi import doc
@@ -178,12 +179,10 @@ def request_json(case: Case) -> dict[str, Any]:
          "keywords": {"type": "string"}, "group": {"type": "string"}}}), **errs(404)})
 def services(fmt: str):
     _check_format(fmt)
-    rows = db.session.scalars(select(Category).where(Category.active.is_(True))
-                              .order_by(Category.position, Category.id))
     return answer(fmt, "services", "service", [
         {"service_code": c.code, "service_name": localized({"zh": c.name_zh, "en": c.name_en}),
          "description": f"{c.name_zh} / {c.name_en}", "metadata": "false", "type": "realtime",
-         "keywords": "", "group": ""} for c in rows])
+         "keywords": "", "group": ""} for c in active_categories()])
 
 
 def _datetime(name: str) -> datetime | None:

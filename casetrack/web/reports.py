@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from casetrack.config import ROOT
+from casetrack.config import PACKAGE
 from casetrack.extensions import db
 from casetrack.models import Bulletin, Unit
 from casetrack.services import bulletin as bl
@@ -45,7 +45,7 @@ def page(figures: dict[str, Any], unit: Unit, standalone: bool = False, issue=No
     """The bulletin as HTML: the page, or a file that opens on its own (scripts and styles inside)."""
     assets = {}
     if standalone:
-        static = ROOT / "casetrack" / "static"
+        static = PACKAGE / "static"
         assets = {name: (static / name).read_text(encoding="utf-8")
                   for name in ("app.css", "reports.css", "vendor/echarts.min.js", "reports.js")}
     return render_template("reports/bulletin.html", figures=figures, tables=bx.tables(figures),

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from casetrack.extensions import db
-from casetrack.services import extensions, shared
+from casetrack.services import extension_requests, shared
 from casetrack.services.cases import MAX_ID, get_case, whole_number
 from casetrack.services.errors import ServiceError
 
@@ -54,4 +54,4 @@ def unlink(parent_id: int, case_id: int):
 
 @bp.get("/extensions/ledger")
 def ledger():
-    return render_template("shared/ledger.html", rows=extensions.extension_ledger(current_user))
+    return render_template("shared/ledger.html", rows=extension_requests.extension_ledger(current_user))

@@ -17,12 +17,13 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from casetrack.extensions import db
-from casetrack.models import TARGET_KINDS, Case, Category, Target, Unit
+from casetrack.models import TARGET_KINDS, Case, Target, Unit
 from casetrack.services import coverage as cov
 from casetrack.services import targets as tg
 from casetrack.services.calendar import today
 from casetrack.services.cases import scoped_cases, whole_number
 from casetrack.services.errors import Forbidden, ValidationFailed
+from casetrack.services.org import active_categories
 from casetrack.services.visits import (group_cadres, import_visits, may_record, record_round, record_visit,
                                        target_visits, visit_template)
 from casetrack.i18n import localized
@@ -236,8 +237,7 @@ def new_visit():
         raise Forbidden(_("Only a work group's cadres record visits."))
     form = VisitForm()
     form.target.choices, form.cadres.choices = group_target_choices(), cadre_choices()
-    cats = [(c.code, localized({"zh": c.name_zh, "en": c.name_en})) for c in db.session.scalars(
-        select(Category).where(Category.active.is_(True)).order_by(Category.position, Category.id))]
+    cats = [(c.code, localized({"zh": c.name_zh, "en": c.name_en})) for c in active_categories()]
     for sub in form.problems:
         sub.category.choices = [("", "—"), *cats]
         sub.kind.choices = [("individual", _("Individual problem (个性)")),

@@ -10,7 +10,7 @@ from typing import Sequence, Union
 from alembic import op
 import sqlalchemy as sa
 
-import casetrack.extensions
+import casetrack.db.types
 
 
 revision: str = '0002'
@@ -27,7 +27,7 @@ def upgrade() -> None:
     sa.Column('date_from', sa.Date(), nullable=False),
     sa.Column('date_to', sa.Date(), nullable=False),
     sa.Column('figures', sa.JSON(), nullable=False, comment='the figures as published; never changed'),
-    sa.Column('published_at', casetrack.extensions.UTCDateTime(), nullable=False),
+    sa.Column('published_at', casetrack.db.types.UTCDateTime(), nullable=False),
     sa.Column('published_by_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['published_by_id'], ['users.id'], name=op.f('fk_bulletins_published_by_id_users')),
     sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_bulletins_unit_id_units')),

@@ -10,7 +10,7 @@ from typing import Sequence, Union
 from alembic import op
 import sqlalchemy as sa
 
-import casetrack.extensions
+import casetrack.db.types
 
 
 # revision identifiers, used by Alembic.
@@ -29,7 +29,7 @@ def upgrade() -> None:
     sa.Column('secret', sa.String(length=200), nullable=False, comment='signs every body (HMAC-SHA256); kept to sign'),
     sa.Column('description', sa.String(length=200), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', casetrack.extensions.UTCDateTime(), nullable=False),
+    sa.Column('created_at', casetrack.db.types.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_webhooks'))
     )
     op.create_table('webhook_deliveries',
@@ -40,11 +40,11 @@ def upgrade() -> None:
     sa.Column('body', sa.Text(), nullable=False, comment='the exact JSON posted (and signed)'),
     sa.Column('state', sa.String(length=12), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', casetrack.extensions.UTCDateTime(), nullable=False),
+    sa.Column('next_attempt_at', casetrack.db.types.UTCDateTime(), nullable=False),
     sa.Column('last_status', sa.Integer(), nullable=True, comment="the receiver's HTTP status, if it answered"),
     sa.Column('last_error', sa.String(length=500), nullable=False),
-    sa.Column('created_at', casetrack.extensions.UTCDateTime(), nullable=False),
-    sa.Column('delivered_at', casetrack.extensions.UTCDateTime(), nullable=True),
+    sa.Column('created_at', casetrack.db.types.UTCDateTime(), nullable=False),
+    sa.Column('delivered_at', casetrack.db.types.UTCDateTime(), nullable=True),
     sa.CheckConstraint("state IN ('pending', 'delivered', 'failed')", name=op.f('ck_webhook_deliveries_state')),
     sa.ForeignKeyConstraint(['webhook_id'], ['webhooks.id'], name=op.f('fk_webhook_deliveries_webhook_id_webhooks')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_deliveries'))

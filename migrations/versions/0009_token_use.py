@@ -20,9 +20,9 @@ depends_on: Union[str, Sequence[str], None] = None
 
 def upgrade() -> None:
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('last_used_at', casetrack.extensions.UTCDateTime(), nullable=True,
+        batch_op.add_column(sa.Column('last_used_at', casetrack.db.types.UTCDateTime(), nullable=True,
                                       comment='noted at most once a minute'))
-        batch_op.add_column(sa.Column('expires_at', casetrack.extensions.UTCDateTime(), nullable=True,
+        batch_op.add_column(sa.Column('expires_at', casetrack.db.types.UTCDateTime(), nullable=True,
                                       comment='refused from then on; none: until revoked'))
 
 

@@ -17,7 +17,7 @@ from typing import Sequence, Union
 from alembic import op
 import sqlalchemy as sa
 
-from casetrack.extensions import driver_marks
+from casetrack.db.bulk import driver_marks
 from casetrack.models.cases import SEALED_COLUMNS, case_seal
 
 revision: str = '0010'

@@ -1,4 +1,4 @@
-"""Extensions (延期): the handling unit asks for more working days, the county office decides."""
+"""Extension requests (延期): the handling unit asks for more working days, the county office decides."""
 from __future__ import annotations
 
 from typing import Any
