@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -10,7 +11,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from casetrack import schema
-from casetrack.extensions import database_busy, db
+from casetrack.extensions import database_busy, db, write_intent
 from casetrack.models import ROLE_UNIT_KINDS, User
 from casetrack.services import accounts, audit, backup, demo, org, sweep
 from casetrack.services.errors import ServiceError
@@ -24,6 +25,23 @@ def _fail(exc: ServiceError) -> None:
     for field, message in (errors or {}).items():
         click.echo(f"  {field}: {message}", err=True)
     sys.exit(1)
+
+
+def _read_through_writers(work, pauses=(0.2, 0.5, 1, 2, 4)):
+    """Run a read-only `work` in a deferred transaction (on SQLite a snapshot that waits for no
+    writer); on a busy database roll back and try again after each pause in turn."""
+    token = write_intent.set(False)
+    try:
+        for pause in (*pauses, None):
+            try:
+                return work()
+            except Exception as exc:  # a WAL checkpoint or PostgreSQL's lock_timeout
+                if not database_busy(exc) or pause is None:
+                    raise
+                db.session.rollback()
+                time.sleep(pause)
+    finally:
+        write_intent.reset(token)
 
 
 def register(app: Flask) -> None:
@@ -149,7 +167,16 @@ def register(app: Flask) -> None:
     @app.cli.command("audit-verify")
     def audit_verify() -> None:
         """Check the hash chain of every case's events; name each altered row."""
-        checked, findings = audit.verify_chain()
+        try:
+            checked, findings = _read_through_writers(audit.verify_chain)
+        except Exception as exc:
+            if not database_busy(exc):
+                raise
+            db.session.rollback()
+            click.echo("error: the database stayed busy; nothing was checked, run audit-verify again",
+                       err=True)
+            sys.exit(75)  # EX_TEMPFAIL, as sweep
+        db.session.rollback()  # ends the read snapshot
         for f in findings:
             click.echo(f"case_events row {f.event_id} (case {f.case_id}): {f.problem}")
         click.echo(f"{checked} events checked, {len(findings)} problems")
