@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 from casetrack import schema
 from casetrack.db.busy import database_busy
+from casetrack.db.intent import write_intent
 from casetrack.extensions import db
 from casetrack.models import ROLE_UNIT_KINDS, User
 from casetrack.services import accounts, audit, backup, demo, org, sweep
@@ -25,6 +27,23 @@ def _fail(exc: ServiceError) -> None:
     for field, message in (errors or {}).items():
         click.echo(f"  {field}: {message}", err=True)
     sys.exit(1)
+
+
+def _read_through_writers(work, pauses=(0.2, 0.5, 1, 2, 4)):
+    """Run a read-only `work` in a deferred transaction (on SQLite a snapshot that waits for no
+    writer); on a busy database roll back and try again after each pause in turn."""
+    token = write_intent.set(False)
+    try:
+        for pause in (*pauses, None):
+            try:
+                return work()
+            except Exception as exc:  # a WAL checkpoint or PostgreSQL's lock_timeout
+                if not database_busy(exc) or pause is None:
+                    raise
+                db.session.rollback()
+                time.sleep(pause)
+    finally:
+        write_intent.reset(token)
 
 
 def register(app: Flask) -> None:
@@ -160,9 +179,20 @@ def register(app: Flask) -> None:
                        "exist (and nothing is wrong), else checked, naming each case removed or cut short since")
     def audit_verify(checkpoint: str | None) -> None:
         """Check the hash chain of every case's events and each case row against its sealed head;
-        name each altered or missing row."""
+        name each altered or missing row. Reads through concurrent writers (a snapshot, retried
+        while the database is busy)."""
         path = Path(checkpoint) if checkpoint else None
-        checked, findings = audit.verify_chain(checkpoint=path if path and path.exists() else None)
+        try:
+            checked, findings = _read_through_writers(
+                lambda: audit.verify_chain(checkpoint=path if path and path.exists() else None))
+        except Exception as exc:
+            if not database_busy(exc):
+                raise
+            db.session.rollback()
+            click.echo("error: the database stayed busy; nothing was checked, run audit-verify again",
+                       err=True)
+            sys.exit(75)  # EX_TEMPFAIL, as sweep
+        db.session.rollback()  # ends the read snapshot
         for f in findings:
             click.echo(str(f))
         click.echo(f"{checked} events checked, {len(findings)} problems")
