@@ -2,6 +2,7 @@
 import pytest
 from flask import url_for
 from sqlalchemy import func, select
+from werkzeug.routing import IntegerConverter
 
 from casetrack import create_app
 from casetrack.extensions import db
@@ -40,7 +41,7 @@ def urls(app, methods):
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static" or not (set(rule.methods) & methods):
             continue
-        args = {a: (1 if rule._converters[a].__class__.__name__ == "IntegerConverter" else "x")
+        args = {a: (1 if isinstance(rule._converters[a], IntegerConverter) else "x")
                 for a in rule.arguments}
         with app.test_request_context():
             yield rule, url_for(rule.endpoint, **args)
