@@ -5,7 +5,8 @@ import sqlite3
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from casetrack.extensions import db, write_intent
+from casetrack.db.intent import write_intent
+from casetrack.extensions import db
 from casetrack.services import audit
 
 
