@@ -47,7 +47,7 @@ def pct(rate: float | None) -> str:
 def rate_names() -> dict[str, str]:
     return {"closure": _("Closure rate"), "on_time_closure": _("On-time closure rate"),
             "satisfaction": _("Satisfaction rate"), "first_response": _("First-response rate"),
-            "rework": _("Rework rate")}
+            "rework": _("Rework rate"), "feedback": _("Feedback rate")}
 
 
 def level_names() -> dict[str, str]:
@@ -85,6 +85,8 @@ def tables(figures: dict[str, Any]) -> list[Table]:
                 {"targets": visited})
     summary.add([_("Problems found"), p["found"], delta("problems.found")], {"cases": period})
     counted = {"unit": unit, "counted_from": figures["from"], "counted_to": figures["to"]}
+    summary.add([_("Problems resolved"), p["resolved"], delta("problems.resolved")],
+                {"cases": {**counted, "counted": "resolved"}})
     summary.add([_("Problems solved"), p["solved"], delta("problems.solved")],
                 {"cases": {**counted, "counted": "solved"}})
     summary.add([_("Problems explained (cannot solve now)"), p["explained"], delta("problems.explained")],
@@ -109,9 +111,10 @@ def tables(figures: dict[str, Any]) -> list[Table]:
         label = localized({"zh": cats[code].name_zh, "en": cats[code].name_en}) if code in cats else code
         categories.add([label, n], {"cases": {**period, "category": code}})
 
-    levels = Table("levels", _("Problems solved by level"), [_("Level"), _("Problems solved")])
+    levels = Table("levels", _("Problems solved by level"), [_("Level"), _("Problems solved"),
+                                                            _("Problems resolved")])
     for level in LEVELS:
-        levels.add([level_names()[level], p["by_level_solved"][level]],
+        levels.add([level_names()[level], p["by_level_solved"][level], p["by_level_resolved"][level]],
                    {"cases": {**counted, "counted": "solved", "level": level}})
 
     rates = Table("rates", _("Rates"), [_("Rate"), _("Value"), _("Numerator"), _("Denominator"),
@@ -127,7 +130,7 @@ def tables(figures: dict[str, Any]) -> list[Table]:
         ranking.add([row["rank"], level_names()[row["level"]], row["name"], pct(row["coverage"]),
                      *[pct(row[r]) for r in RATES], row["found"], row["solved"], row["open_overdue"],
                      yes if row["laggard"] else ""], {"cases": {"unit": row["code"], "overdue": "true"}})
-    ranking.link_col = 10
+    ranking.link_col = 6 + len(RATES)   # the open overdue cases, listed
 
     overdue = Table("overdue", _("Overdue cases by unit"), [_("Unit holding it"), _("Case"), _("Title"),
                                                              _("Deadline")])

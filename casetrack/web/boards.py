@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from casetrack.models import Case
 from casetrack.services.cases import default_workflow, scoped_cases
 from casetrack.services.errors import Forbidden
+from casetrack.services.progress import last_reports
 from casetrack.services.queries import (by_urgency, open_states, state_counts, team_board,
                                         waiting_for)
 
@@ -54,8 +55,10 @@ def county():
          by_urgency(scoped_cases(current_user).where(Case.state == referred))),
         ("verifying", _("Awaiting verification"), waiting_for(current_user, verifying)[0]),
     ]
+    shown = [c.id for _key, _title, cases in sections for c in cases]
     return render_template("boards/county.html", sections=sections, totals=open_counts(),
-                           states=[s for s in wf.states.values() if not s.final])
+                           states=[s for s in wf.states.values() if not s.final],
+                           last_reports=last_reports(shown))
 
 
 @bp.get("/department")

@@ -114,7 +114,9 @@ def show(case_id: int):
 def act(case_id: int, trigger: str):
     case = get_case(current_user, case_id)
     spec = next((t for t in allowed_triggers(case, current_user) if t.trigger == trigger), None)
-    fields = {name: request.form.get(name, "") for name in (spec.fields if spec else ())}
+    wf = workflow_of(case)
+    fields = {name: request.form.getlist(name) if wf.fields[name].type == "departments"
+              else request.form.get(name, "") for name in (spec.fields if spec else ())}
     try:
         fire(case, trigger, current_user, version=request.form.get("version"), **fields)
     except ValidationFailed as exc:

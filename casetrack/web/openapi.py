@@ -113,7 +113,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "CaseDetail": {"allOf": [ref("Case"), {"type": "object", "required": ["events", "allowed"], "properties": {
         "events": {"type": "array", "items": ref("Event")},
         "allowed": {"type": "array", "items": {"type": "string"},
-                    "description": "the triggers this user may fire now"}}}]},
+                    "description": "the triggers this user may fire now"},
+        "assisting": {"type": "array", "items": {"type": "string"},
+                      "description": "the codes of its assisting departments (协办)"}}}]},
     "CaseAfterTransition": {"allOf": [ref("Case"), {"type": "object", "required": ["allowed"], "properties": {
         "allowed": {"type": "array", "items": {"type": "string"}}}}]},
     "CaseList": {"type": "object", "required": ["cases", "next", "cursor"], "properties": {
@@ -198,7 +200,9 @@ def query(*names: str, **schemas: dict) -> list[dict[str, Any]]:
 FIELD_TYPES = {"text": {"type": "string"}, "date": {"type": "string", "format": "date"},
                "decimal": {"type": ["string", "number"]}, "bool": {"type": ["boolean", "string"]},
                "department": {"type": "string", "description": "a department's code"},
-               "group": {"type": "string", "description": "a group's code"}}
+               "group": {"type": "string", "description": "a group's code"},
+               "departments": {"type": ["array", "string"], "items": {"type": "string"},
+                               "description": "department codes (a list, or text split at commas)"}}
 
 
 def transition_schema() -> dict[str, Any]:

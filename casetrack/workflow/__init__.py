@@ -11,7 +11,7 @@ from transitions import Machine
 ROLES = ("group_member", "group_leader", "team_leader", "county_officer",
          "department_handler", "admin")
 UNIT_KINDS = ("province", "city", "county", "department", "team", "group")
-FIELD_TYPES = ("text", "date", "decimal", "bool", "department", "group")
+FIELD_TYPES = ("text", "date", "decimal", "bool", "department", "group", "departments")
 KEEP = "keep"
 # Sums a case keeps (万元): a decimal field of one of these names adds to the case's total.
 DECIMAL_FIELDS = ("funds", "donations")
@@ -22,6 +22,8 @@ BACK_TO = ("holder", "resolver")
 # fields; tell_filing_group tells the group that filed the case the transition's outcome.
 NOTICES = ("new_case", "escalation", "referral")
 AFTER_ACTIONS = ("resolve_members", "tell_filing_group")
+# What a transition counts as in the bulletin (`counts_as:`): solved (核实解决) is the office's word.
+COUNTS_AS = ("solved",)
 
 
 class WorkflowError(ValueError):
@@ -80,6 +82,7 @@ class StateSpec:
     remember: str | None
     pauses_clock: bool = False
     auto_escalate: AutoEscalate | None = None
+    report_every: int | None = None   # working days between progress reports the holder owes
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,7 @@ class TransitionSpec:
     label: dict[str, str]
     notice: str = "new_case"        # the notice the new holder gets when the case changes hands
     after: tuple[str, ...] = ()     # what follows the transition (AFTER_ACTIONS), in order
+    counts_as: str | None = None    # a bulletin figure the transition counts in (COUNTS_AS)
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -120,6 +124,10 @@ class Workflow:
 
     def transitions_from(self, state: str) -> list[TransitionSpec]:
         return [t for t in self.transitions if state in t.sources]
+
+    def counting(self, figure: str) -> list[TransitionSpec]:
+        """The transitions that count in a bulletin figure (`counts_as:`)."""
+        return [t for t in self.transitions if t.counts_as == figure]
 
     def triggers(self) -> list[str]:
         return list(dict.fromkeys(t.trigger for t in self.transitions))
@@ -219,7 +227,7 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
     for sname, spec in data["states"].items():
         where = f"{path}: states.{sname}"
         _check_keys(where, spec, {"label", "level", "deadline_days", "final", "remember", "pauses_clock",
-                                 "auto_escalate"}, {"level"})
+                                 "auto_escalate", "report_every"}, {"level"})
         if spec.get("remember") not in (None, "resolver"):
             raise WorkflowError(f"{where}.remember: only 'resolver' can be remembered")
         if spec["level"] not in UNIT_KINDS + (KEEP,):
@@ -253,7 +261,7 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
     for i, spec in enumerate(data["transitions"]):
         where = f"{path}: transitions[{i}]"
         _check_keys(where, spec, {"trigger", "source", "dest", "roles", "fields", "optional", "when",
-                                  "label", "notice", "after"}, {"trigger", "source", "dest", "roles"})
+                                  "label", "notice", "after", "counts_as"}, {"trigger", "source", "dest", "roles"})
         trigger = spec["trigger"]
         if not isinstance(trigger, str) or not trigger.isidentifier():
             raise WorkflowError(f"{where}.trigger: must be a simple name, not {trigger!r}")
@@ -300,6 +308,11 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
             states[sname] = replace(states[sname], auto_escalate=_auto_escalate(
                 f"{path}: states.{sname}.auto_escalate", spec["auto_escalate"], states[sname],
                 transitions))
+        if spec.get("report_every") is not None:
+            states[sname] = replace(states[sname], report_every=_whole(
+                f"{path}: states.{sname}.report_every", spec["report_every"], 1))
+    transitions = [_counts_as(f"{path}: transitions[{i}] ({t.trigger})", spec, t)
+                   for i, (spec, t) in enumerate(zip(data["transitions"], transitions))]
     wf = Workflow(name, version, path, _label(f"{path}: label", data.get("label", name)), states,
                   fields, transitions, filing_roles, dict(filing["states"]),
                   _warn_at(f"{path}: deadlines", data.get("deadlines")),
@@ -343,6 +356,15 @@ def _auto_escalate(where: str, spec: Any, state: StateSpec,
                             f"({', '.join(found[0].required)}); only a reason")
     return AutoEscalate(trigger, _whole(f"{where}.after_overdue_days", spec["after_overdue_days"], 0),
                         _label(f"{where}.reason", spec["reason"]))
+
+
+def _counts_as(where: str, spec: dict, t: TransitionSpec) -> TransitionSpec:
+    figure = spec.get("counts_as")
+    if figure is None:
+        return t
+    if figure not in COUNTS_AS:
+        raise WorkflowError(f"{where}.counts_as: must be one of {', '.join(COUNTS_AS)}")
+    return replace(t, counts_as=figure)
 
 
 def _warn_at(where: str, spec: Any) -> float | None:
