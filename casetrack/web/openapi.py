@@ -14,7 +14,7 @@ from flask import Blueprint, Flask, current_app, jsonify, render_template
 from casetrack.services.cases import MAX_ID
 
 API_PREFIX = "/api/v1"
-DESCRIBED = (API_PREFIX + "/", "/open311/v2/")
+DESCRIBED = (API_PREFIX + "/", "/open311/")
 
 
 def ref(name: str) -> dict[str, str]:
