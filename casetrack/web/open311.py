@@ -260,9 +260,13 @@ def request_json(case: Case, personal: bool = True) -> dict[str, Any]:
 
 # -- discovery and services (public) -------------------------------------------------------
 
+JURISDICTION = {"name": "jurisdiction_id", "in": "query", "schema": {"type": "string"},
+                "description": "this deployment's (OPEN311_JURISDICTION); another one is a 404"}
+
+
 @bp.get("/discovery.<fmt>")
 @doc(summary="Open311: the discovery document (where the GeoReport v2 endpoint is)", tags=["open311"],
-     security=[], parameters=[FMT], responses={"200": {"description": "The discovery document", "content": {
+     security=[], parameters=[FMT, JURISDICTION], responses={"200": {"description": "The discovery document", "content": {
          "application/json": {"schema": {"type": "object", "required": ["changeset", "endpoints"], "properties": {
              "changeset": {"type": "string"}, "contact": {"type": "string"}, "key_service": {"type": "string"},
              "endpoints": {"type": "array", "items": {"type": "object"}}}}},
@@ -276,10 +280,6 @@ def discovery(fmt: str):
         "key_service": url_for("settings.tokens", _external=True),
         "endpoints": [{"specification": SPECIFICATION, "url": base, "changeset": CHANGESET,
                        "type": "production", "formats": ["text/xml", "application/json"]}]})
-
-
-JURISDICTION = {"name": "jurisdiction_id", "in": "query", "schema": {"type": "string"},
-                "description": "this deployment's (OPEN311_JURISDICTION); another one is a 404"}
 
 
 @bp.get("/v2/services.<fmt>")
