@@ -36,6 +36,11 @@ class Defaults:
     # networks where receivers may be although not public (loopback, private...), e.g. ["10.20.0.0/16"]
     WEBHOOK_ALLOWED_NETWORKS: tuple[str, ...] = ()
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    # Open311: the unit code of the jurisdiction served (default: the one unit at the top), a
+    # contact for the discovery document, and whether key-less reads see requests (nothing personal)
+    OPEN311_JURISDICTION = None
+    OPEN311_CONTACT = ""
+    OPEN311_PUBLIC_READS = False
     HTTPS = False      # served over HTTPS (directly or behind a proxy): Secure cookies
     PROXY_FIX = 0      # how many reverse proxies stand in front, for X-Forwarded-For/-Proto
     SESSION_COOKIE_HTTPONLY = True

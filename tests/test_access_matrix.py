@@ -99,6 +99,8 @@ MATRIX = {
     "api.openapi": PUBLIC,
     "apidocs.browse": PUBLIC,
     "open311.services": PUBLIC,
+    "open311.discovery": PUBLIC,
+    "open311.service_definition": PUBLIC,
     "open311.requests_": OPEN311,
     "open311.create_request": OPEN311,
     "open311.request_": OPEN311,

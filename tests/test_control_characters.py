@@ -38,7 +38,8 @@ def test_control_characters_are_refused_by_field_everywhere(api, client, auth, w
                                                        "description": "路灯\x01不亮"})
     assert r.status_code == 400 and "description" in r.json[0]["description"]
     r = client.post("/open311/v2/requests.json", data={"api_key": key, "service_code": "infrastructure",
-                                                       "description": "路灯不亮", "phone": "138\t0000"})
+                                                       "description": "路灯不亮", "phone": "138\t0000",
+                                                       "address_string": "王家组3号"})
     assert r.status_code == 400 and "phone" in r.json[0]["description"]
 
     auth.login("group1")

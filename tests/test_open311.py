@@ -84,7 +84,7 @@ def test_an_outside_system_files_a_case_and_follows_it_to_closed(live, world, to
 def test_xml_answers_and_errors_as_the_spec_gives_them(client, world, token):
     key = token("group1")
     r = client.post("/open311/v2/requests.xml", data={"api_key": key, "service_code": "infrastructure",
-                                                      "description": "路灯不亮"})
+                                                      "description": "路灯不亮", "lat": "31.2", "long": "121.4"})
     root = ElementTree.fromstring(r.data)
     assert root.tag == "service_requests"
     case_id = int(root.find("request/service_request_id").text)
@@ -100,7 +100,7 @@ def test_xml_answers_and_errors_as_the_spec_gives_them(client, world, token):
     error = ElementTree.fromstring(r.data).find("error")
     assert error.find("code").text == "401" and error.find("description").text
     r = client.post("/open311/v2/requests.json", data={"api_key": key, "service_code": "nope",
-                                                       "description": "x"})
+                                                       "description": "x", "address_id": "A-17"})
     assert r.status_code == 400 and r.json[0]["code"] == 400 and "category" in r.json[0]["description"]
     assert client.get(f"/open311/v2/requests.json?api_key={key}&status=pending").status_code == 400
     assert client.get("/open311/v2/services.csv").status_code == 404
@@ -147,7 +147,7 @@ def test_every_user_sees_exactly_their_scope(client, world, token):
 
 
 def test_filing_acts_with_the_users_role_and_group(client, world, token):
-    form = {"service_code": "infrastructure", "description": "路面塌陷"}
+    form = {"service_code": "infrastructure", "description": "路面塌陷", "address_string": "王家组"}
     assert client.post("/open311/v2/requests.json", data={**form, "api_key": token("county")}).status_code == 403
     key = token("group1")
     r = client.post("/open311/v2/requests.json", data={**form, "api_key": key, "attribute[group]": "G2"})
@@ -169,3 +169,164 @@ def test_a_revoked_token_stops_at_once(client, world, token):
     db.session.commit()
     assert client.get(f"/open311/v2/requests.json?api_key={key}").status_code == 401
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {key}"}).status_code == 401
+
+
+# -- issue 25: the spec's discovery, service definitions, locations, errors and public reads --
+
+SPEC_REQUEST_FIELDS = {"service_request_id", "status", "status_notes", "service_name", "service_code",
+                       "description", "agency_responsible", "service_notice", "requested_datetime",
+                       "updated_datetime", "expected_datetime", "address", "address_id", "zipcode",
+                       "lat", "long", "media_url"}
+FILED = {"service_code": "infrastructure", "description": "村道坑洼，雨天无法通行", "lat": "31.2",
+         "long": "121.4", "address_string": "王家组村道", "media_url": "https://img.example.cn/p/1.jpg",
+         "email": "zhangsan@example.cn", "first_name": "三", "last_name": "张", "phone": "13800000000"}
+
+
+def test_a_key_less_client_reads_the_discovery_services_and_their_definitions(live, world):
+    root = live.rsplit("/", 1)[0]
+    client, xml = GeoReport(live), GeoReport(live, output_format="xml")
+    services = client.get_service_list()
+    assert {s["service_code"] for s in services} >= {"infrastructure", "education"}
+    assert set(services[0]) == {"service_code", "service_name", "description", "metadata", "type",
+                                "keywords", "group"}
+    assert all(s["metadata"] == "true" and s["type"] == "realtime" for s in services)
+    definition = client.get_service_definition("infrastructure")
+    assert definition["service_code"] == "infrastructure"
+    kind = next(a for a in definition["attributes"] if a["code"] == "kind")
+    assert kind["datatype"] == "singlevaluelist" and kind["variable"] is True and kind["required"] is False
+    assert [v["key"] for v in kind["values"]] == ["individual", "shared"]
+    assert all({"variable", "code", "datatype", "required", "datatype_description", "order",
+                "description"} <= set(a) for a in definition["attributes"])
+    as_xml = xml.get_service_definition("infrastructure")
+    assert as_xml["service_code"] == "infrastructure"
+    kinds = [a for a in as_xml["attributes"]["attribute"] if a["code"] == "kind"][0]
+    assert [v["key"] for v in kinds["values"]["value"]] == ["individual", "shared"]
+    with pytest.raises(requests.HTTPError) as missing:
+        client.get_service_definition("no-such-service")
+    assert missing.value.response.status_code == 404 and missing.value.response.json()[0]["code"] == 404
+
+    found = requests.get(f"{root}/discovery.json", timeout=10).json()
+    endpoint = found["endpoints"][0]
+    assert endpoint["url"] == live and endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
+    assert set(endpoint["formats"]) == {"text/xml", "application/json"} and found["changeset"]
+    doc = ElementTree.fromstring(requests.get(f"{root}/discovery.xml", timeout=10).content)
+    assert doc.tag == "discovery" and doc.find("endpoints/endpoint/url").text == live
+    assert {f.text for f in doc.findall("endpoints/endpoint/formats/format")} == {"text/xml", "application/json"}
+
+
+def test_request_reads_without_a_key_are_told_to_pass_api_key(live, world):
+    for fmt in ("json", "xml"):
+        with pytest.raises(requests.HTTPError) as refused:
+            GeoReport(live, output_format=fmt).get_service_requests()
+        r = refused.value.response
+        assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Basic")
+        description = r.json()[0]["description"] if fmt == "json" else \
+            ElementTree.fromstring(r.content).find("error/description").text
+        assert "api_key" in description
+    with pytest.raises(requests.HTTPError) as refused:
+        GeoReport(live).get_service_request("1")
+    assert refused.value.response.status_code == 401
+
+
+def test_a_request_keeps_its_location_media_and_resident(live, client, world, token, tmp_path, monkeypatch):
+    key = token("group1")
+    r = client.post("/open311/v2/requests.json", data={**FILED, "api_key": key})
+    assert r.status_code == 200, r.json
+    case_id = r.json[0]["service_request_id"]
+    case = db.session.get(Case, case_id)
+    assert (case.resident_name, case.resident_email, case.lat, case.long) == ("张三", "zhangsan@example.cn", 31.2, 121.4)
+    netrc(tmp_path, monkeypatch, key)
+    got = GeoReport(live).get_service_request(str(case_id))
+    assert SPEC_REQUEST_FIELDS <= set(got)
+    assert (got["lat"], got["long"], got["address"]) == (31.2, 121.4, "王家组村道")
+    assert got["media_url"] == FILED["media_url"]
+    assert (got["name"], got["phone"], got["email"]) == ("张三", "13800000000", "zhangsan@example.cn")
+    listed = GeoReport(live).get_service_requests(service_request_id=str(case_id))
+    assert listed == [got]
+    xml = GeoReport(live, output_format="xml").get_service_request(str(case_id))
+    assert (xml["lat"], xml["long"], xml["media_url"]) == ("31.2", "121.4", FILED["media_url"])
+
+
+@pytest.mark.parametrize("place, field", [
+    ({}, "lat"), ({"lat": "31.2"}, "long"), ({"long": "121.4"}, "lat"), ({"lat": "91", "long": "121"}, "lat"),
+    ({"lat": "31", "long": "181"}, "long"), ({"lat": "north", "long": "121"}, "lat"),
+])
+def test_a_request_needs_a_location_in_range(client, world, token, place, field):
+    key = token("group1")
+    body = {k: v for k, v in FILED.items() if k not in ("lat", "long", "address_string")}
+    r = client.post("/open311/v2/requests.json", data={**body, **place, "api_key": key})
+    assert r.status_code == 400 and r.json[0]["code"] == 400
+    assert r.json[0]["description"].startswith(f"{field}: ")
+    assert db.session.query(Case).count() == 0
+    r = client.post("/open311/v2/requests.json", data={**body, "address_id": "A-17", "api_key": key})
+    assert r.status_code == 200
+    r = client.post("/open311/v2/requests.json", data={**FILED, "media_url": "javascript:alert(1)", "api_key": key})
+    assert r.status_code == 400 and "media_url" in r.json[0]["description"]
+
+
+def test_every_error_under_open311_in_the_spec_form_and_format(client, world, token, monkeypatch):
+    key = token("group1")
+
+    def error_of(r, fmt):
+        if fmt == "xml":
+            assert r.mimetype == "text/xml"
+            node = ElementTree.fromstring(r.data).find("error")
+            return int(node.find("code").text), node.find("description").text
+        assert r.mimetype == "application/json"
+        return r.json[0]["code"], r.json[0]["description"]
+
+    for fmt in ("json", "xml"):
+        cases = [
+            (client.get(f"/open311/v2/nothing-here.{fmt}"), 404),
+            (client.get(f"/open311/v2/services/nope.{fmt}"), 404),
+            (client.delete(f"/open311/v2/requests.{fmt}"), 405),
+            (client.get(f"/open311/v2/requests.{fmt}"), 401),
+            (client.post(f"/open311/v2/requests.{fmt}", data={**FILED, "api_key": token("county")}), 403),
+            (client.post(f"/open311/v2/requests.{fmt}", data={"api_key": key}), 400),
+            (client.get(f"/open311/v2/services.{fmt}?jurisdiction_id=elsewhere"), 404),
+            (client.post(f"/open311/v2/requests.{fmt}", data={**FILED, "api_key": key,
+                                                              "description": "x" * (17 * 1024 * 1024)}), 413),
+        ]
+        for r, status in cases:
+            assert r.status_code == status, (fmt, status, r.status_code)
+            assert error_of(r, fmt) == (status, error_of(r, fmt)[1]) and error_of(r, fmt)[1]
+    assert "GET" in client.delete("/open311/v2/requests.xml").headers["Allow"]
+
+    def broken():
+        raise RuntimeError("a bug")
+    monkeypatch.setattr(open311, "active_categories", broken)
+    for fmt in ("json", "xml"):
+        r = client.get(f"/open311/v2/services.{fmt}")
+        assert r.status_code == 500 and error_of(r, fmt)[0] == 500
+        assert "RuntimeError" not in r.get_data(as_text=True) and "Traceback" not in r.get_data(as_text=True)
+
+
+def test_public_reads_show_the_jurisdictions_requests_without_anything_personal(app, live, client, world, token):
+    key = token("group1")
+    ours = client.post("/open311/v2/requests.json", data={**FILED, "api_key": key}).json[0]["service_request_id"]
+    theirs = world.file("group14", address="周家村", location={"lat": 30.0, "long": 120.0}).id
+    db.session.commit()
+    app.config.update(OPEN311_PUBLIC_READS=True, OPEN311_JURISDICTION="C")
+    client_ = GeoReport(live)
+    listed = client_.get_service_requests()
+    assert [r["service_request_id"] for r in listed] == [ours]
+    one = client_.get_service_request(str(ours))
+    assert one["status"] == "open" and one["service_code"] == "infrastructure"
+    for field in ("name", "phone", "email", "address", "media_url"):
+        assert one[field] == "", field
+    assert one["lat"] is None and one["long"] is None
+    page = requests.get(f"{live}/requests.xml", timeout=10).text
+    assert "张三" not in page and "13800000000" not in page and "王家组村道" not in page
+    with pytest.raises(requests.HTTPError) as foreign:
+        client_.get_service_request(str(theirs))
+    assert foreign.value.response.status_code == 404
+    # a key still reads everything of its scope; a bad key is refused, not read as none
+    full = requests.get(f"{live}/requests/{ours}.json", params={"api_key": key}, timeout=10).json()[0]
+    assert full["name"] == "张三" and full["lat"] == 31.2
+    assert requests.get(f"{live}/requests.json", params={"api_key": "wrong"}, timeout=10).status_code == 401
+    # the configured jurisdiction by name; another one is unknown, in Open311's form
+    assert len(GeoReport(live, jurisdiction="C").get_service_requests()) == 1
+    with pytest.raises(requests.HTTPError) as elsewhere:
+        GeoReport(live, jurisdiction="C12").get_service_list()
+    assert elsewhere.value.response.status_code == 404
+    assert elsewhere.value.response.json()[0]["code"] == 404

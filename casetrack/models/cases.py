@@ -11,7 +11,7 @@ from operator import itemgetter
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import (DDL, JSON, CheckConstraint, Date, ForeignKey, Index, Numeric, String, Text,
+from sqlalchemy import (DDL, JSON, CheckConstraint, Date, Float, ForeignKey, Index, Numeric, String, Text,
                         bindparam, event, inspect, literal_column, text)
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import (Mapped, Session, make_transient_to_detached, mapped_column,
@@ -56,6 +56,17 @@ class Case(db.Model):
     resident_name: Mapped[str] = mapped_column(String(60), default="", comment="personal data")
     resident_phone: Mapped[str] = mapped_column(String(30), default="", comment="personal data")
     resident_address: Mapped[str] = mapped_column(String(200), default="", comment="personal data")
+    resident_email: Mapped[str] = mapped_column(String(120), default="", server_default="",
+                                                comment="personal data (Open311's email)")
+    # Where the problem is, which need not be where the resident lives (a road, a bridge, a
+    # canal): kept apart from resident_address, with the coordinates it describes.
+    lat: Mapped[float | None] = mapped_column(Float, comment="latitude, WGS-84 degrees")
+    long: Mapped[float | None] = mapped_column(Float, comment="longitude, WGS-84 degrees")
+    location_accuracy: Mapped[float | None] = mapped_column(Float, comment="metres, as the device gave it")
+    address: Mapped[str] = mapped_column(String(200), default="", server_default="",
+                                         comment="where the problem is")
+    media_url: Mapped[str] = mapped_column(String(500), default="", server_default="",
+                                           comment="a photo's URL sent by another system (Open311)")
     target_id: Mapped[int | None] = mapped_column(ForeignKey("targets.id"), index=True)
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"), index=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("units.id"), comment="the filing work group")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, Float, ForeignKey, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casetrack.db.types import UTCDateTime, utcnow
@@ -30,6 +30,8 @@ class Target(db.Model):
     name: Mapped[str] = mapped_column(String(120))
     address: Mapped[str] = mapped_column(String(200), default="")
     village: Mapped[str] = mapped_column(String(80), default="", comment="village or community")
+    lat: Mapped[float | None] = mapped_column(Float, comment="latitude, WGS-84 degrees")
+    long: Mapped[float | None] = mapped_column(Float, comment="longitude, WGS-84 degrees")
     group_id: Mapped[int] = mapped_column(ForeignKey("units.id"), comment="the responsible work group")
     cadre_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), comment="the responsible cadre")
     active: Mapped[bool] = mapped_column(default=True, comment="false: no longer to be visited "
@@ -68,6 +70,11 @@ class Visit(db.Model):
     visited_on: Mapped[date] = mapped_column(index=True, comment="the day, Asia/Shanghai")
     notes: Mapped[str] = mapped_column(Text, default="", comment="what was heard")
     suggestions: Mapped[int] = mapped_column(default=0, comment="opinions and suggestions collected")
+    lat: Mapped[float | None] = mapped_column(Float, comment="latitude, WGS-84 degrees")
+    long: Mapped[float | None] = mapped_column(Float, comment="longitude, WGS-84 degrees")
+    location_accuracy: Mapped[float | None] = mapped_column(Float, comment="metres, as the device gave it")
+    address: Mapped[str] = mapped_column(String(200), default="", server_default="",
+                                         comment="where the visit took place")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -21,6 +21,7 @@ from casetrack.services import days_off, reference, summaries, webhooks
 from casetrack.services.calendar import add_working_days, now, parse_day, today
 from casetrack.services.clock import start_clock
 from casetrack.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from casetrack.services.location import Place, parse_address, parse_media_url, parse_place
 from casetrack.services.text import text_error
 from casetrack.workflow import KEEP, Registry, TransitionSpec, Workflow
 
@@ -216,8 +217,10 @@ def _unit_for_level(group: Unit, level: str, values: dict[str, Any]) -> Unit:
 
 
 def file_case(actor: User, *, title: Any, description: Any = "", category: Any, kind: Any,
-              resident: Any = None, target: Any = None, visit: Any = None) -> Case:
-    """File a problem found on a visit; it starts in the state the workflow gives its kind."""
+              resident: Any = None, target: Any = None, visit: Any = None, location: Any = None,
+              address: Any = None, media_url: Any = None) -> Case:
+    """File a problem found on a visit; it starts in the state the workflow gives its kind.
+    Its place (`location` in WGS-84, `address`) defaults to the target's."""
     wf = default_workflow()
     if actor.role not in wf.filing_roles or actor.unit is None or actor.unit.kind != "group":
         raise Forbidden(_("Only a work group's cadres file problems."))
@@ -252,7 +255,7 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
     if not isinstance(resident, dict):
         errors["resident"] = _("The resident's name, phone and address, please.")
         resident = {}
-    limits = {"name": 60, "phone": 30, "address": 200}
+    limits = {"name": 60, "phone": 30, "address": 200, "email": 120}
     for key in resident:
         if key not in limits:
             errors[f"resident.{key}"] = _("This action takes no such field.")
@@ -264,6 +267,13 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
             errors[f"resident.{key}"] = problem
     if target not in (None, "") and target_row is None:
         errors["target"] = _("No such visit target in your group.")
+    place = parse_place(location, errors)
+    where = parse_address(address, errors)
+    media = parse_media_url(media_url, errors)
+    if target_row is not None:
+        if not place.known and target_row.lat is not None and target_row.long is not None:
+            place = Place(target_row.lat, target_row.long)
+        where = where or target_row.address
     if visit not in (None, "") and visit_row is None:
         errors["visit"] = _("No such visit in your group.")
     if errors:
@@ -277,6 +287,9 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
                 resident_name=(resident.get("name") or "").strip(),
                 resident_phone=(resident.get("phone") or "").strip(),
                 resident_address=(resident.get("address") or "").strip(),
+                resident_email=(resident.get("email") or "").strip(),
+                lat=place.lat, long=place.long, location_accuracy=place.accuracy, address=where,
+                media_url=media,
                 target_id=target_row.id if target_row else None,
                 visit_id=visit_row.id if visit_row else None, group_id=actor.unit_id,
                 unit_id=unit.id, state=state, deadline=deadline,

@@ -265,6 +265,7 @@ def unvisited(unit: Unit, as_of: date, limit: int | None = None):
 def unvisited_xlsx(unit: Unit, as_of: date) -> bytes:
     """The unvisited list as .xlsx in the import layout (plus names), text kept as text."""
     rows = ([KIND_LABELS[t.kind]["zh"], t.name, t.address, t.village, t.group.code,
-             t.cadre.username if t.cadre else "", t.code or "", t.group.name,
+             t.cadre.username if t.cadre else "", t.code or "",
+             "" if t.lat is None else t.lat, "" if t.long is None else t.long, t.group.name,
              t.cadre.name if t.cadre else ""] for t in unvisited(unit, as_of))
     return workbook("未走访", [h for h, _en in COLUMNS.values()] + list(INFO_COLUMNS), rows)

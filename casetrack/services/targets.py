@@ -16,6 +16,7 @@ from casetrack.models import TARGET_KINDS, Target, Unit, User, Visit
 from casetrack.services.calendar import now, parse_day
 from casetrack.services.cases import MAX_ID, whole_number
 from casetrack.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from casetrack.services.location import coordinate
 from casetrack.services import summaries
 from casetrack.services.sheets import ImportFailed, cell_text, read_table, workbook
 from casetrack.services.text import text_error
@@ -49,6 +50,8 @@ COLUMNS = {
     "group": ("责任工作组(code)", "group"),
     "cadre": ("责任干部(username)", "cadre"),
     "code": ("编号", "code"),
+    "lat": ("纬度", "lat"),     # WGS-84 degrees, optional
+    "long": ("经度", "long"),
 }
 REQUIRED_COLUMNS = ("kind", "name", "group")
 INFO_COLUMNS = ("工作组名称", "干部姓名")  # in the unvisited-list export; ignored on import
@@ -224,6 +227,11 @@ def _clean(data: dict[str, Any], actor: User, groups: dict[str, Unit | None],
     if not values["name"]:
         errors["name"] = _("Please fill this in.")
     values["code"] = values["code"] or None
+    for name in ("lat", "long"):
+        values[name] = coordinate(name, data.get(name), errors, name)
+    if (values["lat"] is None) != (values["long"] is None) and not {"lat", "long"} & set(errors):
+        missing = "lat" if values["lat"] is None else "long"
+        errors[missing] = _("%(field)s is needed with the other coordinate.", field=missing)
     group_code = cell_text(data.get("group"))
     group = groups.get(group_code) if group_code in groups else _load_group(group_code, groups)
     if not group_code:
@@ -378,7 +386,7 @@ def import_targets(actor: User, filename: str, data: bytes) -> dict[str, int]:
 
 
 MATCHED = (Target.id, Target.code, Target.kind, Target.name, Target.address, Target.village,
-           Target.group_id, Target.cadre_id)
+           Target.group_id, Target.cadre_id, Target.lat, Target.long)
 
 
 def holders_of(codes: list[str]):
@@ -393,7 +401,7 @@ def _existing(actor: User, codes: dict[str, int], group_ids: set[int]):
     A code held by a target of another group in the actor's scope moves that target; a code
     held outside the scope is refused (`foreign`).
     """
-    fields = ("code", "kind", "name", "address", "village", "group_id", "cadre_id")
+    fields = ("code", "kind", "name", "address", "village", "group_id", "cadre_id", "lat", "long")
     by_code: dict[str, tuple[int, dict[str, Any]]] = {}
     by_key: dict[tuple, tuple[int, dict[str, Any]]] = {}
     foreign: set[str] = set()
@@ -401,7 +409,7 @@ def _existing(actor: User, codes: dict[str, int], group_ids: set[int]):
     for i in range(0, len(code_list), 500):
         for row in db.session.execute(holders_of(code_list[i:i + 500])):
             if row.path.startswith(actor.unit.path):
-                by_code[row.code] = (row.id, dict(zip(fields, row[1:8])))
+                by_code[row.code] = (row.id, dict(zip(fields, row[1:10])))
             else:
                 foreign.add(row.code)
     for row in db.session.execute(select(*MATCHED).where(Target.group_id.in_(group_ids),

@@ -14,11 +14,12 @@ from casetrack.models import Case, Target, Unit, User, Visit
 from casetrack.services.calendar import now, parse_day, today
 from casetrack.services.cases import MAX_ID, MAX_TEXT, file_case, whole_number
 from casetrack.services.errors import Forbidden, ValidationFailed
+from casetrack.services.location import Place, parse_address, parse_place, place_json
 from casetrack.services.sheets import ImportFailed, cell_text, read_table, workbook
 from casetrack.services.text import text_error
 
 VISITORS = ("group_member", "group_leader")
-PROBLEM_FIELDS = ("title", "description", "category", "kind", "resident")
+PROBLEM_FIELDS = ("title", "description", "category", "kind", "resident", "location", "address")
 MAX_SUGGESTIONS = 10_000
 MAX_ROUND = 200
 OLDEST_DAYS = 366
@@ -98,8 +99,11 @@ def _own_target(actor: User, ident: Any) -> Target | None:
 
 
 def record_visit(actor: User, *, target: Any, date: Any, cadres: Any = None, notes: Any = "",
-                 suggestions: Any = 0, problems: Any = None) -> tuple[Visit, list[Case]]:
-    """Record a visit to one of the group's targets; each problem found is filed as a case."""
+                 suggestions: Any = 0, problems: Any = None, location: Any = None,
+                 address: Any = None) -> tuple[Visit, list[Case]]:
+    """Record a visit to one of the group's targets; each problem found is filed as a case.
+    The visit's place (`location` in WGS-84, `address`) defaults to the target's, a problem's
+    to the visit's."""
     if not may_record(actor):
         raise Forbidden(_("Only a work group's cadres record visits."))
     errors: dict[str, str] = {}
@@ -108,6 +112,11 @@ def record_visit(actor: User, *, target: Any, date: Any, cadres: Any = None, not
         errors["target"] = _("No such visit target in your group.")
     day, people, notes = _when_who_what(actor, date, cadres, notes, errors)
     count = _suggestions(suggestions, errors)
+    place, where = parse_place(location, errors), parse_address(address, errors)
+    if target_row is not None:
+        if not place.known and target_row.lat is not None and target_row.long is not None:
+            place = Place(target_row.lat, target_row.long)
+        where = where or target_row.address
     problems = [] if problems is None else problems
     if not isinstance(problems, list) or not all(isinstance(p, dict) for p in problems):
         errors["problems"] = _("A list of problems, each as when filing a case.")
@@ -120,7 +129,8 @@ def record_visit(actor: User, *, target: Any, date: Any, cadres: Any = None, not
         raise ValidationFailed(errors, _("Please correct the marked fields."))
 
     visit = Visit(target=target_row, group_id=actor.unit_id, visited_on=day, notes=notes.strip(),
-                  suggestions=count, cadres=people, created_by=actor, created_at=now())
+                  suggestions=count, cadres=people, created_by=actor, created_at=now(),
+                  lat=place.lat, long=place.long, location_accuracy=place.accuracy, address=where)
     db.session.add(visit)
     db.session.flush()
     cases = []
@@ -130,7 +140,10 @@ def record_visit(actor: User, *, target: Any, date: Any, cadres: Any = None, not
                                    description=body.get("description", ""),
                                    category=body.get("category"), kind=body.get("kind"),
                                    resident=body.get("resident"), target=target_row.id,
-                                   visit=visit.id))
+                                   visit=visit.id,
+                                   location=body.get("location") or place_json(
+                                       place.lat, place.long, place.accuracy),
+                                   address=body.get("address") or where))
         except ValidationFailed as exc:
             errors.update({f"problems.{i}.{k}": v for k, v in exc.errors.items()})
     if errors:  # the request rolls back: no visit and no case is left behind

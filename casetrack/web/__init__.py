@@ -32,6 +32,9 @@ def wants_json() -> bool:
 
 
 def error_response(status: int, code: str, message: str, **extra):
+    if request.path.startswith("/open311/"):  # unknown addresses and methods there too
+        from casetrack.web.open311 import errors
+        return errors(status, [message])
     if wants_json():
         return jsonify(error=code, message=message, **extra), status
     try:

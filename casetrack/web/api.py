@@ -16,6 +16,7 @@ from casetrack.services.cases import (MAX_ID, MAX_TEXT, allowed_triggers, assist
                                       workflow_of)
 from casetrack.services.clock import clock_json, pending_extensions
 from casetrack.services.errors import ServiceError, ValidationFailed
+from casetrack.services.location import place_json
 from casetrack.services.org import active_categories
 from casetrack.services.queries import CaseFilters, list_cases
 from casetrack.web import error_response, token_user
@@ -76,7 +77,8 @@ def case_json(case: Case, **pending) -> dict[str, Any]:
         "funds": str(case.funds) if case.funds is not None else None,
         "donations": str(case.donations) if case.donations is not None else None,
         "resident": {"name": case.resident_name, "phone": case.resident_phone,
-                     "address": case.resident_address},
+                     "address": case.resident_address, "email": case.resident_email},
+        "location": place_json(case.lat, case.long, case.location_accuracy), "address": case.address,
         "target": case.target_id, "visit": case.visit_id,
         "workflow": case.workflow, "workflow_version": case.workflow_version,
         "version": case.version,
@@ -163,14 +165,15 @@ def units():
                         "headers": {"Location": {"schema": {"type": "string"}}}}})
 def create_case():
     data = body()
-    fields = {"title", "description", "category", "kind", "resident", "target", "visit"}
+    fields = {"title", "description", "category", "kind", "resident", "target", "visit", "location", "address"}
     unknown = {k: _("This action takes no such field.") for k in data if k not in fields}
     if unknown:
         raise ValidationFailed(unknown)
     case = file_case(g.api_user, title=data.get("title"), description=data.get("description", ""),
                      category=data.get("category"), kind=data.get("kind"),
                      resident=data.get("resident"), target=data.get("target"),
-                     visit=data.get("visit"))
+                     visit=data.get("visit"), location=data.get("location"),
+                     address=data.get("address"))
     db.session.commit()
     # A case filed just now has no extension pending: no query after the commit.
     return jsonify(case_json(case, pending=None)), 201, {"Location": url_for(".case", case_id=case.id)}

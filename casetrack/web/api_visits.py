@@ -12,19 +12,21 @@ from casetrack.models import Target, Visit
 from casetrack.services import coverage as cov
 from casetrack.services import targets as tg
 from casetrack.services.errors import ValidationFailed
+from casetrack.services.location import place_json
 from casetrack.services.sheets import ImportFailed
 from casetrack.services.visits import import_visits, record_round, record_visit, visit_template
 from casetrack.web.api import body, bp, case_json
 from casetrack.web.openapi import DATE, UPLOAD, XLSX_BODY, doc, json_body, json_request, query, ref, responses
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-TARGET_FIELDS = {"kind", "name", "address", "village", "group", "cadre", "code", "active"}
+TARGET_FIELDS = {"kind", "name", "address", "village", "group", "cadre", "code", "active", "lat", "long"}
 
 
 def target_json(t: Target, visited: bool | None = None) -> dict[str, Any]:
     return {"id": t.id, "code": t.code, "kind": t.kind, "kind_label": tg.KIND_LABELS[t.kind],
             "name": t.name, "address": t.address, "village": t.village, "group": t.group.code,
             "cadre": t.cadre.username if t.cadre else None, "active": t.active,
+            "lat": t.lat, "long": t.long,
             **({"visited": visited} if visited is not None else {})}
 
 
@@ -32,6 +34,7 @@ def visit_json(v: Visit) -> dict[str, Any]:
     return {"id": v.id, "target": v.target_id, "date": v.visited_on.isoformat(),
             "group": v.group.code, "cadres": [u.username for u in v.cadres],
             "notes": v.notes, "suggestions": v.suggestions,
+            "location": place_json(v.lat, v.long, v.location_accuracy), "address": v.address,
             "created_by": v.created_by.username if v.created_by else None}
 
 
@@ -84,7 +87,7 @@ def update_target(target_id: int):
     row = tg.get_target(g.api_user, target_id)
     current = {"kind": row.kind, "name": row.name, "address": row.address, "village": row.village,
                "group": row.group.code, "cadre": row.cadre.username if row.cadre else "",
-               "code": row.code or ""}
+               "code": row.code or "", "lat": row.lat, "long": row.long}
     tg.update_target(g.api_user, row, **{**current, **_only(body(), TARGET_FIELDS)})
     db.session.commit()
     return jsonify(target_json(row, bool(tg.visited_ids([row]))))
@@ -135,11 +138,12 @@ def visits_import():
      requestBody=json_request({"type": "object", "required": ["target", "date"], "properties": {
          "target": {"type": ["integer", "string"]}, "date": {"type": "string", "format": "date"},
          "cadres": {"type": "array", "items": {"type": "string"}}, "notes": {"type": "string"},
-         "suggestions": {"type": "integer"}, "problems": {"type": "array", "items": ref("NewCase")}}}),
+         "suggestions": {"type": "integer"}, "problems": {"type": "array", "items": ref("NewCase")},
+         "location": ref("Location"), "address": {"type": "string", "maxLength": 200}}}),
      responses=responses(("201", json_body({"allOf": [ref("Visit"), {"type": "object", "required": ["cases"],
          "properties": {"cases": {"type": "array", "items": ref("Case")}}}]})), 400, 403, 404, 409, 422))
 def create_visit():
-    data = _only(body(), {"target", "date", "cadres", "notes", "suggestions", "problems"})
+    data = _only(body(), {"target", "date", "cadres", "notes", "suggestions", "problems", "location", "address"})
     visit, cases = record_visit(g.api_user, **data)
     db.session.commit()
     return jsonify({**visit_json(visit), "cases": [case_json(c) for c in cases]}), 201

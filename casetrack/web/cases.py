@@ -14,11 +14,12 @@ from casetrack.models import Target, Unit
 from casetrack.services.cases import (allowed_triggers, case_events, default_workflow, file_case,
                                       fire, get_case, workflow_of)
 from casetrack.services.errors import Conflict, ValidationFailed
+from casetrack.services.location import amap_url
 from casetrack.services.org import active_categories
 from casetrack.services.queries import (LIST_ROW, CaseFilters, list_cases, state_counts,
                                         units_in_scope, waiting_for)
 from casetrack.web import category_label, localized
-from casetrack.web.forms import choices, show_errors
+from casetrack.web.forms import LocationFields, choices, show_errors
 
 bp = Blueprint("cases", __name__)
 
@@ -29,7 +30,7 @@ def _require_login():
     return None
 
 
-class FileCaseForm(FlaskForm):
+class FileCaseForm(LocationFields, FlaskForm):
     """The fields of file_case; the service checks them, in the user's language."""
     category = SelectField(_l("Category"), validate_choice=False)
     kind = SelectField(_l("Kind"), validate_choice=False,
@@ -81,7 +82,8 @@ def new():
                              resident={"name": form.resident_name.data,
                                        "phone": form.resident_phone.data,
                                        "address": form.resident_address.data},
-                             target=form.target.data or None)
+                             target=form.target.data or None, location=form.location(),
+                             address=form.address.data)
         except ValidationFailed as exc:
             show_errors(form, exc)
             status = 422
@@ -99,7 +101,8 @@ def _show(case, errors=None, typed=None, open_trigger=None, stale=False, status=
     team = case.group.ancestor("team")
     groups = db.session.scalars(select(Unit).where(Unit.parent_id == team.id, Unit.kind == "group")
                                 .order_by(Unit.code)) if team else []
-    return render_template("cases/show.html", case=case, wf=wf, events=case_events(case),
+    map_url = amap_url(case.lat, case.long) if case.lat is not None and case.long is not None else None
+    return render_template("cases/show.html", case=case, wf=wf, events=case_events(case), map_url=map_url,
                            actions=allowed_triggers(case, current_user), errors=errors or {},
                            typed=typed or {}, open_trigger=open_trigger, stale=stale,
                            departments=list(departments), groups=list(groups)), status

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from wtforms import HiddenField, StringField
 from wtforms.fields.choices import SelectChoice
 
 from casetrack.extensions import db
@@ -29,6 +30,22 @@ def show_errors(form: FlaskForm, exc: ValidationFailed) -> None:
         if field is not None:
             field.errors = [*field.errors, message]
     flash(exc.message, "error")
+
+
+class LocationFields:
+    """The place of a case or a visit: an address, and the WGS-84 point the browser's
+    geolocation puts in the hidden fields (static/locate.js). Named as the service's error keys
+    (location.lat -> location_lat) so its messages land next to them."""
+    address = StringField(_l("Place (address)"), render_kw={"maxlength": 200})
+    location_lat = HiddenField()
+    location_long = HiddenField()
+    location_accuracy = HiddenField()
+
+    def location(self) -> dict[str, str] | None:
+        """The `location` to give the service; None when the browser gave none."""
+        values = {"lat": self.location_lat.data, "long": self.location_long.data,
+                  "accuracy": self.location_accuracy.data}
+        return values if any((v or "").strip() for v in values.values()) else None
 
 
 def strip(value: str | None) -> str:

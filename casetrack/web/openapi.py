@@ -14,7 +14,7 @@ from flask import Blueprint, Flask, current_app, jsonify, render_template
 from casetrack.services.cases import MAX_ID
 
 API_PREFIX = "/api/v1"
-DESCRIBED = (API_PREFIX + "/", "/open311/v2/")
+DESCRIBED = (API_PREFIX + "/", "/open311/")
 
 
 def ref(name: str) -> dict[str, str]:
@@ -76,7 +76,15 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Resident": {"type": "object", "description": "personal data: only in the scope of the case",
                  "properties": {"name": {"type": "string", "maxLength": 60},
                                 "phone": {"type": "string", "maxLength": 30},
-                                "address": {"type": "string", "maxLength": 200}}},
+                                "address": {"type": "string", "maxLength": 200},
+                                "email": {"type": "string", "maxLength": 120}}},
+    "Location": {"type": ["object", "null"], "required": ["lat", "long"], "additionalProperties": False,
+                 "description": "a point in WGS-84 degrees (as GPS and the browser give it; Chinese map "
+                                "apps use GCJ-02, so convert before showing it on one)",
+                 "properties": {"lat": {"type": "number", "minimum": -90, "maximum": 90},
+                                "long": {"type": "number", "minimum": -180, "maximum": 180},
+                                "accuracy": {"type": ["number", "null"], "minimum": 0, "maximum": 1e7,
+                                             "description": "metres"}}},
     "Case": {"type": "object", "required": [
         "id", "title", "description", "category", "kind", "state", "state_label", "unit", "unit_name",
         "group", "department", "deadline", "overdue", "revisit_on", "funds", "donations", "resident",
@@ -93,6 +101,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "funds": nullable("string", description="public funds, 10k yuan (decimal as text)"),
             "donations": nullable("string", description="social donations, 10k yuan (decimal as text)"),
             "resident": ref("Resident"), "target": nullable("integer"), "visit": nullable("integer"),
+            "location": ref("Location"), "address": {"type": "string", "description": "where the problem is"},
             "workflow": {"type": "string"}, "workflow_version": {"type": "integer"},
             "version": {"type": "integer", "description": "send it back with a transition (optimistic lock)"},
             "created_at": {"type": "string", "format": "date-time"},
@@ -129,7 +138,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                                "kind": {"type": "string", "enum": ["individual", "shared"]},
                                "resident": ref("Resident"),
                                "target": nullable(["integer", "string"]),
-                               "visit": nullable(["integer", "string"])}},
+                               "visit": nullable(["integer", "string"]),
+                               "location": ref("Location"),
+                               "address": {"type": "string", "maxLength": 200,
+                                           "description": "where the problem is (default: the target's)"}}},
     "Target": {"type": "object", "required": ["id", "code", "kind", "kind_label", "name", "address", "village",
                                               "group", "cadre", "active"],
                "properties": {"id": {"type": "integer"}, "code": nullable("string"), "kind": {"type": "string"},
@@ -137,19 +149,23 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                               "address": nullable("string"), "village": nullable("string"),
                               "group": {"type": "string"}, "cadre": nullable("string"),
                               "active": {"type": "boolean"},
+                              "lat": nullable("number"), "long": nullable("number"),
                               "visited": {"type": "boolean", "description": "visited by as_of (lists)"}}},
     "TargetFields": {"type": "object", "additionalProperties": False, "properties": {
         "kind": {"type": "string"}, "name": {"type": "string"}, "address": {"type": "string"},
         "village": {"type": "string"}, "group": {"type": "string", "description": "a group's code"},
         "cadre": {"type": "string", "description": "the responsible cadre's username"},
-        "code": {"type": "string"}, "active": {"type": "boolean"}}},
+        "code": {"type": "string"}, "active": {"type": "boolean"},
+        "lat": nullable("number", minimum=-90, maximum=90, description="WGS-84 degrees"),
+        "long": nullable("number", minimum=-180, maximum=180, description="WGS-84 degrees")}},
     "Visit": {"type": "object", "required": ["id", "target", "date", "group", "cadres", "notes", "suggestions",
                                              "created_by"],
               "properties": {"id": {"type": "integer"}, "target": {"type": "integer"},
                              "date": {"type": "string", "format": "date"}, "group": {"type": "string"},
                              "cadres": {"type": "array", "items": {"type": "string"}},
                              "notes": nullable("string"), "suggestions": nullable("integer"),
-                             "created_by": nullable("string")}},
+                             "created_by": nullable("string"), "location": ref("Location"),
+                             "address": {"type": "string"}}},
     "Tally": {"type": "object", "required": ["assigned", "visited", "rate"], "properties": {
         "assigned": {"type": "integer"}, "visited": {"type": "integer"}, "rate": nullable("number")}},
     "Coverage": {"allOf": [ref("Tally"), {"type": "object", "required": ["as_of", "unit", "by_kind", "milestones"],

@@ -27,7 +27,7 @@ from casetrack.services.org import active_categories
 from casetrack.services.visits import (group_cadres, import_visits, may_record, record_round, record_visit,
                                        target_visits, visit_template)
 from casetrack.i18n import localized
-from casetrack.web.forms import import_page
+from casetrack.web.forms import LocationFields, import_page
 
 bp = Blueprint("visits", __name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -56,11 +56,11 @@ def apply_errors(form, exc: ValidationFailed) -> None:
     """Put a service's field errors next to the form's fields ("problems.1.title" too)."""
     for name, message in exc.errors.items():
         parts = name.split(".")
-        field = form._fields.get(parts[0])
+        field = form._fields.get(parts[0]) or form._fields.get("_".join(parts))  # location.lat
         if len(parts) == 3 and isinstance(field, FieldList) and whole_number(parts[1]) \
                 and int(parts[1]) < len(field):
             field = field[int(parts[1])].form._fields.get(parts[2])
-        elif len(parts) != 1:
+        elif len(parts) != 1 and "_".join(parts) not in form._fields:
             field = None
         if field is not None:
             field.errors = [*field.errors, message]
@@ -94,6 +94,8 @@ class TargetForm(FlaskForm):
     group = SelectField(_l("Responsible work group"), validators=[DataRequired()])
     cadre = StringField(_l("Responsible cadre (username)"), validators=[Length(max=60)])
     code = StringField(_l("Code (household number, credit code…)"), validators=[Length(max=60)])
+    lat = StringField(_l("Latitude (WGS-84)"), render_kw={"inputmode": "decimal", "maxlength": 20})
+    long = StringField(_l("Longitude (WGS-84)"), render_kw={"inputmode": "decimal", "maxlength": 20})
     active = BooleanField(_l("Still to be visited"), default=True)
 
 
@@ -116,8 +118,11 @@ def _target_form(target: Target | None):
         form.village.data, form.group.data = target.village, target.group.code
         form.cadre.data = target.cadre.username if target.cadre else ""
         form.code.data, form.active.data = target.code or "", target.active
+        form.lat.data = "" if target.lat is None else str(target.lat)
+        form.long.data = "" if target.long is None else str(target.long)
     def save():
-        fields = {k: form[k].data for k in ("kind", "name", "address", "village", "group", "cadre", "code")}
+        fields = {k: form[k].data for k in ("kind", "name", "address", "village", "group", "cadre", "code",
+                                            "lat", "long")}
         if target is None:
             return tg.create_target(current_user, **fields)
         return tg.update_target(current_user, target, **fields, active=form.active.data)
@@ -207,7 +212,7 @@ class ProblemForm(Form):
     resident_phone = StringField(_l("Resident's phone"), validators=[Length(max=30)])
 
 
-class VisitForm(FlaskForm):
+class VisitForm(LocationFields, FlaskForm):
     target = SelectField(_l("Visit target"), validators=[DataRequired()])
     date = DateField(_l("Date"), validators=[DataRequired()])
     cadres = MultiCheckboxField(_l("Cadres who went"))
@@ -256,7 +261,8 @@ def new_visit():
         try:
             return record_visit(current_user, target=form.target.data, date=form.date.data,
                                 cadres=form.cadres.data, notes=form.notes.data,
-                                suggestions=form.suggestions.data, problems=problems)
+                                suggestions=form.suggestions.data, problems=problems,
+                                location=form.location(), address=form.address.data)
         except ValidationFailed as exc:  # problem n of those sent is the form's entry filled[n]
             exc.errors = {_entry_key(k, filled): v for k, v in exc.errors.items()}
             raise

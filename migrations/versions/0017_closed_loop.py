@@ -7,7 +7,7 @@ it is `resolved` (办结) now, and `solved` counts verifications (核实解决):
 `flask --app casetrack rebuild-summaries` after upgrading so that cases verified before it count.
 
 Revision ID: 0017
-Revises: 0010
+Revises: 0015
 Create Date: 2026-12-08 10:00:00
 
 """
@@ -17,7 +17,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision: str = '0017'
-down_revision: Union[str, Sequence[str], None] = '0010'
+down_revision: Union[str, Sequence[str], None] = '0015'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
