@@ -203,16 +203,24 @@ def register(app: Flask) -> None:
                 click.echo(f"checkpoint of {audit.write_checkpoint(path)} cases written to {path}")
         sys.exit(1 if findings else 0)
 
+    def _attachments_folder() -> Path | None:
+        """The attachments folder, unless the files are kept in the database (and so in its copy)."""
+        from casetrack.services import attachments
+        return None if attachments.in_database() else attachments.folder()
+
     @app.cli.command("backup")
     @click.argument("path", type=click.Path(dir_okay=False))
     def backup_command(path: str) -> None:
-        """Take a consistent copy of the database while the app runs (SQLite file or pg_dump -Fc)."""
+        """Take a consistent copy of the database while the app runs (SQLite file or pg_dump -Fc),
+        and of the attachments folder beside it (PATH.attachments.tar)."""
         db.session.remove()
         try:
-            backup.backup(app.config["DATABASE_URL"], Path(path))
+            backup.backup(app.config["DATABASE_URL"], Path(path), _attachments_folder())
         except ServiceError as exc:
             _fail(exc)
         click.echo(f"backup written to {path}")
+        if _attachments_folder():
+            click.echo(f"attachments written to {backup.files_beside(Path(path))}")
 
     @app.cli.command("restore")
     @click.argument("path", type=click.Path(dir_okay=False, exists=True))
@@ -222,7 +230,7 @@ def register(app: Flask) -> None:
         db.session.remove()
         db.engine.dispose()
         try:
-            backup.restore(app.config["DATABASE_URL"], Path(path))
+            backup.restore(app.config["DATABASE_URL"], Path(path), _attachments_folder())
         except ServiceError as exc:
             _fail(exc)
         click.echo(f"database restored from {path}")

@@ -41,6 +41,12 @@ class Defaults:
     OPEN311_JURISDICTION = None
     OPEN311_CONTACT = ""
     OPEN311_PUBLIC_READS = False
+    # Photos and documents: "folder" (ATTACHMENTS_DIR, default <instance>/attachments) on one
+    # host; "database" where several app servers share one database.
+    ATTACHMENTS = "folder"
+    ATTACHMENTS_DIR = None
+    ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+    ATTACHMENT_MAX_PIXELS = 50_000_000  # a 48-megapixel phone photo passes; bigger is refused unread
     HTTPS = False      # served over HTTPS (directly or behind a proxy): Secure cookies
     PROXY_FIX = 0      # how many reverse proxies stand in front, for X-Forwarded-For/-Proto
     SESSION_COOKIE_HTTPONLY = True
@@ -61,6 +67,8 @@ def load(app) -> None:
     for name, file in (("SECRET_KEY", "secret_key"), ("AUDIT_KEY", "audit_key")):
         if not app.config[name]:
             app.config[name] = _kept_key(Path(app.instance_path) / file)
+    if app.config["ATTACHMENTS"] not in ("folder", "database"):
+        raise RuntimeError("ATTACHMENTS: 'folder' or 'database', please")
     app.config["AUDIT_KEY"] = str(app.config["AUDIT_KEY"])  # CASETRACK_AUDIT_KEY may parse as a number
     if len(app.config["AUDIT_KEY"]) < MIN_AUDIT_KEY:
         raise RuntimeError(f"AUDIT_KEY: at least {MIN_AUDIT_KEY} characters, please "

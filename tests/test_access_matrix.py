@@ -4,6 +4,8 @@ A route without an entry in MATRIX fails the suite, so a new route is never left
 """
 from __future__ import annotations
 
+import io
+
 import pytest
 from flask import url_for
 
@@ -18,6 +20,7 @@ API_USER = "api_user"      # any token; none → 401
 API_CASE = "api_case"      # a case id over the API: in scope or 404
 ADMIN = "admin"            # administrators only; others 403
 OPEN311 = "open311"        # by api_key, in the user's scope: tests/test_open311.py checks every user
+ATTACHMENT = "attachment"  # a case's photo or document by its id: the case's scope, 404 outside (below)
 
 
 def unit_kind(kind: str) -> tuple[str, str]:
@@ -46,6 +49,12 @@ MATRIX = {
     "cases.new": USER,
     "cases.show": CASE,
     "cases.act": CASE,
+    "cases.attach_files": CASE,
+    "cases.attachment": ATTACHMENT,
+    "cases.attachment_thumbnail": ATTACHMENT,
+    "api.upload_attachment": API_CASE,
+    "api.attachment": ATTACHMENT,
+    "api.attachment_thumbnail": ATTACHMENT,
     "api.create_token": PUBLIC,
     "api.me": API_USER,
     "api.categories": API_USER,
@@ -161,6 +170,11 @@ def holds(username: str, case) -> bool:
     return USERS[username][1] == case.unit.code
 
 
+def attaches(username: str, case) -> bool:
+    """The unit holding the case and the group that filed it add photos and files."""
+    return USERS[username][1] in (case.unit.code, case.group.code)
+
+
 def supervises(username: str, case) -> bool:
     """County officers urge any case of their county, team leaders the cases their groups hold."""
     role, unit = USERS[username]
@@ -187,6 +201,8 @@ EXPECTED = {
     # the holder and the assisting department report progress; the filing group tells the resident
     ("api.progress", "POST"): lambda u, c: 422 if holds(u, c) or u == "dept2" else 403,
     ("api.feedback", "POST"): lambda u, c: 422 if USERS[u][1] == c.group.code else 403,
+    ("cases.attach_files", "POST"): lambda u, c: 422 if attaches(u, c) else 403,
+    ("api.upload_attachment", "POST"): lambda u, c: 422 if attaches(u, c) else 403,
 }
 
 
@@ -219,6 +235,36 @@ def test_case_routes_answer_by_scope_and_never_leak(app, client, auth, api, coun
                             assert secret not in r.get_data(as_text=True)
         auth.logout()
     assert cells >= len(USERS) * len(county) * 4
+
+
+def test_attachments_answer_by_the_scope_of_their_case(app, client, auth, api, county):
+    """Every file route × every user × every relation: 200 in the case's scope, else 404."""
+    from tests.test_attachments import photo
+    uploads = {}
+    for case in county.values():
+        uploader = next(u for u in USERS if attaches(u, case))
+        r = api(uploader).client.post(f"/api/v1/cases/{case.id}/attachments", headers=api(uploader).headers,
+                                      data={"file": (io.BytesIO(photo()), "p.jpg"), "stage": "before"},
+                                      content_type="multipart/form-data")
+        assert r.status_code == 201, r.json
+        uploads[case.id] = r.json["id"]
+    rules = [r for r in app.url_map.iter_rules() if MATRIX[r.endpoint] == ATTACHMENT]
+    assert len(rules) == 4
+    cells = 0
+    for username in USERS:
+        token = api(username)
+        auth.login(username)
+        for case in county.values():
+            for rule in rules:
+                url = build(app, rule.endpoint, attachment_id=uploads[case.id])
+                if rule.rule.startswith("/api/"):
+                    r = token.client.get(url, headers=token.headers)
+                else:
+                    r = client.get(url)
+                cells += 1
+                assert r.status_code == (200 if may_see(username, case) else 404), (username, url)
+        auth.logout()
+    assert cells == len(USERS) * len(county) * len(rules)
 
 
 def test_lists_and_searches_hold_no_foreign_row(app, client, auth, api, county):

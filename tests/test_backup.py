@@ -1,6 +1,8 @@
 """Backup while the app writes, restore, and the restored trail verifies."""
 import threading
 
+import pytest
+
 from sqlalchemy import func, select
 
 from casetrack import create_app
@@ -102,3 +104,35 @@ def test_restore_refuses_a_backup_without_casetrack_tables(runner, world, tmp_pa
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
     assert result.output.startswith("error: ")
     assert counts() == before and before[0] > 0
+
+
+@pytest.mark.parametrize("store", ["folder", "database"])
+def test_backup_and_restore_keep_the_photos(app, runner, api, world, tmp_path, store):
+    """Folder: a tar of it beside the copy, put back by restore; database: in the copy itself."""
+    import io
+    import shutil
+
+    from tests.test_attachments import photo
+    app.config.update(ATTACHMENTS=store, ATTACHMENTS_DIR=str(tmp_path / "attachments"))
+    case, token = world.file("group1"), api("group1")
+    db.session.commit()
+    sent = token.client.post(f"/api/v1/cases/{case.id}/attachments", headers=token.headers,
+                             data={"file": (io.BytesIO(photo()), "p.jpg"), "stage": "before"},
+                             content_type="multipart/form-data").json
+    kept = token.client.get(sent["url"], headers=token.headers).data
+    backup_file = tmp_path / "copy.db"
+    result = runner.invoke(args=["backup", str(backup_file)])
+    assert result.exit_code == 0, result.output
+    assert backup.files_beside(backup_file).exists() == (store == "folder")
+
+    # the machine is lost: an empty folder, and the database emptied by a restore of an older copy
+    shutil.rmtree(tmp_path / "attachments", ignore_errors=True)
+    if db.engine.dialect.name == "postgresql":
+        db.session.remove()
+    result = runner.invoke(args=["restore", str(backup_file), "--yes"])
+    assert result.exit_code == 0, result.output
+    db.session.remove()
+    for url in (sent["url"], sent["thumbnail_url"]):
+        got = token.client.get(url, headers=token.headers)
+        assert got.status_code == 200 and got.mimetype == "image/jpeg"
+    assert token.client.get(sent["url"], headers=token.headers).data == kept

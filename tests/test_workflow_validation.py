@@ -70,6 +70,12 @@ def test_the_campaign_file_loads_with_its_deadline_rules():
      ["shared_problems.detection.text_similarity"]),
     (lambda d: d["transitions"][0].update(after=["sing"]), ["transitions[0] (resolve).after", "'sing'"]),
     (lambda d: d["transitions"][0].update(notice="party"), ["transitions[0] (resolve).notice"]),
+    (lambda d: d["transitions"][0].update(photos={"stage": "during"}), ["transitions[0] (resolve).photos.stage"]),
+    (lambda d: d["transitions"][0].update(photos={"stage": "document"}), ["(resolve).photos.stage", "before, after"]),
+    (lambda d: d["transitions"][0].update(photos={"stage": "after", "min": 10}), ["(resolve).photos.min", "at most 9"]),
+    (lambda d: d["transitions"][0].update(photos={"stage": "after", "min": -1}), ["(resolve).photos.min"]),
+    (lambda d: d["transitions"][0].update(photos={"min": 1}), ["(resolve).photos.stage", "missing"]),
+    (lambda d: d["transitions"][0].update(photos={"stage": "after", "count": 1}), ["(resolve).photos.count", "unknown key"]),
 ])
 def test_broken_deadline_rules_are_refused_with_file_and_key(campaign, mutate, parts):
     data = copy.deepcopy(campaign)
@@ -92,3 +98,12 @@ def test_the_sections_are_optional(campaign):
         state.pop("auto_escalate", None)
     wf = parse_workflow(campaign, "wf.yaml")
     assert wf.warn_at is None and wf.extensions is None and wf.shared is None
+
+
+def test_a_transition_may_take_photos(campaign):
+    wf = parse_workflow(campaign, "wf.yaml")
+    resolve = next(t for t in wf.transitions if t.trigger == "resolve")
+    assert (resolve.photos.stage, resolve.photos.min) == ("after", 0)   # the campaign offers, not requires
+    campaign["transitions"][0]["photos"] = {"stage": "after"}
+    wf = parse_workflow(campaign, "wf.yaml")
+    assert wf.transitions[0].photos.min == 1 and "photos=after>=1" in wf.describe()

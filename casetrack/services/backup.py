@@ -1,9 +1,11 @@
-"""Consistent online backups: SQLite's backup API, pg_dump -Fc on PostgreSQL."""
+"""Consistent online backups: SQLite's backup API, pg_dump -Fc on PostgreSQL, and the folder of
+attachments as a tar file beside the copy."""
 from __future__ import annotations
 
 import shutil
 import sqlite3
 import subprocess
+import tarfile
 from pathlib import Path
 
 from sqlalchemy import create_engine, inspect
@@ -64,10 +66,47 @@ def check_database(url: str) -> None:
                            f"({', '.join(missing)} missing): check CASETRACK_DATABASE_URL, or run init-db")
 
 
-def backup(url: str, target: Path) -> None:
-    """Copy the database at `url` to `target` while the app may be writing to it; a missing or
-    empty database is refused and nothing is written."""
+def files_beside(path: Path) -> Path:
+    """Where a backup keeps the attachments folder: a tar file next to the database's copy."""
+    return path.with_name(path.name + ".attachments.tar")
+
+
+def backup(url: str, target: Path, attachments: Path | None = None) -> None:
+    """Copy the database at `url` to `target` while the app may be writing to it, then the
+    `attachments` folder (if given) beside it; a missing or empty database is refused and nothing
+    is written."""
     check_database(url)
+    _backup_database(url, target)
+    if attachments is not None:
+        _backup_files(attachments, files_beside(target))
+
+
+def _backup_files(folder: Path, tar_path: Path) -> None:
+    """The folder after the database: every file a row of the copy names was written before
+    that row committed, and files are never changed (named by their hash), so all are there."""
+    part = tar_path.with_name(f".{tar_path.name}.part")
+    try:
+        with tarfile.open(part, "w") as tar:
+            if folder.is_dir():
+                for path in sorted(folder.rglob("*")):
+                    if path.is_file() and not path.name.startswith("."):
+                        tar.add(path, arcname=str(path.relative_to(folder)))
+        part.replace(tar_path)
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        raise ServiceError(f"backup of the attachments in {folder} failed: {exc}") from None
+
+
+def _restore_files(tar_path: Path, folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(tar_path) as tar:
+            tar.extractall(folder, filter="data")  # no paths outside the folder, no links out
+    except (OSError, tarfile.TarError) as exc:
+        raise ServiceError(f"restore of the attachments from {tar_path} failed: {exc}") from None
+
+
+def _backup_database(url: str, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     existed = target.exists()
     try:
@@ -91,10 +130,17 @@ def backup(url: str, target: Path) -> None:
         raise ServiceError(getattr(exc, "message", None) or f"backup failed: {exc}") from None
 
 
-def restore(url: str, source: Path) -> None:
-    """Replace the database at `url` with the copy in `source`."""
+def restore(url: str, source: Path, attachments: Path | None = None) -> None:
+    """Replace the database at `url` with the copy in `source`, and put back into the
+    `attachments` folder (if given) the files the backup kept beside it."""
     if not source.is_file():
         raise ServiceError(f"no backup file at {source}")
+    _restore_database(url, source)
+    if attachments is not None and files_beside(source).is_file():
+        _restore_files(files_beside(source), attachments)
+
+
+def _restore_database(url: str, source: Path) -> None:
     if url.startswith("sqlite"):
         check_database(f"sqlite:///{source}")  # an empty copy would empty the database
         try:

@@ -386,6 +386,7 @@ def _transition(case: Case, trigger: Any, actor: User | None, version: Any,
     spec = next((t for t in candidates if all(values.get(k) == v for k, v in t.when.items())), None)
     if spec is None:
         raise ValidationFailed({k: _("Not a possible value here.") for k in candidates[0].when})
+    photos = _photos(case, spec) if actor is not None else []  # the system takes no photos
 
     from_state, from_unit = case.state, case.unit
     back_to_kind = {"holder": case.unit.kind,
@@ -417,9 +418,12 @@ def _transition(case: Case, trigger: Any, actor: User | None, version: Any,
     case.deadline = values.get("due_date") or _deadline(wf, case.state)
     start_clock(case, wf)
     case.updated_at = now()
-    db.session.add(CaseEvent(case_id=case.id, at=case.updated_at, actor_id=actor.id if actor else None,
-                             trigger=trigger, from_state=from_state, to_state=case.state,
-                             from_unit_id=from_unit.id, to_unit_id=to_unit.id, data=logged))
+    event = CaseEvent(case_id=case.id, at=case.updated_at, actor_id=actor.id if actor else None,
+                      trigger=trigger, from_state=from_state, to_state=case.state,
+                      from_unit_id=from_unit.id, to_unit_id=to_unit.id, data=logged)
+    db.session.add(event)
+    for photo in photos:
+        photo.event = event
 
     assisting = _assists(wf, spec, values, case)
 
@@ -458,6 +462,14 @@ def assign_assists(case: Case, departments: list[Unit]) -> None:
 def assists_of(case: Case) -> list[Unit]:
     return list(db.session.scalars(select(Unit).join(CaseAssist, CaseAssist.unit_id == Unit.id)
                                    .where(CaseAssist.case_id == case.id).order_by(Unit.code)))
+
+
+def _photos(case: Case, spec: TransitionSpec) -> list:
+    """The photos the transition's workflow rule asks for, to go with its event."""
+    if spec.photos is None:
+        return []
+    from casetrack.services.attachments import photos_for
+    return photos_for(case, spec.photos)
 
 
 def _flush_transitions() -> None:

@@ -84,7 +84,7 @@ def register(app: Flask) -> None:
     from casetrack.web import (admin, admin_webhooks, api, api_deadlines, api_sheets, api_shared,  # noqa: F401
                                api_visits, auth, boards, case_sheets, cases, notices, open311, openapi,
                                settings, shared, visits)
-    from casetrack.web import api_reports, reports  # noqa: F401 (api_reports: routes on api.bp)
+    from casetrack.web import api_attachments, api_reports, reports  # noqa: F401 (routes on api.bp)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)

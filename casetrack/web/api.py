@@ -9,9 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from casetrack.extensions import csrf, db
-from casetrack.models import Case, Unit, User
+from casetrack.models import Attachment, Case, Unit, User
 from casetrack.services import accounts
 from casetrack.services import progress as reports
+from casetrack.services.attachments import case_attachments
 from casetrack.services.cases import (MAX_ID, MAX_TEXT, allowed_triggers, assists_of, case_events, file_case, fire, get_case,
                                       workflow_of)
 from casetrack.services.clock import clock_json, pending_extensions
@@ -20,6 +21,8 @@ from casetrack.services.location import place_json
 from casetrack.services.org import active_categories
 from casetrack.services.queries import CaseFilters, list_cases
 from casetrack.web import error_response, token_user
+from casetrack.web.idempotency import PARAMETER as IDEMPOTENCY
+from casetrack.web.idempotency import once
 from casetrack.web.openapi import doc, json_body, openapi_json, ref, responses
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -158,7 +161,7 @@ def units():
 
 
 @bp.post("/cases")
-@doc(summary="File a case (work-group cadres only)", tags=["cases"],
+@doc(summary="File a case (work-group cadres only)", tags=["cases"], parameters=[IDEMPOTENCY],
      requestBody={"required": True, "content": {"application/json": {"schema": ref("NewCase")}}},
      responses={**responses(("201", json_body(ref("Case"), "Filed")), 400, 403, 422),
                 "201": {**json_body(ref("Case"), "Filed"),
@@ -169,14 +172,16 @@ def create_case():
     unknown = {k: _("This action takes no such field.") for k in data if k not in fields}
     if unknown:
         raise ValidationFailed(unknown)
-    case = file_case(g.api_user, title=data.get("title"), description=data.get("description", ""),
-                     category=data.get("category"), kind=data.get("kind"),
-                     resident=data.get("resident"), target=data.get("target"),
-                     visit=data.get("visit"), location=data.get("location"),
-                     address=data.get("address"))
-    db.session.commit()
-    # A case filed just now has no extension pending: no query after the commit.
-    return jsonify(case_json(case, pending=None)), 201, {"Location": url_for(".case", case_id=case.id)}
+
+    def file():
+        case = file_case(g.api_user, title=data.get("title"), description=data.get("description", ""),
+                         category=data.get("category"), kind=data.get("kind"),
+                         resident=data.get("resident"), target=data.get("target"),
+                         visit=data.get("visit"), location=data.get("location"),
+                         address=data.get("address"))
+        # A case filed just now has no extension pending: no query for it.
+        return case_json(case, pending=None), 201, {"Location": url_for(".case", case_id=case.id)}
+    return once("create_case", data, file)
 
 
 @bp.get("/cases")
@@ -215,7 +220,17 @@ def case(case_id: int):
     row = get_case(g.api_user, case_id)
     return jsonify({**case_json(row), "events": [event_json(e) for e in case_events(row)],
                     "allowed": [t.trigger for t in allowed_triggers(row, g.api_user)],
-                    "assisting": [u.code for u in assists_of(row)]})
+                    "assisting": [u.code for u in assists_of(row)],
+                    "attachments": [attachment_json(a) for a in case_attachments(row)]})
+
+
+def attachment_json(attachment: Attachment) -> dict[str, Any]:
+    return {"id": attachment.id, "url": url_for("api.attachment", attachment_id=attachment.id),
+            "thumbnail_url": url_for("api.attachment_thumbnail", attachment_id=attachment.id)
+            if attachment.is_image else None,
+            "content_type": attachment.content_type, "size": attachment.size, "stage": attachment.stage,
+            "caption": attachment.caption, "filename": attachment.filename, "event": attachment.event_id,
+            "created_at": attachment.created_at.isoformat()}
 
 
 def event_json(event) -> dict[str, Any]:

@@ -16,6 +16,8 @@ from casetrack.services.location import place_json
 from casetrack.services.sheets import ImportFailed
 from casetrack.services.visits import import_visits, record_round, record_visit, visit_template
 from casetrack.web.api import body, bp, case_json
+from casetrack.web.idempotency import PARAMETER as IDEMPOTENCY
+from casetrack.web.idempotency import once
 from casetrack.web.openapi import DATE, UPLOAD, XLSX_BODY, doc, json_body, json_request, query, ref, responses
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -134,7 +136,7 @@ def visits_import():
 
 
 @bp.post("/visits")
-@doc(summary="Record a visit and file the problems found", tags=["visits"],
+@doc(summary="Record a visit and file the problems found", tags=["visits"], parameters=[IDEMPOTENCY],
      requestBody=json_request({"type": "object", "required": ["target", "date"], "properties": {
          "target": {"type": ["integer", "string"]}, "date": {"type": "string", "format": "date"},
          "cadres": {"type": "array", "items": {"type": "string"}}, "notes": {"type": "string"},
@@ -144,9 +146,11 @@ def visits_import():
          "properties": {"cases": {"type": "array", "items": ref("Case")}}}]})), 400, 403, 404, 409, 422))
 def create_visit():
     data = _only(body(), {"target", "date", "cadres", "notes", "suggestions", "problems", "location", "address"})
-    visit, cases = record_visit(g.api_user, **data)
-    db.session.commit()
-    return jsonify({**visit_json(visit), "cases": [case_json(c) for c in cases]}), 201
+
+    def record():
+        visit, cases = record_visit(g.api_user, **data)
+        return {**visit_json(visit), "cases": [case_json(c) for c in cases]}, 201, {}
+    return once("create_visit", data, record)
 
 
 @bp.post("/visits/round")

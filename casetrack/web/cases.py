@@ -7,19 +7,24 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import MultipleFileField, SelectField, StringField, TextAreaField
 
 from casetrack.extensions import db
 from casetrack.models import Target, Unit
 from casetrack.services.cases import (allowed_triggers, case_events, default_workflow, file_case,
                                       fire, get_case, workflow_of)
-from casetrack.services.errors import Conflict, ValidationFailed
+from casetrack.services.attachments import attach, case_attachments, get_attachment, may_attach
+from casetrack.services.errors import Conflict, Forbidden, ValidationFailed
 from casetrack.services.location import amap_url
 from casetrack.services.org import active_categories
 from casetrack.services.queries import (LIST_ROW, CaseFilters, list_cases, state_counts,
                                         units_in_scope, waiting_for)
 from casetrack.web import category_label, localized
+from casetrack.web.attachments import send_attachment
 from casetrack.web.forms import LocationFields, choices, show_errors
+
+# A phone opens its camera; static/photos.js makes large photos smaller before they are sent.
+PHOTO_INPUT = {"accept": "image/*", "capture": "environment", "multiple": True, "data-resize": True}
 
 bp = Blueprint("cases", __name__)
 
@@ -43,6 +48,7 @@ class FileCaseForm(LocationFields, FlaskForm):
                                  render_kw={"inputmode": "tel", "maxlength": 30, "autocomplete": "off"})
     resident_address = StringField(_l("Resident's address"), render_kw={"maxlength": 200})
     target = SelectField(_l("Visit target"), validate_choice=False, default="")
+    photos = MultipleFileField(_l("Photos (before the work)"), render_kw=PHOTO_INPUT)
 
 
 @bp.get("/")
@@ -84,6 +90,7 @@ def new():
                                        "address": form.resident_address.data},
                              target=form.target.data or None, location=form.location(),
                              address=form.address.data)
+            _attach_all(case, request.files.getlist("photos"), "before", "photos")
         except ValidationFailed as exc:
             show_errors(form, exc)
             status = 422
@@ -103,6 +110,8 @@ def _show(case, errors=None, typed=None, open_trigger=None, stale=False, status=
                                 .order_by(Unit.code)) if team else []
     map_url = amap_url(case.lat, case.long) if case.lat is not None and case.long is not None else None
     return render_template("cases/show.html", case=case, wf=wf, events=case_events(case), map_url=map_url,
+                           attachments=case_attachments(case), may_attach=may_attach(case, current_user),
+                           photo_input=PHOTO_INPUT,
                            actions=allowed_triggers(case, current_user), errors=errors or {},
                            typed=typed or {}, open_trigger=open_trigger, stale=stale,
                            departments=list(departments), groups=list(groups)), status
@@ -121,6 +130,8 @@ def act(case_id: int, trigger: str):
     fields = {name: request.form.getlist(name) if wf.fields[name].type == "departments"
               else request.form.get(name, "") for name in (spec.fields if spec else ())}
     try:
+        if spec is not None and spec.photos is not None:
+            _attach_all(case, request.files.getlist("photos"), spec.photos.stage, "photos")
         fire(case, trigger, current_user, version=request.form.get("version"), **fields)
     except ValidationFailed as exc:
         db.session.rollback()
@@ -134,3 +145,49 @@ def act(case_id: int, trigger: str):
     db.session.commit()
     flash(_("Done: %(action)s.", action=localized(spec.label) if spec else trigger), "success")
     return redirect(url_for(".show", case_id=case_id))
+
+
+def _attach_all(case, uploads, stage: str, field: str, caption: str = "") -> int:
+    """Each file chosen in a form's file field; a refusal names the field and the file."""
+    count = 0
+    for upload in uploads:
+        if not upload or not upload.filename:
+            continue
+        try:
+            attach(case, current_user, upload.stream, upload.filename, stage, caption)
+        except ValidationFailed as exc:
+            problem = exc.errors.get("file") or exc.message
+            raise ValidationFailed({field: f"{upload.filename}: {problem}"}, problem) from None
+        count += 1
+    return count
+
+
+@bp.post("/cases/<int:case_id>/attachments")
+def attach_files(case_id: int):
+    """Photos or documents added from the case page."""
+    case = get_case(current_user, case_id)
+    if not may_attach(case, current_user):
+        raise Forbidden(_("Only the unit handling this case and the group that filed it add files."))
+    try:
+        count = _attach_all(case, request.files.getlist("file"), request.form.get("stage", ""), "file",
+                            request.form.get("caption", ""))
+        if not count:
+            raise ValidationFailed({"file": _("Choose a photo or a file first.")})
+    except ValidationFailed as exc:
+        db.session.rollback()
+        flash(exc.errors.get("stage") or exc.errors.get("caption") or exc.message, "error")
+        return _show(get_case(current_user, case_id), errors=exc.errors, open_trigger="attachments",
+                     status=422)
+    db.session.commit()
+    flash(_("%(n)d file(s) added.", n=count), "success")
+    return redirect(url_for(".show", case_id=case_id) + "#attachments")
+
+
+@bp.get("/attachments/<int:attachment_id>")
+def attachment(attachment_id: int):
+    return send_attachment(get_attachment(current_user, attachment_id), thumbnail=False)
+
+
+@bp.get("/attachments/<int:attachment_id>/thumbnail")
+def attachment_thumbnail(attachment_id: int):
+    return send_attachment(get_attachment(current_user, attachment_id), thumbnail=True)

@@ -119,7 +119,16 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                              "from_state": nullable("string"), "to_state": {"type": "string"},
                              "from_unit": nullable("string"), "to_unit": {"type": "string"},
                              "data": {"type": "object"}}},
-    "CaseDetail": {"allOf": [ref("Case"), {"type": "object", "required": ["events", "allowed"], "properties": {
+    "Attachment": {"type": "object", "required": ["id", "url", "thumbnail_url", "content_type", "size"],
+                   "properties": {"id": {"type": "integer"}, "url": {"type": "string"},
+                                  "thumbnail_url": nullable("string", description="photos only"),
+                                  "content_type": {"type": "string"}, "size": {"type": "integer"},
+                                  "stage": {"type": "string", "enum": ["before", "after", "document"]},
+                                  "caption": {"type": "string"}, "filename": {"type": "string"},
+                                  "event": nullable("integer", description="the transition it went with"),
+                                  "created_at": {"type": "string", "format": "date-time"}}},
+    "CaseDetail": {"allOf": [ref("Case"), {"type": "object", "required": ["events", "allowed", "attachments"], "properties": {
+        "attachments": {"type": "array", "items": ref("Attachment")},
         "events": {"type": "array", "items": ref("Event")},
         "allowed": {"type": "array", "items": {"type": "string"},
                     "description": "the triggers this user may fire now"},

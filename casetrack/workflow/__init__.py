@@ -86,6 +86,17 @@ class StateSpec:
 
 
 @dataclass(frozen=True)
+class PhotoRule:
+    """Photos a transition takes (e.g. 整改后 for resolve): of `stage`, at least `min` (0: offered)."""
+    stage: str
+    min: int
+
+
+PHOTO_STAGES = ("before", "after")
+MAX_PHOTOS = 9
+
+
+@dataclass(frozen=True)
 class TransitionSpec:
     """One YAML transition; `dest` is a state name, or None when `back_to` decides it."""
     trigger: str
@@ -100,6 +111,7 @@ class TransitionSpec:
     notice: str = "new_case"        # the notice the new holder gets when the case changes hands
     after: tuple[str, ...] = ()     # what follows the transition (AFTER_ACTIONS), in order
     counts_as: str | None = None    # a bulletin figure the transition counts in (COUNTS_AS)
+    photos: PhotoRule | None = None  # photos it takes, bound to its event
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -157,7 +169,8 @@ class Workflow:
             lines.append(f"  {t.trigger:<10} {','.join(t.sources)} -> {dest}{cond}"
                          f"  roles={','.join(sorted(t.roles))}"
                          f"  fields={','.join(t.required) or '-'}"
-                         f"{'  optional=' + ','.join(t.optional) if t.optional else ''}")
+                         f"{'  optional=' + ','.join(t.optional) if t.optional else ''}"
+                         f"{f'  photos={t.photos.stage}>={t.photos.min}' if t.photos else ''}")
         if self.warn_at:
             lines.append(f"pre-warning at {self.warn_at:.0%} of the working days")
         if self.extensions:
@@ -261,7 +274,7 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
     for i, spec in enumerate(data["transitions"]):
         where = f"{path}: transitions[{i}]"
         _check_keys(where, spec, {"trigger", "source", "dest", "roles", "fields", "optional", "when",
-                                  "label", "notice", "after", "counts_as"}, {"trigger", "source", "dest", "roles"})
+                                  "label", "notice", "after", "counts_as", "photos"}, {"trigger", "source", "dest", "roles"})
         trigger = spec["trigger"]
         if not isinstance(trigger, str) or not trigger.isidentifier():
             raise WorkflowError(f"{where}.trigger: must be a simple name, not {trigger!r}")
@@ -301,7 +314,8 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
                                     f"(allowed: {', '.join(AFTER_ACTIONS)})")
         transitions.append(TransitionSpec(trigger, sources, dest, back_to, t_roles, required,
                                           optional, dict(when),
-                                          _label(where, spec.get("label", trigger)), notice, after))
+                                          _label(where, spec.get("label", trigger)), notice, after,
+                                          photos=_photos(f"{where}.photos", spec.get("photos"))))
 
     for sname, spec in data["states"].items():
         if spec.get("auto_escalate") is not None:
@@ -365,6 +379,18 @@ def _counts_as(where: str, spec: dict, t: TransitionSpec) -> TransitionSpec:
     if figure not in COUNTS_AS:
         raise WorkflowError(f"{where}.counts_as: must be one of {', '.join(COUNTS_AS)}")
     return replace(t, counts_as=figure)
+
+
+def _photos(where: str, spec: Any) -> PhotoRule | None:
+    if spec is None:
+        return None
+    _check_keys(where, spec, {"stage", "min"}, {"stage"})
+    if spec["stage"] not in PHOTO_STAGES:
+        raise WorkflowError(f"{where}.stage: must be one of {', '.join(PHOTO_STAGES)}")
+    least = _whole(f"{where}.min", spec.get("min", 1), 0)
+    if least > MAX_PHOTOS:
+        raise WorkflowError(f"{where}.min: at most {MAX_PHOTOS} photos go with a transition")
+    return PhotoRule(spec["stage"], least)
 
 
 def _warn_at(where: str, spec: Any) -> float | None:

@@ -1,0 +1,52 @@
+"""Photos and documents of cases over the API, on the /api/v1 blueprint."""
+from __future__ import annotations
+
+from flask import g, jsonify, request, url_for
+
+from casetrack.extensions import db
+from casetrack.services.attachments import JPEG, OLE, OOXML, attach, get_attachment
+from casetrack.services.cases import get_case
+from casetrack.web.api import attachment_json, bp
+from casetrack.web.attachments import send_attachment
+from casetrack.web.openapi import doc, json_body, ref, responses
+
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+FILE_TYPES = [JPEG, "application/pdf", *(t for t, _ext in OOXML.values()), *OLE.values()]
+
+
+@bp.post("/cases/<int:case_id>/attachments")
+@doc(summary="Add a photo or a document to a case (the unit handling it, the group that filed it)",
+     tags=["cases"],
+     requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
+         "type": "object", "required": ["file", "stage"], "properties": {
+             "file": {"type": "string", "format": "binary",
+                      "description": "a photo (re-encoded as JPEG, EXIF removed); for a document also PDF or Office"},
+             "caption": {"type": "string", "maxLength": 200},
+             "stage": {"type": "string", "enum": ["before", "after", "document"],
+                       "description": "before (整改前) or after (整改后) the work, or a document"}}}}}},
+     responses={**responses(("201", json_body(ref("Attachment"))), 403, 404, 413, 422),
+                "201": {**json_body(ref("Attachment")), "headers": {"Location": {"schema": {"type": "string"}}}}})
+def upload_attachment(case_id: int):
+    case = get_case(g.api_user, case_id)
+    upload = request.files.get("file")
+    row = attach(case, g.api_user, upload.stream if upload and upload.filename else None,
+                 upload.filename if upload else "", request.form.get("stage"), request.form.get("caption", ""))
+    db.session.commit()
+    return jsonify(attachment_json(row)), 201, {"Location": url_for(".attachment", attachment_id=row.id)}
+
+
+FILE_RESPONSES = responses(("200", {"description": "the photo (image/jpeg) or the document (a download)",
+                                    "content": {t: BINARY for t in FILE_TYPES}}), 404)
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@doc(summary="A photo or document of a case in my scope", tags=["cases"], responses=FILE_RESPONSES)
+def attachment(attachment_id: int):
+    return send_attachment(get_attachment(g.api_user, attachment_id), thumbnail=False)
+
+
+@bp.get("/attachments/<int:attachment_id>/thumbnail")
+@doc(summary="A photo's thumbnail (image/jpeg); documents have none (404)", tags=["cases"],
+     responses=responses(("200", {"description": "the thumbnail", "content": {JPEG: BINARY}}), 404))
+def attachment_thumbnail(attachment_id: int):
+    return send_attachment(get_attachment(g.api_user, attachment_id), thumbnail=True)
