@@ -10,7 +10,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import joinedload, lazyload
 
 from casetrack.extensions import db
-from casetrack.models import CASE_KINDS, Case, CaseEvent, Category, Unit, User
+from casetrack.models import CASE_KINDS, Case, CaseEvent, Category, Target, Unit, User
 from casetrack.services.calendar import SHANGHAI, parse_day, today
 from casetrack.services.cases import MAX_ID, default_workflow, scoped_cases, unit_filter, whole_number
 from casetrack.services.clock import running_clock
@@ -119,8 +119,7 @@ def filtered_cases(user: User, f: CaseFilters):
             flagged = flagged.where(CaseEvent.to_unit_id == held_by)
         stmt = stmt.where(Case.id.in_(flagged))
     if f.q:
-        stmt = stmt.where(or_(Case.title.icontains(f.q, autoescape=True),
-                              Case.description.icontains(f.q, autoescape=True)))
+        stmt = stmt.where(matches(f.q))
     if f.counted:
         from casetrack.services.bulletin import counted_in
         stmt = stmt.where(counted_in(f.counted, f.counted_from, f.counted_to, f.level))
@@ -129,6 +128,21 @@ def filtered_cases(user: User, f: CaseFilters):
     if f.date_to:
         stmt = stmt.where(Case.created_at < _start_of(f.date_to + timedelta(days=1)))
     return stmt
+
+
+def matches(q: str):
+    """Words in the title or description, or a resident's name, phone, address or village.
+
+    A phone is matched on its digits whatever spaces or dashes either side typed. Plain LIKE
+    over a few columns of the scoped rows: at 20,000 cases a scan is a few milliseconds."""
+    cols = (Case.title, Case.description, Case.resident_name, Case.resident_address)
+    terms = [c.icontains(q, autoescape=True) for c in cols]
+    terms.append(Case.target_id.in_(select(Target.id).where(Target.village.icontains(q, autoescape=True))))
+    digits = "".join(ch for ch in q if ch.isdigit())
+    if len(digits) >= 4 and len(digits) >= len(q.replace(" ", "").replace("-", "")):
+        phone = func.replace(func.replace(Case.resident_phone, " ", ""), "-", "")
+        terms.append(phone.contains(digits))
+    return or_(*terms)
 
 
 def _start_of(day: date) -> datetime:
@@ -157,6 +171,11 @@ def list_cases(user: User, f: CaseFilters, *options) -> tuple[list[Case], int | 
     if len(rows) > size:
         return rows[:size], rows[size - 1].id
     return rows, None
+
+
+def count_cases(user: User, f: CaseFilters) -> int:
+    """How many cases the filters match in the user's scope (the cursor aside)."""
+    return db.session.scalar(filtered_cases(user, f).with_only_columns(func.count(Case.id))) or 0
 
 
 # -- inbox and boards ----------------------------------------------------------------------

@@ -15,7 +15,7 @@ from casetrack.services.cases import (allowed_triggers, case_events, default_wor
                                       fire, get_case, workflow_of)
 from casetrack.services.errors import Conflict, ValidationFailed
 from casetrack.services.org import active_categories
-from casetrack.services.queries import (LIST_ROW, CaseFilters, list_cases, state_counts,
+from casetrack.services.queries import (LIST_ROW, CaseFilters, count_cases, list_cases, state_counts,
                                         units_in_scope, waiting_for)
 from casetrack.web import category_label, localized
 from casetrack.web.forms import choices, show_errors
@@ -61,6 +61,7 @@ def list_():
     filters = CaseFilters.from_args(request.args)
     page, cursor = list_cases(current_user, filters, *LIST_ROW)
     return render_template("cases/index.html", cases=page, cursor=cursor, filters=filters,
+                           total=count_cases(current_user, filters),
                            states=default_workflow().states, categories=active_categories(),
                            units=units_in_scope(current_user))
 

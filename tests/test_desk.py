@@ -1,0 +1,43 @@
+"""The office's desk: finding a resident's cases, and what the list pages show of them."""
+from casetrack.extensions import db
+from casetrack.models import Target
+
+
+def _found(client_, q: str) -> set[str]:
+    return {c["title"] for c in client_.get("/cases", query_string={"q": q}).json["cases"]}
+
+
+def test_a_resident_is_found_by_name_phone_address_or_village_in_scope_only(api, world):
+    village = Target(kind="farm_household", name="李四家", village="桃源村", group_id=world.units["G1"].id)
+    db.session.add(village)
+    db.session.flush()
+    world.file("group1", title="李家屋顶漏雨", resident={"name": "李四", "phone": "138 0000 0001",
+                                                   "address": "东山镇上街7号"}, target=village.id)
+    world.file("group3", title="赵家门前积水", resident={"name": "赵六", "phone": "13900000002",
+                                                   "address": "西河镇下街9号"})
+    db.session.commit()
+    county, team1 = api("county"), api("team1")
+    assert _found(county, "李四") == {"李家屋顶漏雨"}
+    assert _found(county, "13800000001") == {"李家屋顶漏雨"}  # typed without the spaces
+    assert _found(county, "0001") == {"李家屋顶漏雨"}
+    assert _found(county, "上街") == {"李家屋顶漏雨"}
+    assert _found(county, "桃源") == {"李家屋顶漏雨"}
+    assert _found(county, "赵六") == {"赵家门前积水"}
+    assert _found(team1, "赵六") == set()  # another team's resident stays out of sight
+    assert _found(team1, "0002") == set()
+
+
+def test_the_list_masks_a_phone_the_case_page_shows_it_whole(client, auth, world):
+    case = world.file("group1", title="屋顶漏雨", resident={"name": "李四", "phone": "13800000001",
+                                                        "address": "上街7号"})
+    db.session.commit()
+    auth.login("county")
+    listed = client.get("/cases?q=李四").get_data(as_text=True)
+    assert "138****0001" in listed and "13800000001" not in listed
+    assert "13800000001" in client.get(f"/cases/{case.id}").get_data(as_text=True)
+
+
+def test_an_empty_search_says_nothing_matches(client, auth, world):
+    auth.login("county")
+    page = client.get("/cases?q=没有这个人", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "没有符合条件的问题" in page
