@@ -69,6 +69,7 @@ MATRIX = {
     "notices.inbox": USER,
     "notices.read": USER,
     "notices.read_all": USER,
+    "notices.read_group": USER,
     "notices.acknowledge": USER,
     "notices.supervise": CASE,
     "notices.ask_extension": CASE,

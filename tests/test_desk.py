@@ -41,3 +41,31 @@ def test_an_empty_search_says_nothing_matches(client, auth, world):
     auth.login("county")
     page = client.get("/cases?q=没有这个人", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert "没有符合条件的问题" in page
+
+
+def _kinds_seen(api, username: str) -> list:
+    return [(n["kind"], n["case"]) for n in api(username).get("/notifications").get_json()["notifications"]]
+
+
+def test_a_filing_tells_the_units_other_users_not_the_one_who_filed(api, world):
+    by_leader, by_member = world.file("group1"), world.file("member1")
+    db.session.commit()
+    assert _kinds_seen(api, "group1") == [("new_case", by_member.id)]
+    assert _kinds_seen(api, "member1") == [("new_case", by_leader.id)]
+
+
+def test_notices_are_one_line_per_kind_and_day_and_read_by_the_line(client, auth, api, world):
+    for i in range(30):
+        world.file("group1", title=f"第{i}号漏雨")
+    db.session.commit()
+    auth.login("member1")
+    page = client.get("/notices/").get_data(as_text=True)
+    assert page.count('<details class="digest') == 1
+    assert "30 条通知" in page and "30 条未读" in page
+    assert page.count("data-notice=") == 5  # the newest few inside; the rest one link away
+    day = page.split('data-day="')[1].split('"')[0]
+    whole = client.get(f"/notices/?kind=new_case&day={day}").get_data(as_text=True)
+    assert whole.count("data-notice=") == 30 and "第0号漏雨" in whole
+    assert client.get("/notices/?kind=nonsense&day=2026-02-30").status_code == 422
+    client.post("/notices/read-group", data={"kind": "new_case", "day": day})
+    assert api("member1").get("/notifications").get_json()["unread"] == 0
