@@ -69,3 +69,20 @@ def test_notices_are_one_line_per_kind_and_day_and_read_by_the_line(client, auth
     assert client.get("/notices/?kind=nonsense&day=2026-02-30").status_code == 422
     client.post("/notices/read-group", data={"kind": "new_case", "day": day})
     assert api("member1").get("/notifications").get_json()["unread"] == 0
+
+
+def test_a_board_lists_the_most_urgent_few_and_counts_them_all(client, auth, world):
+    from casetrack.services.cases import fire
+    for i in range(14):
+        fire(world.file("group1", kind="shared", title=f"第{i}号共性问题"), "escalate", world.users["team1"],
+             reason="需县里协调")
+    db.session.commit()
+    auth.login("county")
+    page = client.get("/boards/county").get_data(as_text=True)
+    incoming = page.split('id="incoming"')[1].split("</section>")[0]
+    assert incoming.count("data-case=") == 10
+    assert "共 14 件" in incoming and "本周到期" in incoming
+    assert "/cases?held_by=C&amp;state=county" in incoming and "查看全部 14 个问题" in incoming
+    assert 'data-label="办理期限"' in incoming  # a date on a phone's card says which date it is
+    listed = client.get("/cases?held_by=C&state=county").get_data(as_text=True)
+    assert listed.count("data-case=") == 14

@@ -18,6 +18,7 @@ from casetrack.services.errors import ValidationFailed
 
 TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no")
 SWEEP_FLAGS = ("overdue", "pre_warning")  # the events of the sweep's flags
+BOARD_ROWS = 10  # cases a board or inbox section lists; its figures count them all
 
 
 @dataclass
@@ -207,11 +208,35 @@ def by_urgency(stmt, limit: int = 200) -> list[Case]:
     return list(db.session.scalars(stmt.order_by(*order).limit(limit)))
 
 
-def waiting_for(user: User, states: list[str] | None = None, limit: int = 200):
-    """(cases, query): the cases my unit holds in a state where my role may act, most urgent first."""
+def due_this_week():
+    """True for a case due from today to Sunday (Asia/Shanghai), clock running."""
+    day = today()
+    return and_(Case.deadline >= day, Case.deadline <= day + timedelta(days=6 - day.weekday()),
+                running_clock(default_workflow()))
+
+
+@dataclass
+class Section:
+    """A board's list: its figures counted by the database, and its most urgent few cases."""
+    total: int
+    overdue: int
+    due_this_week: int
+    cases: list[Case]
+
+
+def section(stmt, limit: int = BOARD_ROWS) -> Section:
+    """The figures of a case query and its `limit` most urgent cases; the rest are one link away."""
+    figures = db.session.execute(stmt.with_only_columns(
+        func.count(Case.id), func.sum(case((overdue(), 1), else_=0)),
+        func.sum(case((due_this_week(), 1), else_=0)))).one()
+    total, late, week = (n or 0 for n in figures)
+    return Section(total, late, week, by_urgency(stmt, limit) if total else [])
+
+
+def waiting_for(user: User, states: list[str] | None = None):
+    """The query of the cases my unit holds in a state where my role may act (see `section`)."""
     states = acting_states(user.role) if states is None else states
-    stmt = scoped_cases(user).where(Case.unit_id == user.unit_id, Case.state.in_(states))
-    return by_urgency(stmt, limit), stmt
+    return scoped_cases(user).where(Case.unit_id == user.unit_id, Case.state.in_(states))
 
 
 def state_counts(stmt, *by) -> list[tuple]:

@@ -16,7 +16,7 @@ from casetrack.services.cases import (allowed_triggers, case_events, default_wor
 from casetrack.services.errors import Conflict, ValidationFailed
 from casetrack.services.org import active_categories
 from casetrack.services.queries import (LIST_ROW, CaseFilters, count_cases, list_cases, state_counts,
-                                        units_in_scope, waiting_for)
+                                        section, units_in_scope, waiting_for)
 from casetrack.web import category_label, localized
 from casetrack.web.forms import choices, show_errors
 
@@ -49,11 +49,9 @@ def index():
     """My inbox: the cases waiting for my action, overdue first, with counts."""
     if current_user.role == "admin":
         return redirect(url_for("admin.users"))
-    cases, stmt = waiting_for(current_user)
-    counts = state_counts(stmt)
-    return render_template("cases/inbox.html", cases=cases, counts=counts,
-                           total=sum(n for _s, n, _late in counts),
-                           late=sum(late or 0 for _s, _n, late in counts))
+    stmt = waiting_for(current_user)
+    held = current_user.unit.code if current_user.unit else None
+    return render_template("cases/inbox.html", mine=section(stmt), counts=state_counts(stmt), held=held)
 
 
 @bp.get("/cases")
