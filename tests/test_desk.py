@@ -86,3 +86,12 @@ def test_a_board_lists_the_most_urgent_few_and_counts_them_all(client, auth, wor
     assert 'data-label="办理期限"' in incoming  # a date on a phone's card says which date it is
     listed = client.get("/cases?held_by=C&state=county").get_data(as_text=True)
     assert listed.count("data-case=") == 14
+
+
+def test_api_tokens_live_under_my_settings_not_in_every_header(client, auth, world):
+    auth.login("group1")
+    page = client.get("/").get_data(as_text=True)
+    header = page.split("</header>")[0]
+    assert "API 令牌" not in header and '<details class="menu">' in header and "/settings/" in header
+    assert 'rel="icon"' in page
+    assert "/settings/tokens" in client.get("/settings/").get_data(as_text=True)
