@@ -95,3 +95,12 @@ def test_api_tokens_live_under_my_settings_not_in_every_header(client, auth, wor
     assert "API 令牌" not in header and '<details class="menu">' in header and "/settings/" in header
     assert 'rel="icon"' in page
     assert "/settings/tokens" in client.get("/settings/").get_data(as_text=True)
+
+
+def test_a_downloaded_list_is_named_in_chinese_with_its_unit_and_day(client, auth, world):
+    from urllib.parse import quote
+
+    from casetrack.services.calendar import today
+    auth.login("team1")
+    disposition = client.get("/cases/export.xlsx").headers["Content-Disposition"]
+    assert f"filename*=UTF-8''{quote(f'问题清单-东山镇工作队-{today().isoformat()}.xlsx')}" in disposition
