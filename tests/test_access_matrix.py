@@ -78,6 +78,8 @@ MATRIX = {
     "notices.inbox": USER,
     "notices.read": USER,
     "notices.read_all": USER,
+    "notices.read_group": USER,
+    "settings.index": USER,
     "notices.acknowledge": USER,
     "notices.supervise": CASE,
     "notices.ask_extension": CASE,

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, String
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 
@@ -26,3 +28,21 @@ class UTCDateTime(TypeDecorator):
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+class shanghai_day(FunctionElement):
+    """The Asia/Shanghai calendar day (as 'YYYY-MM-DD' text) of a UTCDateTime column, in SQL:
+    China keeps UTC+8 all year, so it is the UTC moment plus eight hours."""
+    type = String()
+    inherit_cache = True
+    name = "shanghai_day"
+
+
+@compiles(shanghai_day, "sqlite")
+def _sqlite_day(element, compiler, **kw):
+    return f"date({compiler.process(element.clauses, **kw)}, '+8 hours')"
+
+
+@compiles(shanghai_day, "postgresql")
+def _pg_day(element, compiler, **kw):
+    return f"to_char({compiler.process(element.clauses, **kw)} + interval '8 hours', 'YYYY-MM-DD')"

@@ -98,6 +98,8 @@ class Notification(db.Model):
         comment="a sweep's digest: how many cases it flagged (overdue or pre-warned) in one run")
     about_unit_id: Mapped[int | None] = mapped_column(
         ForeignKey("units.id"), comment="a digest to a superior: the unit below whose cases it counts")
+    except_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id"), comment="a unit's notice: not shown to this user (it reports their own action)")
     read: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

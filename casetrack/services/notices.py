@@ -2,27 +2,34 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import case as when
 from sqlalchemy.orm import selectinload
 
 from casetrack.db.at_commit import write_at_commit
 from casetrack.db.bulk import driver_marks
+from casetrack.db.types import shanghai_day
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, Notification, SupervisionNote, Unit, User
+from casetrack.models.deadlines import NOTICE_KINDS
 from casetrack.services import mail
-from casetrack.services.calendar import now
+from casetrack.services.calendar import now, parse_day
 from casetrack.services.errors import Forbidden, NotFound, ValidationFailed
+from casetrack.services.summaries import local_day
 from casetrack.services.text import text_error
 
 SUPERVISING_ROLES = ("team_leader", "county_officer")
 REPORT_LATE = "report_late"   # the sweep's flag and digest: a progress report is owed
 INBOX_SIZE = 100
+GROUP_DAYS = 7  # days of digest lines a page of the inbox shows
+GROUP_SHOWN = 5  # notices shown when a digest line is opened; the rest one link away
 
 
 def notify(kind: str, case: Case | None, message: str, *, unit: Unit | None = None,
@@ -45,9 +52,11 @@ _INSERT_NOTICE = Notification.__table__.insert()  # built once: every filing run
 def notify_unit_of_case(kind: str, case: Case, unit: Unit) -> None:
     """`notify` a unit of a case already written, by one INSERT (no object, no flush: a filing
     writes its rows outside the unit of work), sent with the COMMIT on PostgreSQL."""
+    # The cadre who filed it knows: the unit's other users hear (a member's filing tells the leader).
     write_at_commit(db.session.connection(), _INSERT_NOTICE,
                     {"kind": kind, "case_id": case.id, "message": case.title, "unit_id": unit.id,
-                     "user_id": None, "read": False, "created_at": now()})
+                     "user_id": None, "except_user_id": case.created_by_id, "read": False,
+                     "created_at": now()})
     mail.queue(_subject(kind, case), case.title, unit_id=unit.id)
 
 
@@ -122,14 +131,84 @@ def link(notice: Notification) -> str | None:
 
 
 def _mine(user: User):
-    return or_(Notification.user_id == user.id,
-               Notification.unit_id == user.unit_id if user.unit_id else False)
+    unit = and_(Notification.unit_id == user.unit_id,
+                or_(Notification.except_user_id.is_(None), Notification.except_user_id != user.id))
+    return or_(Notification.user_id == user.id, unit if user.unit_id else False)
 
 
-def inbox(user: User) -> list[Notification]:
-    return list(db.session.scalars(select(Notification).where(_mine(user))
-                                   .options(selectinload(Notification.unit), selectinload(Notification.about_unit))
+def inbox(user: User, kind: str | None = None, day: date | None = None,
+          cursor: int | None = None) -> list[Notification]:
+    """My newest notices (of one kind and Asia/Shanghai day if given, older than `cursor`)."""
+    stmt = select(Notification).where(_mine(user), *_group(kind, day))
+    if cursor:
+        stmt = stmt.where(Notification.id < cursor)
+    return list(db.session.scalars(stmt.options(selectinload(Notification.unit),
+                                                selectinload(Notification.about_unit))
                                    .order_by(Notification.id.desc()).limit(INBOX_SIZE)))
+
+
+def group_args(args) -> tuple[str | None, date | None]:
+    """A digest line's kind and day from a query string or form; a bad value is refused."""
+    kind, day = args.get("kind") or None, None
+    errors = {}
+    if kind and kind not in NOTICE_KINDS:
+        errors["kind"] = _("No such kind of notice.")
+    if args.get("day"):
+        try:
+            day = parse_day(args["day"])
+        except ValueError:
+            errors["day"] = _("A date like 2026-07-31, please.")
+    if errors:
+        raise ValidationFailed(errors, _("Please correct the filters."))
+    return kind, day
+
+
+def _group(kind: str | None, day: date | None) -> list:
+    return ([Notification.kind == kind] if kind else []) + (
+        [shanghai_day(Notification.created_at) == day.isoformat()] if day else [])
+
+
+@dataclass
+class NoticeGroup:
+    """One digest line of the inbox: the notices of one kind on one day."""
+    kind: str
+    day: date
+    count: int
+    unread: int
+    newest: list[Notification] = field(default_factory=list)
+
+
+def grouped(user: User, before: date | None = None, days: int = GROUP_DAYS,
+            shown: int = GROUP_SHOWN) -> tuple[list[NoticeGroup], date | None]:
+    """My notices by (day, kind), newest day first, `days` days a page, with the `shown` newest
+    of each group; and the day to continue before (None at the end). Counted by the database."""
+    day = shanghai_day(Notification.created_at)
+    mine = select(day.label("day")).where(_mine(user))
+    if before:
+        mine = mine.where(day < before.isoformat())
+    page_days = list(db.session.scalars(mine.distinct().order_by(day.desc()).limit(days + 1)))
+    more = len(page_days) > days
+    page_days = page_days[:days]
+    if not page_days:
+        return [], None
+    rows = db.session.execute(
+        select(day, Notification.kind, func.count(Notification.id),
+               func.sum(when((Notification.read.is_(False), 1), else_=0)))
+        .where(_mine(user), day.in_(page_days)).group_by(day, Notification.kind)
+        .order_by(day.desc(), Notification.kind))
+    groups = [NoticeGroup(kind, date.fromisoformat(d), n, unread or 0) for d, kind, n, unread in rows]
+    # The newest few of every group in one query: numbered within their group by the database.
+    rank = func.row_number().over(partition_by=(day, Notification.kind),
+                                  order_by=Notification.id.desc()).label("rank")
+    ranked = select(Notification.id, rank).where(_mine(user), day.in_(page_days)).subquery()
+    newest = db.session.scalars(
+        select(Notification).join(ranked, ranked.c.id == Notification.id).where(ranked.c.rank <= shown)
+        .options(selectinload(Notification.unit), selectinload(Notification.about_unit))
+        .order_by(Notification.id.desc()))
+    by_key = {(g.day, g.kind): g for g in groups}
+    for n in newest:
+        by_key[local_day(n.created_at), n.kind].newest.append(n)
+    return groups, date.fromisoformat(page_days[-1]) if more else None
 
 
 def unread_count(user: User) -> int:
@@ -137,9 +216,10 @@ def unread_count(user: User) -> int:
                              .where(_mine(user), Notification.read.is_(False))) or 0
 
 
-def mark_read(user: User, notice_id: int | None = None) -> int:
-    """Mark one notice (or all of mine) read; returns how many changed."""
-    stmt = update(Notification).where(_mine(user), Notification.read.is_(False))
+def mark_read(user: User, notice_id: int | None = None, kind: str | None = None,
+              day: date | None = None) -> int:
+    """Mark one notice, a group of them (one kind, one day) or all of mine read; returns how many changed."""
+    stmt = update(Notification).where(_mine(user), Notification.read.is_(False), *_group(kind, day))
     if notice_id is not None:
         if db.session.scalars(select(Notification.id).where(
                 _mine(user), Notification.id == notice_id)).first() is None:

@@ -10,7 +10,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import joinedload, lazyload
 
 from casetrack.extensions import db
-from casetrack.models import CASE_KINDS, Case, CaseEvent, Category, Unit, User
+from casetrack.models import CASE_KINDS, Case, CaseEvent, Category, Target, Unit, User
 from casetrack.services.calendar import SHANGHAI, parse_day, today
 from casetrack.services.cases import MAX_ID, default_workflow, scoped_cases, unit_filter, whole_number
 from casetrack.services.clock import running_clock
@@ -18,6 +18,7 @@ from casetrack.services.errors import ValidationFailed
 
 TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no")
 SWEEP_FLAGS = ("overdue", "pre_warning")  # the events of the sweep's flags
+BOARD_ROWS = 10  # cases a board or inbox section lists; its figures count them all
 
 
 @dataclass
@@ -119,8 +120,7 @@ def filtered_cases(user: User, f: CaseFilters):
             flagged = flagged.where(CaseEvent.to_unit_id == held_by)
         stmt = stmt.where(Case.id.in_(flagged))
     if f.q:
-        stmt = stmt.where(or_(Case.title.icontains(f.q, autoescape=True),
-                              Case.description.icontains(f.q, autoescape=True)))
+        stmt = stmt.where(matches(f.q))
     if f.counted:
         from casetrack.services.bulletin import counted_in
         stmt = stmt.where(counted_in(f.counted, f.counted_from, f.counted_to, f.level))
@@ -129,6 +129,21 @@ def filtered_cases(user: User, f: CaseFilters):
     if f.date_to:
         stmt = stmt.where(Case.created_at < _start_of(f.date_to + timedelta(days=1)))
     return stmt
+
+
+def matches(q: str):
+    """Words in the title or description, or a resident's name, phone, address or village.
+
+    A phone is matched on its digits whatever spaces or dashes either side typed. Plain LIKE
+    over a few columns of the scoped rows: at 20,000 cases a scan is a few milliseconds."""
+    cols = (Case.title, Case.description, Case.resident_name, Case.resident_address)
+    terms = [c.icontains(q, autoescape=True) for c in cols]
+    terms.append(Case.target_id.in_(select(Target.id).where(Target.village.icontains(q, autoescape=True))))
+    digits = "".join(ch for ch in q if ch.isdigit())
+    if len(digits) >= 4 and len(digits) >= len(q.replace(" ", "").replace("-", "")):
+        phone = func.replace(func.replace(Case.resident_phone, " ", ""), "-", "")
+        terms.append(phone.contains(digits))
+    return or_(*terms)
 
 
 def _start_of(day: date) -> datetime:
@@ -157,6 +172,11 @@ def list_cases(user: User, f: CaseFilters, *options) -> tuple[list[Case], int | 
     if len(rows) > size:
         return rows[:size], rows[size - 1].id
     return rows, None
+
+
+def count_cases(user: User, f: CaseFilters) -> int:
+    """How many cases the filters match in the user's scope (the cursor aside)."""
+    return db.session.scalar(filtered_cases(user, f).with_only_columns(func.count(Case.id))) or 0
 
 
 # -- inbox and boards ----------------------------------------------------------------------
@@ -188,11 +208,35 @@ def by_urgency(stmt, limit: int = 200) -> list[Case]:
     return list(db.session.scalars(stmt.order_by(*order).limit(limit)))
 
 
-def waiting_for(user: User, states: list[str] | None = None, limit: int = 200):
-    """(cases, query): the cases my unit holds in a state where my role may act, most urgent first."""
+def due_this_week():
+    """True for a case due from today to Sunday (Asia/Shanghai), clock running."""
+    day = today()
+    return and_(Case.deadline >= day, Case.deadline <= day + timedelta(days=6 - day.weekday()),
+                running_clock(default_workflow()))
+
+
+@dataclass
+class Section:
+    """A board's list: its figures counted by the database, and its most urgent few cases."""
+    total: int
+    overdue: int
+    due_this_week: int
+    cases: list[Case]
+
+
+def section(stmt, limit: int = BOARD_ROWS) -> Section:
+    """The figures of a case query and its `limit` most urgent cases; the rest are one link away."""
+    figures = db.session.execute(stmt.with_only_columns(
+        func.count(Case.id), func.sum(case((overdue(), 1), else_=0)),
+        func.sum(case((due_this_week(), 1), else_=0)))).one()
+    total, late, week = (n or 0 for n in figures)
+    return Section(total, late, week, by_urgency(stmt, limit) if total else [])
+
+
+def waiting_for(user: User, states: list[str] | None = None):
+    """The query of the cases my unit holds in a state where my role may act (see `section`)."""
     states = acting_states(user.role) if states is None else states
-    stmt = scoped_cases(user).where(Case.unit_id == user.unit_id, Case.state.in_(states))
-    return by_urgency(stmt, limit), stmt
+    return scoped_cases(user).where(Case.unit_id == user.unit_id, Case.state.in_(states))
 
 
 def state_counts(stmt, *by) -> list[tuple]:

@@ -177,6 +177,8 @@ def register(app: Flask) -> None:
     app.add_template_global(category_label)
     app.add_template_global(trigger_label)
 
+    app.add_template_filter(masked_phone)
+
     @app.template_filter("localtime")
     def localtime(value, fmt: str = "yyyy-MM-dd HH:mm"):
         return format_datetime(value, fmt) if value else ""
@@ -195,6 +197,15 @@ def trigger_label(wf, event) -> str:
     spec = next((t for t in wf.transitions
                  if t.trigger == event.trigger and event.from_state in t.sources), None)
     return localized(spec.label) if spec else event.trigger
+
+
+def masked_phone(phone: str | None) -> str:
+    """A phone as a list shows it: the first three and last four digits (138****0001)."""
+    if not phone:
+        return ""
+    if len(phone) <= 7:
+        return "*" * len(phone)
+    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
 
 
 def category_label(category) -> str:

@@ -197,7 +197,7 @@ def create_case():
          ("held_by", {"type": "string"}, "a unit code: the cases that unit holds now"),
          ("flagged_at", {"type": "string", "format": "date-time"},
           "flagged overdue or pre-warned by the sweep run of that time (a digest notice's link)"),
-         ("q", {"type": "string"}, "words in the title or description"),
+         ("q", {"type": "string"}, "words in the title or description, or a resident's name, phone number, address or village"),
          ("date_from", {"type": "string", "format": "date"}, "filed on or after (Asia/Shanghai)"),
          ("date_to", {"type": "string", "format": "date"}, "filed on or before (Asia/Shanghai)"),
          ("cursor", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "from the previous page"),

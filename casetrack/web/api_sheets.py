@@ -9,7 +9,7 @@ from casetrack.services import case_sheets
 from casetrack.services.errors import ValidationFailed
 from casetrack.services.queries import CaseFilters
 from casetrack.web.api import bp
-from casetrack.web.case_sheets import xlsx_answer
+from casetrack.web.case_sheets import export_name, xlsx_answer
 from casetrack.web.openapi import DATE, UPLOAD, XLSX_BODY, doc, json_body, query, responses
 
 FILTERS = ["state", "category", "kind", "unit", "overdue", "q"]
@@ -19,7 +19,8 @@ FILTERS = ["state", "category", "kind", "unit", "overdue", "q"]
 @doc(summary="The cases of my filtered list as an Excel file (the county's layout)", tags=["excel"],
      parameters=query(*FILTERS, date_from=DATE, date_to=DATE), responses=responses(("200", XLSX_BODY), 422))
 def export_cases():
-    return xlsx_answer(case_sheets.export_cases(g.api_user, CaseFilters.from_args(request.args)))
+    return xlsx_answer(case_sheets.export_cases(g.api_user, CaseFilters.from_args(request.args)),
+                       export_name(g.api_user))
 
 
 @bp.post("/cases/import")

@@ -9,7 +9,7 @@ from casetrack.models import Case
 from casetrack.services.cases import default_workflow, scoped_cases
 from casetrack.services.errors import Forbidden
 from casetrack.services.progress import last_reports
-from casetrack.services.queries import (by_urgency, open_states, state_counts, team_board,
+from casetrack.services.queries import (Section, open_states, section, state_counts, team_board,
                                         waiting_for)
 
 bp = Blueprint("boards", __name__, url_prefix="/boards")
@@ -31,6 +31,11 @@ def open_counts() -> dict[str, tuple[int, int]]:
     return {s: (n, late or 0) for s, n, late in state_counts(stmt)}
 
 
+def open_figures() -> Section:
+    """All open cases in my scope: how many, overdue, due this week (no rows listed)."""
+    return section(scoped_cases(current_user).where(Case.state.in_(open_states())), limit=0)
+
+
 @bp.get("/team")
 def team():
     """Every open case of the team's groups, counted by group and state; what waits for the team."""
@@ -38,7 +43,9 @@ def team():
     groups, counts = team_board(current_user)
     states = [s for s in default_workflow().states.values() if not s.final]
     return render_template("boards/team.html", groups=groups, counts=counts, states=states,
-                           totals=open_counts(), mine=waiting_for(current_user)[0])
+                           totals=open_counts(), figures=open_figures(),
+                           mine=section(waiting_for(current_user)),
+                           mine_link={"held_by": current_user.unit.code})
 
 
 @bp.get("/county")
@@ -49,15 +56,18 @@ def county():
     incoming = wf.level_state("county")
     referred = wf.level_state("department")
     verifying = [s.name for s in wf.states.values() if s.remember == "resolver"]
+    held = current_user.unit.code
     sections = [
-        ("incoming", _("Incoming escalations"), waiting_for(current_user, [incoming])[0]),
+        ("incoming", _("Incoming escalations"), section(waiting_for(current_user, [incoming])),
+         {"held_by": held, "state": incoming}),
         ("referred", _("Referred to departments"),
-         by_urgency(scoped_cases(current_user).where(Case.state == referred))),
-        ("verifying", _("Awaiting verification"), waiting_for(current_user, verifying)[0]),
+         section(scoped_cases(current_user).where(Case.state == referred)), {"state": referred}),
+        ("verifying", _("Awaiting verification"), section(waiting_for(current_user, verifying)),
+         {"held_by": held, **({"state": verifying[0]} if len(verifying) == 1 else {})}),
     ]
-    shown = [c.id for _key, _title, cases in sections for c in cases]
+    shown = [c.id for _key, _title, sec, _link in sections for c in sec.cases]
     return render_template("boards/county.html", sections=sections, totals=open_counts(),
-                           states=[s for s in wf.states.values() if not s.final],
+                           figures=open_figures(), states=[s for s in wf.states.values() if not s.final],
                            last_reports=last_reports(shown))
 
 
@@ -66,5 +76,7 @@ def department():
     """The cases referred to my department: those waiting for us, and counts of all of them."""
     require_unit("department")
     counts = {s: (n, late or 0) for s, n, late in state_counts(scoped_cases(current_user))}
-    return render_template("boards/department.html", mine=waiting_for(current_user)[0],
-                           totals=counts, states=list(default_workflow().states.values()))
+    return render_template("boards/department.html", mine=section(waiting_for(current_user)),
+                           mine_link={"held_by": current_user.unit.code}, totals=counts,
+                           figures=section(scoped_cases(current_user), limit=0),
+                           states=list(default_workflow().states.values()))

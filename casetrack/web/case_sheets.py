@@ -20,20 +20,26 @@ def _require_login():
     return None
 
 
-def xlsx_answer(data: bytes, name: str = "cases"):
+def xlsx_answer(data: bytes, name: str):
+    """An .xlsx download named in Chinese (Flask sends it as filename*=UTF-8 with an ASCII fallback)."""
     import io
-    return send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True,
-                     download_name=f"{name}-{today().isoformat()}.xlsx")
+    return send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=f"{name}.xlsx")
 
 
 @bp.get("/cases/export.xlsx")
 def export():
-    return xlsx_answer(case_sheets.export_cases(current_user, CaseFilters.from_args(request.args)))
+    """The filtered list as a sheet, named after the unit and the day: 问题清单-东山镇工作队-2026-07-31."""
+    filters = CaseFilters.from_args(request.args)
+    return xlsx_answer(case_sheets.export_cases(current_user, filters), export_name(current_user))
+
+
+def export_name(user) -> str:
+    return f"问题清单-{user.unit.name if user.unit else '全部'}-{today().isoformat()}"
 
 
 @bp.get("/cases/import/template.xlsx")
 def template():
-    return xlsx_answer(case_sheets.template(), "cases-template")
+    return xlsx_answer(case_sheets.template(), "问题导入模板")
 
 
 @bp.route("/cases/import", methods=["GET", "POST"])

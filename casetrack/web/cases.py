@@ -17,8 +17,8 @@ from casetrack.services.attachments import attach, case_attachments, get_attachm
 from casetrack.services.errors import Conflict, Forbidden, ValidationFailed
 from casetrack.services.location import amap_url
 from casetrack.services.org import active_categories
-from casetrack.services.queries import (LIST_ROW, CaseFilters, list_cases, state_counts,
-                                        units_in_scope, waiting_for)
+from casetrack.services.queries import (LIST_ROW, CaseFilters, count_cases, list_cases, state_counts,
+                                        section, units_in_scope, waiting_for)
 from casetrack.web import category_label, localized
 from casetrack.web.attachments import send_attachment
 from casetrack.web.forms import LocationFields, choices, show_errors
@@ -56,11 +56,9 @@ def index():
     """My inbox: the cases waiting for my action, overdue first, with counts."""
     if current_user.role == "admin":
         return redirect(url_for("admin.users"))
-    cases, stmt = waiting_for(current_user)
-    counts = state_counts(stmt)
-    return render_template("cases/inbox.html", cases=cases, counts=counts,
-                           total=sum(n for _s, n, _late in counts),
-                           late=sum(late or 0 for _s, _n, late in counts))
+    stmt = waiting_for(current_user)
+    held = current_user.unit.code if current_user.unit else None
+    return render_template("cases/inbox.html", mine=section(stmt), counts=state_counts(stmt), held=held)
 
 
 @bp.get("/cases")
@@ -68,6 +66,7 @@ def list_():
     filters = CaseFilters.from_args(request.args)
     page, cursor = list_cases(current_user, filters, *LIST_ROW)
     return render_template("cases/index.html", cases=page, cursor=cursor, filters=filters,
+                           total=count_cases(current_user, filters),
                            states=default_workflow().states, categories=active_categories(),
                            units=units_in_scope(current_user))
 

@@ -11,7 +11,7 @@ from casetrack.models import SupervisionNote
 from casetrack.services import extension_requests, notices, shared
 from casetrack.services.calendar import deadline_basis
 from casetrack.services import progress as reports
-from casetrack.services.cases import assists_of, get_case, may_act, may_see, workflow_of
+from casetrack.services.cases import MAX_ID, assists_of, get_case, may_act, may_see, whole_number, workflow_of
 from casetrack.services.clock import is_overdue, is_paused, pending_extension
 from casetrack.services.errors import ServiceError
 
@@ -43,15 +43,35 @@ def unread_notices():
 
 @bp.get("/")
 def inbox():
-    return render_template("notices/inbox.html", notices=notices.inbox(current_user),
-                           notes=notices.pending_notes(current_user), kinds=KIND_LABELS,
-                           describe=notices.describe, link=notices.link)
+    """A digest line per kind and day (a week a page); with kind and day, that line's notices."""
+    kind, day = notices.group_args(request.args)
+    cursor = request.args.get("cursor", "")
+    cursor = int(cursor) if whole_number(cursor) and int(cursor) <= MAX_ID else None
+    common = {"notes": notices.pending_notes(current_user), "kinds": KIND_LABELS,
+              "describe": notices.describe, "link": notices.link, "kind": kind, "day": day}
+    if kind and day:
+        rows = notices.inbox(current_user, kind, day, cursor)
+        more = rows[-1].id if len(rows) == notices.INBOX_SIZE else None
+        return render_template("notices/inbox.html", notices=rows, more=more, **common)
+    before = request.args.get("before")
+    groups, older = notices.grouped(current_user, notices.group_args({"day": before})[1])
+    return render_template("notices/inbox.html", groups=groups, older=older, **common)
 
 
 @bp.post("/<int:notice_id>/read")
 def read(notice_id: int):
     notices.mark_read(current_user, notice_id)
     db.session.commit()
+    return redirect(url_for(".inbox"))
+
+
+@bp.post("/read-group")
+def read_group():
+    """Mark read every notice of one digest line (one kind on one day)."""
+    kind, day = notices.group_args(request.form)
+    if kind and day:
+        notices.mark_read(current_user, kind=kind, day=day)
+        db.session.commit()
     return redirect(url_for(".inbox"))
 
 

@@ -19,6 +19,12 @@ def _require_login():
     return None
 
 
+@bp.get("/")
+def index():
+    """My account: who I am, where I work, and my API tokens one click away."""
+    return render_template("settings/index.html")
+
+
 EXPIRY_CHOICES = (30, 90, 365)  # days; or none: until revoked
 
 

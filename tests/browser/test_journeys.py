@@ -112,10 +112,12 @@ def test_the_language_switch(session):
         s.page.click("header button[lang=en]")
     assert s.page.inner_text("h1") == "Log in"
     s.login("group1")
+    s.page.click("details.menu > summary")  # the links are in the header's menu
     assert "File a problem" in s.page.inner_text("header")
     s.shot("inbox-en")
     with s.page.expect_navigation():
         s.page.click("header button[lang=zh-CN]")
+    s.page.click("details.menu > summary")
     assert "登记问题" in s.page.inner_text("header")
     s.shot("inbox-zh")
 
