@@ -76,7 +76,8 @@ def case_json(case: Case, **pending) -> dict[str, Any]:
         "donations": str(case.donations) if case.donations is not None else None,
         "resident": {"name": case.resident_name, "phone": case.resident_phone,
                      "address": case.resident_address},
-        "target": case.target_id, "visit": case.visit_id,
+        "target": case.target_id, "visit": case.visit_id, "source": case.source,
+        "owner": case.owner.username if case.owner_id else None,
         "workflow": case.workflow, "workflow_version": case.workflow_version,
         "version": case.version,
         "created_at": case.created_at.isoformat(), "updated_at": case.updated_at.isoformat(),
@@ -155,21 +156,22 @@ def units():
 
 
 @bp.post("/cases")
-@doc(summary="File a case (work-group cadres only)", tags=["cases"],
+@doc(summary="File a case (work-group cadres; a case of another workflow, e.g. \"petition\": "
+             "the roles its file names)", tags=["cases"],
      requestBody={"required": True, "content": {"application/json": {"schema": ref("NewCase")}}},
      responses={**responses(("201", json_body(ref("Case"), "Filed")), 400, 403, 422),
                 "201": {**json_body(ref("Case"), "Filed"),
                         "headers": {"Location": {"schema": {"type": "string"}}}}})
 def create_case():
     data = body()
-    fields = {"title", "description", "category", "kind", "resident", "target", "visit"}
+    fields = {"title", "description", "category", "kind", "resident", "target", "visit", "workflow"}
     unknown = {k: _("This action takes no such field.") for k in data if k not in fields}
     if unknown:
         raise ValidationFailed(unknown)
     case = file_case(g.api_user, title=data.get("title"), description=data.get("description", ""),
                      category=data.get("category"), kind=data.get("kind"),
                      resident=data.get("resident"), target=data.get("target"),
-                     visit=data.get("visit"))
+                     visit=data.get("visit"), workflow=data.get("workflow"))
     db.session.commit()
     # A case filed just now has no extension pending: no query after the commit.
     return jsonify(case_json(case, pending=None)), 201, {"Location": url_for(".case", case_id=case.id)}
