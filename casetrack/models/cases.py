@@ -42,6 +42,7 @@ class Case(db.Model):
         Index("ix_cases_state_deadline", "state", "deadline"),
         Index("ix_cases_state_id", "state", "id"),  # a list filtered by state, paged by id
         Index("ix_cases_group_state", "group_id", "state", "id"),  # a group's list by state
+        Index("ix_cases_source_created", "source", "created_at"),  # the bulletin's petition cases of a period
         # Partial: most cases have no parent, and a full index's statistics (one NULL key holding
         # almost every row) made SQLite scan the table to find a shared problem's members.
         Index("ix_cases_parent_id", "parent_id", sqlite_where=text("parent_id IS NOT NULL"),

@@ -52,11 +52,13 @@ class Petition(db.Model):
 class TakeDown(db.Model):
     """A cadre who took a case down to the grass roots on a day (带案下访): one row per cadre."""
     __tablename__ = "take_downs"
-    __table_args__ = (Index("ix_take_downs_day", "taken_on", "case_id"),)
+    # The bulletin counts a period's rows of a unit's subtree: a range of days, the group from the index.
+    __table_args__ = (Index("ix_take_downs_day", "taken_on", "group_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     cadre_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    group_id: Mapped[int] = mapped_column(ForeignKey("units.id"), comment="the case's filing unit (its scope)")
     taken_on: Mapped[date] = mapped_column(comment="the day, Asia/Shanghai")
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -188,7 +188,8 @@ def take_down(actor: User, case: Case, *, date: Any, cadres: Any) -> list[TakeDo
     if errors:
         raise ValidationFailed(errors, _("Please correct the marked fields."))
     moment = now()
-    rows = [TakeDown(case_id=case.id, cadre_id=u.id, taken_on=day, recorded_by_id=actor.id, created_at=moment)
+    rows = [TakeDown(case_id=case.id, cadre_id=u.id, group_id=case.group_id, taken_on=day, recorded_by_id=actor.id,
+                     created_at=moment)
             for u in people]
     db.session.add_all(rows)
     log_event(case, actor, "take_down", {"date": day.isoformat(), "cadres": [u.username for u in people]})

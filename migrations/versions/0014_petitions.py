@@ -31,6 +31,7 @@ def upgrade() -> None:
         op.add_column('cases', sa.Column('owner_id', sa.Integer(), nullable=True, comment=owner_comment))
         op.create_foreign_key(op.f('fk_cases_owner_id_users'), 'cases', 'users', ['owner_id'], ['id'])
     op.create_index(op.f('ix_cases_owner_id'), 'cases', ['owner_id'], unique=False)
+    op.create_index('ix_cases_source_created', 'cases', ['source', 'created_at'], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         op.create_check_constraint(op.f('ck_cases_source'), 'cases', "source IN ('visit', 'petition')")
 
@@ -69,16 +70,18 @@ def upgrade() -> None:
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('case_id', sa.Integer(), nullable=False),
         sa.Column('cadre_id', sa.Integer(), nullable=False),
+        sa.Column('group_id', sa.Integer(), nullable=False, comment="the case's filing unit (its scope)"),
         sa.Column('taken_on', sa.Date(), nullable=False, comment='the day, Asia/Shanghai'),
         sa.Column('recorded_by_id', sa.Integer(), nullable=True),
         sa.Column('created_at', casetrack.db.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(['cadre_id'], ['users.id'], name=op.f('fk_take_downs_cadre_id_users')),
         sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_take_downs_case_id_cases')),
+        sa.ForeignKeyConstraint(['group_id'], ['units.id'], name=op.f('fk_take_downs_group_id_units')),
         sa.ForeignKeyConstraint(['recorded_by_id'], ['users.id'], name=op.f('fk_take_downs_recorded_by_id_users')),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_take_downs')),
     )
     op.create_index(op.f('ix_take_downs_case_id'), 'take_downs', ['case_id'], unique=False)
-    op.create_index('ix_take_downs_day', 'take_downs', ['taken_on', 'case_id'], unique=False)
+    op.create_index('ix_take_downs_day', 'take_downs', ['taken_on', 'group_id'], unique=False)
 
 
 def downgrade() -> None:
@@ -87,6 +90,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.drop_constraint(op.f('ck_cases_source'), 'cases', type_='check')
         op.drop_constraint(op.f('fk_cases_owner_id_users'), 'cases', type_='foreignkey')
+    op.drop_index('ix_cases_source_created', table_name='cases')
     op.drop_index(op.f('ix_cases_owner_id'), table_name='cases')
     op.drop_column('cases', 'owner_id')
     op.drop_column('cases', 'source')
