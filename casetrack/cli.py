@@ -102,14 +102,17 @@ def register(app: Flask) -> None:
     @click.option("--seed", default=1, show_default=True, help="the same seed gives the same data")
     @click.option("--password", default="demo", show_default=True,
                   help="password of the accounts made with a new unit tree")
-    def generate_command(targets: int, cases: int, visits: int, seed: int, password: str) -> None:
+    @click.option("--counties", type=click.IntRange(min=1), default=None,
+                  help="with a new unit tree: a city office (CITY) over this many counties")
+    def generate_command(targets: int, cases: int, visits: int, seed: int, password: str,
+                         counties: int | None) -> None:
         """Add a realistic generated data set fast (bulk inserts); makes a unit tree if none."""
         import time
 
         from casetrack.services.generate import generate
         started = time.perf_counter()
         schema.upgrade()
-        counts = generate(targets, cases, visits, seed=seed, password=password,
+        counts = generate(targets, cases, visits, seed=seed, password=password, counties=counties,
                           progress=lambda m: click.echo(f"  {m} ({time.perf_counter() - started:.0f} s)"))
         db.session.commit()
         click.echo(f"added {counts.units} units, {counts.users} users, {counts.targets} targets, "

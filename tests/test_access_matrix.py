@@ -126,6 +126,11 @@ MATRIX = {
     "webhooks.active": ADMIN,
     "webhooks.retry": ADMIN,
     "settings.revoke": USER,   # only one's own tokens: tests/web/test_tokens.py
+    # petitions received and owned cases: scoped by unit and owner (tests/test_petitions.py)
+    **{f"petitions.{e}": USER for e in ("index", "new", "show", "mine")},
+    "petitions.take_down": CASE,
+    **{f"api.{e}": API_USER for e in ("create_petition", "petitions", "petition", "owned_cases")},
+    "api.take_down": API_CASE,
 }
 
 
@@ -205,6 +210,10 @@ EXPECTED = {
     ("api.feedback", "POST"): lambda u, c: 422 if USERS[u][1] == c.group.code else 403,
     ("cases.attach_files", "POST"): lambda u, c: 422 if attaches(u, c) else 403,
     ("api.upload_attachment", "POST"): lambda u, c: 422 if attaches(u, c) else 403,
+    # the cadres of groups, teams and the office record a case taken down (an empty form: back
+    # to the case with the message); departments may not
+    ("petitions.take_down", "POST"): lambda u, c: 403 if USERS[u][0] == "department_handler" else 302,
+    ("api.take_down", "POST"): lambda u, c: 422,
 }
 
 

@@ -40,6 +40,15 @@ def test_demo_accounts_exist_and_loading_twice_changes_nothing(app):
     assert roles["group013"] == ("group_leader", "G013") and g013.parent.code != "T01"
     states = set(db.session.scalars(select(Case.state).distinct()))
     assert {"group", "team", "closed", "resolved"} <= states
+    # petitions: some collective, some filed as cases, some of those taken down; 积案 with owners
+    from casetrack.models import Petition, TakeDown
+    petitions = db.session.scalars(select(Petition)).all()
+    assert len(petitions) == 40 and any(p.collective for p in petitions)
+    filed = [p.case for p in petitions if p.case_id]
+    assert filed and all(c.source == "petition" for c in filed)
+    assert db.session.scalar(select(func.count()).select_from(TakeDown)) > 0
+    owned = db.session.scalars(select(Case).where(Case.owner_id.is_not(None))).all()
+    assert len(owned) == 5 and len({c.owner_id for c in owned}) >= 3
 
 
 def test_demo_is_reproducible(tmp_path):

@@ -28,12 +28,15 @@ CASE_KINDS = ("individual", "shared")
 # Events every workflow has that move no case: a progress report (进展反馈) and the filing
 # group's record that it told the resident (反馈群众).
 PROGRESS, FEEDBACK = "progress", "feedback"
+# Where a case came from: a visit (走访) or a petition received (接访).
+CASE_SOURCES = ("visit", "petition")
 
 
 class Case(db.Model):
     __tablename__ = "cases"
     __table_args__ = (
         CheckConstraint(f"kind IN {CASE_KINDS}", name="kind"),
+        CheckConstraint(f"source IN {CASE_SOURCES}", name="source"),
         CheckConstraint("state <> 'department' OR department_id IS NOT NULL", name="department_state"),
         CheckConstraint("funds IS NULL OR funds >= 0", name="funds"),
         CheckConstraint("donations IS NULL OR donations >= 0", name="donations"),
@@ -42,6 +45,7 @@ class Case(db.Model):
         Index("ix_cases_state_deadline", "state", "deadline"),
         Index("ix_cases_state_id", "state", "id"),  # a list filtered by state, paged by id
         Index("ix_cases_group_state", "group_id", "state", "id"),  # a group's list by state
+        Index("ix_cases_source_created", "source", "created_at"),  # the bulletin's petition cases of a period
         # Partial: most cases have no parent, and a full index's statistics (one NULL key holding
         # almost every row) made SQLite scan the table to find a shared problem's members.
         Index("ix_cases_parent_id", "parent_id", sqlite_where=text("parent_id IS NOT NULL"),
@@ -75,6 +79,11 @@ class Case(db.Model):
         ForeignKey("units.id"), index=True, comment="the department it was last referred to; it sees the case")
     resolved_unit_id: Mapped[int | None] = mapped_column(
         ForeignKey("units.id"), comment="the unit that resolved it; a dissatisfied call-back reopens there")
+    source: Mapped[str] = mapped_column(String(12), default="visit", server_default="visit",
+                                        comment="visit (走访) or petition (接访)")
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id"), index=True,
+        comment="the user its workflow's user field named (包案领导): sees the case and acts where the state says")
     state: Mapped[str] = mapped_column(String(30))
     deadline: Mapped[date | None] = mapped_column(comment="act by this day (working days, Asia/Shanghai)")
     revisit_on: Mapped[date | None] = mapped_column(comment="for an explained case: when to look again")
@@ -105,7 +114,8 @@ class Case(db.Model):
     resolved_unit: Mapped[Unit | None] = relationship(foreign_keys=[resolved_unit_id])
     target: Mapped[Target | None] = relationship()
     visit: Mapped[Visit | None] = relationship()
-    created_by: Mapped[User | None] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
     parent: Mapped[Case | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
     events: Mapped[list[CaseEvent]] = relationship(
         back_populates="case", order_by="CaseEvent.id", lazy="raise_on_sql")

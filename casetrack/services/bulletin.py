@@ -30,13 +30,15 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, false, func, literal_column, or_, select
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import aliased
 
 from casetrack.extensions import db
-from casetrack.models import TARGET_KINDS, Bulletin, Case, CaseEvent, Category, DailyFigure, Target, Unit, User, Visit
+from casetrack.models import (TARGET_KINDS, Bulletin, Case, CaseEvent, Category, DailyFigure, Petition, TakeDown,
+                              Target, Unit, User, Visit)
 from casetrack.services import coverage as cov
 from casetrack.services.calendar import SHANGHAI, add_working_days, now, parse_day, today
-from casetrack.services.cases import default_workflow
+from casetrack.services.cases import default_workflow, registry
 from casetrack.services.clock import running_clock
 from casetrack.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from casetrack.services.summaries import as_day, in_time
@@ -74,6 +76,10 @@ DEFINITIONS = {
                  "money its resolution recorded."),
     "coverage": _l("Coverage rate = active targets visited at least once by the period's end / "
                    "active targets assigned."),
+    "petitions": _l("Petitions: batches and persons received (接访) by the unit and the units under it "
+                    "on days of the period, collective visits among them; cadres taking cases down "
+                    "(带案下访) in person-times; long-standing petition cases (信访积案) registered in the "
+                    "period, and those resolved (化解) for the first time in it."),
 }
 
 
@@ -123,13 +129,14 @@ class Tallies:
         self.unit, self.date_from, self.date_to = unit, date_from, date_to
         self.end = start_of(date_to + timedelta(days=1))
         units = list(db.session.scalars(select(Unit).where(
-            Unit.path.startswith(unit.path), Unit.kind.in_(("team", "group"))).order_by(Unit.code)))
+            Unit.path.startswith(unit.path), Unit.kind.in_(("county", "team", "group"))).order_by(Unit.code)))
+        self.counties = [u for u in units if u.kind == "county" and u.id != unit.id]   # a city's
         self.teams = [u for u in units if u.kind == "team"]
         self.groups = [u for u in units if u.kind == "group"] if unit.kind != "group" else [unit]
         self.group_ids = [g.id for g in self.groups]
         # A shared problem's parent is filed at the level that linked it (a team or the office):
         # its figures (the money spent on it) are kept under that unit, beside its groups'.
-        self.owner_ids = [u.id for u in [unit, *self.teams] if u.kind != "group"]
+        self.owner_ids = [u.id for u in [unit, *self.counties, *self.teams] if u.kind != "group"]
         self.by_group: dict[int, Counter] = {g: Counter() for g in self.group_ids + self.owner_ids}
         wf = default_workflow()
         self.final = [s.name for s in wf.states.values() if s.final]
@@ -149,9 +156,9 @@ class Tallies:
         return column.in_(self.group_ids + self.owner_ids)
 
     def cases(self):
-        """The cases the bulletin counts: filed by the unit's groups; a shared problem's parent
-        case is not one of its problems (its member reports are)."""
-        return and_(Case.group_id.in_(self.group_ids), ~is_parent(Case))
+        """The cases the bulletin counts: the campaign's, filed by the unit's groups; a shared
+        problem's parent case is not one of its problems (its member reports are)."""
+        return and_(Case.group_id.in_(self.group_ids), Case.workflow == self.wf.name, ~is_parent(Case))
 
     def figures(self, names: tuple[str, ...], *days):
         """SUM of the daily figures `names` of the unit's groups over `days` (a range's bounds)."""
@@ -381,6 +388,7 @@ def bulletin(unit: Unit, date_from: date, date_to: date) -> dict[str, Any]:
     figures["units"] = unit_rows(t, rep, categories)
     figures["laggards"] = [r["code"] for r in figures["units"] if r["laggard"]]
     figures["overdue"] = overdue_cases(t)
+    figures["petitions"] = petition_figures(unit, date_from, date_to)
     prev = previous_issue(unit, date_to)
     figures["previous"] = ({"number": prev.number, "from": prev.date_from.isoformat(),
                             "to": prev.date_to.isoformat()} if prev else None)
@@ -405,9 +413,11 @@ def unit_rows(t: Tallies, rep, categories: dict[int, str]) -> list[dict[str, Any
     if t.unit.kind == "group":
         return []
     coverage_rows = {r["unit"].id: r for r in cov.breakdown(t.unit, t.date_to, rep)}
+    coverage_rows.update(county_coverage(t, coverage_rows))
     rows = []
-    for u in [u for u in t.teams + t.groups if u.id != t.unit.id]:
-        ids = [u.id, *(g.id for g in t.groups if g.parent_id == u.id)] if u.kind == "team" else [u.id]
+    for u in [u for u in t.counties + t.teams + t.groups if u.id != t.unit.id]:
+        ids = ([u.id, *(x.id for x in t.teams + t.groups if u.contains(x))] if u.kind == "county" else
+               [u.id, *(g.id for g in t.groups if g.parent_id == u.id)] if u.kind == "team" else [u.id])
         tally = t.total(ids)
         c = coverage_rows.get(u.id, {})
         status = (c.get("status") or {}).get("status")
@@ -418,12 +428,61 @@ def unit_rows(t: Tallies, rep, categories: dict[int, str]) -> list[dict[str, Any
                      "explained": tally["explained"], "open_overdue": tally["open_overdue"],
                      "coverage": c.get("rate"), "coverage_status": status, **rates(tally),
                      "laggard": status == "behind" or tally["open_overdue"] > 0})
-    for level in ("team", "group"):
+    for level in ("county", "team", "group"):
         ranked = sorted((r for r in rows if r["level"] == level),
                         key=lambda r: (-(r["coverage"] or 0), -(r["on_time_closure"] or 0), r["code"]))
         for n, r in enumerate(ranked, 1):
             r["rank"] = n
-    return sorted(rows, key=lambda r: (r["level"] != "team", r["rank"]))
+    return sorted(rows, key=lambda r: (("county", "team", "group").index(r["level"]), r["rank"]))
+
+
+def county_coverage(t: Tallies, groups: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """A city's counties compared: each county's coverage from its groups' rows (targets assigned
+    and visited add up), with no timetable status of its own (each county sets its own)."""
+    out = {}
+    for county in t.counties:
+        rows = [groups[g.id] for g in t.groups if county.contains(g) and g.id in groups]
+        assigned, visited = sum(r["assigned"] for r in rows), sum(r["visited"] for r in rows)
+        out[county.id] = {"rate": ratio(visited, assigned), "status": None}
+    return out
+
+
+# -- petitions (信访) ----------------------------------------------------------------------------
+
+def petition_figures(unit: Unit, date_from: date, date_to: date) -> dict[str, int]:
+    """The period's petition figures of the unit's subtree, each one aggregate query: receptions
+    (by the day received), cadres taking cases down (person-times, by the day), long-standing
+    petition cases (the cases of a workflow other than the campaign's whose source is petition)
+    registered, and resolved for the first time (entering a state its file marks `remember:
+    resolver`)."""
+    subtree = select(Unit.id).where(Unit.path.startswith(unit.path))
+    p = Petition
+    batches, persons, collective = db.session.execute(
+        select(func.count(p.id), func.coalesce(func.sum(p.persons), 0),
+               func.coalesce(func.sum(sql_case((p.collective.is_(True), 1), else_=0)), 0))
+        .where(p.received_on >= date_from, p.received_on <= date_to, p.unit_id.in_(subtree))).one()
+    cadres = db.session.scalar(select(func.count(TakeDown.id)).where(
+        TakeDown.taken_on >= date_from, TakeDown.taken_on <= date_to, TakeDown.group_id.in_(subtree)))
+    start, end = start_of(date_from), start_of(date_to + timedelta(days=1))
+    flows = [wf for wf in registry().workflows.values()
+             if wf.name != default_workflow().name and wf.source == "petition"]
+    backlog = and_(Case.group_id.in_(subtree), Case.source == "petition",
+                   Case.workflow.in_([wf.name for wf in flows] or [""]))
+    total = db.session.scalar(select(func.count(Case.id)).where(
+        backlog, Case.created_at >= start, Case.created_at < end))
+    e, earlier = CaseEvent, aliased(CaseEvent)
+    settled = or_(*[and_(Case.workflow == wf.name, e.to_state.in_(
+        [s.name for s in wf.states.values() if s.remember == "resolver"] or [""])) for wf in flows]) \
+        if flows else literal_column("1") == literal_column("0")
+    resolved = db.session.scalar(
+        select(func.count(e.case_id.distinct())).join(Case, Case.id == e.case_id)
+        .where(backlog, settled, e.at >= start, e.at < end, e.from_state != e.to_state,
+               ~exists().where(earlier.case_id == e.case_id, earlier.to_state == e.to_state, earlier.id < e.id))
+        # the period's events first, each case by its id (SQLite would read every petition case)
+        .with_hint(e, "INDEXED BY ix_case_events_at", "sqlite").with_hint(Case, "NOT INDEXED", "sqlite"))
+    return {"batches": int(batches), "persons": int(persons), "collective": int(collective),
+            "cadres_taking_cases_down": int(cadres or 0), "backlog_total": int(total or 0),
+            "backlog_resolved": int(resolved or 0)}
 
 
 def overdue_cases(t: Tallies, limit: int = 500) -> list[dict[str, Any]]:

@@ -97,6 +97,7 @@ def tables(figures: dict[str, Any]) -> list[Table]:
     summary.add([_("Social donations (10k yuan)"), figures["donations"], delta("donations")])
     summary.add([_("Coverage rate"), pct(figures["coverage"]["rate"]), delta("coverage.rate")],
                 {"targets": {"unit": unit, "visited": "true", "as_of": figures["to"]}})
+    petition_rows(summary, figures)
 
     visits = Table("visits", _("Visits by kind of target"), [_("Kind of target"), _("Visits"),
                                                               _("Targets visited")])
@@ -126,8 +127,9 @@ def tables(figures: dict[str, Any]) -> list[Table]:
     ranking = Table("ranking", _("Rankings"), [
         _("Rank"), _("Level"), _("Unit"), _("Coverage rate"), *rate_names().values(),
         _("Problems found"), _("Problems solved"), _("Open cases already overdue"), _("Named (laggard)")])
+    ranks = {**level_names(), "county": _("Counties")}   # a city's bulletin ranks its counties
     for row in figures["units"]:
-        ranking.add([row["rank"], level_names()[row["level"]], row["name"], pct(row["coverage"]),
+        ranking.add([row["rank"], ranks[row["level"]], row["name"], pct(row["coverage"]),
                      *[pct(row[r]) for r in RATES], row["found"], row["solved"], row["open_overdue"],
                      yes if row["laggard"] else ""], {"cases": {"unit": row["code"], "overdue": "true"}})
     ranking.link_col = 6 + len(RATES)   # the open overdue cases, listed
@@ -137,6 +139,20 @@ def tables(figures: dict[str, Any]) -> list[Table]:
     for c in figures["overdue"]:
         overdue.add([c["unit_name"], c["id"], c["title"], c["deadline"]], {"case": c["id"]})
     return [summary, visits, categories, levels, rates, ranking, overdue]
+
+
+def petition_rows(summary: Table, figures: dict[str, Any]) -> None:
+    """The petition figures in the summary (an issue published before they were kept has none)."""
+    p = figures.get("petitions")
+    if not p:
+        return
+    for key, label in (("batches", _("Petitioners received (batches)")),
+                       ("persons", _("Petitioners received (persons)")),
+                       ("collective", _("Collective visits received (batches)")),
+                       ("cadres_taking_cases_down", _("Cadres taking cases down to the grass roots (person-times)")),
+                       ("backlog_total", _("Long-standing petition cases registered")),
+                       ("backlog_resolved", _("Long-standing petition cases resolved"))):
+        summary.add([label, p[key], ""])
 
 
 def to_json(figures: dict[str, Any]) -> bytes:

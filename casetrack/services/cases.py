@@ -23,7 +23,7 @@ from casetrack.services.clock import start_clock
 from casetrack.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from casetrack.services.location import Place, parse_address, parse_media_url, parse_place
 from casetrack.services.text import text_error
-from casetrack.workflow import KEEP, Registry, TransitionSpec, Workflow
+from casetrack.workflow import KEEP, FieldSpec, Registry, TransitionSpec, Workflow
 
 MAX_TEXT = 4000
 MAX_ID = 2**31 - 1  # ids are INTEGER columns: 32-bit on PostgreSQL
@@ -63,11 +63,21 @@ def unit_filter(unit: Unit):
     return (Case.group_id + 0).in_(select(Unit.id).where(Unit.path.startswith(unit.path)))
 
 
+def owner_roles() -> frozenset[str]:
+    """The roles a workflow's user field may name: such a user sees the cases it owns."""
+    return frozenset().union(*(wf.owner_field().roles for wf in registry().workflows.values()
+                               if wf.owner_field()))
+
+
 def scoped_cases(user: User) -> Select[tuple[Case]]:
     """Every case query starts here: the cases in the user's scope, and no others."""
     stmt = select(Case)
     if user.unit is None or user.role == "admin" or not user.active:
         return stmt.where(false())
+    if user.role in owner_roles() and user.unit.kind not in ("county", "city", "province"):
+        # An owner sees its cases wherever they were filed (a county officer owns only cases of
+        # its county, which it sees anyway: its lists keep their plain subtree query).
+        return stmt.where(or_(unit_filter(user.unit), Case.owner_id == user.id))
     return stmt.where(unit_filter(user.unit))
 
 
@@ -91,7 +101,9 @@ def case_events(case: Case) -> list[CaseEvent]:
 
 
 def may_act(case: Case, user: User) -> bool:
-    """Only the unit holding the case acts on it."""
+    """Only the unit holding the case acts on it, or its owner in a state the owner holds."""
+    if workflow_of(case).states[case.state].held_by == "owner":
+        return user.active and user.id == case.owner_id
     return user.active and user.unit_id is not None and user.unit_id == case.unit_id
 
 
@@ -108,8 +120,10 @@ def allowed_triggers(case: Case, user: User) -> list[TransitionSpec]:
 
 # -- fields --------------------------------------------------------------------------------
 
-def _parse_value(ftype: str, value: Any, case: Case | None) -> tuple[Any, Any]:
+def _parse_value(ftype: str, value: Any, case: Case | None, spec: FieldSpec | None = None) -> tuple[Any, Any]:
     """(value for the case, value for the event log); raises ValueError with a message."""
+    if ftype == "user":
+        return _owner(value, case, spec.roles if spec else frozenset())
     if ftype == "text":
         if not isinstance(value, str) or not value.strip():
             raise ValueError(_("Please fill this in."))
@@ -170,6 +184,20 @@ def _departments(value: Any, case: Case | None) -> tuple[list[Unit], list[str]]:
     return units, [u.code for u in units]
 
 
+def _owner(value: Any, case: Case | None, roles: frozenset[str]) -> tuple[User, str]:
+    """A user field: an active user of one of `roles` (by username or id) within the case's county."""
+    user = None
+    if isinstance(value, str) and value.strip() and not whole_number(value.strip()):
+        user = db.session.scalars(select(User).where(User.username == value.strip())).first()
+    elif not isinstance(value, bool) and whole_number(str(value).strip()) and 0 < int(str(value).strip()) < MAX_ID:
+        user = db.session.get(User, int(str(value).strip()))
+    county = case.group.ancestor("county") if case is not None else None
+    if user is None or not user.active or user.role not in roles or user.unit is None \
+            or county is None or not county.contains(user.unit):
+        raise ValueError(_("No such user of this county who may own the case."))
+    return user, user.username
+
+
 def parse_fields(wf: Workflow, spec: TransitionSpec, data: dict[str, Any],
                  case: Case) -> tuple[dict[str, Any], dict[str, Any]]:
     """Check the fields a transition asks for; returns (values, event data)."""
@@ -186,7 +214,7 @@ def parse_fields(wf: Workflow, spec: TransitionSpec, data: dict[str, Any],
                 errors[name] = _("Please fill this in.")
             continue
         try:
-            values[name], logged[name] = _parse_value(wf.fields[name].type, raw, case)
+            values[name], logged[name] = _parse_value(wf.fields[name].type, raw, case, wf.fields[name])
         except ValueError as exc:
             errors[name] = str(exc)
     if "due_date" in values and values["due_date"] < today():
@@ -216,14 +244,43 @@ def _unit_for_level(group: Unit, level: str, values: dict[str, Any]) -> Unit:
     return unit
 
 
+def filing_workflow(name: Any) -> Workflow:
+    """The workflow a new case follows: the default, or another one named (e.g. a petition case's)."""
+    if name in (None, "", default_workflow().name):
+        return default_workflow()
+    if isinstance(name, str) and any(n == name for n, _v in registry().workflows):
+        return registry().latest(name)
+    raise ValidationFailed({"workflow": _("No such workflow.")})
+
+
+def _filing_state(wf: Workflow, actor: User, kind: Any, petition: bool) -> str | None:
+    """The state a case filed by the actor starts in, or None when the actor may not file. A work
+    group's cadres file into the state of the case's kind; a unit above the groups files the
+    petitions it received (`petition_roles`), or cases of a workflow it files (`filing.roles`),
+    into its own level's state when the kind's state lies below it."""
+    unit = actor.unit
+    if not actor.active or unit is None or unit.kind == "department":
+        return None
+    if actor.role not in wf.filing_roles | (wf.petition_roles if petition else frozenset()):
+        return None
+    state = wf.filing_states.get(kind) if kind in CASE_KINDS else wf.filing_states["individual"]
+    if unit.ancestor(wf.states[state].level) is None:
+        state = wf.level_state(unit.kind)
+    return state
+
+
 def file_case(actor: User, *, title: Any, description: Any = "", category: Any, kind: Any,
               resident: Any = None, target: Any = None, visit: Any = None, location: Any = None,
-              address: Any = None, media_url: Any = None) -> Case:
-    """File a problem found on a visit; it starts in the state the workflow gives its kind.
-    Its place (`location` in WGS-84, `address`) defaults to the target's."""
-    wf = default_workflow()
-    if actor.role not in wf.filing_roles or actor.unit is None or actor.unit.kind != "group":
-        raise Forbidden(_("Only a work group's cadres file problems."))
+              address: Any = None, media_url: Any = None, workflow: Any = None,
+              source: str | None = None) -> Case:
+    """File a problem found on a visit (or received as a petition: `source`); it starts in the
+    state the workflow gives its kind (`workflow`: default the campaign's). Its place (`location`
+    in WGS-84, `address`) defaults to the target's."""
+    wf = filing_workflow(workflow)
+    source = source or wf.source
+    if _filing_state(wf, actor, "individual", source == "petition") is None:
+        raise Forbidden(_("Only a work group's cadres file problems.") if wf is default_workflow()
+                        else _("You may not register cases of this workflow."))
     errors: dict[str, str] = {}
     if not isinstance(title, str) or not title.strip():
         errors["title"] = _("Please fill this in.")
@@ -245,7 +302,7 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
         cat = reference.active_category(ref, category.strip()) if isinstance(category, str) else None
         target_row = _own(Target, target, actor) if target not in (None, "") else None
         visit_row = _own(Visit, visit, actor) if visit not in (None, "") else None
-        state = wf.filing_states.get(kind) if kind in CASE_KINDS else None
+        state = _filing_state(wf, actor, kind, source == "petition") if kind in CASE_KINDS else None
         deadline = _deadline(wf, state) if state else None
     if cat is None:
         errors["category"] = _("Choose one of the categories.")
@@ -284,6 +341,7 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
     # attached afterwards as already-loaded values, without a query.
     unit = _unit_for_level(actor.unit, wf.states[state].level, {})
     case = Case(title=title.strip(), description=description.strip(), category_id=cat.id, kind=kind,
+                source=source,
                 resident_name=(resident.get("name") or "").strip(),
                 resident_phone=(resident.get("phone") or "").strip(),
                 resident_address=(resident.get("address") or "").strip(),
@@ -307,7 +365,8 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
     for name, value in (("category", cat), ("group", actor.unit), ("unit", unit),
                         ("created_by", actor), ("target", target_row), ("visit", visit_row)):
         set_committed_value(case, name, value)
-    summaries.note_filed(db.session(), case, filed)
+    if wf is default_workflow():   # the bulletin's daily figures count the campaign's problems
+        summaries.note_filed(db.session(), case, filed)
     webhooks.queue_deliveries(db.session(), [filed], ref.webhooks)
     from casetrack.services.follow_up import after_filing
     after_filing(case, unit)
@@ -410,13 +469,16 @@ def _transition(case: Case, trigger: Any, actor: User | None, version: Any,
             units["department"] = value
         elif ftype == "decimal":
             setattr(case, name, (getattr(case, name) or Decimal(0)) + value)
+        elif ftype == "user":
+            case.owner_id = value.id
         elif name == "revisit_on":
             case.revisit_on = value
     for name, unit in units.items():
         setattr(case, f"{name}_id", unit.id)
     to_unit = units.get("unit", from_unit)
-    case.deadline = values.get("due_date") or _deadline(wf, case.state)
-    start_clock(case, wf)
+    if "due_date" in values or case.state != from_state:  # a note in place keeps the deadline
+        case.deadline = values.get("due_date") or _deadline(wf, case.state)
+        start_clock(case, wf)
     case.updated_at = now()
     event = CaseEvent(case_id=case.id, at=case.updated_at, actor_id=actor.id if actor else None,
                       trigger=trigger, from_state=from_state, to_state=case.state,
@@ -432,6 +494,9 @@ def _transition(case: Case, trigger: Any, actor: User | None, version: Any,
             set_committed_value(case, name, unit)
         if assisting is not None:
             assign_assists(case, assisting)
+        for name, value in values.items():
+            if wf.fields[name].type == "user":
+                set_committed_value(case, "owner", value)
         from casetrack.services.follow_up import after_transition
         after_transition(case, spec, from_unit, values)
     return done

@@ -172,6 +172,7 @@ def load_demo(password: str = "demo", size: DemoCounty | None = None) -> bool:
                 target=visit.target_id, visit=visit.id)
         _walk(case, rng, fake, by_unit, depts, moment)
     db.session.flush()
+    load_petitions(rng, fake, county, teams, groups, by_unit, start)
     return True
 
 
@@ -216,3 +217,75 @@ def _fields(trigger: str, rng: random.Random, fake: Faker, depts: list[Unit], ca
     if trigger == "verify":
         return {"satisfied": rng.random() < 0.85, "note": fake.sentence()}
     return {}
+
+
+# -- petitions (信访): receptions, cases taken down, long-standing cases with their owners ------
+
+PETITIONS = [("land", "反映征地补偿款未足额发放"), ("housing", "反映危房改造补助未到位"),
+             ("social_security", "反映低保评定不公"), ("collective_economy", "反映村集体账目不公开"),
+             ("environment", "反映养殖场污水直排"), ("land", "反映拆迁安置房交付延期"),
+             ("employment", "反映企业拖欠农民工工资")]
+BACKLOG = ["王某某反映1998年企业改制职工安置遗留问题", "李某某反映宅基地权属纠纷多年未解决",
+           "赵某某等反映水库移民后期扶持资金问题", "陈某某反映交通事故赔偿执行难",
+           "刘某某反映征地补偿标准偏低"]
+
+
+def load_petitions(rng: random.Random, fake: Faker, county: Unit, teams: list[Unit], groups: list[Unit],
+                   by_unit: dict[int, dict[str, User]], start: datetime) -> None:
+    """Receptions by groups, teams and the office (some collective, some filed as cases, some of
+    those taken down), and a handful of long-standing petition cases owned by leaders."""
+    from casetrack.services.petitions import record_petition, take_down
+    receivers = ([by_unit[g.id]["group_leader"] for g in groups[:24]] +
+                 [by_unit[t.id]["team_leader"] for t in teams] + [by_unit[county.id]["county_officer"]] * 4)
+    for _ in range(40):
+        actor = rng.choice(receivers)
+        moment = start + timedelta(days=rng.randint(0, 58), hours=rng.randint(1, 9))
+        category, subject = rng.choice(PETITIONS)
+        collective = rng.random() < 0.2
+        with calendar.at(moment):
+            petition = record_petition(
+                actor, date=calendar.today().isoformat(), form=rng.choices(["visit", "letter", "online", "phone"],
+                                                                            [6, 2, 2, 1])[0],
+                persons=rng.randint(6, 30) if collective else rng.randint(1, 3), collective=collective,
+                place=f"{actor.unit.name}接待室", subject=subject, details=fake.sentence(), category=category,
+                residents=[{"name": fake.name(), "phone": fake.phone_number()}],
+                file_case=rng.random() < 0.4)
+            if petition.case is not None and rng.random() < 0.5:
+                take_down(actor, petition.case, date=calendar.today().isoformat(), cadres=[actor.username])
+    _backlog(rng, fake, county, teams, by_unit, start)
+
+
+def _backlog(rng: random.Random, fake: Faker, county: Unit, teams: list[Unit],
+             by_unit: dict[int, dict[str, User]], start: datetime) -> None:
+    """Long-standing petition cases registered by the office, each owned by a team leader or an
+    officer of the office, driven by the petition workflow's own transitions (none named here)."""
+    from casetrack.services.cases import registry
+    wf = registry().latest("petition")
+    office = by_unit[county.id]["county_officer"]
+    owners = [by_unit[t.id]["team_leader"] for t in teams[:4]] + [office]
+    for i, title in enumerate(BACKLOG):
+        moment = start + timedelta(days=i * 3, hours=2)
+        with calendar.at(moment):
+            case = file_case(office, title=title, description=fake.paragraph(nb_sentences=2), category="petition",
+                             kind="individual", workflow=wf.name,
+                             resident={"name": fake.name(), "phone": fake.phone_number(), "address": fake.address()})
+        owner = owners[i % len(owners)]
+        for step in range(i % 4 + 1):   # each case a little further along
+            moment += timedelta(days=rng.randint(2, 8))
+            actor = owner if wf.states[case.state].held_by == "owner" else office
+            options = [t for t in allowed_triggers(case, actor)
+                       if not t.when or all(v is True for v in t.when.values())]
+            if not options or moment > datetime.now(timezone.utc):
+                break
+            spec = options[-1] if step == i % 4 else options[0]
+            with calendar.at(moment):
+                fire(case, spec.trigger, actor, **_petition_fields(wf, spec, owner, fake))
+
+
+def _petition_fields(wf, spec, owner: User, fake: Faker) -> dict:
+    values = {}
+    for name in spec.required:
+        ftype = wf.fields[name].type
+        values[name] = {"user": owner.username, "bool": True,
+                        "date": (calendar.today() + timedelta(days=60)).isoformat()}.get(ftype, fake.sentence())
+    return values

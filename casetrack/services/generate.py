@@ -142,14 +142,20 @@ def _loading(*models) -> Iterator[None]:
 
 # -- the organisation ----------------------------------------------------------------------
 
-def ensure_tree(groups_wanted: int, password_hash: str, counts: Counts) -> None:
-    """Make a county (or a province of counties) with enough groups, unless a county exists."""
+def ensure_tree(groups_wanted: int, password_hash: str, counts: Counts, cities_counties: int | None = None) -> None:
+    """Make a county (or a province of counties) with enough groups, unless a county exists;
+    `cities_counties`: a city office (市活动办, code CITY) over that many counties instead, the
+    groups shared out among them."""
     if db.session.scalar(select(Unit.id).where(Unit.kind == "county").limit(1)) is not None:
         return
     teams = math.ceil(groups_wanted / GROUPS_PER_TEAM)
     counties = math.ceil(teams / TEAMS_PER_COUNTY)
-    top = org.create_unit("P", "省大走访活动办", "province") if counties > 1 else None
     users: list[dict] = []
+    if cities_counties:
+        _city(cities_counties, max(groups_wanted, cities_counties), password_hash, counts, users)
+        counts.users += _bulk(User, iter(users))
+        return
+    top = org.create_unit("P", "省大走访活动办", "province") if counties > 1 else None
 
     def unit(code, name, kind, parent, role):
         u = org.create_unit(code, name, kind, parent)
@@ -173,6 +179,30 @@ def ensure_tree(groups_wanted: int, password_hash: str, counts: Counts) -> None:
                 g += 1
                 unit(f"{county.code}G{g:05d}", f"第{g}村工作组", "group", team.code, "group_leader")
     counts.users += _bulk(User, iter(users))
+
+
+def _city(n: int, groups_wanted: int, password_hash: str, counts: Counts, users: list[dict]) -> None:
+    """A city office over n counties, each with its departments and at least one team and group."""
+    def unit(code, name, kind, parent, role):
+        u = org.create_unit(code, name, kind, parent)
+        users.append({"username": code.lower(), "name": name[:60], "role": role, "unit_id": u.id,
+                      "password_hash": password_hash, "active": True, "session_version": 1,
+                      "created_at": now()})
+        counts.units += 1
+        return u
+
+    unit("CITY", "市大走访活动办", "city", None, "county_officer")
+    g = 0
+    for c in range(1, n + 1):
+        county = unit(f"C{c:03d}", f"第{c}县活动办", "county", "CITY", "county_officer")
+        for d, dname in enumerate(DEPARTMENTS, 1):
+            unit(f"{county.code}D{d:02d}", dname, "department", county.code, "department_handler")
+        share = groups_wanted // n + (1 if c <= groups_wanted % n else 0)
+        for t in range(1, math.ceil(share / GROUPS_PER_TEAM) + 1):
+            team = unit(f"{county.code}T{t:02d}", f"第{t}镇工作队", "team", county.code, "team_leader")
+            for _ in range(min(GROUPS_PER_TEAM, share - (t - 1) * GROUPS_PER_TEAM)):
+                g += 1
+                unit(f"{county.code}G{g:05d}", f"第{g}村工作组", "group", team.code, "group_leader")
 
 
 # -- rows ------------------------------------------------------------------------------------
@@ -331,13 +361,15 @@ def _cases(maker: CaseMaker, rng: random.Random, n: int, start_id: int, groups: 
 # -- the use case ---------------------------------------------------------------------------
 
 def generate(targets: int, cases: int, visits: int, seed: int = 1, password: str = "demo",
-             days: int = 120, progress: Callable[[str], None] = lambda _m: None) -> Counts:
-    """Add targets, visits and cases over the last `days` days; makes a unit tree if none."""
+             days: int = 120, progress: Callable[[str], None] = lambda _m: None,
+             counties: int | None = None) -> Counts:
+    """Add targets, visits and cases over the last `days` days; makes a unit tree if none (a
+    city office over `counties` counties when given)."""
     rng = random.Random(seed)
     counts = Counts()
     org.ensure_categories()
     groups_wanted = max(1, math.ceil(max(targets, cases // 5, 1) / TARGETS_PER_GROUP))
-    ensure_tree(groups_wanted, hash_password(password), counts)
+    ensure_tree(groups_wanted, hash_password(password), counts, counties)
     db.session.flush()
 
     units = db.session.execute(select(Unit.id, Unit.kind, Unit.parent_id, Unit.code)).all()

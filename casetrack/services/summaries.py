@@ -263,6 +263,9 @@ def load_cases(ids: Iterable[int] | None, rules: Rules) -> Iterator[tuple[tuple,
     """(case, events, extensions) as `case_figures` takes them, from the database: the given
     cases, or every case (streamed in id order)."""
     cases, events, extensions = _statements(rules.read_data)
+    from casetrack.services.cases import default_workflow
+    # The campaign's problems only: a case of another workflow (信访积案) has figures of its own.
+    cases = cases.where(Case.workflow == default_workflow().name)
     e = CaseEvent
     if ids is not None:
         ids = sorted(set(ids))
@@ -292,6 +295,8 @@ def _merged(cases, events, extensions) -> Iterator[tuple[tuple, list, list]]:
     pending = None
     for case in cases:
         rows = []
+        if pending is not None and pending[0] < case[0]:   # an event of a case not counted
+            pending = None
         if pending is not None and pending[0] == case[0]:
             rows.append(pending[1:])
             pending = None

@@ -85,6 +85,7 @@ def register(app: Flask) -> None:
                                api_visits, auth, boards, case_sheets, cases, notices, open311, openapi,
                                settings, shared, visits)
     from casetrack.web import api_attachments, api_reports, reports  # noqa: F401 (routes on api.bp)
+    from casetrack.web import api_petitions, petitions  # noqa: F401 (api_petitions: routes on api.bp)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
@@ -100,6 +101,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(settings.bp)
     app.register_blueprint(case_sheets.bp)
     app.register_blueprint(admin_webhooks.bp)
+    app.register_blueprint(petitions.bp)
 
     @app.get("/healthz")
     def healthz():
@@ -194,6 +196,8 @@ def trigger_label(wf, event) -> str:
         return _("Filing")
     if event.trigger in EVENT_LABELS:
         return str(EVENT_LABELS[event.trigger])
+    if event.trigger == "take_down":
+        return _("Taken down to the grass roots (带案下访)")
     spec = next((t for t in wf.transitions
                  if t.trigger == event.trigger and event.from_state in t.sources), None)
     return localized(spec.label) if spec else event.trigger

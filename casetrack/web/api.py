@@ -83,6 +83,8 @@ def case_json(case: Case, **pending) -> dict[str, Any]:
                      "address": case.resident_address, "email": case.resident_email},
         "location": place_json(case.lat, case.long, case.location_accuracy), "address": case.address,
         "target": case.target_id, "visit": case.visit_id,
+        "source": case.source,
+        "owner": case.owner.username if case.owner_id else None,
         "workflow": case.workflow, "workflow_version": case.workflow_version,
         "version": case.version,
         "created_at": case.created_at.isoformat(), "updated_at": case.updated_at.isoformat(),
@@ -161,14 +163,15 @@ def units():
 
 
 @bp.post("/cases")
-@doc(summary="File a case (work-group cadres only)", tags=["cases"], parameters=[IDEMPOTENCY],
+@doc(summary="File a case (work-group cadres; a case of another workflow, e.g. \"petition\": "
+             "the roles its file names)", tags=["cases"], parameters=[IDEMPOTENCY],
      requestBody={"required": True, "content": {"application/json": {"schema": ref("NewCase")}}},
      responses={**responses(("201", json_body(ref("Case"), "Filed")), 400, 403, 422),
                 "201": {**json_body(ref("Case"), "Filed"),
                         "headers": {"Location": {"schema": {"type": "string"}}}}})
 def create_case():
     data = body()
-    fields = {"title", "description", "category", "kind", "resident", "target", "visit", "location", "address"}
+    fields = {"title", "description", "category", "kind", "resident", "target", "visit", "location", "address", "workflow"}
     unknown = {k: _("This action takes no such field.") for k in data if k not in fields}
     if unknown:
         raise ValidationFailed(unknown)
@@ -178,7 +181,7 @@ def create_case():
                          category=data.get("category"), kind=data.get("kind"),
                          resident=data.get("resident"), target=data.get("target"),
                          visit=data.get("visit"), location=data.get("location"),
-                         address=data.get("address"))
+                         address=data.get("address"), workflow=data.get("workflow"))
         # A case filed just now has no extension pending: no query for it.
         return case_json(case, pending=None), 201, {"Location": url_for(".case", case_id=case.id)}
     return once("create_case", data, file)

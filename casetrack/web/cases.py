@@ -107,10 +107,12 @@ def _show(case, errors=None, typed=None, open_trigger=None, stale=False, status=
     team = case.group.ancestor("team")
     groups = db.session.scalars(select(Unit).where(Unit.parent_id == team.id, Unit.kind == "group")
                                 .order_by(Unit.code)) if team else []
+    from casetrack.services.petitions import may_take_down, take_downs_of
     map_url = amap_url(case.lat, case.long) if case.lat is not None and case.long is not None else None
     return render_template("cases/show.html", case=case, wf=wf, events=case_events(case), map_url=map_url,
                            attachments=case_attachments(case), may_attach=may_attach(case, current_user),
                            photo_input=PHOTO_INPUT,
+                           take_downs=take_downs_of(case), may_take_down=may_take_down(current_user),
                            actions=allowed_triggers(case, current_user), errors=errors or {},
                            typed=typed or {}, open_trigger=open_trigger, stale=stale,
                            departments=list(departments), groups=list(groups)), status

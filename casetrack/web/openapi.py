@@ -88,7 +88,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Case": {"type": "object", "required": [
         "id", "title", "description", "category", "kind", "state", "state_label", "unit", "unit_name",
         "group", "department", "deadline", "overdue", "revisit_on", "funds", "donations", "resident",
-        "target", "visit", "workflow", "workflow_version", "version", "created_at", "updated_at"],
+        "target", "visit", "source", "owner", "workflow", "workflow_version", "version", "created_at", "updated_at"],
         "properties": {
             "id": {"type": "integer"}, "title": {"type": "string"}, "description": {"type": "string"},
             "category": {"type": "string"}, "kind": {"type": "string", "enum": ["individual", "shared"]},
@@ -102,6 +102,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "donations": nullable("string", description="social donations, 10k yuan (decimal as text)"),
             "resident": ref("Resident"), "target": nullable("integer"), "visit": nullable("integer"),
             "location": ref("Location"), "address": {"type": "string", "description": "where the problem is"},
+            "source": {"type": "string", "enum": ["visit", "petition"],
+                       "description": "found on a visit, or received as a petition (接访)"},
+            "owner": nullable("string", description="the username of the leader who owns it (包案领导)"),
             "workflow": {"type": "string"}, "workflow_version": {"type": "integer"},
             "version": {"type": "integer", "description": "send it back with a transition (optimistic lock)"},
             "created_at": {"type": "string", "format": "date-time"},
@@ -150,7 +153,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                                "visit": nullable(["integer", "string"]),
                                "location": ref("Location"),
                                "address": {"type": "string", "maxLength": 200,
-                                           "description": "where the problem is (default: the target's)"}}},
+                                           "description": "where the problem is (default: the target's)"},
+                               "workflow": nullable("string", description="default the campaign's; "
+                                                    "\"petition\": a long-standing petition case (信访积案), "
+                                                    "registered by the county office")}},
     "Target": {"type": "object", "required": ["id", "code", "kind", "kind_label", "name", "address", "village",
                                               "group", "cadre", "active"],
                "properties": {"id": {"type": "integer"}, "code": nullable("string"), "kind": {"type": "string"},
@@ -227,23 +233,27 @@ FIELD_TYPES = {"text": {"type": "string"}, "date": {"type": "string", "format": 
                "department": {"type": "string", "description": "a department's code"},
                "group": {"type": "string", "description": "a group's code"},
                "departments": {"type": ["array", "string"], "items": {"type": "string"},
-                               "description": "department codes (a list, or text split at commas)"}}
+                               "description": "department codes (a list, or text split at commas)"},
+               "user": {"type": ["string", "integer"], "description": "a user's username or id"}}
 
 
 def transition_schema() -> dict[str, Any]:
-    """The body of a transition: trigger, version and the fields of the default workflow."""
-    from casetrack.services.cases import default_workflow
-    wf = default_workflow()
+    """The body of a transition: trigger, version and the fields of every workflow (the default
+    one's first; a field of the same name in another is described by the default's type)."""
+    from casetrack.services.cases import default_workflow, registry
+    first = default_workflow()
+    flows = [first, *(wf for wf in registry().workflows.values() if wf.name != first.name)]
     props: dict[str, Any] = {
-        "trigger": {"type": "string", "enum": sorted(wf.triggers())},
+        "trigger": {"type": "string", "enum": sorted({t for wf in flows for t in wf.triggers()})},
         "version": {"type": ["integer", "string"], "description": "the case's version as you read it"}}
-    for name, field in wf.fields.items():
-        props[name] = {**FIELD_TYPES[field.type], "description": field.label.get("en", name)}
+    for wf in flows:
+        for name, field in wf.fields.items():
+            props.setdefault(name, {**FIELD_TYPES[field.type], "description": field.label.get("en", name)})
     return {"type": "object", "required": ["trigger", "version"], "properties": props,
             "additionalProperties": False,
             "description": "Fields each trigger needs: " + "; ".join(
-                f"{t.trigger} from {'/'.join(t.sources)}: {', '.join(t.fields) or '-'}"
-                for t in wf.transitions)}
+                f"{wf.name}: {t.trigger} from {'/'.join(t.sources)}: {', '.join(t.fields) or '-'}"
+                for wf in flows for t in wf.transitions)}
 
 
 def _path_of(rule) -> tuple[str, list[dict]]:

@@ -11,7 +11,12 @@ from transitions import Machine
 ROLES = ("group_member", "group_leader", "team_leader", "county_officer",
          "department_handler", "admin")
 UNIT_KINDS = ("province", "city", "county", "department", "team", "group")
-FIELD_TYPES = ("text", "date", "decimal", "bool", "department", "group", "departments")
+FIELD_TYPES = ("text", "date", "decimal", "bool", "department", "group", "departments", "user")
+# Who acts on a case in a state: the unit holding it (default), or the user its user field named
+# (the case's owner, e.g. the leader who owns a petition case, 包案领导).
+HELD_BY = ("unit", "owner")
+# Where a workflow's cases come from (Case.source).
+SOURCES = ("visit", "petition")
 KEEP = "keep"
 # Sums a case keeps (万元): a decimal field of one of these names adds to the case's total.
 DECIMAL_FIELDS = ("funds", "donations")
@@ -35,6 +40,7 @@ class FieldSpec:
     name: str
     type: str
     label: dict[str, str]
+    roles: frozenset[str] = frozenset()   # a user field: the roles the named user may have
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,7 @@ class StateSpec:
     pauses_clock: bool = False
     auto_escalate: AutoEscalate | None = None
     report_every: int | None = None   # working days between progress reports the holder owes
+    held_by: str = "unit"
 
 
 @dataclass(frozen=True)
@@ -132,6 +139,8 @@ class Workflow:
     warn_at: float | None = None
     extensions: ExtensionRules | None = None
     shared: SharedRules | None = None
+    petition_roles: frozenset[str] = frozenset()   # file a petition received at their own unit
+    source: str = "visit"
     machine: Machine = field(repr=False, default=None)  # type: ignore[assignment]
 
     def transitions_from(self, state: str) -> list[TransitionSpec]:
@@ -151,6 +160,10 @@ class Workflow:
     def level_state(self, unit_kind: str) -> str | None:
         """The handling state of a kind of unit: the first state of that level in the file."""
         return next((s.name for s in self.states.values() if s.level == unit_kind), None)
+
+    def owner_field(self) -> FieldSpec | None:
+        """The field of type user: whoever it names owns the case."""
+        return next((f for f in self.fields.values() if f.type == "user"), None)
 
     def describe(self) -> str:
         lines = [f"{self.name} v{self.version} ({self.path})", "states:"]
@@ -226,13 +239,20 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
     fields: dict[str, FieldSpec] = {}
     for fname, spec in (data.get("fields") or {}).items():
         where = f"{path}: fields.{fname}"
-        _check_keys(where, spec, {"type", "label"}, {"type"})
+        _check_keys(where, spec, {"type", "label", "roles"}, {"type"})
         if spec["type"] not in FIELD_TYPES:
             raise WorkflowError(f"{where}.type: unknown type {spec['type']!r} (known: {', '.join(FIELD_TYPES)})")
+        if (spec["type"] == "user") != ("roles" in spec):
+            raise WorkflowError(f"{where}.roles: a user field, and only a user field, names the roles "
+                                f"the user may have")
+        if spec["type"] == "user" and any(f.type == "user" for f in fields.values()):
+            raise WorkflowError(f"{where}.type: one user field at most (it names the case's owner)")
         if spec["type"] == "decimal" and fname not in DECIMAL_FIELDS:
             raise WorkflowError(f"{where}: a decimal field adds up on the case; "
                                 f"known: {', '.join(DECIMAL_FIELDS)}")
-        fields[fname] = FieldSpec(fname, spec["type"], _label(where, spec.get("label", fname)))
+        fields[fname] = FieldSpec(fname, spec["type"], _label(where, spec.get("label", fname)),
+                                  _role_set(f"{where}.roles", spec["roles"], roles) if "roles" in spec
+                                  else frozenset())
 
     states: dict[str, StateSpec] = {}
     if not isinstance(data["states"], dict) or not data["states"]:
@@ -240,7 +260,12 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
     for sname, spec in data["states"].items():
         where = f"{path}: states.{sname}"
         _check_keys(where, spec, {"label", "level", "deadline_days", "final", "remember", "pauses_clock",
-                                 "auto_escalate", "report_every"}, {"level"})
+                                 "auto_escalate", "report_every", "held_by"}, {"level"})
+        held_by = spec.get("held_by", "unit")
+        if held_by not in HELD_BY:
+            raise WorkflowError(f"{where}.held_by: must be one of {', '.join(HELD_BY)}")
+        if held_by == "owner" and not any(f.type == "user" for f in fields.values()):
+            raise WorkflowError(f"{where}.held_by: an owner needs a field of type user to name it")
         if spec.get("remember") not in (None, "resolver"):
             raise WorkflowError(f"{where}.remember: only 'resolver' can be remembered")
         if spec["level"] not in UNIT_KINDS + (KEEP,):
@@ -255,13 +280,18 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
         if pauses and days:
             raise WorkflowError(f"{where}.pauses_clock: a state that pauses the clock has no deadline_days")
         states[sname] = StateSpec(sname, _label(where, spec.get("label", sname)), spec["level"],
-                                  days, bool(spec.get("final", False)), spec.get("remember"), pauses)
+                                  days, bool(spec.get("final", False)), spec.get("remember"), pauses,
+                                  held_by=held_by)
 
     filing = data["filing"]
-    _check_keys(f"{path}: filing", filing, {"roles", "states"}, {"roles", "states"})
+    _check_keys(f"{path}: filing", filing, {"roles", "states", "petition_roles", "source"}, {"roles", "states"})
     filing_roles = frozenset(_names(f"{path}: filing.roles", filing["roles"]))
     for role in filing_roles - set(roles):
         raise WorkflowError(f"{path}: filing.roles: unknown role {role!r}")
+    petition_roles = _role_set(f"{path}: filing.petition_roles", filing.get("petition_roles", []), roles)
+    source = filing.get("source", "visit")
+    if source not in SOURCES:
+        raise WorkflowError(f"{path}: filing.source: must be one of {', '.join(SOURCES)}")
     _check_keys(f"{path}: filing.states", filing["states"], {"individual", "shared"},
                 {"individual", "shared"})
     for kind, sname in filing["states"].items():
@@ -331,7 +361,8 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
                   fields, transitions, filing_roles, dict(filing["states"]),
                   _warn_at(f"{path}: deadlines", data.get("deadlines")),
                   _extensions(f"{path}: extensions", data.get("extensions"), roles, states),
-                  _shared(f"{path}: shared_problems", data.get("shared_problems"), roles))
+                  _shared(f"{path}: shared_problems", data.get("shared_problems"), roles),
+                  petition_roles, source)
     _check_reachable(wf)
     wf.machine = _build_machine(wf)
     return wf

@@ -2,7 +2,7 @@
 a case's Open311 media_url and resident e-mail
 
 Revision ID: 0015
-Revises: 0011
+Revises: 0014
 Create Date: 2026-12-20 10:00:00
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision: str = '0015'
-down_revision: Union[str, Sequence[str], None] = '0011'
+down_revision: Union[str, Sequence[str], None] = '0014'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
