@@ -436,3 +436,25 @@ def test_a_resolution_on_the_deadline_day_is_on_time_and_the_next_day_late(world
         b = bl.bulletin(world.units["C"], date(2026, 6, 8), date(2026, 6, 14))
     assert b["problems"]["closed"] == 4
     assert b["rate_parts"]["on_time_closure"] == [2, 4]    # X and Z
+
+
+def test_an_extension_granted_to_another_holder_does_not_move_the_on_time_deadline(world):
+    """Filed Mon 06-01; the group gets 5 more working days (to 06-15) on 06-02, then escalates
+    to the team on 06-03 (team deadline Fri 06-12); the team resolves Mon 06-15: late, the
+    group's extension is not the team's."""
+    from casetrack.services.extensions import decide_extension, request_extension
+    u = world.users
+    with at(6, 1):
+        case = world.file("group1")
+    with at(6, 2):
+        decide_extension(u["county"], request_extension(u["group1"], case, 5, "需要协调"), True)
+    with at(6, 3):
+        fire(case, "escalate", u["group1"], reason="组里解决不了")
+    with at(6, 15):
+        fire(case, "resolve", u["team1"], resolution="队里解决")
+    with at(6, 16):
+        fire(case, "verify", u["county"], satisfied=True)
+    db.session.commit()
+    with at(6, 22):
+        b = bl.bulletin(world.units["C"], date(2026, 6, 15), date(2026, 6, 21))
+    assert b["rate_parts"]["on_time_closure"] == [0, 1]

@@ -298,3 +298,19 @@ def test_a_case_that_cannot_climb_is_flagged_overdue_once_however_often_the_swee
     assert runs == [{"escalated": 0, "warned": 0, "overdue": 1}] + [{"escalated": 0, "warned": 0, "overdue": 0}] * 2
     assert len(events(stuck, "overdue")) == 1
     assert notices("overdue", world.units["G1"]) == notices("overdue", world.units["T1"]) == 1
+
+
+def test_the_deadline_day_warns_and_every_batch_counts(world, app):
+    """Two cases due Mon 06-08, swept one per batch: first seen on their deadline day they are
+    pre-warned (not overdue), once; overdue the day after; escalated two working days late."""
+    with on("2026-06-01"):
+        cases = [world.file("group1"), world.file("group2")]
+    db.session.commit()
+    runs = []
+    for day in ("2026-06-08", "2026-06-08", "2026-06-09", "2026-06-10"):
+        with on(day):
+            runs.append(sweep_deadlines(batch=1, after_batch=db.session.commit))
+            db.session.commit()
+    nothing = {"escalated": 0, "warned": 0, "overdue": 0}
+    assert runs == [{**nothing, "warned": 2}, nothing, {**nothing, "overdue": 2}, {**nothing, "escalated": 2}]
+    assert [len(events(c, "pre_warning")) for c in cases] == [1, 1]
