@@ -53,8 +53,12 @@ def unit_filter(unit: Unit):
     """The cases of a unit: referred to it or assisted by it (a department), else filed within
     its subtree, and for a group also those a team sent back to it from another group."""
     if unit.kind == "department":
-        return or_(Case.department_id == unit.id,
-                   Case.id.in_(select(CaseAssist.case_id).where(CaseAssist.unit_id == unit.id)))
+        # One list of ids (the lead's by its index, the assisted ones by theirs) that the page
+        # walks in id order ("+ 0": walk the id or (state, id) index and look each id up in the
+        # list, not the other way round): an OR of the two made SQLite sort the department's cases.
+        referred = select(Case.id).where(Case.department_id == unit.id)
+        assisted = select(CaseAssist.case_id).where(CaseAssist.unit_id == unit.id)
+        return (Case.id + 0).in_(referred.union_all(assisted))
     if unit.kind == "group":
         return or_(Case.group_id == unit.id, Case.unit_id == unit.id)
     # "+ 0" keeps the planner off the group_id index here: with it SQLite (without fresh
