@@ -27,6 +27,11 @@ def unit_kind(kind: str) -> tuple[str, str]:
     """A page for users of one kind of unit (a board); others 403."""
     return ("unit_kind", kind)
 
+def roles(*names: str) -> tuple[str, tuple[str, ...]]:
+    """A page for users of these roles (the leader's dashboard); others 403."""
+    return ("roles", names)
+
+
 MATRIX = {
     "static": PUBLIC,
     "healthz": PUBLIC,
@@ -131,6 +136,12 @@ MATRIX = {
     "petitions.take_down": CASE,
     **{f"api.{e}": API_USER for e in ("create_petition", "petitions", "petition", "owned_cases")},
     "api.take_down": API_CASE,
+    # assessment (考核) and the leader's dashboard (issue 24): scoped by unit (tests/test_assessment.py,
+    # tests/test_dashboard.py)
+    "assessment.index": USER,
+    "assessment.circular": USER,
+    "api.report_assessment": API_USER,
+    "assessment.dashboard": roles("county_officer", "team_leader"),
 }
 
 
@@ -324,7 +335,8 @@ def test_admin_and_unit_pages_refuse_everyone_else(app, client, auth, world):
             if kind != ADMIN and not isinstance(kind, tuple):
                 continue
             url = build(app, rule.endpoint, **{a: 1 for a in rule.arguments})
-            allowed = username == "admin" if kind == ADMIN else unit_kinds[username] == kind[1]
+            allowed = (username == "admin" if kind == ADMIN else USERS[username][0] in kind[1]
+                       if kind[0] == "roles" else unit_kinds[username] == kind[1])
             for method in sorted(set(rule.methods) & {"GET", "POST"}):
                 r = client.open(url, method=method, data={})
                 checked += 1

@@ -20,6 +20,7 @@ from casetrack.models import User
 from casetrack.services import accounts
 from casetrack.services.calendar import calendar_known, today
 from casetrack.services.cases import whole_number
+from casetrack.services.dashboard import DASHBOARD_ROLES
 from casetrack.services.errors import ServiceError
 from casetrack.web.inputs import IdConverter, Request, refuse_bad_text, refuse_empty_dates
 from casetrack.web.openapi import DESCRIBED
@@ -86,6 +87,7 @@ def register(app: Flask) -> None:
                                settings, shared, visits)
     from casetrack.web import api_attachments, api_reports, reports  # noqa: F401 (routes on api.bp)
     from casetrack.web import api_petitions, petitions  # noqa: F401 (api_petitions: routes on api.bp)
+    from casetrack.web import assessment
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
@@ -96,6 +98,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(notices.bp)
     app.register_blueprint(shared.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(assessment.bp)
     app.register_blueprint(openapi.docs)
     app.register_blueprint(open311.bp)
     app.register_blueprint(settings.bp)
@@ -172,6 +175,7 @@ def register(app: Flask) -> None:
                               _("Something went wrong on our side; nothing was changed."))
 
     app.add_template_global(get_locale)
+    app.add_template_global(DASHBOARD_ROLES, "dashboard_roles")
     app.add_template_global(localized)
     app.add_template_global(state_label)
     app.add_template_global(today)
