@@ -16,8 +16,8 @@ from casetrack.extensions import db
 from casetrack.i18n import localized
 from casetrack.models import Category
 from casetrack.services.bulletin import LEADER_ROLES, LEVELS, RATES
+from casetrack.services.bulletin_issues import masthead_title, number_line
 from casetrack.services.sheets import set_text
-from casetrack.services.text import printable
 from casetrack.services.targets import KIND_LABELS
 
 FORMATS = ("html", "xlsx", "docx", "json")
@@ -56,9 +56,9 @@ def level_names() -> dict[str, str]:
 
 
 def title_of(figures: dict[str, Any]) -> str:
-    number = figures.get("number")
-    head = _("Grand-visit campaign bulletin")
-    return f"{head} {_('No. %(n)d', n=number)}" if number else head
+    """大走访活动简报, and its number once published."""
+    head = masthead_title(figures)
+    return f"{head} {number_line(figures)}" if figures.get("number") else head
 
 
 def tables(figures: dict[str, Any]) -> list[Table]:
@@ -167,42 +167,6 @@ def to_xlsx(figures: dict[str, Any]) -> bytes:
 
 
 def to_docx(figures: dict[str, Any]) -> bytes:
-    """The usual layout: the title and issue number, the issuing unit and date, then each section.
-    Stored text goes through `printable`: python-docx refuses what XML cannot hold."""
-    from docx import Document
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.oxml.ns import qn
-    from docx.shared import Pt, RGBColor
-
-    doc = Document()
-    normal = doc.styles["Normal"]
-    normal.font.name = "SimSun"
-    normal.element.rPr.rFonts.set(qn("w:eastAsia"), "宋体")
-    normal.font.size = Pt(12)
-    head = doc.add_paragraph()
-    head.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    run = head.add_run(_("Grand-visit campaign bulletin"))
-    run.bold, run.font.size, run.font.color.rgb = True, Pt(26), RGBColor(0xC0, 0, 0)
-    number = doc.add_paragraph()
-    number.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    number.add_run(_("No. %(n)d", n=figures["number"]) if figures.get("number") else _("(not published)"))
-    issuer = doc.add_paragraph()
-    issuer.add_run(printable(figures["unit"]["name"]))
-    issuer.add_run("\t" + (figures.get("published_on") or figures["to"]))
-    doc.add_paragraph(_("Period: %(start)s to %(end)s", start=figures["from"], end=figures["to"]))
-    for t in tables(figures):
-        doc.add_heading(printable(t.title), level=2)
-        if not t.rows:
-            doc.add_paragraph(_("None."))
-            continue
-        grid = doc.add_table(rows=1, cols=len(t.headers))
-        grid.style = "Table Grid"
-        for cell, header in zip(grid.rows[0].cells, t.headers):
-            cell.text = printable(str(header))
-            cell.paragraphs[0].runs[0].bold = True
-        for row in t.rows:
-            for cell, value in zip(grid.add_row().cells, row):
-                cell.text = "" if value is None else printable(str(value))
-    out = io.BytesIO()
-    doc.save(out)
-    return out.getvalue()
+    """The official document (services/bulletin_docx.py) with this bulletin's tables."""
+    from casetrack.services import bulletin_docx
+    return bulletin_docx.to_docx(figures, tables(figures))
