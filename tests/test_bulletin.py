@@ -230,7 +230,7 @@ def test_xlsx_and_docx_hold_the_json_numbers(week, app):
         book = openpyxl.load_workbook(io.BytesIO(bx.to_xlsx(b)))
         document = docx.Document(io.BytesIO(bx.to_docx(b)))
         expected = bx.tables(b)
-    assert book.sheetnames == [t.title for t in expected]            # one sheet per table
+    assert book.sheetnames == [t.title for t in expected] + ["图表"]  # one sheet per table, and the charts
     assert [t.title for t in expected][0] == "概况"                  # Chinese by default
     summary = {row[0]: row[1] for row in book["概况"].iter_rows(min_row=2, values_only=True)}
     assert summary["走访次数"] == 4 and summary["发现的问题"] == 6 and summary["核实解决问题"] == 3

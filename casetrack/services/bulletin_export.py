@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import date, timedelta
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,11 +133,76 @@ def tables(figures: dict[str, Any]) -> list[Table]:
                      yes if row["laggard"] else ""], {"cases": {"unit": row["code"], "overdue": "true"}})
     ranking.link_col = 6 + len(RATES)   # the open overdue cases, listed
 
+    step, series = trend(figures)
+    trend_table = Table("trend", _("Coverage by week") if step == "week" else _("Coverage over time"),
+                        [_("Week beginning") if step == "week" else _("Date"), _("Coverage rate")])
+    for day, rate in series:
+        trend_table.add([day, pct(rate)])
+
     overdue = Table("overdue", _("Overdue cases by unit"), [_("Unit holding it"), _("Case"), _("Title"),
                                                              _("Deadline")])
     for c in figures["overdue"]:
         overdue.add([c["unit_name"], c["id"], c["title"], c["deadline"]], {"case": c["id"]})
-    return [summary, visits, categories, levels, rates, ranking, overdue]
+    return [summary, visits, categories, levels, rates, ranking, trend_table, overdue]
+
+
+MAX_BARS = 15   # categories on one axis a person can still read
+
+
+def top_and_bottom(rows: list[tuple[str, Any]], n: int = MAX_BARS, rest: str | None = None,
+                   keep_bottom: bool = False) -> list[tuple[str, Any]]:
+    """At most `n` bars: the largest and the others summed into one bar `rest` (counts), or the
+    best and the worst with `keep_bottom` (rates: a sum of rates means nothing), in that order."""
+    if len(rows) <= n:
+        return rows
+    ranked = sorted(rows, key=lambda r: -(r[1] or 0))
+    if keep_bottom:
+        half = n // 2
+        return ranked[:half] + ranked[-half:]
+    return ranked[:n - 1] + [(rest or "", sum(v or 0 for _l, v in ranked[n - 1:]))]
+
+
+def trend(figures: dict[str, Any]) -> tuple[str, list[tuple[str, float]]]:
+    """The coverage series by day, or by week (its last day's rate) when it spans over 31 days."""
+    series = figures["coverage"].get("series") or []
+    if not series or (date.fromisoformat(series[-1][0]) - date.fromisoformat(series[0][0])).days <= 31:
+        return "day", [(d, r) for d, r in series]
+    weeks: dict[str, tuple[str, float]] = {}
+    for day, rate in series:
+        d = date.fromisoformat(day)
+        monday = (d - timedelta(days=d.weekday())).isoformat()
+        weeks[monday] = (monday, rate)
+    return "week", list(weeks.values())
+
+
+def charts(figures: dict[str, Any]) -> list[dict[str, Any]]:
+    """The bulletin's charts, each drawn from one of its tables: at most MAX_BARS bars per axis;
+    the unit chart shows the teams of a county (each bar drills down to the team's bulletin) or
+    the groups of a team, the best and the worst when there are more."""
+    tabs = {t.key: t for t in tables(figures)}
+    out = []
+    for key in ("visits", "categories", "levels"):
+        rows = [(str(r[0]), r[1]) for r in tabs[key].rows]
+        if key == "categories":
+            rows = top_and_bottom(rows, rest=_("Others"))
+        out.append({"key": key, "type": "bar", "title": tabs[key].title, "labels": [r[0] for r in rows],
+                    "values": [r[1] for r in rows]})
+    level = "team" if any(r["level"] == "team" for r in figures["units"]) else "group"
+    rows = {r["name"]: r for r in figures["units"] if r["level"] == level}
+    if rows:
+        kept = top_and_bottom([(name, r["coverage"] or 0) for name, r in rows.items()], keep_bottom=True)
+        title = _("Coverage rate by work team") if level == "team" else _("Coverage rate by work group")
+        if len(kept) < len(rows):
+            title = _("%(title)s: the best and the worst %(n)d of %(total)d", title=title, n=len(kept) // 2,
+                      total=len(rows))
+        out.append({"key": "units", "type": "bar", "title": title, "percent": True,
+                    "labels": [n for n, _v in kept], "values": [v for _n, v in kept],
+                    "drill": [rows[n]["code"] for n, _v in kept] if level == "team" else None})
+    step, series = trend(figures)
+    if series:
+        out.append({"key": "trend", "type": "line", "percent": True, "title": tabs["trend"].title,
+                    "labels": [d for d, _r in series], "values": [r for _d, r in series]})
+    return out
 
 
 def to_json(figures: dict[str, Any]) -> bytes:
@@ -161,9 +227,36 @@ def to_xlsx(figures: dict[str, Any]) -> bytes:
         for r, row in enumerate(t.rows, 2):
             for c, value in enumerate(row, 1):
                 set_text(sheet.cell(row=r, column=c), value)
+    _chart_sheet(book, figures)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _chart_sheet(book, figures: dict[str, Any]) -> None:
+    """The page's charts as native Excel charts, each beside the numbers it draws."""
+    from openpyxl.chart import BarChart, LineChart, Reference
+
+    sheet = book.create_sheet(_("Charts")[:31])
+    row = 1
+    for spec in charts(figures):
+        if not spec["labels"]:
+            continue
+        set_text(sheet.cell(row=row, column=1), spec["title"])
+        for i, (label, value) in enumerate(zip(spec["labels"], spec["values"]), row + 1):
+            set_text(sheet.cell(row=i, column=1), label)
+            cell = sheet.cell(row=i, column=2, value=value)
+            if spec.get("percent"):
+                cell.number_format = "0.0%"
+        last = row + len(spec["labels"])
+        chart = LineChart() if spec["type"] == "line" else BarChart()
+        chart.title, chart.legend = spec["title"], None
+        chart.add_data(Reference(sheet, min_col=2, min_row=row + 1, max_row=last))
+        chart.set_categories(Reference(sheet, min_col=1, min_row=row + 1, max_row=last))
+        chart.width, chart.height = 18, 8
+        sheet.add_chart(chart, f"D{row}")
+        row = max(last, row + 16) + 2
+    sheet.column_dimensions["A"].width = 24
 
 
 def to_docx(figures: dict[str, Any]) -> bytes:

@@ -29,18 +29,13 @@ def _require_login():
 
 
 def charts(figures: dict[str, Any]) -> list[dict[str, Any]]:
-    """Bar and line charts of the figures, as data for static/reports.js (no inline script)."""
-    tabs = {t.key: t for t in bx.tables(figures)}
-    out = [{"type": "bar", "title": tabs[k].title, "labels": [r[0] for r in tabs[k].rows],
-            "values": [r[1] for r in tabs[k].rows]} for k in ("visits", "categories", "levels")]
-    rows = [r for r in figures["units"] if r["level"] == "group"]
-    if rows:
-        out.append({"type": "bar", "title": _("Coverage rate by work group"), "percent": True,
-                    "labels": [r["name"] for r in rows], "values": [r["coverage"] or 0 for r in rows]})
-    series = figures["coverage"].get("series") or []
-    if series:
-        out.append({"type": "line", "title": _("Coverage over time"), "percent": True,
-                    "labels": [d for d, _r in series], "values": [r for _d, r in series]})
+    """The charts as data for static/reports.js (no inline script); a team's bar opens its bulletin."""
+    out = bx.charts(figures)
+    for spec in out:
+        if spec.get("drill"):
+            spec["links"] = [url_for("reports.bulletin", unit=code, **{"from": figures["from"], "to": figures["to"]})
+                             for code in spec.pop("drill")]
+        spec.pop("drill", None)
     return out
 
 
