@@ -79,6 +79,10 @@ MATRIX = {
     # bulletins: scoped by unit (tests/test_bulletin.py)
     **{f"reports.{e}": USER for e in ("bulletin", "bulletin_file", "publish", "issue", "issue_file")},
     "api.report_bulletin": API_USER,
+    "api.bulletins": API_USER,       # issues of units in the subtree: tests/test_bulletin_document.py
+    "reports.draft": USER,           # publishers only (403 for others): tests/test_bulletin_document.py
+    "reports.edit": USER,
+    "reports.circulation": USER,
     # deadlines, notices, supervision, extensions, shared problems (issue 6)
     "notices.inbox": USER,
     "notices.read": USER,
