@@ -443,7 +443,7 @@ def test_an_extension_granted_to_another_holder_does_not_move_the_on_time_deadli
     """Filed Mon 06-01; the group gets 5 more working days (to 06-15) on 06-02, then escalates
     to the team on 06-03 (team deadline Fri 06-12); the team resolves Mon 06-15: late, the
     group's extension is not the team's."""
-    from casetrack.services.extensions import decide_extension, request_extension
+    from casetrack.services.extension_requests import decide_extension, request_extension
     u = world.users
     with at(6, 1):
         case = world.file("group1")
