@@ -9,7 +9,10 @@ import io
 import pytest
 from flask import url_for
 
+from sqlalchemy import select
+
 from casetrack.extensions import db
+from casetrack.models import CaseAssist, Unit
 from tests.factories import UNITS, USERS, county_of
 from tests.helpers import act
 
@@ -178,8 +181,9 @@ def may_see(username: str, case) -> bool:
         # a group's cases, and a shared problem the team itself linked (filed at the team)
         return unit in (case.group.code, UNITS[case.group.code][2])
     if role == "department_handler":   # the lead department, or an assisting one (协办)
-        return case.department is not None and (case.department.code == unit
-                                                or (unit == "D2" and case.department.code == "D1"))
+        assisting = set(db.session.scalars(select(Unit.code).join(CaseAssist, CaseAssist.unit_id == Unit.id)
+                                           .where(CaseAssist.case_id == case.id)))
+        return case.department is not None and (case.department.code == unit or unit in assisting)
     return unit in (case.group.code, case.unit.code)   # filed by the group, or held by it now
 
 

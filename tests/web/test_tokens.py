@@ -43,7 +43,7 @@ def test_nobody_lists_or_revokes_another_users_token(client, auth, world):
     row_id = db.session.scalars(select(ApiToken.id)).one()
     auth.logout()
     auth.login("team1")
-    assert "mine" not in client.get("/settings/tokens").get_data(as_text=True)
+    assert ">mine<" not in client.get("/settings/tokens").get_data(as_text=True)
     assert client.post(f"/settings/tokens/{row_id}/revoke").status_code == 404
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
