@@ -30,6 +30,8 @@ def unit_kind(kind: str) -> tuple[str, str]:
 MATRIX = {
     "static": PUBLIC,
     "healthz": PUBLIC,
+    "offline.manifest": PUBLIC,        # the installable app's manifest and service worker
+    "offline.service_worker": PUBLIC,
     "auth.login": PUBLIC,
     "auth.logout": USER,
     "auth.set_language": PUBLIC,
