@@ -6,7 +6,7 @@
 // twice. A static file: the CSP allows no inline script.
 (function () {
   "use strict";
-  var STORE = "outbox", RETRY_MIN = 2000, RETRY_MAX = 60000;
+  var STORE = "outbox", RETRY_MIN = 1000, RETRY_MAX = 60000;
   var box = document.querySelector("[data-outbox]");
   if (!box) {  // logged out: the pages kept for the last user go
     if (window.caches) { caches.delete("casetrack-v1"); }
