@@ -35,8 +35,11 @@ def on_server(s, words: str) -> dict[str, int]:
 def installed(s):
     """Logged in: the service worker controls the page and has kept the field pages."""
     # evaluate awaits the promise (wait_for_function evaluates strings, which the CSP refuses)
-    s.page.evaluate("""() => navigator.serviceWorker.ready.then(() => navigator.serviceWorker.controller ||
-        new Promise(resolve => navigator.serviceWorker.addEventListener("controllerchange", resolve)))""")
+    assert s.page.evaluate("""() => Promise.race([
+        navigator.serviceWorker.ready.then(() => navigator.serviceWorker.controller ||
+            new Promise(resolve => navigator.serviceWorker.addEventListener("controllerchange", resolve)))
+        .then(() => true),
+        new Promise(resolve => setTimeout(() => resolve(false), 10000))])"""), "no service worker"
     s.go("/cases/new")
 
 
