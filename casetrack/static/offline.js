@@ -124,8 +124,8 @@
     });
     var item = { key: uuid(), user: user, kind: kind, body: body, photos: photos, saved: Date.now(),
                  title: body.title || form.querySelector("[name=target] option:checked")?.textContent || "" };
+    form.reset();  // at once: what is typed next belongs to the next form
     save(item).then(function () {
-      form.reset();
       var note = document.createElement("p");
       note.className = "flash success";
       note.setAttribute("role", "status");

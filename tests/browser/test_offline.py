@@ -88,6 +88,7 @@ def test_a_connection_lost_after_the_server_answered_files_nothing_twice(session
     phone.page.route(re.compile(r".*/api/v1/cases/\d+/attachments$"), lose_the_first_answer("photo"))
     phone.context.set_offline(True)
     fill_offline(phone, "断线一号：桥栏杆松动", (0, 150, 0))
+    phone.page.wait_for_selector(f"{OUTBOX}:has-text('待上传 1 条')")  # kept, and the form emptied
     fill_offline(phone, "断线二号：垃圾未清运", (150, 150, 0))
     phone.page.wait_for_selector(f"{OUTBOX}:has-text('待上传 2 条')")
     phone.context.set_offline(False)
