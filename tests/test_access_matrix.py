@@ -38,6 +38,8 @@ def roles(*names: str) -> tuple[str, tuple[str, ...]]:
 MATRIX = {
     "static": PUBLIC,
     "healthz": PUBLIC,
+    "offline.manifest": PUBLIC,        # the installable app's manifest and service worker
+    "offline.service_worker": PUBLIC,
     "auth.login": PUBLIC,
     "auth.logout": USER,
     "auth.set_language": PUBLIC,

@@ -45,6 +45,11 @@ def error_response(status: int, code: str, message: str, **extra):
         return message, status, {"Content-Type": "text/plain; charset=utf-8"}
 
 
+def csrf_refused():
+    return error_response(400, "csrf", _("The form expired or came from elsewhere; "
+                                         "reload the page and try again."))
+
+
 def token_user(token: str) -> User | None:
     """The owner of a valid API token, read outside the write lock. The token's last use, when
     due (once a minute), is written in a short transaction of its own before the request's work (call it first):
@@ -83,8 +88,8 @@ def register(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter  # before any route is added
     # api_deadlines, api_shared, api_sheets and api_visits add their routes to api.bp when imported.
     from casetrack.web import (admin, admin_webhooks, api, api_deadlines, api_sheets, api_shared,  # noqa: F401
-                               api_visits, auth, boards, case_sheets, cases, notices, open311, openapi,
-                               settings, shared, visits)
+                               api_visits, auth, boards, case_sheets, cases, notices, offline, open311,
+                               openapi, settings, shared, visits)
     from casetrack.web import api_attachments, api_reports, reports  # noqa: F401 (routes on api.bp)
     from casetrack.web import api_petitions, petitions  # noqa: F401 (api_petitions: routes on api.bp)
     from casetrack.web import assessment
@@ -105,6 +110,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(case_sheets.bp)
     app.register_blueprint(admin_webhooks.bp)
     app.register_blueprint(petitions.bp)
+    app.register_blueprint(offline.bp)
 
     @app.get("/healthz")
     def healthz():
@@ -144,8 +150,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
         db.session.rollback()
-        return error_response(400, "csrf", _("The form expired or came from elsewhere; "
-                                             "reload the page and try again."))
+        return csrf_refused()
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
