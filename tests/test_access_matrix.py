@@ -414,3 +414,17 @@ def test_a_deactivated_user_sees_no_case_by_any_door(app, client, auth, api, wor
     assert token.get("/cases").status_code == 401
     key = token.headers["Authorization"].split()[1]
     assert client.get(f"/open311/v2/requests/{case.id}.json?api_key={key}").status_code == 401
+
+
+def test_an_administrator_attached_to_a_unit_still_sees_no_case(app, client, auth, api, world, county):
+    """An administrator manages accounts and units, not cases, even one placed in the county
+    office's unit: the scoped query gives nothing, the case page and the API answer 404."""
+    from casetrack.services.accounts import create_user
+    from casetrack.services.cases import scoped_cases
+    admin = world.users["office_admin"] = create_user("office_admin", "secret", "admin", "C", name="办公室管理员")
+    db.session.commit()
+    case = county["G1"]
+    assert db.session.scalars(scoped_cases(admin)).all() == []
+    auth.login("office_admin")
+    assert client.get(f"/cases/{case.id}").status_code == 404
+    assert api("office_admin").get(f"/cases/{case.id}").status_code == 404
