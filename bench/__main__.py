@@ -8,12 +8,13 @@ import sys
 import time
 from datetime import datetime, timezone
 
-from bench import bulletin, case_list, common, coverage, fire, http, sweep, target_import
+from bench import bulletin, case_list, common, coverage, field, fire, http, sweep, target_import
 from bench.common import Databases
 
 BENCHMARKS = {"fire_transition": fire.run, "case_list": case_list.run,
               "file_case_http": http.run, "sweep": sweep.run, "sweep_all_due": sweep.run_all_due,
-              "coverage": coverage.run, "target_import": target_import.run, "bulletin": bulletin.run}
+              "coverage": coverage.run, "target_import": target_import.run, "bulletin": bulletin.run,
+              "photo_upload": field.run_photo, "offline_replay": field.run_replay}
 
 
 def main() -> int:

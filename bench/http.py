@@ -9,6 +9,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import select
@@ -30,6 +32,27 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(url: str, **env: str) -> Iterator[tuple[int, subprocess.Popen]]:
+    """The app under gunicorn on `url`'s database, answering on the port yielded."""
+    port = _free_port()
+    env = {**os.environ, "CASETRACK_DATABASE_URL": url, "CASETRACK_SECRET_KEY": "bench", **env}
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", os.environ.get("BENCH_WORKERS", "2"),
+                               *GUNICORN, "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
+                              cwd=ROOT, env=env)
+    try:
+        for _ in range(100):
+            try:
+                http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/healthz")
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield port, server
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def _load(port: int, method: str, path: str, body: bytes | None, headers: dict, seconds: float,
@@ -88,38 +111,26 @@ def run(databases, quick: bool) -> bool:
                                     .order_by(User.id)).first()
         token = create_token(leader, "bench")
         db.session.commit()
-    port = _free_port()
-    env = {**os.environ, "CASETRACK_DATABASE_URL": url, "CASETRACK_SECRET_KEY": "bench"}
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", os.environ.get("BENCH_WORKERS", "2"),
-                               *GUNICORN, "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
-                              cwd=ROOT, env=env)
     try:
-        for _ in range(100):
-            try:
-                http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/healthz")
-                break
-            except OSError:
-                time.sleep(0.1)
-        _load(port, "GET", "/healthz", None, {}, 1, 200)  # warm up both workers
-        body = json.dumps({"title": "村道坑洼，雨天无法通行", "category": "infrastructure",
-                           "kind": "individual", "description": "王家组到李家组的路",
-                           "resident": {"name": "张三", "phone": "13800000000"}}).encode()
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        requests = {"ping": ("GET", "/healthz", None, {}), "file": ("POST", "/api/v1/cases", body, headers)}
-        expect = {"ping": 200, "file": 201}
-        spent = {side: [0.0, 0.0] for side in requests}   # wall seconds, workers' CPU seconds
-        latencies: dict[str, list[float]] = {side: [] for side in requests}
-        # Alternate slices of each, so that a change in the machine's load weighs on both sides.
-        for _ in range(ROUNDS):
-            for side, (method, path, data, head) in requests.items():
-                cpu = _workers_cpu(server.pid)
-                elapsed, taken = _load(port, method, path, data, head, seconds / ROUNDS, expect[side])
-                spent[side][0] += elapsed
-                spent[side][1] += _workers_cpu(server.pid) - cpu
-                latencies[side] += taken
+        with gunicorn(url) as (port, server):
+            _load(port, "GET", "/healthz", None, {}, 1, 200)  # warm up both workers
+            body = json.dumps({"title": "村道坑洼，雨天无法通行", "category": "infrastructure",
+                               "kind": "individual", "description": "王家组到李家组的路",
+                               "resident": {"name": "张三", "phone": "13800000000"}}).encode()
+            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+            requests = {"ping": ("GET", "/healthz", None, {}), "file": ("POST", "/api/v1/cases", body, headers)}
+            expect = {"ping": 200, "file": 201}
+            spent = {side: [0.0, 0.0] for side in requests}   # wall seconds, workers' CPU seconds
+            latencies: dict[str, list[float]] = {side: [] for side in requests}
+            # Alternate slices of each, so that a change in the machine's load weighs on both sides.
+            for _ in range(ROUNDS):
+                for side, (method, path, data, head) in requests.items():
+                    cpu = _workers_cpu(server.pid)
+                    elapsed, taken = _load(port, method, path, data, head, seconds / ROUNDS, expect[side])
+                    spent[side][0] += elapsed
+                    spent[side][1] += _workers_cpu(server.pid) - cpu
+                    latencies[side] += taken
     finally:
-        server.terminate()
-        server.wait(timeout=30)
         databases.drop(url)
     ping, filed = sorted(latencies["ping"]), sorted(latencies["file"])
     ping_rps, file_rps = len(ping) / spent["ping"][0], len(filed) / spent["file"][0]

@@ -11,6 +11,7 @@ from casetrack.db.intent import write_intent
 from casetrack.extensions import babel, csrf, login_manager, talisman
 from casetrack.services import outbound
 from casetrack.workflow import Registry
+from casetrack.workflow.assessment import assessment_file, load_assessment
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 CSP = {"default-src": "'self'", "object-src": "'none'", "base-uri": "'self'",
@@ -28,6 +29,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     outbound.networks(app.config["WEBHOOK_ALLOWED_NETWORKS"])  # a mistyped network stops start-up
     # A broken workflow file stops start-up here, with the file and key in the message.
     app.extensions["casetrack.workflows"] = Registry(app.config["WORKFLOWS_DIR"])
+    app.extensions["casetrack.assessment"] = load_assessment(assessment_file(app.config["WORKFLOWS_DIR"]))
 
     # not `db` imported by name: here that would hide the casetrack.db package
     extensions.db.init_app(app)

@@ -245,17 +245,22 @@ def register(app: Flask) -> None:
     @click.option("--output", required=True, type=click.Path(dir_okay=False), help="the file to write")
     @click.option("--format", "fmt", default="json", show_default=True,
                   type=click.Choice(["html", "xlsx", "docx", "json"]))
-    def bulletin_command(date_from, date_to, unit_code: str, output: str, fmt: str) -> None:
+    @click.option("--type", "kind", default=None, type=click.Choice(["briefing", "special", "express", "circular"]),
+                  help="render it as that type's document (masthead, text from the type's template, 版记)")
+    def bulletin_command(date_from, date_to, unit_code: str, output: str, fmt: str, kind: str | None) -> None:
         """Write the bulletin of a period for a unit as HTML, Excel, Word or JSON."""
         from casetrack.models import Unit
         from casetrack.services import bulletin as bl
+        from casetrack.services import bulletin_issues as bi
         from casetrack.web.reports import render
         unit = db.session.scalars(select(Unit).where(Unit.code == unit_code)).first()
         if unit is None or unit.kind not in ("county", "city", "province", "team", "group"):
             click.echo(f"error: no county, team or group {unit_code}", err=True)
             sys.exit(1)
         with app.test_request_context():
-            data = render(bl.bulletin(unit, date_from.date(), date_to.date()), unit, fmt)
+            period = (date_from.date(), date_to.date())
+            figures = bi.unpublished(unit, kind, period) if kind else bl.bulletin(unit, *period)
+            data = render(figures, unit, fmt)
         Path(output).write_bytes(data)
         click.echo(f"bulletin of {unit_code} {date_from.date()}..{date_to.date()} written to {output}")
 

@@ -5,6 +5,7 @@ PostgreSQL cluster (one per session) whose tables are emptied before every test.
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 
@@ -75,11 +76,13 @@ def empty_tables() -> None:
     db.session.commit()
 
 
-@pytest.fixture
-def app(database_url):
+@contextlib.contextmanager
+def running_app(database_url: str, **overrides):
+    """An app on the test's database (settings `overrides` the test's), its tables made (emptied
+    on PostgreSQL), inside its app context; its connections closed at the end."""
     app = create_app({"DATABASE_URL": database_url, "TESTING": True,
                       "WTF_CSRF_ENABLED": False, "SECRET_KEY": "test",
-                      "ARGON2_PARAMS": {"time_cost": 1, "memory_cost": 8, "parallelism": 1}})
+                      "ARGON2_PARAMS": {"time_cost": 1, "memory_cost": 8, "parallelism": 1}, **overrides})
     # The test's own reads must not hold SQLite's write lock while its client makes requests.
     token = write_intent.set(False)
     with app.app_context():
@@ -90,6 +93,12 @@ def app(database_url):
         db.session.remove()
         db.engine.dispose()
     write_intent.reset(token)
+
+
+@pytest.fixture
+def app(database_url):
+    with running_app(database_url) as app:
+        yield app
 
 
 @pytest.fixture

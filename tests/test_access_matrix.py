@@ -30,9 +30,16 @@ def unit_kind(kind: str) -> tuple[str, str]:
     """A page for users of one kind of unit (a board); others 403."""
     return ("unit_kind", kind)
 
+def roles(*names: str) -> tuple[str, tuple[str, ...]]:
+    """A page for users of these roles (the leader's dashboard); others 403."""
+    return ("roles", names)
+
+
 MATRIX = {
     "static": PUBLIC,
     "healthz": PUBLIC,
+    "offline.manifest": PUBLIC,        # the installable app's manifest and service worker
+    "offline.service_worker": PUBLIC,
     "auth.login": PUBLIC,
     "auth.logout": USER,
     "auth.set_language": PUBLIC,
@@ -77,6 +84,10 @@ MATRIX = {
     # bulletins: scoped by unit (tests/test_bulletin.py)
     **{f"reports.{e}": USER for e in ("bulletin", "bulletin_file", "publish", "issue", "issue_file")},
     "api.report_bulletin": API_USER,
+    "api.bulletins": API_USER,       # issues of units in the subtree: tests/test_bulletin_document.py
+    "reports.draft": USER,           # publishers only (403 for others): tests/test_bulletin_document.py
+    "reports.edit": USER,
+    "reports.circulation": USER,
     # deadlines, notices, supervision, extensions, shared problems (issue 6)
     "notices.inbox": USER,
     "notices.read": USER,
@@ -134,6 +145,12 @@ MATRIX = {
     "petitions.take_down": CASE,
     **{f"api.{e}": API_USER for e in ("create_petition", "petitions", "petition", "owned_cases")},
     "api.take_down": API_CASE,
+    # assessment (考核) and the leader's dashboard (issue 24): scoped by unit (tests/test_assessment.py,
+    # tests/test_dashboard.py)
+    "assessment.index": USER,
+    "assessment.circular": USER,
+    "api.report_assessment": API_USER,
+    "assessment.dashboard": roles("county_officer", "team_leader"),
 }
 
 
@@ -328,7 +345,8 @@ def test_admin_and_unit_pages_refuse_everyone_else(app, client, auth, world):
             if kind != ADMIN and not isinstance(kind, tuple):
                 continue
             url = build(app, rule.endpoint, **{a: 1 for a in rule.arguments})
-            allowed = username == "admin" if kind == ADMIN else unit_kinds[username] == kind[1]
+            allowed = (username == "admin" if kind == ADMIN else USERS[username][0] in kind[1]
+                       if kind[0] == "roles" else unit_kinds[username] == kind[1])
             for method in sorted(set(rule.methods) & {"GET", "POST"}):
                 r = client.open(url, method=method, data={})
                 checked += 1
@@ -396,3 +414,17 @@ def test_a_deactivated_user_sees_no_case_by_any_door(app, client, auth, api, wor
     assert token.get("/cases").status_code == 401
     key = token.headers["Authorization"].split()[1]
     assert client.get(f"/open311/v2/requests/{case.id}.json?api_key={key}").status_code == 401
+
+
+def test_an_administrator_attached_to_a_unit_still_sees_no_case(app, client, auth, api, world, county):
+    """An administrator manages accounts and units, not cases, even one placed in the county
+    office's unit: the scoped query gives nothing, the case page and the API answer 404."""
+    from casetrack.services.accounts import create_user
+    from casetrack.services.cases import scoped_cases
+    admin = world.users["office_admin"] = create_user("office_admin", "secret", "admin", "C", name="办公室管理员")
+    db.session.commit()
+    case = county["G1"]
+    assert db.session.scalars(scoped_cases(admin)).all() == []
+    auth.login("office_admin")
+    assert client.get(f"/cases/{case.id}").status_code == 404
+    assert api("office_admin").get(f"/cases/{case.id}").status_code == 404

@@ -210,3 +210,27 @@ def test_a_checkpoint_altered_or_signed_with_another_key_is_refused(runner, trai
     code, lines = verify(runner, "--checkpoint", str(checkpoint))
     assert code == 1 and lines[0] == (f"checkpoint {checkpoint}: unreadable or its signature does not match "
                                       "(altered, or written with another audit key)")
+
+
+def test_events_added_through_the_orm_chain_like_the_others(app, runner, world):
+    """A shared problem's link (its parent's first event and a 'link' on each member) and a
+    supervision note's event are chained by the session's flush hook, not by `fire`: each links
+    to the event before it, the case row's head is the newest, and a change to one is named."""
+    from casetrack.services.notices import add_supervision_note
+    from casetrack.services.shared import link_cases
+    u = world.users
+    a, b = case_in(world, "team"), world.file("group2")
+    fire(b, "escalate", u["group2"], reason="需要工作队")
+    parent = link_cases(u["team1"], "同一条村道", [a.id, b.id])
+    add_supervision_note(u["county"], a, "请抓紧办理")
+    db.session.commit()
+    for case in (a, b, parent):
+        events = list(db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
+                                         .order_by(CaseEvent.id)))
+        assert [e.prev_hash for e in events] == ["", *[e.hash for e in events[:-1]]]
+        assert case.chain_head == events[-1].hash
+    assert runner.invoke(args=["audit-verify"]).output.endswith(" 0 problems\n")
+    link = ids(parent)[1]
+    raw(app).execute(f"UPDATE case_events SET data = '{{\"cases\": [{a.id}]}}' WHERE id = {link}")
+    result = runner.invoke(args=["audit-verify"])
+    assert result.exit_code == 1 and f"case_events row {link} (case {parent.id}): content altered" in result.output

@@ -33,6 +33,7 @@ import pytest
 from casetrack.extensions import db
 from casetrack.models import Target
 from casetrack.services import bulletin as bl
+from casetrack.services import bulletin_issues as bi
 from casetrack.services import calendar
 from casetrack.services.cases import fire
 from casetrack.services.errors import Conflict, Forbidden, NotFound
@@ -191,25 +192,25 @@ def test_scope(week):
 def test_published_issue_never_changes(week):
     u = week.w.users
     with at(6, 8):
-        issue = bl.publish(u["county"], week.w.units["C"], *P)
+        issue = bi.publish_period(u["county"], week.w.units["C"], *P)
         db.session.commit()
     assert issue.number == 1 and issue.figures["visits"]["total"] == 4
     week.visit((6, 5), "group2", "t3")            # entered late, about P
     db.session.commit()
     assert county_bulletin(week)["visits"]["total"] == 5
     db.session.expire_all()
-    assert bl.get_issue(u["county"], week.w.units["C"], 1).figures["visits"]["total"] == 4
+    assert bi.get(u["county"], issue.id).figures["visits"]["total"] == 4
     with at(6, 15):
-        second = bl.publish(u["county"], week.w.units["C"], *P2)
+        second = bi.publish_period(u["county"], week.w.units["C"], *P2)
     assert second.number == 2
     assert second.figures["previous"]["number"] == 1
     assert second.figures["change"]["visits.total"] == 1 - 4   # against the frozen 4, not 5
     assert second.figures["change"]["problems.solved"] == 0 - 3
     assert second.figures["change"]["problems.resolved"] == 1 - 3
     with pytest.raises(Forbidden):
-        bl.publish(u["group1"], week.w.units["G1"], *P)
+        bi.publish_period(u["group1"], week.w.units["G1"], *P)
     with at(6, 15), pytest.raises(Conflict):                 # the same period is not published twice
-        bl.publish(u["county"], week.w.units["C"], *P)
+        bi.publish_period(u["county"], week.w.units["C"], *P)
     assert issue.figures["coverage"]["series"] == [["2026-05-30", 0.25], ["2026-06-01", 0.5],
                                                    ["2026-06-02", 0.75]]   # t3, t1, t2; t4 never in P
 
@@ -229,7 +230,7 @@ def test_xlsx_and_docx_hold_the_json_numbers(week, app):
         book = openpyxl.load_workbook(io.BytesIO(bx.to_xlsx(b)))
         document = docx.Document(io.BytesIO(bx.to_docx(b)))
         expected = bx.tables(b)
-    assert book.sheetnames == [t.title for t in expected]            # one sheet per table
+    assert book.sheetnames == [t.title for t in expected] + ["图表"]  # one sheet per table, and the charts
     assert [t.title for t in expected][0] == "概况"                  # Chinese by default
     summary = {row[0]: row[1] for row in book["概况"].iter_rows(min_row=2, values_only=True)}
     assert summary["走访次数"] == 4 and summary["发现的问题"] == 6 and summary["核实解决问题"] == 3

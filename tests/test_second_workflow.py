@@ -7,12 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from casetrack import create_app
-from casetrack.db.intent import write_intent
 from casetrack.extensions import db
 from casetrack.services.cases import fire
 from casetrack.services.shared import link_cases
-from tests.conftest import empty_tables
+from tests.conftest import running_app
 from tests.factories import build_world
 
 CAMPAIGN = Path(__file__).resolve().parent.parent / "workflows" / "campaign.yaml"
@@ -43,18 +41,8 @@ def renamed() -> dict:
 @pytest.fixture
 def renamed_app(database_url, tmp_path):
     (tmp_path / "renamed.yaml").write_text(yaml.safe_dump(renamed(), allow_unicode=True), encoding="utf-8")
-    app = create_app({"DATABASE_URL": database_url, "TESTING": True, "SECRET_KEY": "test",
-                      "WORKFLOWS_DIR": str(tmp_path), "WORKFLOW": "renamed",
-                      "ARGON2_PARAMS": {"time_cost": 1, "memory_cost": 8, "parallelism": 1}})
-    token = write_intent.set(False)
-    with app.app_context():
-        db.create_all()
-        if db.engine.dialect.name == "postgresql":
-            empty_tables()
+    with running_app(database_url, WORKFLOWS_DIR=str(tmp_path), WORKFLOW="renamed") as app:
         yield app
-        db.session.remove()
-        db.engine.dispose()
-    write_intent.reset(token)
 
 
 def test_a_renamed_workflow_runs_a_case_and_a_shared_problem_to_the_end(renamed_app):

@@ -314,3 +314,19 @@ def test_the_deadline_day_warns_and_every_batch_counts(world, app):
     nothing = {"escalated": 0, "warned": 0, "overdue": 0}
     assert runs == [{**nothing, "warned": 2}, nothing, {**nothing, "overdue": 2}, {**nothing, "escalated": 2}]
     assert [len(events(c, "pre_warning")) for c in cases] == [1, 1]
+
+
+def test_a_case_overdue_again_at_its_next_holder_is_flagged_again(world, runner):
+    """Flagged overdue at the group, escalated by the sweep, then late at the team too: the
+    team's deadline is a new one, so the case is flagged (and the team's superior told) again."""
+    with on("2026-06-01"):  # the group's deadline Mon Jun 8
+        case = world.file("group1")
+        db.session.commit()
+    sweep(runner, "2026-06-09")                                 # overdue at the group
+    assert sweep(runner, "2026-06-10")["escalated"] == 1        # to the team: 7 working days,
+    db.session.expire_all()                                     # the Dragon Boat holiday (Fri Jun 19) off
+    assert db.session.get(Case, case.id).deadline == date(2026, 6, 22)
+    assert sweep(runner, "2026-06-23")["overdue"] == 1          # one working day late at the team
+    assert sweep(runner, "2026-06-23")["overdue"] == 0
+    assert [e.from_unit.code for e in events(case, "overdue")] == ["G1", "T1"]
+    assert ("overdue", "C", "T1", 1) in digests()               # the county hears of the team's case

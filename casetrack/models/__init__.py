@@ -5,11 +5,11 @@ from casetrack.models.deadlines import DayOff, Extension, Notification, Supervis
 from casetrack.models.org import ROLE_UNIT_KINDS, ApiToken, Category, LoginFailure, Unit, User
 from casetrack.models.petitions import PETITION_FORMS, Petition, TakeDown
 from casetrack.models.reference import ReferenceVersion
-from casetrack.models.reports import Bulletin, DailyFigure
+from casetrack.models.reports import BULLETIN_TYPES, Bulletin, BulletinSetting, DailyFigure
 from casetrack.models.visits import TARGET_KINDS, Milestone, Target, Visit, visit_cadres
 from casetrack.models.webhooks import Webhook, WebhookDelivery
 
-__all__ = ["CASE_KINDS", "CASE_SOURCES", "PETITION_FORMS", "Petition", "TakeDown", "STAGES", "Attachment", "AttachmentBlob", "IdempotentRequest", "ROLE_UNIT_KINDS", "TARGET_KINDS", "ApiToken", "Bulletin", "Case", "CaseAssist", "CaseEvent",
+__all__ = ["BULLETIN_TYPES", "BulletinSetting", "CASE_KINDS", "CASE_SOURCES", "PETITION_FORMS", "Petition", "TakeDown", "STAGES", "Attachment", "AttachmentBlob", "IdempotentRequest", "ROLE_UNIT_KINDS", "TARGET_KINDS", "ApiToken", "Bulletin", "Case", "CaseAssist", "CaseEvent",
            "Category", "DailyFigure", "DayOff", "Extension", "LoginFailure", "Milestone", "Notification",
            "ReferenceVersion", "SupervisionNote", "Target", "Unit", "User", "Visit", "visit_cadres", "Webhook",
            "WebhookDelivery"]

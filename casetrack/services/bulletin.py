@@ -37,10 +37,10 @@ from casetrack.extensions import db
 from casetrack.models import (TARGET_KINDS, Bulletin, Case, CaseEvent, Category, DailyFigure, Petition, TakeDown,
                               Target, Unit, User, Visit)
 from casetrack.services import coverage as cov
-from casetrack.services.calendar import SHANGHAI, add_working_days, now, parse_day, today
+from casetrack.services.calendar import SHANGHAI, add_working_days, parse_day, today
 from casetrack.services.cases import default_workflow, registry
 from casetrack.services.clock import running_clock
-from casetrack.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from casetrack.services.errors import NotFound, ValidationFailed
 from casetrack.services.summaries import as_day, in_time
 from casetrack.services.targets import may_see_unit
 from casetrack.workflow import KEEP
@@ -368,8 +368,9 @@ def change_since(figures: dict[str, Any], previous: dict[str, Any] | None) -> di
 
 
 def previous_issue(unit: Unit, date_to: date) -> Bulletin | None:
-    return db.session.scalars(select(Bulletin).where(Bulletin.unit_id == unit.id, Bulletin.date_to < date_to)
-                              .order_by(Bulletin.date_to.desc(), Bulletin.number.desc()).limit(1)).first()
+    return db.session.scalars(select(Bulletin).where(Bulletin.unit_id == unit.id, Bulletin.date_to < date_to,
+                                                     Bulletin.published_at.is_not(None))
+                              .order_by(Bulletin.date_to.desc(), Bulletin.published_at.desc()).limit(1)).first()
 
 
 def bulletin(unit: Unit, date_from: date, date_to: date) -> dict[str, Any]:
@@ -390,7 +391,8 @@ def bulletin(unit: Unit, date_from: date, date_to: date) -> dict[str, Any]:
     figures["overdue"] = overdue_cases(t)
     figures["petitions"] = petition_figures(unit, date_from, date_to)
     prev = previous_issue(unit, date_to)
-    figures["previous"] = ({"number": prev.number, "from": prev.date_from.isoformat(),
+    figures["previous"] = ({"number": prev.number, "type": prev.type, "year": prev.year,
+                            "from": prev.date_from.isoformat(),
                             "to": prev.date_to.isoformat()} if prev else None)
     figures["change"] = change_since(figures, prev.figures if prev else None)
     return figures
@@ -504,43 +506,3 @@ def overdue_cases(t: Tallies, limit: int = 500) -> list[dict[str, Any]]:
     rows = sorted(rows, key=lambda r: (r.deadline, r.id))[:limit]
     return [{"id": i, "title": title, "state": state, "deadline": d.isoformat(), "unit": code,
              "unit_name": name} for i, title, state, d, code, name in sorted(rows, key=lambda r: (r[4], r[3], r[0]))]
-
-
-# -- published issues ----------------------------------------------------------------------
-
-def may_publish(actor: User, unit: Unit) -> bool:
-    """The county office and team leaders publish their own unit's bulletin."""
-    return actor.active and actor.role in ("county_officer", "team_leader") and unit.id == actor.unit_id
-
-
-def publish(actor: User, unit: Unit, date_from: date, date_to: date) -> Bulletin:
-    """Publish the next numbered issue (第N期) of the unit's bulletin: its figures are frozen."""
-    check_scope(actor, unit)
-    if not may_publish(actor, unit):
-        raise Forbidden(_("Only the county office and team leaders publish their own unit's bulletin."))
-    same = db.session.scalars(select(Bulletin).where(Bulletin.unit_id == unit.id, Bulletin.date_from == date_from,
-                                                     Bulletin.date_to == date_to)).first()
-    if same is not None:
-        raise Conflict(_("This period is already published as issue %(n)d.", n=same.number), "published")
-    number = (db.session.scalar(select(func.max(Bulletin.number)).where(Bulletin.unit_id == unit.id)) or 0) + 1
-    figures = bulletin(unit, date_from, date_to)
-    issue = Bulletin(unit_id=unit.id, number=number, date_from=date_from, date_to=date_to,
-                     figures={**figures, "number": number, "published_on": today().isoformat()}, published_at=now(), published_by_id=actor.id)
-    db.session.add(issue)
-    db.session.flush()
-    return issue
-
-
-def issues_of(user: User, unit: Unit) -> list[Bulletin]:
-    check_scope(user, unit)
-    return list(db.session.scalars(select(Bulletin).where(Bulletin.unit_id == unit.id)
-                                   .order_by(Bulletin.number.desc())))
-
-
-def get_issue(user: User, unit: Unit, number: int) -> Bulletin:
-    check_scope(user, unit)
-    issue = db.session.scalars(select(Bulletin).where(Bulletin.unit_id == unit.id,
-                                                      Bulletin.number == number)).first()
-    if issue is None:
-        raise NotFound(_("No such issue."))
-    return issue

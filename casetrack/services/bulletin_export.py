@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import date, timedelta
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,8 +17,8 @@ from casetrack.extensions import db
 from casetrack.i18n import localized
 from casetrack.models import Category
 from casetrack.services.bulletin import LEADER_ROLES, LEVELS, RATES
+from casetrack.services.bulletin_issues import masthead_title, number_line
 from casetrack.services.sheets import set_text
-from casetrack.services.text import printable
 from casetrack.services.targets import KIND_LABELS
 
 FORMATS = ("html", "xlsx", "docx", "json")
@@ -56,9 +57,9 @@ def level_names() -> dict[str, str]:
 
 
 def title_of(figures: dict[str, Any]) -> str:
-    number = figures.get("number")
-    head = _("Grand-visit campaign bulletin")
-    return f"{head} {_('No. %(n)d', n=number)}" if number else head
+    """大走访活动简报, and its number once published."""
+    head = masthead_title(figures)
+    return f"{head} {number_line(figures)}" if figures.get("number") else head
 
 
 def tables(figures: dict[str, Any]) -> list[Table]:
@@ -134,11 +135,76 @@ def tables(figures: dict[str, Any]) -> list[Table]:
                      yes if row["laggard"] else ""], {"cases": {"unit": row["code"], "overdue": "true"}})
     ranking.link_col = 6 + len(RATES)   # the open overdue cases, listed
 
+    step, series = trend(figures)
+    trend_table = Table("trend", _("Coverage by week") if step == "week" else _("Coverage over time"),
+                        [_("Week beginning") if step == "week" else _("Date"), _("Coverage rate")])
+    for day, rate in series:
+        trend_table.add([day, pct(rate)])
+
     overdue = Table("overdue", _("Overdue cases by unit"), [_("Unit holding it"), _("Case"), _("Title"),
                                                              _("Deadline")])
     for c in figures["overdue"]:
         overdue.add([c["unit_name"], c["id"], c["title"], c["deadline"]], {"case": c["id"]})
-    return [summary, visits, categories, levels, rates, ranking, overdue]
+    return [summary, visits, categories, levels, rates, ranking, trend_table, overdue]
+
+
+MAX_BARS = 15   # categories on one axis a person can still read
+
+
+def top_and_bottom(rows: list[tuple[str, Any]], n: int = MAX_BARS, rest: str | None = None,
+                   keep_bottom: bool = False) -> list[tuple[str, Any]]:
+    """At most `n` bars: the largest and the others summed into one bar `rest` (counts), or the
+    best and the worst with `keep_bottom` (rates: a sum of rates means nothing), in that order."""
+    if len(rows) <= n:
+        return rows
+    ranked = sorted(rows, key=lambda r: -(r[1] or 0))
+    if keep_bottom:
+        half = n // 2
+        return ranked[:half] + ranked[-half:]
+    return ranked[:n - 1] + [(rest or "", sum(v or 0 for _l, v in ranked[n - 1:]))]
+
+
+def trend(figures: dict[str, Any]) -> tuple[str, list[tuple[str, float]]]:
+    """The coverage series by day, or by week (its last day's rate) when it spans over 31 days."""
+    series = figures["coverage"].get("series") or []
+    if not series or (date.fromisoformat(series[-1][0]) - date.fromisoformat(series[0][0])).days <= 31:
+        return "day", [(d, r) for d, r in series]
+    weeks: dict[str, tuple[str, float]] = {}
+    for day, rate in series:
+        d = date.fromisoformat(day)
+        monday = (d - timedelta(days=d.weekday())).isoformat()
+        weeks[monday] = (monday, rate)
+    return "week", list(weeks.values())
+
+
+def charts(figures: dict[str, Any]) -> list[dict[str, Any]]:
+    """The bulletin's charts, each drawn from one of its tables: at most MAX_BARS bars per axis;
+    the unit chart shows the teams of a county (each bar drills down to the team's bulletin) or
+    the groups of a team, the best and the worst when there are more."""
+    tabs = {t.key: t for t in tables(figures)}
+    out = []
+    for key in ("visits", "categories", "levels"):
+        rows = [(str(r[0]), r[1]) for r in tabs[key].rows]
+        if key == "categories":
+            rows = top_and_bottom(rows, rest=_("Others"))
+        out.append({"key": key, "type": "bar", "title": tabs[key].title, "labels": [r[0] for r in rows],
+                    "values": [r[1] for r in rows]})
+    level = "team" if any(r["level"] == "team" for r in figures["units"]) else "group"
+    rows = {r["name"]: r for r in figures["units"] if r["level"] == level}
+    if rows:
+        kept = top_and_bottom([(name, r["coverage"] or 0) for name, r in rows.items()], keep_bottom=True)
+        title = _("Coverage rate by work team") if level == "team" else _("Coverage rate by work group")
+        if len(kept) < len(rows):
+            title = _("%(title)s: the best and the worst %(n)d of %(total)d", title=title, n=len(kept) // 2,
+                      total=len(rows))
+        out.append({"key": "units", "type": "bar", "title": title, "percent": True,
+                    "labels": [n for n, _v in kept], "values": [v for _n, v in kept],
+                    "drill": [rows[n]["code"] for n, _v in kept] if level == "team" else None})
+    step, series = trend(figures)
+    if series:
+        out.append({"key": "trend", "type": "line", "percent": True, "title": tabs["trend"].title,
+                    "labels": [d for d, _r in series], "values": [r for _d, r in series]})
+    return out
 
 
 def petition_rows(summary: Table, figures: dict[str, Any]) -> None:
@@ -177,48 +243,39 @@ def to_xlsx(figures: dict[str, Any]) -> bytes:
         for r, row in enumerate(t.rows, 2):
             for c, value in enumerate(row, 1):
                 set_text(sheet.cell(row=r, column=c), value)
+    _chart_sheet(book, figures)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
 
 
-def to_docx(figures: dict[str, Any]) -> bytes:
-    """The usual layout: the title and issue number, the issuing unit and date, then each section.
-    Stored text goes through `printable`: python-docx refuses what XML cannot hold."""
-    from docx import Document
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.oxml.ns import qn
-    from docx.shared import Pt, RGBColor
+def _chart_sheet(book, figures: dict[str, Any]) -> None:
+    """The page's charts as native Excel charts, each beside the numbers it draws."""
+    from openpyxl.chart import BarChart, LineChart, Reference
 
-    doc = Document()
-    normal = doc.styles["Normal"]
-    normal.font.name = "SimSun"
-    normal.element.rPr.rFonts.set(qn("w:eastAsia"), "宋体")
-    normal.font.size = Pt(12)
-    head = doc.add_paragraph()
-    head.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    run = head.add_run(_("Grand-visit campaign bulletin"))
-    run.bold, run.font.size, run.font.color.rgb = True, Pt(26), RGBColor(0xC0, 0, 0)
-    number = doc.add_paragraph()
-    number.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    number.add_run(_("No. %(n)d", n=figures["number"]) if figures.get("number") else _("(not published)"))
-    issuer = doc.add_paragraph()
-    issuer.add_run(printable(figures["unit"]["name"]))
-    issuer.add_run("\t" + (figures.get("published_on") or figures["to"]))
-    doc.add_paragraph(_("Period: %(start)s to %(end)s", start=figures["from"], end=figures["to"]))
-    for t in tables(figures):
-        doc.add_heading(printable(t.title), level=2)
-        if not t.rows:
-            doc.add_paragraph(_("None."))
+    sheet = book.create_sheet(_("Charts")[:31])
+    row = 1
+    for spec in charts(figures):
+        if not spec["labels"]:
             continue
-        grid = doc.add_table(rows=1, cols=len(t.headers))
-        grid.style = "Table Grid"
-        for cell, header in zip(grid.rows[0].cells, t.headers):
-            cell.text = printable(str(header))
-            cell.paragraphs[0].runs[0].bold = True
-        for row in t.rows:
-            for cell, value in zip(grid.add_row().cells, row):
-                cell.text = "" if value is None else printable(str(value))
-    out = io.BytesIO()
-    doc.save(out)
-    return out.getvalue()
+        set_text(sheet.cell(row=row, column=1), spec["title"])
+        for i, (label, value) in enumerate(zip(spec["labels"], spec["values"]), row + 1):
+            set_text(sheet.cell(row=i, column=1), label)
+            cell = sheet.cell(row=i, column=2, value=value)
+            if spec.get("percent"):
+                cell.number_format = "0.0%"
+        last = row + len(spec["labels"])
+        chart = LineChart() if spec["type"] == "line" else BarChart()
+        chart.title, chart.legend = spec["title"], None
+        chart.add_data(Reference(sheet, min_col=2, min_row=row + 1, max_row=last))
+        chart.set_categories(Reference(sheet, min_col=1, min_row=row + 1, max_row=last))
+        chart.width, chart.height = 18, 8
+        sheet.add_chart(chart, f"D{row}")
+        row = max(last, row + 16) + 2
+    sheet.column_dimensions["A"].width = 24
+
+
+def to_docx(figures: dict[str, Any]) -> bytes:
+    """The official document (services/bulletin_docx.py) with this bulletin's tables."""
+    from casetrack.services import bulletin_docx
+    return bulletin_docx.to_docx(figures, tables(figures))

@@ -176,6 +176,24 @@ def milestone_status(stones: list[Milestone], as_of: date,
     return out
 
 
+def pace(stones: list[Milestone], day: date) -> float | None:
+    """序时进度: the coverage the timetable asks for on `day`, on the straight line from one
+    milestone to the next; 0 before the first (it has no line to follow), the last one's
+    target after it; None without a timetable."""
+    if not stones:
+        return None
+    before = [m for m in stones if m.due_on <= day]
+    after = [m for m in stones if m.due_on > day]
+    if not before:
+        return 0.0
+    last = before[-1]
+    if not after:
+        return last.target
+    following = after[0]
+    share = (day - last.due_on).days / (following.due_on - last.due_on).days
+    return round(last.target + (following.target - last.target) * share, 4)
+
+
 def current_status(statuses: list[dict[str, Any]], as_of: date) -> dict[str, Any] | None:
     """The milestone a unit is working toward: the next one due, else the last one."""
     ahead = [s for s in statuses if s["date"] > as_of.isoformat()]

@@ -157,13 +157,7 @@ def ensure_tree(groups_wanted: int, password_hash: str, counts: Counts, cities_c
         return
     top = org.create_unit("P", "省大走访活动办", "province") if counties > 1 else None
 
-    def unit(code, name, kind, parent, role):
-        u = org.create_unit(code, name, kind, parent)
-        users.append({"username": code.lower(), "name": name[:60], "role": role, "unit_id": u.id,
-                      "password_hash": password_hash, "active": True, "session_version": 1,
-                      "created_at": now()})
-        counts.units += 1
-        return u
+    unit = _unit_maker(password_hash, counts, users)
 
     g = 0
     for c in range(1, counties + 1):
@@ -181,8 +175,9 @@ def ensure_tree(groups_wanted: int, password_hash: str, counts: Counts, cities_c
     counts.users += _bulk(User, iter(users))
 
 
-def _city(n: int, groups_wanted: int, password_hash: str, counts: Counts, users: list[dict]) -> None:
-    """A city office over n counties, each with its departments and at least one team and group."""
+def _unit_maker(password_hash: str, counts: Counts, users: list[dict]):
+    """unit(code, name, kind, parent, role): a unit made now, and the row of its one user (its code
+    as username) kept in `users` for one bulk insert."""
     def unit(code, name, kind, parent, role):
         u = org.create_unit(code, name, kind, parent)
         users.append({"username": code.lower(), "name": name[:60], "role": role, "unit_id": u.id,
@@ -190,6 +185,12 @@ def _city(n: int, groups_wanted: int, password_hash: str, counts: Counts, users:
                       "created_at": now()})
         counts.units += 1
         return u
+    return unit
+
+
+def _city(n: int, groups_wanted: int, password_hash: str, counts: Counts, users: list[dict]) -> None:
+    """A city office over n counties, each with its departments and at least one team and group."""
+    unit = _unit_maker(password_hash, counts, users)
 
     unit("CITY", "市大走访活动办", "city", None, "county_officer")
     g = 0

@@ -20,6 +20,7 @@ from casetrack.models import User
 from casetrack.services import accounts
 from casetrack.services.calendar import calendar_known, today
 from casetrack.services.cases import whole_number
+from casetrack.services.dashboard import DASHBOARD_ROLES
 from casetrack.services.errors import ServiceError
 from casetrack.web.inputs import IdConverter, Request, refuse_bad_text, refuse_empty_dates
 from casetrack.web.openapi import DESCRIBED
@@ -42,6 +43,11 @@ def error_response(status: int, code: str, message: str, **extra):
     except Exception:  # the error page itself failed: a plain answer, never a traceback
         log.exception("error page failed")
         return message, status, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+def csrf_refused():
+    return error_response(400, "csrf", _("The form expired or came from elsewhere; "
+                                         "reload the page and try again."))
 
 
 def token_user(token: str) -> User | None:
@@ -82,10 +88,11 @@ def register(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter  # before any route is added
     # api_deadlines, api_shared, api_sheets and api_visits add their routes to api.bp when imported.
     from casetrack.web import (admin, admin_webhooks, api, api_deadlines, api_sheets, api_shared,  # noqa: F401
-                               api_visits, auth, boards, case_sheets, cases, notices, open311, openapi,
-                               settings, shared, visits)
+                               api_visits, auth, boards, case_sheets, cases, notices, offline, open311,
+                               openapi, settings, shared, visits)
     from casetrack.web import api_attachments, api_reports, reports  # noqa: F401 (routes on api.bp)
     from casetrack.web import api_petitions, petitions  # noqa: F401 (api_petitions: routes on api.bp)
+    from casetrack.web import assessment
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
@@ -96,12 +103,14 @@ def register(app: Flask) -> None:
     app.register_blueprint(notices.bp)
     app.register_blueprint(shared.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(assessment.bp)
     app.register_blueprint(openapi.docs)
     app.register_blueprint(open311.bp)
     app.register_blueprint(settings.bp)
     app.register_blueprint(case_sheets.bp)
     app.register_blueprint(admin_webhooks.bp)
     app.register_blueprint(petitions.bp)
+    app.register_blueprint(offline.bp)
 
     @app.get("/healthz")
     def healthz():
@@ -141,8 +150,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
         db.session.rollback()
-        return error_response(400, "csrf", _("The form expired or came from elsewhere; "
-                                             "reload the page and try again."))
+        return csrf_refused()
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -172,6 +180,7 @@ def register(app: Flask) -> None:
                               _("Something went wrong on our side; nothing was changed."))
 
     app.add_template_global(get_locale)
+    app.add_template_global(DASHBOARD_ROLES, "dashboard_roles")
     app.add_template_global(localized)
     app.add_template_global(state_label)
     app.add_template_global(today)

@@ -1,10 +1,14 @@
-"""JSON API under /api/v1, with bearer-token authentication."""
+"""JSON API under /api/v1, with bearer-token authentication, or the page session for the app's own
+scripts when they send its CSRF token in a header."""
 from __future__ import annotations
 
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import validate_csrf
+from wtforms.validators import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -20,7 +24,7 @@ from casetrack.services.errors import ServiceError, ValidationFailed
 from casetrack.services.location import place_json
 from casetrack.services.org import active_categories
 from casetrack.services.queries import CaseFilters, list_cases
-from casetrack.web import error_response, token_user
+from casetrack.web import csrf_refused, error_response, token_user
 from casetrack.web.idempotency import PARAMETER as IDEMPOTENCY
 from casetrack.web.idempotency import once
 from casetrack.web.openapi import doc, json_body, openapi_json, ref, responses
@@ -35,12 +39,33 @@ PUBLIC_ENDPOINTS = {"api.create_token", "api.openapi"}
 def authenticate():
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
+    if "Authorization" not in request.headers and CSRF_HEADER in request.headers:
+        return _session_user()
     scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
     user = token_user(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
     if user is None:
         return error_response(401, "unauthorized", _("A valid API token is needed: "
                                                      "Authorization: Bearer <token>."))
     g.api_user = user
+    return None
+
+
+CSRF_HEADER = "X-CSRFToken"
+
+
+def _session_user():
+    """The logged-in user of a page's script (the offline queue of static/offline.js): the CSRF
+    token in a header proves the request comes from our own page, so a cookie alone never acts."""
+    origin = request.headers.get("Origin")
+    try:
+        validate_csrf(request.headers.get(CSRF_HEADER))
+    except ValidationError:
+        return csrf_refused()
+    if origin is not None and origin.rstrip("/") != request.host_url.rstrip("/"):
+        return csrf_refused()
+    if not current_user.is_authenticated:
+        return error_response(401, "unauthorized", _("Please log in."))
+    g.api_user = current_user._get_current_object()
     return None
 
 

@@ -1,13 +1,17 @@
 """Photos and documents of cases over the API, on the /api/v1 blueprint."""
 from __future__ import annotations
 
-from flask import g, jsonify, request, url_for
+import hashlib
+import io
 
-from casetrack.extensions import db
-from casetrack.services.attachments import JPEG, OLE, OOXML, attach, get_attachment
+from flask import g, request, url_for
+
+from casetrack.services.attachments import JPEG, OLE, OOXML, attach, get_attachment, read_limited
 from casetrack.services.cases import get_case
 from casetrack.web.api import attachment_json, bp
 from casetrack.web.attachments import send_attachment
+from casetrack.web.idempotency import PARAMETER as IDEMPOTENCY
+from casetrack.web.idempotency import once
 from casetrack.web.openapi import doc, json_body, ref, responses
 
 BINARY = {"schema": {"type": "string", "format": "binary"}}
@@ -16,7 +20,7 @@ FILE_TYPES = [JPEG, "application/pdf", *(t for t, _ext in OOXML.values()), *OLE.
 
 @bp.post("/cases/<int:case_id>/attachments")
 @doc(summary="Add a photo or a document to a case (the unit handling it, the group that filed it)",
-     tags=["cases"],
+     tags=["cases"], parameters=[IDEMPOTENCY],
      requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
          "type": "object", "required": ["file", "stage"], "properties": {
              "file": {"type": "string", "format": "binary",
@@ -29,10 +33,17 @@ FILE_TYPES = [JPEG, "application/pdf", *(t for t, _ext in OOXML.values()), *OLE.
 def upload_attachment(case_id: int):
     case = get_case(g.api_user, case_id)
     upload = request.files.get("file")
-    row = attach(case, g.api_user, upload.stream if upload and upload.filename else None,
-                 upload.filename if upload else "", request.form.get("stage"), request.form.get("caption", ""))
-    db.session.commit()
-    return jsonify(attachment_json(row)), 201, {"Location": url_for(".attachment", attachment_id=row.id)}
+    # Read (within the limit) before the key is looked up: a repeated key must carry the same bytes.
+    data = read_limited(upload.stream) if upload and upload.filename else None
+    filename, stage, caption = (upload.filename if upload else ""), request.form.get("stage"), \
+        request.form.get("caption", "")
+    sent = {"case": case.id, "stage": stage, "caption": caption, "filename": filename,
+            "sha256": hashlib.sha256(data).hexdigest() if data is not None else None}
+
+    def add():
+        row = attach(case, g.api_user, io.BytesIO(data) if data is not None else None, filename, stage, caption)
+        return attachment_json(row), 201, {"Location": url_for(".attachment", attachment_id=row.id)}
+    return once("upload_attachment", sent, add)
 
 
 FILE_RESPONSES = responses(("200", {"description": "the photo (image/jpeg) or the document (a download)",

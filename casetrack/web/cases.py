@@ -7,7 +7,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import MultipleFileField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, MultipleFileField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 
 from casetrack.extensions import db
 from casetrack.models import Target, Unit
@@ -15,6 +16,7 @@ from casetrack.services.cases import (allowed_triggers, case_events, default_wor
                                       fire, get_case, workflow_of)
 from casetrack.services.attachments import attach, case_attachments, get_attachment, may_attach
 from casetrack.services.errors import Conflict, Forbidden, ValidationFailed
+from casetrack.services.filing import categories_by_use, prefill
 from casetrack.services.location import amap_url
 from casetrack.services.org import active_categories
 from casetrack.services.queries import (LIST_ROW, CaseFilters, count_cases, list_cases, state_counts,
@@ -48,6 +50,7 @@ class FileCaseForm(LocationFields, FlaskForm):
                                  render_kw={"inputmode": "tel", "maxlength": 30, "autocomplete": "off"})
     resident_address = StringField(_l("Resident's address"), render_kw={"maxlength": 200})
     target = SelectField(_l("Visit target"), validate_choice=False, default="")
+    visit = HiddenField()
     photos = MultipleFileField(_l("Photos (before the work)"), render_kw=PHOTO_INPUT)
 
 
@@ -74,7 +77,14 @@ def list_():
 @bp.route("/cases/new", methods=["GET", "POST"])
 def new():
     form = FileCaseForm()
-    form.category.choices = choices([("", "—")] + [(c.code, category_label(c)) for c in active_categories()])
+    # The group's most used categories first; picking one sets the kind it was last filed as
+    # (static/filing.js), so a filing from a visit is a category, a title and the button.
+    ordered, kinds = categories_by_use(current_user, active_categories())
+    form.category.choices = [SelectChoice("", "—")] + [
+        SelectChoice(c.code, category_label(c), {"data-kind": kinds.get(c.id, "individual")}) for c in ordered]
+    if request.method == "GET":
+        for name, value in prefill(current_user, request.args.get("visit"), request.args.get("target")).items():
+            form[name].data = value
     targets = db.session.scalars(select(Target).where(Target.group_id == current_user.unit_id)
                                  .order_by(Target.name)) if current_user.unit_id else []
     form.target.choices = choices([("", "—")] + [(str(t.id), t.name) for t in targets])
@@ -87,7 +97,8 @@ def new():
                              resident={"name": form.resident_name.data,
                                        "phone": form.resident_phone.data,
                                        "address": form.resident_address.data},
-                             target=form.target.data or None, location=form.location(),
+                             target=form.target.data or None, visit=form.visit.data or None,
+                             location=form.location(),
                              address=form.address.data)
             _attach_all(case, request.files.getlist("photos"), "before", "photos")
         except ValidationFailed as exc:

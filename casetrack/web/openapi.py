@@ -200,6 +200,19 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                                        "text": {"type": "string"}, "author": {"type": "string"},
                                        "created_at": {"type": "string", "format": "date-time"},
                                        "acknowledged_at": nullable("string", format="date-time")}},
+    "Bulletin": {"type": "object", "required": ["id", "type", "year", "number", "period_from", "period_to",
+                                               "published_at", "signed_by"], "properties": {
+        "id": {"type": "integer"},
+        "type": {"type": "string", "enum": ["briefing", "special", "express", "circular"]},
+        "year": {"type": "integer", "description": "2026年第N期: the year"},
+        "number": {"type": "integer", "description": "2026年第N期: N, per unit, type and year"},
+        "period_from": {"type": "string", "format": "date"}, "period_to": {"type": "string", "format": "date"},
+        "published_at": {"type": "string", "format": "date-time"},
+        "signed_by": nullable("string", description="签发: who signed it off")}},
+    "BulletinList": {"type": "object", "required": ["items", "next", "cursor"], "properties": {
+        "items": {"type": "array", "items": ref("Bulletin")},
+        "next": nullable("string", description="the URL of the next page"),
+        "cursor": nullable("string", description="pass as ?cursor= for the next page")}},
     "SharedProblem": {"allOf": [ref("Case"), {"type": "object", "required": ["members", "members_total"], "properties": {
         "members": {"type": "array", "items": ref("Case"),
                     "description": "the member cases the caller may see on their own"},

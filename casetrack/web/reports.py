@@ -1,4 +1,5 @@
-"""Bulletin pages: this period's bulletin with charts, its downloads, published issues (第N期)."""
+"""Bulletin pages: this period's bulletin with charts, its downloads, drafts the office writes,
+published issues (2026年第N期) and the circulation set per type."""
 from __future__ import annotations
 
 import io
@@ -11,10 +12,12 @@ from flask_login import current_user, login_required
 
 from casetrack.config import PACKAGE
 from casetrack.extensions import db
-from casetrack.models import Bulletin, Unit
+from casetrack.models import BULLETIN_TYPES, Case, Unit
 from casetrack.services import bulletin as bl
 from casetrack.services import bulletin_export as bx
-from casetrack.services.errors import NotFound
+from casetrack.services import bulletin_issues as bi
+from casetrack.services.cases import scoped_cases
+from casetrack.services.errors import ValidationFailed
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -26,34 +29,46 @@ def _require_login():
 
 
 def charts(figures: dict[str, Any]) -> list[dict[str, Any]]:
-    """Bar and line charts of the figures, as data for static/reports.js (no inline script)."""
-    tabs = {t.key: t for t in bx.tables(figures)}
-    out = [{"type": "bar", "title": tabs[k].title, "labels": [r[0] for r in tabs[k].rows],
-            "values": [r[1] for r in tabs[k].rows]} for k in ("visits", "categories", "levels")]
-    rows = [r for r in figures["units"] if r["level"] == "group"]
-    if rows:
-        out.append({"type": "bar", "title": _("Coverage rate by work group"), "percent": True,
-                    "labels": [r["name"] for r in rows], "values": [r["coverage"] or 0 for r in rows]})
-    series = figures["coverage"].get("series") or []
-    if series:
-        out.append({"type": "line", "title": _("Coverage over time"), "percent": True,
-                    "labels": [d for d, _r in series], "values": [r for _d, r in series]})
+    """The charts as data for static/reports.js (no inline script); a team's bar opens its bulletin."""
+    out = bx.charts(figures)
+    for spec in out:
+        if spec.get("drill"):
+            spec["links"] = [url_for("reports.bulletin", unit=code, **{"from": figures["from"], "to": figures["to"]})
+                             for code in spec.pop("drill")]
+        spec.pop("drill", None)
     return out
 
 
-def page(figures: dict[str, Any], unit: Unit, standalone: bool = False, issue=None) -> str:
+def page(figures: dict[str, Any], unit: Unit, standalone: bool = False, issue=None, errors=None,
+         submitted=None, status: int = 200):
     """The bulletin as HTML: the page, or a file that opens on its own (scripts and styles inside)."""
     assets = {}
     if standalone:
         static = PACKAGE / "static"
         assets = {name: (static / name).read_text(encoding="utf-8")
                   for name in ("app.css", "reports.css", "vendor/echarts.min.js", "reports.js")}
+    draft = issue is not None and issue.published_at is None
     return render_template("reports/bulletin.html", figures=figures, tables=bx.tables(figures),
                            charts=charts(figures), title=bx.title_of(figures),
-                           standalone=standalone, assets=assets, issue=issue,
-                           may_publish=not (standalone or issue) and bl.may_publish(current_user, unit),
-                           issues=[] if standalone else bl.issues_of(current_user, unit),
-                           args={"unit": figures["unit"]["code"], "from": figures["from"], "to": figures["to"]})
+                           masthead=bi.masthead_title(figures), number_line=bi.number_line(figures),
+                           standalone=standalone, assets=assets, issue=issue, draft=draft, errors=errors or {},
+                           submitted=submitted,
+                           may_publish=not (standalone or issue) and bi.may_publish(current_user, unit),
+                           issues=[] if standalone or issue else bi.issues_of(current_user, unit),
+                           drafts=[] if standalone or issue else bi.drafts_of(current_user, unit),
+                           types=BULLETIN_TYPES, type_label=bi.type_label, sections=bi.SECTION_LABELS,
+                           candidates=bi.candidates(current_user, issue) if draft else [],
+                           corrigible=bi.issues_of(current_user, unit) if draft else [],
+                           linkable=linkable(figures),
+                           args={"unit": figures["unit"]["code"], "from": figures["from"], "to": figures["to"]}), status
+
+
+def linkable(figures: dict[str, Any]) -> set[int]:
+    """The typical cases the viewer may open: each shown by its own scope, not the bulletin's."""
+    ids = [c["id"] for c in figures.get("typical") or []]
+    if not ids or not current_user.is_authenticated:
+        return set()
+    return set(db.session.scalars(scoped_cases(current_user).with_only_columns(Case.id).where(Case.id.in_(ids))))
 
 
 def download(figures: dict[str, Any], unit: Unit | None, fmt: str):
@@ -76,7 +91,7 @@ def download(figures: dict[str, Any], unit: Unit | None, fmt: str):
 
 def render(figures: dict[str, Any], unit: Unit | None, fmt: str) -> bytes:
     if fmt == "html":
-        return page(figures, unit, standalone=True).encode()
+        return page(figures, unit, standalone=True)[0].encode()
     return {"xlsx": bx.to_xlsx, "docx": bx.to_docx, "json": bx.to_json}[fmt](figures)
 
 
@@ -94,27 +109,80 @@ def bulletin_file(fmt: str):
 
 @bp.post("/bulletin/publish")
 def publish():
+    """Publish the period at once, its text the first draft (or the type's template)."""
     unit, start, end = bl.parse_period(request.form, current_user)
-    issue = bl.publish(current_user, unit, start, end)
+    issue = bi.publish_period(current_user, unit, start, end, request.form.get("type") or "briefing")
     db.session.commit()
     flash(_("Issue %(n)d published; its figures will not change.", n=issue.number), "success")
     return redirect(url_for(".issue", issue_id=issue.id))
 
 
-def _issue(issue_id: int) -> Bulletin:
-    issue = db.session.get(Bulletin, issue_id)
-    if issue is None:
-        raise NotFound(_("No such issue."))
-    return bl.get_issue(current_user, issue.unit, issue.number)
+@bp.post("/bulletin/draft")
+def draft():
+    unit, start, end = bl.parse_period(request.form, current_user)
+    item = bi.draft_bulletin(current_user, unit, request.form.get("type") or "briefing", (start, end))
+    db.session.commit()
+    return redirect(url_for(".issue", issue_id=item.id))
 
 
 @bp.get("/issues/<int:issue_id>")
 def issue(issue_id: int):
-    item = _issue(issue_id)
-    return page(item.figures, item.unit, issue=item)
+    item = bi.get(current_user, issue_id)
+    return page(bi.preview(item), item.unit, issue=item)
+
+
+@bp.post("/issues/<int:issue_id>")
+def edit(issue_id: int):
+    """Save a draft's text, signer, typical cases and the issue it corrects (409 once published)."""
+    item = bi.get(current_user, issue_id)
+    form = request.form
+    try:
+        bi.edit(current_user, item, narrative={k: form.get(k, "") for k in bi.SECTIONS},
+                signed_by=form.get("signed_by", ""), typical=[int(i) for i in form.getlist("typical") if i.isdigit()],
+                corrects=int(form["corrects"]) if form.get("corrects", "").isdigit() else 0)
+        bi.preview(item)   # a text that cannot be filled in is refused now, not at publication
+    except ValidationFailed as exc:
+        db.session.rollback()   # the stored text is the last one that could be filled in
+        flash(exc.message, "error")
+        return page(bi.preview(item), item.unit, issue=item, errors=exc.errors or {"narrative": exc.message},
+                    submitted=form, status=422)
+    db.session.commit()
+    if form.get("publish"):
+        bi.publish(current_user, item)
+        db.session.commit()
+        flash(_("Issue %(n)d published; its figures will not change.", n=item.number), "success")
+    else:
+        flash(_("The draft is saved."), "success")
+    return redirect(url_for(".issue", issue_id=item.id))
 
 
 @bp.get("/issues/<int:issue_id>.<fmt>")
 def issue_file(issue_id: int, fmt: str):
-    item = _issue(issue_id)
-    return download(item.figures, item.unit, fmt)
+    item = bi.get(current_user, issue_id)
+    return download(bi.preview(item), item.unit, fmt)
+
+
+@bp.route("/circulation", methods=["GET", "POST"])
+def circulation():
+    """主送 / 抄送 / 印发 and the text template per type, set by the office for its own bulletin."""
+    unit = current_user.unit
+    if unit is None or not bi.may_publish(current_user, unit):
+        abort(403)
+    errors, status = {}, 200
+    if request.method == "POST":
+        kind = request.form.get("type", "")
+        try:
+            bi.save_setting(current_user, unit, kind, main_to=request.form.get("main_to", ""),
+                            copy_to=request.form.get("copy_to", ""), printed_by=request.form.get("printed_by", ""),
+                            template={k: request.form.get(k, "") for k in bi.SECTIONS})
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for(".circulation"))
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors, status = {kind: exc.errors or {"type": exc.message}}, 422
+            flash(exc.message, "error")
+    settings = {t: bi.setting(unit, t) for t in BULLETIN_TYPES}
+    return render_template("reports/circulation.html", unit=unit, settings=settings, types=BULLETIN_TYPES,
+                           type_label=bi.type_label, sections=bi.SECTION_LABELS, errors=errors,
+                           first_draft=bi.first_draft()), status

@@ -29,6 +29,8 @@ NOTICES = ("new_case", "escalation", "referral")
 AFTER_ACTIONS = ("resolve_members", "tell_filing_group")
 # What a transition counts as in the bulletin (`counts_as:`): solved (核实解决) is the office's word.
 COUNTS_AS = ("solved",)
+# Files of the workflows folder that are not workflows (workflow/assessment.py reads this one).
+NOT_WORKFLOWS = ("assessment.yaml",)
 
 
 class WorkflowError(ValueError):
@@ -541,6 +543,8 @@ class Registry:
     def __init__(self, folder: str | Path):
         self.workflows: dict[tuple[str, int], Workflow] = {}
         for path in sorted(Path(folder).glob("*.yaml")):
+            if path.name in NOT_WORKFLOWS:
+                continue
             wf = load_workflow(path)
             if (wf.name, wf.version) in self.workflows:
                 raise WorkflowError(f"{path}: name/version {wf.name} v{wf.version} already defined "

@@ -1,0 +1,79 @@
+"""The leader's dashboard: its figures against the bulletin's hand-counted week, drill-down,
+scope and roles (tests/test_bulletin.py's week, seen on 06-10)."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from casetrack.services import dashboard as dash
+from tests.test_bulletin import Week, at
+
+
+@pytest.fixture
+def week(world):
+    w = Week(world)
+    with at(6, 10):
+        yield w
+
+
+def tile(page: str, label: str) -> tuple[str, str]:
+    """(cumulative, this period) of a tile by its label."""
+    m = re.search(r'<span class="count">([^<]*)</span><br>' + re.escape(label) +
+                  r'\s*<span class="sub">[^<]*?([\d.]+)</span>', page)
+    assert m, label
+    return m.group(1), m.group(2)
+
+
+def test_the_county_sees_the_campaign_at_a_glance(week, client, auth):
+    auth.login("county")
+    page = client.get("/dashboard?unit=C&from=2026-06-08&to=2026-06-10").get_data(as_text=True)
+    # cumulative from the first figure (05-20, E's filing) to 06-10; the period 06-08..06-10
+    assert tile(page, "发现问题") == ("7", "0")          # A-G; none filed 06-08..10
+    assert tile(page, "核实解决") == ("3", "0")          # A B F verified, D never
+    assert tile(page, "办结") == ("4", "1")             # A B F, and D on 06-09
+    assert tile(page, "解释说明") == ("1", "0")          # C
+    assert tile(page, "投入财政资金（万元）") == ("13.5", "0.0")
+    assert "2026-05-20" in page and "本周与上周对比" in page
+    # this week (06-08..10): 1 visit (t4), 1 resolved; last week (06-01..07): 4 visits, 3 resolved
+    weeks = page[page.index('id="weeks"'):page.index('id="rates"')]
+    assert "1 / 4 ▼" in weeks and "1 / 3 ▼" in weeks
+    # drill-down: both teams, each to its own dashboard
+    assert 'href="/dashboard?unit=T1&amp;from=2026-06-08&amp;to=2026-06-10"' in page
+    assert "覆盖率" in page and "序时进度" in page
+    team = client.get("/dashboard?unit=T1").get_data(as_text=True)
+    assert "王家村工作组" in team and "赵家村工作组" not in team
+    group = client.get("/dashboard?unit=G1")
+    assert group.status_code == 200 and "王家村工作组" in group.get_data(as_text=True)
+
+
+def test_figures_come_from_the_bulletins_aggregates(week):
+    d = dash.dashboard(week.w.units["T1"], *[__import__("datetime").date(2026, 6, d) for d in (1, 7)])
+    assert d["period"]["found"] == 4 and d["period"]["solved"] == 3     # A B C F: the team bulletin's
+    assert [c["unit"].code for c in d["children"]] == ["G1", "G2"]
+    assert d["children"][0]["period"]["overdue"] == 1                  # E, G1's
+
+
+@pytest.mark.parametrize("user, code", [("county", "C"), ("county", "T2"), ("county", "G3"), ("team1", "T1"),
+                                        ("team1", "G2")])
+def test_allowed_roles_see_their_subtree(week, client, auth, user, code):
+    auth.login(user)
+    assert client.get(f"/dashboard?unit={code}").status_code == 200
+
+
+@pytest.mark.parametrize("user, code, status", [
+    ("team1", "T2", 404), ("team1", "C", 404), ("team1", "G3", 404), ("county", "C9", 404),
+    ("county", "D1", 404), ("group1", "G1", 403), ("member1", "G1", 403), ("dept1", "D1", 403),
+    ("admin", "C", 403)])
+def test_others_are_refused(week, client, auth, user, code, status):
+    auth.login(user)
+    r = client.get(f"/dashboard?unit={code}")
+    assert r.status_code == status
+    assert 'id="problems"' not in r.get_data(as_text=True)
+
+
+def test_the_dashboard_link_shows_for_its_roles_only(week, client, auth):
+    for user, shown in [("county", True), ("team1", True), ("group1", False), ("dept1", False)]:
+        auth.login(user)
+        assert ('href="/dashboard"' in client.get("/cases").get_data(as_text=True)) == shown, user
+        auth.logout()
