@@ -116,6 +116,8 @@ class Rules:
         self.wf = wf
         self.final = {s.name for s in wf.states.values() if s.final}
         self.resolved = {s.name for s in wf.states.values() if s.remember == "resolver"}
+        # awaiting a call-back: resolved, or handed down for someone else to make the call
+        self.awaiting = self.resolved | {s.name for s in wf.states.values() if s.awaits_callback}
         self.explained = {s.name for s in wf.states.values() if s.level == KEEP and not s.final}
         self.filing = wf.filing_states
         self.paused = {s.name for s in wf.states.values() if s.pauses_clock}
@@ -168,7 +170,7 @@ def case_figures(case, events: list, extensions: list, rules: Rules, kinds: dict
                 add(day, "solved", level)
         if dest in rules.explained and src not in rules.explained and first:
             add(day, "explained")
-        if src in rules.resolved:
+        if src in rules.awaiting and dest not in rules.awaiting:
             add(day, "callback", "satisfied" if dest in rules.final else "reworked")
         if dest in rules.final:
             add(day, "closed")

@@ -11,7 +11,11 @@ from transitions import Machine
 ROLES = ("group_member", "group_leader", "team_leader", "county_officer",
          "department_handler", "admin")
 UNIT_KINDS = ("province", "city", "county", "department", "team", "group")
-FIELD_TYPES = ("text", "date", "decimal", "bool", "department", "group")
+FIELD_TYPES = ("text", "date", "decimal", "bool", "department", "group", "choice", "unit")
+# Where a `unit` field's unit may be: anywhere in the case's county, or the filing group or a unit
+# above it (the group or team whose resident it is).
+UNIT_WITHIN = ("county", "filing")
+URGENCIES = ("normal", "urgent")  # a case's urgency (紧急 / 一般), filed with it
 KEEP = "keep"
 # Sums a case keeps (万元): a decimal field of one of these names adds to the case's total.
 DECIMAL_FIELDS = ("funds", "donations")
@@ -33,6 +37,11 @@ class FieldSpec:
     name: str
     type: str
     label: dict[str, str]
+    options: dict[str, dict[str, str]] = field(default_factory=dict)  # a choice's values and labels
+    kinds: tuple[str, ...] = ()            # a unit field: the kinds of unit it may name
+    within: str = "county"                 # a unit field: where the unit may be (UNIT_WITHIN)
+    alias_of: tuple[str, dict[Any, str]] | None = None  # (choice field, this field's value -> option)
+    waives: tuple[str, ...] = ()           # an alias: fields asked for since, not needed with it
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,37 @@ class StateSpec:
     remember: str | None
     pauses_clock: bool = False
     auto_escalate: AutoEscalate | None = None
+    revisit_field: str | None = None       # a date field: the case comes back to its holder that day
+    awaits_callback: bool = False          # a state of a delegated call-back (counted as one)
+    deadline_rule: DeadlineRule | None = None
+
+    def days_for(self, urgency: str, category: str | None) -> int | None:
+        """The working days to act, for a case of this urgency and category."""
+        if self.deadline_rule is None:
+            return self.deadline_days
+        return self.deadline_rule.days(urgency, category)
+
+
+@dataclass(frozen=True)
+class DeadlineRule:
+    """`deadline_days` as a mapping: urgent cases get `urgent` days, others their category's or
+    the default."""
+    default: int
+    urgent: int | None
+    by_category: dict[str, int]
+
+    def days(self, urgency: str, category: str | None) -> int:
+        if urgency == "urgent" and self.urgent:
+            return self.urgent
+        return self.by_category.get(category or "", self.default)
+
+
+@dataclass(frozen=True)
+class Attempts:
+    """A transition taken only at the `count`th attempt of its trigger with the same values
+    (on as many different days when `distinct_days`) since the case entered its state."""
+    count: int
+    distinct_days: bool
 
 
 @dataclass(frozen=True)
@@ -96,6 +136,17 @@ class TransitionSpec:
     label: dict[str, str]
     notice: str = "new_case"        # the notice the new holder gets when the case changes hands
     after: tuple[str, ...] = ()     # what follows the transition (AFTER_ACTIONS), in order
+    to_unit: str | None = None      # a unit field naming the new holder (dest follows its kind
+                                    # unless `dest` is set)
+    stay: bool = False              # the case stays in its state (an attempt recorded)
+    attempts: Attempts | None = None
+    flag: str | None = None         # added to the event's data as {flag: true}: counted apart
+    reach: str = "holder"           # who may fire: the holding unit, or anyone whose scope has it
+
+    def matches(self, values: dict[str, Any]) -> bool:
+        """The fields given satisfy `when` (a value, or a list of values one of which)."""
+        return all(values.get(k) in v if isinstance(v, list) else values.get(k) == v
+                   for k, v in self.when.items())
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -128,6 +179,19 @@ class Workflow:
         """The kinds of unit that hold cases, in the file's order."""
         return list(dict.fromkeys(s.level for s in self.states.values() if s.level != KEEP))
 
+    def trigger_fields(self, state: str, trigger: str, role: str | None = None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(required, optional) fields of a trigger from a state, over its transitions the role
+        may fire: required where every one of them needs the field."""
+        specs = [t for t in self.transitions_from(state) if t.trigger == trigger
+                 and (role is None or role in t.roles)]
+        names = list(dict.fromkeys(f for t in specs for f in t.fields))
+        required = tuple(f for f in names if all(f in t.required for t in specs))
+        return required, tuple(f for f in names if f not in required)
+
+    def revisit_states(self) -> dict[str, str]:
+        """state -> its date field, for the states whose cases come back on a date."""
+        return {s.name: s.revisit_field for s in self.states.values() if s.revisit_field}
+
     def level_state(self, unit_kind: str) -> str | None:
         """The handling state of a kind of unit: the first state of that level in the file."""
         return next((s.name for s in self.states.values() if s.level == unit_kind), None)
@@ -144,7 +208,8 @@ class Workflow:
                          f" [level {s.level}{days}{', final' if s.final else ''}{extra}]")
         lines.append("transitions:")
         for t in self.transitions:
-            dest = t.dest or f"back to {t.back_to}"
+            dest = ("(stays)" if t.stay else f"the unit in {t.to_unit}" + (f" in {t.dest}" if t.dest else "")
+                    if t.stay or t.to_unit else t.dest or f"back to {t.back_to}")
             cond = "".join(f" when {k}={v}" for k, v in t.when.items())
             lines.append(f"  {t.trigger:<10} {','.join(t.sources)} -> {dest}{cond}"
                          f"  roles={','.join(sorted(t.roles))}"
@@ -205,13 +270,17 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
     fields: dict[str, FieldSpec] = {}
     for fname, spec in (data.get("fields") or {}).items():
         where = f"{path}: fields.{fname}"
-        _check_keys(where, spec, {"type", "label"}, {"type"})
+        _check_keys(where, spec, {"type", "label", "options", "kinds", "within", "alias_of"}, {"type"})
         if spec["type"] not in FIELD_TYPES:
             raise WorkflowError(f"{where}.type: unknown type {spec['type']!r} (known: {', '.join(FIELD_TYPES)})")
         if spec["type"] == "decimal" and fname not in DECIMAL_FIELDS:
             raise WorkflowError(f"{where}: a decimal field adds up on the case; "
                                 f"known: {', '.join(DECIMAL_FIELDS)}")
-        fields[fname] = FieldSpec(fname, spec["type"], _label(where, spec.get("label", fname)))
+        fields[fname] = _field_extras(where, spec, FieldSpec(fname, spec["type"],
+                                                             _label(where, spec.get("label", fname))))
+    for fname, spec in (data.get("fields") or {}).items():
+        if "alias_of" in spec:
+            fields[fname] = _alias(f"{path}: fields.{fname}.alias_of", spec["alias_of"], fields[fname], fields)
 
     states: dict[str, StateSpec] = {}
     if not isinstance(data["states"], dict) or not data["states"]:
@@ -219,13 +288,16 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
     for sname, spec in data["states"].items():
         where = f"{path}: states.{sname}"
         _check_keys(where, spec, {"label", "level", "deadline_days", "final", "remember", "pauses_clock",
-                                 "auto_escalate"}, {"level"})
+                                 "auto_escalate", "revisit", "awaits_callback"}, {"level"})
         if spec.get("remember") not in (None, "resolver"):
             raise WorkflowError(f"{where}.remember: only 'resolver' can be remembered")
         if spec["level"] not in UNIT_KINDS + (KEEP,):
             raise WorkflowError(f"{where}.level: unknown level {spec['level']!r} "
                                 f"(known: {', '.join(UNIT_KINDS + (KEEP,))})")
-        days = spec.get("deadline_days")
+        days, rule = spec.get("deadline_days"), None
+        if isinstance(days, dict):
+            rule = _deadline_rule(f"{where}.deadline_days", days)
+            days = rule.default
         if days is not None and (not isinstance(days, int) or isinstance(days, bool) or days < 1):
             raise WorkflowError(f"{where}.deadline_days: must be a positive whole number")
         pauses = spec.get("pauses_clock", False)
@@ -234,7 +306,11 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
         if pauses and days:
             raise WorkflowError(f"{where}.pauses_clock: a state that pauses the clock has no deadline_days")
         states[sname] = StateSpec(sname, _label(where, spec.get("label", sname)), spec["level"],
-                                  days, bool(spec.get("final", False)), spec.get("remember"), pauses)
+                                  days, bool(spec.get("final", False)), spec.get("remember"), pauses,
+                                  revisit_field=_revisit(f"{where}.revisit", spec.get("revisit"), fields),
+                                  awaits_callback=_flag_value(f"{where}.awaits_callback",
+                                                              spec.get("awaits_callback", False)),
+                                  deadline_rule=rule)
 
     filing = data["filing"]
     _check_keys(f"{path}: filing", filing, {"roles", "states"}, {"roles", "states"})
@@ -253,7 +329,8 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
     for i, spec in enumerate(data["transitions"]):
         where = f"{path}: transitions[{i}]"
         _check_keys(where, spec, {"trigger", "source", "dest", "roles", "fields", "optional", "when",
-                                  "label", "notice", "after"}, {"trigger", "source", "dest", "roles"})
+                                  "label", "notice", "after", "attempts", "flag", "reach"},
+                    {"trigger", "source", "dest", "roles"})
         trigger = spec["trigger"]
         if not isinstance(trigger, str) or not trigger.isidentifier():
             raise WorkflowError(f"{where}.trigger: must be a simple name, not {trigger!r}")
@@ -262,12 +339,14 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
         for s in sources:
             if s not in states:
                 raise WorkflowError(f"{where}.source: unknown state {s!r}")
-        dest, back_to = spec["dest"], None
-        if isinstance(dest, dict):
+        dest, back_to, to_unit, stay = spec["dest"], None, None, False
+        if isinstance(dest, dict) and "back_to" in dest:
             _check_keys(f"{where}.dest", dest, {"back_to"}, {"back_to"})
             back_to, dest = dest["back_to"], None
             if back_to not in BACK_TO:
                 raise WorkflowError(f"{where}.dest.back_to: must be one of {', '.join(BACK_TO)}")
+        elif isinstance(dest, dict):
+            dest, to_unit, stay = _dynamic_dest(f"{where}.dest", dest, states, fields)
         elif dest not in states:
             raise WorkflowError(f"{where}.dest: unknown state {dest!r}")
         t_roles = frozenset(_names(f"{where}.roles", spec["roles"]))
@@ -280,6 +359,9 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
                 raise WorkflowError(f"{where}.fields: unknown field {f!r}")
         when = spec.get("when") or {}
         _check_keys(f"{where}.when", when, set(required))
+        _check_when(f"{where}.when", when, fields)
+        if to_unit is not None and to_unit not in required:
+            raise WorkflowError(f"{where}.dest.to_unit: {to_unit!r} must be one of the fields")
         if dest is not None and states[dest].level == "department" and not any(
                 fields[f].type == "department" for f in required):
             raise WorkflowError(f"{where}.fields: a move to a department needs a department field")
@@ -291,9 +373,12 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
             if action not in AFTER_ACTIONS:
                 raise WorkflowError(f"{where}.after: unknown action {action!r} "
                                     f"(allowed: {', '.join(AFTER_ACTIONS)})")
-        transitions.append(TransitionSpec(trigger, sources, dest, back_to, t_roles, required,
-                                          optional, dict(when),
-                                          _label(where, spec.get("label", trigger)), notice, after))
+        transitions.append(TransitionSpec(
+            trigger, sources, dest, back_to, t_roles, required, optional, dict(when),
+            _label(where, spec.get("label", trigger)), notice, after, to_unit, stay,
+            _attempts(f"{where}.attempts", spec.get("attempts"), when),
+            _flag_name(f"{where}.flag", spec.get("flag"), fields),
+            _reach(f"{where}.reach", spec.get("reach", "holder"))))
 
     for sname, spec in data["states"].items():
         if spec.get("auto_escalate") is not None:
@@ -327,6 +412,134 @@ def _role_set(where: str, value: Any, roles: tuple[str, ...]) -> frozenset[str]:
     for role in sorted(names - set(roles)):
         raise WorkflowError(f"{where}: unknown role {role!r}")
     return names
+
+
+def _field_extras(where: str, spec: dict, f: FieldSpec) -> FieldSpec:
+    """A choice's `options` (value: label), a unit field's `kinds` and `within`."""
+    extra = {k for k in ("options", "kinds", "within") if k in spec}
+    allowed = {"choice": {"options"}, "unit": {"kinds", "within"}}.get(f.type, set())
+    for key in sorted(extra - allowed):
+        raise WorkflowError(f"{where}.{key}: only for a field of type {'choice' if key == 'options' else 'unit'}")
+    if f.type == "choice":
+        options = spec.get("options")
+        if not isinstance(options, dict) or not options or not all(isinstance(k, str) for k in options):
+            raise WorkflowError(f"{where}.options: must be a mapping like {{value: {{zh: ..., en: ...}}}}")
+        return replace(f, options={k: _label(f"{where}.options.{k}", v) for k, v in options.items()})
+    if f.type == "unit":
+        kinds = _names(f"{where}.kinds", spec.get("kinds", ["team", "group"]))
+        for kind in kinds:
+            if kind not in ("team", "group"):
+                raise WorkflowError(f"{where}.kinds: {kind!r}: a unit field names teams or groups")
+        within = spec.get("within", "county")
+        if within not in UNIT_WITHIN:
+            raise WorkflowError(f"{where}.within: must be one of {', '.join(UNIT_WITHIN)}")
+        return replace(f, kinds=kinds, within=within)
+    return f
+
+
+def _alias(where: str, spec: Any, f: FieldSpec, fields: dict[str, FieldSpec]) -> FieldSpec:
+    """`alias_of: {field: CHOICE, values: {true: OPTION, ...}, waives: [F]}`: an older field that
+    still works, read as a value of a choice field, without the fields asked for since (F)."""
+    _check_keys(where, spec, {"field", "values", "waives"}, {"field", "values"})
+    target = fields.get(spec["field"])
+    if target is None or target.type != "choice":
+        raise WorkflowError(f"{where}.field: must name a choice field")
+    values = spec["values"]
+    if not isinstance(values, dict) or not values:
+        raise WorkflowError(f"{where}.values: must be a mapping of this field's values to options")
+    for option in values.values():
+        if option not in target.options:
+            raise WorkflowError(f"{where}.values: {option!r} is not an option of {target.name!r}")
+    waives = _names(f"{where}.waives", spec.get("waives", []))
+    for name in waives:
+        if name not in fields:
+            raise WorkflowError(f"{where}.waives: unknown field {name!r}")
+    return replace(f, alias_of=(target.name, dict(values)), waives=waives)
+
+
+def _deadline_rule(where: str, spec: Any) -> DeadlineRule:
+    _check_keys(where, spec, {"default", "urgent", "by_category"}, {"default"})
+    by_category = spec.get("by_category") or {}
+    if not isinstance(by_category, dict):
+        raise WorkflowError(f"{where}.by_category: must be a mapping of category codes to days")
+    return DeadlineRule(_whole(f"{where}.default", spec["default"], 1),
+                        _whole(f"{where}.urgent", spec["urgent"], 1) if "urgent" in spec else None,
+                        {str(k): _whole(f"{where}.by_category.{k}", v, 1) for k, v in by_category.items()})
+
+
+def _revisit(where: str, spec: Any, fields: dict[str, FieldSpec]) -> str | None:
+    """`revisit: {field: F}`: F, a date field, is the day the case comes back to its holder."""
+    if spec is None:
+        return None
+    _check_keys(where, spec, {"field"}, {"field"})
+    if spec["field"] not in fields or fields[spec["field"]].type != "date":
+        raise WorkflowError(f"{where}.field: must name a date field")
+    return spec["field"]
+
+
+def _flag_value(where: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise WorkflowError(f"{where}: must be true or false")
+    return value
+
+
+def _dynamic_dest(where: str, spec: dict, states: dict[str, StateSpec],
+                  fields: dict[str, FieldSpec]) -> tuple[str | None, str | None, bool]:
+    """(dest, to_unit, stay) of `{to_unit: FIELD[, state: S]}` or `{stay: true}`."""
+    if "stay" in spec:
+        _check_keys(where, spec, {"stay"})
+        if spec["stay"] is not True:
+            raise WorkflowError(f"{where}.stay: must be true")
+        return None, None, True
+    _check_keys(where, spec, {"to_unit", "state"}, {"to_unit"})
+    name = spec["to_unit"]
+    if name not in fields or fields[name].type != "unit":
+        raise WorkflowError(f"{where}.to_unit: must name a field of type unit")
+    state = spec.get("state")
+    if state is not None:
+        if state not in states:
+            raise WorkflowError(f"{where}.state: unknown state {state!r}")
+        if states[state].level != KEEP:
+            raise WorkflowError(f"{where}.state: {state!r} must have level keep (the field names its holder)")
+        return state, name, False
+    for kind in fields[name].kinds:
+        if not any(s.level == kind for s in states.values()):
+            raise WorkflowError(f"{where}.to_unit: no state of level {kind!r} to send a {kind} the case in")
+    return None, name, False
+
+
+def _check_when(where: str, when: dict, fields: dict[str, FieldSpec]) -> None:
+    for name, value in when.items():
+        f = fields[name]
+        if f.type == "choice":
+            for v in (value if isinstance(value, list) else [value]):
+                if v not in f.options:
+                    raise WorkflowError(f"{where}.{name}: {v!r} is not one of its options")
+
+
+def _attempts(where: str, spec: Any, when: dict) -> Attempts | None:
+    if spec is None:
+        return None
+    _check_keys(where, spec, {"count", "distinct_days"}, {"count"})
+    if not when:
+        raise WorkflowError(f"{where}: attempts are counted by the values of `when`; give one")
+    return Attempts(_whole(f"{where}.count", spec["count"], 2),
+                    _flag_value(f"{where}.distinct_days", spec.get("distinct_days", False)))
+
+
+def _flag_name(where: str, value: Any, fields: dict[str, FieldSpec]) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.isidentifier() or value in fields:
+        raise WorkflowError(f"{where}: must be a simple name that is not a field's")
+    return value
+
+
+def _reach(where: str, value: Any) -> str:
+    if value not in ("holder", "scope"):
+        raise WorkflowError(f"{where}: must be holder (only the unit holding the case) or scope "
+                            f"(any unit whose scope has the case)")
+    return value
 
 
 def _auto_escalate(where: str, spec: Any, state: StateSpec,
@@ -406,7 +619,7 @@ def _check_reachable(wf: Workflow) -> None:
     while frontier:
         state = frontier.pop()
         for t in wf.transitions_from(state):
-            for dest in ([t.dest] if t.dest else sorted(handling)):
+            for dest in _dests(wf, t, state, handling):
                 if dest not in reached:
                     reached.add(dest)
                     frontier.append(dest)
@@ -415,31 +628,44 @@ def _check_reachable(wf: Workflow) -> None:
             raise WorkflowError(f"{wf.path}: states.{sname}: unreachable from the filing states")
 
 
-def _when(conditions: dict[str, Any]):
+def _dests(wf: Workflow, t: TransitionSpec, state: str, handling: set[str]) -> list[str]:
+    if t.stay:
+        return [state]
+    if t.dest:
+        return [t.dest]
+    if t.to_unit:
+        return [wf.level_state(kind) for kind in wf.fields[t.to_unit].kinds]
+    return sorted(handling)
+
+
+def _chosen(index: int):
+    """The service picks the transition (roles, `when`, attempts); the machine takes only it."""
     def check(event) -> bool:
-        return all(event.kwargs.get("data", {}).get(k) == v for k, v in conditions.items())
+        return event.kwargs["spec"] == index
     return check
 
 
-def _holder_is(level: str, back_to: str):
+def _dest_kind_is(level: str):
     def check(event) -> bool:
-        return event.kwargs["back_to_kind"][back_to] == level
+        return event.kwargs["dest_kind"] == level
     return check
 
 
 def _build_machine(wf: Workflow) -> Machine:
-    """One Machine for the workflow; `back_to` expands into one guarded transition per level."""
+    """One Machine for the workflow; a destination that depends on a unit (`back_to`, `to_unit`)
+    expands into one guarded transition per level; `stay` is an internal transition."""
     machine_transitions = []
-    for t in wf.transitions:
-        conditions = [_when(t.when)] if t.when else []
-        if t.dest:
+    for i, t in enumerate(wf.transitions):
+        conditions = [_chosen(i)]
+        if t.dest or t.stay:
             machine_transitions.append({"trigger": t.trigger, "source": list(t.sources),
                                         "dest": t.dest, "conditions": conditions})
             continue
-        for level in wf.levels():
+        kinds = wf.fields[t.to_unit].kinds if t.to_unit else wf.levels()
+        for level in kinds:
             machine_transitions.append({
                 "trigger": t.trigger, "source": list(t.sources), "dest": wf.level_state(level),
-                "conditions": conditions + [_holder_is(level, t.back_to)]})
+                "conditions": conditions + [_dest_kind_is(level)]})
     return Machine(model=None, states=list(wf.states), transitions=machine_transitions,
                    initial=wf.filing_states["individual"], auto_transitions=False,
                    send_event=True, model_attribute="state")
