@@ -95,9 +95,11 @@ def act(world, rng, users, targets, moment) -> str:
         trigger = rng.choice(allowed) if allowed and rng.random() < 0.8 else rng.choice(sorted(FIELDS))
         fields = dict(FIELDS[trigger])
         if trigger == "verify":
-            fields["satisfied"] = rng.random() < 0.7
+            fields = {"satisfied": rng.random() < 0.7}  # the older field still works
         if trigger == "resolve":
             fields["donations"] = rng.choice(["", "1.05"])
+            if users[who].role == "group_member":  # a member proposes; the leader gives the sums
+                fields = {"resolution": fields["resolution"]}
         if trigger == "refer":
             fields["due_date"] = (moment.date() + timedelta(days=rng.choice([1, 9]))).isoformat()
         fire(case, trigger, users[who], version=case.version, **fields)

@@ -50,15 +50,18 @@ def default_workflow() -> Workflow:
 
 def unit_filter(unit: Unit):
     """The cases of a unit: referred to it (a department), else filed within its subtree,
-    and for a group also those a team sent back to it from another group."""
+    and for a group or team also those sent to it (or, a team, to one of its groups) from elsewhere."""
     if unit.kind == "department":
         return Case.department_id == unit.id
     if unit.kind == "group":
         return or_(Case.group_id == unit.id, Case.unit_id == unit.id)
+    subtree = select(Unit.id).where(Unit.path.startswith(unit.path))
+    if unit.kind == "team":  # and a case the office sent down to one of its groups, or to it
+        return or_((Case.group_id + 0).in_(subtree), Case.unit_id.in_(subtree))
     # "+ 0" keeps the planner off the group_id index here: with it SQLite (without fresh
     # statistics) fetched every case of the subtree and sorted them for each keyset page,
     # instead of walking the id (or state, id) index and stopping after a page.
-    return (Case.group_id + 0).in_(select(Unit.id).where(Unit.path.startswith(unit.path)))
+    return (Case.group_id + 0).in_(subtree)
 
 
 def scoped_cases(user: User) -> Select[tuple[Case]]:

@@ -182,6 +182,25 @@ def open_states() -> list[str]:
     return [s.name for s in default_workflow().states.values() if not s.final]
 
 
+def explained_cases(user: User, limit: int = 200) -> list[Case]:
+    """The cases in a state that comes back on a date (explained), next date first."""
+    states = list(default_workflow().revisit_states())
+    return list(db.session.scalars(scoped_cases(user).where(Case.state.in_(states))
+                                   .order_by(Case.revisit_on.is_(None), Case.revisit_on, Case.id).limit(limit)))
+
+
+def referred_by_teams(user: User, limit: int = 200) -> list[Case]:
+    """The cases a team referred straight to a department (the last move into the department's
+    state came from a team), most urgent first."""
+    wf = default_workflow()
+    referred, team_state = wf.level_state("department"), wf.level_state("team")
+    last_in = (select(func.max(CaseEvent.id)).where(CaseEvent.case_id == Case.id, CaseEvent.to_state == referred,
+                                                    CaseEvent.from_state != referred)
+               .correlate(Case).scalar_subquery())
+    from_team = select(CaseEvent.id).where(CaseEvent.id == last_in, CaseEvent.from_state == team_state).exists()
+    return by_urgency(scoped_cases(user).where(Case.state == referred, from_team), limit)
+
+
 def by_urgency(stmt, limit: int = 200) -> list[Case]:
     """The cases of a query, overdue first, then by deadline, then oldest first."""
     order = (case((overdue(), 0), else_=1), Case.deadline.is_(None), Case.deadline, Case.id)
@@ -192,6 +211,10 @@ def waiting_for(user: User, states: list[str] | None = None, limit: int = 200):
     """(cases, query): the cases my unit holds in a state where my role may act, most urgent first."""
     states = acting_states(user.role) if states is None else states
     stmt = scoped_cases(user).where(Case.unit_id == user.unit_id, Case.state.in_(states))
+    resting = list(default_workflow().revisit_states())
+    if resting:  # an explained case comes back on its revisit day
+        stmt = stmt.where(or_(Case.state.not_in(resting), Case.revisit_on.is_(None),
+                              Case.revisit_on <= today()))
     return by_urgency(stmt, limit), stmt
 
 

@@ -20,6 +20,7 @@ from casetrack.services import accounts
 from casetrack.services.calendar import calendar_known, today
 from casetrack.services.cases import whole_number
 from casetrack.services.errors import ServiceError
+from casetrack.services.sweep import REVISIT_EVENT
 from casetrack.web.inputs import IdConverter, Request, refuse_bad_text, refuse_empty_dates
 from casetrack.web.openapi import DESCRIBED
 
@@ -182,6 +183,10 @@ def trigger_label(wf, event) -> str:
     """What a timeline event was, in the current language (by the transition it fired)."""
     if event.trigger == "file":
         return _("Filing")
+    system = {"overdue": _("Overdue"), "pre_warning": _("Deadline approaching"),
+              REVISIT_EVENT: _("Revisit day reached")}
+    if event.trigger in system:
+        return system[event.trigger]
     spec = next((t for t in wf.transitions
                  if t.trigger == event.trigger and event.from_state in t.sources), None)
     return localized(spec.label) if spec else event.trigger

@@ -65,7 +65,7 @@ def case_json(case: Case, **pending) -> dict[str, Any]:
     clock = clock_json(case, wf, **pending)
     return {
         "id": case.id, "title": case.title, "description": case.description,
-        "category": case.category.code, "kind": case.kind, "state": case.state,
+        "category": case.category.code, "kind": case.kind, "urgency": case.urgency, "state": case.state,
         "state_label": wf.states[case.state].label,
         "unit": case.unit.code, "unit_name": case.unit.name, "group": case.group.code,
         "department": case.department.code if case.department else None,
@@ -162,14 +162,14 @@ def units():
                         "headers": {"Location": {"schema": {"type": "string"}}}}})
 def create_case():
     data = body()
-    fields = {"title", "description", "category", "kind", "resident", "target", "visit"}
+    fields = {"title", "description", "category", "kind", "resident", "target", "visit", "urgency"}
     unknown = {k: _("This action takes no such field.") for k in data if k not in fields}
     if unknown:
         raise ValidationFailed(unknown)
     case = file_case(g.api_user, title=data.get("title"), description=data.get("description", ""),
                      category=data.get("category"), kind=data.get("kind"),
                      resident=data.get("resident"), target=data.get("target"),
-                     visit=data.get("visit"))
+                     visit=data.get("visit"), urgency=data.get("urgency"))
     db.session.commit()
     # A case filed just now has no extension pending: no query after the commit.
     return jsonify(case_json(case, pending=None)), 201, {"Location": url_for(".case", case_id=case.id)}

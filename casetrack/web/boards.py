@@ -8,8 +8,8 @@ from flask_login import current_user, login_required
 from casetrack.models import Case
 from casetrack.services.cases import default_workflow, scoped_cases
 from casetrack.services.errors import Forbidden
-from casetrack.services.queries import (by_urgency, open_states, state_counts, team_board,
-                                        waiting_for)
+from casetrack.services.queries import (by_urgency, explained_cases, open_states, referred_by_teams,
+                                        state_counts, team_board, waiting_for)
 
 bp = Blueprint("boards", __name__, url_prefix="/boards")
 
@@ -53,6 +53,9 @@ def county():
         ("referred", _("Referred to departments"),
          by_urgency(scoped_cases(current_user).where(Case.state == referred))),
         ("verifying", _("Awaiting verification"), waiting_for(current_user, verifying)[0]),
+        # a team's own referrals, which the office may take over
+        ("team_referred", _("Referred by work teams"), referred_by_teams(current_user)),
+        ("explained", _("Explained, with the revisit date"), explained_cases(current_user)),
     ]
     return render_template("boards/county.html", sections=sections, totals=open_counts(),
                            states=[s for s in wf.states.values() if not s.final])

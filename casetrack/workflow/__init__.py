@@ -141,6 +141,7 @@ class TransitionSpec:
     stay: bool = False              # the case stays in its state (an attempt recorded)
     attempts: Attempts | None = None
     flag: str | None = None         # added to the event's data as {flag: true}: counted apart
+    flag_label: dict[str, str] = field(default_factory=dict)
     reach: str = "holder"           # who may fire: the holding unit, or anyone whose scope has it
 
     def matches(self, values: dict[str, Any]) -> bool:
@@ -187,6 +188,10 @@ class Workflow:
         names = list(dict.fromkeys(f for t in specs for f in t.fields))
         required = tuple(f for f in names if all(f in t.required for t in specs))
         return required, tuple(f for f in names if f not in required)
+
+    def flag_labels(self) -> dict[str, dict[str, str]]:
+        """The labels of the flags transitions add to their events' data."""
+        return {t.flag: t.flag_label for t in self.transitions if t.flag}
 
     def revisit_states(self) -> dict[str, str]:
         """state -> its date field, for the states whose cases come back on a date."""
@@ -377,7 +382,7 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
             trigger, sources, dest, back_to, t_roles, required, optional, dict(when),
             _label(where, spec.get("label", trigger)), notice, after, to_unit, stay,
             _attempts(f"{where}.attempts", spec.get("attempts"), when),
-            _flag_name(f"{where}.flag", spec.get("flag"), fields),
+            *_flag(f"{where}.flag", spec.get("flag"), fields),
             _reach(f"{where}.reach", spec.get("reach", "holder"))))
 
     for sname, spec in data["states"].items():
@@ -527,12 +532,16 @@ def _attempts(where: str, spec: Any, when: dict) -> Attempts | None:
                     _flag_value(f"{where}.distinct_days", spec.get("distinct_days", False)))
 
 
-def _flag_name(where: str, value: Any, fields: dict[str, FieldSpec]) -> str | None:
+def _flag(where: str, value: Any, fields: dict[str, FieldSpec]) -> tuple[str | None, dict[str, str]]:
+    """`flag: {NAME: LABEL}`: (name, label)."""
     if value is None:
-        return None
-    if not isinstance(value, str) or not value.isidentifier() or value in fields:
-        raise WorkflowError(f"{where}: must be a simple name that is not a field's")
-    return value
+        return None, {}
+    if not isinstance(value, dict) or len(value) != 1:
+        raise WorkflowError(f"{where}: must be one name with its label, like {{name: {{zh: ..., en: ...}}}}")
+    (name, label), = value.items()
+    if not isinstance(name, str) or not name.isidentifier() or name in fields:
+        raise WorkflowError(f"{where}: {name!r} must be a simple name that is not a field's")
+    return name, _label(f"{where}.{name}", label)
 
 
 def _reach(where: str, value: Any) -> str:
