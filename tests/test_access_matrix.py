@@ -79,6 +79,11 @@ MATRIX = {
     "shared.ledger": unit_kind("county"),
     "api.request_extension": API_CASE,
     "api.supervise": API_CASE,
+    # progress reports and feedback to the resident (issue 22)
+    "notices.progress": CASE,
+    "notices.feedback": CASE,
+    "api.progress": API_CASE,
+    "api.feedback": API_CASE,
     "api.decide_extension": API_USER,
     "api.extension_ledger": API_USER,
     "api.acknowledge": API_USER,
@@ -118,12 +123,13 @@ def test_every_route_has_a_matrix_entry(app):
 
 @pytest.fixture
 def county(world):
-    """One case per relation: G1 (team T1), G2 (T1), G3 (T2), one referred to D1, and one of
-    G14 in county C12, whose id 12 begins with county C's id 1."""
+    """One case per relation: G1 (team T1), G2 (T1), G3 (T2), one referred to D1 with D2
+    assisting, and one of G14 in county C12, whose id 12 begins with county C's id 1."""
     cases = {"G1": world.file("group1"), "G2": world.file("group2"), "G3": world.file("group3"),
              "D1": world.file("member1"), "G14": world.file("group14")}
-    for who, trigger in [("group1", "escalate"), ("team1", "escalate"), ("county", "refer")]:
+    for who, trigger in [("group1", "escalate"), ("team1", "escalate")]:
         act(world, cases["D1"], who, trigger)
+    act(world, cases["D1"], "county", "refer", departments=["D2"])
     db.session.commit()
     return cases
 
@@ -138,8 +144,9 @@ def may_see(username: str, case) -> bool:
     if role == "team_leader":
         # a group's cases, and a shared problem the team itself linked (filed at the team)
         return unit in (case.group.code, UNITS[case.group.code][2])
-    if role == "department_handler":
-        return case.department is not None and case.department.code == unit
+    if role == "department_handler":   # the lead department, or an assisting one (协办)
+        return case.department is not None and (case.department.code == unit
+                                                or (unit == "D2" and case.department.code == "D1"))
     return unit in (case.group.code, case.unit.code)   # filed by the group, or held by it now
 
 
@@ -173,6 +180,11 @@ EXPECTED = {
     ("api.request_extension", "POST"):
         lambda u, c: 422 if holds(u, c) and USERS[u][0] != "group_member" else 403,
     ("api.supervise", "POST"): lambda u, c: 422 if supervises(u, c) else 403,
+    ("notices.progress", "POST"): lambda u, c: 302,
+    ("notices.feedback", "POST"): lambda u, c: 302,
+    # the holder and the assisting department report progress; the filing group tells the resident
+    ("api.progress", "POST"): lambda u, c: 422 if holds(u, c) or u == "dept2" else 403,
+    ("api.feedback", "POST"): lambda u, c: 422 if USERS[u][1] == c.group.code else 403,
 }
 
 

@@ -12,7 +12,14 @@ Cases (10:00 Beijing time each day):
   E  G1  filed 2026-05-20, nothing done since: open and overdue (deadline 05-27)
   F  G2  filed 06-03, to the team and the county 06-04, referred to D1 due 06-05, D1 resolves
          Sat 06-06 (late), satisfied 06-07 -> closed, not on time; solved by a department
-  G  G3  filed 06-01, never acted on: misses its first response
+  G  G3  filed 06-01, never acted on; its first deadline is Mon 06-08, after P: at P's end its
+         window is still open, so it is in neither side of P's first-response rate
+Counted in P by hand: resolved (办结) A B F, each once; solved (核实解决: verified after a
+satisfied call-back) A (06-03) B (06-06) F (06-07), by the level whose resolution was verified:
+group A, county B, department F; D is resolved in P2 and never verified, so it is solved in no
+week. First response: A B C D F acted on in time (D on 06-09, within the team's 7 working days),
+G's window open: 5 / 5. Feedback to residents: closed A B F and explained C are answered, no
+group recorded telling anyone: 0 / 4.
 Visits in P: t1 (G1 farm household) 06-01 by group1+member1 (2 suggestions), t2 (G1 enterprise)
 06-02 by member1 (1), t1 again 06-03 by member1 and team1, t3 (G2 community) 06-04 by group2;
 outside P: t3 05-30, t4 (G3 urban household) 06-10.
@@ -123,9 +130,11 @@ def test_county_week_every_figure(week):
     p = b["problems"]
     assert p["found"] == 6                        # A B C D F G (E was filed before P)
     assert p["by_category"] == {"infrastructure": 5, "environment": 1}
-    assert p["solved"] == 3                       # A, B once though resolved twice, F; not C, not D
+    assert p["resolved"] == 3                     # A, B once though resolved twice, F; not C, not D
+    assert p["solved"] == 3                       # A, B, F verified; not C, not D
     assert p["explained"] == 1                    # C
     assert p["by_level_solved"] == {"group": 1, "team": 0, "county": 1, "department": 1}
+    assert p["by_level_resolved"] == {"group": 1, "team": 0, "county": 1, "department": 1}
     assert b["funds"] == 13.5 and b["donations"] == 0.5
     assert p["closed"] == 3 and p["open_at_end"] == 4  # C D E G open at the end of P
     assert p["open_overdue"] == 1                 # E
@@ -133,7 +142,8 @@ def test_county_week_every_figure(week):
     assert r["closure"] == round(3 / 7, 4)        # 3 closed / (3 closed + 4 open)
     assert r["on_time_closure"] == 0.5            # A and B on time, F late / (3 + E overdue)
     assert r["satisfaction"] == 0.75              # A, B (2nd), F satisfied of 4 call-backs
-    assert r["first_response"] == round(5 / 6, 4)  # all but G
+    assert b["rate_parts"]["first_response"] == [5, 5]  # G's window is still open at P's end
+    assert b["rate_parts"]["feedback"] == [0, 4]  # A B F closed, C explained; no resident told
     assert r["rework"] == 0.25                    # B's dissatisfied call-back / 4 resolutions
     assert b["rate_parts"]["on_time_closure"] == [2, 4]
     assert set(b["definitions"]) >= set(bl.RATES)
@@ -142,8 +152,9 @@ def test_county_week_every_figure(week):
 def test_next_week_counts_the_case_closed_after_its_filing_week(week):
     b = county_bulletin(week, P2)
     assert b["problems"]["found"] == 0
-    assert b["problems"]["solved"] == 1           # D, filed in P, resolved in P2, by its team
-    assert b["problems"]["by_level_solved"]["team"] == 1
+    assert b["problems"]["resolved"] == 1         # D, filed in P, resolved in P2, by its team
+    assert b["problems"]["by_level_resolved"]["team"] == 1
+    assert b["problems"]["solved"] == 0           # ... but never verified
     assert b["visits"]["total"] == 1 and b["visits"]["by_kind"]["urban_household"] == 1
     assert b["rates"]["satisfaction"] is None     # no call-back: no rate, not 0 or 100%
 
@@ -195,7 +206,8 @@ def test_published_issue_never_changes(week):
     assert second.number == 2
     assert second.figures["previous"]["number"] == 1
     assert second.figures["change"]["visits.total"] == 1 - 4   # against the frozen 4, not 5
-    assert second.figures["change"]["problems.solved"] == 1 - 3
+    assert second.figures["change"]["problems.solved"] == 0 - 3
+    assert second.figures["change"]["problems.resolved"] == 1 - 3
     with pytest.raises(Forbidden):
         bl.publish(u["group1"], week.w.units["G1"], *P)
     with at(6, 15), pytest.raises(Conflict):                 # the same period is not published twice
@@ -222,7 +234,8 @@ def test_xlsx_and_docx_hold_the_json_numbers(week, app):
     assert book.sheetnames == [t.title for t in expected]            # one sheet per table
     assert [t.title for t in expected][0] == "概况"                  # Chinese by default
     summary = {row[0]: row[1] for row in book["概况"].iter_rows(min_row=2, values_only=True)}
-    assert summary["走访次数"] == 4 and summary["发现的问题"] == 6 and summary["解决问题"] == 3
+    assert summary["走访次数"] == 4 and summary["发现的问题"] == 6 and summary["核实解决问题"] == 3
+    assert summary["办结问题"] == 3
     assert summary["解释说明（暂不能解决）"] == 1 and summary["投入财政资金（万元）"] == 13.5
     assert summary["覆盖率"] == "75.0%"
     categories = {row[0]: row[1] for row in book[expected[2].title].iter_rows(min_row=2, values_only=True)}
@@ -308,6 +321,7 @@ def test_each_count_lists_the_cases_behind_it(week, api):
                 .json["cases"]}
     assert ids("counted=solved") == {week.A.id, week.B.id, week.F.id}
     assert ids("counted=solved&level=county") == {week.B.id}
+    assert ids("counted=resolved&level=department") == {week.F.id}
     assert ids("counted=explained") == {week.C.id}
     assert ids("counted=closed") == {week.A.id, week.B.id, week.F.id}
     assert county.get("/cases?counted=found").status_code == 422
@@ -329,7 +343,8 @@ def test_visit_figures_list_the_targets_visited_in_the_period(week, api):
 def test_a_shared_problem_counts_its_reports_once_each_and_its_money(world):
     """H1 (G1) and H2 (G2) filed Mon 06-15; team T1 links them into one shared problem 06-16 and
     resolves it 06-17 with 3 (万元) of funds (both reports resolved with it by the system); the
-    county's call-backs 06-18: H1 satisfied, the parent itself satisfied; H2 awaits its call-back."""
+    county's call-backs 06-18: H1 satisfied, the parent itself satisfied; H2 awaits its call-back.
+    By hand: resolved H1 H2 (by the team), solved (verified) H1 only."""
     from casetrack.services.shared import link_cases
     u = world.users
     with at(6, 15):
@@ -347,7 +362,8 @@ def test_a_shared_problem_counts_its_reports_once_each_and_its_money(world):
         b = bl.bulletin(world.units["T1"], date(2026, 6, 15), date(2026, 6, 21))
     p = b["problems"]
     assert p["found"] == 2                       # the reports, not the parent
-    assert p["solved"] == 2 and p["by_level_solved"]["team"] == 2 and p["by_level_solved"]["group"] == 0
+    assert p["resolved"] == 2 and p["by_level_resolved"]["team"] == 2 and p["by_level_resolved"]["group"] == 0
+    assert p["solved"] == 1 and p["by_level_solved"]["team"] == 1 and p["by_level_solved"]["group"] == 0
     assert b["funds"] == 3.0                     # recorded on the parent's resolution
     with at(6, 22):                              # the team's money: the county's, not a member group's
         assert bl.bulletin(world.units["C"], date(2026, 6, 15), date(2026, 6, 21))["funds"] == 3.0
@@ -367,8 +383,8 @@ def test_a_system_escalation_is_not_a_first_response(world):
     db.session.commit()
     db.session.refresh(late)
     assert late.state == "team"
-    with at(6, 15):
-        b = bl.bulletin(world.units["C"], *P)
+    with at(6, 15):   # its first deadline (06-08) has passed by the period's end: a failure
+        b = bl.bulletin(world.units["C"], date(2026, 6, 1), date(2026, 6, 14))
     assert b["rate_parts"]["first_response"] == [0, 1]
 
 

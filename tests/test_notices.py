@@ -25,7 +25,8 @@ def test_each_step_reaches_the_unit_it_concerns(world, api):
     assert kinds(api, "team1") == ["escalation"]
     assert kinds(api, "county") == ["new_case", "escalation"]  # back for the call-back
     assert kinds(api, "dept1") == ["referral"]
-    assert kinds(api, "group1") == ["callback", "new_case"]  # newest first
+    # newest first: the answer at the resolution and at the call-back, to tell the household
+    assert kinds(api, "group1") == ["answer", "answer", "new_case"]
     told = api("group1").get("/notifications").get_json()["notifications"][0]
     assert told["message"] == "回访核实：已办结销号"   # the office's words, not "call-back: satisfied"
     assert kinds(api, "group3") == []  # another team hears nothing

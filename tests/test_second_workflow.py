@@ -90,5 +90,8 @@ def test_a_renamed_workflow_runs_a_case_and_a_shared_problem_to_the_end(renamed_
     db.session.commit()
     from casetrack.models import Notification
     told = db.session.scalars(db.select(Notification.message).where(
-        Notification.case_id == case.id, Notification.kind == "callback")).all()
-    assert told == ["回访核实：已办结销号"]
+        Notification.case_id == case.id, Notification.kind == "answer").order_by(Notification.id)).all()
+    assert told == ["办结：已办结待回访。已修好", "回访核实：已办结销号"]   # the answer, in the office's words
+    from casetrack.services import bulletin
+    from casetrack.services.calendar import today
+    assert bulletin.bulletin(w.units["C"], today(), today())["problems"]["solved"] == 1  # counts_as: solved

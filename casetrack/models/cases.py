@@ -26,6 +26,9 @@ from casetrack.models.visits import Target, Visit
 from casetrack.workflow import URGENCIES
 
 CASE_KINDS = ("individual", "shared")
+# Events every workflow has that move no case: a progress report (进展反馈) and the filing
+# group's record that it told the resident (反馈群众).
+PROGRESS, FEEDBACK = "progress", "feedback"
 
 
 class Case(db.Model):
@@ -104,6 +107,20 @@ class Case(db.Model):
 
     def __repr__(self) -> str:
         return f"<Case {self.id} {self.state}>"
+
+
+class CaseAssist(db.Model):
+    """An assisting department (协办) of a referred case: it sees the case and adds progress
+    notes; only the lead department (Case.department_id) moves it."""
+    __tablename__ = "case_assists"
+    # A department's scope reads the cases it assists by unit_id: the primary key's second column.
+    __table_args__ = (Index("ix_case_assists_unit_case", "unit_id", "case_id"),)
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True,
+                                         comment="an assisting department")
+
+    unit: Mapped[Unit] = relationship(lazy="joined")
 
 
 # What an event's hash is taken over: json.dumps with these options, the encoder built once

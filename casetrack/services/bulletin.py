@@ -10,9 +10,13 @@ gives the rankings; it never walks cases or visits.
 
 Counting rules (shown with the figures):
 - a problem counts in `found` on the day it was filed (Asia/Shanghai);
-- it counts in `solved` on the day it was first resolved: resolved, reopened by a
-  dissatisfied call-back and resolved again, it counts once; its level is the kind of the
-  unit that resolved it; funds and donations are what each resolution recorded that day;
+- it counts in `resolved` (办结, the handler's word) on the day it was first resolved:
+  resolved, reopened by a dissatisfied call-back and resolved again, it counts once; its level
+  is the kind of the unit that resolved it; funds and donations are what each resolution
+  recorded that day;
+- it counts in `solved` (核实解决, the office's word) on the day the office verified it: the
+  transition the workflow marks `counts_as: solved` (a satisfied call-back), once; its level is
+  the kind of the unit whose resolution was verified;
 - `explained` (cannot solve now) counts cases explained for the first time, apart from solved.
 """
 from __future__ import annotations
@@ -25,37 +29,44 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, func, literal_column, select
+from sqlalchemy import and_, exists, false, func, literal_column, or_, select
 from sqlalchemy.orm import aliased
 
 from casetrack.extensions import db
 from casetrack.models import TARGET_KINDS, Bulletin, Case, CaseEvent, Category, DailyFigure, Target, Unit, User, Visit
 from casetrack.services import coverage as cov
-from casetrack.services.calendar import SHANGHAI, now, parse_day, today
+from casetrack.services.calendar import SHANGHAI, add_working_days, now, parse_day, today
 from casetrack.services.cases import default_workflow
 from casetrack.services.clock import running_clock
 from casetrack.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from casetrack.services.summaries import as_day, in_time
 from casetrack.services.targets import may_see_unit
-from casetrack.workflow import KEEP
 
 LEVELS = ("group", "team", "county", "department")
 LEADER_ROLES = ("group_leader", "team_leader", "county_officer")
-RATES = ("closure", "on_time_closure", "satisfaction", "first_response", "rework")
+RATES = ("closure", "on_time_closure", "satisfaction", "first_response", "rework", "feedback")
 DEFINITIONS = {
     "closure": _l("Closure rate = cases closed in the period / (cases closed in the period + cases "
                   "still open at its end, explained ones included)."),
     "on_time_closure": _l("On-time closure rate = cases closed in the period whose resolution met the "
                           "deadline of the state it was resolved from / (cases closed in the period + "
                           "open cases already overdue at its end)."),
-    "satisfaction": _l("Satisfaction rate = satisfied call-backs / call-backs made in the period."),
+    "satisfaction": _l("Satisfaction rate = call-backs in the period that found the resident satisfied or "
+                       "basically satisfied / call-backs in the period that reached the resident (a case "
+                       "closed as unreachable is in neither; it is counted apart)."),
     "first_response": _l("First-response rate = cases filed in the period that were acted on within "
-                         "their first state's deadline / cases filed in the period."),
+                         "their first state's deadline / cases filed in the period that were acted on or "
+                         "whose first deadline has passed (a case whose window is still open is in neither)."),
     "rework": _l("Rework rate = dissatisfied call-backs (the case is reopened) / resolutions in the "
                  "period."),
     "found": _l("Problems found: counted on the day they were filed."),
-    "solved": _l("Problems solved: counted on the day they were first resolved; a case resolved, "
-                 "reopened and resolved again counts once. Explained cases are not solved."),
+    "resolved": _l("Problems resolved: counted on the day the handler first resolved them; a case "
+                   "resolved, reopened and resolved again counts once."),
+    "solved": _l("Problems solved: counted on the day the office verified them after a satisfied call-back "
+                 "(not when the handler resolved them). Explained cases are not solved."),
+    "feedback": _l("Feedback rate = cases closed, or else explained, in the period whose filing group "
+                   "recorded telling the resident the answer / cases closed, or else explained, in the "
+                   "period."),
     "explained": _l("Explained (cannot solve now): cases explained to the people for the first time "
                     "in the period; they stay on the books."),
     "funds": _l("Public funds and social donations, in 10,000 yuan, as the resolutions recorded them."),
@@ -158,7 +169,7 @@ class Tallies:
         f = DailyFigure
         for g, figure, detail, n, funds, donations in self.figures(
                 ("visits", "suggestions", "cadre", "found", "first_act", "money", "resolutions", "solved",
-                 "explained", "callback", "closed", "on_time"),
+                 "resolved", "explained", "callback", "closed", "on_time", "answered", "told"),
                 f.day >= self.date_from, f.day <= self.date_to):
             if figure == "visits":
                 self.add(g, "visits", n)
@@ -171,20 +182,33 @@ class Tallies:
                 self.add(g, f"category:{detail}", n)
             elif figure == "first_act":
                 kind, filed, acted = detail.split("|")
-                if in_time(self.filing.get(kind, ""), as_day(filed), None, as_day(acted or None),
-                           self.deadlines):
+                state, acted = self.filing.get(kind, ""), as_day(acted or None)
+                if in_time(state, as_day(filed), None, acted, self.deadlines):
                     self.add(g, "first_response", n)
+                if acted or self.window_closed(state, as_day(filed)):
+                    self.add(g, "first_due", n)
             elif figure == "money":
                 self.add(g, "funds", Decimal(funds or 0) / 100)
                 self.add(g, "donations", Decimal(donations or 0) / 100)
-            elif figure == "solved":
-                self.add(g, "solved", n)
-                self.add(g, f"level:{detail}", n)
-            elif figure == "callback":
-                self.add(g, "callbacks", n)
+            elif figure in ("solved", "resolved"):
+                self.add(g, figure, n)
+                self.add(g, f"{figure}:{detail}", n)
+            elif figure == "callback":   # a flagged closure (unreachable) reached no one: apart
+                self.add(g, "flagged" if detail.startswith("flag:") else "callbacks", n)
                 self.add(g, detail, n)
             else:
                 self.add(g, {"on_time": "closed_on_time"}.get(figure, figure), n)
+
+    def window_closed(self, state: str, filed: date) -> bool:
+        """Whether the first deadline of a case filed on `filed` in `state` has passed by the
+        period's end (the deadline day itself is still in time; today is not over)."""
+        spec = self.wf.states.get(state)
+        if spec is None or not spec.deadline_days:
+            return False
+        key = (filed, spec.deadline_days)
+        if key not in self.deadlines:
+            self.deadlines[key] = add_working_days(*key)
+        return self.deadlines[key] < min(self.date_to + timedelta(days=1), today())
 
     def _targets(self) -> None:
         """Distinct targets visited in the period by kind (not a sum of days: from the visits)."""
@@ -227,22 +251,41 @@ OVERDUE_INDEX = "INDEXED BY ix_cases_state_deadline"
 
 
 def counted_in(figure: str, date_from: date | None, date_to: date | None, level: str | None = None):
-    """The cases a bulletin counts in `figure` (solved, explained, closed) for a period: those
-    whose first event of that kind falls in it (the case list's filter behind each figure)."""
+    """The cases a bulletin counts in `figure` (resolved, solved, explained, closed) for a period:
+    those whose first event of that kind falls in it (the case list's filter behind each figure)."""
     wf = default_workflow()
-    states = {"solved": [s.name for s in wf.states.values() if s.remember == "resolver"],
-              "explained": [s.name for s in wf.states.values() if s.level == KEEP and not s.final],
-              "closed": [s.name for s in wf.states.values() if s.final]}[figure]
-    e, earlier, from_unit = CaseEvent, aliased(CaseEvent), aliased(Unit)
-    cond = [e.case_id == Case.id, e.to_state.in_(states),
-            ~exists().where(earlier.case_id == e.case_id, earlier.to_state == e.to_state, earlier.id < e.id)]
+    e, earlier, unit = CaseEvent, aliased(CaseEvent), aliased(Unit)
+    if figure == "solved":
+        cond = [e.case_id == Case.id, or_(false(), *(_fired(e, t) for t in wf.counting("solved")))]
+    else:
+        states = {"resolved": [s.name for s in wf.states.values() if s.remember == "resolver"],
+                  "explained": sorted(wf.explained_states()),
+                  "closed": [s.name for s in wf.states.values() if s.final]}[figure]
+        cond = [e.case_id == Case.id, e.to_state.in_(states),
+                ~exists().where(earlier.case_id == e.case_id, earlier.to_state == e.to_state, earlier.id < e.id)]
     if date_from:
         cond.append(e.at >= start_of(date_from))
     if date_to:
         cond.append(e.at < start_of(date_to + timedelta(days=1)))
-    if level:
-        cond.append(e.from_unit_id.in_(select(from_unit.id).where(from_unit.kind == level)))
+    if level:   # solved: by the unit whose resolution was verified; resolved: the one resolving
+        by = Case.resolved_unit_id if figure == "solved" else e.from_unit_id
+        cond.append(by.in_(select(unit.id).where(unit.kind == level)))
     return and_(exists().where(*cond), ~is_parent(Case))
+
+
+def _fired(e, t):
+    """SQL: the event `e` is the transition `t` (its trigger, a source, its destination and the
+    values its `when` asks for)."""
+    cond = [e.trigger == t.trigger, e.from_state.in_(t.sources)]
+    if t.dest:
+        cond.append(e.to_state == t.dest)
+    for key, value in t.when.items():
+        field = e.data[key]
+        cond.append(field.as_boolean() == value if isinstance(value, bool) else
+                    field.as_integer() == value if isinstance(value, int) else
+                    field.as_string().in_([str(v) for v in value]) if isinstance(value, list) else
+                    field.as_string() == str(value))
+    return and_(*cond)
 
 
 @functools.cache   # building the aliased subquery costs milliseconds; it is the same each time
@@ -261,8 +304,9 @@ def rate_parts(t: Counter) -> dict[str, tuple[int, int]]:
         "closure": (t["closed"], t["closed"] + t["open_end"]),
         "on_time_closure": (t["closed_on_time"], t["closed"] + t["open_overdue"]),
         "satisfaction": (t["satisfied"], t["callbacks"]),
-        "first_response": (t["first_response"], t["found"]),
+        "first_response": (t["first_response"], t["first_due"]),
         "rework": (t["reworked"], t["resolutions"]),
+        "feedback": (t["told"], t["answered"]),
     }
 
 
@@ -283,11 +327,14 @@ def figures_of(t: Counter, categories: dict[int, str]) -> dict[str, Any]:
             "by_leader": {r: t[f"leader:{r}"] for r in LEADER_ROLES},
         },
         "problems": {
-            "found": t["found"], "solved": t["solved"], "explained": t["explained"],
+            "found": t["found"], "resolved": t["resolved"], "solved": t["solved"], "explained": t["explained"],
             "by_category": {code: t[f"category:{cid}"] for cid, code in categories.items()
                             if t[f"category:{cid}"]},
-            "by_level_solved": {lv: t[f"level:{lv}"] for lv in LEVELS},
+            "by_level_solved": {lv: t[f"solved:{lv}"] for lv in LEVELS},
+            "by_level_resolved": {lv: t[f"resolved:{lv}"] for lv in LEVELS},
             "closed": t["closed"], "open_at_end": t["open_end"], "open_overdue": t["open_overdue"],
+            # closures a transition flags (closed as unreachable): not solved, no call-back made
+            "flagged": {flag: t[f"flag:{flag}"] for flag in default_workflow().flag_labels()},
         },
         "suggestions": t["suggestions"],
         "funds": money(t["funds"]), "donations": money(t["donations"]),
@@ -297,7 +344,7 @@ def figures_of(t: Counter, categories: dict[int, str]) -> dict[str, Any]:
 
 
 # Figures whose change since the previous issue is reported: (section, key) or key.
-CHANGED = [("visits", "total"), ("problems", "found"), ("problems", "solved"),
+CHANGED = [("visits", "total"), ("problems", "found"), ("problems", "resolved"), ("problems", "solved"),
            ("problems", "explained"), "suggestions", "funds", "donations", ("coverage", "rate"),
            *[("rates", r) for r in RATES]]
 
@@ -371,7 +418,8 @@ def unit_rows(t: Tallies, rep, categories: dict[int, str]) -> list[dict[str, Any
         status = (c.get("status") or {}).get("status")
         rows.append({"code": u.code, "name": u.name, "level": u.kind,
                      "parent": u.parent.code if u.parent else None,
-                     "visits": tally["visits"], "found": tally["found"], "solved": tally["solved"],
+                     "visits": tally["visits"], "found": tally["found"], "resolved": tally["resolved"],
+                     "solved": tally["solved"],
                      "explained": tally["explained"], "open_overdue": tally["open_overdue"],
                      "coverage": c.get("rate"), "coverage_status": status, **rates(tally),
                      "laggard": status == "behind" or tally["open_overdue"] > 0})

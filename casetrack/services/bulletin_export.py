@@ -16,6 +16,7 @@ from casetrack.extensions import db
 from casetrack.i18n import localized
 from casetrack.models import Category
 from casetrack.services.bulletin import LEADER_ROLES, LEVELS, RATES
+from casetrack.services.cases import default_workflow
 from casetrack.services.sheets import set_text
 from casetrack.services.text import printable
 from casetrack.services.targets import KIND_LABELS
@@ -47,7 +48,7 @@ def pct(rate: float | None) -> str:
 def rate_names() -> dict[str, str]:
     return {"closure": _("Closure rate"), "on_time_closure": _("On-time closure rate"),
             "satisfaction": _("Satisfaction rate"), "first_response": _("First-response rate"),
-            "rework": _("Rework rate")}
+            "rework": _("Rework rate"), "feedback": _("Feedback rate")}
 
 
 def level_names() -> dict[str, str]:
@@ -85,10 +86,14 @@ def tables(figures: dict[str, Any]) -> list[Table]:
                 {"targets": visited})
     summary.add([_("Problems found"), p["found"], delta("problems.found")], {"cases": period})
     counted = {"unit": unit, "counted_from": figures["from"], "counted_to": figures["to"]}
+    summary.add([_("Problems resolved"), p["resolved"], delta("problems.resolved")],
+                {"cases": {**counted, "counted": "resolved"}})
     summary.add([_("Problems solved"), p["solved"], delta("problems.solved")],
                 {"cases": {**counted, "counted": "solved"}})
     summary.add([_("Problems explained (cannot solve now)"), p["explained"], delta("problems.explained")],
                 {"cases": {**counted, "counted": "explained"}})
+    for flag, label in default_workflow().flag_labels().items():
+        summary.add([localized(label), p["flagged"].get(flag, 0), ""])
     summary.add([_("Open cases already overdue"), p["open_overdue"], ""],
                 {"cases": {"unit": unit, "overdue": "true"}})
     summary.add([_("Public funds invested (10k yuan)"), figures["funds"], delta("funds")])
@@ -109,9 +114,10 @@ def tables(figures: dict[str, Any]) -> list[Table]:
         label = localized({"zh": cats[code].name_zh, "en": cats[code].name_en}) if code in cats else code
         categories.add([label, n], {"cases": {**period, "category": code}})
 
-    levels = Table("levels", _("Problems solved by level"), [_("Level"), _("Problems solved")])
+    levels = Table("levels", _("Problems solved by level"), [_("Level"), _("Problems solved"),
+                                                            _("Problems resolved")])
     for level in LEVELS:
-        levels.add([level_names()[level], p["by_level_solved"][level]],
+        levels.add([level_names()[level], p["by_level_solved"][level], p["by_level_resolved"][level]],
                    {"cases": {**counted, "counted": "solved", "level": level}})
 
     rates = Table("rates", _("Rates"), [_("Rate"), _("Value"), _("Numerator"), _("Denominator"),
@@ -127,7 +133,7 @@ def tables(figures: dict[str, Any]) -> list[Table]:
         ranking.add([row["rank"], level_names()[row["level"]], row["name"], pct(row["coverage"]),
                      *[pct(row[r]) for r in RATES], row["found"], row["solved"], row["open_overdue"],
                      yes if row["laggard"] else ""], {"cases": {"unit": row["code"], "overdue": "true"}})
-    ranking.link_col = 10
+    ranking.link_col = 6 + len(RATES)   # the open overdue cases, listed
 
     overdue = Table("overdue", _("Overdue cases by unit"), [_("Unit holding it"), _("Case"), _("Title"),
                                                              _("Deadline")])

@@ -8,14 +8,14 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, false, or_, select
+from sqlalchemy import Select, delete, false, or_, select
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from casetrack.db.intent import outside_write_lock
 from casetrack.extensions import db
 from casetrack.i18n import localized
-from casetrack.models import CASE_KINDS, Case, CaseEvent, Target, Unit, User, Visit
+from casetrack.models import CASE_KINDS, Case, CaseAssist, CaseEvent, Target, Unit, User, Visit
 from casetrack.models.cases import insert_filed
 from casetrack.services import days_off, reference, summaries, webhooks
 from casetrack.services.calendar import SHANGHAI, add_working_days, now, parse_day, today
@@ -49,10 +49,12 @@ def default_workflow() -> Workflow:
 # -- scope ---------------------------------------------------------------------------------
 
 def unit_filter(unit: Unit):
-    """The cases of a unit: referred to it (a department), else filed within its subtree,
-    and for a group or team also those sent to it (or, a team, to one of its groups) from elsewhere."""
+    """The cases of a unit: referred to it or assisted by it (a department), else filed within
+    its subtree, and for a group or team also those sent to it (or, a team, to one of its groups)
+    from elsewhere."""
     if unit.kind == "department":
-        return Case.department_id == unit.id
+        return or_(Case.department_id == unit.id,
+                   Case.id.in_(select(CaseAssist.case_id).where(CaseAssist.unit_id == unit.id)))
     if unit.kind == "group":
         return or_(Case.group_id == unit.id, Case.unit_id == unit.id)
     subtree = select(Unit.id).where(Unit.path.startswith(unit.path))
@@ -154,16 +156,23 @@ def _parse_value(f: FieldSpec, value: Any, case: Case | None) -> tuple[Any, Any]
         if text in ("false", "0", "no", "n", "off", "否", "不满意"):
             return False, False
         raise ValueError(_("Yes or no, please."))
+    if ftype == "departments":
+        return _departments(value, case)
     if ftype in ("department", "group"):
-        unit = db.session.scalars(select(Unit).where(Unit.code == str(value).strip(),
-                                                     Unit.active.is_(True))).first()
-        if unit is None or unit.kind != ftype or case is None:
-            raise ValueError(_("No such department.") if ftype == "department" else _("No such group."))
-        within = case.group.ancestor("county") if ftype == "department" else case.group.ancestor("team")
-        if within is None or not within.contains(unit):
-            raise ValueError(_("That unit is outside this case's county or team."))
-        return unit, unit.code
+        return _unit_of_kind(ftype, value, case)
     raise AssertionError(ftype)
+
+
+def _unit_of_kind(kind: str, value: Any, case: Case | None) -> tuple[Unit, str]:
+    """An active department of the case's county, or group of its team, by code."""
+    unit = db.session.scalars(select(Unit).where(Unit.code == str(value).strip(),
+                                                 Unit.active.is_(True))).first()
+    if unit is None or unit.kind != kind or case is None:
+        raise ValueError(_("No such department.") if kind == "department" else _("No such group."))
+    within = case.group.ancestor("county") if kind == "department" else case.group.ancestor("team")
+    if within is None or not within.contains(unit):
+        raise ValueError(_("That unit is outside this case's county or team."))
+    return unit, unit.code
 
 
 def _parse_unit(f: FieldSpec, value: Any, case: Case | None) -> tuple[Unit, str]:
@@ -181,6 +190,19 @@ def _parse_unit(f: FieldSpec, value: Any, case: Case | None) -> tuple[Unit, str]
     if not ok:
         raise ValueError(_("That unit is outside this case's county or team."))
     return unit, unit.code
+
+
+def _departments(value: Any, case: Case | None) -> tuple[list[Unit], list[str]]:
+    """Any number of department codes (a list, or text split at commas and spaces), each an
+    active department of the case's county."""
+    codes = value if isinstance(value, list) else str(value).replace("，", ",").replace(",", " ").split()
+    if not all(isinstance(c, str) and c.strip() for c in codes) or len(codes) > 50:
+        raise ValueError(_("Department codes, please."))
+    units = []
+    for code in dict.fromkeys(c.strip() for c in codes):
+        unit, _logged = _unit_of_kind("department", code, case)
+        units.append(unit)
+    return units, [u.code for u in units]
 
 
 def _blank(raw: Any) -> bool:
@@ -506,12 +528,43 @@ def _transition(case: Case, trigger: Any, actor: User | None, version: Any,
                              trigger=trigger, from_state=from_state, to_state=case.state,
                              from_unit_id=from_unit.id, to_unit_id=to_unit.id, data=logged))
 
+    assisting = _assists(wf, spec, values, case)
+
     def done() -> None:
         for name, unit in units.items():
             set_committed_value(case, name, unit)
+        if assisting is not None:
+            assign_assists(case, assisting)
         from casetrack.services.follow_up import after_transition
         after_transition(case, spec, from_unit, values)
     return done
+
+
+def _assists(wf: Workflow, spec: TransitionSpec, values: dict[str, Any], case: Case) -> list[Unit] | None:
+    """The assisting departments a transition names (None: it names none, they stay); the lead
+    department is not its own assistant."""
+    names = [f for f in spec.fields if wf.fields[f].type == "departments"]
+    if not names:
+        return None
+    return [u for f in names for u in values.get(f) or [] if u.id != case.department_id]
+
+
+def assign_assists(case: Case, departments: list[Unit]) -> None:
+    """Make these departments the case's assisting ones (协办), in place of any before; each
+    new one is told, as the lead is."""
+    before = set(db.session.scalars(select(CaseAssist.unit_id).where(CaseAssist.case_id == case.id)))
+    db.session.execute(delete(CaseAssist).where(CaseAssist.case_id == case.id,
+                                                CaseAssist.unit_id.not_in([u.id for u in departments])))
+    from casetrack.services.notices import notify
+    for unit in departments:
+        if unit.id not in before:
+            db.session.add(CaseAssist(case_id=case.id, unit_id=unit.id))
+            notify("referral", case, case.title, unit=unit)
+
+
+def assists_of(case: Case) -> list[Unit]:
+    return list(db.session.scalars(select(Unit).join(CaseAssist, CaseAssist.unit_id == Unit.id)
+                                   .where(CaseAssist.case_id == case.id).order_by(Unit.code)))
 
 
 def _flush_transitions() -> None:

@@ -24,12 +24,15 @@ def after_transition(case: Case, spec: TransitionSpec, from_unit: Unit,
 
 
 def tell_filing_group(case: Case, spec: TransitionSpec, values: dict[str, Any]) -> None:
-    """The group that filed the case hears what came of it (in the office's language: the
-    transition's and the new state's Chinese labels), to tell the household."""
+    """The group that filed the case hears what came of it, to tell the household: the
+    transition's and the new state's Chinese labels (the office's language), then the answer
+    given, the transition's text fields (the resolution, the explanation, the reason)."""
     from casetrack.services.cases import workflow_of
-    state = workflow_of(case).states[case.state]
-    notify("callback", case, f"{spec.label.get('zh', spec.trigger)}：{state.label.get('zh', case.state)}",
-           unit=case.group)
+    wf = workflow_of(case)
+    state = wf.states[case.state]
+    message = f"{spec.label.get('zh', spec.trigger)}：{state.label.get('zh', case.state)}"
+    answer = "；".join(values[f] for f in spec.fields if wf.fields[f].type == "text" and values.get(f))
+    notify("answer", case, f"{message}。{answer}" if answer else message, unit=case.group)
 
 
 def resolve_members(case: Case, spec: TransitionSpec, values: dict[str, Any]) -> None:

@@ -21,6 +21,7 @@ from casetrack.services.errors import Forbidden, NotFound, ValidationFailed
 from casetrack.services.text import text_error
 
 SUPERVISING_ROLES = ("team_leader", "county_officer")
+REPORT_LATE = "report_late"   # the sweep's flag and digest: a progress report is owed
 INBOX_SIZE = 100
 
 
@@ -93,6 +94,8 @@ def digest_text(kind: str, n: int, about: str | None = None) -> str:
     """What a digest says, in the reader's language."""
     if kind == "pre_warning":
         return ngettext("%(num)d case due soon", "%(num)d cases due soon", n)
+    if kind == REPORT_LATE:
+        return ngettext("%(num)d case owes a progress report", "%(num)d cases owe a progress report", n)
     if about:
         return ngettext("%(num)d case of %(unit)s newly overdue", "%(num)d cases of %(unit)s newly overdue",
                         n, unit=about)
@@ -112,6 +115,8 @@ def link(notice: Notification) -> str | None:
     if notice.count is None:
         return None
     held = notice.about_unit or notice.unit
+    if notice.kind == REPORT_LATE:
+        return url_for("cases.list_", held_by=held.code)
     condition = {"overdue": "true"} if notice.kind == "overdue" else {"due_soon": "true"}
     return url_for("cases.list_", held_by=held.code, **condition, flagged_at=notice.created_at.isoformat())
 

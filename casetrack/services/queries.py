@@ -35,10 +35,10 @@ class CaseFilters:
     date_to: date | None = None
     cursor: int | None = None
     limit: int | None = None
-    counted: str | None = None  # a bulletin's figure: solved, explained or closed in counted_from..to
+    counted: str | None = None  # a bulletin's figure: resolved, solved, explained or closed in counted_from..to
     counted_from: date | None = None
     counted_to: date | None = None
-    level: str | None = None  # with counted=solved: the kind of unit that resolved it
+    level: str | None = None  # with counted=resolved or solved: the kind of unit that resolved it
 
     @classmethod
     def from_args(cls, args) -> CaseFilters:
@@ -66,8 +66,8 @@ class CaseFilters:
             except (ValueError, OverflowError):
                 errors["flagged_at"] = _("A time like 2026-06-10T00:05:00+00:00, please.")
         counted, level = args.get("counted") or None, args.get("level") or None
-        if counted and counted not in ("solved", "explained", "closed"):
-            errors["counted"] = _("Solved, explained or closed, please.")
+        if counted and counted not in ("resolved", "solved", "explained", "closed"):
+            errors["counted"] = _("Resolved, solved, explained or closed, please.")
         if level and level not in ("group", "team", "county", "department"):
             errors["level"] = _("Group, team, county or department, please.")
         f.counted, f.level = counted, level

@@ -7,10 +7,15 @@ figure for any unit is a SUM over an index range. What a row holds:
   found        category   cases filed that day (by Case.created_at); filed: the same, all categories
   first_act    kind|filed|acted   cases filed that day, by the day of their first action (a
                person's move or link; '' when none yet): the first-response rate
-  resolutions, solved (detail: the level that solved it, first resolutions only), explained
+  resolutions, resolved (detail: the level that resolved it, first resolutions only: 办结),
+               solved (detail: the level of its last resolution; the first transition the
+               workflow says `counts_as: solved`, the office's verification: 核实解决), explained
                (first explanations), callback (satisfied | reworked), closed, on_time (closures
                whose last resolution met its deadline), money (funds and donations of every
                resolution, a shared problem's own too)
+  answered, told  a case closed (on its closure's day) or else explained (on its first
+               explanation's day); told: the same if the filing group recorded telling the
+               resident (a feedback event) after the answer it was closed or explained with
   visits       target kind     visits made that day (by the target's kind now); suggestions
   cadre        role            cadres on the visits of that day, by the role they have when the
                visit is recorded (a later change of a user's role moves nothing until a rebuild)
@@ -54,14 +59,15 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Select, String, cast, delete, event, exists, func, inspect, select
+from sqlalchemy import JSON, Select, String, cast, delete, event, exists, func, inspect, select, type_coerce
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session, aliased
 
 from casetrack.db.at_commit import write_at_commit
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, DailyFigure, Extension, Target, Unit, User, Visit, visit_cadres
+from casetrack.models.cases import FEEDBACK
 from casetrack.services.calendar import SHANGHAI, add_working_days
-from casetrack.workflow import KEEP
 
 Key = tuple[int, date, str, str]
 Figures = dict[Key, list[int]]   # key -> [n, funds, donations]
@@ -118,11 +124,32 @@ class Rules:
         self.resolved = {s.name for s in wf.states.values() if s.remember == "resolver"}
         # awaiting a call-back: resolved, or handed down for someone else to make the call
         self.awaiting = self.resolved | {s.name for s in wf.states.values() if s.awaits_callback}
-        self.explained = {s.name for s in wf.states.values() if s.level == KEEP and not s.final}
+        self.explained = wf.explained_states()
         self.filing = wf.filing_states
         self.paused = {s.name for s in wf.states.values() if s.pauses_clock}
         self.pause_pending = bool(wf.extensions and wf.extensions.pause_while_pending)
         self.deadlines: dict[tuple[date, int], date] = {}
+        self.solving = wf.counting("solved")
+        self.flags = sorted({t.flag for t in wf.transitions if t.flag})
+        # the events whose data a figure reads (the `when` of a transition that counts as solved,
+        # a transition's flag)
+        self.read_data = tuple(sorted({t.trigger for t in self.solving}
+                                      | {t.trigger for t in wf.transitions if t.flag} | {FEEDBACK}))
+
+    def solves(self, trigger: str, src: str, dest: str, data: dict | None) -> bool:
+        """Whether an event is a transition the workflow counts as solved (`counts_as: solved`)."""
+        return any(t.trigger == trigger and src in t.sources and (t.dest is None or t.dest == dest)
+                   and t.matches(data or {}) for t in self.solving)
+
+    def callback(self, trigger: str, src: str, dest: str, data: dict | None) -> str:
+        """A call-back's outcome as counted: satisfied (it counts as solved), a transition's flag
+        (counted apart: closed as unreachable), reworked (reopened) or closed (otherwise)."""
+        if self.solves(trigger, src, dest, data):
+            return "satisfied"
+        flag = next((f for f in self.flags if (data or {}).get(f) is True), None)
+        if flag:
+            return f"flag:{flag}"
+        return "closed" if dest in self.final else "reworked"
 
 
 # -- one case --------------------------------------------------------------------------------
@@ -131,7 +158,8 @@ def case_figures(case, events: list, extensions: list, rules: Rules, kinds: dict
                  out: Figures) -> None:
     """Add the rows of one case to `out`. `case`: (id, group_id, category_id, kind, created_at,
     is_parent, parent_level, state, deadline, unit_id, parent_id); `events`: its events by id,
-    (id, at, actor_id, trigger, from_state, to_state, from_unit_id, funds, donations, due_date);
+    (id, at, actor_id, trigger, from_state, to_state, from_unit_id, funds, donations, due_date,
+    data: only for the triggers `rules.read_data` names, else None);
     `extensions`: its approved and pending ones, (status, state, unit_id, requested_at,
     decided_at, new_deadline)."""
     _id, group, category, kind, created_at, is_parent, parent_level, state, deadline, unit, parent = case
@@ -146,8 +174,13 @@ def case_figures(case, events: list, extensions: list, rules: Rules, kinds: dict
     reached: set[str] = set()
     moves = []          # the state-changing events (and the filing), for on-time closures
     first_act = None
+    level = None                 # the kind of unit of the last resolution
+    answer = 0                   # the id of the last move into a resolved or explained state
+    closure = explained = None   # (day, answer) of the closure and of the first explanation
+    solved = False
+    told: list[int] = []         # the ids of the feedback events
     for ev in events:
-        _i, at, actor, trigger, src, dest, from_unit, funds, donations, _due = ev
+        i, at, actor, trigger, src, dest, from_unit, funds, donations, _due, data = ev
         first = dest not in reached
         reached.add(dest)
         if src is None or src != dest:
@@ -156,6 +189,8 @@ def case_figures(case, events: list, extensions: list, rules: Rules, kinds: dict
             continue
         if actor is not None and (src != dest or trigger == "link"):
             first_act = at if first_act is None else min(first_act, at)
+        if trigger == FEEDBACK:
+            told.append(i)
         if src == dest:
             continue
         day = local_day(at)
@@ -163,19 +198,31 @@ def case_figures(case, events: list, extensions: list, rules: Rules, kinds: dict
             add(day, "money", "", 0, hundredths(funds), hundredths(donations))
         if is_parent:
             continue
+        if dest in rules.resolved or dest in rules.explained:
+            answer = i
         if dest in rules.resolved:
             add(day, "resolutions")
+            level = parent_level if actor is None and parent_level else kinds.get(from_unit, "")
             if first:
-                level = parent_level if actor is None and parent_level else kinds.get(from_unit, "")
-                add(day, "solved", level)
+                add(day, "resolved", level)
+        if not solved and rules.solves(trigger, src, dest, data):
+            solved = True
+            add(day, "solved", level or kinds.get(from_unit, ""))
         if dest in rules.explained and src not in rules.explained and first:
             add(day, "explained")
+            explained = (day, answer)
         if src in rules.awaiting and dest not in rules.awaiting:
-            add(day, "callback", "satisfied" if dest in rules.final else "reworked")
+            add(day, "callback", rules.callback(trigger, src, dest, data))
         if dest in rules.final:
+            closure = (day, answer)
             add(day, "closed")
             if closed_on_time(moves, extensions, rules):
                 add(day, "on_time")
+    if not is_parent and (closure or explained):
+        day, after = closure or explained
+        add(day, "answered")
+        if any(i > after for i in told):
+            add(day, "told")
     if not is_parent:
         add(filed, "found", str(category))
         add(filed, "filed")   # found without the category: fewer rows to sum from the start
@@ -205,7 +252,7 @@ def closed_on_time(moves: list, extensions: list, rules: Rules) -> bool:
 
 
 @functools.cache   # building these (aliases, JSON paths) costs more than running them for one case
-def _statements() -> tuple[Select, Select, Select]:
+def _statements(read_data: tuple[str, ...]) -> tuple[Select, Select, Select]:
     parent, parent_unit, member = aliased(Case), aliased(Unit), aliased(Case)
     cases = (select(Case.id, Case.group_id, Case.category_id, Case.kind, Case.created_at,
                     exists().where(member.parent_id == Case.id), parent_unit.kind,
@@ -215,17 +262,21 @@ def _statements() -> tuple[Select, Select, Select]:
     e = CaseEvent
     events = select(e.case_id, e.id, e.at, e.actor_id, e.trigger, e.from_state, e.to_state, e.from_unit_id,
                     e.data["funds"].as_string(), e.data["donations"].as_string(),
-                    e.data["due_date"].as_string()).order_by(e.case_id, e.id)
+                    e.data["due_date"].as_string(),
+                    # the whole data of the few events a figure reads it of: parsing every event's
+                    # would cost a rebuild more than the rest of it
+                    type_coerce(sql_case((e.trigger.in_(read_data), e.data), else_=None), JSON)
+                    ).order_by(e.case_id, e.id)
     extensions = select(Extension.case_id, Extension.status, Extension.state, Extension.unit_id,
                         Extension.requested_at, Extension.decided_at, cast(Extension.new_deadline, String)
                         ).where(Extension.status.in_(("approved", "pending")))
     return cases, events, extensions
 
 
-def load_cases(ids: Iterable[int] | None) -> Iterator[tuple[tuple, list, list]]:
+def load_cases(ids: Iterable[int] | None, rules: Rules) -> Iterator[tuple[tuple, list, list]]:
     """(case, events, extensions) as `case_figures` takes them, from the database: the given
     cases, or every case (streamed in id order)."""
-    cases, events, extensions = _statements()
+    cases, events, extensions = _statements(rules.read_data)
     e = CaseEvent
     if ids is not None:
         ids = sorted(set(ids))
@@ -270,7 +321,7 @@ def _merged(cases, events, extensions) -> Iterator[tuple[tuple, list, list]]:
 
 def figures_of_cases(ids: Iterable[int] | None) -> Figures:
     rules, out = Rules(), {}
-    loaded = load_cases(ids)
+    loaded = load_cases(ids, rules)
     units = select(Unit.id, Unit.kind)
     if ids is not None:   # a flush: the kinds of the units its cases' events came from
         loaded = list(loaded)
@@ -502,7 +553,7 @@ def _case_row(case: Case) -> tuple:
 def _event_row(ev: CaseEvent) -> tuple:
     data = ev.data or {}
     text = [None if data.get(k) is None else str(data[k]) for k in ("funds", "donations", "due_date")]
-    return (ev.id, ev.at, ev.actor_id, ev.trigger, ev.from_state, ev.to_state, ev.from_unit_id, *text)
+    return (ev.id, ev.at, ev.actor_id, ev.trigger, ev.from_state, ev.to_state, ev.from_unit_id, *text, data)
 
 
 def _add_to(out: Figures, figures: Figures) -> None:

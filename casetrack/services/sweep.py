@@ -13,18 +13,20 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import and_, bindparam, false, or_, select
+from sqlalchemy import and_, bindparam, false, func, or_, select
+from sqlalchemy import case as sql_case
 
 from casetrack.db.bulk import driver_marks, driver_rows
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, Unit
-from casetrack.models.cases import SEALED_COLUMNS, append_events
+from casetrack.models.cases import PROGRESS, SEALED_COLUMNS, append_events
 from casetrack.services import summaries, webhooks
-from casetrack.services.calendar import now, nth_workday_back, today
+from casetrack.services.calendar import add_working_days, now, nth_workday_back, today
 from casetrack.services.cases import fire_many, registry
 from casetrack.services.clock import running_clock
 from casetrack.services.errors import ServiceError
-from casetrack.services.notices import Digests, notify
+from casetrack.services.notices import REPORT_LATE, Digests, notify
+from casetrack.services.summaries import local_day
 from casetrack.workflow import Workflow
 
 BATCH = 1000
@@ -74,6 +76,9 @@ def sweep_deadlines(batch: int | None = None, after_batch: Callable[[], None] | 
             _batch(wf, rows, day, cutoffs, done, digests, dates)
             if after_batch is not None:
                 after_batch()
+    late = flag_late_reports(digests)
+    if late:   # only a workflow that asks for progress reports flags them
+        done["report_late"] = late
     digests.mail()
     return done
 
@@ -195,3 +200,37 @@ def _flag(rows: list[tuple], day, digests: Digests) -> None:
                   f"warned_for = CASE WHEN deadline >= {mark} THEN deadline ELSE warned_for END", (on, on))
     webhooks.queue_written(db.session(), events)
     digests.add(counts)
+
+
+def flag_late_reports(digests: Digests) -> int:
+    """Flag each case held in a state that asks for a progress report every N working days
+    (`report_every`) whose last report, or its arrival in the state, is more than N working days
+    old: a `report_late` event (once per late report) and a digest to its holder. One grouped
+    query per such state."""
+    day, at, flagged = today(), digests.at, []
+    moved = and_(CaseEvent.to_state == Case.state,
+                 or_(CaseEvent.from_state.is_(None), CaseEvent.from_state != CaseEvent.to_state))
+    for wf in registry().workflows.values():
+        for state in (s for s in wf.states.values() if s.report_every):
+            last = func.max(sql_case((or_(moved, CaseEvent.trigger == PROGRESS), CaseEvent.at)))
+            flag = func.max(sql_case((CaseEvent.trigger == REPORT_LATE, CaseEvent.at)))
+            rows = db.session.execute(
+                select(Case.id, Case.unit_id, last, flag).join(CaseEvent, CaseEvent.case_id == Case.id)
+                .where(Case.workflow == wf.name, Case.workflow_version == wf.version, Case.state == state.name)
+                .group_by(Case.id, Case.unit_id))
+            due: dict = {}
+            for case_id, unit_id, since, flagged_at in rows:
+                if since is None or (flagged_at is not None and flagged_at > since):
+                    continue
+                start = local_day(since)
+                if start not in due:
+                    due[start] = add_working_days(start, state.report_every)
+                if due[start] < day:
+                    flagged.append((case_id, at, None, REPORT_LATE, state.name, state.name, unit_id, unit_id,
+                                    {"since": start.isoformat()}))
+    if flagged:
+        append_events(flagged)
+        webhooks.queue_written(db.session(), flagged)
+        digests.add(Counter((REPORT_LATE, row[6], None) for row in flagged))
+        db.session.flush()
+    return len(flagged)

@@ -6,6 +6,7 @@ import logging
 from flask import Flask, jsonify, make_response, render_template, request
 from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -179,14 +180,18 @@ def register(app: Flask) -> None:
         return format_datetime(value, fmt) if value else ""
 
 
+# Events every workflow has, that move no case (services/progress.py).
+EVENT_LABELS = {"progress": _l("Progress report"), "feedback": _l("Told the resident")}
+
+
 def trigger_label(wf, event) -> str:
     """What a timeline event was, in the current language (by the transition it fired)."""
     if event.trigger == "file":
         return _("Filing")
     system = {"overdue": _("Overdue"), "pre_warning": _("Deadline approaching"),
-              REVISIT_EVENT: _("Revisit day reached")}
+              REVISIT_EVENT: _("Revisit day reached"), **EVENT_LABELS}
     if event.trigger in system:
-        return system[event.trigger]
+        return str(system[event.trigger])
     spec = next((t for t in wf.transitions
                  if t.trigger == event.trigger and event.from_state in t.sources), None)
     return localized(spec.label) if spec else event.trigger

@@ -11,7 +11,8 @@ from sqlalchemy.orm import selectinload
 from casetrack.extensions import csrf, db
 from casetrack.models import Case, Unit, User
 from casetrack.services import accounts
-from casetrack.services.cases import (MAX_ID, allowed_triggers, case_events, file_case, fire, get_case,
+from casetrack.services import progress as reports
+from casetrack.services.cases import (MAX_ID, MAX_TEXT, allowed_triggers, assists_of, case_events, file_case, fire, get_case,
                                       workflow_of)
 from casetrack.services.clock import clock_json, pending_extensions
 from casetrack.services.errors import ServiceError, ValidationFailed
@@ -210,7 +211,8 @@ def cases():
 def case(case_id: int):
     row = get_case(g.api_user, case_id)
     return jsonify({**case_json(row), "events": [event_json(e) for e in case_events(row)],
-                    "allowed": [t.trigger for t in allowed_triggers(row, g.api_user)]})
+                    "allowed": [t.trigger for t in allowed_triggers(row, g.api_user)],
+                    "assisting": [u.code for u in assists_of(row)]})
 
 
 def event_json(event) -> dict[str, Any]:
@@ -235,3 +237,37 @@ def transition(case_id: int):
     fire(row, trigger, g.api_user, version=version, **data)
     db.session.commit()
     return jsonify({**case_json(row), "allowed": [t.trigger for t in allowed_triggers(row, g.api_user)]})
+
+
+REPORT_DATE = {"type": "string", "format": "date", "description": "the day reported on (default today)"}
+
+
+@bp.post("/cases/<int:case_id>/progress")
+@doc(summary="Add a dated progress report (进展反馈) to a case without moving it: its holder or an "
+             "assisting department", tags=["cases"],
+     requestBody={"required": True, "content": {"application/json": {"schema": {
+         "type": "object", "required": ["text"], "additionalProperties": False,
+         "properties": {"text": {"type": "string", "maxLength": MAX_TEXT}, "date": REPORT_DATE}}}}},
+     responses=responses(("201", json_body(ref("Event"))), 400, 403, 404, 422))
+def progress(case_id: int):
+    row = get_case(g.api_user, case_id)
+    data = body()
+    event = reports.add_progress(g.api_user, row, **{"text": None, **data})
+    db.session.commit()
+    return jsonify(event_json(event)), 201
+
+
+@bp.post("/cases/<int:case_id>/feedback")
+@doc(summary="Record that the filing group told the resident the answer (反馈群众)", tags=["cases"],
+     requestBody={"required": True, "content": {"application/json": {"schema": {
+         "type": "object", "required": ["text", "how"], "additionalProperties": False,
+         "properties": {"text": {"type": "string", "maxLength": MAX_TEXT, "description": "what was said"},
+                        "how": {"type": "string", "enum": list(reports.HOW)}, "date": REPORT_DATE}}}}},
+     responses=responses(("201", json_body(ref("Event"))), 400, 403, 404, 422))
+def feedback(case_id: int):
+    row = get_case(g.api_user, case_id)
+    data = body()
+    event = reports.record_feedback(g.api_user, row, **{"text": None, "how": None, **data})
+    db.session.commit()
+    return jsonify(event_json(event)), 201
+

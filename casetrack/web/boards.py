@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from casetrack.models import Case
 from casetrack.services.cases import default_workflow, scoped_cases
 from casetrack.services.errors import Forbidden
+from casetrack.services.progress import last_reports
 from casetrack.services.queries import (by_urgency, explained_cases, open_states, referred_by_teams,
                                         state_counts, team_board, waiting_for)
 
@@ -57,8 +58,10 @@ def county():
         ("team_referred", _("Referred by work teams"), referred_by_teams(current_user)),
         ("explained", _("Explained, with the revisit date"), explained_cases(current_user)),
     ]
+    shown = [c.id for _key, _title, cases in sections for c in cases]
     return render_template("boards/county.html", sections=sections, totals=open_counts(),
-                           states=[s for s in wf.states.values() if not s.final])
+                           states=[s for s in wf.states.values() if not s.final],
+                           last_reports=last_reports(shown))
 
 
 @bp.get("/department")

@@ -133,8 +133,10 @@ def show(case_id: int):
 def act(case_id: int, trigger: str):
     case = get_case(current_user, case_id)
     spec = next((t for t in allowed_triggers(case, current_user) if t.trigger == trigger), None)
-    names = sum(workflow_of(case).trigger_fields(case.state, trigger, current_user.role), ()) if spec else ()
-    fields = {name: request.form.get(name, "") for name in names}
+    wf = workflow_of(case)
+    names = sum(wf.trigger_fields(case.state, trigger, current_user.role), ()) if spec else ()
+    fields = {name: request.form.getlist(name) if wf.fields[name].type == "departments"
+              else request.form.get(name, "") for name in names}
     try:
         fire(case, trigger, current_user, version=request.form.get("version"), **fields)
     except ValidationFailed as exc:

@@ -10,7 +10,8 @@ from casetrack.extensions import db
 from casetrack.models import SupervisionNote
 from casetrack.services import extension_requests, notices, shared
 from casetrack.services.calendar import deadline_basis
-from casetrack.services.cases import get_case, may_act, may_see, workflow_of
+from casetrack.services import progress as reports
+from casetrack.services.cases import assists_of, get_case, may_act, may_see, workflow_of
 from casetrack.services.clock import is_overdue, is_paused, pending_extension
 from casetrack.services.errors import ServiceError
 
@@ -22,6 +23,7 @@ KIND_LABELS = {
     "overdue": _l("Overdue"), "supervision": _l("Supervision note"),
     "callback": _l("Call-back result"), "extension": _l("Extension"),
     "shared_problem": _l("Linked into a shared problem"), "revisit": _l("Revisit day reached"),
+    "answer": _l("Answer to tell the resident"), "report_late": _l("Progress report due"),
 }
 
 
@@ -87,6 +89,9 @@ def case_clock(case) -> dict:
                             and current_user.role in rules.request_roles),
         "may_decide": bool(rules and pending and current_user.role in rules.approve_roles),
         "may_supervise": notices.may_supervise(case, current_user),
+        "may_report": reports.may_report(case, current_user), "how": reports.HOW,
+        "may_feed_back": reports.may_feed_back(case, current_user),
+        "assisting": assists_of(case),
         "notes": db.session.scalars(db.select(SupervisionNote).where(
             SupervisionNote.case_id == case.id).order_by(SupervisionNote.id)).all(),
     }
@@ -112,6 +117,20 @@ def supervise(case_id: int):
     case = get_case(current_user, case_id)
     return _back(case_id, lambda: notices.add_supervision_note(current_user, case,
                                                                request.form.get("text")))
+
+
+@bp.post("/cases/<int:case_id>/progress")
+def progress(case_id: int):
+    case = get_case(current_user, case_id)
+    return _back(case_id, lambda: reports.add_progress(current_user, case, request.form.get("text"),
+                                                       date=request.form.get("date")))
+
+
+@bp.post("/cases/<int:case_id>/feedback")
+def feedback(case_id: int):
+    case = get_case(current_user, case_id)
+    return _back(case_id, lambda: reports.record_feedback(current_user, case, request.form.get("text"),
+                                                          request.form.get("how"), date=request.form.get("date")))
 
 
 @bp.post("/cases/<int:case_id>/extension")

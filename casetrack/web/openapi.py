@@ -115,7 +115,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "CaseDetail": {"allOf": [ref("Case"), {"type": "object", "required": ["events", "allowed"], "properties": {
         "events": {"type": "array", "items": ref("Event")},
         "allowed": {"type": "array", "items": {"type": "string"},
-                    "description": "the triggers this user may fire now"}}}]},
+                    "description": "the triggers this user may fire now"},
+        "assisting": {"type": "array", "items": {"type": "string"},
+                      "description": "the codes of its assisting departments (协办)"}}}]},
     "CaseAfterTransition": {"allOf": [ref("Case"), {"type": "object", "required": ["allowed"], "properties": {
         "allowed": {"type": "array", "items": {"type": "string"}}}}]},
     "CaseList": {"type": "object", "required": ["cases", "next", "cursor"], "properties": {
@@ -204,7 +206,9 @@ FIELD_TYPES = {"text": {"type": "string"}, "date": {"type": "string", "format": 
                "department": {"type": "string", "description": "a department's code"},
                "group": {"type": "string", "description": "a group's code"},
                "unit": {"type": "string", "description": "a work team's or group's code"},
-               "choice": {"type": "string"}}
+               "choice": {"type": "string"},
+               "departments": {"type": ["array", "string"], "items": {"type": "string"},
+                               "description": "department codes (a list, or text split at commas)"}}
 
 
 def transition_schema() -> dict[str, Any]:

@@ -11,7 +11,8 @@ from transitions import Machine
 ROLES = ("group_member", "group_leader", "team_leader", "county_officer",
          "department_handler", "admin")
 UNIT_KINDS = ("province", "city", "county", "department", "team", "group")
-FIELD_TYPES = ("text", "date", "decimal", "bool", "department", "group", "choice", "unit")
+FIELD_TYPES = ("text", "date", "decimal", "bool", "department", "group", "choice", "unit",
+               "departments")
 # Where a `unit` field's unit may be: anywhere in the case's county, or the filing group or a unit
 # above it (the group or team whose resident it is).
 UNIT_WITHIN = ("county", "filing")
@@ -26,6 +27,8 @@ BACK_TO = ("holder", "resolver")
 # fields; tell_filing_group tells the group that filed the case the transition's outcome.
 NOTICES = ("new_case", "escalation", "referral")
 AFTER_ACTIONS = ("resolve_members", "tell_filing_group")
+# What a transition counts as in the bulletin (`counts_as:`): solved (核实解决) is the office's word.
+COUNTS_AS = ("solved",)
 
 
 class WorkflowError(ValueError):
@@ -92,6 +95,7 @@ class StateSpec:
     revisit_field: str | None = None       # a date field: the case comes back to its holder that day
     awaits_callback: bool = False          # a state of a delegated call-back (counted as one)
     deadline_rule: DeadlineRule | None = None
+    report_every: int | None = None        # working days between progress reports the holder owes
 
     def days_for(self, urgency: str, category: str | None) -> int | None:
         """The working days to act, for a case of this urgency and category."""
@@ -143,6 +147,7 @@ class TransitionSpec:
     flag: str | None = None         # added to the event's data as {flag: true}: counted apart
     flag_label: dict[str, str] = field(default_factory=dict)
     reach: str = "holder"           # who may fire: the holding unit, or anyone whose scope has it
+    counts_as: str | None = None    # a bulletin figure the transition counts in (COUNTS_AS)
 
     def matches(self, values: dict[str, Any]) -> bool:
         """The fields given satisfy `when` (a value, or a list of values one of which)."""
@@ -173,6 +178,10 @@ class Workflow:
     def transitions_from(self, state: str) -> list[TransitionSpec]:
         return [t for t in self.transitions if state in t.sources]
 
+    def counting(self, figure: str) -> list[TransitionSpec]:
+        """The transitions that count in a bulletin figure (`counts_as:`)."""
+        return [t for t in self.transitions if t.counts_as == figure]
+
     def triggers(self) -> list[str]:
         return list(dict.fromkeys(t.trigger for t in self.transitions))
 
@@ -196,6 +205,10 @@ class Workflow:
     def revisit_states(self) -> dict[str, str]:
         """state -> its date field, for the states whose cases come back on a date."""
         return {s.name: s.revisit_field for s in self.states.values() if s.revisit_field}
+
+    def explained_states(self) -> set[str]:
+        """The states of a case explained to the people: kept on the books, its clock stopped."""
+        return {s.name for s in self.states.values() if s.level == KEEP and s.pauses_clock and not s.final}
 
     def level_state(self, unit_kind: str) -> str | None:
         """The handling state of a kind of unit: the first state of that level in the file."""
@@ -293,7 +306,8 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
     for sname, spec in data["states"].items():
         where = f"{path}: states.{sname}"
         _check_keys(where, spec, {"label", "level", "deadline_days", "final", "remember", "pauses_clock",
-                                 "auto_escalate", "revisit", "awaits_callback"}, {"level"})
+                                 "auto_escalate", "revisit", "awaits_callback",
+                                 "report_every"}, {"level"})
         if spec.get("remember") not in (None, "resolver"):
             raise WorkflowError(f"{where}.remember: only 'resolver' can be remembered")
         if spec["level"] not in UNIT_KINDS + (KEEP,):
@@ -334,7 +348,8 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
     for i, spec in enumerate(data["transitions"]):
         where = f"{path}: transitions[{i}]"
         _check_keys(where, spec, {"trigger", "source", "dest", "roles", "fields", "optional", "when",
-                                  "label", "notice", "after", "attempts", "flag", "reach"},
+                                  "label", "notice", "after", "attempts", "flag", "reach",
+                                  "counts_as"},
                     {"trigger", "source", "dest", "roles"})
         trigger = spec["trigger"]
         if not isinstance(trigger, str) or not trigger.isidentifier():
@@ -383,13 +398,17 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
             _label(where, spec.get("label", trigger)), notice, after, to_unit, stay,
             _attempts(f"{where}.attempts", spec.get("attempts"), when),
             *_flag(f"{where}.flag", spec.get("flag"), fields),
-            _reach(f"{where}.reach", spec.get("reach", "holder"))))
+            _reach(f"{where}.reach", spec.get("reach", "holder")),
+            _counts_as(f"{where}.counts_as", spec.get("counts_as"))))
 
     for sname, spec in data["states"].items():
         if spec.get("auto_escalate") is not None:
             states[sname] = replace(states[sname], auto_escalate=_auto_escalate(
                 f"{path}: states.{sname}.auto_escalate", spec["auto_escalate"], states[sname],
                 transitions))
+        if spec.get("report_every") is not None:
+            states[sname] = replace(states[sname], report_every=_whole(
+                f"{path}: states.{sname}.report_every", spec["report_every"], 1))
     wf = Workflow(name, version, path, _label(f"{path}: label", data.get("label", name)), states,
                   fields, transitions, filing_roles, dict(filing["states"]),
                   _warn_at(f"{path}: deadlines", data.get("deadlines")),
@@ -565,6 +584,12 @@ def _auto_escalate(where: str, spec: Any, state: StateSpec,
                             f"({', '.join(found[0].required)}); only a reason")
     return AutoEscalate(trigger, _whole(f"{where}.after_overdue_days", spec["after_overdue_days"], 0),
                         _label(f"{where}.reason", spec["reason"]))
+
+
+def _counts_as(where: str, figure: Any) -> str | None:
+    if figure is not None and figure not in COUNTS_AS:
+        raise WorkflowError(f"{where}: must be one of {', '.join(COUNTS_AS)}")
+    return figure
 
 
 def _warn_at(where: str, spec: Any) -> float | None:
