@@ -159,6 +159,8 @@ def register(app: Flask) -> None:
         try:
             done = sweep.sweep_deadlines(after_batch=db.session.commit)
             db.session.commit()
+            done["revisits"] = sweep.sweep_revisits()
+            db.session.commit()
         except Exception as exc:  # the driver's own error when the lock wait ran out in BEGIN
             if not database_busy(exc):
                 raise

@@ -22,7 +22,12 @@ FIELDS = {
     "resolve": {"resolution": "已修复路面", "funds": "2.5"},
     "explain": {"explanation": "资金暂缺，列入明年计划", "revisit_on": FUTURE},
     "resume": {},
-    "verify": {"satisfied": True, "note": "群众满意"},
+    "verify": {"outcome": "satisfied", "note": "群众满意"},
+    "confirm": {},
+    "reject": {"reason": "办理结果不实，请重办"},
+    "take_over": {"reason": "部门久拖未办，县活动办提级办理"},
+    "send_down": {"unit": "G1", "reason": "属地问题，请属地办理"},
+    "delegate_callback": {"callback_unit": "G1"},
 }
 
 # state -> [(username, trigger, extra fields)] from a freshly filed individual case of G1
@@ -34,15 +39,21 @@ PATHS = {
     "explained": [("group1", "explain", {})],
     "resolved": [("group1", "resolve", {})],
     "closed": [("group1", "resolve", {}), ("county", "verify", {})],
+    "proposed": [("member1", "resolve", {"funds": None})],  # the leader gives the sums
+    "explain_proposed": [("member1", "explain", {})],
+    "callback": [("group1", "resolve", {}), ("county", "delegate_callback", {})],
 }
 
 # Who holds a case in each state of PATHS.
 HOLDER = {"group": "group1", "team": "team1", "county": "county", "department": "dept1",
-          "explained": "group1", "resolved": "county", "closed": None}
+          "explained": "group1", "resolved": "county", "closed": None, "proposed": "group1",
+          "explain_proposed": "group1", "callback": "group1"}
 
 
 def act(world: World, case, username: str, trigger: str, **extra):
-    return fire(case, trigger, world.users[username], **{**FIELDS[trigger], **extra})
+    """Fire with FIELDS[trigger] and `extra` over them (an extra None leaves a field out)."""
+    fields = {k: v for k, v in {**FIELDS[trigger], **extra}.items() if v is not None}
+    return fire(case, trigger, world.users[username], **fields)
 
 
 def case_in(world: World, state: str):

@@ -43,10 +43,11 @@ def test_the_whole_journey_through_the_api_alone(api):
     assert "environment" in {c["code"] for c in group.get("/categories").json["categories"]}
 
     case = file(group)
-    assert (case["state"], case["unit"], case["version"]) == ("team", "T1", 1)
+    assert (case["state"], case["unit"], case["version"]) == ("group", "G1", 1)   # the group's first
     assert case["deadline"] and case["resident"]["name"] == "王五"
+    case = step(group, case, "escalate", reason="多个组共同反映，本组无力解决")
     assert team.get(f"/cases/{case['id']}").json["allowed"] == ["resolve", "explain", "escalate",
-                                                                 "send_back"]
+                                                                 "send_back", "refer"]
     case = step(team, case, "escalate", reason="需县里协调")
     case = step(county, case, "refer", department="D1", due_date=FUTURE)
     assert (case["state"], case["unit"], case["deadline"]) == ("department", "D1", FUTURE)
@@ -55,9 +56,10 @@ def test_the_whole_journey_through_the_api_alone(api):
     assert case["state"] == "closed" and case["allowed"] == []
 
     full = group.get(f"/cases/{case['id']}").json
-    assert [e["trigger"] for e in full["events"]] == ["file", "escalate", "refer", "resolve", "verify"]
-    assert full["events"][3]["data"] == {"resolution": "已关停", "funds": "10.00"}
-    assert full["events"][1]["actor"] == "team1"
+    assert [e["trigger"] for e in full["events"]] == ["file", "escalate", "escalate", "refer", "resolve",
+                                                      "verify"]
+    assert full["events"][4]["data"] == {"resolution": "已关停", "funds": "10.00"}
+    assert full["events"][2]["actor"] == "team1"
 
 
 def test_error_codes(api, client):
@@ -130,6 +132,7 @@ def test_filters_and_keyset_paging(api, world):
     group, team, county = api("group1"), api("team1"), api("county")
     made = [file(group, kind="individual", title=f"第{i}号问题") for i in range(5)]
     shared = file(group, category="housing")
+    shared = step(group, shared, "escalate", reason="x")
     step(team, shared, "escalate", reason="x")
     assert [c["id"] for c in county.get("/cases?state=county").json["cases"]] == [shared["id"]]
     assert [c["id"] for c in county.get("/cases?category=housing").json["cases"]] == [shared["id"]]

@@ -7,7 +7,8 @@ Cases (10:00 Beijing time each day):
          06-04 (funds 10), dissatisfied call-back 06-05 (reopened at the county), resolved again
          06-05 (funds 2), satisfied 06-06 -> closed; solved once, by the county
   C  G2  filed 06-02 (environment), explained 06-03: explained, not solved, still open
-  D  G3  shared, filed Fri 06-05 (team T2), team resolves 06-09: solved in P2, not in P
+  D  G3  shared, filed Fri 06-05 and escalated by G3 the same day (team T2), team resolves 06-09:
+         solved in P2, not in P
   E  G1  filed 2026-05-20, nothing done since: open and overdue (deadline 05-27)
   F  G2  filed 06-03, to the team and the county 06-04, referred to D1 due 06-05, D1 resolves
          Sat 06-06 (late), satisfied 06-07 -> closed, not on time; solved by a department
@@ -85,7 +86,8 @@ class Week:
             fire(self.F, "escalate", u["team1"], reason="上报县")
             fire(self.F, "refer", u["county"], department="D1", due_date="2026-06-05")
         with at(6, 5):
-            self.D = w.file("group3", kind="shared")
+            self.D = w.file("group3", kind="shared")   # the group's until it reports it up:
+            fire(self.D, "escalate", u["group3"], reason="共性问题，本组无力解决")  # the same day
             fire(self.B, "verify", u["county"], satisfied=False)
             fire(self.B, "resolve", u["county"], resolution="再次解决", funds="2")
         with at(6, 6):

@@ -73,9 +73,10 @@ def test_notices_are_one_line_per_kind_and_day_and_read_by_the_line(client, auth
 
 def test_a_board_lists_the_most_urgent_few_and_counts_them_all(client, auth, world):
     from casetrack.services.cases import fire
-    for i in range(14):
-        fire(world.file("group1", kind="shared", title=f"第{i}号共性问题"), "escalate", world.users["team1"],
-             reason="需县里协调")
+    for i in range(14):   # a shared problem stays with the group until it escalates (issue 22)
+        case = world.file("group1", kind="shared", title=f"第{i}号共性问题")
+        fire(case, "escalate", world.users["group1"], reason="本组无力解决")
+        fire(case, "escalate", world.users["team1"], reason="需县里协调")
     db.session.commit()
     auth.login("county")
     page = client.get("/boards/county").get_data(as_text=True)

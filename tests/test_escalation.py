@@ -9,15 +9,17 @@ def trail(case):
 
 def test_shared_problem_climbs_to_a_department_and_closes(world):
     case = world.file("member1", kind="shared")
-    assert (case.state, case.unit.code) == ("team", "T1")   # a shared problem goes straight to the team
+    assert (case.state, case.unit.code) == ("group", "G1")  # the group's until it reports it up
+    act(world, case, "member1", "escalate", reason="三个组的共性问题，本组无力解决")
+    assert (case.state, case.unit.code) == ("team", "T1")
     act(world, case, "team1", "escalate")
     act(world, case, "county", "refer")
     assert case.department.code == "D1" and case.deadline.isoformat() > "2000"
     assert get_case(world.users["dept1"], case.id) is case      # the department now sees it
     act(world, case, "dept1", "resolve", funds="12", donations="3")
     assert (case.state, case.unit.code, case.resolved_unit.code) == ("resolved", "C", "D1")
-    act(world, case, "county", "verify", satisfied=True)
-    assert trail(case) == [("file", "team", "T1"), ("escalate", "county", "C"),
+    act(world, case, "county", "verify")
+    assert trail(case) == [("file", "group", "G1"), ("escalate", "team", "T1"), ("escalate", "county", "C"),
                            ("refer", "department", "D1"), ("resolve", "resolved", "C"),
                            ("verify", "closed", "C")]
     assert case.deadline is None
@@ -58,11 +60,11 @@ def test_dissatisfied_call_back_reopens_at_the_resolving_level(world):
             act(world, case, who, trigger)
         unit = case.unit.code
         act(world, case, resolver, "resolve")
-        act(world, case, "county", "verify", satisfied=False, note="路面又坏了")
+        act(world, case, "county", "verify", outcome="dissatisfied", words="路面又坏了")
         assert (case.state, case.unit.code) == (state, unit)
         # and it can be resolved again and closed
         act(world, case, resolver, "resolve")
-        act(world, case, "county", "verify", satisfied=True)
+        act(world, case, "county", "verify")
         assert case.state == "closed"
         assert_replays(case, case_events(case))
 
@@ -81,6 +83,7 @@ def test_department_returns_a_misrouted_referral(world):
 
 def test_team_sends_back_to_a_chosen_group_of_its_own(world):
     case = world.file("group1", kind="shared")
+    act(world, case, "group1", "escalate")
     act(world, case, "team1", "send_back", group="G2")
     assert (case.state, case.unit.code) == ("group", "G2")
     event = case_events(case)[-1]

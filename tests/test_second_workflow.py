@@ -15,9 +15,12 @@ from tests.factories import build_world
 
 CAMPAIGN = Path(__file__).resolve().parent.parent / "workflows" / "campaign.yaml"
 STATES = {"group": "at_group", "team": "at_team", "county": "at_office", "department": "at_dept",
-          "explained": "accounted", "resolved": "done", "closed": "struck_off"}
+          "explained": "accounted", "resolved": "done", "closed": "struck_off", "proposed": "put_forward",
+          "explain_proposed": "account_put_forward", "callback": "call_handed_down"}
 TRIGGERS = {"resolve": "finish", "explain": "account_for", "escalate": "report_up", "send_back": "return_down",
-            "refer": "hand_over", "return": "bounce", "resume": "restart", "verify": "check_back"}
+            "refer": "hand_over", "return": "bounce", "resume": "restart", "verify": "check_back",
+            "confirm": "approve", "reject": "disapprove", "take_over": "pull_up", "send_down": "hand_down",
+            "delegate_callback": "hand_down_call"}
 
 
 def renamed() -> dict:
@@ -35,6 +38,8 @@ def renamed() -> dict:
         t["source"] = [STATES[s] for s in t["source"]] if isinstance(t["source"], list) else STATES[t["source"]]
         if isinstance(t["dest"], str):
             t["dest"] = STATES[t["dest"]]
+        elif "state" in t["dest"]:
+            t["dest"]["state"] = STATES[t["dest"]["state"]]
     return data
 
 
@@ -50,12 +55,20 @@ def test_a_renamed_workflow_runs_a_case_and_a_shared_problem_to_the_end(renamed_
     u = w.users
     case = w.file("group1")
     assert (case.state, case.workflow) == ("at_group", "renamed")
+    fire(case, "finish", u["member1"], resolution="修好了")
+    assert case.state == "put_forward"                  # a member's resolution waits for the leader
+    fire(case, "disapprove", u["group1"], reason="没修好")
+    assert case.state == "at_group"
     fire(case, "report_up", u["group1"], reason="组里解决不了")
     fire(case, "report_up", u["team1"], reason="队里解决不了")
     fire(case, "hand_over", u["county"], department="D1", due_date="2099-01-01")
     assert (case.state, case.unit.code) == ("at_dept", "D1")
     fire(case, "finish", u["dept1"], resolution="已修好")
-    fire(case, "check_back", u["county"], satisfied=True)
+    fire(case, "check_back", u["county"], outcome="unreachable")
+    assert case.state == "done"                         # one attempt recorded, still awaiting
+    fire(case, "hand_down_call", u["county"], callback_unit="G1")
+    assert (case.state, case.unit.code) == ("call_handed_down", "G1")
+    fire(case, "check_back", u["group1"], satisfied=True)
     assert case.state == "struck_off"
 
     a, b = w.file("group1"), w.file("group2")

@@ -86,18 +86,25 @@ def act(world, rng, users, targets, moment) -> str:
                        "target", "extension", "sweep"])
     if what == "file" or not cases:
         file_case(users[rng.choice(FILERS)], title="路灯坏了", category=rng.choice(["infrastructure", "public_security"]),
-                  kind=rng.choice(["individual", "individual", "shared"]))
+                  kind=rng.choice(["individual", "individual", "shared"]), urgency=rng.choice(["normal", "urgent"]))
     elif what == "fire":
-        case = rng.choice(cases)
+        open_cases = [c for c in cases if c.state != "closed"]
+        case = rng.choice(open_cases if open_cases and rng.random() < 0.9 else cases)
         holders = [name for name, u in users.items() if u.unit_id == case.unit_id]
         who = rng.choice(holders) if holders and rng.random() < 0.8 else rng.choice(sorted(USERS))
         allowed = [t.trigger for t in allowed_triggers(case, users[who]) if t.trigger in FIELDS]
         trigger = rng.choice(allowed) if allowed and rng.random() < 0.8 else rng.choice(sorted(FIELDS))
         fields = dict(FIELDS[trigger])
-        if trigger == "verify":
-            fields["satisfied"] = rng.random() < 0.7
+        if trigger == "verify":   # every call-back outcome, and the older field that still works
+            fields = rng.choice([{"satisfied": rng.random() < 0.7}, {"outcome": "satisfied"},
+                                 {"outcome": "basically_satisfied"}, {"outcome": "unreachable"},
+                                 {"outcome": "dissatisfied", "words": "路灯还是不亮"}])
+        if trigger == "delegate_callback":   # the group whose resident it is, or its team
+            fields = {"callback_unit": rng.choice([case.group, case.group.parent]).code}
         if trigger == "resolve":
             fields["donations"] = rng.choice(["", "1.05"])
+            if users[who].role == "group_member":  # a member proposes; the leader gives the sums
+                fields = {"resolution": fields["resolution"]}
         if trigger == "refer":
             fields["due_date"] = (moment.date() + timedelta(days=rng.choice([1, 9]))).isoformat()
         fire(case, trigger, users[who], version=case.version, **fields)

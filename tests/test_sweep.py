@@ -22,7 +22,9 @@ def sweep(runner, day: str) -> dict:
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1
-    return json.loads(lines[0])
+    done = json.loads(lines[0])
+    done.pop("revisits")  # explained cases brought back: tests/test_rule_as_written.py
+    return done
 
 
 def events(case: Case, trigger: str) -> list[CaseEvent]:

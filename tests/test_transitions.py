@@ -12,21 +12,31 @@ from tests.helpers import FIELDS, HOLDER, act, case_in
 # (state, trigger, who fires, resulting state, resulting unit)
 ALLOWED = [
     ("group", "resolve", "group1", "resolved", "C"),
-    ("group", "resolve", "member1", "resolved", "C"),
+    ("group", "resolve", "member1", "proposed", "G1"),       # a member proposes, the leader confirms
+    ("group", "explain", "member1", "explain_proposed", "G1"),
+    ("proposed", "confirm", "group1", "resolved", "C"),
+    ("proposed", "reject", "group1", "group", "G1"),
+    ("explain_proposed", "confirm", "group1", "explained", "G1"),
+    ("explain_proposed", "reject", "group1", "group", "G1"),
     ("group", "explain", "group1", "explained", "G1"),
     ("group", "escalate", "member1", "team", "T1"),
     ("team", "resolve", "team1", "resolved", "C"),
     ("team", "explain", "team1", "explained", "T1"),
     ("team", "escalate", "team1", "county", "C"),
     ("team", "send_back", "team1", "group", "G1"),
+    ("team", "refer", "team1", "department", "D1"),          # a team reports straight to a department
     ("county", "resolve", "county", "resolved", "C"),
     ("county", "explain", "county", "explained", "C"),
     ("county", "refer", "county", "department", "D1"),
+    ("county", "send_down", "county", "group", "G1"),
     ("department", "resolve", "dept1", "resolved", "C"),
     ("department", "explain", "dept1", "explained", "D1"),
     ("department", "return", "dept1", "county", "C"),
+    ("department", "take_over", "county", "county", "C"),    # fired from above, not by the holder
     ("explained", "resume", "group1", "group", "G1"),
     ("resolved", "verify", "county", "closed", "C"),
+    ("resolved", "delegate_callback", "county", "callback", "G1"),
+    ("callback", "verify", "group1", "closed", "G1"),
 ]
 
 
@@ -35,7 +45,7 @@ def test_allowed_transition(world, state, trigger, who, dest, unit):
     case = case_in(world, state)
     version = case.version
     assert trigger in [t.trigger for t in allowed_triggers(case, world.users[who])]
-    act(world, case, who, trigger)
+    act(world, case, who, trigger, **({"funds": None} if who == "member1" else {}))
     assert (case.state, case.unit.code) == (dest, unit)
     assert case.version == version + 1
     last = case_events(case)[-1]
@@ -78,11 +88,12 @@ def test_refused_for_each_missing_field(world, state, trigger, who, dest, unit):
         assert case.state == state
 
 
-ALL_TRIGGERS = ["resolve", "explain", "escalate", "send_back", "refer", "return", "resume", "verify"]
+ALL_TRIGGERS = ["resolve", "explain", "escalate", "send_back", "refer", "return", "resume", "verify",
+                "confirm", "reject", "take_over", "send_down", "delegate_callback"]
 
 
 @pytest.mark.parametrize("state", ["group", "team", "county", "department", "explained", "resolved",
-                                   "closed"])
+                                   "closed", "proposed", "explain_proposed", "callback"])
 def test_refused_by_state(world, state):
     """Every trigger the workflow does not offer from a state answers 'not possible now'."""
     possible = {t for s, t, *_ in ALLOWED if s == state}

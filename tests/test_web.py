@@ -33,10 +33,11 @@ def test_drive_a_shared_problem_to_closed_through_the_pages(client, auth, world)
         auth.logout()
         return r
 
+    act("member1", "escalate", reason="本组无力解决")   # a shared problem stays with the group until then
     act("team1", "escalate", reason="需要县里协调")
     act("county", "refer", department="D1", due_date=FUTURE)
     act("dept1", "resolve", resolution="已责令整改", funds="3")
-    r = act("county", "verify", satisfied="true", note="满意")
+    r = act("county", "verify", outcome="satisfied", note="满意")
     assert 'data-state="closed"' in r.text
     for text in ("需要县里协调", "已责令整改", "满意", "team1", "dept1"):
         assert text in r.text   # the whole timeline is on the case page

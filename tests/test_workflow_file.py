@@ -17,7 +17,7 @@ def campaign() -> dict:
 def test_default_workflow_encodes_the_escalation_rule():
     wf = load_workflow(CAMPAIGN)
     assert {"group", "team", "county", "department", "explained", "resolved", "closed"} <= set(wf.states)
-    assert wf.filing_states == {"individual": "group", "shared": "team"}
+    assert wf.filing_states == {"individual": "group", "shared": "group"}
     assert set(wf.triggers()) >= {"escalate", "send_back", "refer", "return", "resolve", "explain",
                                   "resume", "verify"}
     # one Machine, bound to no case

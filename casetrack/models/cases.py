@@ -23,6 +23,7 @@ from casetrack.db.types import UTCDateTime, utcnow
 from casetrack.extensions import db
 from casetrack.models.org import Category, Unit, User
 from casetrack.models.visits import Target, Visit
+from casetrack.workflow import URGENCIES
 
 CASE_KINDS = ("individual", "shared")
 # Events every workflow has that move no case: a progress report (进展反馈) and the filing
@@ -37,6 +38,7 @@ class Case(db.Model):
     __table_args__ = (
         CheckConstraint(f"kind IN {CASE_KINDS}", name="kind"),
         CheckConstraint(f"source IN {CASE_SOURCES}", name="source"),
+        CheckConstraint(f"urgency IN {URGENCIES}", name="urgency"),
         CheckConstraint("state <> 'department' OR department_id IS NOT NULL", name="department_state"),
         CheckConstraint("funds IS NULL OR funds >= 0", name="funds"),
         CheckConstraint("donations IS NULL OR donations >= 0", name="donations"),
@@ -57,6 +59,8 @@ class Case(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
     kind: Mapped[str] = mapped_column(String(12), comment="individual (个性) or shared (共性)")
+    urgency: Mapped[str] = mapped_column(String(8), default=URGENCIES[0], server_default=URGENCIES[0],
+                                         comment="normal (一般) or urgent (紧急): the workflow's deadlines may differ")
     resident_name: Mapped[str] = mapped_column(String(60), default="", comment="personal data")
     resident_phone: Mapped[str] = mapped_column(String(30), default="", comment="personal data")
     resident_address: Mapped[str] = mapped_column(String(200), default="", comment="personal data")
@@ -87,6 +91,8 @@ class Case(db.Model):
     state: Mapped[str] = mapped_column(String(30))
     deadline: Mapped[date | None] = mapped_column(comment="act by this day (working days, Asia/Shanghai)")
     revisit_on: Mapped[date | None] = mapped_column(comment="for an explained case: when to look again")
+    revisit_told_for: Mapped[date | None] = mapped_column(
+        comment="the revisit day the sweep last brought the case back to its holder for")
     funds: Mapped[Decimal | None] = mapped_column(Numeric(12, 2), comment="public funds, 万元")
     donations: Mapped[Decimal | None] = mapped_column(Numeric(12, 2), comment="social donations, 万元")
     parent_id: Mapped[int | None] = mapped_column(

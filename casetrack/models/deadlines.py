@@ -13,7 +13,7 @@ from casetrack.models.org import Unit, User
 
 EXTENSION_STATUSES = ("pending", "approved", "refused")
 NOTICE_KINDS = ("new_case", "escalation", "referral", "pre_warning", "overdue", "supervision",
-                "callback", "extension", "shared_problem", "answer", "report_late")
+                "callback", "extension", "shared_problem", "answer", "report_late", "revisit")
 
 
 class DayOff(db.Model):

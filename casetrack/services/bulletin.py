@@ -43,7 +43,6 @@ from casetrack.services.clock import running_clock
 from casetrack.services.errors import NotFound, ValidationFailed
 from casetrack.services.summaries import as_day, in_time
 from casetrack.services.targets import may_see_unit
-from casetrack.workflow import KEEP
 
 LEVELS = ("group", "team", "county", "department")
 LEADER_ROLES = ("group_leader", "team_leader", "county_officer")
@@ -54,7 +53,9 @@ DEFINITIONS = {
     "on_time_closure": _l("On-time closure rate = cases closed in the period whose resolution met the "
                           "deadline of the state it was resolved from / (cases closed in the period + "
                           "open cases already overdue at its end)."),
-    "satisfaction": _l("Satisfaction rate = satisfied call-backs / call-backs made in the period."),
+    "satisfaction": _l("Satisfaction rate = call-backs in the period that found the resident satisfied or "
+                       "basically satisfied / call-backs in the period that reached the resident (a case "
+                       "closed as unreachable is in neither; it is counted apart)."),
     "first_response": _l("First-response rate = cases filed in the period that were acted on within "
                          "their first state's deadline / cases filed in the period that were acted on or "
                          "whose first deadline has passed (a case whose window is still open is in neither)."),
@@ -199,8 +200,8 @@ class Tallies:
             elif figure in ("solved", "resolved"):
                 self.add(g, figure, n)
                 self.add(g, f"{figure}:{detail}", n)
-            elif figure == "callback":
-                self.add(g, "callbacks", n)
+            elif figure == "callback":   # a flagged closure (unreachable) reached no one: apart
+                self.add(g, "flagged" if detail.startswith("flag:") else "callbacks", n)
                 self.add(g, detail, n)
             else:
                 self.add(g, {"on_time": "closed_on_time"}.get(figure, figure), n)
@@ -265,7 +266,7 @@ def counted_in(figure: str, date_from: date | None, date_to: date | None, level:
         cond = [e.case_id == Case.id, or_(false(), *(_fired(e, t) for t in wf.counting("solved")))]
     else:
         states = {"resolved": [s.name for s in wf.states.values() if s.remember == "resolver"],
-                  "explained": [s.name for s in wf.states.values() if s.level == KEEP and not s.final],
+                  "explained": sorted(wf.explained_states()),
                   "closed": [s.name for s in wf.states.values() if s.final]}[figure]
         cond = [e.case_id == Case.id, e.to_state.in_(states),
                 ~exists().where(earlier.case_id == e.case_id, earlier.to_state == e.to_state, earlier.id < e.id)]
@@ -288,7 +289,9 @@ def _fired(e, t):
     for key, value in t.when.items():
         field = e.data[key]
         cond.append(field.as_boolean() == value if isinstance(value, bool) else
-                    field.as_integer() == value if isinstance(value, int) else field.as_string() == str(value))
+                    field.as_integer() == value if isinstance(value, int) else
+                    field.as_string().in_([str(v) for v in value]) if isinstance(value, list) else
+                    field.as_string() == str(value))
     return and_(*cond)
 
 
@@ -337,6 +340,8 @@ def figures_of(t: Counter, categories: dict[int, str]) -> dict[str, Any]:
             "by_level_solved": {lv: t[f"solved:{lv}"] for lv in LEVELS},
             "by_level_resolved": {lv: t[f"resolved:{lv}"] for lv in LEVELS},
             "closed": t["closed"], "open_at_end": t["open_end"], "open_overdue": t["open_overdue"],
+            # closures a transition flags (closed as unreachable): not solved, no call-back made
+            "flagged": {flag: t[f"flag:{flag}"] for flag in default_workflow().flag_labels()},
         },
         "suggestions": t["suggestions"],
         "funds": money(t["funds"]), "donations": money(t["donations"]),

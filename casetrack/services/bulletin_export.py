@@ -18,6 +18,7 @@ from casetrack.i18n import localized
 from casetrack.models import Category
 from casetrack.services.bulletin import LEADER_ROLES, LEVELS, RATES
 from casetrack.services.bulletin_issues import masthead_title, number_line
+from casetrack.services.cases import default_workflow
 from casetrack.services.sheets import set_text
 from casetrack.services.targets import KIND_LABELS
 
@@ -92,6 +93,8 @@ def tables(figures: dict[str, Any]) -> list[Table]:
                 {"cases": {**counted, "counted": "solved"}})
     summary.add([_("Problems explained (cannot solve now)"), p["explained"], delta("problems.explained")],
                 {"cases": {**counted, "counted": "explained"}})
+    for flag, label in default_workflow().flag_labels().items():
+        summary.add([localized(label), p["flagged"].get(flag, 0), ""])
     summary.add([_("Open cases already overdue"), p["open_overdue"], ""],
                 {"cases": {"unit": unit, "overdue": "true"}})
     summary.add([_("Public funds invested (10k yuan)"), figures["funds"], delta("funds")])

@@ -18,12 +18,12 @@ from casetrack.i18n import localized
 from casetrack.models import CASE_KINDS, Case, CaseAssist, CaseEvent, Target, Unit, User, Visit
 from casetrack.models.cases import insert_filed
 from casetrack.services import days_off, reference, summaries, webhooks
-from casetrack.services.calendar import add_working_days, now, parse_day, today
+from casetrack.services.calendar import SHANGHAI, add_working_days, now, parse_day, today
 from casetrack.services.clock import start_clock
 from casetrack.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from casetrack.services.location import Place, parse_address, parse_media_url, parse_place
 from casetrack.services.text import text_error
-from casetrack.workflow import KEEP, FieldSpec, Registry, TransitionSpec, Workflow
+from casetrack.workflow import KEEP, URGENCIES, FieldSpec, Registry, TransitionSpec, Workflow
 
 MAX_TEXT = 4000
 MAX_ID = 2**31 - 1  # ids are INTEGER columns: 32-bit on PostgreSQL
@@ -51,7 +51,8 @@ def default_workflow() -> Workflow:
 
 def unit_filter(unit: Unit):
     """The cases of a unit: referred to it or assisted by it (a department), else filed within
-    its subtree, and for a group also those a team sent back to it from another group."""
+    its subtree, and for a group or team also those sent to it (or, a team, to one of its groups)
+    from elsewhere."""
     if unit.kind == "department":
         # One list of ids (the lead's by its index, the assisted ones by theirs) that the page
         # walks in id order ("+ 0": walk the id or (state, id) index and look each id up in the
@@ -61,10 +62,13 @@ def unit_filter(unit: Unit):
         return (Case.id + 0).in_(referred.union_all(assisted))
     if unit.kind == "group":
         return or_(Case.group_id == unit.id, Case.unit_id == unit.id)
+    subtree = select(Unit.id).where(Unit.path.startswith(unit.path))
+    if unit.kind == "team":  # and a case the office sent down to one of its groups, or to it
+        return or_((Case.group_id + 0).in_(subtree), Case.unit_id.in_(subtree))
     # "+ 0" keeps the planner off the group_id index here: with it SQLite (without fresh
     # statistics) fetched every case of the subtree and sorted them for each keyset page,
     # instead of walking the id (or state, id) index and stopping after a page.
-    return (Case.group_id + 0).in_(select(Unit.id).where(Unit.path.startswith(unit.path)))
+    return (Case.group_id + 0).in_(subtree)
 
 
 def owner_roles() -> frozenset[str]:
@@ -104,30 +108,43 @@ def case_events(case: Case) -> list[CaseEvent]:
         select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)))
 
 
-def may_act(case: Case, user: User) -> bool:
-    """Only the unit holding the case acts on it, or its owner in a state the owner holds."""
+def may_act(case: Case, user: User, spec: TransitionSpec | None = None) -> bool:
+    """The unit holding the case acts on it, or its owner in a state the owner holds; a transition
+    with `reach: scope` may also be fired by a unit whose scope has the case (the office taking
+    over a team's referral)."""
+    if not user.active:
+        return False
     if workflow_of(case).states[case.state].held_by == "owner":
-        return user.active and user.id == case.owner_id
-    return user.active and user.unit_id is not None and user.unit_id == case.unit_id
+        return user.id == case.owner_id
+    if user.unit_id is None:
+        return False
+    return user.unit_id == case.unit_id or (spec is not None and spec.reach == "scope"
+                                            and may_see(user, case))
 
 
 def allowed_triggers(case: Case, user: User) -> list[TransitionSpec]:
     """The transitions this user may fire on this case now, one per trigger."""
-    if not may_act(case, user):
-        return []
     seen: dict[str, TransitionSpec] = {}
     for t in workflow_of(case).transitions_from(case.state):
-        if user.role in t.roles and t.trigger not in seen:
+        if user.role in t.roles and t.trigger not in seen and may_act(case, user, t):
             seen[t.trigger] = t
     return list(seen.values())
 
 
 # -- fields --------------------------------------------------------------------------------
 
-def _parse_value(ftype: str, value: Any, case: Case | None, spec: FieldSpec | None = None) -> tuple[Any, Any]:
+def _parse_value(f: FieldSpec, value: Any, case: Case | None) -> tuple[Any, Any]:
     """(value for the case, value for the event log); raises ValueError with a message."""
+    ftype = f.type
     if ftype == "user":
-        return _owner(value, case, spec.roles if spec else frozenset())
+        return _owner(value, case, f.roles)
+    if ftype == "choice":
+        if not isinstance(value, str) or value.strip() not in f.options:
+            raise ValueError(_("Choose one of: %(options)s.",
+                               options=", ".join(localized(label) for label in f.options.values())))
+        return value.strip(), value.strip()
+    if ftype == "unit":
+        return _parse_unit(f, value, case)
     if ftype == "text":
         if not isinstance(value, str) or not value.strip():
             raise ValueError(_("Please fill this in."))
@@ -164,15 +181,37 @@ def _parse_value(ftype: str, value: Any, case: Case | None, spec: FieldSpec | No
     if ftype == "departments":
         return _departments(value, case)
     if ftype in ("department", "group"):
-        unit = db.session.scalars(select(Unit).where(Unit.code == str(value).strip(),
-                                                     Unit.active.is_(True))).first()
-        if unit is None or unit.kind != ftype or case is None:
-            raise ValueError(_("No such department.") if ftype == "department" else _("No such group."))
-        within = case.group.ancestor("county") if ftype == "department" else case.group.ancestor("team")
-        if within is None or not within.contains(unit):
-            raise ValueError(_("That unit is outside this case's county or team."))
-        return unit, unit.code
+        return _unit_of_kind(ftype, value, case)
     raise AssertionError(ftype)
+
+
+def _unit_of_kind(kind: str, value: Any, case: Case | None) -> tuple[Unit, str]:
+    """An active department of the case's county, or group of its team, by code."""
+    unit = db.session.scalars(select(Unit).where(Unit.code == str(value).strip(),
+                                                 Unit.active.is_(True))).first()
+    if unit is None or unit.kind != kind or case is None:
+        raise ValueError(_("No such department.") if kind == "department" else _("No such group."))
+    within = case.group.ancestor("county") if kind == "department" else case.group.ancestor("team")
+    if within is None or not within.contains(unit):
+        raise ValueError(_("That unit is outside this case's county or team."))
+    return unit, unit.code
+
+
+def _parse_unit(f: FieldSpec, value: Any, case: Case | None) -> tuple[Unit, str]:
+    """A team or group of the kinds the field names, in the case's county (or, `within:
+    filing`, the filing group or a unit above it)."""
+    unit = db.session.scalars(select(Unit).where(Unit.code == str(value).strip(),
+                                                 Unit.active.is_(True))).first()
+    if unit is None or unit.kind not in f.kinds or case is None:
+        raise ValueError(_("No such work team or group."))
+    if f.within == "filing":
+        ok = unit.contains(case.group)
+    else:
+        county = case.group.ancestor("county")
+        ok = county is not None and county.contains(unit)
+    if not ok:
+        raise ValueError(_("That unit is outside this case's county or team."))
+    return unit, unit.code
 
 
 def _departments(value: Any, case: Case | None) -> tuple[list[Unit], list[str]]:
@@ -183,7 +222,7 @@ def _departments(value: Any, case: Case | None) -> tuple[list[Unit], list[str]]:
         raise ValueError(_("Department codes, please."))
     units = []
     for code in dict.fromkeys(c.strip() for c in codes):
-        unit, _logged = _parse_value("department", code, case)
+        unit, _logged = _unit_of_kind("department", code, case)
         units.append(unit)
     return units, [u.code for u in units]
 
@@ -202,23 +241,58 @@ def _owner(value: Any, case: Case | None, roles: frozenset[str]) -> tuple[User, 
     return user, user.username
 
 
-def parse_fields(wf: Workflow, spec: TransitionSpec, data: dict[str, Any],
-                 case: Case) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Check the fields a transition asks for; returns (values, event data)."""
+def _blank(raw: Any) -> bool:
+    return raw is None or (isinstance(raw, str) and not raw.strip())
+
+
+def _unalias(wf: Workflow, names: set[str], data: dict[str, Any],
+             errors: dict[str, str], logged: dict[str, Any], waived: set[str]) -> dict[str, Any]:
+    """An older field (`alias_of`) given instead of the choice it stands for: read as that
+    choice's option (e.g. `satisfied: true` as the call-back's outcome), and logged as given; the
+    fields the alias `waives` (asked for since) are then not needed."""
+    data = dict(data)
+    for name, raw in list(data.items()):
+        f = wf.fields.get(name)
+        if f is None or f.alias_of is None or f.alias_of[0] not in names or _blank(raw):
+            continue
+        target, options = f.alias_of[:2]
+        try:
+            value, _logged = _parse_value(f, raw, None)
+        except ValueError as exc:
+            errors[name] = str(exc)
+            continue
+        del data[name]
+        logged[name] = value
+        if not _blank(data.get(target)):
+            errors[name] = _("Give this or %(other)s, not both.", other=localized(wf.fields[target].label))
+        elif value in options:
+            data[target] = options[value]
+            waived.update(f.waives)
+    return data
+
+
+def parse_fields(wf: Workflow, specs: list[TransitionSpec], data: dict[str, Any],
+                 case: Case, waived: set[str] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Check the fields of a trigger's transitions `specs` (those the actor may fire here);
+    returns (values, event data). `waived` collects the fields an older field given waives."""
+    waived = set() if waived is None else waived
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
     logged: dict[str, Any] = {}
+    names = {f for t in specs for f in t.fields}
+    required = {f for f in names if all(f in t.required for t in specs)}
+    data = _unalias(wf, names, data, errors, logged, waived)
     for name in data:
-        if name not in spec.fields:
+        if name not in names:
             errors[name] = _("This action takes no such field.")
-    for name in spec.fields:
+    for name in sorted(names, key=list(wf.fields).index):
         raw = data.get(name)
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
-            if name in spec.required:
+        if _blank(raw):
+            if name in required and name not in waived:
                 errors[name] = _("Please fill this in.")
             continue
         try:
-            values[name], logged[name] = _parse_value(wf.fields[name].type, raw, case, wf.fields[name])
+            values[name], logged[name] = _parse_value(wf.fields[name], raw, case)
         except ValueError as exc:
             errors[name] = str(exc)
     if "due_date" in values and values["due_date"] < today():
@@ -228,10 +302,44 @@ def parse_fields(wf: Workflow, spec: TransitionSpec, data: dict[str, Any],
     return values, logged
 
 
+def _choose(case: Case, specs: list[TransitionSpec], values: dict[str, Any],
+            waived: set[str]) -> TransitionSpec:
+    """The first transition whose `when` the values meet (and whose attempts are reached);
+    its own required fields must then be there, and no field it does not take."""
+    spec = next((t for t in specs if t.matches(values) and _attempts_reached(case, t)), None)
+    if spec is None:
+        raise ValidationFailed({k: _("Not a possible value here.") for t in specs for k in t.when})
+    errors = {name: _("Please fill this in.") for name in spec.required
+              if name not in values and name not in waived}
+    errors.update({name: _("Not needed with this choice.") for name in values if name not in spec.fields})
+    if errors:
+        raise ValidationFailed(errors, _("Please correct the marked fields."))
+    return spec
+
+
+def _attempts_reached(case: Case, spec: TransitionSpec) -> bool:
+    """This firing is the `attempts.count`th of its trigger with the same `when` values since
+    the case entered its state (each on a day of its own when `distinct_days`)."""
+    rule = spec.attempts
+    if rule is None:
+        return True
+    earlier = []
+    for e in case_events(case):
+        if e.to_state == case.state and e.from_state != case.state:
+            earlier = []  # the case entered its state again: its attempts start over
+        elif e.trigger == spec.trigger and e.from_state == e.to_state == case.state \
+                and all(e.data.get(k) in v if isinstance(v, list) else e.data.get(k) == v
+                        for k, v in spec.when.items()):
+            earlier.append(e.at)
+    if rule.distinct_days:
+        return len({at.astimezone(SHANGHAI).date() for at in earlier} | {today()}) >= rule.count
+    return len(earlier) + 1 >= rule.count
+
+
 # -- filing --------------------------------------------------------------------------------
 
-def _deadline(wf: Workflow, state: str) -> date | None:
-    days = wf.states[state].deadline_days
+def _deadline(wf: Workflow, state: str, urgency: str, category: str | None) -> date | None:
+    days = wf.states[state].days_for(urgency, category)
     return add_working_days(today(), days) if days else None
 
 
@@ -276,10 +384,10 @@ def _filing_state(wf: Workflow, actor: User, kind: Any, petition: bool) -> str |
 def file_case(actor: User, *, title: Any, description: Any = "", category: Any, kind: Any,
               resident: Any = None, target: Any = None, visit: Any = None, location: Any = None,
               address: Any = None, media_url: Any = None, workflow: Any = None,
-              source: str | None = None) -> Case:
+              source: str | None = None, urgency: Any = None) -> Case:
     """File a problem found on a visit (or received as a petition: `source`); it starts in the
-    state the workflow gives its kind (`workflow`: default the campaign's). Its place (`location`
-    in WGS-84, `address`) defaults to the target's."""
+    state the workflow gives its kind (`workflow`: default the campaign's), with a deadline by its
+    `urgency` and category. Its place (`location` in WGS-84, `address`) defaults to the target's."""
     wf = filing_workflow(workflow)
     source = source or wf.source
     if _filing_state(wf, actor, "individual", source == "petition") is None:
@@ -307,11 +415,15 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
         target_row = _own(Target, target, actor) if target not in (None, "") else None
         visit_row = _own(Visit, visit, actor) if visit not in (None, "") else None
         state = _filing_state(wf, actor, kind, source == "petition") if kind in CASE_KINDS else None
-        deadline = _deadline(wf, state) if state else None
+        urgency = URGENCIES[0] if urgency in (None, "") else urgency
+        deadline = _deadline(wf, state, urgency, cat.code if cat else None) \
+            if state and urgency in URGENCIES else None
     if cat is None:
         errors["category"] = _("Choose one of the categories.")
     if kind not in CASE_KINDS:
         errors["kind"] = _("Individual or shared, please.")
+    if urgency not in URGENCIES:
+        errors["urgency"] = _("Urgent or normal, please.")
     resident = resident if resident is not None else {}
     if not isinstance(resident, dict):
         errors["resident"] = _("The resident's name, phone and address, please.")
@@ -345,7 +457,7 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
     # attached afterwards as already-loaded values, without a query.
     unit = _unit_for_level(actor.unit, wf.states[state].level, {})
     case = Case(title=title.strip(), description=description.strip(), category_id=cat.id, kind=kind,
-                source=source,
+                source=source, urgency=urgency,
                 resident_name=(resident.get("name") or "").strip(),
                 resident_phone=(resident.get("phone") or "").strip(),
                 resident_address=(resident.get("address") or "").strip(),
@@ -442,31 +554,39 @@ def _transition(case: Case, trigger: Any, actor: User | None, version: Any,
         raise Conflict(_("This action is not possible while the case is '%(state)s'.",
                          state=localized(wf.states[case.state].label)), "invalid_transition")
     if actor is not None:
-        if not may_act(case, actor) or not any(actor.role in t.roles for t in candidates):
+        candidates = [t for t in candidates if actor.role in t.roles and may_act(case, actor, t)]
+        if not candidates:
             raise Forbidden(_("You may not do this on this case."))
-        candidates = [t for t in candidates if actor.role in t.roles]
-    values, logged = parse_fields(wf, candidates[0], data, case)
-    spec = next((t for t in candidates if all(values.get(k) == v for k, v in t.when.items())), None)
-    if spec is None:
-        raise ValidationFailed({k: _("Not a possible value here.") for k in candidates[0].when})
+    waived: set[str] = set()
+    values, logged = parse_fields(wf, candidates, data, case, waived)
+    spec = _choose(case, candidates, values, waived)
+    if spec.flag:
+        logged[spec.flag] = True
     photos = _photos(case, spec) if actor is not None else []  # the system takes no photos
 
     from_state, from_unit = case.state, case.unit
-    back_to_kind = {"holder": case.unit.kind,
-                    "resolver": case.resolved_unit.kind if case.resolved_unit else None}
-    if not wf.machine.events[trigger].trigger(case, data=values, back_to_kind=back_to_kind):
+    if spec.to_unit:
+        dest_kind = values[spec.to_unit].kind
+    elif spec.back_to == "resolver":
+        dest_kind = case.resolved_unit.kind if case.resolved_unit else None
+    else:
+        dest_kind = case.unit.kind
+    if not wf.machine.events[trigger].trigger(case, spec=wf.transitions.index(spec), dest_kind=dest_kind):
         raise Conflict(_("This action is not possible now."), "invalid_transition")
 
     # Units are set by id (so the flush writes only the case and its event) and attached
     # as loaded values after the flush.
     units: dict[str, Unit] = {}
     level = wf.states[case.state].level
-    if spec.back_to == "resolver":
+    if spec.to_unit:
+        units["unit"] = values[spec.to_unit]
+    elif spec.back_to == "resolver":
         units["unit"] = case.resolved_unit
-    elif spec.back_to is None and level != KEEP:
+    elif spec.back_to is None and not spec.stay and level != KEEP:
         units["unit"] = _unit_for_level(case.group, level, values)
-    if wf.states[case.state].remember == "resolver":
+    if wf.states[case.state].remember == "resolver" and not spec.stay:
         units["resolved_unit"] = from_unit
+    revisit_fields = set(wf.revisit_states().values())
     for name, value in values.items():
         ftype = wf.fields[name].type
         if ftype == "department":
@@ -475,13 +595,15 @@ def _transition(case: Case, trigger: Any, actor: User | None, version: Any,
             setattr(case, name, (getattr(case, name) or Decimal(0)) + value)
         elif ftype == "user":
             case.owner_id = value.id
-        elif name == "revisit_on":
+        elif name in revisit_fields:
             case.revisit_on = value
     for name, unit in units.items():
         setattr(case, f"{name}_id", unit.id)
     to_unit = units.get("unit", from_unit)
-    if "due_date" in values or case.state != from_state:  # a note in place keeps the deadline
-        case.deadline = values.get("due_date") or _deadline(wf, case.state)
+    # A note in place keeps the deadline; an attempt recorded (`stay`) leaves the clock as it was.
+    if not spec.stay and ("due_date" in values or case.state != from_state):
+        case.deadline = values.get("due_date") or _deadline(wf, case.state, case.urgency,
+                                                            case.category.code)
         start_clock(case, wf)
     case.updated_at = now()
     event = CaseEvent(case_id=case.id, at=case.updated_at, actor_id=actor.id if actor else None,

@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from casetrack.extensions import db
-from casetrack.models import TARGET_KINDS, Case, Category, Milestone, Target, Unit, User, Visit
+from casetrack.models import TARGET_KINDS, Case, CaseEvent, Category, Milestone, Target, Unit, User, Visit
 from casetrack.services import calendar
 from casetrack.services.accounts import hash_password
-from casetrack.services.cases import allowed_triggers, file_case, fire
+from casetrack.services.cases import allowed_triggers, file_case, fire, workflow_of
 from casetrack.services.org import create_unit, ensure_categories
+from casetrack.workflow import URGENCIES, FieldSpec
 
 if TYPE_CHECKING:
     from faker import Faker
@@ -42,7 +43,8 @@ PROBLEMS = {
 
 # Relative chances of each trigger in the random walk that spreads cases over every state.
 WEIGHTS = {"resolve": 4, "escalate": 3, "explain": 1, "send_back": 1, "refer": 4, "return": 1,
-           "resume": 3, "verify": 6}
+           "resume": 3, "verify": 6, "confirm": 4, "reject": 1, "take_over": 1, "send_down": 1,
+           "delegate_callback": 2}
 
 
 @dataclass
@@ -167,6 +169,7 @@ def load_demo(password: str = "demo", size: DemoCounty | None = None) -> bool:
                 rng.choice(members[group.id]), title=rng.choice(PROBLEMS[code]),
                 description=fake.paragraph(nb_sentences=2), category=categories[code].code,
                 kind=rng.choices(["individual", "shared"], [4, 1])[0],
+                urgency=rng.choices(URGENCIES, [6, 1])[0],
                 resident={"name": fake.name(), "phone": fake.phone_number(),
                           "address": fake.address()},
                 target=visit.target_id, visit=visit.id)
@@ -183,40 +186,75 @@ def kind_name(kind: str) -> str:
 
 def _walk(case: Case, rng: random.Random, fake: Faker, by_unit: dict[int, dict[str, User]],
           depts: list[Unit], moment: datetime) -> None:
-    """Drive a case along a random path of its workflow, as the users holding it would."""
+    """Drive a case along a random path of its workflow, as the users holding it would (and
+    the county office, where a transition lets a unit whose scope has the case act)."""
     now = datetime.now(timezone.utc)
+    office = by_unit.get(case.group.ancestor("county").id, {})
     while rng.random() < 0.8:
         moment += timedelta(hours=rng.randint(4, 96))
         if moment >= now:
             return
-        actors = by_unit.get(case.unit_id, {})
+        actors = {u.id: u for u in [*by_unit.get(case.unit_id, {}).values(), *office.values()]}
         options = [(t, u) for u in actors.values() for t in allowed_triggers(case, u)]
         if not options:
             return
         spec, actor = rng.choices(options, [WEIGHTS.get(t.trigger, 1) for t, _ in options])[0]
         with calendar.at(moment):
-            fire(case, spec.trigger, actor, **_fields(spec.trigger, rng, fake, depts, case))
+            fire(case, spec.trigger, actor, **_fields(case, spec.trigger, actor, rng, fake, depts))
 
 
-def _fields(trigger: str, rng: random.Random, fake: Faker, depts: list[Unit], case: Case) -> dict:
-    if trigger in ("escalate", "send_back", "return"):
-        return {"reason": fake.sentence()}
-    if trigger == "resolve":
-        fields = {"resolution": fake.sentence()}
-        if rng.random() < 0.3:
-            fields["funds"] = f"{rng.randint(1, 500) / 10:.1f}"
-        if rng.random() < 0.1:
-            fields["donations"] = f"{rng.randint(1, 50) / 10:.1f}"
-        return fields
-    if trigger == "explain":
-        return {"explanation": fake.sentence(),
-                "revisit_on": (calendar.today() + timedelta(days=90)).isoformat()}
-    if trigger == "refer":
-        return {"department": rng.choice(depts).code,
-                "due_date": calendar.add_working_days(calendar.today(), 10).isoformat()}
-    if trigger == "verify":
-        return {"satisfied": rng.random() < 0.85, "note": fake.sentence()}
-    return {}
+def _fields(case: Case, trigger: str, actor: User, rng: random.Random, fake: Faker,
+            depts: list[Unit]) -> dict:
+    """Values for a trigger, by the workflow's field types: the `when` values one of its
+    transitions asks for (the first options likelier, an unanswered call-back tried again),
+    then that transition's fields."""
+    wf = workflow_of(case)
+    specs = [t for t in wf.transitions_from(case.state) if t.trigger == trigger and actor.role in t.roles]
+    values = _when_values(case, trigger, specs, rng)
+    spec = next(t for t in specs if t.matches(values))
+    fields = dict(values)
+    for name in spec.fields:
+        if name in fields or (name not in spec.required and rng.random() < 0.7):
+            continue
+        value = _value(wf.fields[name], case, rng, fake, depts)
+        if value is not None:
+            fields[name] = value
+    return fields
+
+
+def _when_values(case: Case, trigger: str, specs: list, rng: random.Random) -> dict:
+    last = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
+                              .order_by(CaseEvent.id.desc()).limit(1)).first()
+    if last is not None and last.trigger == trigger and last.from_state == last.to_state \
+            and rng.random() < 0.8:   # an attempt that changed nothing is made again
+        return {k: last.data[k] for t in specs for k in t.when if k in last.data}
+    names = list(dict.fromkeys(k for t in specs for k in t.when))
+    values = {}
+    for name in names:
+        choices = list(dict.fromkeys(v for t in specs if name in t.when
+                                     for v in (t.when[name] if isinstance(t.when[name], list) else [t.when[name]])))
+        values[name] = rng.choices(choices, [1 / (i + 1) ** 2 for i in range(len(choices))])[0]
+    return values
+
+
+def _value(f: FieldSpec, case: Case, rng: random.Random, fake: Faker, depts: list[Unit]):
+    if f.type == "text":
+        return fake.sentence()
+    if f.type == "decimal":
+        return f"{rng.randint(1, 500) / 10:.1f}"
+    if f.type == "date":
+        return calendar.add_working_days(calendar.today(), rng.choice([5, 10, 40])).isoformat()
+    if f.type == "department":
+        return rng.choice(depts).code
+    if f.type == "departments":
+        return [d.code for d in rng.sample(depts, min(len(depts), rng.randint(0, 2)))]
+    if f.type == "choice":
+        return next(iter(f.options))
+    if f.type == "unit":   # the group whose resident it is, or its team
+        return rng.choice([u for u in (case.group, case.group.parent) if u.kind in f.kinds]).code
+    if f.type == "bool":
+        return rng.random() < 0.85
+    return None   # a group: left to its default
 
 
 # -- petitions (信访): receptions, cases taken down, long-standing cases with their owners ------

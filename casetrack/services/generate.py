@@ -26,7 +26,7 @@ from casetrack.services.accounts import hash_password
 from casetrack.services.calendar import add_working_days, now
 from casetrack.services.demo import PROBLEMS
 from casetrack.services.cases import default_workflow
-from casetrack.workflow import KEEP, TransitionSpec, Workflow
+from casetrack.workflow import KEEP, URGENCIES, TransitionSpec, Workflow
 
 BATCH = 20_000
 TARGETS_PER_GROUP = 1_000     # a county: ~150k targets, 144 groups
@@ -36,6 +36,7 @@ DEPARTMENTS = ["住建局", "环保局", "人社局", "卫健局", "教育局", 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
 SHARE_OF_SHARED = 0.2
+SHARE_OF_URGENT = 0.15
 
 
 @dataclass
@@ -231,17 +232,23 @@ def _visits(rng: random.Random, n: int, targets: list[tuple[int, int]], cadres: 
 
 
 def _paths(wf: Workflow, kind: str) -> dict[str, list[TransitionSpec]]:
-    """For every state, the shortest list of transitions from the kind's filing state to it."""
+    """For every state, the shortest list of transitions from the kind's filing state to it
+    (each taken at its first firing: not one that waits for attempts)."""
     start = wf.filing_states[kind]
     paths: dict[str, list[TransitionSpec]] = {start: []}
     queue = deque([start])
     while queue:
         state = queue.popleft()
         for t in wf.transitions_from(state):
-            if t.dest and t.dest not in paths and all(v is True for v in t.when.values()):
+            if t.dest and t.dest not in paths and t.attempts is None:
                 paths[t.dest] = [*paths[state], t]
                 queue.append(t.dest)
     return paths
+
+
+def when_value(value):
+    """A value that meets a `when` (the first of a list)."""
+    return value[0] if isinstance(value, list) else value
 
 
 class CaseMaker:
@@ -268,6 +275,7 @@ class CaseMaker:
              created: datetime, events: list[dict]) -> dict:
         wf = self.wf
         kind = "shared" if rng.random() < SHARE_OF_SHARED else "individual"
+        urgency = URGENCIES[1] if rng.random() < SHARE_OF_URGENT else URGENCIES[0]
         state = rng.choice(self.states[kind])
         team, county = self.tree[group]
         by_level = {"group": group, "team": team, "county": county}
@@ -291,18 +299,30 @@ class CaseMaker:
             new_unit = unit if level == KEEP else by_level[level]
             data = {}
             for name in t.required:
-                ftype = wf.fields[name].type
-                if ftype == "department":
+                f = wf.fields[name]
+                ftype = f.type
+                if name in t.when:
+                    data[name] = when_value(t.when[name])
+                elif ftype == "choice":
+                    data[name] = next(iter(f.options))
+                elif ftype == "unit":   # the group whose resident it is, or its team
+                    chosen = group if "group" in f.kinds else team
+                    data[name] = self.codes[chosen]
+                    if t.to_unit == name:
+                        new_unit = chosen
+                elif ftype == "departments":
+                    data[name] = []
+                elif ftype == "department":
                     data[name], department_id = self.codes[department], department
                 elif ftype == "date":
                     day = at.date() + timedelta(days=30)
                     data[name] = day.isoformat()
-                    if name == "revisit_on":
+                    if name == wf.states[t.dest].revisit_field:
                         revisit_on = day
                     elif name == "due_date":
                         due = day
                 elif ftype == "bool":
-                    data[name] = bool(t.when.get(name, True))
+                    data[name] = True
                 else:
                     data[name] = "已处理"
             if wf.states[t.dest].remember == "resolver":
@@ -322,7 +342,8 @@ class CaseMaker:
             "group_id": group, "unit_id": unit, "department_id": department_id,
             "resolved_unit_id": resolved_unit, "state": state,
             "deadline": (due if path and "due_date" in path[-1].required
-                         else self.deadline(at.date(), wf.states[state].deadline_days)),
+                         else self.deadline(at.date(), wf.states[state].days_for(urgency, category_code))),
+            "urgency": urgency,
             "revisit_on": revisit_on, "funds": None, "donations": None, "workflow": wf.name,
             "workflow_version": wf.version, "version": 1 + len(path),  # one per transition
             "created_by_id": self.leaders.get(group), "created_at": created, "updated_at": at,

@@ -202,6 +202,28 @@ def open_states() -> list[str]:
     return [s.name for s in default_workflow().states.values() if not s.final]
 
 
+def explained_cases(user: User):
+    """The query of the cases in a state that comes back on a date (explained); list them with
+    `section(stmt, order=REVISIT_ORDER)`, next date first."""
+    states = list(default_workflow().revisit_states())
+    return scoped_cases(user).where(Case.state.in_(states))
+
+
+REVISIT_ORDER = (Case.revisit_on.is_(None), Case.revisit_on, Case.id)
+
+
+def referred_by_teams(user: User):
+    """The query of the cases a team referred straight to a department (the last move into the
+    department's state came from a team)."""
+    wf = default_workflow()
+    referred, team_state = wf.level_state("department"), wf.level_state("team")
+    last_in = (select(func.max(CaseEvent.id)).where(CaseEvent.case_id == Case.id, CaseEvent.to_state == referred,
+                                                    CaseEvent.from_state != referred)
+               .correlate(Case).scalar_subquery())
+    from_team = select(CaseEvent.id).where(CaseEvent.id == last_in, CaseEvent.from_state == team_state).exists()
+    return scoped_cases(user).where(Case.state == referred, from_team)
+
+
 def by_urgency(stmt, limit: int = 200) -> list[Case]:
     """The cases of a query, overdue first, then by deadline, then oldest first."""
     order = (case((overdue(), 0), else_=1), Case.deadline.is_(None), Case.deadline, Case.id)
@@ -224,19 +246,29 @@ class Section:
     cases: list[Case]
 
 
-def section(stmt, limit: int = BOARD_ROWS) -> Section:
-    """The figures of a case query and its `limit` most urgent cases; the rest are one link away."""
+def section(stmt, limit: int = BOARD_ROWS, order: tuple | None = None) -> Section:
+    """The figures of a case query and its `limit` most urgent cases (or first by `order`); the
+    rest are one link away."""
     figures = db.session.execute(stmt.with_only_columns(
         func.count(Case.id), func.sum(case((overdue(), 1), else_=0)),
         func.sum(case((due_this_week(), 1), else_=0)))).one()
     total, late, week = (n or 0 for n in figures)
-    return Section(total, late, week, by_urgency(stmt, limit) if total else [])
+    if not total:
+        return Section(total, late, week, [])
+    rows = by_urgency(stmt, limit) if order is None \
+        else list(db.session.scalars(stmt.order_by(*order).limit(limit)))
+    return Section(total, late, week, rows)
 
 
 def waiting_for(user: User, states: list[str] | None = None):
     """The query of the cases my unit holds in a state where my role may act (see `section`)."""
     states = acting_states(user.role) if states is None else states
-    return scoped_cases(user).where(Case.unit_id == user.unit_id, Case.state.in_(states))
+    stmt = scoped_cases(user).where(Case.unit_id == user.unit_id, Case.state.in_(states))
+    resting = list(default_workflow().revisit_states())
+    if resting:  # an explained case comes back on its revisit day
+        stmt = stmt.where(or_(Case.state.not_in(resting), Case.revisit_on.is_(None),
+                              Case.revisit_on <= today()))
+    return stmt
 
 
 def state_counts(stmt, *by) -> list[tuple]:

@@ -68,7 +68,6 @@ from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, DailyFigure, Extension, Target, Unit, User, Visit, visit_cadres
 from casetrack.models.cases import FEEDBACK
 from casetrack.services.calendar import SHANGHAI, add_working_days
-from casetrack.workflow import KEEP
 
 Key = tuple[int, date, str, str]
 Figures = dict[Key, list[int]]   # key -> [n, funds, donations]
@@ -123,19 +122,34 @@ class Rules:
         self.wf = wf
         self.final = {s.name for s in wf.states.values() if s.final}
         self.resolved = {s.name for s in wf.states.values() if s.remember == "resolver"}
-        self.explained = {s.name for s in wf.states.values() if s.level == KEEP and not s.final}
+        # awaiting a call-back: resolved, or handed down for someone else to make the call
+        self.awaiting = self.resolved | {s.name for s in wf.states.values() if s.awaits_callback}
+        self.explained = wf.explained_states()
         self.filing = wf.filing_states
         self.paused = {s.name for s in wf.states.values() if s.pauses_clock}
         self.pause_pending = bool(wf.extensions and wf.extensions.pause_while_pending)
         self.deadlines: dict[tuple[date, int], date] = {}
         self.solving = wf.counting("solved")
-        # the events whose data a figure reads (the `when` of a transition that counts as solved)
-        self.read_data = tuple(sorted({t.trigger for t in self.solving} | {FEEDBACK}))
+        self.flags = sorted({t.flag for t in wf.transitions if t.flag})
+        # the events whose data a figure reads (the `when` of a transition that counts as solved,
+        # a transition's flag)
+        self.read_data = tuple(sorted({t.trigger for t in self.solving}
+                                      | {t.trigger for t in wf.transitions if t.flag} | {FEEDBACK}))
 
     def solves(self, trigger: str, src: str, dest: str, data: dict | None) -> bool:
         """Whether an event is a transition the workflow counts as solved (`counts_as: solved`)."""
         return any(t.trigger == trigger and src in t.sources and (t.dest is None or t.dest == dest)
-                   and all((data or {}).get(k) == v for k, v in t.when.items()) for t in self.solving)
+                   and t.matches(data or {}) for t in self.solving)
+
+    def callback(self, trigger: str, src: str, dest: str, data: dict | None) -> str:
+        """A call-back's outcome as counted: satisfied (it counts as solved), a transition's flag
+        (counted apart: closed as unreachable), reworked (reopened) or closed (otherwise)."""
+        if self.solves(trigger, src, dest, data):
+            return "satisfied"
+        flag = next((f for f in self.flags if (data or {}).get(f) is True), None)
+        if flag:
+            return f"flag:{flag}"
+        return "closed" if dest in self.final else "reworked"
 
 
 # -- one case --------------------------------------------------------------------------------
@@ -197,8 +211,8 @@ def case_figures(case, events: list, extensions: list, rules: Rules, kinds: dict
         if dest in rules.explained and src not in rules.explained and first:
             add(day, "explained")
             explained = (day, answer)
-        if src in rules.resolved:
-            add(day, "callback", "satisfied" if dest in rules.final else "reworked")
+        if src in rules.awaiting and dest not in rules.awaiting:
+            add(day, "callback", rules.callback(trigger, src, dest, data))
         if dest in rules.final:
             closure = (day, answer)
             add(day, "closed")

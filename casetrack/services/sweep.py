@@ -25,7 +25,7 @@ from casetrack.services.calendar import add_working_days, now, nth_workday_back,
 from casetrack.services.cases import fire_many, registry
 from casetrack.services.clock import running_clock
 from casetrack.services.errors import ServiceError
-from casetrack.services.notices import REPORT_LATE, Digests
+from casetrack.services.notices import REPORT_LATE, Digests, notify
 from casetrack.services.summaries import local_day
 from casetrack.workflow import Workflow
 
@@ -81,6 +81,39 @@ def sweep_deadlines(batch: int | None = None, after_batch: Callable[[], None] | 
         done["report_late"] = late
     digests.mail()
     return done
+
+
+def sweep_revisits() -> int:
+    """Bring back the explained cases whose revisit day has come; flushes, the caller commits.
+    Returns how many."""
+    return sum(_revisits(wf, today()) for wf in registry().workflows.values())
+
+
+REVISIT_EVENT = "revisit_due"  # the timeline's entry: the case is back on its holder's inbox
+
+
+def _revisits(wf: Workflow, day) -> int:
+    """Explained cases whose revisit day (the state's `revisit` field) has come: each gets an
+    event on its timeline and a notice to the unit holding it, once per revisit day (its inbox
+    shows it from that day: queries.waiting_for)."""
+    states = wf.revisit_states()
+    if not states:
+        return 0
+    cases = db.session.scalars(
+        select(Case).where(Case.workflow == wf.name, Case.workflow_version == wf.version,
+                           Case.state.in_(states), Case.revisit_on <= day,
+                           or_(Case.revisit_told_for.is_(None), Case.revisit_told_for != Case.revisit_on))
+        .order_by(Case.id).limit(BATCH).with_for_update(of=Case, skip_locked=True)).all()
+    for case in cases:
+        field = wf.fields[states[case.state]]
+        case.revisit_told_for = case.revisit_on
+        db.session.add(CaseEvent(case_id=case.id, at=now(), actor_id=None, trigger=REVISIT_EVENT,
+                                 from_state=case.state, to_state=case.state, from_unit_id=case.unit_id,
+                                 to_unit_id=case.unit_id, data={field.name: case.revisit_on.isoformat()}))
+        notify("revisit", case, f"{field.label.get('zh', field.name)}：{case.revisit_on.isoformat()}",
+               unit=case.unit)
+    db.session.flush()
+    return len(cases)
 
 
 class _Dates(dict):

@@ -22,6 +22,7 @@ from casetrack.services.calendar import calendar_known, today
 from casetrack.services.cases import whole_number
 from casetrack.services.dashboard import DASHBOARD_ROLES
 from casetrack.services.errors import ServiceError
+from casetrack.services.sweep import REVISIT_EVENT
 from casetrack.web.inputs import IdConverter, Request, refuse_bad_text, refuse_empty_dates
 from casetrack.web.openapi import DESCRIBED
 
@@ -203,8 +204,10 @@ def trigger_label(wf, event) -> str:
     """What a timeline event was, in the current language (by the transition it fired)."""
     if event.trigger == "file":
         return _("Filing")
-    if event.trigger in EVENT_LABELS:
-        return str(EVENT_LABELS[event.trigger])
+    system = {"overdue": _("Overdue"), "pre_warning": _("Deadline approaching"),
+              REVISIT_EVENT: _("Revisit day reached"), **EVENT_LABELS}
+    if event.trigger in system:
+        return str(system[event.trigger])
     if event.trigger == "take_down":
         return _("Taken down to the grass roots (带案下访)")
     spec = next((t for t in wf.transitions

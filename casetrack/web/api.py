@@ -95,7 +95,7 @@ def case_json(case: Case, **pending) -> dict[str, Any]:
     clock = clock_json(case, wf, **pending)
     return {
         "id": case.id, "title": case.title, "description": case.description,
-        "category": case.category.code, "kind": case.kind, "state": case.state,
+        "category": case.category.code, "kind": case.kind, "urgency": case.urgency, "state": case.state,
         "state_label": wf.states[case.state].label,
         "unit": case.unit.code, "unit_name": case.unit.name, "group": case.group.code,
         "department": case.department.code if case.department else None,
@@ -196,7 +196,8 @@ def units():
                         "headers": {"Location": {"schema": {"type": "string"}}}}})
 def create_case():
     data = body()
-    fields = {"title", "description", "category", "kind", "resident", "target", "visit", "location", "address", "workflow"}
+    fields = {"title", "description", "category", "kind", "resident", "target", "visit", "location", "address",
+              "workflow", "urgency"}
     unknown = {k: _("This action takes no such field.") for k in data if k not in fields}
     if unknown:
         raise ValidationFailed(unknown)
@@ -206,7 +207,8 @@ def create_case():
                          category=data.get("category"), kind=data.get("kind"),
                          resident=data.get("resident"), target=data.get("target"),
                          visit=data.get("visit"), location=data.get("location"),
-                         address=data.get("address"), workflow=data.get("workflow"))
+                         address=data.get("address"), workflow=data.get("workflow"),
+                         urgency=data.get("urgency"))
         # A case filed just now has no extension pending: no query for it.
         return case_json(case, pending=None), 201, {"Location": url_for(".case", case_id=case.id)}
     return once("create_case", data, file)

@@ -9,7 +9,8 @@ from casetrack.models import Case
 from casetrack.services.cases import default_workflow, scoped_cases
 from casetrack.services.errors import Forbidden
 from casetrack.services.progress import last_reports
-from casetrack.services.queries import (Section, open_states, section, state_counts, team_board,
+from casetrack.services.queries import (REVISIT_ORDER, Section, explained_cases, open_states,
+                                        referred_by_teams, section, state_counts, team_board,
                                         waiting_for)
 
 bp = Blueprint("boards", __name__, url_prefix="/boards")
@@ -57,6 +58,7 @@ def county():
     referred = wf.level_state("department")
     verifying = [s.name for s in wf.states.values() if s.remember == "resolver"]
     held = current_user.unit.code
+    resting = list(wf.revisit_states())
     sections = [
         ("incoming", _("Incoming escalations"), section(waiting_for(current_user, [incoming])),
          {"held_by": held, "state": incoming}),
@@ -64,6 +66,12 @@ def county():
          section(scoped_cases(current_user).where(Case.state == referred)), {"state": referred}),
         ("verifying", _("Awaiting verification"), section(waiting_for(current_user, verifying)),
          {"held_by": held, **({"state": verifying[0]} if len(verifying) == 1 else {})}),
+        # a team's own referrals, which the office may take over
+        ("team_referred", _("Referred by work teams"), section(referred_by_teams(current_user)),
+         {"state": referred}),
+        ("explained", _("Explained, with the revisit date"),
+         section(explained_cases(current_user), order=REVISIT_ORDER),
+         {"state": resting[0]} if len(resting) == 1 else {}),
     ]
     shown = [c.id for _key, _title, sec, _link in sections for c in sec.cases]
     return render_template("boards/county.html", sections=sections, totals=open_counts(),

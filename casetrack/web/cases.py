@@ -43,6 +43,8 @@ class FileCaseForm(LocationFields, FlaskForm):
     kind = SelectField(_l("Kind"), validate_choice=False,
                        choices=choices([("individual", _l("Individual problem (个性)")),
                                         ("shared", _l("Shared problem (共性)"))]))
+    urgency = SelectField(_l("Urgency"), validate_choice=False, default="normal",
+                          choices=choices([("normal", _l("Normal")), ("urgent", _l("Urgent"))]))
     title = StringField(_l("Title"), render_kw={"maxlength": 200})
     description = TextAreaField(_l("Description"))
     resident_name = StringField(_l("Resident's name"), render_kw={"maxlength": 60})
@@ -93,7 +95,7 @@ def new():
         try:
             case = file_case(current_user, title=form.title.data,
                              description=form.description.data, category=form.category.data,
-                             kind=form.kind.data,
+                             kind=form.kind.data, urgency=form.urgency.data,
                              resident={"name": form.resident_name.data,
                                        "phone": form.resident_phone.data,
                                        "address": form.resident_address.data},
@@ -120,13 +122,30 @@ def _show(case, errors=None, typed=None, open_trigger=None, stale=False, status=
                                 .order_by(Unit.code)) if team else []
     from casetrack.services.petitions import may_take_down, take_downs_of
     map_url = amap_url(case.lat, case.long) if case.lat is not None and case.long is not None else None
+    actions = allowed_triggers(case, current_user)
     return render_template("cases/show.html", case=case, wf=wf, events=case_events(case), map_url=map_url,
                            attachments=case_attachments(case), may_attach=may_attach(case, current_user),
                            photo_input=PHOTO_INPUT,
                            take_downs=take_downs_of(case), may_take_down=may_take_down(current_user),
-                           actions=allowed_triggers(case, current_user), errors=errors or {},
+                           actions=actions, errors=errors or {}, unit_choices=unit_choices(case, wf, actions),
                            typed=typed or {}, open_trigger=open_trigger, stale=stale,
                            departments=list(departments), groups=list(groups)), status
+
+
+def unit_choices(case, wf, actions) -> dict[str, list[Unit]]:
+    """The units each `unit` field of the actions offered may name, in tree order."""
+    out: dict[str, list[Unit]] = {}
+    for name in {f for t in actions for f in t.fields if wf.fields[f].type == "unit"}:
+        f = wf.fields[name]
+        if f.within == "filing":
+            out[name] = [u for u in (case.group, *[case.group.ancestor(k) for k in f.kinds]) if u and u.kind in f.kinds]
+            out[name] = list(dict.fromkeys(out[name]))
+            continue
+        county = case.group.ancestor("county")
+        out[name] = list(db.session.scalars(select(Unit).where(
+            Unit.path.startswith(county.path), Unit.kind.in_(f.kinds), Unit.active.is_(True))
+            .order_by(Unit.path))) if county else []
+    return out
 
 
 @bp.get("/cases/<int:case_id>")
@@ -139,8 +158,9 @@ def act(case_id: int, trigger: str):
     case = get_case(current_user, case_id)
     spec = next((t for t in allowed_triggers(case, current_user) if t.trigger == trigger), None)
     wf = workflow_of(case)
+    names = sum(wf.trigger_fields(case.state, trigger, current_user.role), ()) if spec else ()
     fields = {name: request.form.getlist(name) if wf.fields[name].type == "departments"
-              else request.form.get(name, "") for name in (spec.fields if spec else ())}
+              else request.form.get(name, "") for name in names}
     try:
         if spec is not None and spec.photos is not None:
             _attach_all(case, request.files.getlist("photos"), spec.photos.stage, "photos")

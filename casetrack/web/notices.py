@@ -22,7 +22,7 @@ KIND_LABELS = {
     "referral": _l("Referred to my unit"), "pre_warning": _l("Deadline approaching"),
     "overdue": _l("Overdue"), "supervision": _l("Supervision note"),
     "callback": _l("Call-back result"), "extension": _l("Extension"),
-    "shared_problem": _l("Linked into a shared problem"),
+    "shared_problem": _l("Linked into a shared problem"), "revisit": _l("Revisit day reached"),
     "answer": _l("Answer to tell the resident"), "report_late": _l("Progress report due"),
 }
 

@@ -12,6 +12,7 @@ from apispec import APISpec
 from flask import Blueprint, Flask, current_app, jsonify, render_template
 
 from casetrack.services.cases import MAX_ID
+from casetrack.workflow import URGENCIES
 
 API_PREFIX = "/api/v1"
 DESCRIBED = (API_PREFIX + "/", "/open311/")
@@ -87,11 +88,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                                              "description": "metres"}}},
     "Case": {"type": "object", "required": [
         "id", "title", "description", "category", "kind", "state", "state_label", "unit", "unit_name",
-        "group", "department", "deadline", "overdue", "revisit_on", "funds", "donations", "resident",
+        "group", "department", "deadline", "overdue", "revisit_on", "urgency", "funds", "donations", "resident",
         "target", "visit", "source", "owner", "workflow", "workflow_version", "version", "created_at", "updated_at"],
         "properties": {
             "id": {"type": "integer"}, "title": {"type": "string"}, "description": {"type": "string"},
             "category": {"type": "string"}, "kind": {"type": "string", "enum": ["individual", "shared"]},
+            "urgency": {"type": "string", "enum": list(URGENCIES)},
             "state": {"type": "string"}, "state_label": ref("Label"),
             "unit": {"type": "string", "description": "code of the unit handling it now"},
             "unit_name": {"type": "string"}, "group": {"type": "string", "description": "the filing group"},
@@ -148,6 +150,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                                "description": {"type": "string", "maxLength": 4000},
                                "category": {"type": "string", "description": "a category code"},
                                "kind": {"type": "string", "enum": ["individual", "shared"]},
+                               "urgency": {"type": ["string", "null"], "enum": [*URGENCIES, None],
+                                           "description": "normal (default) or urgent: the deadline may be shorter"},
                                "resident": ref("Resident"),
                                "target": nullable(["integer", "string"]),
                                "visit": nullable(["integer", "string"]),
@@ -245,6 +249,8 @@ FIELD_TYPES = {"text": {"type": "string"}, "date": {"type": "string", "format": 
                "decimal": {"type": ["string", "number"]}, "bool": {"type": ["boolean", "string"]},
                "department": {"type": "string", "description": "a department's code"},
                "group": {"type": "string", "description": "a group's code"},
+               "unit": {"type": "string", "description": "a work team's or group's code"},
+               "choice": {"type": "string"},
                "departments": {"type": ["array", "string"], "items": {"type": "string"},
                                "description": "department codes (a list, or text split at commas)"},
                "user": {"type": ["string", "integer"], "description": "a user's username or id"}}
@@ -261,7 +267,10 @@ def transition_schema() -> dict[str, Any]:
         "version": {"type": ["integer", "string"], "description": "the case's version as you read it"}}
     for wf in flows:
         for name, field in wf.fields.items():
-            props.setdefault(name, {**FIELD_TYPES[field.type], "description": field.label.get("en", name)})
+            if name not in props:
+                props[name] = {**FIELD_TYPES[field.type], "description": field.label.get("en", name)}
+                if field.options:
+                    props[name]["enum"] = list(field.options)
     return {"type": "object", "required": ["trigger", "version"], "properties": props,
             "additionalProperties": False,
             "description": "Fields each trigger needs: " + "; ".join(

@@ -11,12 +11,17 @@ from transitions import Machine
 ROLES = ("group_member", "group_leader", "team_leader", "county_officer",
          "department_handler", "admin")
 UNIT_KINDS = ("province", "city", "county", "department", "team", "group")
-FIELD_TYPES = ("text", "date", "decimal", "bool", "department", "group", "departments", "user")
+FIELD_TYPES = ("text", "date", "decimal", "bool", "department", "group", "choice", "unit",
+               "departments", "user")
 # Who acts on a case in a state: the unit holding it (default), or the user its user field named
 # (the case's owner, e.g. the leader who owns a petition case, 包案领导).
 HELD_BY = ("unit", "owner")
 # Where a workflow's cases come from (Case.source).
 SOURCES = ("visit", "petition")
+# Where a `unit` field's unit may be: anywhere in the case's county, or the filing group or a unit
+# above it (the group or team whose resident it is).
+UNIT_WITHIN = ("county", "filing")
+URGENCIES = ("normal", "urgent")  # a case's urgency (紧急 / 一般), filed with it
 KEEP = "keep"
 # Sums a case keeps (万元): a decimal field of one of these names adds to the case's total.
 DECIMAL_FIELDS = ("funds", "donations")
@@ -43,6 +48,11 @@ class FieldSpec:
     type: str
     label: dict[str, str]
     roles: frozenset[str] = frozenset()   # a user field: the roles the named user may have
+    options: dict[str, dict[str, str]] = field(default_factory=dict)  # a choice's values and labels
+    kinds: tuple[str, ...] = ()            # a unit field: the kinds of unit it may name
+    within: str = "county"                 # a unit field: where the unit may be (UNIT_WITHIN)
+    alias_of: tuple[str, dict[Any, str]] | None = None  # (choice field, this field's value -> option)
+    waives: tuple[str, ...] = ()           # an alias: fields asked for since, not needed with it
 
 
 @dataclass(frozen=True)
@@ -90,8 +100,39 @@ class StateSpec:
     remember: str | None
     pauses_clock: bool = False
     auto_escalate: AutoEscalate | None = None
-    report_every: int | None = None   # working days between progress reports the holder owes
-    held_by: str = "unit"
+    revisit_field: str | None = None       # a date field: the case comes back to its holder that day
+    awaits_callback: bool = False          # a state of a delegated call-back (counted as one)
+    deadline_rule: DeadlineRule | None = None
+    report_every: int | None = None        # working days between progress reports the holder owes
+    held_by: str = "unit"                  # who acts on the case here (HELD_BY)
+
+    def days_for(self, urgency: str, category: str | None) -> int | None:
+        """The working days to act, for a case of this urgency and category."""
+        if self.deadline_rule is None:
+            return self.deadline_days
+        return self.deadline_rule.days(urgency, category)
+
+
+@dataclass(frozen=True)
+class DeadlineRule:
+    """`deadline_days` as a mapping: urgent cases get `urgent` days, others their category's or
+    the default."""
+    default: int
+    urgent: int | None
+    by_category: dict[str, int]
+
+    def days(self, urgency: str, category: str | None) -> int:
+        if urgency == "urgent" and self.urgent:
+            return self.urgent
+        return self.by_category.get(category or "", self.default)
+
+
+@dataclass(frozen=True)
+class Attempts:
+    """A transition taken only at the `count`th attempt of its trigger with the same values
+    (on as many different days when `distinct_days`) since the case entered its state."""
+    count: int
+    distinct_days: bool
 
 
 @dataclass(frozen=True)
@@ -119,8 +160,20 @@ class TransitionSpec:
     label: dict[str, str]
     notice: str = "new_case"        # the notice the new holder gets when the case changes hands
     after: tuple[str, ...] = ()     # what follows the transition (AFTER_ACTIONS), in order
+    to_unit: str | None = None      # a unit field naming the new holder (dest follows its kind
+                                    # unless `dest` is set)
+    stay: bool = False              # the case stays in its state (an attempt recorded)
+    attempts: Attempts | None = None
+    flag: str | None = None         # added to the event's data as {flag: true}: counted apart
+    flag_label: dict[str, str] = field(default_factory=dict)
+    reach: str = "holder"           # who may fire: the holding unit, or anyone whose scope has it
     counts_as: str | None = None    # a bulletin figure the transition counts in (COUNTS_AS)
     photos: PhotoRule | None = None  # photos it takes, bound to its event
+
+    def matches(self, values: dict[str, Any]) -> bool:
+        """The fields given satisfy `when` (a value, or a list of values one of which)."""
+        return all(values.get(k) in v if isinstance(v, list) else values.get(k) == v
+                   for k, v in self.when.items())
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -159,6 +212,27 @@ class Workflow:
         """The kinds of unit that hold cases, in the file's order."""
         return list(dict.fromkeys(s.level for s in self.states.values() if s.level != KEEP))
 
+    def trigger_fields(self, state: str, trigger: str, role: str | None = None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(required, optional) fields of a trigger from a state, over its transitions the role
+        may fire: required where every one of them needs the field."""
+        specs = [t for t in self.transitions_from(state) if t.trigger == trigger
+                 and (role is None or role in t.roles)]
+        names = list(dict.fromkeys(f for t in specs for f in t.fields))
+        required = tuple(f for f in names if all(f in t.required for t in specs))
+        return required, tuple(f for f in names if f not in required)
+
+    def flag_labels(self) -> dict[str, dict[str, str]]:
+        """The labels of the flags transitions add to their events' data."""
+        return {t.flag: t.flag_label for t in self.transitions if t.flag}
+
+    def revisit_states(self) -> dict[str, str]:
+        """state -> its date field, for the states whose cases come back on a date."""
+        return {s.name: s.revisit_field for s in self.states.values() if s.revisit_field}
+
+    def explained_states(self) -> set[str]:
+        """The states of a case explained to the people: kept on the books, its clock stopped."""
+        return {s.name for s in self.states.values() if s.level == KEEP and s.pauses_clock and not s.final}
+
     def level_state(self, unit_kind: str) -> str | None:
         """The handling state of a kind of unit: the first state of that level in the file."""
         return next((s.name for s in self.states.values() if s.level == unit_kind), None)
@@ -179,7 +253,8 @@ class Workflow:
                          f" [level {s.level}{days}{', final' if s.final else ''}{extra}]")
         lines.append("transitions:")
         for t in self.transitions:
-            dest = t.dest or f"back to {t.back_to}"
+            dest = ("(stays)" if t.stay else f"the unit in {t.to_unit}" + (f" in {t.dest}" if t.dest else "")
+                    if t.stay or t.to_unit else t.dest or f"back to {t.back_to}")
             cond = "".join(f" when {k}={v}" for k, v in t.when.items())
             lines.append(f"  {t.trigger:<10} {','.join(t.sources)} -> {dest}{cond}"
                          f"  roles={','.join(sorted(t.roles))}"
@@ -241,7 +316,8 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
     fields: dict[str, FieldSpec] = {}
     for fname, spec in (data.get("fields") or {}).items():
         where = f"{path}: fields.{fname}"
-        _check_keys(where, spec, {"type", "label", "roles"}, {"type"})
+        _check_keys(where, spec, {"type", "label", "roles", "options", "kinds", "within", "alias_of"},
+                    {"type"})
         if spec["type"] not in FIELD_TYPES:
             raise WorkflowError(f"{where}.type: unknown type {spec['type']!r} (known: {', '.join(FIELD_TYPES)})")
         if (spec["type"] == "user") != ("roles" in spec):
@@ -252,9 +328,12 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
         if spec["type"] == "decimal" and fname not in DECIMAL_FIELDS:
             raise WorkflowError(f"{where}: a decimal field adds up on the case; "
                                 f"known: {', '.join(DECIMAL_FIELDS)}")
-        fields[fname] = FieldSpec(fname, spec["type"], _label(where, spec.get("label", fname)),
-                                  _role_set(f"{where}.roles", spec["roles"], roles) if "roles" in spec
-                                  else frozenset())
+        fields[fname] = _field_extras(where, spec, FieldSpec(
+            fname, spec["type"], _label(where, spec.get("label", fname)),
+            _role_set(f"{where}.roles", spec["roles"], roles) if "roles" in spec else frozenset()))
+    for fname, spec in (data.get("fields") or {}).items():
+        if "alias_of" in spec:
+            fields[fname] = _alias(f"{path}: fields.{fname}.alias_of", spec["alias_of"], fields[fname], fields)
 
     states: dict[str, StateSpec] = {}
     if not isinstance(data["states"], dict) or not data["states"]:
@@ -262,7 +341,8 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
     for sname, spec in data["states"].items():
         where = f"{path}: states.{sname}"
         _check_keys(where, spec, {"label", "level", "deadline_days", "final", "remember", "pauses_clock",
-                                 "auto_escalate", "report_every", "held_by"}, {"level"})
+                                 "auto_escalate", "revisit", "awaits_callback",
+                                 "report_every", "held_by"}, {"level"})
         held_by = spec.get("held_by", "unit")
         if held_by not in HELD_BY:
             raise WorkflowError(f"{where}.held_by: must be one of {', '.join(HELD_BY)}")
@@ -273,7 +353,10 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
         if spec["level"] not in UNIT_KINDS + (KEEP,):
             raise WorkflowError(f"{where}.level: unknown level {spec['level']!r} "
                                 f"(known: {', '.join(UNIT_KINDS + (KEEP,))})")
-        days = spec.get("deadline_days")
+        days, rule = spec.get("deadline_days"), None
+        if isinstance(days, dict):
+            rule = _deadline_rule(f"{where}.deadline_days", days)
+            days = rule.default
         if days is not None and (not isinstance(days, int) or isinstance(days, bool) or days < 1):
             raise WorkflowError(f"{where}.deadline_days: must be a positive whole number")
         pauses = spec.get("pauses_clock", False)
@@ -283,7 +366,10 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
             raise WorkflowError(f"{where}.pauses_clock: a state that pauses the clock has no deadline_days")
         states[sname] = StateSpec(sname, _label(where, spec.get("label", sname)), spec["level"],
                                   days, bool(spec.get("final", False)), spec.get("remember"), pauses,
-                                  held_by=held_by)
+                                  revisit_field=_revisit(f"{where}.revisit", spec.get("revisit"), fields),
+                                  awaits_callback=_flag_value(f"{where}.awaits_callback",
+                                                              spec.get("awaits_callback", False)),
+                                  deadline_rule=rule, held_by=held_by)
 
     filing = data["filing"]
     _check_keys(f"{path}: filing", filing, {"roles", "states", "petition_roles", "source"}, {"roles", "states"})
@@ -306,7 +392,9 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
     for i, spec in enumerate(data["transitions"]):
         where = f"{path}: transitions[{i}]"
         _check_keys(where, spec, {"trigger", "source", "dest", "roles", "fields", "optional", "when",
-                                  "label", "notice", "after", "counts_as", "photos"}, {"trigger", "source", "dest", "roles"})
+                                  "label", "notice", "after", "attempts", "flag", "reach",
+                                  "counts_as", "photos"},
+                    {"trigger", "source", "dest", "roles"})
         trigger = spec["trigger"]
         if not isinstance(trigger, str) or not trigger.isidentifier():
             raise WorkflowError(f"{where}.trigger: must be a simple name, not {trigger!r}")
@@ -315,12 +403,14 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
         for s in sources:
             if s not in states:
                 raise WorkflowError(f"{where}.source: unknown state {s!r}")
-        dest, back_to = spec["dest"], None
-        if isinstance(dest, dict):
+        dest, back_to, to_unit, stay = spec["dest"], None, None, False
+        if isinstance(dest, dict) and "back_to" in dest:
             _check_keys(f"{where}.dest", dest, {"back_to"}, {"back_to"})
             back_to, dest = dest["back_to"], None
             if back_to not in BACK_TO:
                 raise WorkflowError(f"{where}.dest.back_to: must be one of {', '.join(BACK_TO)}")
+        elif isinstance(dest, dict):
+            dest, to_unit, stay = _dynamic_dest(f"{where}.dest", dest, states, fields)
         elif dest not in states:
             raise WorkflowError(f"{where}.dest: unknown state {dest!r}")
         t_roles = frozenset(_names(f"{where}.roles", spec["roles"]))
@@ -333,6 +423,9 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
                 raise WorkflowError(f"{where}.fields: unknown field {f!r}")
         when = spec.get("when") or {}
         _check_keys(f"{where}.when", when, set(required))
+        _check_when(f"{where}.when", when, fields)
+        if to_unit is not None and to_unit not in required:
+            raise WorkflowError(f"{where}.dest.to_unit: {to_unit!r} must be one of the fields")
         if dest is not None and states[dest].level == "department" and not any(
                 fields[f].type == "department" for f in required):
             raise WorkflowError(f"{where}.fields: a move to a department needs a department field")
@@ -344,10 +437,14 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
             if action not in AFTER_ACTIONS:
                 raise WorkflowError(f"{where}.after: unknown action {action!r} "
                                     f"(allowed: {', '.join(AFTER_ACTIONS)})")
-        transitions.append(TransitionSpec(trigger, sources, dest, back_to, t_roles, required,
-                                          optional, dict(when),
-                                          _label(where, spec.get("label", trigger)), notice, after,
-                                          photos=_photos(f"{where}.photos", spec.get("photos"))))
+        transitions.append(TransitionSpec(
+            trigger, sources, dest, back_to, t_roles, required, optional, dict(when),
+            _label(where, spec.get("label", trigger)), notice, after, to_unit, stay,
+            _attempts(f"{where}.attempts", spec.get("attempts"), when),
+            *_flag(f"{where}.flag", spec.get("flag"), fields),
+            _reach(f"{where}.reach", spec.get("reach", "holder")),
+            _counts_as(f"{where}.counts_as", spec.get("counts_as")),
+            photos=_photos(f"{where}.photos", spec.get("photos"))))
 
     for sname, spec in data["states"].items():
         if spec.get("auto_escalate") is not None:
@@ -357,8 +454,6 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
         if spec.get("report_every") is not None:
             states[sname] = replace(states[sname], report_every=_whole(
                 f"{path}: states.{sname}.report_every", spec["report_every"], 1))
-    transitions = [_counts_as(f"{path}: transitions[{i}] ({t.trigger})", spec, t)
-                   for i, (spec, t) in enumerate(zip(data["transitions"], transitions))]
     wf = Workflow(name, version, path, _label(f"{path}: label", data.get("label", name)), states,
                   fields, transitions, filing_roles, dict(filing["states"]),
                   _warn_at(f"{path}: deadlines", data.get("deadlines")),
@@ -389,6 +484,138 @@ def _role_set(where: str, value: Any, roles: tuple[str, ...]) -> frozenset[str]:
     return names
 
 
+def _field_extras(where: str, spec: dict, f: FieldSpec) -> FieldSpec:
+    """A choice's `options` (value: label), a unit field's `kinds` and `within`."""
+    extra = {k for k in ("options", "kinds", "within") if k in spec}
+    allowed = {"choice": {"options"}, "unit": {"kinds", "within"}}.get(f.type, set())
+    for key in sorted(extra - allowed):
+        raise WorkflowError(f"{where}.{key}: only for a field of type {'choice' if key == 'options' else 'unit'}")
+    if f.type == "choice":
+        options = spec.get("options")
+        if not isinstance(options, dict) or not options or not all(isinstance(k, str) for k in options):
+            raise WorkflowError(f"{where}.options: must be a mapping like {{value: {{zh: ..., en: ...}}}}")
+        return replace(f, options={k: _label(f"{where}.options.{k}", v) for k, v in options.items()})
+    if f.type == "unit":
+        kinds = _names(f"{where}.kinds", spec.get("kinds", ["team", "group"]))
+        for kind in kinds:
+            if kind not in ("team", "group"):
+                raise WorkflowError(f"{where}.kinds: {kind!r}: a unit field names teams or groups")
+        within = spec.get("within", "county")
+        if within not in UNIT_WITHIN:
+            raise WorkflowError(f"{where}.within: must be one of {', '.join(UNIT_WITHIN)}")
+        return replace(f, kinds=kinds, within=within)
+    return f
+
+
+def _alias(where: str, spec: Any, f: FieldSpec, fields: dict[str, FieldSpec]) -> FieldSpec:
+    """`alias_of: {field: CHOICE, values: {true: OPTION, ...}, waives: [F]}`: an older field that
+    still works, read as a value of a choice field, without the fields asked for since (F)."""
+    _check_keys(where, spec, {"field", "values", "waives"}, {"field", "values"})
+    target = fields.get(spec["field"])
+    if target is None or target.type != "choice":
+        raise WorkflowError(f"{where}.field: must name a choice field")
+    values = spec["values"]
+    if not isinstance(values, dict) or not values:
+        raise WorkflowError(f"{where}.values: must be a mapping of this field's values to options")
+    for option in values.values():
+        if option not in target.options:
+            raise WorkflowError(f"{where}.values: {option!r} is not an option of {target.name!r}")
+    waives = _names(f"{where}.waives", spec.get("waives", []))
+    for name in waives:
+        if name not in fields:
+            raise WorkflowError(f"{where}.waives: unknown field {name!r}")
+    return replace(f, alias_of=(target.name, dict(values)), waives=waives)
+
+
+def _deadline_rule(where: str, spec: Any) -> DeadlineRule:
+    _check_keys(where, spec, {"default", "urgent", "by_category"}, {"default"})
+    by_category = spec.get("by_category") or {}
+    if not isinstance(by_category, dict):
+        raise WorkflowError(f"{where}.by_category: must be a mapping of category codes to days")
+    return DeadlineRule(_whole(f"{where}.default", spec["default"], 1),
+                        _whole(f"{where}.urgent", spec["urgent"], 1) if "urgent" in spec else None,
+                        {str(k): _whole(f"{where}.by_category.{k}", v, 1) for k, v in by_category.items()})
+
+
+def _revisit(where: str, spec: Any, fields: dict[str, FieldSpec]) -> str | None:
+    """`revisit: {field: F}`: F, a date field, is the day the case comes back to its holder."""
+    if spec is None:
+        return None
+    _check_keys(where, spec, {"field"}, {"field"})
+    if spec["field"] not in fields or fields[spec["field"]].type != "date":
+        raise WorkflowError(f"{where}.field: must name a date field")
+    return spec["field"]
+
+
+def _flag_value(where: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise WorkflowError(f"{where}: must be true or false")
+    return value
+
+
+def _dynamic_dest(where: str, spec: dict, states: dict[str, StateSpec],
+                  fields: dict[str, FieldSpec]) -> tuple[str | None, str | None, bool]:
+    """(dest, to_unit, stay) of `{to_unit: FIELD[, state: S]}` or `{stay: true}`."""
+    if "stay" in spec:
+        _check_keys(where, spec, {"stay"})
+        if spec["stay"] is not True:
+            raise WorkflowError(f"{where}.stay: must be true")
+        return None, None, True
+    _check_keys(where, spec, {"to_unit", "state"}, {"to_unit"})
+    name = spec["to_unit"]
+    if name not in fields or fields[name].type != "unit":
+        raise WorkflowError(f"{where}.to_unit: must name a field of type unit")
+    state = spec.get("state")
+    if state is not None:
+        if state not in states:
+            raise WorkflowError(f"{where}.state: unknown state {state!r}")
+        if states[state].level != KEEP:
+            raise WorkflowError(f"{where}.state: {state!r} must have level keep (the field names its holder)")
+        return state, name, False
+    for kind in fields[name].kinds:
+        if not any(s.level == kind for s in states.values()):
+            raise WorkflowError(f"{where}.to_unit: no state of level {kind!r} to send a {kind} the case in")
+    return None, name, False
+
+
+def _check_when(where: str, when: dict, fields: dict[str, FieldSpec]) -> None:
+    for name, value in when.items():
+        f = fields[name]
+        if f.type == "choice":
+            for v in (value if isinstance(value, list) else [value]):
+                if v not in f.options:
+                    raise WorkflowError(f"{where}.{name}: {v!r} is not one of its options")
+
+
+def _attempts(where: str, spec: Any, when: dict) -> Attempts | None:
+    if spec is None:
+        return None
+    _check_keys(where, spec, {"count", "distinct_days"}, {"count"})
+    if not when:
+        raise WorkflowError(f"{where}: attempts are counted by the values of `when`; give one")
+    return Attempts(_whole(f"{where}.count", spec["count"], 2),
+                    _flag_value(f"{where}.distinct_days", spec.get("distinct_days", False)))
+
+
+def _flag(where: str, value: Any, fields: dict[str, FieldSpec]) -> tuple[str | None, dict[str, str]]:
+    """`flag: {NAME: LABEL}`: (name, label)."""
+    if value is None:
+        return None, {}
+    if not isinstance(value, dict) or len(value) != 1:
+        raise WorkflowError(f"{where}: must be one name with its label, like {{name: {{zh: ..., en: ...}}}}")
+    (name, label), = value.items()
+    if not isinstance(name, str) or not name.isidentifier() or name in fields:
+        raise WorkflowError(f"{where}: {name!r} must be a simple name that is not a field's")
+    return name, _label(f"{where}.{name}", label)
+
+
+def _reach(where: str, value: Any) -> str:
+    if value not in ("holder", "scope"):
+        raise WorkflowError(f"{where}: must be holder (only the unit holding the case) or scope "
+                            f"(any unit whose scope has the case)")
+    return value
+
+
 def _auto_escalate(where: str, spec: Any, state: StateSpec,
                    transitions: list[TransitionSpec]) -> AutoEscalate:
     _check_keys(where, spec, {"after_overdue_days", "trigger", "reason"}, {"after_overdue_days", "reason"})
@@ -405,13 +632,10 @@ def _auto_escalate(where: str, spec: Any, state: StateSpec,
                         _label(f"{where}.reason", spec["reason"]))
 
 
-def _counts_as(where: str, spec: dict, t: TransitionSpec) -> TransitionSpec:
-    figure = spec.get("counts_as")
-    if figure is None:
-        return t
-    if figure not in COUNTS_AS:
-        raise WorkflowError(f"{where}.counts_as: must be one of {', '.join(COUNTS_AS)}")
-    return replace(t, counts_as=figure)
+def _counts_as(where: str, figure: Any) -> str | None:
+    if figure is not None and figure not in COUNTS_AS:
+        raise WorkflowError(f"{where}: must be one of {', '.join(COUNTS_AS)}")
+    return figure
 
 
 def _photos(where: str, spec: Any) -> PhotoRule | None:
@@ -487,7 +711,7 @@ def _check_reachable(wf: Workflow) -> None:
     while frontier:
         state = frontier.pop()
         for t in wf.transitions_from(state):
-            for dest in ([t.dest] if t.dest else sorted(handling)):
+            for dest in _dests(wf, t, state, handling):
                 if dest not in reached:
                     reached.add(dest)
                     frontier.append(dest)
@@ -496,31 +720,44 @@ def _check_reachable(wf: Workflow) -> None:
             raise WorkflowError(f"{wf.path}: states.{sname}: unreachable from the filing states")
 
 
-def _when(conditions: dict[str, Any]):
+def _dests(wf: Workflow, t: TransitionSpec, state: str, handling: set[str]) -> list[str]:
+    if t.stay:
+        return [state]
+    if t.dest:
+        return [t.dest]
+    if t.to_unit:
+        return [wf.level_state(kind) for kind in wf.fields[t.to_unit].kinds]
+    return sorted(handling)
+
+
+def _chosen(index: int):
+    """The service picks the transition (roles, `when`, attempts); the machine takes only it."""
     def check(event) -> bool:
-        return all(event.kwargs.get("data", {}).get(k) == v for k, v in conditions.items())
+        return event.kwargs["spec"] == index
     return check
 
 
-def _holder_is(level: str, back_to: str):
+def _dest_kind_is(level: str):
     def check(event) -> bool:
-        return event.kwargs["back_to_kind"][back_to] == level
+        return event.kwargs["dest_kind"] == level
     return check
 
 
 def _build_machine(wf: Workflow) -> Machine:
-    """One Machine for the workflow; `back_to` expands into one guarded transition per level."""
+    """One Machine for the workflow; a destination that depends on a unit (`back_to`, `to_unit`)
+    expands into one guarded transition per level; `stay` is an internal transition."""
     machine_transitions = []
-    for t in wf.transitions:
-        conditions = [_when(t.when)] if t.when else []
-        if t.dest:
+    for i, t in enumerate(wf.transitions):
+        conditions = [_chosen(i)]
+        if t.dest or t.stay:
             machine_transitions.append({"trigger": t.trigger, "source": list(t.sources),
                                         "dest": t.dest, "conditions": conditions})
             continue
-        for level in wf.levels():
+        kinds = wf.fields[t.to_unit].kinds if t.to_unit else wf.levels()
+        for level in kinds:
             machine_transitions.append({
                 "trigger": t.trigger, "source": list(t.sources), "dest": wf.level_state(level),
-                "conditions": conditions + [_holder_is(level, t.back_to)]})
+                "conditions": conditions + [_dest_kind_is(level)]})
     return Machine(model=None, states=list(wf.states), transitions=machine_transitions,
                    initial=wf.filing_states["individual"], auto_transitions=False,
                    send_event=True, model_attribute="state")

@@ -1,13 +1,14 @@
-"""case_assists (协办 departments), two notice kinds, and the resolved/solved split of the daily figures
+"""case_assists (协办 departments), three notice kinds, and the resolved/solved split of the daily figures
 
 A referral names any number of assisting departments (case_assists), who see the case. Notices
-gain `answer` (the filing group hears the answer to tell the household) and `report_late` (a
-progress report is owed). The daily figure that counted first resolutions was named `solved`;
-it is `resolved` (办结) now, and `solved` counts verifications (核实解决): run
-`flask --app casetrack rebuild-summaries` after upgrading so that cases verified before it count.
+gain `answer` (the filing group hears the answer to tell the household), `report_late` (a
+progress report is owed) and `revisit` (an explained case is back on its date). The daily
+figure that counted first resolutions was named `solved`; it is `resolved` (办结) now, and
+`solved` counts verifications (核实解决): run `flask --app casetrack rebuild-summaries` after
+upgrading so that cases verified before it count.
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-08 10:00:00
 
 """
@@ -17,13 +18,13 @@ from alembic import op
 import sqlalchemy as sa
 
 revision: str = '0017'
-down_revision: Union[str, Sequence[str], None] = '0015'
+down_revision: Union[str, Sequence[str], None] = '0016'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
 OLD_KINDS = ('new_case', 'escalation', 'referral', 'pre_warning', 'overdue', 'supervision', 'callback',
              'extension', 'shared_problem')
-NEW_KINDS = OLD_KINDS + ('answer', 'report_late')
+NEW_KINDS = OLD_KINDS + ('answer', 'report_late', 'revisit')
 
 
 def _kinds(kinds: tuple) -> None:
@@ -49,7 +50,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DELETE FROM daily_figures WHERE figure IN ('solved', 'told', 'answered')")
     op.execute("UPDATE daily_figures SET figure = 'solved' WHERE figure = 'resolved'")
-    op.execute("DELETE FROM notifications WHERE kind IN ('answer', 'report_late')")
+    op.execute("DELETE FROM notifications WHERE kind IN ('answer', 'report_late', 'revisit')")
     _kinds(OLD_KINDS)
     with op.batch_alter_table('case_assists', schema=None) as batch_op:
         batch_op.drop_index('ix_case_assists_unit_case')

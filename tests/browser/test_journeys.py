@@ -24,8 +24,10 @@ def file_problem(s, title: str, kind: str = "individual") -> int:
 def test_escalation_journey_through_the_pages_by_four_users(session):
     group = session("group1")
     case_id = file_problem(group, "村道坑洼，三个组共同反映", kind="shared")
-    assert group.state() == "team"
+    assert group.state() == "group"   # a shared problem is the group's until it reports it up
     assert "问题 %d 已登记。" % case_id in group.page.inner_text(".flash.success")
+    group.act(case_id, "escalate", reason="三个组共同反映，本组无力解决")
+    assert group.state() == "team"
 
     team = session("team1")
     team.go("/")
@@ -58,14 +60,14 @@ def test_escalation_journey_through_the_pages_by_four_users(session):
 
     county.go("/boards/county")
     assert county.page.locator(f'#verifying tr[data-case="{case_id}"]').count() == 1
-    county.act(case_id, "verify", satisfied="true", note="回访张三，表示满意")
+    county.act(case_id, "verify", outcome="satisfied", note="回访张三，表示满意")
     assert county.state() == "closed"
     timeline = county.page.inner_text("ol.timeline")
     for text in ("group1", "team1", "county", "dept1", "涉及三个村", "住建局",
                  "已铺设水泥路面 3 公里", "45.50", "回访张三，表示满意"):
         assert text in timeline, text
     steps = county.page.locator("ol.timeline > li .badge").all_inner_texts()
-    assert steps == ["登记", "上报县活动办", "交办部门", "办结", "回访核实"]
+    assert steps == ["登记", "上报工作队", "上报县活动办", "交办部门", "办结", "回访核实"]
     assert county.page.locator("#actions").count() == 0
     county.shot("case-closed")
 
@@ -73,6 +75,7 @@ def test_escalation_journey_through_the_pages_by_four_users(session):
 def test_a_refused_action_shows_no_button_and_a_friendly_page(session):
     group = session("group1")
     case_id = file_problem(group, "共性问题交给工作队", kind="shared")
+    group.act(case_id, "escalate", reason="本组无力解决")
     assert group.page.locator("#actions").count() == 0  # the team holds it now
     assert "张三" in group.page.inner_text(".facts")
     response = group.go("/boards/county")

@@ -84,17 +84,18 @@ def test_stale_case_says_so_and_offers_a_reload(client, world):
     case = world.file("group1")
     db.session.commit()
     version = case.version
-    fire(case, "resolve", world.users["member1"], resolution="修好了")
+    fire(case, "resolve", world.users["member1"], resolution="修好了")   # a member proposes
     db.session.commit()
     r = login(client, "group1").post(f"/cases/{case.id}/escalate",
                                      data={"version": version, "reason": "太难"})
     assert r.status_code == 409
     assert 'id="stale"' in r.text and f'href="/cases/{case.id}"' in r.text
-    assert db.session.get(Case, case.id).state == "resolved"
+    assert db.session.get(Case, case.id).state == "proposed"
 
 
 def test_a_user_without_the_trigger_gets_no_button_and_a_friendly_403(client, world):
     case = world.file("group1", kind="shared")
+    fire(case, "escalate", world.users["member1"], reason="本组无力解决")
     db.session.commit()
     c = login(client, "group1")
     page = c.get(f"/cases/{case.id}").text
@@ -117,8 +118,9 @@ def test_out_of_scope_case_and_its_resident_stay_hidden(client, world):
 def test_boards_count_by_group_and_state(client, world):
     for _ in range(2):
         world.file("group2")
-    world.file("group1", kind="shared")
+    fire(world.file("group1", kind="shared"), "escalate", world.users["group1"], reason="本组无力解决")
     referred = world.file("group1", kind="shared")
+    fire(referred, "escalate", world.users["group1"], reason="本组无力解决")
     fire(referred, "escalate", world.users["team1"], reason="需要县里协调")
     fire(referred, "refer", world.users["county"], department="D1", due_date="2099-01-01")
     db.session.commit()
@@ -182,6 +184,7 @@ def test_admin_manages_units_departments_and_categories(client, world):
     form = login(client, "group1").get("/cases/new").text
     assert "Drinking water" not in form and "Housing" in form
     case = world.file("group1", kind="shared")
+    fire(case, "escalate", world.users["group1"], reason="本组无力解决")
     fire(case, "escalate", world.users["team1"], reason="需要县里协调")
     db.session.commit()
     refer = login(client, "county").get(f"/cases/{case.id}").text
@@ -220,9 +223,11 @@ def test_every_other_action_works_through_its_form(client, world):
         client.post("/logout")
         return db.session.get(Case, case.id)
 
+    act("group1", "escalate", {"reason"}, reason="本组无力解决")   # a shared problem stays until then
     assert form_fields(login(client, "team1").get(f"/cases/{case.id}").text) == {
         "resolve": {"resolution", "funds", "donations", "photos"}, "explain": {"explanation", "revisit_on"},
-        "escalate": {"reason"}, "send_back": {"reason", "group"}}
+        "escalate": {"reason"}, "send_back": {"reason", "group"},
+        "refer": {"department", "due_date", "note", "departments"}}
     client.post("/logout")
     assert act("team1", "send_back", {"reason", "group"}, reason="请李家村组核实",
                group="G2").group_id == world.units["G1"].id
@@ -232,14 +237,14 @@ def test_every_other_action_works_through_its_form(client, world):
     assert act("group2", "resume", {"note"}, note="资金已到").state == "group"
     act("group2", "escalate", {"reason"}, reason="需要工作队")
     act("team1", "escalate", {"reason"}, reason="需要县里")
-    act("county", "refer", {"department", "departments", "due_date", "note"}, department="D2",
-        due_date="2099-01-01")
+    referral = {"department", "due_date", "note", "departments"}
+    act("county", "refer", referral, department="D2", due_date="2099-01-01")
     assert act("dept2", "return", {"reason"}, reason="不归我局管").state == "county"
-    act("county", "refer", {"department", "departments", "due_date", "note"}, department="D1",
-        due_date="2099-01-01")
+    act("county", "refer", referral, department="D1", due_date="2099-01-01")
     act("dept1", "resolve", {"resolution", "funds", "donations", "photos"}, resolution="已修复",
         donations="1.5")
-    reopened = act("county", "verify", {"satisfied", "note"}, satisfied="false", note="仍有积水")
+    reopened = act("county", "verify", {"outcome", "note", "words"}, outcome="dissatisfied",
+                   words="仍有积水")
     assert reopened.state == "department" and reopened.unit.code == "D1"
 
 
