@@ -21,6 +21,9 @@ request in flight, in alternating slices (15 s; --quick: 3 s) of each side.
   untimed, when too few are left; a slice that runs out ends early and counts its own time).
 - `peer_memory`: the RSS of RT's server processes over casetrack's at the end (their PSS too:
   RSS counts the pages a preforked server's workers share once per worker).
+Each line gives both sides' p50 and p99, their workers' CPU per request and the auth each used;
+then the rows one request of each kind writes (PostgreSQL's statistics over 50 more, untimed),
+and the load average before and after.
 """
 from __future__ import annotations
 
