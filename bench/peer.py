@@ -127,9 +127,14 @@ class RequestTracker:
         self.env = {**os.environ, "RT_SITE_CONFIG": str(self.root / "RT_SiteConfig.pm"),
                     "RT_SITE_CONFIG_DIR": str(confdir)}
         started = time.perf_counter()
-        # the cluster trusts local connections: any DBA password does
-        self._run(["/usr/sbin/rt-setup-database", "--action", "init", "--dba", "postgres", "--dba-password", "-"])
-        self.scrips_off = int(self._run(["perl", "-e", SETUP]).split()[-1])
+        try:
+            # the cluster trusts local connections: any DBA password does
+            self._run(["/usr/sbin/rt-setup-database", "--action", "init", "--dba", "postgres",
+                       "--dba-password", "-"])
+            self.scrips_off = int(self._run(["perl", "-e", SETUP]).split()[-1])
+        except BaseException:
+            self.close()
+            raise
         print(f"#   RT's database initialised in {time.perf_counter() - started:.0f} s; "
               f"{self.scrips_off} mail scrips switched off", flush=True)
 
