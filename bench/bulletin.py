@@ -12,12 +12,11 @@ psycopg); and `bulletin_page`: the seconds of the standalone HTML page (bulletin
 from __future__ import annotations
 
 import re
-import time
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from bench.common import line, populated, sized
+from bench.common import best, line, populated, sized
 from casetrack.extensions import db
 from casetrack.models import Unit
 
@@ -33,11 +32,15 @@ def data_set(databases, quick: bool, copy: bool = False,
 
 
 PERIOD_FIGURES = ("visits", "suggestions", "cadre", "found", "first_act", "money", "resolutions", "solved",
-                  "explained", "callback", "closed", "on_time")
+                  "resolved", "explained", "callback", "closed", "on_time", "answered", "told")
+# The county's units that figures are kept under: its groups, and itself and its teams (a shared
+# problem's money), as the bulletin's own scope.
+SCOPE = "(SELECT id FROM units WHERE path LIKE :prefix AND kind IN ('county', 'team', 'group'))"
 
 
-def baseline_queries(wf, sqlite: bool) -> list[str]:
-    """The bulletin's aggregates by hand, with :d0 :d1 (days) and :end (UTC timestamp)."""
+def baseline_queries(wf, sqlite: bool) -> dict[str, str]:
+    """The bulletin's aggregates by hand for the county whose path is :prefix (with a trailing
+    %), with :d0 :d1 (days) and :end (UTC timestamp)."""
     quoted = lambda names: ", ".join(f"'{n}'" for n in names)  # noqa: E731
     open_states = [s for s in wf.states if not wf.states[s].final]
     paused = quoted(s.name for s in wf.states.values() if s.pauses_clock) or "''"
@@ -45,37 +48,91 @@ def baseline_queries(wf, sqlite: bool) -> list[str]:
     member_hint = " INDEXED BY ix_cases_parent_id" if sqlite else ""
     visits_hint = " INDEXED BY ix_visits_day_group_target" if sqlite else ""
     overdue = f"""c.state IN ({quoted(open_states)}) AND c.deadline < :d1 AND c.created_at < :end
-        AND c.state NOT IN ({paused}) AND c.parent_id IS NULL
+        AND c.state NOT IN ({paused}) AND c.parent_id IS NULL AND c.workflow = '{wf.name}'
+        AND c.group_id IN {SCOPE}
         AND NOT EXISTS (SELECT 1 FROM extensions x WHERE x.case_id = c.id AND x.status = 'pending'
                         AND x.state = c.state AND x.unit_id = c.unit_id)
         AND NOT EXISTS (SELECT 1 FROM cases m{member_hint} WHERE m.parent_id = c.id)"""
-    return [
-        f"""SELECT group_id, figure, detail, SUM(n), SUM(funds), SUM(donations) FROM daily_figures
-            WHERE figure IN ({quoted(PERIOD_FIGURES)}) AND day >= :d0 AND day <= :d1
+    return {
+        "period": f"""SELECT group_id, figure, detail, SUM(n), SUM(funds), SUM(donations) FROM daily_figures
+            WHERE figure IN ({quoted(PERIOD_FIGURES)}) AND day >= :d0 AND day <= :d1 AND group_id IN {SCOPE}
             GROUP BY group_id, figure, detail""",
-        """SELECT group_id, figure, detail, SUM(n) FROM daily_figures
-           WHERE figure IN ('filed', 'closed') AND day <= :d1 GROUP BY group_id, figure, detail""",
-        """SELECT group_id, figure, detail, SUM(n) FROM daily_figures
-           WHERE figure = 'open_deadline' AND day < :d1 GROUP BY group_id, figure, detail""",
-        f"""SELECT v.group_id, t.kind, COUNT(DISTINCT v.target_id) FROM visits v{visits_hint} JOIN targets t ON t.id = v.target_id
-           WHERE v.visited_on >= :d0 AND v.visited_on <= :d1 GROUP BY v.group_id, t.kind""",
-        "SELECT group_id, kind, COUNT(*) FROM targets WHERE active GROUP BY group_id, kind",
-        """SELECT group_id, detail, SUM(CASE WHEN day <= :d1 THEN n ELSE 0 END) FROM daily_figures
-           WHERE figure = 'first_visit' AND day <= :d1 GROUP BY group_id, detail""",
-        "SELECT day, SUM(n) FROM daily_figures WHERE figure = 'first_visit' GROUP BY day ORDER BY day",
-        *[f"""SELECT c.id, c.title, c.state, c.deadline, u.code, u.name FROM cases c{hint}
+        "open": f"""SELECT group_id, figure, detail, SUM(n) FROM daily_figures
+           WHERE figure IN ('filed', 'closed') AND day <= :d1 AND group_id IN {SCOPE}
+           GROUP BY group_id, figure, detail""",
+        "overdue_count": f"""SELECT group_id, figure, detail, SUM(n) FROM daily_figures
+           WHERE figure = 'open_deadline' AND day < :d1 AND group_id IN {SCOPE} GROUP BY group_id, figure, detail""",
+        "targets_visited": f"""SELECT v.group_id, t.kind, COUNT(DISTINCT v.target_id) FROM visits v{visits_hint}
+           JOIN targets t ON t.id = v.target_id
+           WHERE v.visited_on >= :d0 AND v.visited_on <= :d1 AND v.group_id IN {SCOPE} GROUP BY v.group_id, t.kind""",
+        "assigned": f"""SELECT group_id, kind, COUNT(*) FROM targets WHERE active AND group_id IN {SCOPE}
+           GROUP BY group_id, kind""",
+        "first_visits": f"""SELECT group_id, detail, SUM(n) FROM daily_figures
+           WHERE figure = 'first_visit' AND day <= :d1 AND group_id IN {SCOPE} GROUP BY group_id, detail""",
+        "series": f"""SELECT day, SUM(n) FROM daily_figures WHERE figure = 'first_visit' AND group_id IN {SCOPE}
+           GROUP BY day ORDER BY day""",
+        **{f"overdue:{state}": f"""SELECT c.id, c.title, c.state, c.deadline, u.code, u.name FROM cases c{hint}
               JOIN units u ON u.id = c.unit_id WHERE {overdue} AND c.state = '{state}'
-              ORDER BY c.deadline, c.id LIMIT 500""" for state in open_states],
-    ]
+              ORDER BY c.deadline, c.id LIMIT 500""" for state in open_states},
+    }
 
 
-def best(fn, repeat: int) -> tuple[float, object]:
-    out, result = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        out = min(out, time.perf_counter() - start)
-    return out, result
+def _rate(n: int, d: int) -> float | None:
+    return round(n / d, 4) if d else None
+
+
+def baseline_answers(rows: dict[str, list[tuple]]) -> dict:
+    """The figures the baseline's rows give, in the bulletin's words, to hold ours to."""
+    sums: dict[tuple[str, str], int] = {}
+    money = [0, 0]
+    for _g, figure, detail, n, funds, donations in rows["period"]:
+        sums[figure, detail] = sums.get((figure, detail), 0) + int(n or 0)
+        if figure == "money":
+            money = [money[0] + int(funds or 0), money[1] + int(donations or 0)]
+    total = lambda figure: sum(n for (f, _d), n in sums.items() if f == figure)  # noqa: E731
+    filed_closed = {"filed": 0, "closed": 0}
+    for _g, figure, _d, n in rows["open"]:
+        filed_closed[figure] += int(n)
+    closed, open_end = total("closed"), filed_closed["filed"] - filed_closed["closed"]
+    open_overdue = sum(int(r[3]) for r in rows["overdue_count"])
+    kinds = {kind for _g, kind, _n in rows["assigned"]}
+    assigned, seen, series = sum(int(n) for _g, _k, n in rows["assigned"]), 0, []
+    for day, n in rows["series"]:
+        seen += int(n)
+        if int(n) and str(day) <= str(rows["period_end"]):
+            series.append([str(day), round(seen / assigned, 4) if assigned else 0])
+    overdue = sorted((r for state, found in rows.items() if state.startswith("overdue:") for r in found),
+                     key=lambda r: (str(r[3]), r[0]))[:500]
+    return {
+        "visits": total("visits"), "cadre_visits": total("cadre"), "suggestions": total("suggestions"),
+        "visits_by_kind": {k: sums.get(("visits", k), 0) for k in kinds},
+        "targets_by_kind": {k: sum(int(n) for _g, kind, n in rows["targets_visited"] if kind == k) for k in kinds},
+        "found": total("found"), "resolved": total("resolved"), "solved": total("solved"),
+        "explained": total("explained"), "closed": closed, "open_at_end": open_end, "open_overdue": open_overdue,
+        "funds": money[0] / 100, "donations": money[1] / 100,
+        "closure": _rate(closed, closed + open_end),
+        "on_time_closure": _rate(total("on_time"), closed + open_overdue),
+        "satisfaction": _rate(sums.get(("callback", "satisfied"), 0), total("callback")),
+        "rework": _rate(sums.get(("callback", "reworked"), 0), total("resolutions")),
+        "feedback": _rate(total("told"), total("answered")),
+        "assigned": assigned, "visited": sum(int(n) for _g, _k, n in rows["first_visits"]), "series": series,
+        "overdue": sorted(r[0] for r in overdue),
+    }
+
+
+def our_answers(figures: dict, kinds) -> dict:
+    """The same figures read from the bulletin's answer."""
+    v, p, r = figures["visits"], figures["problems"], figures["rates"]
+    return {
+        "visits": v["total"], "cadre_visits": v["cadre_visits"], "suggestions": figures["suggestions"],
+        "visits_by_kind": {k: v["by_kind"].get(k, 0) for k in kinds},
+        "targets_by_kind": {k: v["targets_by_kind"].get(k, 0) for k in kinds},
+        **{k: p[k] for k in ("found", "resolved", "solved", "explained", "closed", "open_at_end", "open_overdue")},
+        "funds": figures["funds"], "donations": figures["donations"],
+        **{k: r[k] for k in ("closure", "on_time_closure", "satisfaction", "rework", "feedback")},
+        "assigned": figures["coverage"]["assigned"], "visited": figures["coverage"]["visited"],
+        "series": figures["coverage"]["series"], "overdue": sorted(c["id"] for c in figures["overdue"]),
+    }
 
 
 def run(databases, quick: bool, sizes: tuple[int, int, int] | None = None) -> bool:
@@ -92,20 +149,21 @@ def run(databases, quick: bool, sizes: tuple[int, int, int] | None = None) -> bo
         sunday = today() - timedelta(days=today().weekday() + 1)
         period = (sunday - timedelta(days=6), sunday)
         end = bl.start_of(period[1] + timedelta(days=1)).astimezone(timezone.utc)
-        params = {"d0": period[0].isoformat(), "d1": period[1].isoformat(),
+        unit = db.session.scalars(select(Unit).where(Unit.kind == "county").order_by(Unit.id)).first()
+        params = {"d0": period[0].isoformat(), "d1": period[1].isoformat(), "prefix": f"{unit.path}%",
                   "end": end.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else end}
         queries = baseline_queries(default_workflow(), sqlite)
         if not sqlite:
-            queries = [re.sub(r":(d0|d1|end)\b", r"%(\1)s", q) for q in queries]
+            queries = {k: re.sub(r":(d0|d1|end|prefix)\b", r"%(\1)s", q) for k, q in queries.items()}
         raw = db.engine.raw_connection()
         cursor = raw.cursor()
 
         def baseline():
-            for sql in queries:
+            out = {}
+            for name, sql in queries.items():
                 cursor.execute(sql, params)
-                cursor.fetchall()
-
-        unit = db.session.scalars(select(Unit).where(Unit.kind == "county").order_by(Unit.id)).first()
+                out[name] = cursor.fetchall()
+            return out
 
         def ours():
             figures = bl.bulletin(unit, *period)
@@ -120,10 +178,14 @@ def run(databases, quick: bool, sizes: tuple[int, int, int] | None = None) -> bo
 
         repeat = 5
         ours(), baseline()                     # warm the caches of both alike
-        t_base, _r = best(baseline, repeat)
+        t_base, rows = best(baseline, repeat)
         t_ours, figures = best(ours, repeat)
         t_page, _html = best(rendered, repeat)
-        for sql in queries:                     # where the time goes
+        theirs = baseline_answers({**rows, "period_end": period[1].isoformat()})
+        mine = our_answers(figures, theirs["visits_by_kind"])
+        differ = {k: (mine[k], theirs[k]) for k in theirs if mine[k] != theirs[k]}
+        assert not differ, f"the bulletin disagrees with the baseline (ours, baseline): {differ}"
+        for sql in queries.values():            # where the time goes
             seconds, _r = best(lambda sql=sql: cursor.execute(sql, params).fetchall(), 1)
             print(f"  {seconds:7.3f}s  {' '.join(sql.split())[:110]}")
         raw.close()

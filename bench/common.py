@@ -10,6 +10,8 @@ from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import event
+
 from casetrack import create_app
 from casetrack.extensions import db
 from casetrack.services import calendar
@@ -112,6 +114,20 @@ def populated(url: str) -> Iterator:
             db.engine.dispose()
 
 
+@contextmanager
+def detached(listeners: list[tuple]) -> Iterator[None]:
+    """The app's event `listeners` ((target, event name, function) each) removed for the block:
+    a baseline doing the app's work minus what they add. Put back in the order given, after
+    any others on the same event."""
+    for target, name, fn in listeners:
+        event.remove(target, name, fn)
+    try:
+        yield
+    finally:
+        for target, name, fn in listeners:
+            event.listen(target, name, fn)
+
+
 def _generated(url: str, cases: int, targets: int, visits: int, seed: int) -> str:
     """Generate a data set into the empty database `url`, then refresh the planner's statistics."""
     started = time.perf_counter()
@@ -142,8 +158,23 @@ def timed(fn: Callable[[], object], repeat: int, rounds: int = 3) -> float:
     return best
 
 
+def best(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
+    """The seconds of the fastest of `repeat` calls, and the last call's answer."""
+    out, result = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        out = min(out, time.perf_counter() - start)
+    return out, result
+
+
 def line(name: str, ratio: float, op: str, limit: float, figures: str) -> bool:
     ok = ratio <= limit if op == "<=" else ratio >= limit
     print(f"{name}: {ratio:.2f} (target {op} {limit}) {figures}{'' if ok else '  << MISSED'}",
           flush=True)
     return ok
+
+
+def measure(name: str, ratio: float, figures: str) -> None:
+    """A ratio shown for what it tells, held to no target."""
+    print(f"{name}: {ratio:.2f} (measured, no target) {figures}", flush=True)
