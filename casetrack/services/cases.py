@@ -89,8 +89,9 @@ def case_events(case: Case) -> list[CaseEvent]:
 
 
 def may_act(case: Case, user: User) -> bool:
-    """Only the unit holding the case acts on it."""
-    return user.active and user.unit_id is not None and user.unit_id == case.unit_id
+    """Only the unit holding the case acts on it; a leader (县领导) sitting in the county office's
+    unit reads its cases and supervises them, never moves them."""
+    return user.active and user.unit_id is not None and user.unit_id == case.unit_id and user.role != "leader"
 
 
 def allowed_triggers(case: Case, user: User) -> list[TransitionSpec]:
@@ -199,8 +200,38 @@ def _unit_for_level(group: Unit, level: str, values: dict[str, Any]) -> Unit:
     return unit
 
 
+def campaign_start() -> date | None:
+    """The campaign's first day (config CAMPAIGN_START), or None."""
+    return current_app.config.get("CAMPAIGN_START")
+
+
+def day_error(day: date, future: str) -> str | None:
+    """Why a day of the campaign's ledger cannot be: in the future (`future`, the message), or
+    before the campaign began."""
+    start = campaign_start()
+    if day > today():
+        return future
+    if start is not None and day < start:
+        return _("The campaign began on %(day)s; a day before it cannot be entered.", day=start.isoformat())
+    return None
+
+
+def _found_on(value: Any, visit_row: Visit | None, errors: dict[str, str]) -> date | None:
+    """The day the problem was found: given, else the visit's day, else today."""
+    if value in (None, ""):
+        return visit_row.visited_on if visit_row is not None else today()
+    try:
+        day = parse_day(value)
+    except (TypeError, ValueError):
+        errors["found_on"] = _("A date like 2026-07-31, please.")
+        return None
+    if problem := day_error(day, _("A problem cannot be found in the future.")):
+        errors["found_on"] = problem
+    return day
+
+
 def file_case(actor: User, *, title: Any, description: Any = "", category: Any, kind: Any,
-              resident: Any = None, target: Any = None, visit: Any = None) -> Case:
+              resident: Any = None, target: Any = None, visit: Any = None, found_on: Any = None) -> Case:
     """File a problem found on a visit; it starts in the state the workflow gives its kind."""
     wf = default_workflow()
     if actor.role not in wf.filing_roles or actor.unit is None or actor.unit.kind != "group":
@@ -250,6 +281,7 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
         errors["target"] = _("No such visit target in your group.")
     if visit not in (None, "") and visit_row is None:
         errors["visit"] = _("No such visit in your group.")
+    found_day = _found_on(found_on, visit_row, errors)
     if errors:
         raise ValidationFailed(errors, _("Please correct the marked fields."))
 
@@ -263,7 +295,7 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
                 resident_address=(resident.get("address") or "").strip(),
                 target_id=target_row.id if target_row else None,
                 visit_id=visit_row.id if visit_row else None, group_id=actor.unit_id,
-                unit_id=unit.id, state=state, deadline=deadline,
+                unit_id=unit.id, state=state, deadline=deadline, found_on=found_day,
                 workflow=wf.name, workflow_version=wf.version, created_by_id=actor.id,
                 created_at=now(), updated_at=now())
     start_clock(case, wf)

@@ -23,7 +23,7 @@ from casetrack.models import TARGET_KINDS, Case, CaseEvent, Category, Target, Un
 from casetrack.models.cases import SEALED_COLUMNS, audit_key, case_seal, row_hash
 from casetrack.services import org, summaries
 from casetrack.services.accounts import hash_password
-from casetrack.services.calendar import add_working_days, now
+from casetrack.services.calendar import SHANGHAI, add_working_days, now
 from casetrack.services.demo import PROBLEMS
 from casetrack.services.cases import default_workflow
 from casetrack.workflow import KEEP, TransitionSpec, Workflow
@@ -295,7 +295,7 @@ class CaseMaker:
             "revisit_on": revisit_on, "funds": None, "donations": None, "workflow": wf.name,
             "workflow_version": wf.version, "version": 1 + len(path),  # one per transition
             "created_by_id": self.leaders.get(group), "created_at": created, "updated_at": at,
-            "chain_head": prev,
+            "found_on": created.astimezone(SHANGHAI).date(), "chain_head": prev,
         }
         case["seal"] = case_seal(self.key, case_id, prev, [case.get(c) for c in SEALED_COLUMNS])  # no parents here
         return case
