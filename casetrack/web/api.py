@@ -49,7 +49,7 @@ def body() -> dict[str, Any]:
 
 
 def user_json(user: User) -> dict[str, Any]:
-    return {"id": user.id, "username": user.username, "name": user.name, "role": user.role,
+    return {"id": user.id, "username": user.username, "name": user.name, "role": user.role, "post": user.post,
             "unit": user.unit.code if user.unit else None,
             "unit_name": user.unit.name if user.unit else None}
 
@@ -76,7 +76,7 @@ def case_json(case: Case, **pending) -> dict[str, Any]:
         "donations": str(case.donations) if case.donations is not None else None,
         "resident": {"name": case.resident_name, "phone": case.resident_phone,
                      "address": case.resident_address},
-        "target": case.target_id, "visit": case.visit_id,
+        "target": case.target_id, "visit": case.visit_id, "found_on": case.found_on.isoformat(),
         "workflow": case.workflow, "workflow_version": case.workflow_version,
         "version": case.version,
         "created_at": case.created_at.isoformat(), "updated_at": case.updated_at.isoformat(),
@@ -162,14 +162,14 @@ def units():
                         "headers": {"Location": {"schema": {"type": "string"}}}}})
 def create_case():
     data = body()
-    fields = {"title", "description", "category", "kind", "resident", "target", "visit"}
+    fields = {"title", "description", "category", "kind", "resident", "target", "visit", "found_on"}
     unknown = {k: _("This action takes no such field.") for k in data if k not in fields}
     if unknown:
         raise ValidationFailed(unknown)
     case = file_case(g.api_user, title=data.get("title"), description=data.get("description", ""),
                      category=data.get("category"), kind=data.get("kind"),
                      resident=data.get("resident"), target=data.get("target"),
-                     visit=data.get("visit"))
+                     visit=data.get("visit"), found_on=data.get("found_on"))
     db.session.commit()
     # A case filed just now has no extension pending: no query after the commit.
     return jsonify(case_json(case, pending=None)), 201, {"Location": url_for(".case", case_id=case.id)}
