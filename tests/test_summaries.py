@@ -15,7 +15,7 @@ from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.orm import Session
 
 from casetrack.extensions import db
-from casetrack.models import TARGET_KINDS, Case, DailyFigure, Extension, Notification, Target
+from casetrack.models import REGISTERED_KINDS, TARGET_KINDS, Case, DailyFigure, Extension, Notification, Target
 from casetrack.services import calendar, summaries
 from casetrack.services.bulletin import bulletin
 from casetrack.services.cases import allowed_triggers, file_case, fire
@@ -30,9 +30,6 @@ from tests.helpers import FIELDS
 
 FILERS = ["group1", "member1", "group2", "group3"]
 START = datetime(2026, 6, 1, 1, 0, tzinfo=timezone.utc)
-
-# The kinds a county registers (a `place` is made by a leader's visit, never registered).
-REGISTERED_KINDS = [k for k in TARGET_KINDS if k != "place"]
 
 
 def walk(world, rng: random.Random, steps: int, check_every: int = 10, per_commit: int = 1,

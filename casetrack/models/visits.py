@@ -12,6 +12,8 @@ from casetrack.models.org import Unit, User
 
 TARGET_KINDS = ("farm_household", "urban_household", "newcomer_household", "enterprise",
                 "community", "village", "key_project", "school", "building_site", "place")
+# The kinds a county registers and assigns; a `place` is made by a leader's visit, never assigned.
+REGISTERED_KINDS = TARGET_KINDS[:-1]
 # How a visit was made: 入户, 座谈会, 入企, 接访, other.
 VISIT_FORMS = ("door_to_door", "meeting", "enterprise", "reception", "other")
 
