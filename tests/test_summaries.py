@@ -29,6 +29,9 @@ from tests.factories import USERS
 from tests.helpers import FIELDS
 
 FILERS = ["group1", "member1", "group2", "group3"]
+# the users the walk picks from (the seeds' histories were written for these: a new user in the
+# test world would change every seed's history)
+WALKERS = sorted(u for u in USERS if u != "leader")
 START = datetime(2026, 6, 1, 1, 0, tzinfo=timezone.utc)
 
 
@@ -89,8 +92,8 @@ def act(world, rng, users, targets, moment) -> str:
                   kind=rng.choice(["individual", "individual", "shared"]))
     elif what == "fire":
         case = rng.choice(cases)
-        holders = [name for name, u in users.items() if u.unit_id == case.unit_id]
-        who = rng.choice(holders) if holders and rng.random() < 0.8 else rng.choice(sorted(USERS))
+        holders = [name for name, u in users.items() if u.unit_id == case.unit_id and name in WALKERS]
+        who = rng.choice(holders) if holders and rng.random() < 0.8 else rng.choice(WALKERS)
         allowed = [t.trigger for t in allowed_triggers(case, users[who]) if t.trigger in FIELDS]
         trigger = rng.choice(allowed) if allowed and rng.random() < 0.8 else rng.choice(sorted(FIELDS))
         fields = dict(FIELDS[trigger])
