@@ -320,3 +320,15 @@ def test_a_place_reached_is_not_assigned(month):
         g2 = month.t["county"].get("/coverage", query_string={"unit": "G2", "as_of": "2026-06-30"}).json
     assert (g1["assigned"], g1["visited"]) == (7, 7)      # H1-H6 by the meeting, E1 by the leader
     assert (g2["assigned"], g2["visited"]) == (3, 3)      # the place is not among them
+
+
+def test_create_user_gives_a_leader_a_post(world, runner):
+    from casetrack.models import User
+    result = runner.invoke(args=["create-user", "wang", "--role", "leader", "--unit", "C", "--post",
+                                 "county_principal"], input="pw1234\npw1234\n")
+    assert result.exit_code == 0, result.output
+    wang = db.session.query(User).filter_by(username="wang").one()
+    assert (wang.role, wang.post) == ("leader", "county_principal")
+    wrong = runner.invoke(args=["create-user", "li", "--role", "leader", "--unit", "C", "--post", "mayor"],
+                          input="pw1234\npw1234\n")
+    assert wrong.exit_code != 0 and "mayor" in wrong.output

@@ -51,7 +51,7 @@ class UserForm(FlaskForm):
     name = StringField(_l("Name"), filters=[strip])
     role = SelectField(_l("Role"), choices=choices(ROLE_LABELS.items()))
     unit = SelectField(_l("Unit"))
-    post = SelectField(_l("Post"), choices=choices([("", "—"), *POST_LABELS.items()]))
+    post = SelectField(_l("Post"), choices=choices([("", "—"), *POST_LABELS.items()]), default="")
     password = PasswordField(_l("Password"))
 
 
