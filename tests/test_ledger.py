@@ -332,3 +332,16 @@ def test_create_user_gives_a_leader_a_post(world, runner):
     wrong = runner.invoke(args=["create-user", "li", "--role", "leader", "--unit", "C", "--post", "mayor"],
                           input="pw1234\npw1234\n")
     assert wrong.exit_code != 0 and "mayor" in wrong.output
+
+
+def test_suggestions_page_by_keyset(month):
+    group1 = month.t["group1"]
+    with at(7, 5):
+        r = group1.post("/visits", json={"target": month.ids["G1-H3"], "date": "2026-07-05",
+                                         "suggestions": [f"第{i}条建议" for i in range(60)]})
+        assert r.status_code == 201 and r.json["suggestions"] == 60
+        first = group1.get("/suggestions").json
+        second = group1.client.get(first["next"], headers=group1.headers).json
+    assert len(first["suggestions"]) == 50 and second["next"] is None
+    ids = [s["id"] for s in first["suggestions"] + second["suggestions"]]
+    assert len(ids) == 62 and ids == sorted(ids, reverse=True)

@@ -50,16 +50,22 @@ def list_suggestions(user: User, args) -> tuple[list[Suggestion], int | None]:
     """One page of suggestions in the user's scope, newest first (keyset on id): filter
     `answered` (true/false); `before` is the cursor of the next page."""
     stmt = scoped_suggestions(user)
-    answered, before = args.get("answered", ""), args.get("before", "")
+    answered = args.get("answered", "")
     if answered in ("true", "false"):
         stmt = stmt.where(Suggestion.answer.is_not(None) if answered == "true" else Suggestion.answer.is_(None))
     elif answered:
         raise ValidationFailed({"answered": _("true or false, please.")})
+    return newest_first(stmt, Suggestion.id, args.get("before", ""))
+
+
+def newest_first(stmt, id_column, before: str) -> tuple[list, int | None]:
+    """A keyset page of `stmt` by descending id, before the cursor `before` (an id), and the
+    cursor of the next page (None at the end)."""
     if before:
         if not whole_number(before) or int(before) > MAX_ID:
             raise ValidationFailed({"before": _("A whole number, please.")})
-        stmt = stmt.where(Suggestion.id < int(before))
-    rows = list(db.session.scalars(stmt.order_by(Suggestion.id.desc()).limit(PAGE + 1)))
+        stmt = stmt.where(id_column < int(before))
+    rows = list(db.session.scalars(stmt.order_by(id_column.desc()).limit(PAGE + 1)))
     return rows[:PAGE], rows[PAGE - 1].id if len(rows) > PAGE else None
 
 
@@ -113,11 +119,5 @@ def add_contact_point(leader: User, *, unit: Unit | None = None, target: Target 
 
 def own_visits(user: User, before: str = "") -> tuple[list[Visit], int | None]:
     """The visits the user went on, newest first (keyset on id)."""
-    stmt = select(Visit).join(visit_cadres, visit_cadres.c.visit_id == Visit.id).where(
-        visit_cadres.c.user_id == user.id)
-    if before:
-        if not whole_number(before) or int(before) > MAX_ID:
-            raise ValidationFailed({"before": _("A whole number, please.")})
-        stmt = stmt.where(Visit.id < int(before))
-    rows = list(db.session.scalars(stmt.order_by(Visit.id.desc()).limit(PAGE + 1)))
-    return rows[:PAGE], rows[PAGE - 1].id if len(rows) > PAGE else None
+    return newest_first(select(Visit).join(visit_cadres, visit_cadres.c.visit_id == Visit.id).where(
+        visit_cadres.c.user_id == user.id), Visit.id, before)
