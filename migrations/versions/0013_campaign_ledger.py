@@ -44,9 +44,9 @@ def _checks(table: str, before: dict[str, str], after: dict[str, str]) -> None:
     conn = op.get_bind()
     if conn.dialect.name != "sqlite":
         for name in before:
-            op.drop_constraint(f'ck_{table}_{name}', table, type_='check')
+            op.drop_constraint(op.f(f'ck_{table}_{name}'), table, type_='check')
         for name, condition in after.items():
-            op.create_check_constraint(f'ck_{table}_{name}', table, condition)
+            op.create_check_constraint(op.f(f'ck_{table}_{name}'), table, condition)
         return
     sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
                                (table,)).scalar_one()
