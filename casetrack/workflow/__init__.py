@@ -9,7 +9,7 @@ import yaml
 from transitions import Machine
 
 ROLES = ("group_member", "group_leader", "team_leader", "county_officer",
-         "department_handler", "admin")
+         "department_handler", "admin", "leader")
 UNIT_KINDS = ("province", "city", "county", "department", "team", "group")
 FIELD_TYPES = ("text", "date", "decimal", "bool", "department", "group", "departments", "user")
 # Who acts on a case in a state: the unit holding it (default), or the user its user field named
