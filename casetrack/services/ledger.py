@@ -21,7 +21,7 @@ from casetrack.services.text import text_error
 from casetrack.services.visits import MAX_SUGGESTION_TEXT, VISITORS
 
 ANSWER_LABELS = {"adopted": _l("Adopted"), "partly_adopted": _l("Partly adopted"),
-                 "explained": _l("Explained")}
+                 "explained": _l("Explained in reply")}
 PAGE = 50
 
 
