@@ -435,11 +435,14 @@ def bulletin(unit: Unit, date_from: date, date_to: date) -> dict[str, Any]:
 
 def campaign_began(date_to: date) -> date:
     """The first day counted in the cumulative figures: the campaign's start (CAMPAIGN_START),
-    else the earliest day the daily figures hold (every day before the period's end)."""
+    else the earliest day a visit or a problem was found or filed (every day before the period's end)."""
     start = campaign_start()
     if start is not None:
         return min(start, date_to)
-    first = db.session.scalar(select(func.min(DailyFigure.day)))
+    # the first visit or problem found (nothing else is counted before both): by the primary
+    # key's range of each of these figures, not a scan of every figure
+    first = db.session.scalar(select(func.min(DailyFigure.day)).where(
+        DailyFigure.figure.in_(("visits", "found", "filed"))))
     return min(first, date_to) if first is not None else date_to
 
 
