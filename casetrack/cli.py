@@ -14,7 +14,7 @@ from casetrack import schema
 from casetrack.db.busy import database_busy
 from casetrack.db.intent import write_intent
 from casetrack.extensions import db
-from casetrack.models import ROLE_UNIT_KINDS, User
+from casetrack.models import POSTS, ROLE_UNIT_KINDS, User
 from casetrack.services import accounts, audit, backup, demo, org, sweep
 from casetrack.services.errors import ServiceError
 from casetrack.workflow import WorkflowError, load_workflow
@@ -124,12 +124,14 @@ def register(app: Flask) -> None:
     @click.option("--role", required=True, type=click.Choice(list(ROLE_UNIT_KINDS)))
     @click.option("--unit", "unit_code", help="the unit's code")
     @click.option("--name", help="the person's name")
+    @click.option("--post", type=click.Choice(list(POSTS)),
+                  help="a principal leader's or party secretary's post (counted in bulletins)")
     @click.password_option()
     def create_user(username: str, role: str, unit_code: str | None, name: str | None,
-                    password: str) -> None:
+                    post: str | None, password: str) -> None:
         """Create a user."""
         try:
-            accounts.create_user(username, password, role, unit_code, name)
+            accounts.create_user(username, password, role, unit_code, name, post)
         except ServiceError as exc:
             _fail(exc)
         db.session.commit()

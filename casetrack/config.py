@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import date
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
@@ -52,6 +53,9 @@ class Defaults:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # a cadre's form stays valid while the session does
+    # The campaign's first day ("2026-06-01"): no problem is found before it, and the bulletin's
+    # cumulative figures (截至目前) count from it. None: no lower bound, counted from the start.
+    CAMPAIGN_START = None
 
 
 def load(app) -> None:
@@ -69,6 +73,12 @@ def load(app) -> None:
             app.config[name] = _kept_key(Path(app.instance_path) / file)
     if app.config["ATTACHMENTS"] not in ("folder", "database"):
         raise RuntimeError("ATTACHMENTS: 'folder' or 'database', please")
+    start = app.config["CAMPAIGN_START"]
+    if start is not None and not isinstance(start, date):
+        try:
+            app.config["CAMPAIGN_START"] = date.fromisoformat(str(start))
+        except ValueError:
+            raise RuntimeError(f"CAMPAIGN_START: a date like 2026-06-01, please (not {start!r})") from None
     app.config["AUDIT_KEY"] = str(app.config["AUDIT_KEY"])  # CASETRACK_AUDIT_KEY may parse as a number
     if len(app.config["AUDIT_KEY"]) < MIN_AUDIT_KEY:
         raise RuntimeError(f"AUDIT_KEY: at least {MIN_AUDIT_KEY} characters, please "

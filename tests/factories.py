@@ -35,6 +35,7 @@ USERS = {
     "dept1": ("department_handler", "D1"),
     "dept2": ("department_handler", "D2"),
     "county12": ("county_officer", "C12"),
+    "leader": ("leader", "C"),
     "group14": ("group_leader", "G14"),
 }
 

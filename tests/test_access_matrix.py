@@ -151,6 +151,13 @@ MATRIX = {
     "assessment.circular": USER,
     "api.report_assessment": API_USER,
     "assessment.dashboard": roles("county_officer", "team_leader"),
+    # the campaign ledger: suggestions scoped by unit, a leader's own page (tests/test_ledger.py)
+    "ledger.suggestions": USER,
+    "ledger.answer": USER,
+    "ledger.leader": USER,
+    "api.suggestions": API_USER,
+    "api.answer_suggestion": API_USER,
+    "admin.user_post": ADMIN,
 }
 
 
@@ -177,7 +184,7 @@ def may_see(username: str, case) -> bool:
     role, unit = USERS[username]
     if role == "admin":
         return False
-    if role == "county_officer":
+    if role in ("county_officer", "leader"):   # a leader reads its unit's whole subtree
         return county_of(case.group.code) == unit
     if role == "team_leader":
         # a group's cases, and a shared problem the team itself linked (filed at the team)
@@ -195,7 +202,8 @@ def build(app, endpoint, **args):
 
 
 def holds(username: str, case) -> bool:
-    return USERS[username][1] == case.unit.code
+    """A leader sitting in the county office's unit never holds (moves) its cases."""
+    return USERS[username][1] == case.unit.code and USERS[username][0] != "leader"
 
 
 def attaches(username: str, case) -> bool:
@@ -204,9 +212,10 @@ def attaches(username: str, case) -> bool:
 
 
 def supervises(username: str, case) -> bool:
-    """County officers urge any case of their county, team leaders the cases their groups hold."""
+    """County officers and leaders urge any case of their county, team leaders the cases their
+    groups hold."""
     role, unit = USERS[username]
-    return role == "county_officer" or (role == "team_leader" and UNITS[case.unit.code][2] == unit)
+    return role in ("county_officer", "leader") or (role == "team_leader" and UNITS[case.unit.code][2] == unit)
 
 
 # What a user who may see the case gets from each case route, asked with an empty form (a
@@ -233,7 +242,8 @@ EXPECTED = {
     ("api.upload_attachment", "POST"): lambda u, c: 422 if attaches(u, c) else 403,
     # the cadres of groups, teams and the office record a case taken down (an empty form: back
     # to the case with the message); departments may not
-    ("petitions.take_down", "POST"): lambda u, c: 403 if USERS[u][0] == "department_handler" else 302,
+    # a leader reads and supervises; cadres of groups, teams and the office record a take-down
+    ("petitions.take_down", "POST"): lambda u, c: 403 if USERS[u][0] in ("department_handler", "leader") else 302,
     ("api.take_down", "POST"): lambda u, c: 422,
 }
 
@@ -369,8 +379,9 @@ def test_target_and_shared_problem_routes_answer_by_scope(app, client, auth, api
     parent = link_cases(world.users["team1"], "王家村道路共性问题",
                         [world.file("group1", kind="shared").id, world.file("group2", kind="shared").id])
     db.session.commit()
-    sees_target = {"group1": 200, "member1": 200, "team1": 200, "county": 200}
-    edits_target = {**sees_target, "member1": 403}    # a member reads targets, managers edit them
+    sees_target = {"group1": 200, "member1": 200, "team1": 200, "county": 200, "leader": 200}
+    # a member and a leader read targets, managers edit them
+    edits_target = {**sees_target, "member1": 403, "leader": 403}
     sees_parent = {u: 200 for u in USERS if may_see(u, parent)}   # a parent case is scoped as a case
     routes = [("GET", f"/targets/{target.id}", False, sees_target, "钱七户"),
               ("GET", f"/targets/{target.id}/edit", False, edits_target, "钱七户"),

@@ -148,6 +148,14 @@ def test_county_week_every_figure(week):
     assert r["rework"] == 0.25                    # B's dissatisfied call-back / 4 resolutions
     assert b["rate_parts"]["on_time_closure"] == [2, 4]
     assert set(b["definitions"]) >= set(bl.RATES)
+    # the campaign ledger (issue 23): one target per visit here, so reached = targets visited
+    assert b["visits"]["person_times"] == 6 and b["visits"]["principal_leaders"] == 0
+    assert b["reached"]["by_kind"]["farm_household"] == 1 and b["reached"]["total"] == 3   # t1, t2, t3
+    assert b["suggestions_answered"] == 0
+    assert b["bulletins"] == {"issued": {"briefing": 0, "special": 0, "express": 0, "circular": 0}}
+    c = b["cumulative"]   # from the first day of the figures (E's 05-20) to 06-07
+    assert (c["from"], c["visits"]["total"], c["problems"]["found"], c["suggestions"]) == ("2026-05-20", 5, 7, 3)
+    assert c["problems"]["solved"] == 3 and c["funds"] == 13.5
 
 
 def test_next_week_counts_the_case_closed_after_its_filing_week(week):

@@ -94,6 +94,24 @@ def test_a_petition_case_is_registered_owned_resolved_and_struck_off(app, api, w
     assert events[1]["data"]["owner"] == "team1"
 
 
+def test_a_leader_owns_a_petition_case_and_moves_no_other(app, api, world):
+    """A leader (县领导, issue 23) reads the county's cases and never moves them, but for the
+    petition cases named as its own (包案): there it acts as their owner."""
+    wf, first, assign, report, keep_open, settle, strike = petition_flow()
+    county, leader = api("county"), api("leader")
+    case = register(county, "孙某某反映拆迁补偿标准不一")
+    seen = leader.get(f"/cases/{case['id']}")
+    assert seen.status_code == 200 and seen.json["allowed"] == []       # the office's unit, not the leader's to move
+    case = fire_api(county, case, assign, wf, owner="leader").json
+    assert case["owner"] == "leader"
+    assert set(leader.get(f"/cases/{case['id']}").json["allowed"]) == {report.trigger, settle.trigger}
+    r = fire_api(leader, case, settle, wf, statement="信访人签订息访息诉承诺书")
+    assert r.status_code == 200, r.json
+    case = r.json
+    assert case["state"] == settle.dest and leader.get(f"/cases/{case['id']}").json["allowed"] == []
+    assert fire_api(leader, case, strike, wf).status_code == 403         # the office strikes it off
+
+
 def test_the_owner_has_a_page_of_its_cases(app, client, auth, api, world):
     wf, _first, assign, *_rest = petition_flow()
     county = api("county")

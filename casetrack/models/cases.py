@@ -105,6 +105,8 @@ class Case(db.Model):
     version: Mapped[int] = mapped_column(default=1, comment="optimistic lock")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    found_on: Mapped[date] = mapped_column(comment="the day the visit or reception found it (Asia/Shanghai); "
+                                                   "the bulletin counts a problem found on it")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     chain_head: Mapped[str] = mapped_column(String(64), default="", server_default="",
                                             comment="hash of the case's newest event: its chain's head")

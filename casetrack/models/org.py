@@ -19,7 +19,13 @@ ROLE_UNIT_KINDS = {
     "county_officer": ("county", "city", "province"),
     "department_handler": ("department",),
     "admin": UNIT_KINDS,
+    "leader": ("province", "city", "county", "team"),
 }
+# Posts a user may hold (职务), counted in the bulletin's person-times: the principal leaders of
+# city and county (主要负责同志) and the party secretaries of the four levels (书记).
+POSTS = ("city_principal", "county_principal", "secretary_city", "secretary_county",
+         "secretary_township", "secretary_village")
+PRINCIPAL_POSTS = ("city_principal", "county_principal")
 
 
 class Unit(db.Model):
@@ -53,7 +59,8 @@ class Unit(db.Model):
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint(f"role IN {ROLES}", name="role"),)
+    __table_args__ = (CheckConstraint(f"role IN {ROLES}", name="role"),
+                      CheckConstraint(f"post IS NULL OR post IN {POSTS}", name="post"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(60), unique=True)
@@ -61,6 +68,7 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(30))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    post: Mapped[str | None] = mapped_column(String(30), comment="principal leader or party secretary; none")
     phone: Mapped[str | None] = mapped_column(String(30))
     email: Mapped[str | None] = mapped_column(String(120), comment="notices are mailed here when SMTP is set")
     active: Mapped[bool] = mapped_column(default=True)

@@ -11,7 +11,11 @@ from casetrack.extensions import db
 from casetrack.models.org import Unit, User
 
 TARGET_KINDS = ("farm_household", "urban_household", "newcomer_household", "enterprise",
-                "community", "village", "key_project", "school", "building_site")
+                "community", "village", "key_project", "school", "building_site", "place")
+# The kinds a county registers and assigns; a `place` is made by a leader's visit, never assigned.
+REGISTERED_KINDS = TARGET_KINDS[:-1]
+# How a visit was made: 入户, 座谈会, 入企, 接访, other.
+VISIT_FORMS = ("door_to_door", "meeting", "enterprise", "reception", "other")
 
 
 class Target(db.Model):
@@ -46,6 +50,14 @@ class Target(db.Model):
         return f"<Target {self.id} {self.kind} {self.name}>"
 
 
+# The further targets a visit reached besides its own `target_id` (a village meeting reaches many
+# households): a target is reached by a visit if it is the visit's target or listed here.
+visit_targets = Table(
+    "visit_targets", db.metadata,
+    Column("visit_id", ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True),
+    Column("target_id", ForeignKey("targets.id"), primary_key=True, index=True),
+)
+
 visit_cadres = Table(
     "visit_cadres", db.metadata,
     Column("visit_id", ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True),
@@ -75,13 +87,21 @@ class Visit(db.Model):
     location_accuracy: Mapped[float | None] = mapped_column(Float, comment="metres, as the device gave it")
     address: Mapped[str] = mapped_column(String(200), default="", server_default="",
                                          comment="where the visit took place")
+    form: Mapped[str | None] = mapped_column(String(20), comment="door_to_door, meeting, enterprise, "
+                                                                "reception, other; none: not said")  # checked by the service
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     target: Mapped[Target] = relationship()
     group: Mapped[Unit] = relationship(foreign_keys=[group_id])
     cadres: Mapped[list[User]] = relationship(secondary=visit_cadres, order_by="User.username")
+    more_targets: Mapped[list[Target]] = relationship(secondary=visit_targets, order_by="Target.id")
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+
+    @property
+    def reached(self) -> list[Target]:
+        """Every target the visit reached, its own first."""
+        return [self.target, *self.more_targets]
 
 
 class Milestone(db.Model):

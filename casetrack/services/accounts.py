@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from casetrack.extensions import db
-from casetrack.models import ROLE_UNIT_KINDS, ApiToken, Unit, User
+from casetrack.models import POSTS, ROLE_UNIT_KINDS, ApiToken, Unit, User
 from casetrack.services import reference, throttle
 from casetrack.services.calendar import now
 from casetrack.services.org import unit_by_code
@@ -34,9 +34,16 @@ def hash_password(password: str) -> str:
     return hasher().hash(password)
 
 
+def post_error(post: str | None) -> str | None:
+    return _("No such post.") if post is not None and post not in POSTS else None
+
+
 def create_user(username: str, password: str, role: str, unit_code: str | None,
-                name: str | None = None) -> User:
+                name: str | None = None, post: str | None = None) -> User:
     errors: dict[str, str] = {}
+    post = post or None
+    if problem := post_error(post):
+        errors["post"] = problem
     if not username or len(username) > 60 or not username.replace("_", "").replace(".", "").isalnum():
         errors["username"] = _("Letters, digits, '.' and '_' only, at most 60.")
     elif db.session.scalars(select(User).where(User.username == username)).first():
@@ -53,9 +60,19 @@ def create_user(username: str, password: str, role: str, unit_code: str | None,
                            kinds=", ".join(ROLE_UNIT_KINDS[role]))
     if errors:
         raise ValidationFailed(errors, _("Please correct the marked fields."))
-    user = User(username=username, name=name or username, role=role, unit=unit,
+    user = User(username=username, name=name or username, role=role, unit=unit, post=post,
                 password_hash=hash_password(password))
     db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def set_post(user: User, post: str | None) -> User:
+    """The post a user holds (a principal leader, a party secretary), or none."""
+    post = post or None
+    if problem := post_error(post):
+        raise ValidationFailed({"post": problem}, problem)
+    user.post = post
     db.session.flush()
     return user
 

@@ -9,7 +9,9 @@ aggregate rows that come back into the unit's total, its teams and its groups, w
 gives the rankings; it never walks cases or visits.
 
 Counting rules (shown with the figures):
-- a problem counts in `found` on the day it was filed (Asia/Shanghai);
+- a problem counts in `found` on the day it was found (`found_on`: the visit's or reception's
+  day, Asia/Shanghai), however late it was entered; the first-response rate counts cases by
+  their filing day;
 - it counts in `resolved` (办结, the handler's word) on the day it was first resolved:
   resolved, reopened by a dissatisfied call-back and resolved again, it counts once; its level
   is the kind of the unit that resolved it; funds and donations are what each resolution
@@ -29,16 +31,16 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, false, func, literal_column, or_, select
+from sqlalchemy import and_, exists, false, func, literal_column, or_, select, union_all
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import aliased
 
 from casetrack.extensions import db
-from casetrack.models import (TARGET_KINDS, Bulletin, Case, CaseEvent, Category, DailyFigure, Petition, TakeDown,
-                              Target, Unit, User, Visit)
+from casetrack.models import (BULLETIN_TYPES, POSTS, TARGET_KINDS, Bulletin, Case, CaseEvent, Category, DailyFigure,
+                              Petition, Suggestion, TakeDown, Target, Unit, User, Visit, visit_targets)
 from casetrack.services import coverage as cov
 from casetrack.services.calendar import SHANGHAI, add_working_days, parse_day, today
-from casetrack.services.cases import default_workflow, registry
+from casetrack.services.cases import campaign_start, default_workflow, registry
 from casetrack.services.clock import running_clock
 from casetrack.services.errors import NotFound, ValidationFailed
 from casetrack.services.summaries import as_day, in_time
@@ -61,7 +63,14 @@ DEFINITIONS = {
                          "whose first deadline has passed (a case whose window is still open is in neither)."),
     "rework": _l("Rework rate = dissatisfied call-backs (the case is reopened) / resolutions in the "
                  "period."),
-    "found": _l("Problems found: counted on the day they were filed."),
+    "found": _l("Problems found: counted on the day they were found (the day of the visit), however late "
+                "they were entered."),
+    "reached": _l("Targets reached: distinct targets reached by the period's visits, a meeting's every "
+                  "household included, so they may exceed the visits."),
+    "principal_leaders": _l("Visits by principal leaders: visits with a principal leader of the city or "
+                            "the county among the cadres."),
+    "cumulative": _l("Since the campaign began: each figure from the campaign's first day to the "
+                     "period's end."),
     "resolved": _l("Problems resolved: counted on the day the handler first resolved them; a case "
                    "resolved, reopened and resolved again counts once."),
     "solved": _l("Problems solved: counted on the day the office verified them after a satisfied call-back "
@@ -175,8 +184,9 @@ class Tallies:
         """Every additive figure of the period, from the daily figures (services/summaries.py)."""
         f = DailyFigure
         for g, figure, detail, n, funds, donations in self.figures(
-                ("visits", "suggestions", "cadre", "found", "first_act", "money", "resolutions", "solved",
-                 "resolved", "explained", "callback", "closed", "on_time", "answered", "told"),
+                ("visits", "suggestions", "cadre", "post", "principal", "found", "first_act", "money",
+                 "resolutions", "solved", "resolved", "explained", "callback", "closed", "on_time", "answered",
+                 "told"),
                 f.day >= self.date_from, f.day <= self.date_to):
             if figure == "visits":
                 self.add(g, "visits", n)
@@ -184,6 +194,8 @@ class Tallies:
             elif figure == "cadre":
                 self.add(g, "cadre_visits", n)
                 self.add(g, f"leader:{detail}", n)
+            elif figure == "post":
+                self.add(g, f"post:{detail}", n)
             elif figure == "found":
                 self.add(g, "found", n)
                 self.add(g, f"category:{detail}", n)
@@ -226,6 +238,22 @@ class Tallies:
                 .with_hint(Visit, "INDEXED BY ix_visits_day_group_target", "sqlite")
                 .group_by(Visit.group_id, Target.kind)):
             self.add(g, f"targets:{kind}", n)
+        # Distinct targets reached (a visit's own and its further ones), under the target's group.
+        reach = union_all(
+            select(Visit.target_id.label("target_id")).where(
+                Visit.visited_on >= self.date_from, Visit.visited_on <= self.date_to),
+            select(visit_targets.c.target_id).join(Visit, Visit.id == visit_targets.c.visit_id).where(
+                Visit.visited_on >= self.date_from, Visit.visited_on <= self.date_to)).subquery()
+        for g, kind, n in db.session.execute(
+                select(Target.group_id, Target.kind, func.count(Target.id.distinct()))
+                .join(reach, reach.c.target_id == Target.id).where(Target.group_id.in_(self.group_ids))
+                .group_by(Target.group_id, Target.kind)):
+            self.add(g, f"reached:{kind}", n)
+        for g, n in db.session.execute(   # suggestions answered in the period, by the collecting group
+                select(Suggestion.group_id, func.count()).where(
+                    Suggestion.answered_at >= start_of(self.date_from), Suggestion.answered_at < self.end,
+                    Suggestion.group_id.in_(self.group_ids)).group_by(Suggestion.group_id)):
+            self.add(g, "suggestions_answered", n)
 
     def _open(self) -> None:
         """Open at the period's end: filed up to its end less closed up to its end (a closed case
@@ -332,7 +360,12 @@ def figures_of(t: Counter, categories: dict[int, str]) -> dict[str, Any]:
             "by_kind": {k: t[f"visits:{k}"] for k in TARGET_KINDS},
             "targets_by_kind": {k: t[f"targets:{k}"] for k in TARGET_KINDS},
             "by_leader": {r: t[f"leader:{r}"] for r in LEADER_ROLES},
+            "person_times": t["cadre_visits"],
+            "by_post": {p: t[f"post:{p}"] for p in POSTS},
+            "principal_leaders": t["principal"],
         },
+        "reached": {"total": sum(t[f"reached:{k}"] for k in TARGET_KINDS),
+                    "by_kind": {k: t[f"reached:{k}"] for k in TARGET_KINDS}},
         "problems": {
             "found": t["found"], "resolved": t["resolved"], "solved": t["solved"], "explained": t["explained"],
             "by_category": {code: t[f"category:{cid}"] for cid, code in categories.items()
@@ -343,7 +376,7 @@ def figures_of(t: Counter, categories: dict[int, str]) -> dict[str, Any]:
             # closures a transition flags (closed as unreachable): not solved, no call-back made
             "flagged": {flag: t[f"flag:{flag}"] for flag in default_workflow().flag_labels()},
         },
-        "suggestions": t["suggestions"],
+        "suggestions": t["suggestions"], "suggestions_answered": t["suggestions_answered"],
         "funds": money(t["funds"]), "donations": money(t["donations"]),
         "rates": rates(t),
         "rate_parts": {k: list(v) for k, v in rate_parts(t).items()},
@@ -400,7 +433,41 @@ def bulletin(unit: Unit, date_from: date, date_to: date) -> dict[str, Any]:
                             "from": prev.date_from.isoformat(),
                             "to": prev.date_to.isoformat()} if prev else None)
     figures["change"] = change_since(figures, prev.figures if prev else None)
+    figures["bulletins"] = {"issued": issued(unit, date_to)}
+    figures["cumulative"] = cumulative(unit, date_to, categories)
     return figures
+
+
+def campaign_began(date_to: date) -> date:
+    """The first day counted in the cumulative figures: the campaign's start (CAMPAIGN_START),
+    else the earliest day a visit or a problem was found or filed (every day before the period's end)."""
+    start = campaign_start()
+    if start is not None:
+        return min(start, date_to)
+    # the first visit or problem found (nothing else is counted before both): by the primary
+    # key's range of each of these figures, not a scan of every figure
+    first = db.session.scalar(select(func.min(DailyFigure.day)).where(
+        DailyFigure.figure.in_(("visits", "found", "filed"))))
+    return min(first, date_to) if first is not None else date_to
+
+
+def cumulative(unit: Unit, date_to: date, categories: dict[int, str]) -> dict[str, Any]:
+    """Every figure since the campaign began (截至目前), with the same keys as the period's."""
+    start = campaign_began(date_to)
+    figures = figures_of(Tallies(unit, start, date_to).total(), categories)
+    figures.update({"from": start.isoformat(), "to": date_to.isoformat(),
+                    "petitions": petition_figures(unit, start, date_to),
+                    "bulletins": {"issued": issued(unit, date_to)}})
+    return figures
+
+
+def issued(unit: Unit, date_to: date) -> dict[str, int]:
+    """Published issues of the unit's bulletins whose period ended by `date_to`, by type (简报,
+    专报, …); drafts are not issued."""
+    counts = dict(db.session.execute(select(Bulletin.type, func.count()).where(
+        Bulletin.unit_id == unit.id, Bulletin.date_to <= date_to, Bulletin.published_at.is_not(None))
+        .group_by(Bulletin.type)).all())
+    return {kind: counts.get(kind, 0) for kind in BULLETIN_TYPES}
 
 
 def coverage_series(unit: Unit, date_to: date, assigned: int) -> list[list[Any]]:

@@ -15,9 +15,9 @@ from sqlalchemy import select
 
 from casetrack.extensions import db
 from casetrack.i18n import localized
-from casetrack.models import Category
+from casetrack.models import BULLETIN_TYPES, Category
 from casetrack.services.bulletin import LEADER_ROLES, LEVELS, RATES
-from casetrack.services.bulletin_issues import masthead_title, number_line
+from casetrack.services.bulletin_issues import masthead_title, number_line, type_label
 from casetrack.services.cases import default_workflow
 from casetrack.services.sheets import set_text
 from casetrack.services.targets import KIND_LABELS
@@ -148,7 +148,50 @@ def tables(figures: dict[str, Any]) -> list[Table]:
                                                              _("Deadline")])
     for c in figures["overdue"]:
         overdue.add([c["unit_name"], c["id"], c["title"], c["deadline"]], {"case": c["id"]})
-    return [summary, visits, categories, levels, rates, ranking, trend_table, overdue]
+    # an issue published before the ledger's figures existed has none
+    ledger = [ledger_table(figures)] if "reached" in figures else []
+    return [summary, visits, categories, levels, rates, ranking, trend_table, overdue, *ledger]
+
+
+def post_names() -> dict[str, str]:
+    return {"city_principal": _("Visits by the city's principal leaders (person-times)"),
+            "county_principal": _("Visits by the county's principal leaders (person-times)"),
+            "secretary_city": _("Visits by city party secretaries (person-times)"),
+            "secretary_county": _("Visits by county party secretaries (person-times)"),
+            "secretary_township": _("Visits by township party secretaries (person-times)"),
+            "secretary_village": _("Visits by village party secretaries (person-times)")}
+
+
+def ledger_table(figures: dict[str, Any]) -> Table:
+    """The campaign ledger: each figure for the period and since the campaign began (截至目前)."""
+    now_, since = figures, figures.get("cumulative") or figures
+    table = Table("ledger", _("The campaign ledger"), [_("Figure"), _("This period"), _("Since the campaign began")])
+
+    def row(label: str, pick) -> None:
+        table.add([label, pick(now_), pick(since)])
+
+    row(_("Visits made"), lambda f: f["visits"]["total"])
+    row(_("Cadre visits (person-times)"), lambda f: f["visits"]["person_times"])
+    row(_("Visits by principal leaders of city and county"), lambda f: f["visits"]["principal_leaders"])
+    for post, label in post_names().items():
+        row(label, lambda f, post=post: f["visits"]["by_post"][post])
+    row(_("Targets reached"), lambda f: f["reached"]["total"])
+    for kind, label in KIND_LABELS.items():
+        if now_["reached"]["by_kind"][kind] or since["reached"]["by_kind"][kind]:
+            row(_("Targets reached: %(kind)s", kind=localized(label)), lambda f, kind=kind: f["reached"]["by_kind"][kind])
+    row(_("Opinions and suggestions collected"), lambda f: f["suggestions"])
+    row(_("Suggestions answered"), lambda f: f["suggestions_answered"])
+    row(_("Problems found"), lambda f: f["problems"]["found"])
+    row(_("Problems solved"), lambda f: f["problems"]["solved"])
+    row(_("Problems explained (cannot solve now)"), lambda f: f["problems"]["explained"])
+    row(_("Public funds invested (10k yuan)"), lambda f: f["funds"])
+    row(_("Social donations (10k yuan)"), lambda f: f["donations"])
+    for kind in BULLETIN_TYPES:   # an issue kept before the types existed counts briefings only
+        if now_["bulletins"]["issued"].get(kind) or since["bulletins"]["issued"].get(kind):
+            row(_("Bulletins issued: %(type)s", type=type_label(kind)),
+                lambda f, kind=kind: f["bulletins"]["issued"].get(kind, 0))
+    table.link_col = -1
+    return table
 
 
 MAX_BARS = 15   # categories on one axis a person can still read

@@ -5,6 +5,7 @@ user's scope); the import files every row through file_case, all or nothing.
 """
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from flask_babel import gettext as _
@@ -13,7 +14,7 @@ from sqlalchemy import or_, select
 from casetrack.extensions import db
 from casetrack.i18n import localized
 from casetrack.models import Case, Category, User
-from casetrack.services.calendar import SHANGHAI, today
+from casetrack.services.calendar import today
 from casetrack.services.cases import default_workflow, file_case, workflow_of
 from casetrack.services.errors import Forbidden, ValidationFailed
 from casetrack.services.org import active_categories
@@ -33,12 +34,13 @@ IMPORT_COLUMNS = {
     "resident_name": ("群众姓名", "Resident's name"),
     "resident_phone": ("联系电话", "Resident's phone"),
     "resident_address": ("住址", "Resident's address"),
+    # the day the problem was found (found_on); empty: today
+    "found_on": ("登记时间", "Found on"),
 }
 # Columns only the export has; an exported sheet can be filled in and imported as it is.
 EXPORT_ONLY = {"id": ("编号", "ID"), "state": ("状态", "State"), "unit": ("办理单位", "Handling unit"),
                "group": ("工作组", "Work group"), "department": ("承办部门", "Department"),
-               "deadline": ("办理期限", "Deadline"), "overdue": ("是否超期", "Overdue"),
-               "created_at": ("登记时间", "Filed at")}
+               "deadline": ("办理期限", "Deadline"), "overdue": ("是否超期", "Overdue")}
 KINDS = {"个性": "individual", "共性": "shared", "individual": "individual", "shared": "shared"}
 KIND_LABELS = {"individual": "个性", "shared": "共性"}
 # The resident columns the service reads (resident.name -> resident_name on the sheet).
@@ -48,14 +50,14 @@ RESIDENT = {"name": "resident_name", "phone": "resident_phone", "address": "resi
 def export_cases(user: User, filters: CaseFilters) -> bytes:
     """The cases of the user's filtered list as .xlsx; every cell written as a value, never a formula."""
     order = ["id", "title", "category", "kind", "state", "unit", "group", "department", "deadline",
-             "overdue", "resident_name", "resident_phone", "resident_address", "description", "created_at"]
+             "overdue", "resident_name", "resident_phone", "resident_address", "description", "found_on"]
     columns = {**IMPORT_COLUMNS, **EXPORT_ONLY}
     stmt = filtered_cases(user, filters).order_by(Case.id.desc()).limit(MAX_EXPORT)
     rows = ([c.id, c.title, c.category.name_zh, KIND_LABELS[c.kind],
              localized(workflow_of(c).states[c.state].label), c.unit.name, c.group.name,
              c.department.name if c.department else "", c.deadline,
              "是" if c.deadline and c.deadline < today() else "", c.resident_name, c.resident_phone,
-             c.resident_address, c.description, c.created_at.astimezone(SHANGHAI).replace(tzinfo=None)]
+             c.resident_address, c.description, c.found_on]
             for c in db.session.scalars(stmt))
     return workbook("问题清单", [columns[f][0] for f in order], rows,
                     notes=[["导出时间", today().isoformat()],
@@ -77,6 +79,16 @@ def _category_code(text: str) -> str:
     return row.code if row else text
 
 
+def _day_of(value: Any) -> Any:
+    """A 登记时间 cell as a day: a date or date-time cell, or its text (a date-time's day)."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = cell_text(value)
+    return text[:10] if len(text) > 10 and text[10] in " T" else text
+
+
 def import_cases(actor: User, filename: str, data: bytes) -> list[Case]:
     """File one case per row, all or nothing: any bad row refuses the file, naming row, column and why."""
     if actor.role not in default_workflow().filing_roles or actor.unit is None or actor.unit.kind != "group":
@@ -89,12 +101,13 @@ def import_cases(actor: User, filename: str, data: bytes) -> list[Case]:
     errors: list[dict[str, Any]] = []
     cases: list[Case] = []
     for number, row in rows:
-        values = {field: cell_text(row.get(field)) for field in IMPORT_COLUMNS}
+        values = {field: cell_text(row.get(field)) for field in IMPORT_COLUMNS if field != "found_on"}
         kind = KINDS.get(values["kind"].lower() or "individual", values["kind"])
         try:
             cases.append(file_case(actor, title=values["title"], description=values["description"],
                                    category=_category_code(values["category"]), kind=kind,
-                                   resident={k: values[col] for k, col in RESIDENT.items()}))
+                                   resident={k: values[col] for k, col in RESIDENT.items()},
+                                   found_on=_day_of(row.get("found_on"))))
         except ValidationFailed as exc:
             for field, message in exc.errors.items():
                 column = RESIDENT.get(field.removeprefix("resident."), field)

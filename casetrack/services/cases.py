@@ -111,12 +111,13 @@ def case_events(case: Case) -> list[CaseEvent]:
 def may_act(case: Case, user: User, spec: TransitionSpec | None = None) -> bool:
     """The unit holding the case acts on it, or its owner in a state the owner holds; a transition
     with `reach: scope` may also be fired by a unit whose scope has the case (the office taking
-    over a team's referral)."""
+    over a team's referral). A leader (县领导) reads and supervises the cases of its unit's
+    subtree and moves none but those it owns (包案)."""
     if not user.active:
         return False
     if workflow_of(case).states[case.state].held_by == "owner":
         return user.id == case.owner_id
-    if user.unit_id is None:
+    if user.unit_id is None or user.role == "leader":
         return False
     return user.unit_id == case.unit_id or (spec is not None and spec.reach == "scope"
                                             and may_see(user, case))
@@ -381,10 +382,40 @@ def _filing_state(wf: Workflow, actor: User, kind: Any, petition: bool) -> str |
     return state
 
 
+def campaign_start() -> date | None:
+    """The campaign's first day (config CAMPAIGN_START), or None."""
+    return current_app.config.get("CAMPAIGN_START")
+
+
+def day_error(day: date, future: str) -> str | None:
+    """Why a day of the campaign's ledger cannot be: in the future (`future`, the message), or
+    before the campaign began."""
+    start = campaign_start()
+    if day > today():
+        return future
+    if start is not None and day < start:
+        return _("The campaign began on %(day)s; a day before it cannot be entered.", day=start.isoformat())
+    return None
+
+
+def _found_on(value: Any, visit_row: Visit | None, errors: dict[str, str]) -> date | None:
+    """The day the problem was found: given, else the visit's day, else today."""
+    if value in (None, ""):
+        return visit_row.visited_on if visit_row is not None else today()
+    try:
+        day = parse_day(value)
+    except (TypeError, ValueError):
+        errors["found_on"] = _("A date like 2026-07-31, please.")
+        return None
+    if problem := day_error(day, _("A problem cannot be found in the future.")):
+        errors["found_on"] = problem
+    return day
+
+
 def file_case(actor: User, *, title: Any, description: Any = "", category: Any, kind: Any,
               resident: Any = None, target: Any = None, visit: Any = None, location: Any = None,
               address: Any = None, media_url: Any = None, workflow: Any = None,
-              source: str | None = None, urgency: Any = None) -> Case:
+              source: str | None = None, urgency: Any = None, found_on: Any = None) -> Case:
     """File a problem found on a visit (or received as a petition: `source`); it starts in the
     state the workflow gives its kind (`workflow`: default the campaign's), with a deadline by its
     `urgency` and category. Its place (`location` in WGS-84, `address`) defaults to the target's."""
@@ -449,6 +480,7 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
         where = where or target_row.address
     if visit not in (None, "") and visit_row is None:
         errors["visit"] = _("No such visit in your group.")
+    found_day = _found_on(found_on, visit_row, errors)
     if errors:
         raise ValidationFailed(errors, _("Please correct the marked fields."))
 
@@ -466,7 +498,7 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
                 media_url=media,
                 target_id=target_row.id if target_row else None,
                 visit_id=visit_row.id if visit_row else None, group_id=actor.unit_id,
-                unit_id=unit.id, state=state, deadline=deadline,
+                unit_id=unit.id, state=state, deadline=deadline, found_on=found_day,
                 workflow=wf.name, workflow_version=wf.version, created_by_id=actor.id,
                 created_at=now(), updated_at=now())
     start_clock(case, wf)

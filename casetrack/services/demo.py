@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from casetrack.extensions import db
-from casetrack.models import TARGET_KINDS, Case, CaseEvent, Category, Milestone, Target, Unit, User, Visit
+from casetrack.models import REGISTERED_KINDS, TARGET_KINDS, Case, CaseEvent, Category, Milestone, Suggestion, Target, Unit, User, Visit
 from casetrack.services import calendar
 from casetrack.services.accounts import hash_password
 from casetrack.services.cases import allowed_triggers, file_case, fire, workflow_of
@@ -66,6 +66,7 @@ DEMO_ACCOUNTS = [
     ("group002", "group_leader", "G002"),
     ("group013", "group_leader", "G013"),
     ("dept01", "department_handler", "D01"),
+    ("leader", "leader", "county"),
 ]
 
 
@@ -128,7 +129,7 @@ def load_demo(password: str = "demo", size: DemoCounty | None = None) -> bool:
     members = {g.id: [u for u in users if u.unit_id == g.id] for g in groups}
 
     start = datetime.now(timezone.utc) - timedelta(days=60)
-    kinds = list(TARGET_KINDS)
+    kinds = list(REGISTERED_KINDS)
     kind_weights = [40, 12, 4, 12, 3, 3, 2, 2, 2]
     targets: list[Target] = []
     for group in groups:
@@ -176,7 +177,59 @@ def load_demo(password: str = "demo", size: DemoCounty | None = None) -> bool:
         _walk(case, rng, fake, by_unit, depts, moment)
     db.session.flush()
     load_petitions(rng, fake, county, teams, groups, by_unit, start)
+    _ledger_demo(rng, fake, pw_hash, county, groups, start)
     return True
+
+
+# -- the campaign ledger (issue 23): leaders, posts, meetings, suggestions answered --------------
+
+LEADERS = [("leader", "county_principal"), ("leader02", "secretary_county"), ("leader03", None)]
+SUGGESTIONS = [("建议村里修建文化广场", "infrastructure", "adopted", "已列入明年村级项目计划"),
+               ("希望增设公交站点", "infrastructure", "partly_adopted", "已协调增设临时停靠点"),
+               ("建议提高高龄补贴标准", "elderly_care", "explained", "补贴标准由省里统一规定，已向群众解释"),
+               ("希望开展农技培训", "employment", None, "")]
+
+
+def _ledger_demo(rng: random.Random, fake: Faker, pw_hash: str, county: Unit, groups: list[Unit],
+                 start: datetime) -> None:
+    """Leaders with posts and contact points, village meetings that reach many households, a
+    leader's visits (one to a place no target names), suggestions kept as items, some answered."""
+    from casetrack.services.ledger import add_contact_point, answer_suggestion
+    from casetrack.services.visits import record_visit
+    leaders = [User(username=name, name=fake.name(), role="leader", unit=county, post=post, phone=fake.phone_number(),
+                    password_hash=pw_hash) for name, post in LEADERS]
+    db.session.add_all(leaders)
+    by_name = {u.username: u for u in db.session.scalars(select(User).where(
+        User.username.in_(["group001", "group013", "g001m1"])))}
+    by_name["group001"].post = "secretary_village"
+    db.session.flush()
+    targets = {g.id: list(db.session.scalars(select(Target).where(Target.group_id == g.id).order_by(Target.id)))
+               for g in groups[:13]}
+    add_contact_point(leaders[0], unit=groups[0])
+    add_contact_point(leaders[0], target=next((t for t in targets[groups[0].id] if t.kind == "enterprise"),
+                                              targets[groups[0].id][0]))
+    add_contact_point(leaders[1], unit=groups[12])
+    day = (start + timedelta(days=50)).date()
+    moment = datetime.combine(day, datetime.min.time(), timezone.utc) + timedelta(hours=2)
+    with calendar.at(moment):
+        for group in groups[:3]:   # a village meeting reaches many households in one visit
+            cadre = db.session.scalars(select(User).where(User.unit_id == group.id,
+                                                          User.role == "group_leader")).first()
+            households = [t.id for t in targets[group.id] if t.kind.endswith("household")][:8] or \
+                [t.id for t in targets[group.id]]
+            visit, _cases = record_visit(cadre, targets=households, date=day.isoformat(), form="meeting",
+                                         notes=f"在{group.name.removesuffix('工作组')}村委会召开群众座谈会",
+                                         suggestions=[{"text": text, "category": cat} for text, cat, *_a in SUGGESTIONS])
+            for suggestion, (_t, _c, answer, reply) in zip(
+                    db.session.scalars(select(Suggestion).where(Suggestion.visit_id == visit.id).order_by(Suggestion.id)),
+                    SUGGESTIONS):
+                if answer:
+                    answer_suggestion(cadre, suggestion, answer, reply)
+        record_visit(leaders[0], targets=[targets[groups[0].id][-1].id], date=day.isoformat(), form="door_to_door",
+                     cadres=["leader", "group001", "g001m1"], notes="县主要负责同志到联系点入户走访")
+        record_visit(leaders[1], place="县城汽车站广场", group=groups[12].code, date=day.isoformat(),
+                     form="reception", cadres=["leader02", "group013"], notes="现场接待群众反映交通出行问题")
+    db.session.flush()
 
 
 def kind_name(kind: str) -> str:

@@ -100,7 +100,7 @@ def decide_extension(actor: User, ext: Extension, approve: Any, note: Any = "") 
 def extension_ledger(actor: User) -> list[dict[str, Any]]:
     """Per unit: extensions asked, approved, refused, pending, days granted, and the share of
     the cases it handled that got an approved extension — for the county office."""
-    if actor.role not in ("county_officer", "admin") or actor.unit is None:
+    if actor.role not in ("county_officer", "admin", "leader") or actor.unit is None:   # a leader reads it
         raise Forbidden(_("Only the county office sees the extension ledger."))
     within = select(Unit.id).where(Unit.path.startswith(actor.unit.path))
     counts = db.session.execute(

@@ -19,11 +19,11 @@ from sqlalchemy import func, insert, select, text
 
 from casetrack.db.bulk import analyze
 from casetrack.extensions import db
-from casetrack.models import TARGET_KINDS, Case, CaseEvent, Category, Target, Unit, User, Visit
+from casetrack.models import REGISTERED_KINDS, Case, CaseEvent, Category, Target, Unit, User, Visit
 from casetrack.models.cases import SEALED_COLUMNS, audit_key, case_seal, row_hash
 from casetrack.services import org, summaries
 from casetrack.services.accounts import hash_password
-from casetrack.services.calendar import add_working_days, now
+from casetrack.services.calendar import SHANGHAI, add_working_days, now
 from casetrack.services.demo import PROBLEMS
 from casetrack.services.cases import default_workflow
 from casetrack.workflow import KEEP, URGENCIES, TransitionSpec, Workflow
@@ -211,7 +211,7 @@ def _city(n: int, groups_wanted: int, password_hash: str, counts: Counts, users:
 
 def _targets(rng: random.Random, n: int, groups: list[int], cadres: dict[int, int],
              start_id: int, assigned: datetime) -> Iterator[dict]:
-    kinds, weights = TARGET_KINDS, [50, 25, 5, 10, 2, 2, 2, 2, 2]
+    kinds, weights = REGISTERED_KINDS, [50, 25, 5, 10, 2, 2, 2, 2, 2]
     for i in range(n):
         group = groups[i * len(groups) // n]  # contiguous blocks: a group's targets sit together
         kind = rng.choices(kinds, weights)[0]
@@ -347,7 +347,7 @@ class CaseMaker:
             "revisit_on": revisit_on, "funds": None, "donations": None, "workflow": wf.name,
             "workflow_version": wf.version, "version": 1 + len(path),  # one per transition
             "created_by_id": self.leaders.get(group), "created_at": created, "updated_at": at,
-            "chain_head": prev,
+            "found_on": created.astimezone(SHANGHAI).date(), "chain_head": prev,
         }
         case["seal"] = case_seal(self.key, case_id, prev, [case.get(c) for c in SEALED_COLUMNS])  # no parents here
         return case

@@ -25,7 +25,7 @@ from casetrack.services.errors import Forbidden, NotFound, ValidationFailed
 from casetrack.services.summaries import local_day
 from casetrack.services.text import text_error
 
-SUPERVISING_ROLES = ("team_leader", "county_officer")
+SUPERVISING_ROLES = ("team_leader", "county_officer", "leader")
 REPORT_LATE = "report_late"   # the sweep's flag and digest: a progress report is owed
 INBOX_SIZE = 100
 GROUP_DAYS = 7  # days of digest lines a page of the inbox shows
@@ -231,9 +231,10 @@ def mark_read(user: User, notice_id: int | None = None, kind: str | None = None,
 # -- supervision notes (督办) --------------------------------------------------------------
 
 def may_supervise(case: Case, user: User) -> bool:
-    """The handler's superiors: a team leader or county officer above the handling unit."""
+    """The handler's superiors: a team leader or county officer above the handling unit; a
+    leader (县领导) over any case its unit holds or stands above, the office's own included."""
     return (user.active and user.role in SUPERVISING_ROLES and user.unit is not None
-            and user.unit_id != case.unit_id and user.unit.contains(case.unit))
+            and (user.unit_id != case.unit_id or user.role == "leader") and user.unit.contains(case.unit))
 
 
 def add_supervision_note(actor: User, case: Case, text: Any) -> SupervisionNote:

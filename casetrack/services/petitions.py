@@ -159,16 +159,22 @@ def record_petition(actor: User, *, date: Any = None, form: Any = None, persons:
                         category_id=cat.id, residents=people, created_by_id=actor.id, created_at=now())
     if file_case:
         first = people[0] if people else {}
-        petition.case = _file(actor, subject, details, cat.code, first)
+        petition.case = _file(actor, subject, details, cat.code, first, day)
     db.session.add(petition)
     db.session.flush()
     return petition
 
 
-def _file(actor: User, subject: str, details: str, category: str, person: dict[str, str]) -> Case:
-    return file_case(actor, title=subject, description=details, category=category, kind="individual",
-                     resident={"name": person.get("name", ""), "phone": person.get("phone", "")},
-                     source="petition")
+def _file(actor: User, subject: str, details: str, category: str, person: dict[str, str], day: date) -> Case:
+    """The petition as a case, found on the day it was received."""
+    try:
+        return file_case(actor, title=subject, description=details, category=category, kind="individual",
+                         resident={"name": person.get("name", ""), "phone": person.get("phone", "")},
+                         source="petition", found_on=day)
+    except ValidationFailed as exc:   # the reception's day is the case's: a day before the campaign
+        if "found_on" in exc.errors:
+            exc.errors["date"] = exc.errors.pop("found_on")
+        raise
 
 
 # -- taken down to the grass roots (带案下访) -------------------------------------------------

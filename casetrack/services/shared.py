@@ -97,7 +97,7 @@ def link_cases(actor: User, title: Any, case_ids: Any) -> Case:
                   description=_("Shared problem of %(n)d cases.", n=len(cases)),
                   group=actor.unit, unit=actor.unit, state=state, workflow=wf.name,
                   workflow_version=wf.version, created_by=actor, created_at=now(),
-                  updated_at=now())
+                  found_on=min(c.found_on for c in cases), updated_at=now())
     days = wf.states[state].deadline_days
     parent.deadline = add_working_days(today(), days) if days else None
     start_clock(parent, wf)

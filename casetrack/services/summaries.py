@@ -4,7 +4,8 @@ transaction as the cases, events, visits and targets they count.
 Every figure is a row (group_id, day, figure, detail) -> n, funds, donations, so a period's
 figure for any unit is a SUM over an index range. What a row holds:
 
-  found        category   cases filed that day (by Case.created_at); filed: the same, all categories
+  found        category   cases found that day (by Case.found_on, the visit's day); filed: cases
+               filed that day (by Case.created_at), all categories
   first_act    kind|filed|acted   cases filed that day, by the day of their first action (a
                person's move or link; '' when none yet): the first-response rate
   resolutions, resolved (detail: the level that resolved it, first resolutions only: 办结),
@@ -19,7 +20,10 @@ figure for any unit is a SUM over an index range. What a row holds:
   visits       target kind     visits made that day (by the target's kind now); suggestions
   cadre        role            cadres on the visits of that day, by the role they have when the
                visit is recorded (a later change of a user's role moves nothing until a rebuild)
-  first_visit  target kind     active targets first visited that day (in their group now)
+  post         post            the same, by the post of those who hold one (person-times by post)
+  principal    ''              visits with a principal leader of city or county among the cadres
+  first_visit  target kind     active targets first reached that day (in their group now), as a
+               visit's own target or one of its further targets (visit_targets)
 
   open_deadline  ''  open cases whose clock runs, by their deadline NOW (not a history: a case
                moves when its deadline, state or clock changes)
@@ -59,13 +63,14 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import JSON, Select, String, cast, delete, event, exists, func, inspect, select, type_coerce
+from sqlalchemy import JSON, Select, String, cast, delete, event, exists, func, inspect, select, type_coerce, union_all
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session, aliased
 
 from casetrack.db.at_commit import write_at_commit
 from casetrack.extensions import db
-from casetrack.models import Case, CaseEvent, DailyFigure, Extension, Target, Unit, User, Visit, visit_cadres
+from casetrack.models import (PRINCIPAL_POSTS, Case, CaseEvent, DailyFigure, Extension, Target, Unit, User, Visit,
+                              visit_cadres, visit_targets)
 from casetrack.models.cases import FEEDBACK
 from casetrack.services.calendar import SHANGHAI, add_working_days
 
@@ -157,12 +162,12 @@ class Rules:
 def case_figures(case, events: list, extensions: list, rules: Rules, kinds: dict[int, str],
                  out: Figures) -> None:
     """Add the rows of one case to `out`. `case`: (id, group_id, category_id, kind, created_at,
-    is_parent, parent_level, state, deadline, unit_id, parent_id); `events`: its events by id,
+    is_parent, parent_level, state, deadline, unit_id, parent_id, found_on); `events`: its events by id,
     (id, at, actor_id, trigger, from_state, to_state, from_unit_id, funds, donations, due_date,
     data: only for the triggers `rules.read_data` names, else None);
     `extensions`: its approved and pending ones, (status, state, unit_id, requested_at,
     decided_at, new_deadline)."""
-    _id, group, category, kind, created_at, is_parent, parent_level, state, deadline, unit, parent = case
+    _id, group, category, kind, created_at, is_parent, parent_level, state, deadline, unit, parent, found_on = case
 
     def add(day: date, figure: str, detail: str = "", n: int = 1, funds: int = 0, donations: int = 0):
         row = out.setdefault((group, day, figure, detail), [0, 0, 0])
@@ -224,7 +229,7 @@ def case_figures(case, events: list, extensions: list, rules: Rules, kinds: dict
         if any(i > after for i in told):
             add(day, "told")
     if not is_parent:
-        add(filed, "found", str(category))
+        add(found_on or filed, "found", str(category))
         add(filed, "filed")   # found without the category: fewer rows to sum from the start
         acted = local_day(first_act).isoformat() if first_act else ""
         add(filed, "first_act", f"{kind}|{filed.isoformat()}|{acted}")
@@ -256,7 +261,7 @@ def _statements(read_data: tuple[str, ...]) -> tuple[Select, Select, Select]:
     parent, parent_unit, member = aliased(Case), aliased(Unit), aliased(Case)
     cases = (select(Case.id, Case.group_id, Case.category_id, Case.kind, Case.created_at,
                     exists().where(member.parent_id == Case.id), parent_unit.kind,
-                    Case.state, Case.deadline, Case.unit_id, Case.parent_id)
+                    Case.state, Case.deadline, Case.unit_id, Case.parent_id, Case.found_on)
              .outerjoin(parent, parent.id == Case.parent_id)
              .outerjoin(parent_unit, parent_unit.id == parent.resolved_unit_id).order_by(Case.id))
     e = CaseEvent
@@ -341,15 +346,24 @@ def figures_of_cases(ids: Iterable[int] | None) -> Figures:
 # -- visits and targets ---------------------------------------------------------------------
 
 def figures_of_visits(ids: list[int] | None) -> Figures:
-    """cadre rows (cadres on visits, by their role) of the given visits (or all), in SQL."""
+    """cadre and post rows (cadres on visits, by their role and post) and principal rows (visits
+    with a principal leader) of the given visits (or all), in SQL."""
     out: Figures = {}
     for chunk in _chunks(ids):
-        for g, day, role, n in db.session.execute(
-                select(Visit.group_id, Visit.visited_on, User.role, func.count())
+        for g, day, role, post, n in db.session.execute(
+                select(Visit.group_id, Visit.visited_on, User.role, User.post, func.count())
                 .join(visit_cadres, visit_cadres.c.visit_id == Visit.id)
                 .join(User, User.id == visit_cadres.c.user_id).where(*_among(Visit.id, chunk))
-                .group_by(Visit.group_id, Visit.visited_on, User.role)):
+                .group_by(Visit.group_id, Visit.visited_on, User.role, User.post)):
             _add(out, (g, day, "cadre", role), n)
+            if post:
+                _add(out, (g, day, "post", post), n)
+        principal = exists().where(visit_cadres.c.visit_id == Visit.id, User.id == visit_cadres.c.user_id,
+                                   User.post.in_(PRINCIPAL_POSTS))
+        for g, day, n in db.session.execute(
+                select(Visit.group_id, Visit.visited_on, func.count()).where(principal, *_among(Visit.id, chunk))
+                .group_by(Visit.group_id, Visit.visited_on)):
+            _add(out, (g, day, "principal", ""), n)
     return out
 
 
@@ -364,8 +378,12 @@ def figures_of_targets(ids: list[int] | None) -> Figures:
                 .group_by(Visit.group_id, Visit.visited_on, Target.kind)):
             _add(out, (g, day, "visits", kind), n)
             _add(out, (g, day, "suggestions", ""), suggestions or 0)
-        first = (select(Target.group_id, Target.kind, func.min(Visit.visited_on).label("day"))
-                 .join(Visit, Visit.target_id == Target.id)
+        reached = union_all(
+            select(Visit.target_id, Visit.visited_on).where(*_among(Visit.target_id, chunk)),
+            select(visit_targets.c.target_id, Visit.visited_on).join(Visit, Visit.id == visit_targets.c.visit_id)
+            .where(*_among(visit_targets.c.target_id, chunk))).subquery()
+        first = (select(Target.group_id, Target.kind, func.min(reached.c.visited_on).label("day"))
+                 .join(reached, reached.c.target_id == Target.id)
                  .where(Target.active.is_(True), *_among(Target.id, chunk))
                  .group_by(Target.id, Target.group_id, Target.kind).subquery())
         for g, kind, day, n in db.session.execute(
@@ -481,7 +499,7 @@ def _refreshed(what: str, ids: Iterable[int]):
 # -- the session hooks: the rows noted at the first touch, the difference applied at commit ----
 
 FIGURE_COLUMNS = ("group_id", "category_id", "kind", "created_at", "parent_id", "resolved_unit_id", "state",
-                  "deadline", "unit_id")
+                  "deadline", "unit_id", "found_on")
 _NOTES = "casetrack.daily_figures"
 
 
@@ -552,7 +570,7 @@ def _is_plain(case: Case, events: list[CaseEvent], touched: set[int]) -> bool:
 
 def _case_row(case: Case) -> tuple:
     return (case.id, case.group_id, case.category_id, case.kind, case.created_at, False, None, case.state,
-            case.deadline, case.unit_id, case.parent_id)
+            case.deadline, case.unit_id, case.parent_id, case.found_on)
 
 
 def _event_row(ev: CaseEvent) -> tuple:
@@ -612,6 +630,11 @@ def _before_flush(session, _context, _instances):
                 targets.add(obj.target.id)
             elif obj.target is not None:
                 new_targets.append(obj.target)
+            for further in obj.more_targets:   # the targets a meeting reached besides its own
+                if further.id is not None:
+                    targets.add(further.id)
+                else:
+                    new_targets.append(further)
         elif isinstance(obj, Target):
             new_targets.append(obj)
         elif isinstance(obj, Extension) and obj.case_id is not None:

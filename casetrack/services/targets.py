@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from casetrack.db.bulk import analyze
 from casetrack.extensions import db
-from casetrack.models import TARGET_KINDS, Target, Unit, User, Visit
+from casetrack.models import TARGET_KINDS, Target, Unit, User, Visit, visit_targets
 from casetrack.services.calendar import now, parse_day
 from casetrack.services.cases import MAX_ID, whole_number
 from casetrack.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -31,6 +31,7 @@ KIND_LABELS = {
     "key_project": {"zh": "重点项目", "en": "Key project"},
     "school": {"zh": "学校", "en": "School"},
     "building_site": {"zh": "建筑工地", "en": "Building site"},
+    "place": {"zh": "走访地点", "en": "Place visited"},
 }
 assert set(KIND_LABELS) == set(TARGET_KINDS)
 # What a county's own sheet may say for a kind: the code, the label, common synonyms.
@@ -151,13 +152,13 @@ class TargetFilters:
 
 
 def visited_by(as_of: date | None = None, since: date | None = None):
-    """The condition 'this target was visited at least once (by as_of, since a day)'."""
-    cond = Visit.target_id == Target.id
-    if as_of is not None:
-        cond = cond & (Visit.visited_on <= as_of)
-    if since is not None:
-        cond = cond & (Visit.visited_on >= since)
-    return exists().where(cond)
+    """The condition 'this target was reached by a visit at least once (by as_of, since a day)':
+    as a visit's own target or as one of its further targets."""
+    days = ([Visit.visited_on <= as_of] if as_of is not None else []) + \
+           ([Visit.visited_on >= since] if since is not None else [])
+    return or_(exists().where(Visit.target_id == Target.id, *days),
+               exists().where(visit_targets.c.target_id == Target.id, Visit.id == visit_targets.c.visit_id,
+                              *days))
 
 
 def filtered_targets(user: User, f: TargetFilters):
@@ -195,7 +196,8 @@ def visited_ids(targets: list[Target]) -> set[int]:
     ids = [t.id for t in targets]
     if not ids:
         return set()
-    return set(db.session.scalars(select(Visit.target_id).where(Visit.target_id.in_(ids)).distinct()))
+    return set(db.session.scalars(select(Visit.target_id).where(Visit.target_id.in_(ids)).distinct())) | \
+        set(db.session.scalars(select(visit_targets.c.target_id).where(visit_targets.c.target_id.in_(ids))))
 
 
 # -- create and edit -----------------------------------------------------------------------

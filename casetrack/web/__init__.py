@@ -88,9 +88,9 @@ def register(app: Flask) -> None:
     app.request_class = Request
     app.url_map.converters["int"] = IdConverter  # before any route is added
     # api_deadlines, api_shared, api_sheets and api_visits add their routes to api.bp when imported.
-    from casetrack.web import (admin, admin_webhooks, api, api_deadlines, api_sheets, api_shared,  # noqa: F401
-                               api_visits, auth, boards, case_sheets, cases, notices, offline, open311,
-                               openapi, settings, shared, visits)
+    from casetrack.web import (admin, admin_webhooks, api, api_deadlines, api_ledger, api_sheets,  # noqa: F401
+                               api_shared, api_visits, auth, boards, case_sheets, cases, ledger, notices, offline,
+                               open311, openapi, settings, shared, visits)
     from casetrack.web import api_attachments, api_reports, reports  # noqa: F401 (routes on api.bp)
     from casetrack.web import api_petitions, petitions  # noqa: F401 (api_petitions: routes on api.bp)
     from casetrack.web import assessment
@@ -112,6 +112,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(admin_webhooks.bp)
     app.register_blueprint(petitions.bp)
     app.register_blueprint(offline.bp)
+    app.register_blueprint(ledger.bp)
 
     @app.get("/healthz")
     def healthz():

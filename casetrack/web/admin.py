@@ -21,7 +21,13 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 ROLE_LABELS = {"group_member": _l("Group member"), "group_leader": _l("Group leader"),
                "team_leader": _l("Team leader"), "county_officer": _l("County officer"),
-               "department_handler": _l("Department handler"), "admin": _l("Administrator")}
+               "department_handler": _l("Department handler"), "admin": _l("Administrator"),
+               "leader": _l("Leader")}
+POST_LABELS = {"city_principal": _l("Principal leader of the city"),
+               "county_principal": _l("Principal leader of the county"),
+               "secretary_city": _l("City party secretary"), "secretary_county": _l("County party secretary"),
+               "secretary_township": _l("Township party secretary"),
+               "secretary_village": _l("Village party secretary")}
 KIND_LABELS = {"province": _l("Province"), "city": _l("City"), "county": _l("County office"),
                "department": _l("Department"), "team": _l("Work team"), "group": _l("Work group")}
 
@@ -45,6 +51,7 @@ class UserForm(FlaskForm):
     name = StringField(_l("Name"), filters=[strip])
     role = SelectField(_l("Role"), choices=choices(ROLE_LABELS.items()))
     unit = SelectField(_l("Unit"))
+    post = SelectField(_l("Post"), choices=choices([("", "—"), *POST_LABELS.items()]), default="")
     password = PasswordField(_l("Password"))
 
 
@@ -120,14 +127,28 @@ def users():
     form.unit.choices = choices([("", "—")] + [(u.code, f"{u.code} {u.name}") for u in all_units()])
     if created(form, lambda: accounts.create_user(form.username.data, form.password.data,
                                                   form.role.data, form.unit.data or None,
-                                                  form.name.data or None),
+                                                  form.name.data or None, form.post.data or None),
                lambda user: _("User %(username)s added.", username=user.username)):
         return redirect(url_for(".users"))
     q = request.args.get("q", "").strip()
     after = request.args.get("after", "")
     rows, cursor = accounts.list_users(q, int(after) if whole_number(after) and int(after) <= MAX_ID else None)
     return render_template("admin/users.html", form=form, users=rows, q=q, cursor=cursor,
-                           role_labels=ROLE_LABELS), 422 if form.errors else 200
+                           role_labels=ROLE_LABELS, post_labels=POST_LABELS), 422 if form.errors else 200
+
+
+@bp.post("/users/<int:user_id>/post")
+def user_post(user_id: int):
+    user = _get(User, user_id)
+    try:
+        accounts.set_post(user, request.form.get("post", "").strip() or None)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        flash(f"{user.username}: {exc.message}", "error")
+    else:
+        db.session.commit()
+        flash(_("%(username)s's post is saved.", username=user.username), "success")
+    return redirect(url_for(".users"))
 
 
 @bp.post("/users/<int:user_id>/password")

@@ -79,7 +79,7 @@ def body() -> dict[str, Any]:
 
 
 def user_json(user: User) -> dict[str, Any]:
-    return {"id": user.id, "username": user.username, "name": user.name, "role": user.role,
+    return {"id": user.id, "username": user.username, "name": user.name, "role": user.role, "post": user.post,
             "unit": user.unit.code if user.unit else None,
             "unit_name": user.unit.name if user.unit else None}
 
@@ -107,7 +107,7 @@ def case_json(case: Case, **pending) -> dict[str, Any]:
         "resident": {"name": case.resident_name, "phone": case.resident_phone,
                      "address": case.resident_address, "email": case.resident_email},
         "location": place_json(case.lat, case.long, case.location_accuracy), "address": case.address,
-        "target": case.target_id, "visit": case.visit_id,
+        "target": case.target_id, "visit": case.visit_id, "found_on": case.found_on.isoformat(),
         "source": case.source,
         "owner": case.owner.username if case.owner_id else None,
         "workflow": case.workflow, "workflow_version": case.workflow_version,
@@ -197,7 +197,7 @@ def units():
 def create_case():
     data = body()
     fields = {"title", "description", "category", "kind", "resident", "target", "visit", "location", "address",
-              "workflow", "urgency"}
+              "workflow", "urgency", "found_on"}
     unknown = {k: _("This action takes no such field.") for k in data if k not in fields}
     if unknown:
         raise ValidationFailed(unknown)
@@ -208,7 +208,7 @@ def create_case():
                          resident=data.get("resident"), target=data.get("target"),
                          visit=data.get("visit"), location=data.get("location"),
                          address=data.get("address"), workflow=data.get("workflow"),
-                         urgency=data.get("urgency"))
+                         urgency=data.get("urgency"), found_on=data.get("found_on"))
         # A case filed just now has no extension pending: no query for it.
         return case_json(case, pending=None), 201, {"Location": url_for(".case", case_id=case.id)}
     return once("create_case", data, file)

@@ -33,7 +33,8 @@ def target_json(t: Target, visited: bool | None = None) -> dict[str, Any]:
 
 
 def visit_json(v: Visit) -> dict[str, Any]:
-    return {"id": v.id, "target": v.target_id, "date": v.visited_on.isoformat(),
+    return {"id": v.id, "target": v.target_id, "targets": [t.id for t in v.reached], "form": v.form,
+            "date": v.visited_on.isoformat(),
             "group": v.group.code, "cadres": [u.username for u in v.cadres],
             "notes": v.notes, "suggestions": v.suggestions,
             "location": place_json(v.lat, v.long, v.location_accuracy), "address": v.address,
@@ -136,16 +137,29 @@ def visits_import():
 
 
 @bp.post("/visits")
-@doc(summary="Record a visit and file the problems found", tags=["visits"], parameters=[IDEMPOTENCY],
-     requestBody=json_request({"type": "object", "required": ["target", "date"], "properties": {
-         "target": {"type": ["integer", "string"]}, "date": {"type": "string", "format": "date"},
+@doc(summary="Record a visit that reached one or more targets; file the problems found, keep the suggestions",
+     tags=["visits"], parameters=[IDEMPOTENCY],
+     requestBody=json_request({"type": "object", "required": ["date"], "properties": {
+         "target": {"type": ["integer", "string"]},
+         "targets": {"type": "array", "items": {"type": ["integer", "string"]},
+                     "description": "every target reached (a meeting's households); with `target`, after it"},
+         "form": {"type": "string", "enum": ["door_to_door", "meeting", "enterprise", "reception", "other"]},
+         "place": {"type": "string", "description": "a leader's visit: a place that is no registered target"},
+         "group": {"type": "string", "description": "the group whose area the place is in"},
+         "date": {"type": "string", "format": "date"},
          "cadres": {"type": "array", "items": {"type": "string"}}, "notes": {"type": "string"},
-         "suggestions": {"type": "integer"}, "problems": {"type": "array", "items": ref("NewCase")},
+         "suggestions": {"oneOf": [{"type": "integer"}, {"type": "array", "items": {"oneOf": [
+             {"type": "string"}, {"type": "object", "properties": {
+                 "text": {"type": "string"}, "category": {"type": "string"},
+                 "unit": {"type": "string", "description": "the unit that must answer it"}}}]}}],
+             "description": "how many, or each as a text to be answered"},
+         "problems": {"type": "array", "items": ref("NewCase")},
          "location": ref("Location"), "address": {"type": "string", "maxLength": 200}}}),
      responses=responses(("201", json_body({"allOf": [ref("Visit"), {"type": "object", "required": ["cases"],
          "properties": {"cases": {"type": "array", "items": ref("Case")}}}]})), 400, 403, 404, 409, 422))
 def create_visit():
-    data = _only(body(), {"target", "date", "cadres", "notes", "suggestions", "problems", "location", "address"})
+    data = _only(body(), {"target", "targets", "form", "place", "group", "date", "cadres", "notes", "suggestions",
+                          "problems", "location", "address"})
 
     def record():
         visit, cases = record_visit(g.api_user, **data)

@@ -9,7 +9,7 @@ import yaml
 from transitions import Machine
 
 ROLES = ("group_member", "group_leader", "team_leader", "county_officer",
-         "department_handler", "admin")
+         "department_handler", "admin", "leader")
 UNIT_KINDS = ("province", "city", "county", "department", "team", "group")
 FIELD_TYPES = ("text", "date", "decimal", "bool", "department", "group", "choice", "unit",
                "departments", "user")

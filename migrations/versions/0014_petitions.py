@@ -1,7 +1,7 @@
 """petitions received (接访), cases taken down (带案下访), a case's source and owner (包案领导)
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-08 10:00:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import casetrack.db.types
 
 revision: str = '0014'
-down_revision: Union[str, Sequence[str], None] = '0011'
+down_revision: Union[str, Sequence[str], None] = '0013'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
