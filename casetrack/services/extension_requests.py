@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import case as when
 from sqlalchemy import distinct, func, select
 
@@ -53,7 +54,8 @@ def request_extension(actor: User, case: Case, days: Any, reason: Any) -> Extens
     log_event(case, actor, "extension_request", {"days": ext.days, "reason": ext.reason})
     county = case.group.ancestor("county")
     if county is not None:
-        notify("extension", case, f"{ext.days} working days asked: {ext.reason}", unit=county)
+        notify("extension", case, _l("Extension of %(n)d working days asked: %(reason)s",
+                                      n=ext.days, reason=ext.reason), unit=county)
     db.session.flush()
     return ext
 
@@ -92,7 +94,7 @@ def decide_extension(actor: User, ext: Extension, approve: Any, note: Any = "") 
     log_event(case, actor, "extension_" + ext.status,
          {"days": ext.days, "deadline": case.deadline.isoformat() if case.deadline else None,
           **({"note": ext.decision_note} if ext.decision_note else {})})
-    notify("extension", case, f"extension {ext.status}", unit=ext.unit)
+    notify("extension", case, _l("Extension approved") if approve else _l("Extension refused"), unit=ext.unit)
     db.session.flush()
     return ext
 

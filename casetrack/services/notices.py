@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from flask import url_for
+from flask import current_app, url_for
+from flask_babel import LazyString, force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy import case as when
@@ -32,9 +34,14 @@ GROUP_DAYS = 7  # days of digest lines a page of the inbox shows
 GROUP_SHOWN = 5  # notices shown when a digest line is opened; the rest one link away
 
 
-def notify(kind: str, case: Case | None, message: str, *, unit: Unit | None = None,
+def notify(kind: str, case: Case | None, message: str | LazyString, *, unit: Unit | None = None,
            user: User | None = None) -> Notification:
-    """Put a notice in a user's inbox, or in the inbox of every user of a unit."""
+    """Put a notice in a user's inbox, or in the inbox of every user of a unit. A message of the
+    catalogue (a lazy string) is kept in the office's language, the deployment's default: it is
+    written once for readers other than the one whose request wrote it."""
+    if isinstance(message, LazyString):
+        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+            message = str(message)
     row = Notification(kind=kind, message=message, case_id=case.id if case else None,
                        unit_id=unit.id if unit else None, user_id=user.id if user else None, created_at=now())
     db.session.add(row)
@@ -272,7 +279,8 @@ def acknowledge(actor: User, note_id: int) -> SupervisionNote:
     if note.acknowledged_at is None:
         note.acknowledged_at, note.acknowledged_by_id = now(), actor.id
         log_event(note.case, actor, "acknowledge", {"note": note.id})
-        notify("supervision", note.case, f"acknowledged by {actor.name}", user=note.author)
+        notify("supervision", note.case, _l("Supervision note acknowledged by %(name)s", name=actor.name),
+               user=note.author)
         db.session.flush()
     return note
 

@@ -288,13 +288,19 @@ def _clusters(items: list[_Item], det) -> list[dict[str, Any]]:
 
 
 def _explain(items: list[_Item], groups: list[str], reasons: list[dict[str, Any]], det) -> str:
-    parts = [f"{len(items)} open cases of category {items[0].category} from groups "
-             f"{', '.join(groups)} within {det.within_days} days"]
+    """Why the cases were proposed, in the reader's language."""
+    from casetrack.i18n import localized
+    from casetrack.services.reference import current
+    category = current().categories.get(items[0].category)
+    name = localized({"zh": category.name_zh, "en": category.name_en}) if category else items[0].category
+    parts = [_("%(num)d open cases of category %(category)s from groups %(groups)s within %(days)d days",
+               num=len(items), category=name, groups=", ".join(groups), days=det.within_days)]
     villages = sorted({r["village"] for r in reasons if r["rule"] == "village"})
     if villages:
-        parts.append(f"same village: {', '.join(villages)}")
+        parts.append(_("same village: %(villages)s", villages=", ".join(villages)))
     texts = [r for r in reasons if r["rule"] == "text"]
     if texts:
-        parts.append(f"similar text (character {det.ngram}-grams, Dice ≥ {det.text_similarity}): "
-                     + ", ".join(f"#{r['cases'][0]}~#{r['cases'][1]} {r['similarity']}" for r in texts))
+        parts.append(_("similar text (character %(n)d-grams, Dice ≥ %(similarity)s): %(pairs)s",
+                       n=det.ngram, similarity=det.text_similarity,
+                       pairs=", ".join(f"#{r['cases'][0]}~#{r['cases'][1]} {r['similarity']}" for r in texts)))
     return "; ".join(parts)

@@ -22,6 +22,7 @@ from casetrack.services.calendar import calendar_known, today
 from casetrack.services.cases import whole_number
 from casetrack.services.dashboard import DASHBOARD_ROLES
 from casetrack.services.errors import ServiceError
+from casetrack.services.notices import REPORT_LATE
 from casetrack.services.sweep import REVISIT_EVENT
 from casetrack.web.inputs import IdConverter, Request, refuse_bad_text, refuse_empty_dates
 from casetrack.web.openapi import DESCRIBED
@@ -198,7 +199,13 @@ def register(app: Flask) -> None:
 
 
 # Events every workflow has, that move no case (services/progress.py).
-EVENT_LABELS = {"progress": _l("Progress report"), "feedback": _l("Told the resident")}
+# Events that do not move a case, named in the reader's language (their triggers are codes).
+EVENT_LABELS = {"progress": _l("Progress report"), "feedback": _l("Told the resident"),
+                REPORT_LATE: _l("Progress report due"), "supervise": _l("Supervision note"),
+                "acknowledge": _l("Supervision note acknowledged"),
+                "extension_request": _l("Extension asked"), "extension_approved": _l("Extension approved"),
+                "extension_refused": _l("Extension refused"), "link": _l("Linked into a shared problem"),
+                "unlink": _l("Taken out of the shared problem")}
 
 
 def trigger_label(wf, event) -> str:

@@ -70,7 +70,7 @@ class Session:
         self.page.wait_for_selector(".flash.success")
         return self
 
-    def act(self, case_id: int, trigger: str, **fields: str):
+    def act(self, case_id: int, trigger: str, **fields: str | list[str]):
         """Open the form of one action on the case page, fill it in and send it."""
         page = self.page
         if not page.url.endswith(f"/cases/{case_id}"):
@@ -78,6 +78,10 @@ class Session:
         form = f'form[data-trigger="{trigger}"]'
         page.click(f"details:has({form}) > summary")
         for name, value in fields.items():
+            if isinstance(value, list):   # boxes to tick (assisting departments)
+                for box in value:
+                    page.check(f'{form} [name={name}][value="{box}"]')
+                continue
             element = page.locator(f"{form} [name={name}]")
             if element.evaluate("e => e.tagName") == "SELECT":
                 element.select_option(value)
