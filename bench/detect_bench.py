@@ -64,7 +64,7 @@ def build(cases: int, seed: int = 6) -> None:
                      "resident_address": f"某镇{rnd.choice(villages)}{rnd.randrange(1, 9)}组"
                      if rnd.random() < 0.5 else "", "resident_name": "", "resident_phone": "",
                      "workflow": "campaign", "workflow_version": 1, "version": 1,
-                     "created_at": at, "updated_at": at})
+                     "created_at": at, "updated_at": at, "found_on": at.astimezone(calendar.SHANGHAI).date()})
         if len(rows) == 50_000:
             db.session.execute(insert(Case), rows)
             rows = []
