@@ -22,9 +22,10 @@ from bench.common import detached, line, populated, sized
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, User
 from casetrack.models import cases as case_model
-from casetrack.services import mail, summaries, webhooks
-from casetrack.services.calendar import add_working_days, now, today
-from casetrack.services.cases import default_workflow, file_case, fire, get_case
+from casetrack.services.integration import mail, webhooks
+from casetrack.services.figures import summaries
+from casetrack.services.workdays.calendar import add_working_days, now, today
+from casetrack.services.casework.cases import default_workflow, file_case, fire, get_case
 
 REASON = {"reason": "需要工作队协调"}
 # What every ORM write of a case or event sets off: the chain and the seal, the daily figures,

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from casetrack.extensions import db
-from casetrack.services.cases import fire
+from casetrack.services.casework.cases import fire
 from tests.test_deadlines import on
 from tests.test_sweep import sweep
 

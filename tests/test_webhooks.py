@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 from casetrack import create_app
 from casetrack.extensions import db
 from casetrack.models import CaseEvent, Webhook, WebhookDelivery
-from casetrack.services import calendar, webhooks
+from casetrack.services.workdays import calendar
+from casetrack.services.integration import webhooks
 from tests.helpers import FIELDS
 from tests.test_deadlines import on
 

@@ -17,13 +17,13 @@ from casetrack.db.intent import outside_write_lock, write_intent
 from casetrack.extensions import db, login_manager
 from casetrack.i18n import localized
 from casetrack.models import User
-from casetrack.services import accounts
-from casetrack.services.calendar import calendar_known, today
-from casetrack.services.cases import whole_number
-from casetrack.services.dashboard import DASHBOARD_ROLES
-from casetrack.services.errors import ServiceError
-from casetrack.services.notices import REPORT_LATE
-from casetrack.services.sweep import REVISIT_EVENT
+from casetrack.services.organisation import accounts
+from casetrack.services.workdays.calendar import calendar_known, today
+from casetrack.services.casework.cases import whole_number
+from casetrack.services.reports.dashboard import DASHBOARD_ROLES
+from casetrack.services.common.errors import ServiceError
+from casetrack.services.casework.notices import REPORT_LATE
+from casetrack.services.deadlines.sweep import REVISIT_EVENT
 from casetrack.web.inputs import IdConverter, Request, refuse_bad_text, refuse_empty_dates
 from casetrack.web.openapi import DESCRIBED
 
@@ -198,7 +198,7 @@ def register(app: Flask) -> None:
         return format_datetime(value, fmt) if value else ""
 
 
-# Events every workflow has, that move no case (services/progress.py).
+# Events every workflow has, that move no case (services/casework/progress.py).
 # Events that do not move a case, named in the reader's language (their triggers are codes).
 EVENT_LABELS = {"progress": _l("Progress report"), "feedback": _l("Told the resident"),
                 REPORT_LATE: _l("Progress report due"), "supervise": _l("Supervision note"),
@@ -238,7 +238,7 @@ def category_label(category) -> str:
 
 def state_label(case, state: str | None = None) -> str:
     """A state's label in the current language, by the case's workflow (None: the default one)."""
-    from casetrack.services.cases import default_workflow, workflow_of
+    from casetrack.services.casework.cases import default_workflow, workflow_of
     states = (workflow_of(case) if case is not None else default_workflow()).states
     state = state or case.state
     return localized(states[state].label) if state in states else state

@@ -15,8 +15,8 @@ from sqlalchemy.exc import IntegrityError
 
 from casetrack.extensions import db
 from casetrack.models import IdempotentRequest
-from casetrack.services.calendar import now
-from casetrack.services.errors import ValidationFailed
+from casetrack.services.workdays.calendar import now
+from casetrack.services.common.errors import ValidationFailed
 
 HEADER = "Idempotency-Key"
 KEPT = timedelta(hours=24)
