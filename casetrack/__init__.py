@@ -59,6 +59,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from casetrack import cli
     from casetrack.services.figures import summaries  # noqa: F401  (keeps the daily figures, session hooks)
+    from casetrack.services.casework import shared  # noqa: F401  (registers the after: action resolve_members)
     from casetrack.web import register
     register(app)
     cli.register(app)

@@ -244,15 +244,3 @@ def get_attachment(user: User, attachment_id: int) -> Attachment:
         raise NotFound(_("No such file."))
     get_case(user, attachment.case_id)
     return attachment
-
-
-def photos_for(case: Case, rule) -> list[Attachment]:
-    """The case's photos of the stage a transition's workflow rule asks for (`rule`: stage and
-    min), not yet bound to a transition; too few is refused with a message."""
-    photos = list(db.session.scalars(select(Attachment).where(
-        Attachment.case_id == case.id, Attachment.stage == rule.stage, Attachment.event_id.is_(None),
-        Attachment.thumb_sha256.is_not(None)).order_by(Attachment.id)))
-    if len(photos) < rule.min:
-        raise ValidationFailed({"photos": _("Add at least %(n)d photo(s) first.", n=rule.min)},
-                               _("This action needs photos: add at least %(n)d first.", n=rule.min))
-    return photos

@@ -15,18 +15,20 @@ from sqlalchemy.orm.exc import StaleDataError
 from casetrack.db.intent import outside_write_lock
 from casetrack.extensions import db
 from casetrack.i18n import localized
-from casetrack.models import CASE_KINDS, Case, CaseAssist, CaseEvent, Target, Unit, User, Visit
+from casetrack.models import CASE_KINDS, Attachment, Case, CaseAssist, CaseEvent, Target, Unit, User, Visit
 from casetrack.models.cases import insert_filed
-from casetrack.services.workdays import days_off
 from casetrack.services.organisation import reference
+from casetrack.services.casework.follow_up import after_filing, after_transition
+from casetrack.services.casework.notices import notify
 from casetrack.services.figures import summaries
 from casetrack.services.integration import webhooks
-from casetrack.services.workdays.calendar import SHANGHAI, add_working_days, now, parse_day, today
+from casetrack.services.workdays.calendar import SHANGHAI, add_working_days, now, parse_day, remember_days_off, today
 from casetrack.services.workdays.clock import start_clock
 from casetrack.services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from casetrack.services.common.location import Place, parse_address, parse_media_url, parse_place
 from casetrack.services.common.text import text_error
-from casetrack.workflow import KEEP, URGENCIES, FieldSpec, Registry, TransitionSpec, Workflow
+from casetrack.workflow import KEEP, URGENCIES, FieldSpec, TransitionSpec, Workflow
+from casetrack.workflow.current import default_workflow, registry, workflow_of
 
 MAX_TEXT = 4000
 MAX_ID = 2**31 - 1  # ids are INTEGER columns: 32-bit on PostgreSQL
@@ -36,18 +38,6 @@ def whole_number(text: str) -> bool:
     """Only the digits 0-9, at most 18 of them: `str.isdigit` also takes '²' and other digits
     that `int` refuses, and `int` refuses more than 4,300 digits; every caller's bound has fewer."""
     return text.isascii() and text.isdigit() and len(text) <= 18
-
-
-def registry() -> Registry:
-    return current_app.extensions["casetrack.workflows"]
-
-
-def workflow_of(case: Case) -> Workflow:
-    return registry().get(case.workflow, case.workflow_version)
-
-
-def default_workflow() -> Workflow:
-    return registry().latest(current_app.config["WORKFLOW"])
 
 
 # -- scope ---------------------------------------------------------------------------------
@@ -444,7 +434,7 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
     # lock is taken, which is then held only for the writes.
     with outside_write_lock():
         ref = reference.current()
-        days_off.remember(ref.days_off)
+        remember_days_off(ref.days_off)
         cat = reference.active_category(ref, category.strip()) if isinstance(category, str) else None
         target_row = _own(Target, target, actor) if target not in (None, "") else None
         visit_row = _own(Visit, visit, actor) if visit not in (None, "") else None
@@ -519,7 +509,6 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
     if wf is default_workflow():   # the bulletin's daily figures count the campaign's problems
         summaries.note_filed(db.session(), case, filed)
     webhooks.queue_deliveries(db.session(), [filed], ref.webhooks)
-    from casetrack.services.casework.follow_up import after_filing
     after_filing(case, unit)
     return case
 
@@ -658,7 +647,6 @@ def _transition(case: Case, trigger: Any, actor: User | None, version: Any,
         for name, value in values.items():
             if wf.fields[name].type == "user":
                 set_committed_value(case, "owner", value)
-        from casetrack.services.casework.follow_up import after_transition
         after_transition(case, spec, from_unit, values)
     return done
 
@@ -678,7 +666,6 @@ def assign_assists(case: Case, departments: list[Unit]) -> None:
     before = set(db.session.scalars(select(CaseAssist.unit_id).where(CaseAssist.case_id == case.id)))
     db.session.execute(delete(CaseAssist).where(CaseAssist.case_id == case.id,
                                                 CaseAssist.unit_id.not_in([u.id for u in departments])))
-    from casetrack.services.casework.notices import notify
     for unit in departments:
         if unit.id not in before:
             db.session.add(CaseAssist(case_id=case.id, unit_id=unit.id))
@@ -690,12 +677,19 @@ def assists_of(case: Case) -> list[Unit]:
                                    .where(CaseAssist.case_id == case.id).order_by(Unit.code)))
 
 
-def _photos(case: Case, spec: TransitionSpec) -> list:
-    """The photos the transition's workflow rule asks for, to go with its event."""
-    if spec.photos is None:
+def _photos(case: Case, spec: TransitionSpec) -> list[Attachment]:
+    """The case's photos of the stage the transition's workflow rule asks for (stage and min),
+    not yet bound to a transition, to go with its event; too few is refused with a message."""
+    rule = spec.photos
+    if rule is None:
         return []
-    from casetrack.services.casework.attachments import photos_for
-    return photos_for(case, spec.photos)
+    photos = list(db.session.scalars(select(Attachment).where(
+        Attachment.case_id == case.id, Attachment.stage == rule.stage, Attachment.event_id.is_(None),
+        Attachment.thumb_sha256.is_not(None)).order_by(Attachment.id)))
+    if len(photos) < rule.min:
+        raise ValidationFailed({"photos": _("Add at least %(n)d photo(s) first.", n=rule.min)},
+                               _("This action needs photos: add at least %(n)d first.", n=rule.min))
+    return photos
 
 
 def _flush_transitions() -> None:

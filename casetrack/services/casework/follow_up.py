@@ -1,5 +1,9 @@
 """What follows a filing or a transition, as the workflow file lists it: the notice to the new
-holder (`notice:`) and the transition's `after:` actions, dispatched here by name."""
+holder (`notice:`) and the transition's `after:` actions, dispatched here by name.
+
+An action that needs a use case above this one (resolve_members fires transitions on a shared
+problem's members) is registered by its own module with `after_action`, so this module, which
+cases.fire calls, imports nothing that imports cases."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -8,6 +12,18 @@ from typing import Any
 from casetrack.models import Case, Unit
 from casetrack.services.casework.notices import notify, notify_unit_of_case
 from casetrack.workflow import TransitionSpec
+from casetrack.workflow.current import workflow_of
+
+AfterAction = Callable[[Case, TransitionSpec, dict[str, Any]], None]
+AFTER_ACTIONS: dict[str, AfterAction] = {}
+
+
+def after_action(name: str) -> Callable[[AfterAction], AfterAction]:
+    """Register a function as the `after:` action `name` of the workflow files."""
+    def register(action: AfterAction) -> AfterAction:
+        AFTER_ACTIONS[name] = action
+        return action
+    return register
 
 
 def after_filing(case: Case, unit: Unit) -> None:
@@ -23,22 +39,13 @@ def after_transition(case: Case, spec: TransitionSpec, from_unit: Unit,
         AFTER_ACTIONS[action](case, spec, values)
 
 
+@after_action("tell_filing_group")
 def tell_filing_group(case: Case, spec: TransitionSpec, values: dict[str, Any]) -> None:
     """The group that filed the case hears what came of it, to tell the household: the
     transition's and the new state's Chinese labels (the office's language), then the answer
     given, the transition's text fields (the resolution, the explanation, the reason)."""
-    from casetrack.services.casework.cases import workflow_of
     wf = workflow_of(case)
     state = wf.states[case.state]
     message = f"{spec.label.get('zh', spec.trigger)}：{state.label.get('zh', case.state)}"
     answer = "；".join(values[f] for f in spec.fields if wf.fields[f].type == "text" and values.get(f))
     notify("answer", case, f"{message}。{answer}" if answer else message, unit=case.group)
-
-
-def resolve_members(case: Case, spec: TransitionSpec, values: dict[str, Any]) -> None:
-    from casetrack.services.casework.shared import resolve_members as resolve
-    resolve(case, spec, values)
-
-
-AFTER_ACTIONS: dict[str, Callable[[Case, TransitionSpec, dict[str, Any]], None]] = {
-    "resolve_members": resolve_members, "tell_filing_group": tell_filing_group}

@@ -14,6 +14,7 @@ from casetrack.models import CASE_KINDS, Case, CaseEvent, Category, Target, Unit
 from casetrack.services.workdays.calendar import SHANGHAI, parse_day, today
 from casetrack.services.casework.cases import MAX_ID, default_workflow, scoped_cases, unit_filter, whole_number
 from casetrack.services.workdays.clock import running_clock
+from casetrack.services.figures.counted import counted_in
 from casetrack.services.common.errors import ValidationFailed
 
 TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no")
@@ -122,7 +123,6 @@ def filtered_cases(user: User, f: CaseFilters):
     if f.q:
         stmt = stmt.where(matches(f.q))
     if f.counted:
-        from casetrack.services.reports.bulletin import counted_in
         stmt = stmt.where(counted_in(f.counted, f.counted_from, f.counted_to, f.level))
     if f.date_from:
         stmt = stmt.where(Case.created_at >= _start_of(f.date_from))

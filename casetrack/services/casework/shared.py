@@ -17,6 +17,7 @@ from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, Category, Target, Unit, User
 from casetrack.services.workdays.calendar import add_working_days, now, today
 from casetrack.services.casework.cases import default_workflow, fire, get_case, scoped_cases, workflow_of
+from casetrack.services.casework.follow_up import after_action
 from casetrack.services.workdays.clock import start_clock
 from casetrack.services.common.errors import Conflict, Forbidden, ValidationFailed
 from casetrack.services.casework.notices import log_event, notify
@@ -132,6 +133,7 @@ def unlink_case(actor: User, parent: Case, case_id: Any) -> Case:
     return case
 
 
+@after_action("resolve_members")
 def resolve_members(parent: Case, spec: TransitionSpec, values: dict[str, Any]) -> int:
     """The parent is resolved: each open member is resolved by the same trigger with the same
     required fields (not the money: it counts once, on the parent), by the system, so each

@@ -73,6 +73,7 @@ from casetrack.models import (PRINCIPAL_POSTS, Case, CaseEvent, DailyFigure, Ext
                               visit_cadres, visit_targets)
 from casetrack.models.cases import FEEDBACK
 from casetrack.services.workdays.calendar import SHANGHAI, add_working_days
+from casetrack.workflow.current import default_workflow
 
 Key = tuple[int, date, str, str]
 Figures = dict[Key, list[int]]   # key -> [n, funds, donations]
@@ -108,7 +109,6 @@ def in_time(state: str, entered: date | None, due: Any, acted: date | None,
         return False
     if due:
         return acted <= as_day(due)
-    from casetrack.services.casework.cases import default_workflow
     spec = default_workflow().states.get(state)
     if spec is None or not spec.deadline_days or entered is None:
         return True
@@ -122,7 +122,6 @@ class Rules:
     """What the figures need of the workflow, and a cache of deadline arithmetic."""
 
     def __init__(self):
-        from casetrack.services.casework.cases import default_workflow
         wf = default_workflow()
         self.wf = wf
         self.final = {s.name for s in wf.states.values() if s.final}
@@ -282,7 +281,6 @@ def load_cases(ids: Iterable[int] | None, rules: Rules) -> Iterator[tuple[tuple,
     """(case, events, extensions) as `case_figures` takes them, from the database: the given
     cases, or every case (streamed in id order)."""
     cases, events, extensions = _statements(rules.read_data)
-    from casetrack.services.casework.cases import default_workflow
     # The campaign's problems only: a case of another workflow (信访积案) has figures of its own.
     cases = cases.where(Case.workflow == default_workflow().name)
     e = CaseEvent

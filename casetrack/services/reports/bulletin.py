@@ -23,15 +23,14 @@ Counting rules (shown with the figures):
 """
 from __future__ import annotations
 
-import functools
 from collections import Counter
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, false, func, literal_column, or_, select, union_all
+from sqlalchemy import and_, exists, func, literal_column, or_, select, union_all
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import aliased
 
@@ -39,10 +38,11 @@ from casetrack.extensions import db
 from casetrack.models import (BULLETIN_TYPES, POSTS, TARGET_KINDS, Bulletin, Case, CaseEvent, Category, DailyFigure,
                               Petition, Suggestion, TakeDown, Target, Unit, User, Visit, visit_targets)
 from casetrack.services.fieldwork import coverage as cov
-from casetrack.services.workdays.calendar import SHANGHAI, add_working_days, parse_day, today
+from casetrack.services.workdays.calendar import add_working_days, parse_day, start_of, today
 from casetrack.services.casework.cases import campaign_start, default_workflow, registry
 from casetrack.services.workdays.clock import running_clock
 from casetrack.services.common.errors import NotFound, ValidationFailed
+from casetrack.services.figures.counted import is_parent
 from casetrack.services.figures.summaries import as_day, in_time
 from casetrack.services.fieldwork.targets import may_see_unit
 
@@ -91,12 +91,6 @@ DEFINITIONS = {
                     "(带案下访) in person-times; long-standing petition cases (信访积案) registered in the "
                     "period, and those resolved (化解) for the first time in it."),
 }
-
-
-# -- time ----------------------------------------------------------------------------------
-
-def start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, SHANGHAI)
 
 
 # -- scope ---------------------------------------------------------------------------------
@@ -283,51 +277,6 @@ class Tallies:
 # The county's overdue list: a range of (state, deadline) per open state; SQLite's planner would
 # rather take the groups' index and read every open case.
 OVERDUE_INDEX = "INDEXED BY ix_cases_state_deadline"
-
-
-def counted_in(figure: str, date_from: date | None, date_to: date | None, level: str | None = None):
-    """The cases a bulletin counts in `figure` (resolved, solved, explained, closed) for a period:
-    those whose first event of that kind falls in it (the case list's filter behind each figure)."""
-    wf = default_workflow()
-    e, earlier, unit = CaseEvent, aliased(CaseEvent), aliased(Unit)
-    if figure == "solved":
-        cond = [e.case_id == Case.id, or_(false(), *(_fired(e, t) for t in wf.counting("solved")))]
-    else:
-        states = {"resolved": [s.name for s in wf.states.values() if s.remember == "resolver"],
-                  "explained": sorted(wf.explained_states()),
-                  "closed": [s.name for s in wf.states.values() if s.final]}[figure]
-        cond = [e.case_id == Case.id, e.to_state.in_(states),
-                ~exists().where(earlier.case_id == e.case_id, earlier.to_state == e.to_state, earlier.id < e.id)]
-    if date_from:
-        cond.append(e.at >= start_of(date_from))
-    if date_to:
-        cond.append(e.at < start_of(date_to + timedelta(days=1)))
-    if level:   # solved: by the unit whose resolution was verified; resolved: the one resolving
-        by = Case.resolved_unit_id if figure == "solved" else e.from_unit_id
-        cond.append(by.in_(select(unit.id).where(unit.kind == level)))
-    return and_(exists().where(*cond), ~is_parent(Case))
-
-
-def _fired(e, t):
-    """SQL: the event `e` is the transition `t` (its trigger, a source, its destination and the
-    values its `when` asks for)."""
-    cond = [e.trigger == t.trigger, e.from_state.in_(t.sources)]
-    if t.dest:
-        cond.append(e.to_state == t.dest)
-    for key, value in t.when.items():
-        field = e.data[key]
-        cond.append(field.as_boolean() == value if isinstance(value, bool) else
-                    field.as_integer() == value if isinstance(value, int) else
-                    field.as_string().in_([str(v) for v in value]) if isinstance(value, list) else
-                    field.as_string() == str(value))
-    return and_(*cond)
-
-
-@functools.cache   # building the aliased subquery costs milliseconds; it is the same each time
-def is_parent(case) -> Any:
-    """SQL: the case is a shared problem's parent (other cases are linked into it)."""
-    member = aliased(Case)
-    return select(literal_column("1")).where(member.parent_id == case.id).exists()
 
 
 def ratio(num: int, den: int) -> float | None:

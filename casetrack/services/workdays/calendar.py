@@ -4,11 +4,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
+from flask import has_app_context
+from sqlalchemy import select
+
+from casetrack.extensions import db
+from casetrack.models import DayOff
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _frozen: ContextVar[datetime | None] = ContextVar("frozen_now", default=None)
@@ -33,6 +38,11 @@ def today() -> date:
     return now().astimezone(SHANGHAI).date()
 
 
+def start_of(day: date) -> datetime:
+    """The first moment of a day in Asia/Shanghai."""
+    return datetime.combine(day, time.min, SHANGHAI)
+
+
 def parse_day(value: date | str) -> date:
     """A day from a form, a sheet or a query string; ValueError unless it is YYYY-MM-DD between
     1900 and 2999 (year 1 or 9999 would overflow when turned into a moment in UTC)."""
@@ -42,13 +52,30 @@ def parse_day(value: date | str) -> date:
     return day
 
 
+_DAYS_OFF = "casetrack.days_off"
+
+
 def declared_days_off() -> frozenset[date]:
-    """The days the county declared off (table days_off); none outside an application."""
-    from flask import has_app_context
+    """The days the county declared off (table days_off), read once per session transaction
+    scope and cached; none outside an application."""
     if not has_app_context():
         return frozenset()
-    from casetrack.services.workdays.days_off import declared
-    return declared()
+    cached = db.session.info.get(_DAYS_OFF)
+    if cached is None:
+        with db.session.no_autoflush:  # a deadline is computed mid-transition; flush once, later
+            cached = frozenset(db.session.scalars(select(DayOff.day)))
+        db.session.info[_DAYS_OFF] = cached
+    return cached
+
+
+def remember_days_off(days: frozenset[date]) -> None:
+    """The declared days off as just read elsewhere (services/organisation/reference.py): not read again."""
+    db.session.info[_DAYS_OFF] = days
+
+
+def forget_days_off() -> None:
+    """The declared days off changed: read them again when next asked."""
+    db.session.info.pop(_DAYS_OFF, None)
 
 
 def is_workday(day: date, days_off: frozenset[date] | None = None) -> bool:

@@ -11,6 +11,7 @@ from casetrack.extensions import db
 from casetrack.models import Case, Extension
 from casetrack.services.workdays.calendar import add_working_days, deadline_basis, today, working_days_between
 from casetrack.workflow import Workflow
+from casetrack.workflow.current import workflow_of
 
 
 def warn_day(start: date, deadline: date | None, share: float | None) -> date | None:
@@ -73,7 +74,6 @@ def is_overdue(case: Case, wf: Workflow, pending: Extension | None = _LOOK_UP) -
 
 def pending_extensions(cases: list[Case]) -> dict[int, Extension]:
     """pending_extension() for a page of cases, in one query."""
-    from casetrack.services.casework.cases import workflow_of  # cases imports this module
     if not cases:
         return {}
     by_id = {c.id: c for c in cases}

@@ -9,31 +9,11 @@ from sqlalchemy import select
 
 from casetrack.extensions import db
 from casetrack.models import DayOff, User
-from casetrack.services.workdays.calendar import parse_day
+from casetrack.services.workdays.calendar import forget_days_off, parse_day
 from casetrack.services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from casetrack.services.common.text import text_error
 
 DECLARING_ROLES = ("county_officer", "admin")
-_CACHE = "casetrack.days_off"
-
-
-def declared() -> frozenset[date]:
-    """Every declared day off, read once per session transaction scope and cached."""
-    cached = db.session.info.get(_CACHE)
-    if cached is None:
-        with db.session.no_autoflush:  # a deadline is computed mid-transition; flush once, later
-            cached = frozenset(db.session.scalars(select(DayOff.day)))
-        db.session.info[_CACHE] = cached
-    return cached
-
-
-def remember(days: frozenset[date]) -> None:
-    """The declared days off as just read elsewhere (services/organisation/reference.py): not read again."""
-    db.session.info[_CACHE] = days
-
-
-def _forget() -> None:
-    db.session.info.pop(_CACHE, None)
 
 
 def list_days_off() -> list[DayOff]:
@@ -62,7 +42,7 @@ def declare_day_off(actor: User, day: Any, reason: Any) -> DayOff:
     row = DayOff(day=day, reason=reason.strip(), declared_by_id=actor.id)
     db.session.add(row)
     db.session.flush()
-    _forget()
+    forget_days_off()
     return row
 
 
@@ -74,4 +54,4 @@ def remove_day_off(actor: User, day: date) -> None:
         raise NotFound(_("That day is not declared off."))
     db.session.delete(row)
     db.session.flush()
-    _forget()
+    forget_days_off()
