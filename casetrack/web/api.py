@@ -24,7 +24,8 @@ from casetrack.services.common.errors import ServiceError, ValidationFailed
 from casetrack.services.common.location import place_json
 from casetrack.services.organisation.org import active_categories
 from casetrack.services.casework.queries import CaseFilters, list_cases
-from casetrack.web import csrf_refused, error_response, token_user
+from casetrack.web.responses import csrf_refused, error_response
+from casetrack.web.tokens import token_user
 from casetrack.web.idempotency import PARAMETER as IDEMPOTENCY
 from casetrack.web.idempotency import once
 from casetrack.web.openapi import doc, json_body, openapi_json, ref, responses

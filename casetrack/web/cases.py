@@ -11,6 +11,7 @@ from wtforms import HiddenField, MultipleFileField, SelectField, StringField, Te
 from wtforms.fields.choices import SelectChoice
 
 from casetrack.extensions import db
+from casetrack.i18n import localized
 from casetrack.models import Target, Unit
 from casetrack.services.casework.cases import (allowed_triggers, case_events, default_workflow, file_case,
                                       fire, get_case, workflow_of)
@@ -21,7 +22,7 @@ from casetrack.services.common.location import amap_url
 from casetrack.services.organisation.org import active_categories
 from casetrack.services.casework.queries import (LIST_ROW, CaseFilters, count_cases, list_cases, state_counts,
                                         section, units_in_scope, waiting_for)
-from casetrack.web import category_label, localized
+from casetrack.web.labels import category_label
 from casetrack.web.attachments import send_attachment
 from casetrack.web.forms import LocationFields, choices, show_errors
 

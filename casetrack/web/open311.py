@@ -31,7 +31,8 @@ from casetrack.services.common.errors import Forbidden, NotFound, ServiceError, 
 from casetrack.services.common.location import MAX_ADDRESS, coordinate, parse_address, parse_media_url
 from casetrack.services.organisation.org import active_categories
 from casetrack.services.common.text import printable
-from casetrack.web import token_user
+from casetrack.web.responses import ERROR_FORMATS
+from casetrack.web.tokens import token_user
 from casetrack.web.openapi import doc
 
 bp = Blueprint("open311", __name__, url_prefix="/open311")
@@ -137,6 +138,9 @@ def errors(status: int, messages: list[str]):
         response = current_app.make_response(response)
         response.headers["WWW-Authenticate"] = 'Basic realm="open311"'
     return response
+
+
+ERROR_FORMATS[bp.url_prefix + "/"] = errors
 
 
 @bp.errorhandler(ServiceError)

@@ -16,7 +16,7 @@ from casetrack.services.casework import petitions as pt
 from casetrack.services.casework.cases import get_case
 from casetrack.services.common.errors import ValidationFailed
 from casetrack.services.organisation.org import active_categories
-from casetrack.web import category_label
+from casetrack.web.labels import category_label
 from casetrack.web.forms import choices, show_errors, strip
 
 bp = Blueprint("petitions", __name__)

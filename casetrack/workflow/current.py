@@ -3,21 +3,24 @@ the default one. Here, below every service, so that the clock, the daily figures
 follows a transition can ask for a case's workflow without importing the case use cases."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from flask import current_app
 
 from casetrack.workflow import Registry, Workflow
 
-if TYPE_CHECKING:
-    from casetrack.models import Case
+
+class Running(Protocol):
+    """A case as far as its workflow goes (models import this package, not the other way)."""
+    workflow: str
+    workflow_version: int
 
 
 def registry() -> Registry:
     return current_app.extensions["casetrack.workflows"]
 
 
-def workflow_of(case: Case) -> Workflow:
+def workflow_of(case: Running) -> Workflow:
     return registry().get(case.workflow, case.workflow_version)
 
 
