@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -49,23 +50,41 @@ def _read_through_writers(work, pauses=(0.2, 0.5, 1, 2, 4)):
         write_intent.reset(token)
 
 
+def deliver(limit: int, claim_next, send, record) -> tuple[int, Counter]:
+    """Claim, send and record due outbox rows one at a time, committing around each send so
+    no transaction stays open while a receiver answers: (how many were due, their new states)."""
+    states: Counter = Counter()
+    due = 0
+    while due < limit and (out := claim_next()) is not None:
+        db.session.commit()
+        due += 1
+        states[record(out.id, *send(out)).state] += 1
+        db.session.commit()
+    db.session.commit()
+    return due, states
+
+
 def register(app: Flask) -> None:
     @app.cli.command("deliver-webhooks")
     @click.option("--limit", default=100, show_default=True, help="at most this many deliveries in one run")
     def deliver_webhooks(limit: int) -> None:
         """Post the webhook events that are due (run it from cron, e.g. every minute)."""
         from casetrack.services.integration import webhooks
-        counts = {"delivered": 0, "pending": 0, "failed": 0}
-        due = 0
-        while due < limit and (out := webhooks.claim_next()) is not None:
-            db.session.commit()  # no transaction stays open while a receiver answers
-            due += 1
-            result = webhooks.send(out, app.config["WEBHOOK_TIMEOUT"])
-            counts[webhooks.record(out.id, *result).state] += 1
-            db.session.commit()
-        db.session.commit()
+        due, counts = deliver(limit, webhooks.claim_next,
+                              lambda out: webhooks.send(out, app.config["WEBHOOK_TIMEOUT"]), webhooks.record)
         click.echo(f"{due} due: {counts['delivered']} delivered, {counts['pending']} to retry, "
                    f"{counts['failed']} failed")
+
+    @app.cli.command("deliver-mail")
+    @click.option("--limit", default=200, show_default=True, help="at most this many mails in one run")
+    def deliver_mail(limit: int) -> None:
+        """Send the notices' mails that are due (run it from cron, e.g. every minute)."""
+        from casetrack.services.integration import mail
+        if not mail.enabled():
+            click.echo("no mail server configured (CASETRACK_MAIL_SERVER); nothing sent")
+            return
+        due, counts = deliver(limit, mail.claim_next, mail.send, mail.record)
+        click.echo(f"{due} due: {counts['sent']} sent, {counts['pending']} to retry, {counts['failed']} failed")
 
     @app.cli.command("init-db")
     def init_db() -> None:

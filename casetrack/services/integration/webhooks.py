@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import event, func, select, update
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from casetrack.canonical import canonical_json
@@ -30,23 +30,16 @@ from casetrack.db.bulk import insert_many
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, Unit, User, Webhook, WebhookDelivery
 from casetrack.models.cases import EVENT_COLUMNS
-from casetrack.services.integration import outbound
+from casetrack.services.integration import outbound, outbox
 from casetrack.services.workdays.calendar import now
 from casetrack.services.common.errors import NotFound, ValidationFailed
 
-MAX_ATTEMPTS = 8
-BACKOFF = timedelta(seconds=30)      # 30 s, 1 min, 2 min, ... doubling
-MAX_BACKOFF = timedelta(hours=6)
 SIGNATURE = "X-Casetrack-Signature"
 
 
 def sign(secret: str, body: bytes) -> str:
     """HMAC-SHA256 of the exact body, hex: what a receiver recomputes with the shared secret."""
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def backoff(attempts: int) -> timedelta:
-    return min(BACKOFF * 2 ** (attempts - 1), MAX_BACKOFF)
 
 
 # -- administration ------------------------------------------------------------------------
@@ -196,23 +189,12 @@ class Outgoing:
 
 
 def claim_next() -> Outgoing | None:
-    """The first due delivery of an active webhook, pushed out by a lease for as long as one
-    attempt can take, so that a concurrent run leaves it alone; None when nothing is due.
-    One at a time: a lease over a whole batch ran out while its tail still waited (sent twice)."""
+    """The first due delivery of an active webhook, claimed under a lease (`outbox.claim`)."""
     timeout = current_app.config["WEBHOOK_TIMEOUT"]
     # connect, send and answer may each take the timeout; name resolution has its own
-    lease = timedelta(seconds=4 * timeout + 30)
-    while True:
-        moment = now()
-        due = (WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at <= moment)
-        row = db.session.scalars(select(WebhookDelivery).join(WebhookDelivery.webhook).where(
-            Webhook.active.is_(True), *due).order_by(WebhookDelivery.id).limit(1)).first()
-        if row is None:
-            return None
-        taken = db.session.execute(update(WebhookDelivery).where(WebhookDelivery.id == row.id, *due).values(
-            next_attempt_at=moment + lease)).rowcount
-        if taken:
-            return Outgoing(row.id, row.webhook.url, row.webhook.secret, row.event, row.body)
+    row = outbox.claim(WebhookDelivery, timedelta(seconds=4 * timeout + 30), Webhook.active.is_(True),
+                       join=WebhookDelivery.webhook)
+    return None if row is None else Outgoing(row.id, row.webhook.url, row.webhook.secret, row.event, row.body)
 
 
 def send(out: Outgoing, timeout: float) -> tuple[int | None, str, bool]:
@@ -243,10 +225,6 @@ def record(delivery_id: int, status: int | None, error: str, give_up: bool = Fal
     if status is not None and 200 <= status < 300:
         row.state, row.delivered_at, row.last_error = "delivered", now(), ""
     else:
-        row.last_error = error or f"HTTP {status}"
-        if give_up or row.attempts >= MAX_ATTEMPTS:
-            row.state = "failed"
-        else:
-            row.next_attempt_at = now() + backoff(row.attempts)
+        outbox.retry_or_fail(row, error or f"HTTP {status}", give_up)
     db.session.flush()
     return row
