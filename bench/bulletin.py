@@ -4,7 +4,7 @@ Data: the generator (services/dataset/generate.py; bulk inserts, then the daily 
 1,000,000 cases (about 2.4M events; province: 5,000,000) and 3,000,000 visits of 600,000 targets
 over the 120 days before NOW (20,000 / 60,000 / 12,000 with --quick), generated once per run
 for this benchmark and coverage.py. The period is the last whole week (Monday to Sunday) before NOW.
-Prints `bulletin: <ratio> (target <= 2) ...`: the time of `services.bulletin.bulletin` (every
+Prints `bulletin: <ratio> (target <= 2) ...`: the time of `services.reports.bulletin.bulletin` (every
 figure, every rate, the rankings of teams and groups, the overdue list, coverage and its line)
 over the time of the same aggregates written by hand as SQL through the driver (sqlite3 or
 psycopg); and `bulletin_page`: the seconds of the standalone HTML page (bulletin + render).
