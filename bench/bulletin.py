@@ -1,10 +1,10 @@
 """The county's bulletin of one week vs the plain GROUP BY queries it needs, same run.
 
-Data: the generator (services/generate.py; bulk inserts, then the daily figures rebuilt):
+Data: the generator (services/dataset/generate.py; bulk inserts, then the daily figures rebuilt):
 1,000,000 cases (about 2.4M events; province: 5,000,000) and 3,000,000 visits of 600,000 targets
 over the 120 days before NOW (20,000 / 60,000 / 12,000 with --quick), generated once per run
 for this benchmark and coverage.py. The period is the last whole week (Monday to Sunday) before NOW.
-Prints `bulletin: <ratio> (target <= 2) ...`: the time of `services.bulletin.bulletin` (every
+Prints `bulletin: <ratio> (target <= 2) ...`: the time of `services.reports.bulletin.bulletin` (every
 figure, every rate, the rankings of teams and groups, the overdue list, coverage and its line)
 over the time of the same aggregates written by hand as SQL through the driver (sqlite3 or
 psycopg); and `bulletin_page`: the seconds of the standalone HTML page (bulletin + render).
@@ -137,10 +137,10 @@ def our_answers(figures: dict, kinds) -> dict:
 
 def run(databases, quick: bool, sizes: tuple[int, int, int] | None = None) -> bool:
     """`sizes`: (cases, visits, targets) instead of the quick or full size."""
-    from casetrack.services import bulletin as bl
-    from casetrack.services import calendar
-    from casetrack.services.calendar import today
-    from casetrack.services.cases import default_workflow
+    from casetrack.services.reports import bulletin as bl
+    from casetrack.services.workdays import calendar
+    from casetrack.services.workdays.calendar import today
+    from casetrack.services.casework.cases import default_workflow
     from casetrack.web.reports import page
 
     url, (cases, visits, targets) = data_set(databases, quick, sizes=sizes)

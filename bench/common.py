@@ -14,8 +14,8 @@ from sqlalchemy import event
 
 from casetrack import create_app
 from casetrack.extensions import db
-from casetrack.services import calendar
-from casetrack.services.generate import generate
+from casetrack.services.workdays import calendar
+from casetrack.services.dataset.generate import generate
 
 FAST_HASH = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
 PROVINCE = 5  # `--province`: five times the full size (5M cases where the full size has 1M)

@@ -13,7 +13,7 @@ shows. Both answers must agree. The correlated EXISTS over the raw visits (what 
 figures spare a read) is timed once and shown.
 
 `coverage_upkeep`: what keeping those figures costs a write: `record_visit` + commit by a
-group leader with the daily figures kept (services/summaries.py) vs the same with their session
+group leader with the daily figures kept (services/figures/summaries.py) vs the same with their session
 hooks detached, interleaved visit by visit. A measure, with no target.
 """
 from __future__ import annotations
@@ -30,9 +30,10 @@ from bench.bulletin import NOW, data_set
 from bench.common import best, detached, line, measure, populated
 from casetrack.extensions import db
 from casetrack.models import Milestone, Target, Unit, User
-from casetrack.services import calendar, summaries
-from casetrack.services.coverage import breakdown, coverage, report
-from casetrack.services.visits import record_visit
+from casetrack.services.workdays import calendar
+from casetrack.services.figures import summaries
+from casetrack.services.fieldwork.coverage import breakdown, coverage, report
+from casetrack.services.fieldwork.visits import record_visit
 
 AS_OF = NOW.date()
 MILESTONES = [(date(2026, 5, 1), 0), (date(2026, 6, 30), 70), (date(2026, 7, 31), 100)]

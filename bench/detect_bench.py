@@ -28,11 +28,12 @@ from sqlalchemy import insert, select  # noqa: E402
 from casetrack import create_app  # noqa: E402
 from casetrack.extensions import db  # noqa: E402
 from casetrack.models import Case, Category, User  # noqa: E402
-from casetrack.services import calendar, org  # noqa: E402
-from casetrack.services.accounts import create_user  # noqa: E402
-from casetrack.services.cases import scoped_cases  # noqa: E402
-from casetrack.services.demo import PROBLEMS  # noqa: E402
-from casetrack.services.shared import proposals  # noqa: E402
+from casetrack.services.workdays import calendar  # noqa: E402
+from casetrack.services.organisation import org
+from casetrack.services.organisation.accounts import create_user  # noqa: E402
+from casetrack.services.casework.cases import scoped_cases  # noqa: E402
+from casetrack.services.dataset.demo import PROBLEMS  # noqa: E402
+from casetrack.services.casework.shared import proposals  # noqa: E402
 
 NOW = datetime(2026, 6, 10, 2, tzinfo=timezone.utc)
 

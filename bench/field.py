@@ -18,7 +18,7 @@ from bench.common import line, populated
 from bench.http import gunicorn
 from casetrack.extensions import db
 from casetrack.models import User
-from casetrack.services.accounts import create_token
+from casetrack.services.organisation.accounts import create_token
 
 CASE = {"title": "村道坑洼，雨天无法通行", "category": "infrastructure", "kind": "individual",
         "description": "王家组到李家组的路", "resident": {"name": "张三", "phone": "13800000000"}}

@@ -4,7 +4,7 @@ The baseline is what a plain app does for an escalation, on a raw DBAPI connecti
 psycopg) that none of casetrack's session, mapper or engine hooks see: read the user, read the
 case, UPDATE the case (checking its version), INSERT the event, COMMIT. So the ratio is the
 design's whole cost: the service's checks, the ORM, the hash chain and seal, the daily figures
-and the webhook and mail outboxes. Two more sides, interleaved the same way, say where the time
+and the webhook outbox (the mail outbox too when a mail server is set). Two more sides, interleaved the same way, say where the time
 goes: the ORM's plain get + update + insert + commit in the app's session (the hooks run), and
 the same with the hooks detached (the ORM alone).
 """
@@ -22,19 +22,19 @@ from bench.common import detached, line, populated, sized
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, User
 from casetrack.models import cases as case_model
-from casetrack.services import mail, summaries, webhooks
-from casetrack.services.calendar import add_working_days, now, today
-from casetrack.services.cases import default_workflow, file_case, fire, get_case
+from casetrack.services.integration import webhooks
+from casetrack.services.figures import summaries
+from casetrack.services.workdays.calendar import add_working_days, now, today
+from casetrack.services.casework.cases import default_workflow, file_case, fire, get_case
 
 REASON = {"reason": "需要工作队协调"}
-# What every ORM write of a case or event sets off: the chain and the seal, the daily figures,
-# the webhooks' deliveries and the mail outbox.
+# What every ORM write of a case or event sets off: the chain and the seal, the daily figures and
+# the webhooks' deliveries (mail has no hook: notices write its outbox rows themselves).
 HOOKS = [(Session, "before_flush", case_model._chain_new_events), (Case, "before_insert", case_model._seal_case),
          (Case, "before_update", case_model._seal_case), (Session, "before_flush", summaries._before_flush),
          (Session, "before_commit", summaries._before_commit),
          (Session, "after_transaction_end", summaries._after_transaction_end),
-         (Session, "before_flush", webhooks._note_events), (Session, "after_flush", webhooks.record_events),
-         (Session, "after_commit", mail._send), (Session, "after_rollback", mail._forget)]
+         (Session, "before_flush", webhooks._note_events), (Session, "after_flush", webhooks.record_events)]
 
 
 def _driver(raw, sqlite: bool, actor_id: int, group_id: int, team_id: int, deadline):

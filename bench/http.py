@@ -18,7 +18,7 @@ from sqlalchemy import select
 from bench.common import line, populated, sized
 from casetrack.extensions import db
 from casetrack.models import User
-from casetrack.services.accounts import create_token
+from casetrack.services.organisation.accounts import create_token
 
 ROOT = Path(__file__).resolve().parent.parent
 THREADS = 8

@@ -45,8 +45,8 @@ from bench.common import Databases, line, measure, populated
 from bench.http import _free_port, _p99, _workers_cpu, gunicorn
 from casetrack.extensions import db
 from casetrack.models import Case, User
-from casetrack.services.accounts import create_token
-from casetrack.services.cases import default_workflow
+from casetrack.services.organisation.accounts import create_token
+from casetrack.services.casework.cases import default_workflow
 
 PACKAGES = "request-tracker5 rt5-db-postgresql rt5-standalone starman"
 RT_SERVER = Path("/usr/share/request-tracker5/libexec/rt-server")

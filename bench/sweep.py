@@ -26,9 +26,9 @@ from sqlalchemy import text
 
 from bench.common import line, make_app, populated, sized
 from casetrack.extensions import db
-from casetrack.services import calendar
-from casetrack.services.cases import default_workflow
-from casetrack.services.sweep import sweep_deadlines
+from casetrack.services.workdays import calendar
+from casetrack.services.casework.cases import default_workflow
+from casetrack.services.deadlines.sweep import sweep_deadlines
 
 NOW = datetime(2026, 6, 10, 2, tzinfo=timezone.utc)  # Wednesday 10:00 in Shanghai
 DAY, YESTERDAY, FRIDAY = date(2026, 6, 10), date(2026, 6, 9), date(2026, 6, 12)

@@ -20,9 +20,9 @@ from bench.common import line, make_app
 from casetrack import schema
 from casetrack.extensions import db
 from casetrack.models import Target, Unit, User
-from casetrack.services.accounts import hash_password
-from casetrack.services.generate import Counts, ensure_tree
-from casetrack.services.targets import COLUMNS, KIND_LABELS
+from casetrack.services.organisation.accounts import hash_password
+from casetrack.services.dataset.generate import Counts, ensure_tree
+from casetrack.services.fieldwork.targets import COLUMNS, KIND_LABELS
 
 GROUPS = 143  # 11 teams of 13: one county
 
@@ -81,7 +81,7 @@ def baseline(data: bytes) -> int:
 
 
 def run(databases, quick: bool) -> bool:
-    from casetrack.services.targets import import_targets
+    from casetrack.services.fieldwork.targets import import_targets
     rows, rounds = (5_000, 3) if quick else (100_000, 1)
     best_ours = best_base = best_again = float("inf")
     for _ in range(rounds):

@@ -9,7 +9,7 @@ from casetrack import config, extensions, i18n
 from casetrack.db import engine
 from casetrack.db.intent import write_intent
 from casetrack.extensions import babel, csrf, login_manager, talisman
-from casetrack.services import outbound
+from casetrack.services.integration import outbound
 from casetrack.workflow import Registry
 from casetrack.workflow.assessment import assessment_file, load_assessment
 
@@ -58,7 +58,8 @@ def create_app(overrides: dict | None = None) -> Flask:
             write_intent.reset(token)
 
     from casetrack import cli
-    from casetrack.services import summaries  # noqa: F401  (keeps the daily figures, session hooks)
+    from casetrack.services.figures import summaries  # noqa: F401  (keeps the daily figures, session hooks)
+    from casetrack.services.casework import shared  # noqa: F401  (registers the after: action resolve_members)
     from casetrack.web import register
     register(app)
     cli.register(app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -15,8 +16,11 @@ from casetrack.db.busy import database_busy
 from casetrack.db.intent import write_intent
 from casetrack.extensions import db
 from casetrack.models import POSTS, ROLE_UNIT_KINDS, User
-from casetrack.services import accounts, audit, backup, demo, org, sweep
-from casetrack.services.errors import ServiceError
+from casetrack.services.organisation import accounts, org
+from casetrack.services.integrity import audit, backup
+from casetrack.services.dataset import demo
+from casetrack.services.deadlines import sweep
+from casetrack.services.common.errors import ServiceError
 from casetrack.workflow import WorkflowError, load_workflow
 
 
@@ -46,23 +50,41 @@ def _read_through_writers(work, pauses=(0.2, 0.5, 1, 2, 4)):
         write_intent.reset(token)
 
 
+def deliver(limit: int, claim_next, send, record) -> tuple[int, Counter]:
+    """Claim, send and record due outbox rows one at a time, committing around each send so
+    no transaction stays open while a receiver answers: (how many were due, their new states)."""
+    states: Counter = Counter()
+    due = 0
+    while due < limit and (out := claim_next()) is not None:
+        db.session.commit()
+        due += 1
+        states[record(out.id, *send(out)).state] += 1
+        db.session.commit()
+    db.session.commit()
+    return due, states
+
+
 def register(app: Flask) -> None:
     @app.cli.command("deliver-webhooks")
     @click.option("--limit", default=100, show_default=True, help="at most this many deliveries in one run")
     def deliver_webhooks(limit: int) -> None:
         """Post the webhook events that are due (run it from cron, e.g. every minute)."""
-        from casetrack.services import webhooks
-        counts = {"delivered": 0, "pending": 0, "failed": 0}
-        due = 0
-        while due < limit and (out := webhooks.claim_next()) is not None:
-            db.session.commit()  # no transaction stays open while a receiver answers
-            due += 1
-            result = webhooks.send(out, app.config["WEBHOOK_TIMEOUT"])
-            counts[webhooks.record(out.id, *result).state] += 1
-            db.session.commit()
-        db.session.commit()
+        from casetrack.services.integration import webhooks
+        due, counts = deliver(limit, webhooks.claim_next,
+                              lambda out: webhooks.send(out, app.config["WEBHOOK_TIMEOUT"]), webhooks.record)
         click.echo(f"{due} due: {counts['delivered']} delivered, {counts['pending']} to retry, "
                    f"{counts['failed']} failed")
+
+    @app.cli.command("deliver-mail")
+    @click.option("--limit", default=200, show_default=True, help="at most this many mails in one run")
+    def deliver_mail(limit: int) -> None:
+        """Send the notices' mails that are due (run it from cron, e.g. every minute)."""
+        from casetrack.services.integration import mail
+        if not mail.enabled():
+            click.echo("no mail server configured (CASETRACK_MAIL_SERVER); nothing sent")
+            return
+        due, counts = deliver(limit, mail.claim_next, mail.send, mail.record)
+        click.echo(f"{due} due: {counts['sent']} sent, {counts['pending']} to retry, {counts['failed']} failed")
 
     @app.cli.command("init-db")
     def init_db() -> None:
@@ -109,7 +131,7 @@ def register(app: Flask) -> None:
         """Add a realistic generated data set fast (bulk inserts); makes a unit tree if none."""
         import time
 
-        from casetrack.services.generate import generate
+        from casetrack.services.dataset.generate import generate
         started = time.perf_counter()
         schema.upgrade()
         counts = generate(targets, cases, visits, seed=seed, password=password, counties=counties,
@@ -175,7 +197,7 @@ def register(app: Flask) -> None:
     @app.cli.command("rebuild-summaries")
     def rebuild_summaries() -> None:
         """Recompute the bulletin's daily figures from the cases, events, visits and targets."""
-        from casetrack.services import summaries
+        from casetrack.services.figures import summaries
         rows = summaries.rebuild()
         db.session.commit()
         click.echo(f"{rows} daily figure rows rebuilt")
@@ -212,7 +234,7 @@ def register(app: Flask) -> None:
 
     def _attachments_folder() -> Path | None:
         """The attachments folder, unless the files are kept in the database (and so in its copy)."""
-        from casetrack.services import attachments
+        from casetrack.services.casework import attachments
         return None if attachments.in_database() else attachments.folder()
 
     @app.cli.command("backup")
@@ -254,8 +276,8 @@ def register(app: Flask) -> None:
     def bulletin_command(date_from, date_to, unit_code: str, output: str, fmt: str, kind: str | None) -> None:
         """Write the bulletin of a period for a unit as HTML, Excel, Word or JSON."""
         from casetrack.models import Unit
-        from casetrack.services import bulletin as bl
-        from casetrack.services import bulletin_issues as bi
+        from casetrack.services.reports import bulletin as bl
+        from casetrack.services.reports import bulletin_issues as bi
         from casetrack.web.reports import render
         unit = db.session.scalars(select(Unit).where(Unit.code == unit_code)).first()
         if unit is None or unit.kind not in ("county", "city", "province", "team", "group"):

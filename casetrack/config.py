@@ -27,6 +27,7 @@ class Defaults:
     WORKFLOW = "campaign"
     MAIL_SERVER = None  # "host" or "host:port": notices are also mailed to users with an e-mail
     MAIL_FROM = "casetrack@localhost"
+    MAIL_TIMEOUT = 10  # seconds the SMTP server gets for each step (deliver-mail)
     BABEL_DEFAULT_LOCALE = "zh_Hans"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     BABEL_TRANSLATION_DIRECTORIES = str(PACKAGE / "translations")

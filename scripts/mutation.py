@@ -27,17 +27,17 @@ PYTEST = f"{PYTHON} -m pytest -x -q -p no:cacheprovider"
 # name -> (file, the functions mutated (each named by the start of its first line; None:
 # the whole file), the test files run against each mutant)
 TARGETS = {
-    "scope": ("casetrack/services/cases.py",
+    "scope": ("casetrack/services/casework/cases.py",
               ["def whole_number", "def unit_filter", "def scoped_cases", "def get_case", "def may_act",
                "def allowed_triggers"], "tests/test_access_matrix.py"),
-    "audit": ("casetrack/services/audit.py", None,
+    "audit": ("casetrack/services/integrity/audit.py", None,
               "tests/test_audit.py tests/test_audit_first_link.py"),
     "chain": ("casetrack/models/cases.py", ["    def digest", "def _chain_new_events"],
               "tests/test_audit.py tests/test_audit_first_link.py"),
-    "sweep": ("casetrack/services/sweep.py", ["def _due", "def _batch"], "tests/test_sweep.py"),
-    "on_time": ("casetrack/services/summaries.py", ["def in_time", "def closed_on_time"],
+    "sweep": ("casetrack/services/deadlines/sweep.py", ["def _due", "def _batch"], "tests/test_sweep.py"),
+    "on_time": ("casetrack/services/figures/summaries.py", ["def in_time", "def closed_on_time"],
                 "tests/test_bulletin.py"),
-    "rates": ("casetrack/services/bulletin.py", ["def ratio", "def rate_parts"], "tests/test_bulletin.py"),
+    "rates": ("casetrack/services/reports/bulletin.py", ["def ratio", "def rate_parts"], "tests/test_bulletin.py"),
 }
 
 

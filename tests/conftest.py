@@ -167,7 +167,7 @@ class Api:
 @pytest.fixture
 def api(client, world):
     """api('group1') is a JSON client acting as that user."""
-    from casetrack.services.accounts import create_token
+    from casetrack.services.organisation.accounts import create_token
 
     def make(username: str) -> Api:
         token = create_token(world.users[username])

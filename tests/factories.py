@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from casetrack.models import Case, Unit, User
-from casetrack.services import org
-from casetrack.services.accounts import create_user
-from casetrack.services.cases import file_case
+from casetrack.services.organisation import org
+from casetrack.services.organisation.accounts import create_user
+from casetrack.services.casework.cases import file_case
 
 
 @dataclass

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from werkzeug.serving import make_server
 
-from casetrack.services.cases import fire
+from casetrack.services.casework.cases import fire
 from tests.factories import World
 
 FUTURE = (date.today() + timedelta(days=30)).isoformat()

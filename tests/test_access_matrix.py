@@ -372,8 +372,8 @@ def test_admin_and_unit_pages_refuse_everyone_else(app, client, auth, world):
 
 def test_target_and_shared_problem_routes_answer_by_scope(app, client, auth, api, world):
     """Objects other than cases that carry people's data: targets and shared problems."""
-    from casetrack.services.shared import link_cases
-    from casetrack.services.targets import create_target
+    from casetrack.services.casework.shared import link_cases
+    from casetrack.services.fieldwork.targets import create_target
     target = create_target(world.users["group1"], kind="农户", name="钱七户", address="王家组9号",
                            village="王家村", group="G1")
     parent = link_cases(world.users["team1"], "王家村道路共性问题",
@@ -407,9 +407,9 @@ def test_a_deactivated_user_sees_no_case_by_any_door(app, client, auth, api, wor
     """A team leader switched off by the administrator: the scoped query itself gives nothing
     (so a door that forgets the login checks still leaks nothing), the page sends to the
     login, the API and Open311 refuse the token."""
-    from casetrack.services.accounts import set_active
-    from casetrack.services.cases import get_case, scoped_cases
-    from casetrack.services.errors import NotFound
+    from casetrack.services.organisation.accounts import set_active
+    from casetrack.services.casework.cases import get_case, scoped_cases
+    from casetrack.services.common.errors import NotFound
     case, team1 = county["G1"], world.users["team1"]
     token = api("team1")
     auth.login("team1")
@@ -430,8 +430,8 @@ def test_a_deactivated_user_sees_no_case_by_any_door(app, client, auth, api, wor
 def test_an_administrator_attached_to_a_unit_still_sees_no_case(app, client, auth, api, world, county):
     """An administrator manages accounts and units, not cases, even one placed in the county
     office's unit: the scoped query gives nothing, the case page and the API answer 404."""
-    from casetrack.services.accounts import create_user
-    from casetrack.services.cases import scoped_cases
+    from casetrack.services.organisation.accounts import create_user
+    from casetrack.services.casework.cases import scoped_cases
     admin = world.users["office_admin"] = create_user("office_admin", "secret", "admin", "C", name="办公室管理员")
     db.session.commit()
     case = county["G1"]

@@ -177,7 +177,7 @@ def test_cli_token_works_and_revoked_does_not(runner, client, world):
     token = result.output.strip()
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).json["unit"] == "D1"
     from casetrack.models import ApiToken
-    from casetrack.services.accounts import revoke_token
+    from casetrack.services.organisation.accounts import revoke_token
     row = db.session.query(ApiToken).one()
     revoke_token(row.id, world.users["dept1"])
     db.session.commit()

@@ -43,8 +43,8 @@ from casetrack import create_app
 from casetrack.config import ROOT
 from casetrack.extensions import db
 from casetrack.models import Milestone, Target
-from casetrack.services import assessment as asm
-from casetrack.services.coverage import pace
+from casetrack.services.reports import assessment as asm
+from casetrack.services.fieldwork.coverage import pace
 from casetrack.workflow import WorkflowError
 from casetrack.workflow.assessment import parse_assessment
 from tests.test_bulletin import Week, at

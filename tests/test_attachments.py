@@ -12,7 +12,7 @@ from docx import Document
 from PIL import Image
 
 from casetrack.extensions import db
-from casetrack.services.cases import default_workflow
+from casetrack.services.casework.cases import default_workflow
 from casetrack.workflow import PhotoRule
 from tests.helpers import FIELDS
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DatabaseError
 from casetrack.extensions import db
 from casetrack.models import CaseEvent
 from casetrack.models.cases import EVENT_COLUMNS, append_events
-from casetrack.services.cases import fire
+from casetrack.services.casework.cases import fire
 from tests.helpers import case_in
 
 
@@ -216,8 +216,8 @@ def test_events_added_through_the_orm_chain_like_the_others(app, runner, world):
     """A shared problem's link (its parent's first event and a 'link' on each member) and a
     supervision note's event are chained by the session's flush hook, not by `fire`: each links
     to the event before it, the case row's head is the newest, and a change to one is named."""
-    from casetrack.services.notices import add_supervision_note
-    from casetrack.services.shared import link_cases
+    from casetrack.services.casework.notices import add_supervision_note
+    from casetrack.services.casework.shared import link_cases
     u = world.users
     a, b = case_in(world, "team"), world.file("group2")
     fire(b, "escalate", u["group2"], reason="需要工作队")

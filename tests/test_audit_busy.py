@@ -7,7 +7,7 @@ from sqlalchemy.exc import OperationalError
 
 from casetrack.db.intent import write_intent
 from casetrack.extensions import db
-from casetrack.services import audit
+from casetrack.services.integrity import audit
 
 
 def test_audit_verify_reads_while_a_writer_holds_the_lock(world, impatient, database_url):

@@ -43,7 +43,7 @@ def test_a_first_event_chained_to_something_is_named_even_rehashed(app, runner, 
 def test_every_event_is_checked_once_whatever_the_batch(app, runner, cases):
     """The count audit-verify reports is the number of events, and a chain read in batches
     smaller than a case's trail links up across them."""
-    from casetrack.services.audit import verify_chain
+    from casetrack.services.integrity.audit import verify_chain
     total = db.session.query(CaseEvent).count()
     assert [verify_chain(batch) for batch in (1, 2, 5000)] == [(total, [])] * 3
     result = runner.invoke(args=["audit-verify"])

@@ -7,9 +7,9 @@ from sqlalchemy import func, select
 
 from casetrack import create_app
 from casetrack.extensions import db
-from casetrack.services import backup
+from casetrack.services.integrity import backup
 from casetrack.models import Case, CaseEvent, User
-from casetrack.services.cases import file_case
+from casetrack.services.casework.cases import file_case
 
 
 def counts():

@@ -33,12 +33,12 @@ import pytest
 
 from casetrack.extensions import db
 from casetrack.models import Target
-from casetrack.services import bulletin as bl
-from casetrack.services import bulletin_issues as bi
-from casetrack.services import calendar
-from casetrack.services.cases import fire
-from casetrack.services.errors import Conflict, Forbidden, NotFound
-from casetrack.services.visits import record_visit
+from casetrack.services.reports import bulletin as bl
+from casetrack.services.reports import bulletin_issues as bi
+from casetrack.services.workdays import calendar
+from casetrack.services.casework.cases import fire
+from casetrack.services.common.errors import Conflict, Forbidden, NotFound
+from casetrack.services.fieldwork.visits import record_visit
 
 P = (date(2026, 6, 1), date(2026, 6, 7))
 P2 = (date(2026, 6, 8), date(2026, 6, 14))
@@ -234,7 +234,7 @@ def summary_numbers(table_rows) -> dict[str, str]:
 def test_xlsx_and_docx_hold_the_json_numbers(week, app):
     import docx
     import openpyxl
-    from casetrack.services import bulletin_export as bx
+    from casetrack.services.reports import bulletin_export as bx
     b = county_bulletin(week)
     with app.test_request_context():
         book = openpyxl.load_workbook(io.BytesIO(bx.to_xlsx(b)))
@@ -354,7 +354,7 @@ def test_a_shared_problem_counts_its_reports_once_each_and_its_money(world):
     resolves it 06-17 with 3 (万元) of funds (both reports resolved with it by the system); the
     county's call-backs 06-18: H1 satisfied, the parent itself satisfied; H2 awaits its call-back.
     By hand: resolved H1 H2 (by the team), solved (verified) H1 only."""
-    from casetrack.services.shared import link_cases
+    from casetrack.services.casework.shared import link_cases
     u = world.users
     with at(6, 15):
         h1, h2 = world.file("group1"), world.file("group2")
@@ -384,7 +384,7 @@ def test_a_shared_problem_counts_its_reports_once_each_and_its_money(world):
 
 
 def test_a_system_escalation_is_not_a_first_response(world):
-    from casetrack.services.sweep import sweep_deadlines
+    from casetrack.services.deadlines.sweep import sweep_deadlines
     with at(6, 1):
         late = world.file("group1")
     with at(6, 12):                              # group deadline 06-08, + 2 working days overdue
@@ -400,7 +400,7 @@ def test_a_system_escalation_is_not_a_first_response(world):
 def test_an_approved_extension_moves_the_on_time_deadline(world):
     """X and Y filed Mon 06-01 (group deadline 06-08); X gets 5 more working days (to 06-15);
     both resolved Wed 06-10 and closed 06-11: X on time, Y late."""
-    from casetrack.services.extension_requests import decide_extension, request_extension
+    from casetrack.services.deadlines.extension_requests import decide_extension, request_extension
     u = world.users
     with at(6, 1):
         x, y = world.file("group1"), world.file("group1")
@@ -453,7 +453,7 @@ def test_an_extension_granted_to_another_holder_does_not_move_the_on_time_deadli
     """Filed Mon 06-01; the group gets 5 more working days (to 06-15) on 06-02, then escalates
     to the team on 06-03 (team deadline Fri 06-12); the team resolves Mon 06-15: late, the
     group's extension is not the team's."""
-    from casetrack.services.extension_requests import decide_extension, request_extension
+    from casetrack.services.deadlines.extension_requests import decide_extension, request_extension
     u = world.users
     with at(6, 1):
         case = world.file("group1")

@@ -9,8 +9,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from casetrack.services import bulletin as bl
-from casetrack.services import bulletin_export as bx
+from casetrack.services.reports import bulletin as bl
+from casetrack.services.reports import bulletin_export as bx
 from tests.test_bulletin import P, Week, at
 
 

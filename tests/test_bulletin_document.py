@@ -8,8 +8,8 @@ import pytest
 
 from casetrack.extensions import db
 from casetrack.models import Bulletin
-from casetrack.services import bulletin_issues as bi
-from casetrack.services.errors import Conflict, Forbidden, ValidationFailed
+from casetrack.services.reports import bulletin_issues as bi
+from casetrack.services.common.errors import Conflict, Forbidden, ValidationFailed
 from tests.test_bulletin import P, P2, Week, at
 
 
@@ -28,7 +28,7 @@ def published(week, period=P, kind="briefing", **fields) -> Bulletin:
 
 def test_a_published_briefing_reads_back_as_an_official_document(week, app):
     import docx
-    from casetrack.services import bulletin_export as bx
+    from casetrack.services.reports import bulletin_export as bx
     u, c = week.w.users, week.w.units["C"]
     bi.save_setting(u["county"], c, "briefing", main_to="各镇工作队", copy_to="县委办、县政府办",
                     printed_by="测试县大走访活动办公室")

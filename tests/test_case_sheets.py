@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from casetrack.extensions import db
 from casetrack.models import Case
-from casetrack.services.case_sheets import IMPORT_COLUMNS
+from casetrack.services.casework.case_sheets import IMPORT_COLUMNS
 from tests.helpers import act
 
 HEADERS = [h for h, _en in IMPORT_COLUMNS.values()]

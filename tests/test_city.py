@@ -7,9 +7,9 @@ from sqlalchemy import select
 
 from casetrack.extensions import db
 from casetrack.models import Unit
-from casetrack.services.bulletin import bulletin
-from casetrack.services.calendar import today
-from casetrack.services.bulletin_export import tables
+from casetrack.services.reports.bulletin import bulletin
+from casetrack.services.workdays.calendar import today
+from casetrack.services.reports.bulletin_export import tables
 
 
 def test_a_generated_city_compares_its_counties_in_its_bulletin(app, runner):

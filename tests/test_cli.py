@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, Unit, User
-from casetrack.services.demo import DemoCounty, load_demo
+from casetrack.services.dataset.demo import DemoCounty, load_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,7 +71,7 @@ def test_demo_is_reproducible(tmp_path):
 
 
 def test_demo_command_prints_the_accounts(runner, app, monkeypatch):
-    import casetrack.services.demo as demo
+    import casetrack.services.dataset.demo as demo
     monkeypatch.setattr(demo, "DemoCounty", lambda: DemoCounty(teams=2, groups=13, members_per_group=1,
                                                                departments=1, targets_per_group=1,
                                                                cases=5))

@@ -6,10 +6,10 @@ from datetime import date, datetime, timezone
 
 from casetrack.extensions import db
 from casetrack.models import Notification
-from casetrack.services import bulletin as bl
-from casetrack.services import calendar
-from casetrack.services.cases import fire
-from casetrack.services.sweep import sweep_deadlines
+from casetrack.services.reports import bulletin as bl
+from casetrack.services.workdays import calendar
+from casetrack.services.casework.cases import fire
+from casetrack.services.deadlines.sweep import sweep_deadlines
 from tests.helpers import act
 
 
@@ -79,7 +79,7 @@ def test_the_sweep_flags_a_late_progress_report_once_and_the_board_shows_the_las
         assert sweep_deadlines().get("report_late", 0) == 0          # flagged once
         db.session.commit()
         db.session.refresh(case)                                # the flag moved its version on
-        from casetrack.services.progress import add_progress
+        from casetrack.services.casework.progress import add_progress
         add_progress(world.users["dept1"], case, "正在施工")
         db.session.commit()
     with at(6, 4):
@@ -119,7 +119,7 @@ def test_each_rate_against_a_hand_count(world):
         fire(p, "verify", u["county"], satisfied=True)
         fire(s, "resolve", u["group1"], resolution="修好")
     with at(6, 10):
-        from casetrack.services.progress import record_feedback
+        from casetrack.services.casework.progress import record_feedback
         record_feedback(u["group1"], p, "已上门告知", "visit")
         fire(s, "verify", u["county"], satisfied=False)
         fire(t, "explain", u["group2"], explanation="暂无资金", revisit_on="2026-09-01")

@@ -7,10 +7,10 @@ from sqlalchemy import select, text
 
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, User
-from casetrack.services.accounts import create_token
-from casetrack.services.audit import verify_chain
-from casetrack.services.cases import fire
-from casetrack.services.sweep import sweep_deadlines
+from casetrack.services.organisation.accounts import create_token
+from casetrack.services.integrity.audit import verify_chain
+from casetrack.services.casework.cases import fire
+from casetrack.services.deadlines.sweep import sweep_deadlines
 from tests.test_deadlines import on
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from casetrack.extensions import db
 from casetrack.models import Case, Unit
-from casetrack.services.accounts import create_token
+from casetrack.services.organisation.accounts import create_token
 
 
 def test_control_characters_are_refused_by_field_everywhere(api, client, auth, world):

@@ -9,8 +9,8 @@ import pytest
 
 from casetrack.extensions import db
 from casetrack.models import Milestone, Target, Visit
-from casetrack.services import calendar
-from casetrack.services.coverage import breakdown, first_visits
+from casetrack.services.workdays import calendar
+from casetrack.services.fieldwork.coverage import breakdown, first_visits
 
 NOW = datetime(2026, 8, 3, 2, 0, tzinfo=timezone.utc)
 

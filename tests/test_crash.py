@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from casetrack.db.intent import write_intent
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, Target
-from casetrack.services import calendar
+from casetrack.services.workdays import calendar
 from tests.test_deadlines import on
 from tests.test_failure import ROOT, env_for
 
@@ -73,7 +73,7 @@ def test_killed_sweep_changes_nothing(app, world, tmp_path, runner):
             world.file()
     db.session.commit()
     before = snapshot()
-    run_and_kill(app, tmp_path, "from casetrack.services.sweep import sweep_deadlines; sweep_deadlines(batch=1)")
+    run_and_kill(app, tmp_path, "from casetrack.services.deadlines.sweep import sweep_deadlines; sweep_deadlines(batch=1)")
     assert snapshot() == before
     # and the next sweep does the whole job
     result = runner.invoke(args=["sweep"])
@@ -90,7 +90,7 @@ def test_killed_import_imports_nothing(app, world, tmp_path):
         sheet.append(["农户", f"张{i}户", f"王家组{i}号", "王家村", "G1", "", f"H{i:04d}"])
     path = tmp_path / "targets.xlsx"
     book.save(path)
-    importing = ("from casetrack.services.targets import import_targets; "
+    importing = ("from casetrack.services.fieldwork.targets import import_targets; "
                  f"import_targets(actor, 'targets.xlsx', open({str(path)!r}, 'rb').read())")
     run_and_kill(app, tmp_path, importing)
     assert db.session.scalar(select(func.count()).select_from(Target)) == 0
@@ -109,7 +109,8 @@ from datetime import datetime, timezone
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from casetrack import create_app
-from casetrack.services import calendar, sweep
+from casetrack.services.workdays import calendar
+from casetrack.services.deadlines import sweep
 
 sweep.BATCH = 2
 updates = []

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from casetrack.services import dashboard as dash
+from casetrack.services.reports import dashboard as dash
 from tests.test_bulletin import Week, at
 
 

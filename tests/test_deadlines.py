@@ -4,9 +4,9 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 from casetrack.extensions import db
-from casetrack.services import calendar
-from casetrack.services.cases import fire
-from casetrack.services.days_off import declare_day_off
+from casetrack.services.workdays import calendar
+from casetrack.services.casework.cases import fire
+from casetrack.services.workdays.days_off import declare_day_off
 
 
 def on(day: str):

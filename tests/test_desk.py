@@ -72,7 +72,7 @@ def test_notices_are_one_line_per_kind_and_day_and_read_by_the_line(client, auth
 
 
 def test_a_board_lists_the_most_urgent_few_and_counts_them_all(client, auth, world):
-    from casetrack.services.cases import fire
+    from casetrack.services.casework.cases import fire
     for i in range(14):   # a shared problem stays with the group until it escalates (issue 22)
         case = world.file("group1", kind="shared", title=f"第{i}号共性问题")
         fire(case, "escalate", world.users["group1"], reason="本组无力解决")
@@ -101,7 +101,7 @@ def test_api_tokens_live_under_my_settings_not_in_every_header(client, auth, wor
 def test_a_downloaded_list_is_named_in_chinese_with_its_unit_and_day(client, auth, world):
     from urllib.parse import quote
 
-    from casetrack.services.calendar import today
+    from casetrack.services.workdays.calendar import today
     auth.login("team1")
     disposition = client.get("/cases/export.xlsx").headers["Content-Disposition"]
     assert f"filename*=UTF-8''{quote(f'问题清单-东山镇工作队-{today().isoformat()}.xlsx')}" in disposition

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from casetrack.services.calendar import today
+from casetrack.services.workdays.calendar import today
 
 
 def test_a_case_travels_the_escalation_rule_and_keeps_its_timeline(world, api):

@@ -1,5 +1,5 @@
 """The escalation rule of DOMAIN.md, end to end through the services."""
-from casetrack.services.cases import case_events, get_case
+from casetrack.services.casework.cases import case_events, get_case
 from tests.helpers import act, assert_replays
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent
-from casetrack.services.accounts import create_token
+from casetrack.services.organisation.accounts import create_token
 from tests.pgcluster import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,7 +71,7 @@ from sqlalchemy.orm import Session
 from casetrack import create_app
 from casetrack.extensions import db
 from casetrack.models import Case, User
-from casetrack.services.cases import fire
+from casetrack.services.casework.cases import fire
 
 app = create_app()
 with app.app_context():

@@ -10,9 +10,9 @@ from casetrack.db import writer_lock
 from casetrack.db.intent import write_intent
 from casetrack.extensions import db
 from casetrack.models import Notification
-from casetrack.services.accounts import set_active
-from casetrack.services.audit import verify_chain
-from casetrack.services.cases import fire
+from casetrack.services.organisation.accounts import set_active
+from casetrack.services.integrity.audit import verify_chain
+from casetrack.services.casework.cases import fire
 from tests.test_query_counts import counting
 
 BODY = {"title": "村道坑洼，雨天无法通行", "category": "infrastructure", "kind": "individual",

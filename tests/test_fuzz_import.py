@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 from casetrack.extensions import db
 from casetrack.models import Target
-from casetrack.services.errors import ServiceError
-from casetrack.services.sheets import read_rows
-from casetrack.services.targets import import_targets
+from casetrack.services.common.errors import ServiceError
+from casetrack.services.integration.sheets import read_rows
+from casetrack.services.fieldwork.targets import import_targets
 
 FUZZ = settings(max_examples=200, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

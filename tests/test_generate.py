@@ -8,9 +8,9 @@ from sqlalchemy.exc import IntegrityError
 from casetrack import create_app
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, Target, Unit, User, Visit
-from casetrack.services.audit import verify_chain
-from casetrack.services.cases import fire, workflow_of
-from casetrack.services.generate import generate
+from casetrack.services.integrity.audit import verify_chain
+from casetrack.services.casework.cases import fire, workflow_of
+from casetrack.services.dataset.generate import generate
 
 
 def _fingerprint():

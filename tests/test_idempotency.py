@@ -9,8 +9,8 @@ from sqlalchemy import func, select, update
 
 from casetrack.extensions import db
 from casetrack.models import Case, IdempotentRequest, Visit
-from casetrack.services.calendar import now
-from casetrack.services.targets import create_target
+from casetrack.services.workdays.calendar import now
+from casetrack.services.fieldwork.targets import create_target
 
 CASE = {"title": "村道坑洼", "category": "infrastructure", "kind": "individual",
         "resident": {"name": "王五", "phone": "13900000000", "address": "王家组1号"}}

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from casetrack.extensions import db
-from casetrack.services.accounts import create_token
+from casetrack.services.organisation.accounts import create_token
 
 DEEP = "[" * 100_000 + "]" * 100_000
 REFUSED_BODIES = {

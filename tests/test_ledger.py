@@ -28,7 +28,7 @@ import pytest
 
 from casetrack.extensions import db
 from casetrack.models import Suggestion, Target, Visit
-from casetrack.services import calendar
+from casetrack.services.workdays import calendar
 
 PERIOD = {"unit": "C", "from": "2026-06-01", "to": "2026-06-30"}
 

@@ -9,8 +9,8 @@ import pytest
 
 from casetrack.extensions import db
 from casetrack.models import Case, Visit
-from casetrack.services.location import amap_url, wgs84_to_gcj02
-from casetrack.services.targets import create_target
+from casetrack.services.common.location import amap_url, wgs84_to_gcj02
+from casetrack.services.fieldwork.targets import create_target
 
 PROBLEM = {"title": "桥面裂缝", "category": "infrastructure", "kind": "individual"}
 
@@ -66,7 +66,7 @@ def test_the_targets_point_is_the_default_of_its_cases_and_visits(api, world):
                                       "location": {"lat": 31.3, "long": 121.5}}).json
     assert own["location"]["lat"] == 31.3 and own["address"] == "村口"
 
-    from casetrack.services.calendar import today as day
+    from casetrack.services.workdays.calendar import today as day
     r = group1.post("/visits", json={"target": target["id"], "date": day().isoformat(),
                                      "problems": [PROBLEM]})
     assert r.status_code == 201, r.json
@@ -135,7 +135,7 @@ def test_the_visit_form_sends_the_browsers_point(client, auth, world):
     db.session.commit()
     auth.login("group1")
     assert "data-locate-button" in client.get("/visits/new").get_data(as_text=True)
-    from casetrack.services.calendar import today
+    from casetrack.services.workdays.calendar import today
     r = client.post("/visits/new", data={"target": str(target.id), "date": today().isoformat(),
                                          "cadres": "group1", "location_lat": "31.2",
                                          "location_long": "121.4", "location_accuracy": "9",

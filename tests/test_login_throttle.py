@@ -1,7 +1,7 @@
 """Failed logins are throttled per account and address, counted in the database, never for good."""
 from datetime import timedelta
 
-from casetrack.services import calendar
+from casetrack.services.workdays import calendar
 
 
 def attempt(client, password, addr="10.0.0.1", username="group1"):
@@ -101,7 +101,7 @@ def test_a_known_browser_that_guesses_is_locked_itself(client, world):
 
 def test_a_password_reset_forgets_the_known_browsers(app, client, world):
     from casetrack.extensions import db
-    from casetrack.services.accounts import reset_password
+    from casetrack.services.organisation.accounts import reset_password
     assert attempt(client, "secret", addr="10.9.9.9").status_code == 302
     client.post("/logout")
     reset_password(world.users["group1"], "new secret")

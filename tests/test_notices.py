@@ -1,10 +1,17 @@
 """The inbox: what needs me, unread counts, supervision notes (督办) to acknowledge."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from sqlalchemy import select
 
 from casetrack.extensions import db
-from casetrack.services.cases import fire
+from casetrack.models import OutgoingMail
+from casetrack.services.casework.cases import fire
+from casetrack.services.integration import outbox
+from casetrack.services.workdays import calendar
+from casetrack.services.workdays.calendar import now
 from tests.test_deadlines import on
 from tests.test_sweep import sweep
 
@@ -90,12 +97,14 @@ def test_supervision_note_acknowledged_from_the_inbox_page(world, api, auth, cli
 
 
 class FakeSMTP:
-    """A minimal SMTP server on loopback that keeps what it receives."""
+    """A minimal SMTP server on loopback that keeps what it receives; `refuse` answers the
+    message with that SMTP code instead (550: refused for good, 451: try again later)."""
 
     def __init__(self):
         import socketserver
         import threading
         self.messages: list[str] = []
+        self.refuse: int | None = None
         outer = self
 
         class Handler(socketserver.StreamRequestHandler):
@@ -103,7 +112,9 @@ class FakeSMTP:
                 self.wfile.write(b"220 fake\r\n")
                 while line := self.rfile.readline():
                     verb = line.strip().upper()
-                    if verb == b"DATA":
+                    if verb == b"DATA" and outer.refuse:
+                        self.wfile.write(b"%d no\r\n" % outer.refuse)
+                    elif verb == b"DATA":
                         self.wfile.write(b"354 go\r\n")
                         data = b""
                         while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
@@ -135,28 +146,39 @@ def smtp(app):
     server.close()
 
 
-def test_notices_are_mailed_after_commit_when_smtp_is_configured(world, smtp):
+def deliver_mail(runner) -> str:
+    """Run the cron command that sends the outbox's due mails; its one-line summary."""
+    result = runner.invoke(args=["deliver-mail"])
+    assert result.exit_code == 0, result.output
+    return result.output.strip()
+
+
+def test_notices_are_mailed_from_the_outbox_after_commit(world, smtp, runner):
     world.users["team1"].email = "team1@example.org"
     db.session.commit()
     case = world.file("group1")
     fire(case, "escalate", world.users["group1"], reason="需要协调")
-    assert smtp.messages == []  # nothing before the commit
     db.session.commit()
+    assert smtp.messages == []  # the request sends nothing: the mail waits in the outbox
+    assert deliver_mail(runner) == "1 due: 1 sent, 0 to retry, 0 failed"
     [mail] = smtp.messages
     assert "To: team1@example.org" in mail and "escalation" in mail
+    assert deliver_mail(runner).startswith("0 due")  # sent once
     other = world.file("group1")  # the group has no address: no mail
     db.session.commit()
     fire(other, "escalate", world.users["group1"], reason="再次上报")
     db.session.rollback()  # a rolled-back escalation mails no one
     db.session.commit()
+    assert deliver_mail(runner).startswith("0 due")
     assert len(smtp.messages) == 1
 
 
-def test_the_mail_of_a_filing_names_the_new_case(world, smtp):
+def test_the_mail_of_a_filing_names_the_new_case(world, smtp, runner):
     world.users["group1"].email = "group1@example.org"
     db.session.commit()
     case = world.file("group1")
     db.session.commit()
+    deliver_mail(runner)
     [mail] = smtp.messages
     assert "To: group1@example.org" in mail and f"new case #{case.id} " in mail
 
@@ -168,6 +190,76 @@ def test_the_sweeps_digests_are_mailed_one_mail_each(world, smtp, runner):
         world.file("group1")
     db.session.commit()
     sweep(runner, "2026-06-09")  # overdue: the group and its team hear of it, in one digest each
+    deliver_mail(runner)
     [mail] = smtp.messages  # the group's users have no address
     assert "To: team1@example.org" in mail and "王家村工作组 有 2 个问题新超期" in mail
     assert f"#{case.id}" not in mail
+
+
+def test_a_silent_mail_server_holds_up_no_request(world, app, api, runner):
+    """An SMTP server that accepts the connection and never answers: the escalation is answered
+    at once; deliver-mail gives up on the attempt after MAIL_TIMEOUT and keeps the mail to retry."""
+    import socket
+    import time
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # connections complete, and nothing is ever said on them
+    app.config.update(MAIL_SERVER=f"127.0.0.1:{silent.getsockname()[1]}", MAIL_TIMEOUT=5)
+    world.users["team1"].email = "team1@example.org"
+    db.session.commit()
+    case = world.file("group1")
+    db.session.commit()
+    try:
+        started = time.perf_counter()
+        r = api("group1").post(f"/cases/{case.id}/transitions",
+                               json={"trigger": "escalate", "reason": "需要协调", "version": case.version})
+        assert r.status_code == 200, r.json
+        assert time.perf_counter() - started < 4   # not the 5 s the server would have taken
+        app.config["MAIL_TIMEOUT"] = 0.5
+        assert deliver_mail(runner) == "1 due: 0 sent, 1 to retry, 0 failed"
+        mail = db.session.scalars(select(OutgoingMail)).one()
+        assert (mail.state, mail.attempts, mail.recipients) == ("pending", 1, ["team1@example.org"])
+        assert mail.last_error and mail.next_attempt_at > now()
+        assert deliver_mail(runner).startswith("0 due")  # not again before its back-off
+    finally:
+        silent.close()
+
+
+def test_a_mail_is_retried_with_back_off_then_given_up(world, smtp, runner):
+    world.users["team1"].email = "team1@example.org"
+    db.session.commit()
+    fire(world.file("group1"), "escalate", world.users["group1"], reason="需要协调")
+    db.session.commit()
+    smtp.refuse = 451  # try again later
+    moment = now()
+    for attempt in range(1, outbox.MAX_ATTEMPTS + 1):
+        with calendar.at(moment):
+            deliver_mail(runner)
+        mail = db.session.scalars(select(OutgoingMail)).one()
+        assert mail.attempts == attempt and "SMTP 451" in mail.last_error
+        db.session.rollback()
+        moment += outbox.MAX_BACKOFF + timedelta(seconds=1)
+    assert mail.state == "failed" and smtp.messages == []
+
+
+def test_a_mail_refused_for_good_is_not_retried(world, smtp, runner):
+    world.users["team1"].email = "team1@example.org"
+    db.session.commit()
+    fire(world.file("group1"), "escalate", world.users["group1"], reason="需要协调")
+    db.session.commit()
+    smtp.refuse = 550
+    assert deliver_mail(runner) == "1 due: 0 sent, 0 to retry, 1 failed"
+    smtp.refuse = None
+    with calendar.at(now() + timedelta(days=1)):
+        assert deliver_mail(runner).startswith("0 due")
+    assert smtp.messages == []
+
+
+def test_no_mail_is_kept_without_a_mail_server(world, runner):
+    world.users["team1"].email = "team1@example.org"
+    db.session.commit()
+    fire(world.file("group1"), "escalate", world.users["group1"], reason="需要协调")
+    db.session.commit()
+    assert db.session.scalars(select(OutgoingMail)).all() == []
+    assert "no mail server configured" in deliver_mail(runner)

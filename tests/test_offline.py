@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 
 from casetrack.extensions import db
 from casetrack.models import Attachment, Case
-from casetrack.services.calendar import today
-from casetrack.services.targets import create_target
-from casetrack.services.visits import record_visit
+from casetrack.services.workdays.calendar import today
+from casetrack.services.fieldwork.targets import create_target
+from casetrack.services.fieldwork.visits import record_visit
 from tests.test_attachments import photo
 from tests.test_idempotency import CASE
 

@@ -10,8 +10,8 @@ from georeport import GeoReport
 
 from casetrack.extensions import db
 from casetrack.models import ApiToken, Case
-from casetrack.services import calendar
-from casetrack.services.accounts import create_token, revoke_token
+from casetrack.services.workdays import calendar
+from casetrack.services.organisation.accounts import create_token, revoke_token
 from casetrack.web import open311
 from tests.factories import USERS
 from tests.helpers import act, serving

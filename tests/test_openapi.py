@@ -11,7 +11,7 @@ from schemathesis.checks import (content_type_conformance, not_a_server_error,
                                  status_code_conformance)
 
 from casetrack.extensions import db
-from casetrack.services.accounts import create_token
+from casetrack.services.organisation.accounts import create_token
 from tests.helpers import act
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,

@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from casetrack.extensions import db
-from casetrack.services.bulletin import bulletin
-from casetrack.services.calendar import today
-from casetrack.services.cases import registry
+from casetrack.services.reports.bulletin import bulletin
+from casetrack.services.workdays.calendar import today
+from casetrack.services.casework.cases import registry
 from tests.helpers import FUTURE
 
 TODAY = today().isoformat()

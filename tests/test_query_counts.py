@@ -11,8 +11,8 @@ from sqlalchemy import event, select
 from casetrack.db import at_commit
 from casetrack.extensions import db
 from casetrack.models import Unit, User
-from casetrack.services.calendar import today
-from casetrack.services.cases import fire
+from casetrack.services.workdays.calendar import today
+from casetrack.services.casework.cases import fire
 from tests.helpers import case_in
 
 

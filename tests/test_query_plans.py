@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 
 from casetrack.extensions import db
 from casetrack.models import Case
-from casetrack.services.queries import CaseFilters, filtered_cases
+from casetrack.services.casework.queries import CaseFilters, filtered_cases
 from tests.test_query_counts import counting
 
 
@@ -55,7 +55,7 @@ def test_group_list_sorts_ids_not_rows_at_province_size(world, filters):
     the group's whole rows made the page 4x slower at 5M cases than at 10k (34 ms against 0.2)."""
     from sqlalchemy import event
 
-    from casetrack.services.queries import LIST_ROW, list_cases
+    from casetrack.services.casework.queries import LIST_ROW, list_cases
     world.file("group1", title="路灯不亮")
     db.session.commit()
     province_stats()
@@ -100,7 +100,7 @@ def bulletin_queries(world) -> list[tuple[str, tuple]]:
 
     from sqlalchemy import event
 
-    from casetrack.services.bulletin import bulletin
+    from casetrack.services.reports.bulletin import bulletin
     world.file("group1")
     db.session.commit()
     seen: list[tuple[str, tuple]] = []
@@ -147,8 +147,8 @@ def test_the_sweeps_due_cases_look_up_only_their_own_extensions(world):
     case's extensions, not through every extension its unit ever had. That is the plan SQLite
     picked with statistics of a large `cases` and none of `extensions` (as after the benchmark's
     ANALYZE; the app itself does not ANALYZE SQLite)."""
-    from casetrack.services.cases import default_workflow
-    from casetrack.services.clock import running_clock
+    from casetrack.services.casework.cases import default_workflow
+    from casetrack.services.workdays.clock import running_clock
     province_stats()  # the world has no extension: none of their statistics
     stmt = select(Case.id).where(running_clock(default_workflow()), Case.id > 0).order_by(Case.id).limit(1000)
     sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))

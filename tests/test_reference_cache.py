@@ -7,9 +7,9 @@ from sqlalchemy import insert, update
 
 from casetrack.extensions import db
 from casetrack.models import Category, DayOff, Webhook, WebhookDelivery
-from casetrack.services import org
-from casetrack.services.errors import ValidationFailed
-from casetrack.services.calendar import today
+from casetrack.services.organisation import org
+from casetrack.services.common.errors import ValidationFailed
+from casetrack.services.workdays.calendar import today
 from tests.test_filing_speed import BODY
 
 

@@ -8,7 +8,7 @@ import json
 import re
 from datetime import date
 
-from casetrack.services import bulletin as bl
+from casetrack.services.reports import bulletin as bl
 from tests.helpers import FUTURE
 from tests.test_api import file, step
 from tests.test_deadlines import on

@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from casetrack.extensions import db
-from casetrack.services.cases import fire
-from casetrack.services.shared import link_cases
+from casetrack.services.casework.cases import fire
+from casetrack.services.casework.shared import link_cases
 from tests.conftest import running_app
 from tests.factories import build_world
 
@@ -80,6 +80,6 @@ def test_a_renamed_workflow_runs_a_case_and_a_shared_problem_to_the_end(renamed_
     told = db.session.scalars(db.select(Notification.message).where(
         Notification.case_id == case.id, Notification.kind == "answer").order_by(Notification.id)).all()
     assert told == ["办结：已办结待回访。已修好", "回访核实：已办结销号"]   # the answer, in the office's words
-    from casetrack.services import bulletin
-    from casetrack.services.calendar import today
+    from casetrack.services.reports import bulletin
+    from casetrack.services.workdays.calendar import today
     assert bulletin.bulletin(w.units["C"], today(), today())["problems"]["solved"] == 1  # counts_as: solved

@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from casetrack.extensions import db
-from casetrack.services import calendar
-from casetrack.services.shared import ngrams, similarity, village_of
+from casetrack.services.workdays import calendar
+from casetrack.services.casework.shared import ngrams, similarity, village_of
 
 WATER = [("G1", "村东头自来水管破裂，停水三天", "自来水管道老化破裂，全组停水"),
          ("G2", "自来水管道破裂，村里停水多日", "水管破裂后一直没有人来修，停水"),

@@ -3,8 +3,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from casetrack.services.cases import case_events, file_case, fire, workflow_of
-from casetrack.services.errors import ServiceError
+from casetrack.services.casework.cases import case_events, file_case, fire, workflow_of
+from casetrack.services.common.errors import ServiceError
 from tests.factories import USERS
 from tests.helpers import FIELDS, assert_replays
 

@@ -16,15 +16,16 @@ from sqlalchemy.orm import Session
 
 from casetrack.extensions import db
 from casetrack.models import REGISTERED_KINDS, TARGET_KINDS, Case, DailyFigure, Extension, Notification, Target
-from casetrack.services import calendar, summaries
-from casetrack.services.bulletin import bulletin
-from casetrack.services.cases import allowed_triggers, file_case, fire
-from casetrack.services.errors import ServiceError
-from casetrack.services.extension_requests import decide_extension, request_extension
-from casetrack.services.shared import link_cases, unlink_case
-from casetrack.services.sweep import sweep_deadlines
-from casetrack.services.targets import update_target
-from casetrack.services.visits import record_visit
+from casetrack.services.workdays import calendar
+from casetrack.services.figures import summaries
+from casetrack.services.reports.bulletin import bulletin
+from casetrack.services.casework.cases import allowed_triggers, file_case, fire
+from casetrack.services.common.errors import ServiceError
+from casetrack.services.deadlines.extension_requests import decide_extension, request_extension
+from casetrack.services.casework.shared import link_cases, unlink_case
+from casetrack.services.deadlines.sweep import sweep_deadlines
+from casetrack.services.fieldwork.targets import update_target
+from casetrack.services.fieldwork.visits import record_visit
 from tests.factories import USERS
 from tests.helpers import FIELDS
 

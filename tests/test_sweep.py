@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, Notification
-from casetrack.services import calendar
-from casetrack.services.cases import fire
-from casetrack.services.extension_requests import request_extension
-from casetrack.services.sweep import sweep_deadlines
+from casetrack.services.workdays import calendar
+from casetrack.services.casework.cases import fire
+from casetrack.services.deadlines.extension_requests import request_extension
+from casetrack.services.deadlines.sweep import sweep_deadlines
 from tests.test_deadlines import on
 
 
@@ -112,7 +112,7 @@ def test_the_sweep_acts_on_a_deadline_changed_earlier_in_its_transaction(world, 
 
 
 def test_the_sweeps_events_keep_the_audit_chain_whole(world, runner):
-    from casetrack.services.audit import verify_chain
+    from casetrack.services.integrity.audit import verify_chain
     with on("2026-06-01"):
         world.file("group1")
         db.session.commit()
@@ -236,7 +236,7 @@ def test_digests_read_in_the_readers_language(world, runner, auth, client, api):
 
 
 def test_a_case_that_cannot_climb_does_not_hold_back_the_others_of_its_batch(world, app, monkeypatch):
-    from casetrack.services import sweep as sweep_module
+    from casetrack.services.deadlines import sweep as sweep_module
     with on("2026-06-01"):
         climbs, stuck = world.file("group1"), world.file("group1")
     db.session.commit()
@@ -281,7 +281,7 @@ def test_the_notice_filters_refuse_bad_values_and_due_soon_lists_the_pre_warned(
 def test_a_case_that_cannot_climb_is_flagged_overdue_once_however_often_the_sweep_runs(world, monkeypatch):
     """A case due to climb whose escalation is refused is flagged overdue instead; the next
     runs that day and the day after (it is still due to climb) flag and tell no one again."""
-    from casetrack.services import sweep as sweep_module
+    from casetrack.services.deadlines import sweep as sweep_module
     with on("2026-06-01"):
         stuck = world.file("group1")
     db.session.commit()

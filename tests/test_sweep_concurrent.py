@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from casetrack import create_app
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent
-from casetrack.services.sweep import sweep_deadlines
+from casetrack.services.deadlines.sweep import sweep_deadlines
 from tests.factories import build_world
 from tests.pgcluster import Cluster, server_bin
 from tests.test_deadlines import on
@@ -38,7 +38,7 @@ def _two_sweeps_at_once(app) -> list[dict]:
         build_world()
         db.session.commit()
         from casetrack.models import User
-        from casetrack.services.cases import file_case
+        from casetrack.services.casework.cases import file_case
         filer = db.session.scalars(select(User).where(User.username == "group1")).one()
         for i in range(CASES):
             file_case(filer, title=f"村道坑洼 {i}", category="infrastructure", kind="individual")

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from casetrack.extensions import db
 from casetrack.models import Target
-from casetrack.services.sheets import set_text
-from casetrack.services.targets import holders_of
+from casetrack.services.integration.sheets import set_text
+from casetrack.services.fieldwork.targets import holders_of
 
 HEADER = ["类型", "名称", "地址", "村/社区", "责任工作组(code)", "责任干部(username)", "编号"]
 GOOD = [
@@ -260,7 +260,7 @@ def test_target_pages_add_edit_and_scope(world, auth, client):
 def test_a_code_added_by_a_concurrent_import_gives_409_not_a_crash(world, api, monkeypatch):
     client = api("county")
     upload(client, xlsx(GOOD[:1]))
-    import casetrack.services.targets as targets
+    import casetrack.services.fieldwork.targets as targets
     monkeypatch.setattr(targets, "_existing", lambda *a: ({}, {}, set()))  # as if read before it
     res = upload(client, xlsx(GOOD[:2]))
     assert res.status_code == 409 and res.json["error"] == "conflict"

@@ -4,9 +4,9 @@ from sqlalchemy import func, select, text
 
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent
-from casetrack.services.accounts import create_user
-from casetrack.services.cases import allowed_triggers, case_events, fire, fire_many
-from casetrack.services.errors import Conflict, Forbidden, ValidationFailed
+from casetrack.services.organisation.accounts import create_user
+from casetrack.services.casework.cases import allowed_triggers, case_events, fire, fire_many
+from casetrack.services.common.errors import Conflict, Forbidden, ValidationFailed
 from tests.helpers import FIELDS, HOLDER, act, case_in
 
 # (state, trigger, who fires, resulting state, resulting unit)

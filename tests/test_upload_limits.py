@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from casetrack.extensions import db
 from casetrack.models import Case, Target, Visit
-from casetrack.services import case_sheets, sheets
+from casetrack.services.casework import case_sheets
+from casetrack.services.integration import sheets
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from casetrack.extensions import db
 from casetrack.models import Case, Target, Visit
-from casetrack.services import calendar
-from casetrack.services.targets import create_target
+from casetrack.services.workdays import calendar
+from casetrack.services.fieldwork.targets import create_target
 
 NOW = datetime(2026, 6, 10, 2, 0, tzinfo=timezone.utc)  # 10 June, 10:00 in Shanghai
 

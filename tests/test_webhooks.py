@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 from casetrack import create_app
 from casetrack.extensions import db
 from casetrack.models import CaseEvent, Webhook, WebhookDelivery
-from casetrack.services import calendar, webhooks
+from casetrack.services.workdays import calendar
+from casetrack.services.integration import outbox, webhooks
 from tests.helpers import FIELDS
 from tests.test_deadlines import on
 
@@ -174,12 +175,12 @@ def test_after_the_last_attempt_a_delivery_fails_and_an_admin_retries_it(world, 
     world.file("group1")
     db.session.commit()
     moment = calendar.now()
-    for _ in range(webhooks.MAX_ATTEMPTS):
-        moment += webhooks.MAX_BACKOFF + timedelta(seconds=1)
+    for _ in range(outbox.MAX_ATTEMPTS):
+        moment += outbox.MAX_BACKOFF + timedelta(seconds=1)
         with calendar.at(moment):
             deliver(runner)
     row = deliveries()[0]
-    assert (row.state, row.attempts, row.last_status) == ("failed", webhooks.MAX_ATTEMPTS, None)
+    assert (row.state, row.attempts, row.last_status) == ("failed", outbox.MAX_ATTEMPTS, None)
     assert row.last_error
     auth.login("admin")
     assert 'data-state="failed"' in client.get("/admin/webhooks").get_data(as_text=True)

@@ -3,6 +3,7 @@ from casetrack.models.attachments import STAGES, Attachment, AttachmentBlob, Ide
 from casetrack.models.cases import CASE_KINDS, CASE_SOURCES, Case, CaseAssist, CaseEvent
 from casetrack.models.deadlines import DayOff, Extension, Notification, SupervisionNote
 from casetrack.models.ledger import ANSWERS, ContactPoint, Suggestion
+from casetrack.models.mail import OutgoingMail
 from casetrack.models.org import POSTS, PRINCIPAL_POSTS, ROLE_UNIT_KINDS, ApiToken, Category, LoginFailure, Unit, User
 from casetrack.models.petitions import PETITION_FORMS, Petition, TakeDown
 from casetrack.models.reference import ReferenceVersion
@@ -17,4 +18,5 @@ __all__ = ["ANSWERS", "BULLETIN_TYPES", "CASE_KINDS", "CASE_SOURCES", "PETITION_
            "Category", "ContactPoint", "DailyFigure", "DayOff", "Extension", "IdempotentRequest", "LoginFailure",
            "Milestone", "Notification", "Petition", "ReferenceVersion", "Suggestion", "SupervisionNote", "TakeDown",
            "Target", "Unit", "User", "Visit", "visit_cadres", "visit_targets", "Webhook",
-           "WebhookDelivery"]
+           "WebhookDelivery",
+           "OutgoingMail"]

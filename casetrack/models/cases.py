@@ -4,7 +4,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import json
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from operator import itemgetter
@@ -17,6 +16,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy.orm import (Mapped, Session, make_transient_to_detached, mapped_column,
                             relationship)
 
+from casetrack.canonical import canonical_json
 from casetrack.db.at_commit import write_at_commit
 from casetrack.db.bulk import driver_marks, driver_rows, insert_many
 from casetrack.db.types import UTCDateTime, utcnow
@@ -146,11 +146,6 @@ class CaseAssist(db.Model):
     unit: Mapped[Unit] = relationship(lazy="joined")
 
 
-# What an event's hash is taken over: json.dumps with these options, the encoder built once
-# (json.dumps builds a new one per call when given options; the sweep hashes 100k events a run).
-_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
 def audit_key() -> bytes:
     """The chain's HMAC key (config AUDIT_KEY): kept out of the database, so that someone who
     can write the database cannot compute a hash the chain accepts."""
@@ -163,8 +158,9 @@ def _mac(key: bytes, text: str) -> str:
 
 def _chain_hash(key: bytes, *fields: Any) -> str:
     """HMAC-SHA256 of an event's fields (prev_hash, case_id, at as UTC ISO text, actor_id,
-    trigger, from_state, to_state, from_unit_id, to_unit_id, data) as canonical JSON."""
-    return _mac(key, _CANONICAL.encode(fields))
+    trigger, from_state, to_state, from_unit_id, to_unit_id, data) as canonical JSON: every
+    writer of events (the ORM, the bulk writers, the generator) and the verifier hash this."""
+    return _mac(key, canonical_json(fields))
 
 
 # The columns of a case its events change (and those that decide who sees it): the seal binds
@@ -194,7 +190,7 @@ def case_seal(key: bytes, case_id: int, chain_head: str, values) -> str:
     fields = [case_id, chain_head]
     for form, value in zip(_SEALED_FORMS, values):
         fields.append(form(value) if form else value)
-    return _mac(key, _CANONICAL.encode(fields))
+    return _mac(key, canonical_json(fields))
 
 
 class CaseEvent(db.Model):
@@ -229,7 +225,7 @@ class CaseEvent(db.Model):
 
     def unkeyed_digest(self) -> str:
         """The plain sha256 the rows written before migration 0010 carry (see audit.verify_chain)."""
-        return hashlib.sha256(_CANONICAL.encode(self._fields()).encode()).hexdigest()
+        return hashlib.sha256(canonical_json(self._fields()).encode()).hexdigest()
 
     case: Mapped[Case] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship(lazy="joined")
@@ -430,23 +426,14 @@ def row_hash(row: dict[str, Any]) -> str:
     return _DICT_HASHER.digest(row, row["prev_hash"], audit_key())
 
 
-# `_CANONICAL`'s own C encoder, made once: `JSONEncoder.encode` makes a new one at every call,
-# which was half the cost of hashing a row. Same options, so the same text (no circular check).
-_ENCODE = json.encoder.c_make_encoder(
-    None, _CANONICAL.default, json.encoder.encode_basestring, None, _CANONICAL.key_separator,
-    _CANONICAL.item_separator, _CANONICAL.sort_keys, _CANONICAL.skipkeys, _CANONICAL.allow_nan)
-
-
 class RowHasher:
-    """`_chain_hash` of events given as rows (tuples in a column order, or dicts), producing the
-    same hashes with less work per row: the columns are read by one itemgetter worked out once
-    per column order, the encoder is made once, and the moment's text and the data's JSON are
-    written once per distinct value in a batch (the sweep's rows share one moment and a few data
-    dicts). The sweep hashes a million rows in its worst case."""
+    """`_chain_hash` of events given as rows (tuples in a column order, or dicts): the columns are
+    read by one itemgetter worked out once per column order, and the moment's text written once
+    per distinct moment in a batch (the sweep's rows share one). The sweep hashes a million rows
+    in its worst case."""
 
     def __init__(self, columns: tuple[str, ...] | None = None):
         fields = EVENT_COLUMNS  # the hashed fields after prev_hash, in `_chain_hash`'s order
-        assert fields[-1] == "data"  # written after the others, from its own text
         keys = fields if columns is None else [columns.index(f) for f in fields]
         self._fields, self._case_id = itemgetter(*keys), itemgetter(keys[0])
 
@@ -457,22 +444,17 @@ class RowHasher:
     def chain(self, rows: list, heads: dict[int, str], key: bytes) -> list[tuple]:
         """Each row (a sequence) followed by its prev_hash and hash, chained from `heads` (case id
         -> hash of its newest event; updated as the rows are chained)."""
-        fields, encode, mac = self._fields, _ENCODE, hmac.digest
+        fields = self._fields
         moments: dict = {}
-        documents: dict = {}  # id -> (dict, its JSON): the dict kept so its id is not reused meanwhile
         out = []
         for row in rows:
             case_id, at, actor_id, trigger, from_state, to_state, from_unit, to_unit, data = fields(row)
             at_text = moments.get(at)
             if at_text is None:
                 at_text = moments[at] = at.astimezone(timezone.utc).isoformat()
-            seen = documents.get(id(data))
-            if seen is None:
-                seen = documents[id(data)] = (data, "".join(encode(data, 0)))
             prev = heads.get(case_id, "")
-            head = "".join(encode((prev, case_id, at_text, actor_id, trigger, from_state, to_state,
-                                   from_unit, to_unit), 0))
-            heads[case_id] = digest = mac(key, f"{head[:-1]},{seen[1]}]".encode(), "sha256").hex()
+            heads[case_id] = digest = _chain_hash(key, prev, case_id, at_text, actor_id, trigger, from_state,
+                                                  to_state, from_unit, to_unit, data)
             out.append((*row, prev, digest))
         return out
 

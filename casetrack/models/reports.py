@@ -69,7 +69,7 @@ class BulletinSetting(db.Model):
 
 class DailyFigure(db.Model):
     """A bulletin figure of one work group on one day (Asia/Shanghai), kept as cases and visits
-    change (services/summaries.py): a period's figure for any unit is a SUM over these rows."""
+    change (services/figures/summaries.py): a period's figure for any unit is a SUM over these rows."""
     __tablename__ = "daily_figures"
     # The report queries read a few figures over a range of days: the primary key leads with
     # them, and on SQLite the table IS that key (WITHOUT ROWID), so every read is covered.

@@ -3,86 +3,26 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, make_response, render_template, request
+from flask import Flask, jsonify, make_response, request
 from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from sqlalchemy.exc import OperationalError
-
 from casetrack.db.busy import database_busy
-from casetrack.db.intent import outside_write_lock, write_intent
 from casetrack.extensions import db, login_manager
 from casetrack.i18n import localized
 from casetrack.models import User
-from casetrack.services import accounts
-from casetrack.services.calendar import calendar_known, today
-from casetrack.services.cases import whole_number
-from casetrack.services.dashboard import DASHBOARD_ROLES
-from casetrack.services.errors import ServiceError
-from casetrack.services.notices import REPORT_LATE
-from casetrack.services.sweep import REVISIT_EVENT
+from casetrack.services.workdays.calendar import calendar_known, today
+from casetrack.services.casework.cases import whole_number
+from casetrack.services.reports.dashboard import DASHBOARD_ROLES
+from casetrack.services.common.errors import ServiceError
 from casetrack.web.inputs import IdConverter, Request, refuse_bad_text, refuse_empty_dates
+from casetrack.web.labels import category_label, masked_phone, state_label, trigger_label
 from casetrack.web.openapi import DESCRIBED
+from casetrack.web.responses import csrf_refused, error_response, with_headers_of
 
 log = logging.getLogger(__name__)
-
-
-def wants_json() -> bool:
-    return request.path.startswith("/api/")
-
-
-def error_response(status: int, code: str, message: str, **extra):
-    if request.path.startswith("/open311/"):  # unknown addresses and methods there too
-        from casetrack.web.open311 import errors
-        return errors(status, [message])
-    if wants_json():
-        return jsonify(error=code, message=message, **extra), status
-    try:
-        return render_template("errors/error.html", status=status, message=message), status
-    except Exception:  # the error page itself failed: a plain answer, never a traceback
-        log.exception("error page failed")
-        return message, status, {"Content-Type": "text/plain; charset=utf-8"}
-
-
-def csrf_refused():
-    return error_response(400, "csrf", _("The form expired or came from elsewhere; "
-                                         "reload the page and try again."))
-
-
-def token_user(token: str) -> User | None:
-    """The owner of a valid API token, read outside the write lock. The token's last use, when
-    due (once a minute), is written in a short transaction of its own before the request's work (call it first):
-    a busy database skips it rather than fail the call."""
-    with outside_write_lock():
-        found = accounts.token_owner(token)
-    if found is None:
-        return None
-    user, token_id = found
-    if token_id is not None:
-        intent = write_intent.set(True)  # SQLite: the writer lock, not a read upgraded mid-way
-        try:
-            accounts.note_token_use(token_id)
-            db.session.commit()
-        except OperationalError as exc:
-            db.session.rollback()
-            if not database_busy(exc):
-                raise
-            log.warning("token use not noted, database busy: %s", exc)
-        finally:
-            write_intent.reset(intent)
-    return user
-
-
-def with_headers_of(exc: HTTPException, answer):
-    """Our answer to an HTTP error, with the headers the error carries (a 405's Allow)."""
-    response = make_response(answer)
-    for name, value in exc.get_headers():
-        if name.lower() != "content-type":
-            response.headers[name] = value
-    return response
 
 
 def register(app: Flask) -> None:
@@ -198,47 +138,3 @@ def register(app: Flask) -> None:
         return format_datetime(value, fmt) if value else ""
 
 
-# Events every workflow has, that move no case (services/progress.py).
-# Events that do not move a case, named in the reader's language (their triggers are codes).
-EVENT_LABELS = {"progress": _l("Progress report"), "feedback": _l("Told the resident"),
-                REPORT_LATE: _l("Progress report due"), "supervise": _l("Supervision note"),
-                "acknowledge": _l("Supervision note acknowledged"),
-                "extension_request": _l("Extension asked"), "extension_approved": _l("Extension approved"),
-                "extension_refused": _l("Extension refused"), "link": _l("Linked into a shared problem"),
-                "unlink": _l("Taken out of the shared problem")}
-
-
-def trigger_label(wf, event) -> str:
-    """What a timeline event was, in the current language (by the transition it fired)."""
-    if event.trigger == "file":
-        return _("Filing")
-    system = {"overdue": _("Overdue"), "pre_warning": _("Deadline approaching"),
-              REVISIT_EVENT: _("Revisit day reached"), **EVENT_LABELS}
-    if event.trigger in system:
-        return str(system[event.trigger])
-    if event.trigger == "take_down":
-        return _("Taken down to the grass roots (带案下访)")
-    spec = next((t for t in wf.transitions
-                 if t.trigger == event.trigger and event.from_state in t.sources), None)
-    return localized(spec.label) if spec else event.trigger
-
-
-def masked_phone(phone: str | None) -> str:
-    """A phone as a list shows it: the first three and last four digits (138****0001)."""
-    if not phone:
-        return ""
-    if len(phone) <= 7:
-        return "*" * len(phone)
-    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
-
-
-def category_label(category) -> str:
-    return localized({"zh": category.name_zh, "en": category.name_en})
-
-
-def state_label(case, state: str | None = None) -> str:
-    """A state's label in the current language, by the case's workflow (None: the default one)."""
-    from casetrack.services.cases import default_workflow, workflow_of
-    states = (workflow_of(case) if case is not None else default_workflow()).states
-    state = state or case.state
-    return localized(states[state].label) if state in states else state

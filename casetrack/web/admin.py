@@ -11,9 +11,9 @@ from wtforms import PasswordField, SelectField, StringField
 
 from casetrack.extensions import db
 from casetrack.models import Category, Unit, User
-from casetrack.services import accounts, org
-from casetrack.services.cases import MAX_ID, whole_number
-from casetrack.services.errors import Forbidden, NotFound, ValidationFailed
+from casetrack.services.organisation import accounts, org
+from casetrack.services.casework.cases import MAX_ID, whole_number
+from casetrack.services.common.errors import Forbidden, NotFound, ValidationFailed
 from casetrack.web.forms import choices, show_errors, strip
 from casetrack.workflow import UNIT_KINDS
 

@@ -10,7 +10,7 @@ from wtforms import StringField
 
 from casetrack.extensions import db
 from casetrack.models import Webhook
-from casetrack.services import webhooks
+from casetrack.services.integration import webhooks
 from casetrack.web.admin import _get, _require_admin, created
 from casetrack.web.forms import strip
 

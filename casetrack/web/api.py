@@ -14,17 +14,18 @@ from sqlalchemy.orm import selectinload
 
 from casetrack.extensions import csrf, db
 from casetrack.models import Attachment, Case, Unit, User
-from casetrack.services import accounts
-from casetrack.services import progress as reports
-from casetrack.services.attachments import case_attachments
-from casetrack.services.cases import (MAX_ID, MAX_TEXT, allowed_triggers, assists_of, case_events, file_case, fire, get_case,
+from casetrack.services.organisation import accounts
+from casetrack.services.casework import progress as reports
+from casetrack.services.casework.attachments import case_attachments
+from casetrack.services.casework.cases import (MAX_ID, MAX_TEXT, allowed_triggers, assists_of, case_events, file_case, fire, get_case,
                                       workflow_of)
-from casetrack.services.clock import clock_json, pending_extensions
-from casetrack.services.errors import ServiceError, ValidationFailed
-from casetrack.services.location import place_json
-from casetrack.services.org import active_categories
-from casetrack.services.queries import CaseFilters, list_cases
-from casetrack.web import csrf_refused, error_response, token_user
+from casetrack.services.workdays.clock import clock_json, pending_extensions
+from casetrack.services.common.errors import ServiceError, ValidationFailed
+from casetrack.services.common.location import place_json
+from casetrack.services.organisation.org import active_categories
+from casetrack.services.casework.queries import CaseFilters, list_cases
+from casetrack.web.responses import csrf_refused, error_response
+from casetrack.web.tokens import token_user
 from casetrack.web.idempotency import PARAMETER as IDEMPOTENCY
 from casetrack.web.idempotency import once
 from casetrack.web.openapi import doc, json_body, openapi_json, ref, responses

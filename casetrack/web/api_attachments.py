@@ -6,8 +6,8 @@ import io
 
 from flask import g, request, url_for
 
-from casetrack.services.attachments import JPEG, OLE, OOXML, attach, get_attachment, read_limited
-from casetrack.services.cases import get_case
+from casetrack.services.casework.attachments import JPEG, OLE, OOXML, attach, get_attachment, read_limited
+from casetrack.services.casework.cases import get_case
 from casetrack.web.api import attachment_json, bp
 from casetrack.web.attachments import send_attachment
 from casetrack.web.idempotency import PARAMETER as IDEMPOTENCY

@@ -4,9 +4,11 @@ from __future__ import annotations
 from flask import abort, g, jsonify
 
 from casetrack.extensions import db
-from casetrack.services import days_off, extension_requests, notices
-from casetrack.services.calendar import parse_day
-from casetrack.services.cases import get_case
+from casetrack.services.workdays import days_off
+from casetrack.services.deadlines import extension_requests
+from casetrack.services.casework import notices
+from casetrack.services.workdays.calendar import parse_day
+from casetrack.services.casework.cases import get_case
 from casetrack.web.openapi import doc, json_body, json_request, ref, responses
 from casetrack.web.api import bp, body
 

@@ -8,8 +8,8 @@ from flask_babel import gettext as _
 
 from casetrack.extensions import db
 from casetrack.models import Suggestion
-from casetrack.services import ledger
-from casetrack.services.errors import ValidationFailed
+from casetrack.services.fieldwork import ledger
+from casetrack.services.common.errors import ValidationFailed
 from casetrack.web.api import body, bp
 from casetrack.web.openapi import doc, json_body, json_request, query, ref, responses
 

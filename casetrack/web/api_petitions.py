@@ -8,8 +8,8 @@ from flask import g, jsonify, request, url_for
 
 from casetrack.extensions import db
 from casetrack.models import Petition
-from casetrack.services import petitions as pt
-from casetrack.services.cases import get_case
+from casetrack.services.casework import petitions as pt
+from casetrack.services.casework.cases import get_case
 from casetrack.web.api import body, bp, case_json
 from casetrack.web.api_visits import _only
 from casetrack.web.openapi import DATE, doc, json_body, json_request, nullable, query, ref, responses

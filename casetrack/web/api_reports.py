@@ -4,12 +4,12 @@ from __future__ import annotations
 from flask import current_app, g, jsonify, request, url_for
 from flask_babel import gettext as _
 
-from casetrack.services import assessment as asm
+from casetrack.services.reports import assessment as asm
 from casetrack.models import BULLETIN_TYPES
-from casetrack.services import bulletin as bl
-from casetrack.services import bulletin_issues as bi
-from casetrack.services.cases import MAX_ID, whole_number
-from casetrack.services.errors import ValidationFailed
+from casetrack.services.reports import bulletin as bl
+from casetrack.services.reports import bulletin_issues as bi
+from casetrack.services.casework.cases import MAX_ID, whole_number
+from casetrack.services.common.errors import ValidationFailed
 from casetrack.web.api import bp
 from casetrack.web.openapi import DATE, doc, json_body, query, ref, responses
 

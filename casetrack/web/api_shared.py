@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import g, jsonify, url_for
 
 from casetrack.extensions import db
-from casetrack.services.cases import get_case
-from casetrack.services.shared import link_cases, proposals, unlink_case, visible_members
+from casetrack.services.casework.cases import get_case
+from casetrack.services.casework.shared import link_cases, proposals, unlink_case, visible_members
 from casetrack.web.openapi import doc, json_body, json_request, ref, responses
 from casetrack.web.api import bp, body, case_json
 

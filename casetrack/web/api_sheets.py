@@ -5,9 +5,9 @@ from flask import g, jsonify, request
 from flask_babel import gettext as _
 
 from casetrack.extensions import db
-from casetrack.services import case_sheets
-from casetrack.services.errors import ValidationFailed
-from casetrack.services.queries import CaseFilters
+from casetrack.services.casework import case_sheets
+from casetrack.services.common.errors import ValidationFailed
+from casetrack.services.casework.queries import CaseFilters
 from casetrack.web.api import bp
 from casetrack.web.case_sheets import export_name, xlsx_answer
 from casetrack.web.openapi import DATE, UPLOAD, XLSX_BODY, doc, json_body, query, responses

@@ -9,12 +9,12 @@ from flask_babel import gettext as _
 
 from casetrack.extensions import db
 from casetrack.models import Target, Visit
-from casetrack.services import coverage as cov
-from casetrack.services import targets as tg
-from casetrack.services.errors import ValidationFailed
-from casetrack.services.location import place_json
-from casetrack.services.sheets import ImportFailed
-from casetrack.services.visits import import_visits, record_round, record_visit, visit_template
+from casetrack.services.fieldwork import coverage as cov
+from casetrack.services.fieldwork import targets as tg
+from casetrack.services.common.errors import ValidationFailed
+from casetrack.services.common.location import place_json
+from casetrack.services.integration.sheets import ImportFailed
+from casetrack.services.fieldwork.visits import import_visits, record_round, record_visit, visit_template
 from casetrack.web.api import body, bp, case_json
 from casetrack.web.idempotency import PARAMETER as IDEMPOTENCY
 from casetrack.web.idempotency import once

@@ -5,11 +5,11 @@ from flask import Blueprint, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from casetrack.services import assessment as asm
-from casetrack.services import bulletin as bl
-from casetrack.services import dashboard as dash
-from casetrack.services.cases import whole_number
-from casetrack.services.errors import ValidationFailed
+from casetrack.services.reports import assessment as asm
+from casetrack.services.reports import bulletin as bl
+from casetrack.services.reports import dashboard as dash
+from casetrack.services.casework.cases import whole_number
+from casetrack.services.common.errors import ValidationFailed
 
 bp = Blueprint("assessment", __name__)
 

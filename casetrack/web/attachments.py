@@ -8,8 +8,8 @@ from flask import send_file
 from flask_babel import gettext as _
 
 from casetrack.models import Attachment
-from casetrack.services.attachments import JPEG, read_bytes
-from casetrack.services.errors import NotFound
+from casetrack.services.casework.attachments import JPEG, read_bytes
+from casetrack.services.common.errors import NotFound
 
 
 def send_attachment(attachment: Attachment, thumbnail: bool):

@@ -12,8 +12,8 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from casetrack.extensions import db
-from casetrack.services import accounts, throttle
-from casetrack.services.errors import TooManyAttempts
+from casetrack.services.organisation import accounts, throttle
+from casetrack.services.common.errors import TooManyAttempts
 
 bp = Blueprint("auth", __name__)
 

@@ -6,10 +6,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from casetrack.models import Case
-from casetrack.services.cases import default_workflow, scoped_cases
-from casetrack.services.errors import Forbidden
-from casetrack.services.progress import last_reports
-from casetrack.services.queries import (REVISIT_ORDER, Section, explained_cases, open_states,
+from casetrack.services.casework.cases import default_workflow, scoped_cases
+from casetrack.services.common.errors import Forbidden
+from casetrack.services.casework.progress import last_reports
+from casetrack.services.casework.queries import (REVISIT_ORDER, Section, explained_cases, open_states,
                                         referred_by_teams, section, state_counts, team_board,
                                         waiting_for)
 

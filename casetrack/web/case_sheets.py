@@ -5,9 +5,9 @@ from flask import Blueprint, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from casetrack.services import case_sheets
-from casetrack.services.calendar import today
-from casetrack.services.queries import CaseFilters
+from casetrack.services.casework import case_sheets
+from casetrack.services.workdays.calendar import today
+from casetrack.services.casework.queries import CaseFilters
 from casetrack.web.forms import import_page
 from casetrack.web.openapi import XLSX
 

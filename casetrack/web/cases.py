@@ -11,17 +11,18 @@ from wtforms import HiddenField, MultipleFileField, SelectField, StringField, Te
 from wtforms.fields.choices import SelectChoice
 
 from casetrack.extensions import db
+from casetrack.i18n import localized
 from casetrack.models import Target, Unit
-from casetrack.services.cases import (allowed_triggers, case_events, default_workflow, file_case,
+from casetrack.services.casework.cases import (allowed_triggers, case_events, default_workflow, file_case,
                                       fire, get_case, workflow_of)
-from casetrack.services.attachments import attach, case_attachments, get_attachment, may_attach
-from casetrack.services.errors import Conflict, Forbidden, ValidationFailed
-from casetrack.services.filing import categories_by_use, prefill
-from casetrack.services.location import amap_url
-from casetrack.services.org import active_categories
-from casetrack.services.queries import (LIST_ROW, CaseFilters, count_cases, list_cases, state_counts,
+from casetrack.services.casework.attachments import attach, case_attachments, get_attachment, may_attach
+from casetrack.services.common.errors import Conflict, Forbidden, ValidationFailed
+from casetrack.services.casework.filing import categories_by_use, prefill
+from casetrack.services.common.location import amap_url
+from casetrack.services.organisation.org import active_categories
+from casetrack.services.casework.queries import (LIST_ROW, CaseFilters, count_cases, list_cases, state_counts,
                                         section, units_in_scope, waiting_for)
-from casetrack.web import category_label, localized
+from casetrack.web.labels import category_label
 from casetrack.web.attachments import send_attachment
 from casetrack.web.forms import LocationFields, choices, show_errors
 
@@ -120,7 +121,7 @@ def _show(case, errors=None, typed=None, open_trigger=None, stale=False, status=
     team = case.group.ancestor("team")
     groups = db.session.scalars(select(Unit).where(Unit.parent_id == team.id, Unit.kind == "group")
                                 .order_by(Unit.code)) if team else []
-    from casetrack.services.petitions import may_take_down, take_downs_of
+    from casetrack.services.casework.petitions import may_take_down, take_downs_of
     map_url = amap_url(case.lat, case.long) if case.lat is not None and case.long is not None else None
     actions = allowed_triggers(case, current_user)
     return render_template("cases/show.html", case=case, wf=wf, events=case_events(case), map_url=map_url,

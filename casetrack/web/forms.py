@@ -14,8 +14,8 @@ from wtforms import HiddenField, StringField
 from wtforms.fields.choices import SelectChoice
 
 from casetrack.extensions import db
-from casetrack.services.errors import ValidationFailed
-from casetrack.services.sheets import ImportFailed
+from casetrack.services.common.errors import ValidationFailed
+from casetrack.services.integration.sheets import ImportFailed
 
 
 def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:

@@ -13,10 +13,11 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from casetrack.canonical import canonical_json
 from casetrack.extensions import db
 from casetrack.models import IdempotentRequest
-from casetrack.services.calendar import now
-from casetrack.services.errors import ValidationFailed
+from casetrack.services.workdays.calendar import now
+from casetrack.services.common.errors import ValidationFailed
 
 HEADER = "Idempotency-Key"
 KEPT = timedelta(hours=24)
@@ -29,8 +30,7 @@ Answer = tuple[dict[str, Any], int, dict[str, str]]
 
 
 def _digest(data: Any) -> str:
-    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False,
-                                     separators=(",", ":")).encode()).hexdigest()
+    return hashlib.sha256(canonical_json(data).encode()).hexdigest()
 
 
 def _key() -> str | None:

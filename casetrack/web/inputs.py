@@ -12,9 +12,9 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
-from casetrack.services.cases import MAX_ID
-from casetrack.services.errors import ServiceError, ValidationFailed
-from casetrack.services.text import NEVER, printable, text_error
+from casetrack.services.casework.cases import MAX_ID
+from casetrack.services.common.errors import ServiceError, ValidationFailed
+from casetrack.services.common.text import NEVER, printable, text_error
 
 MAX_DEPTH = 32  # no body of this API nests more than a few levels
 

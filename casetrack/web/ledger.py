@@ -6,8 +6,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from casetrack.extensions import db
-from casetrack.services import ledger
-from casetrack.services.errors import Conflict, Forbidden, ValidationFailed
+from casetrack.services.fieldwork import ledger
+from casetrack.services.common.errors import Conflict, Forbidden, ValidationFailed
 from casetrack.web.admin import POST_LABELS
 
 bp = Blueprint("ledger", __name__)

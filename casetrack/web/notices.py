@@ -8,12 +8,13 @@ from flask_login import current_user, login_required
 
 from casetrack.extensions import db
 from casetrack.models import SupervisionNote
-from casetrack.services import extension_requests, notices, shared
-from casetrack.services.calendar import deadline_basis
-from casetrack.services import progress as reports
-from casetrack.services.cases import MAX_ID, assists_of, get_case, may_act, may_see, whole_number, workflow_of
-from casetrack.services.clock import is_overdue, is_paused, pending_extension
-from casetrack.services.errors import ServiceError
+from casetrack.services.deadlines import extension_requests
+from casetrack.services.casework import notices, shared
+from casetrack.services.workdays.calendar import deadline_basis
+from casetrack.services.casework import progress as reports
+from casetrack.services.casework.cases import MAX_ID, assists_of, get_case, may_act, may_see, whole_number, workflow_of
+from casetrack.services.workdays.clock import is_overdue, is_paused, pending_extension
+from casetrack.services.common.errors import ServiceError
 
 bp = Blueprint("notices", __name__, url_prefix="/notices")
 

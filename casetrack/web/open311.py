@@ -24,14 +24,15 @@ from sqlalchemy import false, select
 from casetrack.extensions import csrf, db
 from casetrack.i18n import localized
 from casetrack.models import Case, Category, Unit, User
-from casetrack.services.calendar import SHANGHAI, now
-from casetrack.services.cases import (MAX_ID, file_case, scoped_cases, unit_filter, whole_number,
+from casetrack.services.workdays.calendar import SHANGHAI, now
+from casetrack.services.casework.cases import (MAX_ID, file_case, scoped_cases, unit_filter, whole_number,
                                       workflow_of)
-from casetrack.services.errors import Forbidden, NotFound, ServiceError, ValidationFailed
-from casetrack.services.location import MAX_ADDRESS, coordinate, parse_address, parse_media_url
-from casetrack.services.org import active_categories
-from casetrack.services.text import printable
-from casetrack.web import token_user
+from casetrack.services.common.errors import Forbidden, NotFound, ServiceError, ValidationFailed
+from casetrack.services.common.location import MAX_ADDRESS, coordinate, parse_address, parse_media_url
+from casetrack.services.organisation.org import active_categories
+from casetrack.services.common.text import printable
+from casetrack.web.responses import ERROR_FORMATS
+from casetrack.web.tokens import token_user
 from casetrack.web.openapi import doc
 
 bp = Blueprint("open311", __name__, url_prefix="/open311")
@@ -137,6 +138,9 @@ def errors(status: int, messages: list[str]):
         response = current_app.make_response(response)
         response.headers["WWW-Authenticate"] = 'Basic realm="open311"'
     return response
+
+
+ERROR_FORMATS[bp.url_prefix + "/"] = errors
 
 
 @bp.errorhandler(ServiceError)
@@ -403,7 +407,7 @@ def requests_(fmt: str):
 
 
 def _final_states():
-    from casetrack.services.cases import default_workflow
+    from casetrack.services.casework.cases import default_workflow
     return [s for s in default_workflow().states.values() if s.final]
 
 

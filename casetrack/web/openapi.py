@@ -11,7 +11,7 @@ from typing import Any, Callable
 from apispec import APISpec
 from flask import Blueprint, Flask, current_app, jsonify, render_template
 
-from casetrack.services.cases import MAX_ID
+from casetrack.services.casework.cases import MAX_ID
 from casetrack.workflow import URGENCIES
 
 API_PREFIX = "/api/v1"
@@ -278,7 +278,7 @@ FIELD_TYPES = {"text": {"type": "string"}, "date": {"type": "string", "format": 
 def transition_schema() -> dict[str, Any]:
     """The body of a transition: trigger, version and the fields of every workflow (the default
     one's first; a field of the same name in another is described by the default's type)."""
-    from casetrack.services.cases import default_workflow, registry
+    from casetrack.services.casework.cases import default_workflow, registry
     first = default_workflow()
     flows = [first, *(wf for wf in registry().workflows.values() if wf.name != first.name)]
     props: dict[str, Any] = {

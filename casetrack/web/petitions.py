@@ -12,11 +12,11 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
 
 from casetrack.extensions import db
-from casetrack.services import petitions as pt
-from casetrack.services.cases import get_case
-from casetrack.services.errors import ValidationFailed
-from casetrack.services.org import active_categories
-from casetrack.web import category_label
+from casetrack.services.casework import petitions as pt
+from casetrack.services.casework.cases import get_case
+from casetrack.services.common.errors import ValidationFailed
+from casetrack.services.organisation.org import active_categories
+from casetrack.web.labels import category_label
 from casetrack.web.forms import choices, show_errors, strip
 
 bp = Blueprint("petitions", __name__)

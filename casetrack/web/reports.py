@@ -13,11 +13,11 @@ from flask_login import current_user, login_required
 from casetrack.config import PACKAGE
 from casetrack.extensions import db
 from casetrack.models import BULLETIN_TYPES, Case, Unit
-from casetrack.services import bulletin as bl
-from casetrack.services import bulletin_export as bx
-from casetrack.services import bulletin_issues as bi
-from casetrack.services.cases import scoped_cases
-from casetrack.services.errors import ValidationFailed
+from casetrack.services.reports import bulletin as bl
+from casetrack.services.reports import bulletin_export as bx
+from casetrack.services.reports import bulletin_issues as bi
+from casetrack.services.casework.cases import scoped_cases
+from casetrack.services.common.errors import ValidationFailed
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 

@@ -6,9 +6,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from casetrack.extensions import db
-from casetrack.services import accounts
-from casetrack.services.calendar import now
-from casetrack.services.cases import whole_number
+from casetrack.services.organisation import accounts
+from casetrack.services.workdays.calendar import now
+from casetrack.services.casework.cases import whole_number
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 

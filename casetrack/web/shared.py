@@ -7,9 +7,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from casetrack.extensions import db
-from casetrack.services import extension_requests, shared
-from casetrack.services.cases import MAX_ID, get_case, whole_number
-from casetrack.services.errors import ServiceError
+from casetrack.services.deadlines import extension_requests
+from casetrack.services.casework import shared
+from casetrack.services.casework.cases import MAX_ID, get_case, whole_number
+from casetrack.services.common.errors import ServiceError
 
 bp = Blueprint("shared", __name__)
 

@@ -18,13 +18,13 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from casetrack.extensions import db
 from casetrack.models import REGISTERED_KINDS, Case, Target, Unit
-from casetrack.services import coverage as cov
-from casetrack.services import targets as tg
-from casetrack.services.calendar import today
-from casetrack.services.cases import scoped_cases, whole_number
-from casetrack.services.errors import Forbidden, ValidationFailed
-from casetrack.services.org import active_categories
-from casetrack.services.visits import (group_cadres, import_visits, may_record, record_round, record_visit,
+from casetrack.services.fieldwork import coverage as cov
+from casetrack.services.fieldwork import targets as tg
+from casetrack.services.workdays.calendar import today
+from casetrack.services.casework.cases import scoped_cases, whole_number
+from casetrack.services.common.errors import Forbidden, ValidationFailed
+from casetrack.services.organisation.org import active_categories
+from casetrack.services.fieldwork.visits import (group_cadres, import_visits, may_record, record_round, record_visit,
                                        target_visits, visit_template)
 from casetrack.i18n import localized
 from casetrack.web.forms import LocationFields, import_page

@@ -10,7 +10,7 @@ import yaml
 from casetrack.workflow import WorkflowError, _check_keys
 
 FILE = "assessment.yaml"
-# The indicators the code computes (services/assessment.py); "lower" ones score 1 - rate.
+# The indicators the code computes (services/reports/assessment.py); "lower" ones score 1 - rate.
 INDICATORS = {"coverage": "higher", "on_time_closure": "higher", "satisfaction": "higher",
               "feedback": "higher", "visits_per_cadre": "higher", "overdue": "lower", "rework": "lower",
               "returns": "lower"}

@@ -15,12 +15,12 @@ from casetrack import create_app
 from casetrack.config import ROOT
 from casetrack.extensions import db
 from casetrack.i18n import TRANSLATIONS
-from casetrack.services import calendar
-from casetrack.services.extension_requests import decide_extension, request_extension
-from casetrack.services.notices import acknowledge, add_supervision_note
-from casetrack.services.progress import add_progress, record_feedback
-from casetrack.services.shared import link_cases, unlink_case
-from casetrack.services.sweep import sweep_deadlines
+from casetrack.services.workdays import calendar
+from casetrack.services.deadlines.extension_requests import decide_extension, request_extension
+from casetrack.services.casework.notices import acknowledge, add_supervision_note
+from casetrack.services.casework.progress import add_progress, record_feedback
+from casetrack.services.casework.shared import link_cases, unlink_case
+from casetrack.services.deadlines.sweep import sweep_deadlines
 from tests.browser.conftest import Session
 from tests.browser.test_phone_width import pages
 from tests.factories import USERS, build_world

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from casetrack.services.calendar import today
+from casetrack.services.workdays.calendar import today
 
 
 class Counted:

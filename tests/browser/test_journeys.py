@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from casetrack.services.calendar import today
+from casetrack.services.workdays.calendar import today
 
 
 def file_problem(s, title: str, kind: str = "individual") -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from casetrack.services.calendar import today
+from casetrack.services.workdays.calendar import today
 from tests.browser.test_journeys import file_problem
 
 PHONE = {"width": 360, "height": 740}

@@ -6,8 +6,8 @@ import io
 
 import openpyxl
 
-from casetrack.services.calendar import today
-from casetrack.services.sheets import set_text
+from casetrack.services.workdays.calendar import today
+from casetrack.services.integration.sheets import set_text
 
 WIDTH = "document.scrollingElement.scrollWidth"
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from casetrack.extensions import db
 from casetrack.models import Case, Category
-from casetrack.services.cases import fire
+from casetrack.services.casework.cases import fire
 
 EN = {"Accept-Language": "en"}
 
@@ -195,7 +195,7 @@ def test_admin_manages_units_departments_and_categories(client, world):
 def test_times_are_shown_in_shanghai_time(client, world):
     from datetime import datetime, timezone
 
-    from casetrack.services import calendar
+    from casetrack.services.workdays import calendar
     with calendar.at(datetime(2026, 6, 30, 17, 30, tzinfo=timezone.utc)):
         case = world.file("group1")
     db.session.commit()

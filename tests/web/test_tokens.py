@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from casetrack.extensions import db
 from casetrack.models import ApiToken
-from casetrack.services import calendar
+from casetrack.services.workdays import calendar
 
 
 def make_token(client, name="12345 hotline") -> str:

@@ -1,0 +1,246 @@
+"""Photos and documents on cases: checked, re-encoded, stored (a folder or the database), served
+only within the case's scope, and bound to the transition they prove."""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import warnings
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from PIL import Image, ImageOps
+from sqlalchemy import func, select
+
+from casetrack.extensions import db
+from casetrack.models import STAGES, Attachment, AttachmentBlob, Case, CaseEvent, User
+from casetrack.services.workdays.calendar import now
+from casetrack.services.casework.cases import MAX_ID, get_case, may_act
+from casetrack.services.common.errors import Forbidden, NotFound, ValidationFailed
+from casetrack.services.common.text import text_error
+from casetrack.workflow import MAX_PHOTOS as PER_ITEM  # of one stage on a case, or with one transition
+
+MAX_SIDE = 2560       # a stored photo's longer side, pixels
+THUMB_SIDE = 320
+JPEG = "image/jpeg"
+IMAGE_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF"}
+OOXML = {"word/": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", ".docx"),
+         "xl/": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".xlsx"),
+         "ppt/": ("application/vnd.openxmlformats-officedocument.presentationml.presentation", ".pptx")}
+OLE = {".doc": "application/msword", ".xls": "application/vnd.ms-excel",
+       ".ppt": "application/vnd.ms-powerpoint"}
+OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
+MAX_ZIP_ENTRIES = 10_000
+
+
+@dataclass
+class Stored:
+    """What an upload became: the bytes to keep and how to serve them."""
+    data: bytes
+    content_type: str
+    thumbnail: bytes | None
+    extension: str
+
+
+def max_bytes() -> int:
+    return int(current_app.config["ATTACHMENT_MAX_BYTES"])
+
+
+def read_limited(stream: IO[bytes]) -> bytes:
+    """The upload's bytes, refused once past the limit (read at most limit + 1)."""
+    data = stream.read(max_bytes() + 1)
+    if len(data) > max_bytes():
+        raise ValidationFailed({"file": _("The file is larger than %(mb)s MB; take a smaller photo or "
+                                          "split the document.", mb=f"{max_bytes() / 2**20:g}")})
+    return data
+
+
+def _jpeg(image: Image.Image, side: int, quality: int) -> bytes:
+    image = image.copy()
+    image.thumbnail((side, side))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality, optimize=True)  # no exif= : the metadata is dropped
+    return out.getvalue()
+
+
+def _image(data: bytes) -> Stored | None:
+    """A photo re-encoded as JPEG (orientation applied, EXIF and everything else dropped), or None
+    if Pillow does not read it as an image. Past the pixel limit: refused before decoding."""
+    limit = int(current_app.config["ATTACHMENT_MAX_PIXELS"])
+    too_large = ValidationFailed({"file": _("The photo has more than %(n)d million pixels; take it at a "
+                                            "lower resolution.", n=limit // 1_000_000)})
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            if image.format not in IMAGE_FORMATS:
+                return None
+            if image.width * image.height > limit:
+                raise too_large
+            image.load()
+            image = ImageOps.exif_transpose(image)
+            if image.mode not in ("RGB", "L"):
+                image = image.convert("RGBA").convert("RGB") if "A" in image.mode or image.mode == "P" \
+                    else image.convert("RGB")
+            return Stored(_jpeg(image, MAX_SIDE, 85), JPEG, _jpeg(image, THUMB_SIDE, 75), ".jpg")
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise too_large from None
+    except ValidationFailed:
+        raise
+    except Exception:  # noqa: BLE001 - a decoder's failure on bytes from outside: not an image
+        return None
+
+
+def _document(data: bytes, filename: str) -> Stored | None:
+    """A PDF or an Office file recognised by its first bytes (and an OOXML file by its parts)."""
+    if data.startswith(b"%PDF-"):
+        return Stored(data, "application/pdf", None, ".pdf")
+    if data.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, ValueError, OSError):
+            return None
+        if len(names) > MAX_ZIP_ENTRIES or "[Content_Types].xml" not in names:
+            return None
+        for prefix, (content_type, extension) in OOXML.items():
+            if any(n.startswith(prefix) for n in names):
+                return Stored(data, content_type, None, extension)
+        return None
+    extension = os.path.splitext(filename.lower())[1]
+    if data.startswith(OLE_MAGIC) and extension in OLE:
+        return Stored(data, OLE[extension], None, extension)
+    return None
+
+
+def check_upload(data: bytes, filename: str, stage: str) -> Stored:
+    """An image for any stage, or a PDF / Office file for documents; anything else (SVG, HTML...)
+    is refused with a message."""
+    stored = _image(data)
+    if stored is None and stage == "document":
+        stored = _document(data, filename)
+    if stored is None:
+        raise ValidationFailed({"file": _("A photo (JPEG, PNG, WebP...) please, or for a document a PDF "
+                                          "or Office file; this file is neither.")
+                                if stage == "document" else
+                                _("A photo (JPEG, PNG, WebP...) please; this file is not one.")})
+    return stored
+
+
+# -- storage ---------------------------------------------------------------------------------
+
+def in_database() -> bool:
+    return current_app.config["ATTACHMENTS"] == "database"
+
+
+def folder() -> Path:
+    return Path(current_app.config["ATTACHMENTS_DIR"] or Path(current_app.instance_path) / "attachments")
+
+
+def _write_file(name: str, data: bytes) -> None:
+    """Write before the row commits, whole or not at all: the name is the content's hash, so a
+    rolled-back upload leaves at most an unused file, and no row names a missing one."""
+    path = folder() / name[:2] / name
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(f".{name}.{os.getpid()}.part")
+    part.write_bytes(data)
+    os.replace(part, path)
+
+
+def _store(attachment: Attachment, stored: Stored) -> None:
+    if in_database():
+        db.session.add(AttachmentBlob(attachment_id=attachment.id, thumbnail=False, data=stored.data))
+        if stored.thumbnail is not None:
+            db.session.add(AttachmentBlob(attachment_id=attachment.id, thumbnail=True, data=stored.thumbnail))
+        return
+    _write_file(attachment.sha256, stored.data)
+    if stored.thumbnail is not None:
+        _write_file(attachment.thumb_sha256, stored.thumbnail)
+
+
+def read_bytes(attachment: Attachment, thumbnail: bool) -> bytes:
+    """The bytes kept (an attachment kept in the other store is looked for there too)."""
+    blob = db.session.get(AttachmentBlob, (attachment.id, thumbnail))
+    if blob is not None:
+        return blob.data
+    name = attachment.thumb_sha256 if thumbnail else attachment.sha256
+    try:
+        return (folder() / name[:2] / name).read_bytes()
+    except OSError:
+        raise NotFound(_("The file of this attachment is missing.")) from None
+
+
+# -- use cases -------------------------------------------------------------------------------
+
+def may_attach(case: Case, user: User) -> bool:
+    """The unit holding the case, and the group that filed it."""
+    return may_act(case, user) or (user.active and user.unit_id == case.group_id)
+
+
+def attach(case: Case, user: User, stream: IO[bytes] | None, filename: str, stage: Any,
+           caption: Any = "") -> Attachment:
+    """Add a photo or document to a case the user may see; flushed, not committed."""
+    if not may_attach(case, user):
+        raise Forbidden(_("Only the unit handling this case and the group that filed it add files."))
+    errors = {}
+    if stage not in STAGES:
+        errors["stage"] = _("Before, after or document, please.")
+    caption = caption if isinstance(caption, str) else ""
+    if len(caption) > 200:
+        errors["caption"] = _("At most %(n)d characters.", n=200)
+    elif problem := text_error(caption):
+        errors["caption"] = problem
+    if stream is None:
+        errors["file"] = _("Send the file in the multipart field 'file'.")
+    if errors:
+        raise ValidationFailed(errors, _("Please correct the marked fields."))
+    _lock(case)
+    count = db.session.scalar(select(func.count()).select_from(Attachment).where(
+        Attachment.case_id == case.id, Attachment.stage == stage, Attachment.event_id.is_(None)))
+    if count >= PER_ITEM:
+        raise ValidationFailed({"file": _("At most %(n)d files of this kind on a case.", n=PER_ITEM)})
+    stored = check_upload(read_limited(stream), filename or "", stage)
+    attachment = Attachment(
+        case_id=case.id, stage=stage, caption=caption.strip(), content_type=stored.content_type,
+        filename=_safe_name(filename, stored.extension), size=len(stored.data),
+        sha256=hashlib.sha256(stored.data).hexdigest(),
+        thumb_sha256=hashlib.sha256(stored.thumbnail).hexdigest() if stored.thumbnail else None,
+        created_by_id=user.id, created_at=now())
+    db.session.add(attachment)
+    db.session.flush()
+    _store(attachment, stored)
+    db.session.flush()
+    return attachment
+
+
+def _lock(case: Case) -> None:
+    """PostgreSQL: one upload to a case at a time, so the count per item holds."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(Case.id).where(Case.id == case.id).with_for_update())
+
+
+def _safe_name(filename: str | None, extension: str) -> str:
+    """A download name with no path, quotes or control characters, ending as the content is."""
+    stem = os.path.splitext(os.path.basename((filename or "").replace("\\", "/")))[0]
+    stem = "".join(c for c in stem if c.isprintable() and c not in '"\';')[:150].strip() or "file"
+    return f"{stem}{extension}"
+
+
+def case_attachments(case: Case) -> list[Attachment]:
+    return list(db.session.scalars(select(Attachment).where(Attachment.case_id == case.id)
+                                   .order_by(Attachment.id)))
+
+
+def get_attachment(user: User, attachment_id: int) -> Attachment:
+    """An attachment of a case in the user's scope; any other id is the same 404."""
+    attachment = db.session.get(Attachment, attachment_id) if 0 < attachment_id < MAX_ID else None
+    if attachment is None:
+        raise NotFound(_("No such file."))
+    get_case(user, attachment.case_id)
+    return attachment

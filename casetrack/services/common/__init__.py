@@ -1,0 +1,1 @@
+"""What every service uses: errors a use case raises, text from outside, places."""

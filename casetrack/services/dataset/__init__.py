@@ -1,0 +1,1 @@
+"""Data sets: the demo county and generated counties or provinces."""

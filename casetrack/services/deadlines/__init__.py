@@ -1,0 +1,1 @@
+"""What the clock starts: the deadline sweep and extension requests (延期)."""

@@ -1,0 +1,1 @@
+"""Visits and coverage: targets, visits, coverage and the campaign ledger."""

@@ -1,0 +1,1 @@
+"""The bulletin's daily figures per work group, kept with what they count."""

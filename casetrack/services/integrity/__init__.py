@@ -1,0 +1,1 @@
+"""Keeping the record whole: the audit chain's verification and consistent backups."""

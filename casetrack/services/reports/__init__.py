@@ -1,0 +1,1 @@
+"""Reports: the bulletin and its documents, the assessment, the leader's dashboard."""
