@@ -1,6 +1,7 @@
-// An import page sends its sheet itself and shows how far the import has come: the upload's
+// An import page sends a large sheet itself and shows how far the import has come: the upload's
 // bytes, then the rows read, checked and saved, as the server streams them (one JSON object a
-// line, header X-Import-Progress). Without this script the form posts as a plain form.
+// line, header X-Import-Progress), and what it did. A small sheet (under data-stream-from bytes,
+// a few thousand rows) and a page without this script post as a plain form.
 (function () {
   "use strict";
 
@@ -89,6 +90,7 @@
     }
     var file = form.querySelector("input[type=file]");
     if (!file || !file.files.length) { return; }  // the plain post says what is missing
+    if (file.files[0].size < Number(form.dataset.streamFrom || 0)) { return; }
     event.preventDefault();
     start(form);
   });
