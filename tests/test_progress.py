@@ -170,3 +170,19 @@ def test_a_streamed_case_import_is_all_or_nothing_in_the_users_language(world, a
     assert json.loads(res.get_data(as_text=True).splitlines()[-1])["ok"] is False
     db.session.expire_all()
     assert count(Case) == 3
+
+
+def test_a_streamed_import_that_breaks_says_so_without_a_traceback(world, auth, client, monkeypatch):
+    from casetrack.services import targets
+
+    def broken(user, filename, data):
+        targets.import_targets(user, filename, data)  # writes, then breaks before the commit
+        raise RuntimeError("disk on fire")
+    monkeypatch.setattr(targets, "import_targets", broken)
+    auth.login("county")
+    res = post_import(client, many_targets(200))
+    body = res.get_data(as_text=True)
+    assert "Traceback" not in body and "disk on fire" not in body
+    assert json.loads(body.splitlines()[-1]) == {
+        "ok": False, "message": "Something went wrong on our side; nothing was changed.", "errors": []}
+    assert count(Target) == 0

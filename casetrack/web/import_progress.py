@@ -48,7 +48,7 @@ def streamed(service: Callable, done: Callable[[Any], str], next_url: str, user:
     def work() -> None:
         with app.app_context(), force_locale(locale):
             try:
-                lines.put(_outcome(service, done, next_url, db.session.get(User, user_id), filename, data, lines))
+                lines.put(_outcome(service, done, next_url, user_id, filename, data, lines))
             finally:
                 db.session.remove()
                 lines.put(None)
@@ -70,7 +70,7 @@ def refused(errors: dict[str, list[str]]) -> Response:
                     422, mimetype="application/x-ndjson")
 
 
-def _outcome(service, done, next_url: str, user: User, filename: str, data: bytes, lines: queue.Queue) -> dict:
+def _outcome(service, done, next_url: str, user_id: int, filename: str, data: bytes, lines: queue.Queue) -> dict:
     """What the import did, committed; or why nothing was, rolled back."""
     shown: dict[str, float] = {}
 
@@ -83,7 +83,7 @@ def _outcome(service, done, next_url: str, user: User, filename: str, data: byte
 
     try:
         with long_work.listening(tell):
-            result = service(user, filename, data)
+            result = service(db.session.get(User, user_id), filename, data)
         db.session.commit()
         return {"ok": True, "message": done(result), "next": next_url}
     except ImportFailed as exc:
