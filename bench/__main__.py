@@ -11,6 +11,8 @@ from datetime import datetime, timezone
 
 from bench import bulletin, case_list, common, coverage, field, fire, http, peer, sweep, target_import
 from bench.common import Databases
+from casetrack.console import progress_bars
+from casetrack.long_work import report
 
 BENCHMARKS = {"fire_transition": fire.run, "case_list": case_list.run,
               "file_case_http": http.run, "sweep": sweep.run, "sweep_all_due": sweep.run_all_due,
@@ -42,8 +44,14 @@ def main() -> int:
           f"{platform.processor() or platform.machine()}, python {platform.python_version()}, "
           f"{'PostgreSQL' if args.pg or args.names == ['peer'] else 'SQLite'}, {size} size", flush=True)
     databases = Databases(args.pg)
+    names = args.names or list(BENCHMARKS)
+    results = []
     try:
-        results = [{**BENCHMARKS, **NAMED_ONLY}[name](databases, args.quick) for name in args.names or BENCHMARKS]
+        with progress_bars():  # on a terminal: which benchmark, and the data sets being generated
+            for done, name in enumerate(names):
+                report("benchmarks", done, len(names))
+                results.append({**BENCHMARKS, **NAMED_ONLY}[name](databases, args.quick))
+            report("benchmarks", len(names), len(names))
     finally:
         databases.close()
     print(f"# {sum(results)}/{len(results)} met their targets in {time.perf_counter() - started:.0f} s")

@@ -12,15 +12,19 @@ from flask import Flask
 from sqlalchemy import select
 
 from casetrack import schema
+from casetrack.console import progress_bars
 from casetrack.db.busy import database_busy
 from casetrack.db.intent import write_intent
 from casetrack.extensions import db
 from casetrack.models import POSTS, ROLE_UNIT_KINDS, User
 from casetrack.services.organisation import accounts, org
 from casetrack.services.integrity import audit, backup
+from casetrack.services.casework import case_sheets
 from casetrack.services.dataset import demo
 from casetrack.services.deadlines import sweep
+from casetrack.services.fieldwork import targets, visits
 from casetrack.services.common.errors import ServiceError
+from casetrack.services.integration.sheets import ImportFailed
 from casetrack.workflow import WorkflowError, load_workflow
 
 
@@ -62,6 +66,10 @@ def deliver(limit: int, claim_next, send, record) -> tuple[int, Counter]:
         db.session.commit()
     db.session.commit()
     return due, states
+
+
+def _size(path: Path) -> str:
+    return f"{path.stat().st_size / 2**20:.1f} MB"
 
 
 def register(app: Flask) -> None:
@@ -129,14 +137,12 @@ def register(app: Flask) -> None:
     def generate_command(targets: int, cases: int, visits: int, seed: int, password: str,
                          counties: int | None) -> None:
         """Add a realistic generated data set fast (bulk inserts); makes a unit tree if none."""
-        import time
-
         from casetrack.services.dataset.generate import generate
         started = time.perf_counter()
         schema.upgrade()
-        counts = generate(targets, cases, visits, seed=seed, password=password, counties=counties,
-                          progress=lambda m: click.echo(f"  {m} ({time.perf_counter() - started:.0f} s)"))
-        db.session.commit()
+        with progress_bars():
+            counts = generate(targets, cases, visits, seed=seed, password=password, counties=counties)
+            db.session.commit()
         click.echo(f"added {counts.units} units, {counts.users} users, {counts.targets} targets, "
                    f"{counts.visits} visits, {counts.cases} cases, {counts.events} case events "
                    f"in {time.perf_counter() - started:.1f} s")
@@ -181,10 +187,11 @@ def register(app: Flask) -> None:
         SQLite's write lock is released between batches, so people can still save during a
         long sweep (a first sweep over a province's cases takes minutes)."""
         try:
-            done = sweep.sweep_deadlines(after_batch=db.session.commit)
-            db.session.commit()
-            done["revisits"] = sweep.sweep_revisits()
-            db.session.commit()
+            with progress_bars():
+                done = sweep.sweep_deadlines(after_batch=db.session.commit)
+                db.session.commit()
+                done["revisits"] = sweep.sweep_revisits()
+                db.session.commit()
         except Exception as exc:  # the driver's own error when the lock wait ran out in BEGIN
             if not database_busy(exc):
                 raise
@@ -212,8 +219,9 @@ def register(app: Flask) -> None:
         while the database is busy)."""
         path = Path(checkpoint) if checkpoint else None
         try:
-            checked, findings = _read_through_writers(
-                lambda: audit.verify_chain(checkpoint=path if path and path.exists() else None))
+            with progress_bars():
+                checked, findings = _read_through_writers(
+                    lambda: audit.verify_chain(checkpoint=path if path and path.exists() else None))
         except Exception as exc:
             if not database_busy(exc):
                 raise
@@ -243,13 +251,16 @@ def register(app: Flask) -> None:
         """Take a consistent copy of the database while the app runs (SQLite file or pg_dump -Fc),
         and of the attachments folder beside it (PATH.attachments.tar)."""
         db.session.remove()
+        started = time.perf_counter()
         try:
-            backup.backup(app.config["DATABASE_URL"], Path(path), _attachments_folder())
+            with progress_bars():
+                files = backup.backup(app.config["DATABASE_URL"], Path(path), _attachments_folder())
         except ServiceError as exc:
             _fail(exc)
-        click.echo(f"backup written to {path}")
+        click.echo(f"backup written to {path} ({_size(Path(path))}) in {time.perf_counter() - started:.1f} s")
         if _attachments_folder():
-            click.echo(f"attachments written to {backup.files_beside(Path(path))}")
+            tar = backup.files_beside(Path(path))
+            click.echo(f"attachments written to {tar} ({files} files, {_size(tar)})")
 
     @app.cli.command("restore")
     @click.argument("path", type=click.Path(dir_okay=False, exists=True))
@@ -258,11 +269,52 @@ def register(app: Flask) -> None:
         """Replace the database with a backup taken by `backup` (stop the app first)."""
         db.session.remove()
         db.engine.dispose()
+        started = time.perf_counter()
         try:
-            backup.restore(app.config["DATABASE_URL"], Path(path), _attachments_folder())
+            with progress_bars():
+                files = backup.restore(app.config["DATABASE_URL"], Path(path), _attachments_folder())
         except ServiceError as exc:
             _fail(exc)
-        click.echo(f"database restored from {path}")
+        click.echo(f"database restored from {path} in {time.perf_counter() - started:.1f} s"
+                   + (f", {files} attachment files put back" if files else ""))
+
+    def _import(service, path: str, username: str, said) -> None:
+        """Run an all-or-nothing sheet import as `username`; each bad row on stderr, exit 1."""
+        user = db.session.scalars(select(User).where(User.username == username)).first()
+        if user is None or not user.active:
+            click.echo(f"error: no active user {username}", err=True)
+            sys.exit(1)
+        started = time.perf_counter()
+        try:
+            with progress_bars():
+                result = service(user, Path(path).name, Path(path).read_bytes())
+        except ImportFailed as exc:
+            db.session.rollback()
+            click.echo(f"error: {exc.message}", err=True)
+            for e in exc.errors:
+                where = ", ".join(str(p) for p in (f"row {e['row']}" if e["row"] else None, e["column"]) if p)
+                click.echo(f"  {where}: {e['message']}" if where else f"  {e['message']}", err=True)
+            sys.exit(1)
+        except ServiceError as exc:
+            _fail(exc)
+        db.session.commit()
+        click.echo(f"{said(result)} from {path} in {time.perf_counter() - started:.1f} s")
+
+    def import_command(name: str, service, what: str, said) -> None:
+        @app.cli.command(name, help=f"{what} from an .xlsx or .csv in its template's layout, all or "
+                                    "nothing: any bad row and nothing is imported (each named on stderr).")
+        @click.argument("path", type=click.Path(dir_okay=False, exists=True))
+        @click.option("--as", "username", required=True,
+                      help="the user who imports: the rows must be within their unit's scope")
+        def command(path: str, username: str) -> None:
+            _import(service, path, username, said)
+
+    import_command("import-targets", targets.import_targets, "Import visit targets",
+                   lambda r: f"{r['imported']} targets imported, {r['updated']} updated")
+    import_command("import-visits", visits.import_visits, "Import visits",
+                   lambda r: f"{r['imported']} visits imported, {r['skipped']} there already")
+    import_command("import-cases", case_sheets.import_cases, "File cases (as a work group's cadre)",
+                   lambda filed: f"{len(filed)} cases filed")
 
     @app.cli.command("bulletin")
     @click.option("--from", "date_from", required=True, type=click.DateTime(["%Y-%m-%d"]))

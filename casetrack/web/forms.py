@@ -16,6 +16,7 @@ from wtforms.fields.choices import SelectChoice
 from casetrack.extensions import db
 from casetrack.services.common.errors import ValidationFailed
 from casetrack.services.integration.sheets import ImportFailed
+from casetrack.web import import_progress
 
 
 def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
@@ -62,7 +63,14 @@ def import_page(service: Callable, done: Callable, next_url: str, template_url: 
     """Upload a sheet to an all-or-nothing import service; its bad rows are listed on the page."""
     form = ImportForm()
     errors, status = None, 200
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if form.is_submitted() and import_progress.wanted():  # the page's script: progress as it goes
+        if not valid:
+            return import_progress.refused(form.errors)
+        upload = form.file.data
+        return import_progress.streamed(service, done, next_url, current_user._get_current_object(),
+                                        upload.filename or "", upload.read())
+    if valid:
         upload = form.file.data
         try:
             result = service(current_user, upload.filename or "", upload.read())

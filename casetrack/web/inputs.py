@@ -3,6 +3,7 @@ of query and form text. Inputs no one typed (deep JSON, Infinity, lone surrogate
 INTEGER columns, control characters) are refused here with a message, never a 500."""
 from __future__ import annotations
 
+import io
 import json
 import math
 from typing import Any
@@ -84,6 +85,13 @@ class Request(FlaskRequest):
     def json_module(self, provider) -> None:
         """Flask hands every request the app's JSON provider; bodies keep StrictJSON (the
         provider also reads the session cookie, which must never be refused)."""
+
+    def _get_file_stream(self, total_content_length: int | None, content_type: str | None,
+                         filename: str | None = None, content_length: int | None = None) -> io.BytesIO:
+        """An upload stays in memory (MAX_CONTENT_LENGTH bounds the whole body): the service
+        reads it whole anyway, and Werkzeug's temporary file past 500 KB wrote every photo's
+        bytes to disk and read them back once more."""
+        return io.BytesIO()
 
     def on_json_loading_failed(self, e: ValueError | None) -> Any:
         if e is None:  # not sent as application/json

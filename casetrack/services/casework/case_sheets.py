@@ -13,6 +13,7 @@ from sqlalchemy import or_, select
 
 from casetrack.extensions import db
 from casetrack.i18n import localized
+from casetrack.long_work import report
 from casetrack.models import Case, Category, User
 from casetrack.services.workdays.calendar import today
 from casetrack.services.casework.cases import default_workflow, file_case, workflow_of
@@ -100,7 +101,8 @@ def import_cases(actor: User, filename: str, data: bytes) -> list[Case]:
         raise ImportFailed([{"row": None, "column": None, "message": _("The file has no rows.")}])
     errors: list[dict[str, Any]] = []
     cases: list[Case] = []
-    for number, row in rows:
+    for filed, (number, row) in enumerate(rows, 1):
+        report("filing", filed, len(rows))
         values = {field: cell_text(row.get(field)) for field in IMPORT_COLUMNS if field != "found_on"}
         kind = KINDS.get(values["kind"].lower() or "individual", values["kind"])
         try:

@@ -10,7 +10,7 @@ import json
 import math
 import random
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -19,6 +19,7 @@ from sqlalchemy import func, insert, select, text
 
 from casetrack.db.bulk import analyze
 from casetrack.extensions import db
+from casetrack.long_work import report
 from casetrack.models import REGISTERED_KINDS, Case, CaseEvent, Category, Target, Unit, User, Visit
 from casetrack.models.cases import SEALED_COLUMNS, audit_key, case_seal, row_hash
 from casetrack.services.organisation import org
@@ -89,7 +90,7 @@ def _insert(model, rows: list[dict]) -> None:
             copy.write_row([*(_copy_value(row[c]) for c in columns), *tail])
 
 
-def _bulk(model, rows: Iterator[dict]) -> int:
+def _bulk(model, rows: Iterator[dict], total: int | None = None) -> int:
     """Insert in batches, never holding more than one batch; returns the number of rows."""
     n, batch = 0, []
     for row in rows:
@@ -97,7 +98,9 @@ def _bulk(model, rows: Iterator[dict]) -> int:
         if len(batch) >= BATCH:
             _insert(model, batch)
             n, batch = n + len(batch), []
+            report(model.__tablename__, n, total)
     _insert(model, batch)
+    report(model.__tablename__, n + len(batch), total)
     return n + len(batch)
 
 
@@ -155,7 +158,7 @@ def ensure_tree(groups_wanted: int, password_hash: str, counts: Counts, cities_c
     users: list[dict] = []
     if cities_counties:
         _city(cities_counties, max(groups_wanted, cities_counties), password_hash, counts, users)
-        counts.users += _bulk(User, iter(users))
+        counts.users += _bulk(User, iter(users), len(users))
         return
     top = org.create_unit("P", "省大走访活动办", "province") if counties > 1 else None
 
@@ -174,7 +177,7 @@ def ensure_tree(groups_wanted: int, password_hash: str, counts: Counts, cities_c
                     break
                 g += 1
                 unit(f"{county.code}G{g:05d}", f"第{g}村工作组", "group", team.code, "group_leader")
-    counts.users += _bulk(User, iter(users))
+    counts.users += _bulk(User, iter(users), len(users))
 
 
 def _unit_maker(password_hash: str, counts: Counts, users: list[dict]):
@@ -377,15 +380,16 @@ def _cases(maker: CaseMaker, rng: random.Random, n: int, start_id: int, groups: 
         cases.append(maker.make(rng, start_id + i, group, target, created, events))
         if len(cases) >= BATCH // 4:
             flush()
+            report("cases", i + 1, n)
     flush()
+    report("cases", n, n)
     return n, n_events
 
 
 # -- the use case ---------------------------------------------------------------------------
 
 def generate(targets: int, cases: int, visits: int, seed: int = 1, password: str = "demo",
-             days: int = 120, progress: Callable[[str], None] = lambda _m: None,
-             counties: int | None = None) -> Counts:
+             days: int = 120, counties: int | None = None) -> Counts:
     """Add targets, visits and cases over the last `days` days; makes a unit tree if none (a
     city office over `counties` counties when given)."""
     rng = random.Random(seed)
@@ -421,25 +425,24 @@ def generate(targets: int, cases: int, visits: int, seed: int = 1, password: str
 
     with _loading(Target, Visit, Case, CaseEvent):
         first_target = _next_id(Target)
-        counts.targets = _bulk(Target, _targets(rng, targets, groups, leaders, first_target, start))
-        progress(f"targets: {counts.targets}")
+        counts.targets = _bulk(Target, _targets(rng, targets, groups, leaders, first_target, start), targets)
         target_rows = [(tid, groups[i * len(groups) // targets]) for i, tid in
                        enumerate(range(first_target, first_target + targets))] if targets else []
         if visits and not target_rows:
             raise ValueError("visits need targets (--targets)")
-        counts.visits = _bulk(Visit, _visits(rng, visits, target_rows, leaders, start.date(), days))
-        progress(f"visits: {counts.visits}")
+        counts.visits = _bulk(Visit, _visits(rng, visits, target_rows, leaders, start.date(), days), visits)
 
         maker = CaseMaker(default_workflow(), tree, departments, codes, leaders, categories)
 
         counts.cases, counts.events = _cases(maker, rng, cases, _next_id(Case), groups, target_rows,
                                              start, days)
-        progress(f"cases: {counts.cases}, events: {counts.events}")
-    progress("indexes and keys built")
+        report("indexes and keys", 0, 1)  # built again when the block ends
+    report("indexes and keys", 1, 1)
     _reset_sequences()
+    report("daily figures", 0, 1)
     summaries.rebuild()   # bulk inserts pass by the session hooks that keep the daily figures
     analyze("daily_figures")
-    progress("daily figures rebuilt")
+    report("daily figures", 1, 1)
     return counts
 
 

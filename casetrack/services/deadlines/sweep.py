@@ -18,6 +18,7 @@ from sqlalchemy import case as sql_case
 
 from casetrack.db.bulk import driver_marks, driver_rows
 from casetrack.extensions import db
+from casetrack.long_work import report
 from casetrack.models import Case, CaseEvent, Unit
 from casetrack.models.cases import PROGRESS, SEALED_COLUMNS, append_events
 from casetrack.services.figures import summaries
@@ -57,6 +58,7 @@ def sweep_deadlines(batch: int | None = None, after_batch: Callable[[], None] | 
     batch, day = batch or BATCH, today()
     digests, dates = Digests(now()), _Dates(db.session.get_bind().dialect)
     done = {"escalated": 0, "warned": 0, "overdue": 0}
+    swept = 0
     for wf in registry().workflows.values():
         cutoffs = {s.name: nth_workday_back(day, s.auto_escalate.after_days)
                    for s in wf.states.values() if s.auto_escalate}
@@ -75,6 +77,8 @@ def sweep_deadlines(batch: int | None = None, after_batch: Callable[[], None] | 
                 break
             last = rows[-1][0]
             _batch(wf, rows, day, cutoffs, done, digests, dates)
+            swept += len(rows)
+            report("due cases", swept)
             if after_batch is not None:
                 after_batch()
     late = flag_late_reports(digests)

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from casetrack.db.bulk import analyze
 from casetrack.extensions import db
+from casetrack.long_work import report
 from casetrack.models import TARGET_KINDS, Target, Unit, User, Visit, visit_targets
 from casetrack.services.workdays.calendar import now, parse_day
 from casetrack.services.casework.cases import MAX_ID, whole_number
@@ -327,7 +328,8 @@ def import_targets(actor: User, filename: str, data: bytes) -> dict[str, int]:
     cadres: dict[tuple[int, str], User | None] = {}
     cleaned: list[tuple[int, dict[str, Any]]] = []
     seen_codes: dict[str, int] = {}
-    for number, data_row in table:
+    for checked, (number, data_row) in enumerate(table, 1):
+        report("checking", checked, len(table))
         values, row_errors = _clean(data_row, actor, groups, cadres)
         code = values["code"]
         if code and "code" not in row_errors:
@@ -372,6 +374,7 @@ def import_targets(actor: User, filename: str, data: bytes) -> dict[str, int]:
             updates.append({"id": old_id, **values, "updated_at": moment})
     if errors:
         raise ImportFailed(errors)
+    report("writing", 0, len(inserts) + len(updates))
     try:
         if inserts:
             db.session.execute(insert(Target), inserts)
@@ -381,6 +384,7 @@ def import_targets(actor: User, filename: str, data: bytes) -> dict[str, int]:
         db.session.flush()
         if len(inserts) >= ANALYZE_AFTER:
             analyze("targets")
+        report("writing", len(inserts) + len(updates), len(inserts) + len(updates))
     except IntegrityError:  # another import added one of these codes meanwhile
         db.session.rollback()
         raise Conflict(_("The target list changed while importing; import the file again.")) from None

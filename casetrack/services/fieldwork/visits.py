@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from casetrack.extensions import db
+from casetrack.long_work import report
 from casetrack.models import VISIT_FORMS, Case, Suggestion, Target, Unit, User, Visit
 from casetrack.services.workdays.calendar import now, parse_day, today
 from casetrack.services.casework.cases import MAX_ID, MAX_TEXT, day_error, file_case, whole_number
@@ -358,6 +359,7 @@ def import_visits(actor: User, filename: str, data: bytes) -> dict[str, int]:
     errors: list[dict[str, Any]] = []
     checked = []
     for number, row in table:
+        report("checking", len(checked) + 1, len(table))
         row_errors: dict[str, str] = {}
         listed = list(dict.fromkeys(cells[number]))
         missing = [c for c in listed if c not in targets]
@@ -382,7 +384,8 @@ def import_visits(actor: User, filename: str, data: bytes) -> dict[str, int]:
     done = {(t, d) for t, d in db.session.execute(select(Visit.target_id, Visit.visited_on).where(
         Visit.target_id.in_(ids)))} if ids else set()
     moment, added = now(), 0
-    for reached, day, people, notes, count, kind in checked:
+    for written, (reached, day, people, notes, count, kind) in enumerate(checked, 1):
+        report("writing", written, len(checked))
         if (reached[0].id, day) in done:
             continue
         done.add((reached[0].id, day))

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from casetrack.long_work import report
 from casetrack.services.common.errors import ServiceError
 from casetrack.services.common.text import printable
 
@@ -77,7 +78,7 @@ def read_rows(filename: str, data: bytes,
     (1 = header); refused at the first row past `limits`, before the rest is read."""
     name = (filename or "").lower()
     if name.endswith(".csv"):
-        return _kept(_csv_rows(data), limits)
+        return _kept(_csv_rows(data), limits, data.count(b"\n") + 1)
     if name.endswith(".xlsx"):
         return _xlsx_rows(data, limits)
     raise _refuse(_("Upload an Excel (.xlsx) or CSV (.csv) file."))
@@ -99,16 +100,20 @@ def _too_large() -> ImportFailed:
     return _refuse(_("The Excel file is too large once unpacked."))
 
 
-def _kept(rows: Iterable[Sequence[Any]], limits: SheetLimits) -> list[tuple[int, list[Any]]]:
-    """The non-empty rows with their numbers; stops at the first row past a limit."""
+def _kept(rows: Iterable[Sequence[Any]], limits: SheetLimits, total: int | None) -> list[tuple[int, list[Any]]]:
+    """The non-empty rows with their numbers; stops at the first row past a limit. Reports the
+    rows read of `total` (the lines of a CSV, the rows an .xlsx declares; None: unknown)."""
     kept: list[tuple[int, list[Any]]] = []
+    number = 0
     for number, row in enumerate(rows, 1):
+        report("reading", number, total)
         if number > limits.positions:
             raise _too_many_rows(limits)
         if any(cell_text(v) for v in row):
             kept.append((number, list(row)))
             if len(kept) > limits.rows + 1:  # the header and one row too many
                 raise _too_many_rows(limits)
+    report("reading", number, number)
     return kept
 
 
@@ -159,7 +164,7 @@ def _xlsx_rows(data: bytes, limits: SheetLimits) -> list[tuple[int, list[Any]]]:
         try:
             return _kept(sheet.iter_rows(max_row=limits.positions + 1,
                                          max_col=sheet.max_column or MAX_COLUMNS,
-                                         values_only=True), limits)
+                                         values_only=True), limits, sheet.max_row)
         except ImportFailed:
             raise
         except Exception:  # a damaged row further down

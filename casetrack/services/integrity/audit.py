@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from casetrack.db.bulk import driver_rows
 from casetrack.extensions import db
+from casetrack.long_work import report
 from casetrack.models import CaseEvent
 from casetrack.models.cases import SEALED_SELECT, audit_key, case_seal
 
@@ -55,7 +56,9 @@ def verify_chain(batch: int = 5000, checkpoint: Path | None = None) -> tuple[int
     keyed: set[int] = set()
     reached: set[int] = set()  # cases whose checkpointed head is still in their chain
     checked, after = 0, 0
+    last_id = db.session.scalar(select(func.max(CaseEvent.id))) or 0  # ids as the measure: no count(*)
     while True:
+        report("events (by id)", after, last_id)
         rows = list(db.session.scalars(select(CaseEvent).where(CaseEvent.id > after)
                                        .order_by(CaseEvent.id).limit(batch)))
         if not rows:
@@ -74,6 +77,7 @@ def verify_chain(batch: int = 5000, checkpoint: Path | None = None) -> tuple[int
             checked += 1
         after = rows[-1].id
         db.session.expunge_all()
+    report("events (by id)", last_id, last_id)
     present = _check_cases(key, last, findings, batch)
     for case_id in sorted(last.keys() - present):
         findings.append(Finding(case_id, ORPHANED))
@@ -88,6 +92,7 @@ def _check_cases(key: bytes, last: dict[int, str], findings: list[Finding], batc
     seen: set[int] = set()
     for case_id, seal, chain_head, *sealed in _case_rows(conn, f"seal, {SEALED_SELECT}", batch):
         seen.add(case_id)
+        report("cases", len(seen))
         if seal != case_seal(key, case_id, chain_head, sealed):
             findings.append(Finding(case_id, ROW_ALTERED))
         elif chain_head != last.get(case_id, ""):

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
+from casetrack.long_work import report
 from casetrack.models import Case, CaseEvent
 from casetrack.services.common.errors import ServiceError
 
@@ -71,37 +72,44 @@ def files_beside(path: Path) -> Path:
     return path.with_name(path.name + ".attachments.tar")
 
 
-def backup(url: str, target: Path, attachments: Path | None = None) -> None:
+def backup(url: str, target: Path, attachments: Path | None = None) -> int:
     """Copy the database at `url` to `target` while the app may be writing to it, then the
     `attachments` folder (if given) beside it; a missing or empty database is refused and nothing
-    is written."""
+    is written. Returns how many attachment files were copied."""
     check_database(url)
+    report("database", 0, 1)  # one step: SQLite's copy in steps starts again whenever the app writes
     _backup_database(url, target)
-    if attachments is not None:
-        _backup_files(attachments, files_beside(target))
+    report("database", 1, 1)
+    return _backup_files(attachments, files_beside(target)) if attachments is not None else 0
 
 
-def _backup_files(folder: Path, tar_path: Path) -> None:
+def _backup_files(folder: Path, tar_path: Path) -> int:
     """The folder after the database: every file a row of the copy names was written before
     that row committed, and files are never changed (named by their hash), so all are there."""
     part = tar_path.with_name(f".{tar_path.name}.part")
     try:
+        files = [p for p in sorted(folder.rglob("*")) if p.is_file() and not p.name.startswith(".")] \
+            if folder.is_dir() else []
         with tarfile.open(part, "w") as tar:
-            if folder.is_dir():
-                for path in sorted(folder.rglob("*")):
-                    if path.is_file() and not path.name.startswith("."):
-                        tar.add(path, arcname=str(path.relative_to(folder)))
+            for n, path in enumerate(files, 1):
+                tar.add(path, arcname=str(path.relative_to(folder)))
+                report("attachments", n, len(files))
         part.replace(tar_path)
+        return len(files)
     except OSError as exc:
         part.unlink(missing_ok=True)
         raise ServiceError(f"backup of the attachments in {folder} failed: {exc}") from None
 
 
-def _restore_files(tar_path: Path, folder: Path) -> None:
+def _restore_files(tar_path: Path, folder: Path) -> int:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tarfile.open(tar_path) as tar:
-            tar.extractall(folder, filter="data")  # no paths outside the folder, no links out
+            members = tar.getmembers()
+            for n, member in enumerate(members, 1):
+                tar.extract(member, folder, filter="data")  # no paths outside the folder, no links out
+                report("attachments", n, len(members))
+            return sum(m.isfile() for m in members)
     except (OSError, tarfile.TarError) as exc:
         raise ServiceError(f"restore of the attachments from {tar_path} failed: {exc}") from None
 
@@ -130,14 +138,17 @@ def _backup_database(url: str, target: Path) -> None:
         raise ServiceError(getattr(exc, "message", None) or f"backup failed: {exc}") from None
 
 
-def restore(url: str, source: Path, attachments: Path | None = None) -> None:
+def restore(url: str, source: Path, attachments: Path | None = None) -> int:
     """Replace the database at `url` with the copy in `source`, and put back into the
-    `attachments` folder (if given) the files the backup kept beside it."""
+    `attachments` folder (if given) the files the backup kept beside it; returns how many."""
     if not source.is_file():
         raise ServiceError(f"no backup file at {source}")
+    report("database", 0, 1)
     _restore_database(url, source)
+    report("database", 1, 1)
     if attachments is not None and files_beside(source).is_file():
-        _restore_files(files_beside(source), attachments)
+        return _restore_files(files_beside(source), attachments)
+    return 0
 
 
 def _restore_database(url: str, source: Path) -> None:
