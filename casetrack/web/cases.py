@@ -23,7 +23,7 @@ from casetrack.services.queries import (LIST_ROW, CaseFilters, count_cases, list
                                         section, units_in_scope, waiting_for)
 from casetrack.web import category_label, localized
 from casetrack.web.attachments import send_attachment
-from casetrack.web.forms import LocationFields, choices, show_errors
+from casetrack.web.forms import LocationFields, choices, list_page_size, show_errors
 
 # A phone opens its camera; static/photos.js makes large photos smaller before they are sent.
 PHOTO_INPUT = {"accept": "image/*", "capture": "environment", "multiple": True, "data-resize": True}
@@ -69,6 +69,7 @@ def index():
 @bp.get("/cases")
 def list_():
     filters = CaseFilters.from_args(request.args)
+    filters.limit = filters.limit or list_page_size()
     page, cursor = list_cases(current_user, filters, *LIST_ROW)
     return render_template("cases/index.html", cases=page, cursor=cursor, filters=filters,
                            total=count_cases(current_user, filters),
