@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, false, select
+from sqlalchemy import Select, case, false, func, select
 
 from casetrack.extensions import db
 from casetrack.models import PETITION_FORMS, Case, Petition, TakeDown, Unit, User
@@ -47,6 +47,14 @@ def get_petition(user: User, petition_id: int) -> Petition:
     if row is None:
         raise NotFound(_("No such petition."))
     return row
+
+
+def petition_figures(user: User) -> tuple[int, int, int]:
+    """The receptions in scope counted by the database: batches, persons, collective batches."""
+    batches, persons, collective = db.session.execute(scoped_petitions(user).with_only_columns(
+        func.count(Petition.id), func.sum(Petition.persons),
+        func.sum(case((Petition.collective.is_(True), 1), else_=0)))).one()
+    return batches or 0, persons or 0, collective or 0
 
 
 def list_petitions(user: User, cursor: Any = None, limit: Any = None) -> tuple[list[Petition], int | None]:
