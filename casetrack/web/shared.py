@@ -12,6 +12,7 @@ from casetrack.models import Case, Unit
 from casetrack.services import extension_requests, reference, shared
 from casetrack.services.cases import MAX_ID, default_workflow, get_case, scoped_cases, whole_number
 from casetrack.services.errors import ServiceError
+from casetrack.web.forms import list_page_size
 from casetrack.web.inputs import BadParameter
 
 bp = Blueprint("shared", __name__)
@@ -101,4 +102,12 @@ def unlink(parent_id: int, case_id: int):
 
 @bp.get("/extensions/ledger")
 def ledger():
-    return render_template("shared/ledger.html", rows=extension_requests.extension_ledger(current_user))
+    """The units' extensions, totals first, then a page of units (most extended first), keyset:
+    after the unit coded `after`."""
+    rows = extension_requests.extension_ledger(current_user)
+    totals = {k: sum(r[k] for r in rows) for k in ("asked", "approved", "refused", "pending", "days_granted")}
+    after, size = request.args.get("after", ""), list_page_size()
+    start = next((i + 1 for i, r in enumerate(rows) if after and r["unit"] == after), 0)
+    cursor = rows[start + size - 1]["unit"] if start + size < len(rows) else None
+    return render_template("shared/ledger.html", rows=rows[start:start + size], totals=totals,
+                           cursor=cursor, units=len(rows))
