@@ -51,6 +51,8 @@ class FileCaseForm(LocationFields, FlaskForm):
     resident_phone = StringField(_l("Resident's phone"),
                                  render_kw={"inputmode": "tel", "maxlength": 30, "autocomplete": "off"})
     resident_address = StringField(_l("Resident's address"), render_kw={"maxlength": 200})
+    resident_id_tail = StringField(_l("Last digits of the resident's ID card"),
+                                   render_kw={"maxlength": 6, "autocomplete": "off", "inputmode": "text"})
     target = SelectField(_l("Visit target"), validate_choice=False, default="")
     visit = HiddenField()
     photos = MultipleFileField(_l("Photos (before the work)"), render_kw=PHOTO_INPUT)
@@ -99,7 +101,8 @@ def new():
                              kind=form.kind.data, urgency=form.urgency.data,
                              resident={"name": form.resident_name.data,
                                        "phone": form.resident_phone.data,
-                                       "address": form.resident_address.data},
+                                       "address": form.resident_address.data,
+                                       "id_tail": form.resident_id_tail.data},
                              target=form.target.data or None, visit=form.visit.data or None,
                              location=form.location(),
                              address=form.address.data)
