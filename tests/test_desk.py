@@ -105,6 +105,8 @@ def test_a_downloaded_list_is_named_in_chinese_with_its_unit_and_day(client, aut
     auth.login("team1")
     disposition = client.get("/cases/export.xlsx").headers["Content-Disposition"]
     assert f"filename*=UTF-8''{quote(f'问题清单-东山镇工作队-{today().isoformat()}.xlsx')}" in disposition
+    disposition = client.get("/coverage/unvisited.xlsx").headers["Content-Disposition"]
+    assert f"filename*=UTF-8''{quote(f'未走访对象-东山镇工作队-{today().isoformat()}.xlsx')}" in disposition
 
 
 def test_a_resident_is_found_by_the_end_of_the_id_card_in_scope_only(api, client, auth, world):

@@ -366,7 +366,7 @@ def unvisited():
 def unvisited_xlsx():
     unit, day = cov.unit_and_day(current_user, request.args)
     return send_file(io.BytesIO(cov.unvisited_xlsx(unit, day)), mimetype=XLSX, as_attachment=True,
-                     download_name=f"未走访-{unit.code}-{day.isoformat()}.xlsx")
+                     download_name=f"未走访对象-{unit.name}-{day.isoformat()}.xlsx")
 
 
 def chart(unit: Unit, as_of: date, stones, assigned: int, width: int = 640, height: int = 240) -> dict:
