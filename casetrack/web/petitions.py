@@ -58,9 +58,10 @@ def _people(text: str) -> list[dict[str, str]]:
 
 @bp.get("/petitions")
 def index():
-    page, cursor = pt.list_petitions(current_user, request.args.get("cursor"), list_page_size())
+    q = (request.args.get("q") or "").strip()
+    page, cursor = pt.list_petitions(current_user, request.args.get("cursor"), list_page_size(), q or None)
     return render_template("petitions/index.html", petitions=page, cursor=cursor,
-                           figures=pt.petition_figures(current_user),
+                           figures=pt.petition_figures(current_user), q=q,
                            may_receive=pt.may_receive(current_user))
 
 
