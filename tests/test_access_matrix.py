@@ -150,7 +150,7 @@ MATRIX = {
     "assessment.index": USER,
     "assessment.circular": USER,
     "api.report_assessment": API_USER,
-    "assessment.dashboard": roles("county_officer", "team_leader"),
+    "assessment.dashboard": roles("county_officer", "team_leader", "leader"),
     # the campaign ledger: suggestions scoped by unit, a leader's own page (tests/test_ledger.py)
     "ledger.suggestions": USER,
     "ledger.answer": USER,

@@ -175,3 +175,22 @@ def test_the_county_office_sets_the_timetable(county, auth, client):
                                                      "target_percent": "10"}).status_code == 403
     page = client.get("/coverage?unit=G1&as_of=2026-07-01").get_data(as_text=True)
     assert 'data-unit="G1"' not in page and "66.7%" in page
+
+
+def test_the_unvisited_list_pages_by_keyset_in_its_order_with_its_total(county, auth, client, app):
+    """As of 10 June five targets are unvisited (b, c of G1; f of G2; h, i of G3): shown two a page,
+    by group and name, each once, the total on every page."""
+    import re
+    app.config["LIST_PAGE_SIZE"] = 2
+    auth.login("county")
+    url, seen = "/coverage/unvisited?as_of=2026-06-10", []
+    while url:
+        page = client.get(url).get_data(as_text=True)
+        assert "共 5 条" in page
+        names = re.findall(r'/targets/\d+">([a-i])</a>', page)
+        assert 1 <= len(names) <= 2
+        seen += names
+        more = re.search(r'rel="next" href="([^"]+)"', page)
+        url = more.group(1).replace("&amp;", "&") if more else None
+    assert seen == ["b", "c", "f", "h", "i"]
+    assert client.get("/coverage/unvisited?cursor=x").status_code == 422

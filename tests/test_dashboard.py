@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from casetrack.extensions import db
 from casetrack.services.reports import dashboard as dash
 from tests.test_bulletin import Week, at
 
@@ -77,3 +78,19 @@ def test_the_dashboard_link_shows_for_its_roles_only(week, client, auth):
         auth.login(user)
         assert ('href="/dashboard"' in client.get("/cases").get_data(as_text=True)) == shown, user
         auth.logout()
+
+
+def test_a_leader_reads_the_county_s_dashboard_with_its_petitions(week, client, auth):
+    """The 县领导 opens the dashboard of the county; petitions received are counted on it, the
+    period's apart from the campaign's."""
+    from casetrack.services.casework.petitions import record_petition
+    for day, persons in (("2026-06-02", 2), ("2026-06-09", 5)):
+        record_petition(week.w.users["county"], date=day, form="visit", persons=persons, collective=persons > 4,
+                        place="县信访接待室", subject="反映村道损毁", details="", category="infrastructure",
+                        residents=[{"name": "王五", "phone": ""}], file_case=False)
+    db.session.commit()
+    auth.login("leader")
+    page = client.get("/dashboard?unit=C&from=2026-06-08&to=2026-06-10").get_data(as_text=True)
+    assert tile(page, "接待群众来访（批次）") == ("2", "1")
+    assert tile(page, "接待群众来访（人次）") == ("7", "5")
+    assert 'href="/dashboard"' in page and 'href="/assessment"' in page     # in the leader's menu

@@ -105,3 +105,29 @@ def test_a_downloaded_list_is_named_in_chinese_with_its_unit_and_day(client, aut
     auth.login("team1")
     disposition = client.get("/cases/export.xlsx").headers["Content-Disposition"]
     assert f"filename*=UTF-8''{quote(f'问题清单-东山镇工作队-{today().isoformat()}.xlsx')}" in disposition
+    disposition = client.get("/coverage/unvisited.xlsx").headers["Content-Disposition"]
+    assert f"filename*=UTF-8''{quote(f'未走访对象-东山镇工作队-{today().isoformat()}.xlsx')}" in disposition
+
+
+def test_a_resident_is_found_by_the_end_of_the_id_card_in_scope_only(api, client, auth, world):
+    """The group files the last digits of the resident's ID card (not the whole number); the
+    office finds the case by them, another team does not; a wrong tail is refused with a message."""
+    auth.login("group1")
+    r = client.post("/cases/new", data={"title": "王家危房", "description": "", "category": "housing",
+                                        "kind": "individual", "urgency": "normal", "resident_name": "王五",
+                                        "resident_id_tail": "02x"})
+    assert r.status_code == 422 and "身份证号的后 4 至 6 位" in r.get_data(as_text=True)
+    r = client.post("/cases/new", data={"title": "王家危房", "description": "", "category": "housing",
+                                        "kind": "individual", "urgency": "normal", "resident_name": "王五",
+                                        "resident_id_tail": "30102x"})
+    assert r.status_code == 302
+    case_id = int(r.headers["Location"].rsplit("/", 1)[1])
+    assert "身份证号后几位：30102X" in client.get(f"/cases/{case_id}").get_data(as_text=True)
+    world.file("group1", title="李家漏雨", resident={"name": "李四", "phone": "13800001020"})
+    db.session.commit()
+    county = api("county")
+    assert _found(county, "102X") == {"王家危房"} and _found(county, "102x") == {"王家危房"}
+    assert _found(county, "0102X") == {"王家危房"}
+    assert _found(county, "1020") == {"李家漏雨"}          # the end of a phone, not of an ID card
+    assert _found(api("team2"), "102X") == set()
+    assert county.get(f"/cases/{case_id}").json["resident"]["id_tail"] == "30102X"

@@ -244,3 +244,23 @@ def test_the_bulletin_counts_petitions_as_a_hand_count(app, api, world):
         (3, 18, 3, 0)
     # the backlog cases are not problems found on visits: the reception filed as a case is
     assert bulletin(world.units["C"], start, today())["problems"]["found"] == 2
+
+
+def test_a_petitioner_is_found_by_name_or_phone_in_scope_only(app, client, auth, api, world):
+    """The petitions page finds a reception by a petitioner's name (Chinese) or phone, or its
+    subject; another team's petitioners stay out of sight."""
+    reception(api("group1"), subject="反映危房补助", residents=[{"name": "孙二娘", "phone": "136 0000 4321"}])
+    reception(api("group3"), subject="反映路灯损坏", residents=[{"name": "孙二娘", "phone": "13900004321"}])
+    reception(api("group1"), subject="反映低保评定")
+
+    def found(username: str, q: str) -> set[str]:
+        auth.login(username)
+        page = client.get("/petitions", query_string={"q": q}).get_data(as_text=True)
+        auth.logout()
+        return {s for s in ("反映危房补助", "反映路灯损坏", "反映低保评定") if s in page}
+    assert found("county", "孙二娘") == {"反映危房补助", "反映路灯损坏"}
+    assert found("team1", "孙二娘") == {"反映危房补助"}
+    assert found("team1", "4321") == {"反映危房补助"}
+    assert found("team1", "低保") == {"反映低保评定"}
+    assert found("team1", "钱大") == {"反映低保评定"}
+    assert found("team1", "50%") == set()

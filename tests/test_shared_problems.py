@@ -1,6 +1,7 @@
 """Shared problems (共性问题): link, resolve through the parent, unlink; detection proposals."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 from casetrack.extensions import db
@@ -129,7 +130,7 @@ def test_a_team_leader_links_a_proposal_from_the_page_and_unlinks(world, auth, c
     ids = [file(world, g, t, d) for g, t, d in WATER]
     auth.login("team1")
     html = client.get("/shared-problems/", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert "similar text" in html and all(f'value="{i}"' in html for i in ids)
+    assert "alike in wording to case" in html and all(f'value="{i}"' in html for i in ids)
     r = client.post("/shared-problems/", data={"title": "自来水管网改造", "cases": [str(i) for i in ids]})
     assert r.status_code == 302
     parent_id = int(r.headers["Location"].rsplit("/", 1)[1])
@@ -195,3 +196,26 @@ def test_members_a_viewer_may_not_see_are_counted_not_shown(world, api, auth, cl
     auth.login("group1")
     html = client.get(f"/cases/{parent['id']}", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "1 more case, of another unit, is not shown to you." in html and f'href="/cases/{ids[1]}"' not in html
+
+
+def test_the_proposals_page_speaks_the_office_s_words_and_pages(world, auth, client, app):
+    """A candidate reads as a heading (category, how many, from which groups), each case by its
+    title with why it joined (a percentage), every box with its own label; five to a page."""
+    codes = ["infrastructure", "environment", "housing", "education", "employment", "land"]
+    clusters = {code: [file(world, g, t, d, category=code) for g, t, d in WATER] for code in codes}
+    auth.login("county")
+    html = client.get("/shared-problems/").get_data(as_text=True)
+    assert "Dice" not in html and "~#" not in html
+    assert re.search(r"<h2>[^<]*类 · 3 个未办结问题 · 来自 G1 等 2 个工作组</h2>", html)
+    assert re.search(r"与问题 \d+ 内容相似度 \d+%", html)
+    assert "村东头自来水管破裂，停水三天</a>" in html
+    boxes = re.findall(r'<input type="checkbox" name="cases" value="(\d+)" id="([^"]+)" checked>', html)
+    assert len(boxes) == 15 and all(f'<label for="{box_id}">' in html for _v, box_id in boxes)
+    shown = {int(v) for v, _id in boxes}
+    assert 'rel="next"' in html and "共 6 条" in html
+    more = re.search(r'<a class="button" rel="next" href="([^"]+)"', html).group(1).replace("&amp;", "&")
+    rest = client.get(more).get_data(as_text=True)
+    second = {int(v) for v in re.findall(r'name="cases" value="(\d+)"', rest)}
+    assert len(second) == 3 and not second & shown and 'rel="next"' not in rest
+    assert shown | second == {i for ids in clusters.values() for i in ids}
+    assert client.get("/shared-problems/?after=x").status_code == 400

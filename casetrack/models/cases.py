@@ -64,6 +64,9 @@ class Case(db.Model):
     resident_name: Mapped[str] = mapped_column(String(60), default="", comment="personal data")
     resident_phone: Mapped[str] = mapped_column(String(30), default="", comment="personal data")
     resident_address: Mapped[str] = mapped_column(String(200), default="", comment="personal data")
+    resident_id_tail: Mapped[str] = mapped_column(String(6), default="", server_default="",
+                                                  comment="personal data: the last 4 to 6 characters of the resident's "
+                                                          "ID card (身份证号后几位), never the whole number")
     resident_email: Mapped[str] = mapped_column(String(120), default="", server_default="",
                                                 comment="personal data (Open311's email)")
     # Where the problem is, which need not be where the resident lives (a road, a bridge, a

@@ -29,6 +29,29 @@
     }
     window.addEventListener("resize", function () { chart.resize(); });
   }
-  function init() { Array.prototype.forEach.call(document.querySelectorAll(".echart"), draw); }
+  // A chart inside a folded section is drawn when the section opens (folded, it has no width).
+  function drawn(el) { if (!el.hasAttribute("data-drawn")) { el.setAttribute("data-drawn", ""); draw(el); } }
+  function drawVisible() {
+    Array.prototype.forEach.call(document.querySelectorAll(".echart"), function (el) {
+      if (!el.closest("details:not([open])")) { drawn(el); }
+    });
+  }
+  function init() {
+    drawVisible();
+    Array.prototype.forEach.call(document.querySelectorAll("details"), function (d) {
+      d.addEventListener("toggle", drawVisible);
+    });
+    // On paper every section is open.
+    window.addEventListener("beforeprint", function () {
+      Array.prototype.forEach.call(document.querySelectorAll("details.fold:not([open])"), function (d) {
+        d.setAttribute("data-folded", ""); d.open = true;
+      });
+    });
+    window.addEventListener("afterprint", function () {
+      Array.prototype.forEach.call(document.querySelectorAll("details[data-folded]"), function (d) {
+        d.removeAttribute("data-folded"); d.open = false;
+      });
+    });
+  }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", init); } else { init(); }
 })();

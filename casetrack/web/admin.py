@@ -14,7 +14,7 @@ from casetrack.models import Category, Unit, User
 from casetrack.services.organisation import accounts, org
 from casetrack.services.casework.cases import MAX_ID, whole_number
 from casetrack.services.common.errors import Forbidden, NotFound, ValidationFailed
-from casetrack.web.forms import choices, show_errors, strip
+from casetrack.web.forms import choices, list_page_size, show_errors, strip
 from casetrack.workflow import UNIT_KINDS
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -89,7 +89,7 @@ def created(form: FlaskForm, create, message) -> bool:
 def _units_page(kind: str | None):
     """The unit tree (or only the departments) and a form to add one."""
     form = UnitForm()
-    units = all_units()
+    units = db.session.scalars(select(Unit).where(Unit.kind != "group").order_by(Unit.path))
     form.kind.choices = choices((k, KIND_LABELS[k]) for k in ([kind] if kind else UNIT_KINDS))
     form.parent.choices = choices([("", "—")] + [(u.code, f"{u.code} {u.name}") for u in units
                                                   if u.kind != "group" and u.active])
@@ -97,9 +97,10 @@ def _units_page(kind: str | None):
                                              form.parent.data or None),
                lambda unit: _("Unit %(code)s added.", code=unit.code)):
         return redirect(request.path)
-    shown = [u for u in units if kind is None or u.kind == kind]
-    return render_template("admin/units.html", form=form, units=shown, kind=kind,
-                           kind_labels=KIND_LABELS), 422 if form.errors else 200
+    q = request.args.get("q", "").strip()
+    shown, cursor, total = org.units_page(kind, q, request.args.get("after") or None, list_page_size())
+    return render_template("admin/units.html", form=form, units=shown, kind=kind, q=q, cursor=cursor,
+                           total=total, kind_labels=KIND_LABELS), 422 if form.errors else 200
 
 
 @bp.route("/units", methods=["GET", "POST"])
@@ -132,8 +133,10 @@ def users():
         return redirect(url_for(".users"))
     q = request.args.get("q", "").strip()
     after = request.args.get("after", "")
-    rows, cursor = accounts.list_users(q, int(after) if whole_number(after) and int(after) <= MAX_ID else None)
+    rows, cursor = accounts.list_users(q, int(after) if whole_number(after) and int(after) <= MAX_ID else None,
+                                       limit=list_page_size())
     return render_template("admin/users.html", form=form, users=rows, q=q, cursor=cursor,
+                           total=accounts.count_users(q),
                            role_labels=ROLE_LABELS, post_labels=POST_LABELS), 422 if form.errors else 200
 
 

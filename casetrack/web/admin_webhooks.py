@@ -12,7 +12,8 @@ from casetrack.extensions import db
 from casetrack.models import Webhook
 from casetrack.services.integration import webhooks
 from casetrack.web.admin import _get, _require_admin, created
-from casetrack.web.forms import strip
+from casetrack.services.casework.cases import MAX_ID, whole_number
+from casetrack.web.forms import list_page_size, strip
 
 bp = Blueprint("webhooks", __name__, url_prefix="/admin/webhooks")
 bp.before_request(_require_admin)
@@ -32,8 +33,11 @@ def index():
         return redirect(url_for(".index"))
 
     hooks = list(db.session.scalars(select(Webhook).order_by(Webhook.id)))
-    return render_template("admin/webhooks.html", form=form, hooks=hooks,
-                           deliveries=webhooks.recent_deliveries()), 422 if form.errors else 200
+    before = request.args.get("before", "")
+    deliveries, cursor = webhooks.recent_deliveries(
+        list_page_size(), int(before) if whole_number(before) and int(before) <= MAX_ID else None)
+    return render_template("admin/webhooks.html", form=form, hooks=hooks, deliveries=deliveries,
+                           cursor=cursor), 422 if form.errors else 200
 
 
 @bp.post("/<int:hook_id>/active")

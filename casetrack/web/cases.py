@@ -24,7 +24,7 @@ from casetrack.services.casework.queries import (LIST_ROW, CaseFilters, count_ca
                                         section, units_in_scope, waiting_for)
 from casetrack.web.labels import category_label
 from casetrack.web.attachments import send_attachment
-from casetrack.web.forms import LocationFields, choices, show_errors
+from casetrack.web.forms import LocationFields, choices, list_page_size, show_errors
 
 # A phone opens its camera; static/photos.js makes large photos smaller before they are sent.
 PHOTO_INPUT = {"accept": "image/*", "capture": "environment", "multiple": True, "data-resize": True}
@@ -52,6 +52,8 @@ class FileCaseForm(LocationFields, FlaskForm):
     resident_phone = StringField(_l("Resident's phone"),
                                  render_kw={"inputmode": "tel", "maxlength": 30, "autocomplete": "off"})
     resident_address = StringField(_l("Resident's address"), render_kw={"maxlength": 200})
+    resident_id_tail = StringField(_l("Last digits of the resident's ID card"),
+                                   render_kw={"maxlength": 6, "autocomplete": "off", "inputmode": "text"})
     target = SelectField(_l("Visit target"), validate_choice=False, default="")
     visit = HiddenField()
     photos = MultipleFileField(_l("Photos (before the work)"), render_kw=PHOTO_INPUT)
@@ -70,6 +72,7 @@ def index():
 @bp.get("/cases")
 def list_():
     filters = CaseFilters.from_args(request.args)
+    filters.limit = filters.limit or list_page_size()
     page, cursor = list_cases(current_user, filters, *LIST_ROW)
     return render_template("cases/index.html", cases=page, cursor=cursor, filters=filters,
                            total=count_cases(current_user, filters),
@@ -99,7 +102,8 @@ def new():
                              kind=form.kind.data, urgency=form.urgency.data,
                              resident={"name": form.resident_name.data,
                                        "phone": form.resident_phone.data,
-                                       "address": form.resident_address.data},
+                                       "address": form.resident_address.data,
+                                       "id_tail": form.resident_id_tail.data},
                              target=form.target.data or None, visit=form.visit.data or None,
                              location=form.location(),
                              address=form.address.data)

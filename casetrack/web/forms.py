@@ -5,7 +5,7 @@ from collections.abc import Iterable
 
 from collections.abc import Callable
 
-from flask import flash, redirect, render_template
+from flask import current_app, flash, redirect, render_template
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -17,6 +17,12 @@ from casetrack.extensions import db
 from casetrack.services.common.errors import ValidationFailed
 from casetrack.services.integration.sheets import ImportFailed
 from casetrack.web import import_progress
+
+
+def list_page_size() -> int:
+    """Rows a list page shows: five screens of a phone at most (LIST_PAGE_SIZE), or PAGE_SIZE, the
+    API's page, when that is smaller."""
+    return min(current_app.config["PAGE_SIZE"], current_app.config["LIST_PAGE_SIZE"])
 
 
 def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:

@@ -9,6 +9,7 @@ from casetrack.extensions import db
 from casetrack.services.fieldwork import ledger
 from casetrack.services.common.errors import Conflict, Forbidden, ValidationFailed
 from casetrack.web.admin import POST_LABELS
+from casetrack.web.forms import list_page_size
 
 bp = Blueprint("ledger", __name__)
 
@@ -23,11 +24,12 @@ def _require_login():
 def suggestions():
     """Suggestions in my scope, newest first, with an answer form where I may record one."""
     try:
-        rows, cursor = ledger.list_suggestions(current_user, request.args)
+        rows, cursor = ledger.list_suggestions(current_user, request.args, list_page_size())
     except ValidationFailed as exc:
         flash(exc.message, "error")
         rows, cursor = [], None
     return render_template("ledger/suggestions.html", rows=rows, cursor=cursor,
+                           counts=ledger.suggestion_counts(current_user),
                            answered=request.args.get("answered", ""), answers=ledger.ANSWER_LABELS,
                            may_answer=lambda s: ledger.may_answer(current_user, s))
 
@@ -51,7 +53,7 @@ def leader():
     """A leader's own page: the post, the contact points (联系点) and the visits made."""
     if current_user.role != "leader":
         raise Forbidden(_("This page is for leaders."))
-    visits, cursor = ledger.own_visits(current_user, request.args.get("before", ""))
+    visits, cursor = ledger.own_visits(current_user, request.args.get("before", ""), list_page_size())
     return render_template("ledger/leader.html", points=ledger.contact_points(current_user), visits=visits,
                            cursor=cursor, post=POST_LABELS.get(current_user.post or ""))
 

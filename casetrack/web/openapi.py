@@ -79,7 +79,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                  "properties": {"name": {"type": "string", "maxLength": 60},
                                 "phone": {"type": "string", "maxLength": 30},
                                 "address": {"type": "string", "maxLength": 200},
-                                "email": {"type": "string", "maxLength": 120}}},
+                                "email": {"type": "string", "maxLength": 120},
+                                "id_tail": {"type": "string", "maxLength": 6, "pattern": "^([0-9]{3,5}[0-9Xx])?$",
+                                            "description": "the last 4 to 6 characters of the resident's ID "
+                                                           "card (身份证号后几位), never the whole number; "
+                                                           "`q` finds the case by it"}}},
     "Location": {"type": ["object", "null"], "required": ["lat", "long"], "additionalProperties": False,
                  "description": "a point in WGS-84 degrees (as GPS and the browser give it; Chinese map "
                                 "apps use GCJ-02, so convert before showing it on one)",

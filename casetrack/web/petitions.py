@@ -17,7 +17,7 @@ from casetrack.services.casework.cases import get_case
 from casetrack.services.common.errors import ValidationFailed
 from casetrack.services.organisation.org import active_categories
 from casetrack.web.labels import category_label
-from casetrack.web.forms import choices, show_errors, strip
+from casetrack.web.forms import choices, list_page_size, show_errors, strip
 
 bp = Blueprint("petitions", __name__)
 
@@ -58,8 +58,10 @@ def _people(text: str) -> list[dict[str, str]]:
 
 @bp.get("/petitions")
 def index():
-    page, cursor = pt.list_petitions(current_user, request.args.get("cursor"))
+    q = (request.args.get("q") or "").strip()
+    page, cursor = pt.list_petitions(current_user, request.args.get("cursor"), list_page_size(), q or None)
     return render_template("petitions/index.html", petitions=page, cursor=cursor,
+                           figures=pt.petition_figures(current_user), q=q,
                            may_receive=pt.may_receive(current_user))
 
 
@@ -98,7 +100,7 @@ def show(petition_id: int):
 @bp.get("/petitions/mine")
 def mine():
     """The cases I own (包案), with the action each waits for."""
-    page, cursor = pt.owned_cases(current_user, request.args.get("cursor"))
+    page, cursor = pt.owned_cases(current_user, request.args.get("cursor"), list_page_size())
     return render_template("petitions/mine.html", cases=page, cursor=cursor)
 
 

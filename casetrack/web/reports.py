@@ -18,6 +18,7 @@ from casetrack.services.reports import bulletin_export as bx
 from casetrack.services.reports import bulletin_issues as bi
 from casetrack.services.casework.cases import scoped_cases
 from casetrack.services.common.errors import ValidationFailed
+from casetrack.web.forms import list_page_size
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -59,7 +60,7 @@ def page(figures: dict[str, Any], unit: Unit, standalone: bool = False, issue=No
                            types=BULLETIN_TYPES, type_label=bi.type_label, sections=bi.SECTION_LABELS,
                            candidates=bi.candidates(current_user, issue) if draft else [],
                            corrigible=bi.issues_of(current_user, unit) if draft else [],
-                           linkable=linkable(figures),
+                           linkable=linkable(figures), shown_rows=list_page_size(),
                            args={"unit": figures["unit"]["code"], "from": figures["from"], "to": figures["to"]}), status
 
 

@@ -27,11 +27,10 @@ from casetrack.services.organisation.org import active_categories
 from casetrack.services.fieldwork.visits import (group_cadres, import_visits, may_record, record_round, record_visit,
                                        target_visits, visit_template)
 from casetrack.i18n import localized
-from casetrack.web.forms import LocationFields, import_page
+from casetrack.web.forms import LocationFields, import_page, list_page_size
 
 bp = Blueprint("visits", __name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-UNVISITED_SHOWN = 500
 
 
 @bp.before_request
@@ -102,8 +101,9 @@ class TargetForm(FlaskForm):
 @bp.get("/targets")
 def targets():
     f = tg.TargetFilters.from_args(current_user, request.args)
-    page, cursor = tg.list_targets(current_user, f)
+    page, cursor = tg.list_targets(current_user, f, size=list_page_size())
     return render_template("visits/targets.html", targets=page, cursor=cursor, filters=f,
+                           total=tg.count_targets(current_user, f),
                            visited=tg.visited_ids(page), kinds=kind_choices(True),
                            labels=tg.KIND_LABELS, may_manage=tg.may_manage(current_user),
                            may_record=may_record(current_user))
@@ -357,17 +357,16 @@ def delete_milestone(milestone_id: int):
 @bp.get("/coverage/unvisited")
 def unvisited():
     unit, day = cov.unit_and_day(current_user, request.args)
-    rows = list(cov.unvisited(unit, day, limit=UNVISITED_SHOWN + 1))
-    return render_template("visits/unvisited.html", unit=unit, as_of=day,
-                           targets=rows[:UNVISITED_SHOWN], more=len(rows) > UNVISITED_SHOWN,
-                           labels=tg.KIND_LABELS)
+    rows, cursor, total = cov.unvisited_page(unit, day, request.args.get("cursor"), list_page_size())
+    return render_template("visits/unvisited.html", unit=unit, as_of=day, targets=rows, cursor=cursor,
+                           total=total, labels=tg.KIND_LABELS)
 
 
 @bp.get("/coverage/unvisited.xlsx")
 def unvisited_xlsx():
     unit, day = cov.unit_and_day(current_user, request.args)
     return send_file(io.BytesIO(cov.unvisited_xlsx(unit, day)), mimetype=XLSX, as_attachment=True,
-                     download_name=f"未走访-{unit.code}-{day.isoformat()}.xlsx")
+                     download_name=f"未走访对象-{unit.name}-{day.isoformat()}.xlsx")
 
 
 def chart(unit: Unit, as_of: date, stones, assigned: int, width: int = 640, height: int = 240) -> dict:

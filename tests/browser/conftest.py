@@ -36,6 +36,34 @@ def live_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def demo_server(tmp_path_factory):
+    """The demo county of `flask demo` (1,500 cases, 144 groups, ~1,000 cadres; every password
+    "secret") served like live_server; yields (base URL, {"case": the case with the longest
+    timeline, "target": a visited target, "petition": a petition}). Loading takes a minute or two."""
+    from sqlalchemy import func, select
+
+    from casetrack.models import CaseEvent, Petition, Visit
+    from casetrack.services.dataset.demo import load_demo
+    db_file = tmp_path_factory.mktemp("demo") / "demo.db"
+    app = create_app({"DATABASE_URL": f"sqlite:///{db_file}", "SECRET_KEY": "demo-browser-tests",
+                      "WTF_CSRF_ENABLED": True,
+                      "ARGON2_PARAMS": {"time_cost": 1, "memory_cost": 8, "parallelism": 1}})
+    with app.app_context():
+        db.create_all()
+        load_demo(password="secret")
+        db.session.commit()
+        ids = {"case": db.session.scalar(select(CaseEvent.case_id).group_by(CaseEvent.case_id)
+                                         .order_by(func.count().desc(), CaseEvent.case_id).limit(1)),
+               "target": db.session.scalar(select(func.min(Visit.target_id))),
+               "petition": db.session.scalar(select(func.min(Petition.id)))}
+        db.session.remove()
+    with serving(app) as base:
+        yield base, ids
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
 def browser():
     """Headless Chromium; missing Chromium fails in CI (CI=true) and skips elsewhere."""
     if not os.access(CHROMIUM, os.X_OK):

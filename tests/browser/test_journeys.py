@@ -48,6 +48,7 @@ def test_escalation_journey_through_the_pages_by_four_users(session):
     county.act(case_id, "refer", department="D1", due_date=due, note="请于期限内修复")
     assert county.state() == "department"
     county.go("/boards/county")
+    county.page.click("#referred summary")          # each list but the first opens from its heading
     referred = county.page.locator(f'#referred tr[data-case="{case_id}"]')
     assert due in referred.inner_text()
 

@@ -46,6 +46,7 @@ def test_a_team_refers_to_a_department_and_the_office_takes_it_over(session):
     county = session("county")
     county.go("/boards/county")
     assert "工作队交办部门的问题" in county.page.inner_text("#team_referred h2")
+    county.page.click("#team_referred summary")     # each list but the first opens from its heading
     row = county.page.inner_text(f'#team_referred tr[data-case="{case_id}"]')
     assert "住建局" in row and due in row
     county.act(case_id, "take_over", reason="部门久拖未办，县活动办提级办理")

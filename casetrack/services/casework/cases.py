@@ -1,6 +1,7 @@
 """Use cases on cases: file one, fire a transition, and what a user may see and do."""
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -32,6 +33,9 @@ from casetrack.workflow.current import default_workflow, registry, workflow_of
 
 MAX_TEXT = 4000
 MAX_ID = 2**31 - 1  # ids are INTEGER columns: 32-bit on PostgreSQL
+# The end of an ID card number, as the office writes it to find a person: 4 to 6 characters,
+# digits but the check character, which may be X.
+ID_TAIL = re.compile(r"\d{3,5}[\dXx]")
 
 
 def whole_number(text: str) -> bool:
@@ -452,7 +456,7 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
     if not isinstance(resident, dict):
         errors["resident"] = _("The resident's name, phone and address, please.")
         resident = {}
-    limits = {"name": 60, "phone": 30, "address": 200, "email": 120}
+    limits = {"name": 60, "phone": 30, "address": 200, "email": 120, "id_tail": 6}
     for key in resident:
         if key not in limits:
             errors[f"resident.{key}"] = _("This action takes no such field.")
@@ -462,6 +466,9 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
             errors[f"resident.{key}"] = _("At most %(n)d characters.", n=limit)
         elif problem := text_error(value.strip()):
             errors[f"resident.{key}"] = problem
+    tail = resident.get("id_tail") or ""
+    if isinstance(tail, str) and tail.strip() and not ID_TAIL.fullmatch(tail.strip()):
+        errors["resident.id_tail"] = _("The last 4 to 6 characters of the ID card: digits, the last may be X.")
     if target not in (None, "") and target_row is None:
         errors["target"] = _("No such visit target in your group.")
     place = parse_place(location, errors)
@@ -487,6 +494,7 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
                 resident_phone=(resident.get("phone") or "").strip(),
                 resident_address=(resident.get("address") or "").strip(),
                 resident_email=(resident.get("email") or "").strip(),
+                resident_id_tail=(resident.get("id_tail") or "").strip().upper(),
                 lat=place.lat, long=place.long, location_accuracy=place.accuracy, address=where,
                 media_url=media,
                 target_id=target_row.id if target_row else None,

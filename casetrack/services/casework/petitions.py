@@ -2,13 +2,14 @@
 roots (带案下访); the petition cases a leader owns (包案)."""
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, timedelta
 from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, false, select
+from sqlalchemy import Select, Text, case, cast, false, func, or_, select
 
 from casetrack.extensions import db
 from casetrack.models import PETITION_FORMS, Case, Petition, TakeDown, Unit, User
@@ -49,10 +50,30 @@ def get_petition(user: User, petition_id: int) -> Petition:
     return row
 
 
-def list_petitions(user: User, cursor: Any = None, limit: Any = None) -> tuple[list[Petition], int | None]:
-    """One page of the receptions in scope, newest first (keyset on id), and the next cursor."""
+def petition_figures(user: User) -> tuple[int, int, int]:
+    """The receptions in scope counted by the database: batches, persons, collective batches."""
+    batches, persons, collective = db.session.execute(scoped_petitions(user).with_only_columns(
+        func.count(Petition.id), func.sum(Petition.persons),
+        func.sum(case((Petition.collective.is_(True), 1), else_=0)))).one()
+    return batches or 0, persons or 0, collective or 0
+
+
+def petition_matches(q: str):
+    """The subject, place or details, or a petitioner's name or phone (the names list is JSON
+    text, where Chinese is written as \\u escapes: it is searched as JSON writes the words)."""
+    people = cast(Petition.residents, Text)
+    return or_(Petition.subject.contains(q, autoescape=True), Petition.place.contains(q, autoescape=True),
+               Petition.details.contains(q, autoescape=True),
+               people.contains(json.dumps(q)[1:-1], autoescape=True))
+
+
+def list_petitions(user: User, cursor: Any = None, limit: Any = None,
+                   q: str | None = None) -> tuple[list[Petition], int | None]:
+    """One page of the receptions in scope (matching q), newest first (keyset on id), and the next cursor."""
     size = _page_size(limit)
     stmt = scoped_petitions(user)
+    if q:
+        stmt = stmt.where(petition_matches(q))
     if cursor not in (None, ""):
         stmt = stmt.where(Petition.id < _whole(cursor, "cursor"))
     rows = list(db.session.scalars(stmt.order_by(Petition.id.desc()).limit(size + 1)))

@@ -12,9 +12,9 @@ from sqlalchemy.orm import joinedload, lazyload
 from casetrack.extensions import db
 from casetrack.models import CASE_KINDS, Case, CaseEvent, Category, Target, Unit, User
 from casetrack.services.workdays.calendar import SHANGHAI, parse_day, today
-from casetrack.services.casework.cases import MAX_ID, default_workflow, scoped_cases, unit_filter, whole_number
-from casetrack.services.workdays.clock import running_clock
+from casetrack.services.casework.cases import ID_TAIL, MAX_ID, default_workflow, scoped_cases, unit_filter, whole_number
 from casetrack.services.figures.counted import counted_in
+from casetrack.services.workdays.clock import running_clock
 from casetrack.services.common.errors import ValidationFailed
 
 TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no")
@@ -132,13 +132,16 @@ def filtered_cases(user: User, f: CaseFilters):
 
 
 def matches(q: str):
-    """Words in the title or description, or a resident's name, phone, address or village.
+    """Words in the title or description, or a resident's name, phone, address, village or the end
+    of the ID card number.
 
     A phone is matched on its digits whatever spaces or dashes either side typed. Plain LIKE
     over a few columns of the scoped rows: at 20,000 cases a scan is a few milliseconds."""
     cols = (Case.title, Case.description, Case.resident_name, Case.resident_address)
     terms = [c.icontains(q, autoescape=True) for c in cols]
     terms.append(Case.target_id.in_(select(Target.id).where(Target.village.icontains(q, autoescape=True))))
+    if ID_TAIL.fullmatch(q.strip()):   # the end of an ID card number, as typed
+        terms.append(Case.resident_id_tail.endswith(q.strip().upper(), autoescape=True))
     digits = "".join(ch for ch in q if ch.isdigit())
     if len(digits) >= 4 and len(digits) >= len(q.replace(" ", "").replace("-", "")):
         phone = func.replace(func.replace(Case.resident_phone, " ", ""), "-", "")

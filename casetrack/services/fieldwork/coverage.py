@@ -14,12 +14,12 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, tuple_
 
 from casetrack.extensions import db
 from casetrack.models import TARGET_KINDS, DailyFigure, Milestone, Target, Unit, User
 from casetrack.services.workdays.calendar import now, parse_day, today
-from casetrack.services.casework.cases import whole_number
+from casetrack.services.casework.cases import MAX_ID, whole_number
 from casetrack.services.common.errors import Forbidden, NotFound, ValidationFailed
 from casetrack.services.integration.sheets import workbook
 from casetrack.services.fieldwork.targets import (COLUMNS, INFO_COLUMNS, KIND_LABELS, find_unit, group_ids_under,
@@ -270,14 +270,35 @@ def first_visits(unit: Unit) -> list[tuple[date, int]]:
 
 # -- unvisited -----------------------------------------------------------------------------
 
+UNVISITED_ORDER = (Target.group_id, Target.village, Target.name, Target.id)
+
+
 def unvisited(unit: Unit, as_of: date, limit: int | None = None):
     """The unit's active targets not visited by `as_of`, by group, village and name."""
-    stmt = (select(Target).where(Target.active.is_(True), Target.group_id.in_(group_ids_under(unit)),
-                                 ~visited_by(as_of))
-            .order_by(Target.group_id, Target.village, Target.name, Target.id))
+    stmt = _unvisited(unit, as_of).order_by(*UNVISITED_ORDER)
     if limit is not None:
         stmt = stmt.limit(limit)
     return db.session.scalars(stmt)
+
+
+def _unvisited(unit: Unit, as_of: date):
+    return select(Target).where(Target.active.is_(True), Target.group_id.in_(group_ids_under(unit)),
+                                ~visited_by(as_of))
+
+
+def unvisited_page(unit: Unit, as_of: date, after: Any, size: int) -> tuple[list[Target], int | None, int]:
+    """One keyset page of the unvisited list (after the target `after`, in the list's order), the
+    cursor of the next page (None at the end) and how many there are in all."""
+    stmt = _unvisited(unit, as_of)
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    if after not in (None, ""):
+        if not whole_number(str(after)) or int(after) > MAX_ID:
+            raise ValidationFailed({"cursor": _("A whole number, please.")})
+        key = db.session.execute(select(*UNVISITED_ORDER).where(Target.id == int(after))).first()
+        if key is not None:
+            stmt = stmt.where(tuple_(*UNVISITED_ORDER) > tuple_(*key))
+    rows = list(db.session.scalars(stmt.order_by(*UNVISITED_ORDER).limit(size + 1)))
+    return (rows[:size], rows[size - 1].id, total) if len(rows) > size else (rows, None, total)
 
 
 def unvisited_xlsx(unit: Unit, as_of: date) -> bytes:

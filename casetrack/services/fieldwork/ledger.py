@@ -9,7 +9,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import false, or_, select
+from sqlalchemy import false, func, or_, select
 
 from casetrack.extensions import db
 from casetrack.models import ANSWERS, ContactPoint, Suggestion, Target, Unit, User, Visit, visit_cadres
@@ -46,7 +46,14 @@ def get_suggestion(user: User, suggestion_id: int) -> Suggestion:
     return row
 
 
-def list_suggestions(user: User, args) -> tuple[list[Suggestion], int | None]:
+def suggestion_counts(user: User) -> tuple[int, int]:
+    """The suggestions in the user's scope and how many of them are answered, counted by the database."""
+    total, answered = db.session.execute(scoped_suggestions(user).with_only_columns(
+        func.count(Suggestion.id), func.count(Suggestion.answer))).one()
+    return total or 0, answered or 0
+
+
+def list_suggestions(user: User, args, size: int = PAGE) -> tuple[list[Suggestion], int | None]:
     """One page of suggestions in the user's scope, newest first (keyset on id): filter
     `answered` (true/false); `before` is the cursor of the next page."""
     stmt = scoped_suggestions(user)
@@ -55,18 +62,18 @@ def list_suggestions(user: User, args) -> tuple[list[Suggestion], int | None]:
         stmt = stmt.where(Suggestion.answer.is_not(None) if answered == "true" else Suggestion.answer.is_(None))
     elif answered:
         raise ValidationFailed({"answered": _("true or false, please.")})
-    return newest_first(stmt, Suggestion.id, args.get("before", ""))
+    return newest_first(stmt, Suggestion.id, args.get("before", ""), size)
 
 
-def newest_first(stmt, id_column, before: str) -> tuple[list, int | None]:
+def newest_first(stmt, id_column, before: str, size: int = PAGE) -> tuple[list, int | None]:
     """A keyset page of `stmt` by descending id, before the cursor `before` (an id), and the
     cursor of the next page (None at the end)."""
     if before:
         if not whole_number(before) or int(before) > MAX_ID:
             raise ValidationFailed({"before": _("A whole number, please.")})
         stmt = stmt.where(id_column < int(before))
-    rows = list(db.session.scalars(stmt.order_by(id_column.desc()).limit(PAGE + 1)))
-    return rows[:PAGE], rows[PAGE - 1].id if len(rows) > PAGE else None
+    rows = list(db.session.scalars(stmt.order_by(id_column.desc()).limit(size + 1)))
+    return rows[:size], rows[size - 1].id if len(rows) > size else None
 
 
 def may_answer(user: User, row: Suggestion) -> bool:
@@ -117,7 +124,7 @@ def add_contact_point(leader: User, *, unit: Unit | None = None, target: Target 
     return point
 
 
-def own_visits(user: User, before: str = "") -> tuple[list[Visit], int | None]:
+def own_visits(user: User, before: str = "", size: int = PAGE) -> tuple[list[Visit], int | None]:
     """The visits the user went on, newest first (keyset on id)."""
     return newest_first(select(Visit).join(visit_cadres, visit_cadres.c.visit_id == Visit.id).where(
-        visit_cadres.c.user_id == user.id), Visit.id, before)
+        visit_cadres.c.user_id == user.id), Visit.id, before, size)

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, false, insert, or_, select, update
+from sqlalchemy import exists, false, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from casetrack.db.bulk import analyze
@@ -190,6 +190,11 @@ def list_targets(user: User, f: TargetFilters, size: int = 100) -> tuple[list[Ta
     if len(rows) > size:
         return rows[:size], rows[size - 1].id
     return rows, None
+
+
+def count_targets(user: User, f: TargetFilters) -> int:
+    """How many targets the filters match in the user's scope (the cursor aside)."""
+    return db.session.scalar(select(func.count()).select_from(filtered_targets(user, f).subquery())) or 0
 
 
 def visited_ids(targets: list[Target]) -> set[int]:

@@ -99,8 +99,13 @@ def retry_now(delivery_id: int) -> WebhookDelivery:
     return row
 
 
-def recent_deliveries(limit: int = 100) -> list[WebhookDelivery]:
-    return list(db.session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(limit)))
+def recent_deliveries(limit: int = 100, before: int | None = None) -> tuple[list[WebhookDelivery], int | None]:
+    """One keyset page of deliveries, newest first, before the delivery `before`; the next cursor."""
+    stmt = select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(limit + 1)
+    if before:
+        stmt = stmt.where(WebhookDelivery.id < before)
+    rows = list(db.session.scalars(stmt))
+    return (rows[:limit], rows[limit - 1].id) if len(rows) > limit else (rows, None)
 
 
 # -- the outbox ----------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from casetrack.extensions import db
@@ -80,14 +80,24 @@ def set_post(user: User, post: str | None) -> User:
 def list_users(q: str | None = None, after: int | None = None,
                limit: int = 100) -> tuple[list[User], int | None]:
     """Users whose username, name or unit matches q, by id, one keyset page at a time."""
-    stmt = select(User).outerjoin(User.unit).order_by(User.id).limit(limit + 1)
-    if q:
-        stmt = stmt.where(or_(*(col.contains(q, autoescape=True)
-                                for col in (User.username, User.name, Unit.code, Unit.name))))
+    stmt = _users_matching(q).order_by(User.id).limit(limit + 1)
     if after:
         stmt = stmt.where(User.id > after)
     rows = list(db.session.scalars(stmt))
     return rows[:limit], rows[limit - 1].id if len(rows) > limit else None
+
+
+def count_users(q: str | None = None) -> int:
+    """How many users list_users finds in all."""
+    return db.session.scalar(_users_matching(q).with_only_columns(func.count(User.id))) or 0
+
+
+def _users_matching(q: str | None):
+    stmt = select(User).outerjoin(User.unit)
+    if q:
+        stmt = stmt.where(or_(*(col.contains(q, autoescape=True)
+                                for col in (User.username, User.name, Unit.code, Unit.name))))
+    return stmt
 
 
 def log_in(username: str, password: str, address: str, device_cookie: str | None = None) -> User | None:

@@ -128,3 +128,19 @@ def create_category(code: str, name_zh: str, name_en: str) -> Category:
     db.session.add(category)
     db.session.flush()
     return category
+
+
+def units_page(kind: str | None, q: str | None, after: str | None,
+               size: int) -> tuple[list[Unit], str | None, int]:
+    """One page of the unit tree in its order (or of one kind), matching q in code or name,
+    after the unit coded `after`; the next page's cursor (a code) and how many match in all."""
+    stmt = select(Unit)
+    if kind:
+        stmt = stmt.where(Unit.kind == kind)
+    if q:
+        stmt = stmt.where(Unit.code.contains(q, autoescape=True) | Unit.name.contains(q, autoescape=True))
+    total = db.session.scalar(stmt.with_only_columns(func.count(Unit.id))) or 0
+    if after:
+        stmt = stmt.where(Unit.path > select(Unit.path).where(Unit.code == after).scalar_subquery())
+    rows = list(db.session.scalars(stmt.order_by(Unit.path).limit(size + 1)))
+    return (rows[:size], rows[size - 1].code, total) if len(rows) > size else (rows, None, total)

@@ -16,8 +16,8 @@ from casetrack.services.fieldwork import coverage as cov
 from casetrack.services.common.errors import Forbidden
 from casetrack.services.fieldwork.targets import group_ids_under
 
-# Who opens the dashboard; the county leader's role (县领导) is one more name here.
-DASHBOARD_ROLES = ("county_officer", "team_leader")
+# Who opens the dashboard: the office, team leaders and leaders (县领导), each over their unit.
+DASHBOARD_ROLES = ("county_officer", "team_leader", "leader")
 TOP = 5
 
 
@@ -75,8 +75,11 @@ def dashboard(unit: Unit, start: date, end: date) -> dict[str, Any]:
     month_start = end.replace(day=1)
     ranking = asm.assess(unit, month_start, end)
     ranked = [r for r in ranking.of_kind(below) if r.unit.id != unit.id]
+    petitions = bl.petition_figures(unit, first, end)
     return {"unit": unit, "from": start, "to": end, "first": first,
             "cumulative": headline(cumulative), "period": headline(period),
+            "petitions": {"cumulative": petitions,
+                          "period": petitions if start <= first else bl.petition_figures(unit, start, end)},
             "weeks": {"this": weeks[0], "last": weeks[1], "this_from": this_week[0], "last_from": last_week[0],
                       "last_to": last_week[1]},
             "coverage": coverage, "children": children, "below": below, "month": ranking.month,
