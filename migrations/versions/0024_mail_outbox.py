@@ -1,7 +1,7 @@
 """mail_outbox: notices' mails written with the notice, sent later by deliver-mail (issue 27)
 
 Revision ID: 0024
-Revises: 0020
+Revises: 0022
 Create Date: 2026-12-06 19:00:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import casetrack.db.types
 
 revision: str = '0024'
-down_revision: Union[str, Sequence[str], None] = '0020'
+down_revision: Union[str, Sequence[str], None] = '0022'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
