@@ -43,7 +43,7 @@ from casetrack.services.calendar import SHANGHAI, add_working_days, parse_day, t
 from casetrack.services.cases import campaign_start, default_workflow, registry
 from casetrack.services.clock import running_clock
 from casetrack.services.errors import NotFound, ValidationFailed
-from casetrack.services.summaries import as_day, in_time
+from casetrack.services.figures import as_day, in_time
 from casetrack.services.targets import may_see_unit
 
 LEVELS = ("group", "team", "county", "department")

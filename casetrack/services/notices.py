@@ -24,7 +24,7 @@ from casetrack.models.deadlines import NOTICE_KINDS
 from casetrack.services import mail
 from casetrack.services.calendar import now, parse_day
 from casetrack.services.errors import Forbidden, NotFound, ValidationFailed
-from casetrack.services.summaries import local_day
+from casetrack.services.figures import local_day
 from casetrack.services.text import text_error
 
 SUPERVISING_ROLES = ("team_leader", "county_officer", "leader")

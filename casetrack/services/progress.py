@@ -16,7 +16,7 @@ from casetrack.services.calendar import parse_day, today
 from casetrack.services.cases import MAX_TEXT, may_act
 from casetrack.services.errors import Forbidden, ValidationFailed
 from casetrack.services.notices import log_event
-from casetrack.services.summaries import local_day
+from casetrack.services.figures import local_day
 from casetrack.services.text import text_error
 
 # How the group told the resident (反馈方式).

@@ -26,7 +26,7 @@ from casetrack.services.cases import fire_many, registry
 from casetrack.services.clock import running_clock
 from casetrack.services.errors import ServiceError
 from casetrack.services.notices import REPORT_LATE, Digests, notify
-from casetrack.services.summaries import local_day
+from casetrack.services.figures import local_day
 from casetrack.workflow import Workflow
 
 BATCH = 1000
