@@ -16,7 +16,7 @@ from casetrack.db.intent import outside_write_lock
 from casetrack.extensions import db
 from casetrack.i18n import localized
 from casetrack.models import CASE_KINDS, Case, CaseAssist, CaseEvent, Target, Unit, User, Visit
-from casetrack.models.cases import insert_filed
+from casetrack.models.cases import follow_up_in_service, insert_filed
 from casetrack.services import days_off, reference, summaries, webhooks
 from casetrack.services.calendar import SHANGHAI, add_working_days, now, parse_day, today
 from casetrack.services.clock import start_clock
@@ -538,9 +538,10 @@ def fire(case: Case, trigger: Any, actor: User | None, /, version: Any = None,
          **data: Any) -> Case:
     """Fire a trigger on a case as `actor` (None: the system), with the fields it needs."""
     _hold(case)
+    ref = _reference()
     done = _transition(case, trigger, actor, version, data)
     _flush_transitions()
-    done()
+    done(ref.webhooks)
     return case
 
 
@@ -549,10 +550,19 @@ def fire_many(firings: list[tuple[Case, str, dict[str, Any]]], actor: User | Non
     one flush for all (the sweep's escalations: a flush per case was most of their time). The
     first one refused raises its error; the caller's savepoint then undoes the others. The caller
     holds the cases' rows locked (the sweep's FOR UPDATE)."""
+    ref = _reference()
     done = [_transition(case, trigger, actor, None, data) for case, trigger, data in firings]
     _flush_transitions()
     for finish in done:
-        finish()
+        finish(ref.webhooks)
+
+
+def _reference() -> reference.Reference:
+    """What a transition reads and rarely changes (the days off its deadline skips, the active
+    webhooks), from this process's copy when the request has read its version already."""
+    ref = reference.current()
+    days_off.remember(ref.days_off)
+    return ref
 
 
 def _hold(case: Case) -> None:
@@ -596,6 +606,7 @@ def _transition(case: Case, trigger: Any, actor: User | None, version: Any,
         logged[spec.flag] = True
     photos = _photos(case, spec) if actor is not None else []  # the system takes no photos
 
+    before = summaries.before_transition(case)
     from_state, from_unit = case.state, case.unit
     if spec.to_unit:
         dest_kind = values[spec.to_unit].kind
@@ -644,10 +655,13 @@ def _transition(case: Case, trigger: Any, actor: User | None, version: Any,
     db.session.add(event)
     for photo in photos:
         photo.event = event
+    # Counted from the event, before the flush: the database still holds the case as it was.
+    figures = summaries.transition_figures(case, before, event)
+    follow_up_in_service(db.session(), event)
 
     assisting = _assists(wf, spec, values, case)
 
-    def done() -> None:
+    def done(webhooks: tuple[int, ...]) -> None:
         for name, unit in units.items():
             set_committed_value(case, name, unit)
         if assisting is not None:
@@ -655,8 +669,8 @@ def _transition(case: Case, trigger: Any, actor: User | None, version: Any,
         for name, value in values.items():
             if wf.fields[name].type == "user":
                 set_committed_value(case, "owner", value)
-        from casetrack.services.follow_up import after_transition
-        after_transition(case, spec, from_unit, values)
+        from casetrack.services.follow_up import Fired, after_transition
+        after_transition(Fired(case, spec, event, from_unit, values, figures, webhooks))
     return done
 
 

@@ -46,7 +46,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import JSON, Select, String, cast, exists, func, select, type_coerce, union_all
+from sqlalchemy import JSON, Select, String, bindparam, cast, exists, func, or_, select, type_coerce, union_all
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import aliased
 
@@ -149,7 +149,7 @@ def case_figures(case, events: list, extensions: list, rules: Rules, kinds: dict
     data: only for the triggers `rules.read_data` names, else None);
     `extensions`: its approved and pending ones, (status, state, unit_id, requested_at,
     decided_at, new_deadline)."""
-    _id, group, category, kind, created_at, is_parent, parent_level, state, deadline, unit, parent, found_on = case
+    group, is_parent, parent_level = case[1], case[5], case[6]
 
     def add(day: date, figure: str, detail: str = "", n: int = 1, funds: int = 0, donations: int = 0):
         row = out.setdefault((group, day, figure, detail), [0, 0, 0])
@@ -157,7 +157,6 @@ def case_figures(case, events: list, extensions: list, rules: Rules, kinds: dict
         row[1] += funds
         row[2] += donations
 
-    filed = local_day(created_at)
     reached: set[str] = set()
     moves = []          # the state-changing events (and the filing), for on-time closures
     first_act = None
@@ -174,7 +173,7 @@ def case_figures(case, events: list, extensions: list, rules: Rules, kinds: dict
             moves.append(ev)
         if src is None or from_unit is None:
             continue
-        if actor is not None and (src != dest or trigger == "link"):
+        if acted(ev):
             first_act = at if first_act is None else min(first_act, at)
         if trigger == FEEDBACK:
             told.append(i)
@@ -210,17 +209,61 @@ def case_figures(case, events: list, extensions: list, rules: Rules, kinds: dict
         add(day, "answered")
         if any(i > after for i in told):
             add(day, "told")
-    if not is_parent:
-        add(found_on or filed, "found", str(category))
-        add(filed, "filed")   # found without the category: fewer rows to sum from the start
-        acted = local_day(first_act).isoformat() if first_act else ""
-        add(filed, "first_act", f"{kind}|{filed.isoformat()}|{acted}")
-        # As it is now, not a history: an open case whose clock runs, by its deadline (the
-        # rule of clock.running_clock): open and overdue at a day = these rows before it.
-        if deadline is not None and state not in rules.final and state not in rules.paused \
-                and parent is None and not any(x[0] == "pending" and (x[1], x[2]) == (state, unit)
-                                               for x in extensions if rules.pause_pending):
-            add(deadline, "open_deadline")
+    standing_figures(case, first_act, extensions, rules, out)
+
+
+def standing_figures(case, first_act: datetime | None, extensions: list, rules: Rules, out: Figures) -> None:
+    """Add the rows of one case that follow from it as it stands, not from its history: found,
+    filed, its first action's day and its open deadline (`case`, `extensions`: as `case_figures`
+    takes them; `first_act`: the moment of its first action, or None)."""
+    _id, group, category, kind, created_at, is_parent, _level, state, deadline, unit, parent, found_on = case
+    if is_parent:
+        return
+    filed = local_day(created_at)
+    acted_on = local_day(first_act).isoformat() if first_act else ""
+    rows = [(found_on or filed, "found", str(category)),
+            (filed, "filed", ""),   # found without the category: fewer rows to sum from the start
+            (filed, "first_act", f"{kind}|{filed.isoformat()}|{acted_on}")]
+    # As it is now, not a history: an open case whose clock runs, by its deadline (the
+    # rule of clock.running_clock): open and overdue at a day = these rows before it.
+    if deadline is not None and state not in rules.final and state not in rules.paused \
+            and parent is None and not any(x[0] == "pending" and (x[1], x[2]) == (state, unit)
+                                           for x in extensions if rules.pause_pending):
+        rows.append((deadline, "open_deadline", ""))
+    for day, figure, detail in rows:
+        out.setdefault((group, day, figure, detail), [0, 0, 0])[0] += 1
+
+
+def acted(ev: tuple) -> bool:
+    """An event (as `case_figures` takes it) is a person's action on the case: a move, or a link."""
+    _i, _at, actor, trigger, src, dest, from_unit = ev[:7]
+    return actor is not None and src is not None and from_unit is not None and (src != dest or trigger == "link")
+
+
+def plain_move(ev: tuple, rules: Rules) -> bool:
+    """A transition whose event adds no row of its own (none of resolutions, explanations,
+    call-backs, closures, solved, money, feedback): all it can change are the rows of the case
+    as it stands (`standing_figures`). Escalations, referrals, sending back or down, taking
+    over, resuming are."""
+    _i, _at, _actor, trigger, src, dest, from_unit, *_rest, data = ev
+    return (src is not None and from_unit is not None and trigger != FEEDBACK
+            and not ({dest} & (rules.resolved | rules.explained | rules.final))
+            and not (src in rules.awaiting and dest not in rules.awaiting)
+            and not rules.solves(trigger, src, dest, data))
+
+
+def move_figures(before: tuple, after: tuple, ev: tuple, first_act: datetime | None, extensions: list,
+                 rules: Rules) -> Figures:
+    """The difference a plain move `ev` makes to a case's rows, from the case `before` and
+    `after` it, the moment of its first action before it (or None) and its pending extensions."""
+    first_after = first_act
+    if acted(ev):
+        first_after = ev[1] if first_act is None else min(first_act, ev[1])
+    old: Figures = {}
+    new: Figures = {}
+    standing_figures(before, first_act, extensions, rules, old)
+    standing_figures(after, first_after, extensions, rules, new)
+    return difference(new, old)
 
 
 def closed_on_time(moves: list, extensions: list, rules: Rules) -> bool:
@@ -314,15 +357,50 @@ def _merged(cases, events, extensions) -> Iterator[tuple[tuple, list, list]]:
 def figures_of_cases(ids: Iterable[int] | None) -> Figures:
     rules, out = Rules(), {}
     loaded = load_cases(ids, rules)
-    units = select(Unit.id, Unit.kind)
-    if ids is not None:   # a flush: the kinds of the units its cases' events came from
+    if ids is None:
+        kinds = dict(db.session.execute(select(Unit.id, Unit.kind)).all())
+    else:   # a flush: the kinds of the units its cases' events came from
         loaded = list(loaded)
-        from_units = {ev[6] for _c, events, _x in loaded for ev in events} - {None}
-        units = units.where(Unit.id.in_(from_units)) if from_units else None
-    kinds = dict(db.session.execute(units).all()) if units is not None else {}
+        kinds = unit_kinds({ev[6] for _c, events, _x in loaded for ev in events})
     for case, events, extensions in loaded:
         case_figures(case, events, extensions, rules, kinds, out)
     return out
+
+
+def unit_kinds(ids: set[int | None]) -> dict[int, str]:
+    ids = ids - {None}
+    return dict(db.session.execute(select(Unit.id, Unit.kind).where(Unit.id.in_(ids))).all()) if ids else {}
+
+
+def history_of(case_id: int, rules: Rules) -> tuple[tuple, list, list] | None:
+    """A case of the campaign as `case_figures` takes it, (case, events, extensions), from the
+    database; None for a case of another workflow (it has no figures)."""
+    return next(load_cases([case_id], rules), None)
+
+
+@functools.cache   # built once: every plain move runs it
+def _standing_statement() -> Select:
+    member, e, x = aliased(Case), CaseEvent, Extension
+    case_id = bindparam("case_id")
+
+    def pending(when: str):
+        return exists().where(x.case_id == case_id, x.status == "pending",
+                              x.state == bindparam(f"state_{when}"), x.unit_id == bindparam(f"unit_{when}"))
+    first_act = select(func.min(e.at)).where(   # the rule of `acted`, in SQL
+        e.case_id == case_id, e.actor_id.is_not(None), e.from_state.is_not(None), e.from_unit_id.is_not(None),
+        or_(e.from_state != e.to_state, e.trigger == "link")).scalar_subquery()
+    return select(exists().where(member.parent_id == case_id), first_act, pending("before"), pending("after"))
+
+
+def standing_of(case_id: int, before: tuple[str, int], after: tuple[str, int]) -> tuple[bool, datetime | None, list]:
+    """What `move_figures` needs of a case from the database, in one SELECT: whether it is a
+    shared problem's parent, the moment of its first action, and its pending extensions asked
+    for in the state and unit `before` and `after` (as `case_figures` takes extensions)."""
+    is_parent, first_act, pending_before, pending_after = db.session.execute(_standing_statement(), {
+        "case_id": case_id, "state_before": before[0], "unit_before": before[1],
+        "state_after": after[0], "unit_after": after[1]}).one()
+    extensions = [("pending", *key) for key, pending in ((before, pending_before), (after, pending_after)) if pending]
+    return bool(is_parent), first_act, extensions
 
 
 # -- visits and targets ---------------------------------------------------------------------

@@ -1,11 +1,17 @@
-"""What follows a filing or a transition, as the workflow file lists it: the notice to the new
-holder (`notice:`) and the transition's `after:` actions, dispatched here by name."""
+"""What follows a filing or a transition, in one place: for a transition, the daily figures
+(the difference its event makes), the webhook outbox, the notice to the new holder (`notice:`)
+and the transition's `after:` actions of the workflow file, dispatched here by name. The hash
+chain, which every writer of an event needs, is a session hook (models/cases.py)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from casetrack.models import Case, Unit
+from casetrack.extensions import db
+from casetrack.models import Case, CaseEvent, Unit
+from casetrack.services import summaries, webhooks
+from casetrack.services.figures import Figures
 from casetrack.services.notices import notify, notify_unit_of_case
 from casetrack.workflow import TransitionSpec
 
@@ -15,9 +21,27 @@ def after_filing(case: Case, unit: Unit) -> None:
     notify_unit_of_case("new_case", case, unit)
 
 
-def after_transition(case: Case, spec: TransitionSpec, from_unit: Unit,
-                     values: dict[str, Any]) -> None:
-    if case.unit_id != from_unit.id:
+@dataclass(frozen=True)
+class Fired:
+    """A transition done and flushed: what follows it needs no more than this."""
+    case: Case
+    spec: TransitionSpec
+    event: CaseEvent
+    from_unit: Unit
+    values: dict[str, Any]
+    figures: Figures | None      # its difference to the daily figures; None: the session hooks count it
+    webhooks: tuple[int, ...]    # the active webhooks
+
+
+def after_transition(fired: Fired) -> None:
+    """Everything a transition sets off, in this order: its daily figures, one delivery per
+    active webhook, the notice to the unit that holds the case now (if it changed), then the
+    workflow file's `after:` actions."""
+    case, spec, values = fired.case, fired.spec, fired.values
+    if fired.figures:
+        summaries.add_figures(fired.figures)
+    webhooks.queue_deliveries(db.session(), [fired.event], fired.webhooks)
+    if case.unit_id != fired.from_unit.id:
         notify(spec.notice, case, values.get("reason") or case.title, unit=case.unit)
     for action in spec.after:
         AFTER_ACTIONS[action](case, spec, values)

@@ -39,8 +39,10 @@ from sqlalchemy.orm import Session
 from casetrack.db.at_commit import write_at_commit
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, DailyFigure, Extension, Target, Visit
-from casetrack.services.figures import (Figures, Rules, add_to, case_row, event_row, case_figures, difference,
-                                        figures_of_cases, figures_of_targets, figures_of_visits)
+from casetrack.models.cases import followed_up_in_service
+from casetrack.services.figures import (Figures, Rules, add_to, case_figures, case_row, difference, event_row,
+                                        figures_of_cases, figures_of_targets, figures_of_visits, history_of,
+                                        move_figures, plain_move, standing_of, unit_kinds)
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -123,6 +125,68 @@ def _refreshed(what: str, ids: Iterable[int]):
     else:
         notes.note_targets(set(ids))
     yield
+
+
+# -- a transition: the difference its event makes ------------------------------------------
+
+# The sort key of a transition's event among the case's events before its INSERT gives its id.
+_LAST = 2**63
+
+
+def before_transition(case: Case) -> tuple | None:
+    """The case as the table counts it now, taken before a transition changes it; None when the
+    session hooks count it in this transaction (filed or changed in it, or with changes of its
+    counted columns not yet flushed)."""
+    notes = db.session.info.get(_NOTES)
+    state = inspect(case)
+    if not state.persistent or (notes is not None and (case.id in notes.cases or case in notes.new_cases)) \
+            or any(state.attrs[a].history.has_changes() for a in FIGURE_COLUMNS):
+        return None
+    return case_row(case), case.resolved_unit_id
+
+
+def transition_figures(case: Case, before: tuple | None, ev: CaseEvent) -> Figures | None:
+    """The difference the transition `ev` (added, not yet flushed) makes to the table, from the
+    event and the case before (`before_transition`) and after it: for a plain move one SELECT
+    of the case's standing; otherwise its history read once, counted before and after in memory.
+    None when the session hooks count the case instead (noted here, while the database still
+    holds it as it was); {} for a case of another workflow."""
+    from casetrack.services.cases import default_workflow
+    if case.workflow != default_workflow().name:
+        return {}
+    session = db.session()
+    with session.no_autoflush:
+        if before is None:
+            _notes(session).note_cases({case.id})
+            return None
+        (old, resolver), rules = before, Rules()
+        new, row = case_row(case), (_LAST, *event_row(ev)[1:])
+        if plain_move(row, rules):
+            is_parent, first_act, extensions = standing_of(case.id, (old[7], old[9]), (new[7], new[9]))
+            return move_figures((*old[:5], is_parent, *old[6:]), (*new[:5], is_parent, *new[6:]), row,
+                                first_act, extensions, rules)
+        history = history_of(case.id, rules)
+        if history is None:
+            return {}
+        counted, events, extensions = history
+        if counted[5] and case.resolved_unit_id != resolver:   # a parent: its members' level follows it
+            _notes(session).note_cases({case.id, *session.scalars(select(Case.id).where(Case.parent_id == case.id))})
+            return None
+        kinds = unit_kinds({e[6] for e in events} | {ev.from_unit_id})
+        was: Figures = {}
+        will: Figures = {}
+        case_figures(counted, events, extensions, rules, kinds, was)
+        case_figures((*counted[:7], *new[7:]), [*events, row], extensions, rules, kinds, will)
+        return difference(will, was)
+
+
+def add_figures(delta: Figures) -> None:
+    """Add a transition's difference to the table, at the latest with the COMMIT (its rows are
+    every transition's of the group that day: locked until then)."""
+    rows = _rows(delta)
+    if rows:
+        conn = db.session.connection()
+        write_at_commit(conn, _upsert(conn.dialect.name), rows)
 
 
 # -- the session hooks: the rows noted at the first touch, the difference applied at commit ----
@@ -227,9 +291,14 @@ def _before_flush(session, _context, _instances):
     new_targets: list[Target] = []
     visits: list[Visit] = []
     parents_changed: set[int] = set()
+    mine = followed_up_in_service(session)   # transitions: counted by `transition_figures`
+    moved: set[int] = set()
     for obj in session.new:
         if isinstance(obj, CaseEvent):
-            new_events.append(obj)
+            if obj in mine:
+                moved.add(obj.case_id)
+            else:
+                new_events.append(obj)
         elif isinstance(obj, Case):
             new_cases.append(obj)
             if obj.parent_id is not None:
@@ -253,6 +322,8 @@ def _before_flush(session, _context, _instances):
             cases.add(obj.case_id)
     for obj in session.dirty:
         if isinstance(obj, Case) and obj.id is not None:
+            if obj.id in moved:
+                continue
             state = inspect(obj)
             changed = [a for a in FIGURE_COLUMNS if state.attrs[a].history.has_changes()]
             if changed:
