@@ -1,6 +1,7 @@
 """Use cases on cases: file one, fire a transition, and what a user may see and do."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -8,7 +9,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, delete, false, or_, select
+from sqlalchemy import Select, bindparam, delete, false, or_, select
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -79,20 +80,47 @@ def owner_roles() -> frozenset[str]:
 
 def scoped_cases(user: User) -> Select[tuple[Case]]:
     """Every case query starts here: the cases in the user's scope, and no others."""
-    stmt = select(Case)
+    return _scoped(_scope_shape(user), user.unit, user.id)
+
+
+def _scope_shape(user: User) -> tuple[str | None, bool]:
+    """What a user's scope depends on besides their unit and id: the kind of their unit (None:
+    no scope), and whether they also see the cases they own."""
     if user.unit is None or user.role == "admin" or not user.active:
+        return None, False
+    # An owner sees its cases wherever they were filed (a county officer owns only cases of
+    # its county, which it sees anyway: its lists keep their plain subtree query).
+    return user.unit.kind, user.role in owner_roles() and user.unit.kind not in ("county", "city", "province")
+
+
+def _scoped(shape: tuple[str | None, bool], unit, user_id) -> Select[tuple[Case]]:
+    kind, owner = shape
+    stmt = select(Case)
+    if kind is None:
         return stmt.where(false())
-    if user.role in owner_roles() and user.unit.kind not in ("county", "city", "province"):
-        # An owner sees its cases wherever they were filed (a county officer owns only cases of
-        # its county, which it sees anyway: its lists keep their plain subtree query).
-        return stmt.where(or_(unit_filter(user.unit), Case.owner_id == user.id))
-    return stmt.where(unit_filter(user.unit))
+    if owner:
+        return stmt.where(or_(unit_filter(unit), Case.owner_id == user_id))
+    return stmt.where(unit_filter(unit))
+
+
+class _AnyUnit:
+    """A unit of a kind whose id and path are bind parameters: one statement serves them all."""
+
+    def __init__(self, kind: str):
+        self.kind, self.id, self.path = kind, bindparam("scope_unit_id"), bindparam("scope_path")
+
+
+@functools.cache   # built once per kind of scope: every request on a case reads it
+def _case_in_scope(shape: tuple[str | None, bool]) -> Select[tuple[Case]]:
+    return _scoped(shape, _AnyUnit(shape[0]) if shape[0] else None,
+                   bindparam("scope_user_id")).where(Case.id == bindparam("case_id"))
 
 
 def get_case(user: User, case_id: int) -> Case:
     """The case if it is in the user's scope; an unknown and a foreign case look the same."""
-    case = db.session.scalars(scoped_cases(user).where(Case.id == case_id)).first() \
-        if 0 < case_id < MAX_ID else None
+    case = db.session.scalars(_case_in_scope(_scope_shape(user)), {
+        "case_id": case_id, "scope_unit_id": user.unit_id, "scope_path": user.unit.path if user.unit else None,
+        "scope_user_id": user.id}).first() if 0 < case_id < MAX_ID else None
     if case is None:
         raise NotFound(_("No such case."))
     return case

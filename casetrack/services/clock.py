@@ -5,7 +5,7 @@ import math
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 
 from casetrack.extensions import db
 from casetrack.models import Case, Extension
@@ -33,9 +33,12 @@ def pending_extension(case: Case, wf: Workflow | None = None) -> Extension | Non
     (one asked before the case moved on no longer holds its clock)."""
     if wf is not None and (wf.extensions is None or case.state not in wf.extensions.states):
         return None
-    return db.session.scalars(select(Extension).where(
-        Extension.case_id == case.id, Extension.status == "pending",
-        Extension.state == case.state, Extension.unit_id == case.unit_id)).first()
+    return db.session.scalars(_PENDING, {"case_id": case.id, "state": case.state, "unit_id": case.unit_id}).first()
+
+
+# Built once: a case's JSON asks it on every request.
+_PENDING = select(Extension).where(Extension.case_id == bindparam("case_id"), Extension.status == "pending",
+                                   Extension.state == bindparam("state"), Extension.unit_id == bindparam("unit_id"))
 
 
 # "Not looked up yet", as opposed to None: looked up, and there is no pending extension.
