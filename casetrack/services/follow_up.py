@@ -18,7 +18,8 @@ from casetrack.workflow import TransitionSpec
 
 def after_filing(case: Case, unit: Unit) -> None:
     """`unit`: the one holding the new case (written by Core: the notice is too)."""
-    notify_unit_of_case("new_case", case, unit)
+    # The cadre who filed it knows: the unit's other users hear (a member's filing tells the leader).
+    notify_unit_of_case("new_case", case, unit, except_user_id=case.created_by_id)
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ def after_transition(fired: Fired) -> None:
         summaries.add_figures(fired.figures)
     webhooks.queue_deliveries(db.session(), [fired.event], fired.webhooks)
     if case.unit_id != fired.from_unit.id:
-        notify(spec.notice, case, values.get("reason") or case.title, unit=case.unit)
+        notify_unit_of_case(spec.notice, case, case.unit, values.get("reason") or case.title)
     for action in spec.after:
         AFTER_ACTIONS[action](case, spec, values)
 
