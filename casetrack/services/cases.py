@@ -111,19 +111,28 @@ class _AnyUnit:
 
 
 @functools.cache   # built once per kind of scope: every request on a case reads it
-def _case_in_scope(shape: tuple[str | None, bool]) -> Select[tuple[Case]]:
-    return _scoped(shape, _AnyUnit(shape[0]) if shape[0] else None,
+def _case_in_scope(shape: tuple[str | None, bool], lock: bool) -> Select[tuple[Case]]:
+    stmt = _scoped(shape, _AnyUnit(shape[0]) if shape[0] else None,
                    bindparam("scope_user_id")).where(Case.id == bindparam("case_id"))
+    # Locked (PostgreSQL; SQLite's writer holds the whole database): read as the row is now.
+    return stmt.with_for_update(of=Case).execution_options(populate_existing=True) if lock else stmt
 
 
-def get_case(user: User, case_id: int) -> Case:
-    """The case if it is in the user's scope; an unknown and a foreign case look the same."""
-    case = db.session.scalars(_case_in_scope(_scope_shape(user)), {
+def get_case(user: User, case_id: int, *, lock: bool = False) -> Case:
+    """The case if it is in the user's scope; an unknown and a foreign case look the same.
+    `lock`: for a request that fires a transition on it, its row locked at once (`_hold`)."""
+    case = db.session.scalars(_case_in_scope(_scope_shape(user), lock), {
         "case_id": case_id, "scope_unit_id": user.unit_id, "scope_path": user.unit.path if user.unit else None,
         "scope_user_id": user.id}).first() if 0 < case_id < MAX_ID else None
     if case is None:
         raise NotFound(_("No such case."))
+    if lock:
+        held = db.session.info.setdefault(_HELD, {})
+        held[case.id] = db.session().get_transaction()
     return case
+
+
+_HELD = "casetrack.held_cases"   # case id -> the transaction that locked its row
 
 
 def may_see(user: User, case: Case) -> bool:
@@ -600,6 +609,8 @@ def _hold(case: Case) -> None:
     database already (BEGIN IMMEDIATE)."""
     if db.session.get_bind().dialect.name != "postgresql":
         return
+    if db.session.info.get(_HELD, {}).get(case.id) is db.session().get_transaction():
+        return   # read locked by this transaction (get_case(lock=True)): as its row is
     locked = db.session.scalar(select(Case.version).where(Case.id == case.id).with_for_update())
     if locked != case.version:
         db.session.refresh(case)

@@ -33,7 +33,23 @@ def pending_extension(case: Case, wf: Workflow | None = None) -> Extension | Non
     (one asked before the case moved on no longer holds its clock)."""
     if wf is not None and (wf.extensions is None or case.state not in wf.extensions.states):
         return None
+    if (case.id, case.state, case.unit_id) in db.session.info.get(_NONE_PENDING, ()):
+        return None
     return db.session.scalars(_PENDING, {"case_id": case.id, "state": case.state, "unit_id": case.unit_id}).first()
+
+
+# session.info: (case id, state, unit id) read in this request to have no pending extension (a
+# transition's daily figures read it for the state and unit it moved the case to); forgotten when
+# an extension is asked for.
+_NONE_PENDING = "casetrack.none_pending"
+
+
+def none_pending(case_id: int, state: str, unit_id: int) -> None:
+    db.session.info.setdefault(_NONE_PENDING, set()).add((case_id, state, unit_id))
+
+
+def forget_none_pending() -> None:
+    db.session.info.pop(_NONE_PENDING, None)
 
 
 # Built once: a case's JSON asks it on every request.

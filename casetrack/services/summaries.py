@@ -40,6 +40,7 @@ from casetrack.db.at_commit import write_at_commit
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, DailyFigure, Extension, Target, Visit
 from casetrack.models.cases import followed_up_in_service
+from casetrack.services.clock import none_pending
 from casetrack.services.figures import (Figures, Rules, add_to, case_figures, case_row, difference, event_row,
                                         figures_of_cases, figures_of_targets, figures_of_visits, history_of,
                                         move_figures, plain_move, standing_of, unit_kinds)
@@ -163,6 +164,8 @@ def transition_figures(case: Case, before: tuple | None, ev: CaseEvent) -> Figur
         new, row = case_row(case), (_LAST, *event_row(ev)[1:])
         if plain_move(row, rules):
             is_parent, first_act, extensions = standing_of(case.id, (old[7], old[9]), (new[7], new[9]))
+            if ("pending", new[7], new[9]) not in extensions:   # the case's JSON need not ask again
+                none_pending(case.id, new[7], new[9])
             return move_figures((*old[:5], is_parent, *old[6:]), (*new[:5], is_parent, *new[6:]), row,
                                 first_act, extensions, rules)
         history = history_of(case.id, rules)

@@ -277,14 +277,17 @@ def event_json(event) -> dict[str, Any]:
      responses=responses(("200", json_body(ref("CaseAfterTransition"))), 400, 403, 404, 409, 422))
 def transition(case_id: int):
     data = body()
-    row = get_case(g.api_user, case_id)
+    row = get_case(g.api_user, case_id, lock=True)
     trigger = data.pop("trigger", None)
     version = data.pop("version", None)
     if version is None:
         raise ValidationFailed({"version": _("The version of the case you read is needed.")})
     fire(row, trigger, g.api_user, version=version, **data)
+    # Read before the commit, in the transaction that wrote it: after it, a read would begin
+    # another (on SQLite taking the write lock again, for a query).
+    answer = {**case_json(row), "allowed": [t.trigger for t in allowed_triggers(row, g.api_user)]}
     db.session.commit()
-    return jsonify({**case_json(row), "allowed": [t.trigger for t in allowed_triggers(row, g.api_user)]})
+    return jsonify(answer)
 
 
 REPORT_DATE = {"type": "string", "format": "date", "description": "the day reported on (default today)"}
