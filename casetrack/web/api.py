@@ -283,11 +283,8 @@ def transition(case_id: int):
     if version is None:
         raise ValidationFailed({"version": _("The version of the case you read is needed.")})
     fire(row, trigger, g.api_user, version=version, **data)
-    # Read before the commit, in the transaction that wrote it: after it, a read would begin
-    # another (on SQLite taking the write lock again, for a query).
-    answer = {**case_json(row), "allowed": [t.trigger for t in allowed_triggers(row, g.api_user)]}
     db.session.commit()
-    return jsonify(answer)
+    return jsonify({**case_json(row), "allowed": [t.trigger for t in allowed_triggers(row, g.api_user)]})
 
 
 REPORT_DATE = {"type": "string", "format": "date", "description": "the day reported on (default today)"}
