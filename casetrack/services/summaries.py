@@ -2,19 +2,21 @@
 same transaction as the cases, events, visits and targets they count; what the rows are is
 `figures` (pure definitions).
 
-How the rows stay exact. A transition (`cases.fire`) adds the difference its event makes, worked
-out from the event and the case before and after it (`note_transition`, dispatched with the
-transition's other follow-ups by `follow_up.after_transition`): a plain move (escalate, refer,
-send back...) changes only the rows of the case as it stands, read with one SELECT of four
-flags; a transition into a resolved, explained or final state reads the case's history once.
-Every other writer (links, extensions, visits, targets, imports) is covered by the session
-hooks below, which stay so that no writer can be forgotten: the first flush of a transaction
-that touches a case reads its rows from the database (a case new in the transaction has none);
-before the commit the rows of every case touched are computed once more and the difference is
-added, in the same transaction (`Notes`). A case filed in the transaction and left as filed gets its rows from the objects
-the session holds, without a SELECT. The same for the targets touched (their visits' rows and
-first visit); a new visit adds its cadre rows. A rollback drops the notes; a savepoint rolled
-back may leave some, harmlessly (the rows after are read from the database). `rebuild()`
+How the rows stay exact. A transition (`cases.fire`) counts the difference its event makes,
+worked out before its flush from the event and the case before and after it
+(`transition_figures`), and `follow_up.after_transition` adds it with the transition's other
+follow-ups: a plain move (escalate, refer, send back...) changes only the rows of the case as it
+stands, read with one SELECT (is it a parent, its first action, its pending extensions); a
+transition into a resolved, explained or final state reads the case's history once and counts it
+before and after in memory. Every other writer (links, extensions, visits, targets, imports) is
+covered by the session hooks below, which stay so that no writer can be forgotten: the first
+flush of a transaction that touches a case reads its rows from the database (a case new in the
+transaction has none); before the commit the rows of every case touched are computed once more
+and the difference is added, in the same transaction (`Notes`). A case filed in the transaction
+and left as filed gets its rows from the objects the session holds, without a SELECT. The same
+for the targets touched (their visits' rows and first visit); a new visit adds its cadre rows. A
+rollback drops the notes; a savepoint rolled back may leave some, harmlessly (the rows after are
+read from the database); a transition's difference is written in its savepoint. `rebuild()`
 recomputes all rows from the history with the same definitions (CLI `rebuild-summaries`,
 bulk writers).
 
