@@ -15,7 +15,8 @@ from casetrack.console import progress_bars
 from casetrack.long_work import report
 
 BENCHMARKS = {"fire_transition": fire.run, "case_list": case_list.run,
-              "file_case_http": http.run, "sweep": sweep.run, "sweep_all_due": sweep.run_all_due,
+              "file_case_http": http.run, "transition_http": http.run_transition,
+              "sweep": sweep.run, "sweep_all_due": sweep.run_all_due,
               "coverage": coverage.run, "target_import": target_import.run, "bulletin": bulletin.run,
               "photo_upload": field.run_photo, "offline_replay": field.run_replay}
 # Run only when named: it needs Debian's Request Tracker packages and a cluster of its own.

@@ -154,3 +154,21 @@ def test_the_sweeps_due_cases_look_up_only_their_own_extensions(world):
     sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
     plan = " | ".join(row[-1] for row in db.session.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
     assert "extensions USING INDEX ix_extensions_case_status (case_id=? AND status=?)" in plan, plan
+
+
+@pytest.mark.sqlite_only
+def test_an_api_token_is_found_by_its_digest_alone(world, api):
+    """Every API request looks its token up by the digest's unique index: one row probed, with
+    the owner and their unit by primary key, however many tokens there are."""
+    from casetrack.services.organisation import accounts
+    from casetrack.services.workdays.calendar import now
+    for user in world.users.values():
+        for _ in range(5):
+            accounts.create_token(user, "phone")
+    db.session.commit()
+    assert api("group1").get("/me").status_code == 200
+    sql = str(accounts._TOKEN_OWNER.compile(db.engine))
+    plan = [row[-1] for row in db.session.connection().exec_driver_sql(
+        f"EXPLAIN QUERY PLAN {sql}", (1, "0" * 64, now().isoformat()))]
+    assert plan[0].startswith("SEARCH api_tokens USING INDEX") and "(token_hash=?)" in plan[0], plan
+    assert not any(step.startswith("SCAN") for step in plan), plan

@@ -279,7 +279,7 @@ def event_json(event) -> dict[str, Any]:
      responses=responses(("200", json_body(ref("CaseAfterTransition"))), 400, 403, 404, 409, 422))
 def transition(case_id: int):
     data = body()
-    row = get_case(g.api_user, case_id)
+    row = get_case(g.api_user, case_id, lock=True)
     trigger = data.pop("trigger", None)
     version = data.pop("version", None)
     if version is None:

@@ -160,7 +160,7 @@ def show(case_id: int):
 
 @bp.post("/cases/<int:case_id>/<trigger>")
 def act(case_id: int, trigger: str):
-    case = get_case(current_user, case_id)
+    case = get_case(current_user, case_id, lock=True)
     spec = next((t for t in allowed_triggers(case, current_user) if t.trigger == trigger), None)
     wf = workflow_of(case)
     names = sum(wf.trigger_fields(case.state, trigger, current_user.role), ()) if spec else ()

@@ -18,7 +18,7 @@ from PIL import Image, ImageOps
 from sqlalchemy import func, select
 
 from casetrack.extensions import db
-from casetrack.models import STAGES, Attachment, AttachmentBlob, Case, CaseEvent, User
+from casetrack.models import STAGES, Attachment, AttachmentBlob, Case, User
 from casetrack.services.workdays.calendar import now
 from casetrack.services.casework.cases import MAX_ID, get_case, may_act
 from casetrack.services.common.errors import Forbidden, NotFound, ValidationFailed

@@ -1,6 +1,7 @@
 """Use cases on cases: file one, fire a transition, and what a user may see and do."""
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from datetime import date
@@ -9,7 +10,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, delete, false, or_, select
+from sqlalchemy import Select, bindparam, delete, false, or_, select
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -17,9 +18,9 @@ from casetrack.db.intent import outside_write_lock
 from casetrack.extensions import db
 from casetrack.i18n import localized
 from casetrack.models import CASE_KINDS, Attachment, Case, CaseAssist, CaseEvent, Target, Unit, User, Visit
-from casetrack.models.cases import insert_filed
+from casetrack.models.cases import follow_up_in_service, insert_filed
 from casetrack.services.organisation import reference
-from casetrack.services.casework.follow_up import after_filing, after_transition
+from casetrack.services.casework.follow_up import Fired, after_filing, after_transition
 from casetrack.services.casework.notices import notify
 from casetrack.services.figures import summaries
 from casetrack.services.integration import webhooks
@@ -76,23 +77,59 @@ def owner_roles() -> frozenset[str]:
 
 def scoped_cases(user: User) -> Select[tuple[Case]]:
     """Every case query starts here: the cases in the user's scope, and no others."""
-    stmt = select(Case)
+    return _scoped(_scope_shape(user), user.unit, user.id)
+
+
+def _scope_shape(user: User) -> tuple[str | None, bool]:
+    """What a user's scope depends on besides their unit and id: the kind of their unit (None:
+    no scope), and whether they also see the cases they own."""
     if user.unit is None or user.role == "admin" or not user.active:
+        return None, False
+    # An owner sees its cases wherever they were filed (a county officer owns only cases of
+    # its county, which it sees anyway: its lists keep their plain subtree query).
+    return user.unit.kind, user.role in owner_roles() and user.unit.kind not in ("county", "city", "province")
+
+
+def _scoped(shape: tuple[str | None, bool], unit, user_id) -> Select[tuple[Case]]:
+    kind, owner = shape
+    stmt = select(Case)
+    if kind is None:
         return stmt.where(false())
-    if user.role in owner_roles() and user.unit.kind not in ("county", "city", "province"):
-        # An owner sees its cases wherever they were filed (a county officer owns only cases of
-        # its county, which it sees anyway: its lists keep their plain subtree query).
-        return stmt.where(or_(unit_filter(user.unit), Case.owner_id == user.id))
-    return stmt.where(unit_filter(user.unit))
+    if owner:
+        return stmt.where(or_(unit_filter(unit), Case.owner_id == user_id))
+    return stmt.where(unit_filter(unit))
 
 
-def get_case(user: User, case_id: int) -> Case:
-    """The case if it is in the user's scope; an unknown and a foreign case look the same."""
-    case = db.session.scalars(scoped_cases(user).where(Case.id == case_id)).first() \
-        if 0 < case_id < MAX_ID else None
+class _AnyUnit:
+    """A unit of a kind whose id and path are bind parameters: one statement serves them all."""
+
+    def __init__(self, kind: str):
+        self.kind, self.id, self.path = kind, bindparam("scope_unit_id"), bindparam("scope_path")
+
+
+@functools.cache   # built once per kind of scope: every request on a case reads it
+def _case_in_scope(shape: tuple[str | None, bool], lock: bool) -> Select[tuple[Case]]:
+    stmt = _scoped(shape, _AnyUnit(shape[0]) if shape[0] else None,
+                   bindparam("scope_user_id")).where(Case.id == bindparam("case_id"))
+    # Locked (PostgreSQL; SQLite's writer holds the whole database): read as the row is now.
+    return stmt.with_for_update(of=Case).execution_options(populate_existing=True) if lock else stmt
+
+
+def get_case(user: User, case_id: int, *, lock: bool = False) -> Case:
+    """The case if it is in the user's scope; an unknown and a foreign case look the same.
+    `lock`: for a request that fires a transition on it, its row locked at once (`_hold`)."""
+    case = db.session.scalars(_case_in_scope(_scope_shape(user), lock), {
+        "case_id": case_id, "scope_unit_id": user.unit_id, "scope_path": user.unit.path if user.unit else None,
+        "scope_user_id": user.id}).first() if 0 < case_id < MAX_ID else None
     if case is None:
         raise NotFound(_("No such case."))
+    if lock:
+        held = db.session.info.setdefault(_HELD, {})
+        held[case.id] = db.session().get_transaction()
     return case
+
+
+_HELD = "casetrack.held_cases"   # case id -> the transaction that locked its row
 
 
 def may_see(user: User, case: Case) -> bool:
@@ -538,9 +575,10 @@ def fire(case: Case, trigger: Any, actor: User | None, /, version: Any = None,
          **data: Any) -> Case:
     """Fire a trigger on a case as `actor` (None: the system), with the fields it needs."""
     _hold(case)
+    ref = _reference()
     done = _transition(case, trigger, actor, version, data)
     _flush_transitions()
-    done()
+    done(ref.webhooks)
     return case
 
 
@@ -549,10 +587,19 @@ def fire_many(firings: list[tuple[Case, str, dict[str, Any]]], actor: User | Non
     one flush for all (the sweep's escalations: a flush per case was most of their time). The
     first one refused raises its error; the caller's savepoint then undoes the others. The caller
     holds the cases' rows locked (the sweep's FOR UPDATE)."""
+    ref = _reference()
     done = [_transition(case, trigger, actor, None, data) for case, trigger, data in firings]
     _flush_transitions()
     for finish in done:
-        finish()
+        finish(ref.webhooks)
+
+
+def _reference() -> reference.Reference:
+    """What a transition reads and rarely changes (the days off its deadline skips, the active
+    webhooks), from this process's copy when the request has read its version already."""
+    ref = reference.current()
+    remember_days_off(ref.days_off)
+    return ref
 
 
 def _hold(case: Case) -> None:
@@ -562,6 +609,8 @@ def _hold(case: Case) -> None:
     database already (BEGIN IMMEDIATE)."""
     if db.session.get_bind().dialect.name != "postgresql":
         return
+    if db.session.info.get(_HELD, {}).get(case.id) is db.session().get_transaction():
+        return   # read locked by this transaction (get_case(lock=True)): as its row is
     locked = db.session.scalar(select(Case.version).where(Case.id == case.id).with_for_update())
     if locked != case.version:
         db.session.refresh(case)
@@ -596,6 +645,7 @@ def _transition(case: Case, trigger: Any, actor: User | None, version: Any,
         logged[spec.flag] = True
     photos = _photos(case, spec) if actor is not None else []  # the system takes no photos
 
+    before = summaries.before_transition(case)
     from_state, from_unit = case.state, case.unit
     if spec.to_unit:
         dest_kind = values[spec.to_unit].kind
@@ -644,10 +694,13 @@ def _transition(case: Case, trigger: Any, actor: User | None, version: Any,
     db.session.add(event)
     for photo in photos:
         photo.event = event
+    # Counted from the event, before the flush: the database still holds the case as it was.
+    figures = summaries.transition_figures(case, before, event)
+    follow_up_in_service(db.session(), event)
 
     assisting = _assists(wf, spec, values, case)
 
-    def done() -> None:
+    def done(webhooks: tuple[int, ...]) -> None:
         for name, unit in units.items():
             set_committed_value(case, name, unit)
         if assisting is not None:
@@ -655,7 +708,7 @@ def _transition(case: Case, trigger: Any, actor: User | None, version: Any,
         for name, value in values.items():
             if wf.fields[name].type == "user":
                 set_committed_value(case, "owner", value)
-        after_transition(case, spec, from_unit, values)
+        after_transition(Fired(case, spec, event, from_unit, values, figures, webhooks))
     return done
 
 

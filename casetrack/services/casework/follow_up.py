@@ -1,5 +1,7 @@
-"""What follows a filing or a transition, as the workflow file lists it: the notice to the new
-holder (`notice:`) and the transition's `after:` actions, dispatched here by name.
+"""What follows a filing or a transition, in one place: for a transition, the daily figures
+(the difference its event makes), the webhook outbox, the notice to the new holder (`notice:`)
+and the transition's `after:` actions of the workflow file, dispatched here by name. The hash
+chain, which every writer of an event needs, is a session hook (models/cases.py).
 
 An action that needs a use case above this one (resolve_members fires transitions on a shared
 problem's members) is registered by its own module with `after_action`, so this module, which
@@ -7,10 +9,15 @@ cases.fire calls, imports nothing that imports cases."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from casetrack.models import Case, Unit
+from casetrack.models import Case, CaseEvent, Unit
 from casetrack.services.casework.notices import notify, notify_unit_of_case
+from casetrack.extensions import db
+from casetrack.services.figures import summaries
+from casetrack.services.integration import webhooks
+from casetrack.services.figures.definitions import Figures
 from casetrack.workflow import TransitionSpec
 from casetrack.workflow.current import workflow_of
 
@@ -28,13 +35,32 @@ def after_action(name: str) -> Callable[[AfterAction], AfterAction]:
 
 def after_filing(case: Case, unit: Unit) -> None:
     """`unit`: the one holding the new case (written by Core: the notice is too)."""
-    notify_unit_of_case("new_case", case, unit)
+    # The cadre who filed it knows: the unit's other users hear (a member's filing tells the leader).
+    notify_unit_of_case("new_case", case, unit, except_user_id=case.created_by_id)
 
 
-def after_transition(case: Case, spec: TransitionSpec, from_unit: Unit,
-                     values: dict[str, Any]) -> None:
-    if case.unit_id != from_unit.id:
-        notify(spec.notice, case, values.get("reason") or case.title, unit=case.unit)
+@dataclass(frozen=True)
+class Fired:
+    """A transition done and flushed: what follows it needs no more than this."""
+    case: Case
+    spec: TransitionSpec
+    event: CaseEvent
+    from_unit: Unit
+    values: dict[str, Any]
+    figures: Figures | None      # its difference to the daily figures; None: the session hooks count it
+    webhooks: tuple[int, ...]    # the active webhooks
+
+
+def after_transition(fired: Fired) -> None:
+    """Everything a transition sets off, in this order: its daily figures, one delivery per
+    active webhook, the notice to the unit that holds the case now (if it changed), then the
+    workflow file's `after:` actions."""
+    case, spec, values = fired.case, fired.spec, fired.values
+    if fired.figures:
+        summaries.add_figures(fired.figures)
+    webhooks.queue_deliveries(db.session(), [fired.event], fired.webhooks)
+    if case.unit_id != fired.from_unit.id:
+        notify_unit_of_case(spec.notice, case, case.unit, values.get("reason") or case.title)
     for action in spec.after:
         AFTER_ACTIONS[action](case, spec, values)
 

@@ -24,8 +24,8 @@ from casetrack.models.deadlines import NOTICE_KINDS
 from casetrack.services.integration import mail
 from casetrack.services.workdays.calendar import now, parse_day
 from casetrack.services.common.errors import Forbidden, NotFound, ValidationFailed
-from casetrack.services.figures.summaries import local_day
 from casetrack.services.common.text import text_error
+from casetrack.services.figures.definitions import local_day
 
 SUPERVISING_ROLES = ("team_leader", "county_officer", "leader")
 REPORT_LATE = "report_late"   # the sweep's flag and digest: a progress report is owed
@@ -56,15 +56,17 @@ def _subject(kind: str, case: Case | None) -> str:
 _INSERT_NOTICE = Notification.__table__.insert()  # built once: every filing runs it
 
 
-def notify_unit_of_case(kind: str, case: Case, unit: Unit) -> None:
-    """`notify` a unit of a case already written, by one INSERT (no object, no flush: a filing
-    writes its rows outside the unit of work), sent with the COMMIT on PostgreSQL."""
-    # The cadre who filed it knows: the unit's other users hear (a member's filing tells the leader).
+def notify_unit_of_case(kind: str, case: Case, unit: Unit, message: str | None = None, *,
+                        except_user_id: int | None = None) -> None:
+    """`notify` a unit of a case already written (`message`: default its title; every user of
+    the unit but `except_user_id`), by one INSERT (no object, no flush: a filing and a transition
+    write it after their rows), sent with the COMMIT on PostgreSQL."""
+    message = case.title if message is None else message
     write_at_commit(db.session.connection(), _INSERT_NOTICE,
-                    {"kind": kind, "case_id": case.id, "message": case.title, "unit_id": unit.id,
-                     "user_id": None, "except_user_id": case.created_by_id, "read": False,
+                    {"kind": kind, "case_id": case.id, "message": message, "unit_id": unit.id,
+                     "user_id": None, "except_user_id": except_user_id, "read": False,
                      "created_at": now()})
-    mail.queue(_subject(kind, case), case.title, unit_id=unit.id)
+    mail.queue(_subject(kind, case), message, unit_id=unit.id)
 
 
 # -- the sweep's digests: one notice per unit and kind per run, not one per case -------------

@@ -16,8 +16,8 @@ from casetrack.services.workdays.calendar import parse_day, today
 from casetrack.services.casework.cases import MAX_TEXT, may_act
 from casetrack.services.common.errors import Forbidden, ValidationFailed
 from casetrack.services.casework.notices import log_event
-from casetrack.services.figures.summaries import local_day
 from casetrack.services.common.text import text_error
+from casetrack.services.figures.definitions import local_day
 
 # How the group told the resident (反馈方式).
 HOW = {"phone": _l("By phone"), "visit": _l("In person"), "wechat": _l("By WeChat"), "other": _l("Otherwise")}

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from casetrack.extensions import db
-from casetrack.models import REGISTERED_KINDS, TARGET_KINDS, Case, CaseEvent, Category, Milestone, Suggestion, Target, Unit, User, Visit
+from casetrack.models import REGISTERED_KINDS, Case, CaseEvent, Category, Milestone, Suggestion, Target, Unit, User, Visit
 from casetrack.services.workdays import calendar
 from casetrack.services.organisation.accounts import hash_password
 from casetrack.services.casework.cases import allowed_triggers, file_case, fire, workflow_of

@@ -12,7 +12,7 @@ from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, Extension, Unit, User
 from casetrack.services.workdays.calendar import add_working_days, now, today
 from casetrack.services.casework.cases import may_act, whole_number, workflow_of
-from casetrack.services.workdays.clock import pending_extension, warn_day
+from casetrack.services.workdays.clock import forget_none_pending, pending_extension, warn_day
 from casetrack.services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from casetrack.services.casework.notices import log_event, notify
 from casetrack.services.common.text import text_error
@@ -51,6 +51,7 @@ def request_extension(actor: User, case: Case, days: Any, reason: Any) -> Extens
                     days=int(str(days).strip()), reason=reason.strip(), old_deadline=case.deadline,
                     requested_by_id=actor.id, requested_at=now())
     db.session.add(ext)
+    forget_none_pending()
     log_event(case, actor, "extension_request", {"days": ext.days, "reason": ext.reason})
     county = case.group.ancestor("county")
     if county is not None:

@@ -27,8 +27,8 @@ from casetrack.services.workdays.calendar import add_working_days, now, nth_work
 from casetrack.services.casework.cases import fire_many, registry
 from casetrack.services.workdays.clock import running_clock
 from casetrack.services.common.errors import ServiceError
-from casetrack.services.casework.notices import REPORT_LATE, Digests, notify
-from casetrack.services.figures.summaries import local_day
+from casetrack.services.casework.notices import Digests, REPORT_LATE, notify
+from casetrack.services.figures.definitions import local_day
 from casetrack.workflow import Workflow
 
 BATCH = 1000

@@ -29,7 +29,7 @@ from casetrack.canonical import canonical_json
 from casetrack.db.bulk import insert_many
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, Unit, User, Webhook, WebhookDelivery
-from casetrack.models.cases import EVENT_COLUMNS
+from casetrack.models.cases import EVENT_COLUMNS, followed_up_in_service
 from casetrack.services.integration import outbound, outbox
 from casetrack.services.workdays.calendar import now
 from casetrack.services.common.errors import NotFound, ValidationFailed
@@ -133,7 +133,9 @@ ACTIVE_HOOKS = select(Webhook.id).where(Webhook.active.is_(True))
 
 @event.listens_for(Session, "before_flush")
 def _note_events(session: Session, _context, _instances) -> None:
-    new = [obj for obj in session.new if isinstance(obj, CaseEvent)]
+    """Every writer's new events but a transition's, which `follow_up.after_transition` queues."""
+    mine = followed_up_in_service(session)
+    new = [obj for obj in session.new if isinstance(obj, CaseEvent) and obj not in mine]
     if new:
         session.info[_WRITTEN] = new
 

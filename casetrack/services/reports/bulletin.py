@@ -43,8 +43,8 @@ from casetrack.services.casework.cases import campaign_start, default_workflow, 
 from casetrack.services.workdays.clock import running_clock
 from casetrack.services.common.errors import NotFound, ValidationFailed
 from casetrack.services.figures.counted import is_parent
-from casetrack.services.figures.summaries import as_day, in_time
 from casetrack.services.fieldwork.targets import may_see_unit
+from casetrack.services.figures.definitions import as_day, in_time
 
 LEVELS = ("group", "team", "county", "department")
 LEADER_ROLES = ("group_leader", "team_leader", "county_officer")

@@ -5,7 +5,7 @@ import math
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 
 from casetrack.extensions import db
 from casetrack.models import Case, Extension
@@ -34,9 +34,28 @@ def pending_extension(case: Case, wf: Workflow | None = None) -> Extension | Non
     (one asked before the case moved on no longer holds its clock)."""
     if wf is not None and (wf.extensions is None or case.state not in wf.extensions.states):
         return None
-    return db.session.scalars(select(Extension).where(
-        Extension.case_id == case.id, Extension.status == "pending",
-        Extension.state == case.state, Extension.unit_id == case.unit_id)).first()
+    if (case.id, case.state, case.unit_id) in db.session.info.get(_NONE_PENDING, ()):
+        return None
+    return db.session.scalars(_PENDING, {"case_id": case.id, "state": case.state, "unit_id": case.unit_id}).first()
+
+
+# session.info: (case id, state, unit id) read in this request to have no pending extension (a
+# transition's daily figures read it for the state and unit it moved the case to); forgotten when
+# an extension is asked for.
+_NONE_PENDING = "casetrack.none_pending"
+
+
+def none_pending(case_id: int, state: str, unit_id: int) -> None:
+    db.session.info.setdefault(_NONE_PENDING, set()).add((case_id, state, unit_id))
+
+
+def forget_none_pending() -> None:
+    db.session.info.pop(_NONE_PENDING, None)
+
+
+# Built once: a case's JSON asks it on every request.
+_PENDING = select(Extension).where(Extension.case_id == bindparam("case_id"), Extension.status == "pending",
+                                   Extension.state == bindparam("state"), Extension.unit_id == bindparam("unit_id"))
 
 
 # "Not looked up yet", as opposed to None: looked up, and there is no pending extension.
