@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from lxml import etree
 
 from casetrack.services.bulletin_issues import masthead_title, number_line
+from casetrack.services.chart_images import chart_png
 from casetrack.services.text import printable
 
 TITLE, BODY, HEADING, SUBHEADING = "方正小标宋简体", "仿宋_GB2312", "黑体", "楷体_GB2312"
@@ -108,6 +109,7 @@ def to_docx(figures: dict[str, Any], tables: list) -> bytes:
     from docx.oxml.ns import qn
     from docx.shared import Mm, Pt
 
+    from casetrack.services.bulletin_export import charts
     doc = Document()
     section = doc.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)
@@ -150,6 +152,9 @@ def to_docx(figures: dict[str, Any], tables: list) -> bytes:
             _para(doc, f"（{NUMERALS[(n - 1) % 10]}）{case['title']}", SUBHEADING, 16, indent=True)
             _para(doc, f"{case['group']}，{case['category']}。{case['resolution']}", BODY, 16, indent=True)
     _para(doc, _("Attached: the figures"), HEADING, 16, indent=True)
+    for spec in charts(figures):   # the page's charts, as pictures
+        doc.add_picture(io.BytesIO(chart_png(spec)), width=Mm(150))
+        doc.paragraphs[-1].alignment = center
     for t in tables:
         _para(doc, t.title, SUBHEADING, 14)
         if not t.rows:
