@@ -190,3 +190,11 @@ def test_the_shipped_file_loads_and_a_folder_without_one_uses_it(tmp_path):
     with pytest.raises(WorkflowError, match="not valid YAML"):
         create_app({"DATABASE_URL": "sqlite://", "SECRET_KEY": "x",
                     "WORKFLOWS_DIR": str(campaign_folder(tmp_path, "weights: [\n"))})
+
+
+def test_the_month_filter_keeps_the_kind_shown(june, client, auth):
+    """The month form sends the kind on show (it sent the viewer's unit kind, 'county', refused)."""
+    auth.login("county")
+    page = client.get("/assessment?unit=C&month=2026-06&kind=group").get_data(as_text=True)
+    assert '<input type="hidden" name="kind" value="group">' in page
+    assert "共 3 条" in page     # the groups ranked, on the pager

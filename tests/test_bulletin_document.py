@@ -58,6 +58,13 @@ def test_a_published_briefing_reads_back_as_an_official_document(week, app):
     assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)
     footer = section.footer.paragraphs[0]._p.xml
     assert "— " in footer and 'w:instr="PAGE"' in footer
+    # the page's charts are in the document as pictures, 150 mm wide, after the text
+    with app.test_request_context():
+        titles = [c["title"] for c in bx.charts(issue.figures)]
+    pictures = [r for r in document.part.rels.values() if r.reltype.endswith("/image")]
+    assert len(titles) >= 4 and len(document.inline_shapes) == len(titles) == len(pictures)
+    assert all(round(shape.width.mm) == 150 for shape in document.inline_shapes)
+    assert all(p.target_part.blob[:8] == b"\x89PNG\r\n\x1a\n" for p in pictures)
 
 
 def test_issues_are_numbered_per_type_and_year_with_a_running_total(week):

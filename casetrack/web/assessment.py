@@ -1,7 +1,7 @@
 """The assessment page (考核: scores, ranks, 红黄绿灯), its 督查通报 draft, and the leader's dashboard."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -10,6 +10,7 @@ from casetrack.services.reports import bulletin as bl
 from casetrack.services.reports import dashboard as dash
 from casetrack.services.casework.cases import whole_number
 from casetrack.services.common.errors import ValidationFailed
+from casetrack.web.forms import list_page_size
 
 bp = Blueprint("assessment", __name__)
 
@@ -46,7 +47,7 @@ def index():
     kind, after = page_args()
     result = asm.assess(unit, *asm.parse_month(request.args.get("month")))
     rows = [r for r in result.of_kind(kind) if r.rank > after]
-    size = current_app.config["PAGE_SIZE"]
+    size = list_page_size()
     counts = {k: len(result.of_kind(k)) for k in asm.KINDS}
     return render_template("assessment/index.html", result=result, rows=rows[:size], kind=kind,
                            counts=counts, more=rows[size - 1].rank if len(rows) > size else None,

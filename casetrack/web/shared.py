@@ -70,9 +70,7 @@ def _described(p: dict) -> dict:
             _("same village or community as case %(id)d: %(village)s", id=first, village=r["village"])
             if r["rule"] == "village" else
             _("%(pct)d%% alike in wording to case %(id)d", pct=round(r["similarity"] * 100), id=first))
-    return {**p, "heading": heading, "notes": notes,
-            "by_village": any(r["rule"] == "village" for r in p["reasons"]),
-            "by_text": any(r["rule"] == "text" for r in p["reasons"])}
+    return {**p, "heading": heading, "notes": notes}
 
 
 @bp.post("/shared-problems/")

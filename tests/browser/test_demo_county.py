@@ -49,7 +49,8 @@ def measure(s: Session, path: str, width: int, height: int) -> list[str]:
 @pytest.mark.parametrize("width,height", [(360, 740), (1366, 768)])
 def test_every_page_holds_the_demo_county_in_five_screens(browser, demo_server, width, height):
     base, ids = demo_server
-    walk = pages() + [f"/cases/{ids['case']}", f"/targets/{ids['target']}", f"/petitions/{ids['petition']}"]
+    walk = pages() + [f"/cases/{ids['case']}", f"/targets/{ids['target']}", f"/petitions/{ids['petition']}",
+                      "/assessment?kind=group", "/targets?visited=false"]
     problems: list[str] = []
     for username in ROLES:
         s = Session(browser, base, width=width, height=height).login(username)

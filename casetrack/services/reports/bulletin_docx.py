@@ -18,6 +18,7 @@ from lxml import etree
 
 from casetrack.services.reports.bulletin_issues import masthead_title, number_line
 from casetrack.services.common.text import printable
+from casetrack.services.reports.chart_images import chart_png
 
 TITLE, BODY, HEADING, SUBHEADING = "方正小标宋简体", "仿宋_GB2312", "黑体", "楷体_GB2312"
 FALLBACK = {TITLE: "Noto Serif CJK SC", BODY: "Noto Serif CJK SC", HEADING: "Noto Sans CJK SC",
@@ -101,8 +102,9 @@ def _fallback_fonts(doc) -> None:
     part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
-def to_docx(figures: dict[str, Any], tables: list) -> bytes:
-    """The official document of an issue (or of the current figures, marked unpublished)."""
+def to_docx(figures: dict[str, Any], tables: list, charts: list[dict[str, Any]]) -> bytes:
+    """The official document of an issue (or of the current figures, marked unpublished), with
+    its tables and its charts as pictures."""
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
     from docx.oxml.ns import qn
@@ -150,6 +152,9 @@ def to_docx(figures: dict[str, Any], tables: list) -> bytes:
             _para(doc, f"（{NUMERALS[(n - 1) % 10]}）{case['title']}", SUBHEADING, 16, indent=True)
             _para(doc, f"{case['group']}，{case['category']}。{case['resolution']}", BODY, 16, indent=True)
     _para(doc, _("Attached: the figures"), HEADING, 16, indent=True)
+    for spec in charts:   # the page's charts, as pictures
+        doc.add_picture(io.BytesIO(chart_png(spec)), width=Mm(150))
+        doc.paragraphs[-1].alignment = center
     for t in tables:
         _para(doc, t.title, SUBHEADING, 14)
         if not t.rows:

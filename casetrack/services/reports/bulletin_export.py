@@ -16,6 +16,7 @@ from sqlalchemy import select
 from casetrack.extensions import db
 from casetrack.i18n import localized
 from casetrack.models import BULLETIN_TYPES, Category
+from casetrack.services.reports import bulletin_docx
 from casetrack.services.reports.bulletin import LEADER_ROLES, LEVELS, RATES
 from casetrack.services.reports.bulletin_issues import masthead_title, number_line, type_label
 from casetrack.services.casework.cases import default_workflow
@@ -322,6 +323,5 @@ def _chart_sheet(book, figures: dict[str, Any]) -> None:
 
 
 def to_docx(figures: dict[str, Any]) -> bytes:
-    """The official document (services/reports/bulletin_docx.py) with this bulletin's tables."""
-    from casetrack.services.reports import bulletin_docx
-    return bulletin_docx.to_docx(figures, tables(figures))
+    """The official document (services/reports/bulletin_docx.py) with this bulletin's tables and charts."""
+    return bulletin_docx.to_docx(figures, tables(figures), charts(figures))
