@@ -17,6 +17,7 @@ from casetrack.extensions import db
 from casetrack.models import POSTS, ROLE_UNIT_KINDS, User
 from casetrack.services import accounts, audit, backup, demo, org, sweep
 from casetrack.services.errors import ServiceError
+from casetrack.services.campaigns import add_categories
 from casetrack.workflow import WorkflowError, load_workflow
 
 
@@ -69,6 +70,7 @@ def register(app: Flask) -> None:
         """Create or upgrade the tables (alembic upgrade head; idempotent) and the standard categories."""
         done = schema.upgrade()
         added = org.ensure_categories()
+        added += add_categories()   # the categories the other campaigns list
         db.session.commit()
         click.echo(f"database ready at {db.engine.url.render_as_string(hide_password=True)}"
                    f": {done} ({added} categories added)")

@@ -10,8 +10,14 @@ from casetrack.db.types import UTCDateTime, utcnow
 from casetrack.extensions import db
 from casetrack.models.org import Unit, User
 
-TARGET_KINDS = ("farm_household", "urban_household", "newcomer_household", "enterprise",
-                "community", "village", "key_project", "school", "building_site", "place")
+VISIT_KINDS = ("farm_household", "urban_household", "newcomer_household", "enterprise",
+               "community", "village", "key_project", "school", "building_site")
+# The civilized-city campaign's sites (点位).
+SITE_KINDS = ("farm_market", "back_alley", "old_compound", "public_toilet", "park_square", "school_area",
+              "hospital")
+TARGET_KINDS = VISIT_KINDS + SITE_KINDS + ("place",)
+# The grand visit's targets, as its coverage and bulletin count them.
+VISIT_TARGET_KINDS = VISIT_KINDS + ("place",)
 # The kinds a county registers and assigns; a `place` is made by a leader's visit, never assigned.
 REGISTERED_KINDS = TARGET_KINDS[:-1]
 # How a visit was made: 入户, 座谈会, 入企, 接访, other.
@@ -36,7 +42,10 @@ class Target(db.Model):
     village: Mapped[str] = mapped_column(String(80), default="", comment="village or community")
     lat: Mapped[float | None] = mapped_column(Float, comment="latitude, WGS-84 degrees")
     long: Mapped[float | None] = mapped_column(Float, comment="longitude, WGS-84 degrees")
-    group_id: Mapped[int] = mapped_column(ForeignKey("units.id"), comment="the responsible work group")
+    group_id: Mapped[int] = mapped_column(ForeignKey("units.id"), comment="the responsible work group "
+                                                                         "(a site's: its responsible unit)")
+    campaign: Mapped[str] = mapped_column(String(40), default="visit", server_default="visit",
+                                          comment="the campaign it is a target of (a site of the rectification)")
     cadre_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), comment="the responsible cadre")
     active: Mapped[bool] = mapped_column(default=True, comment="false: no longer to be visited "
                                                                "(moved away, closed); not counted")
@@ -102,6 +111,14 @@ class Visit(db.Model):
     def reached(self) -> list[Target]:
         """Every target the visit reached, its own first."""
         return [self.target, *self.more_targets]
+
+
+class CampaignUnit(db.Model):
+    """A unit that takes part in a campaign (with the units below it); see workflows/campaigns.yaml."""
+    __tablename__ = "campaign_units"
+
+    campaign: Mapped[str] = mapped_column(String(40), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True, index=True)
 
 
 class Milestone(db.Model):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from casetrack.extensions import db
-from casetrack.models import REGISTERED_KINDS, TARGET_KINDS, Case, CaseEvent, Category, Milestone, Suggestion, Target, Unit, User, Visit
+from casetrack.models import VISIT_KINDS, Case, CaseEvent, Category, Milestone, Suggestion, Target, Unit, User, Visit
 from casetrack.services import calendar
 from casetrack.services.accounts import hash_password
 from casetrack.services.cases import allowed_triggers, file_case, fire, workflow_of
@@ -41,10 +41,6 @@ PROBLEMS = {
     "collective_economy": ["村集体账目不公开", "集体土地流转收益分配不清"],
 }
 
-# Relative chances of each trigger in the random walk that spreads cases over every state.
-WEIGHTS = {"resolve": 4, "escalate": 3, "explain": 1, "send_back": 1, "refer": 4, "return": 1,
-           "resume": 3, "verify": 6, "confirm": 4, "reject": 1, "take_over": 1, "send_down": 1,
-           "delegate_callback": 2}
 
 
 @dataclass
@@ -129,7 +125,7 @@ def load_demo(password: str = "demo", size: DemoCounty | None = None) -> bool:
     members = {g.id: [u for u in users if u.unit_id == g.id] for g in groups}
 
     start = datetime.now(timezone.utc) - timedelta(days=60)
-    kinds = list(REGISTERED_KINDS)
+    kinds = list(VISIT_KINDS)
     kind_weights = [40, 12, 4, 12, 3, 3, 2, 2, 2]
     targets: list[Target] = []
     for group in groups:
@@ -251,7 +247,7 @@ def _walk(case: Case, rng: random.Random, fake: Faker, by_unit: dict[int, dict[s
         options = [(t, u) for u in actors.values() for t in allowed_triggers(case, u)]
         if not options:
             return
-        spec, actor = rng.choices(options, [WEIGHTS.get(t.trigger, 1) for t, _ in options])[0]
+        spec, actor = rng.choices(options, [t.weight for t, _ in options])[0]
         with calendar.at(moment):
             fire(case, spec.trigger, actor, **_fields(case, spec.trigger, actor, rng, fake, depts))
 

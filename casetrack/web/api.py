@@ -2,6 +2,9 @@
 scripts when they send its CSRF token in a header."""
 from __future__ import annotations
 
+import base64
+import binascii
+import io
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request, url_for
@@ -28,6 +31,8 @@ from casetrack.web import csrf_refused, error_response, token_user
 from casetrack.web.idempotency import PARAMETER as IDEMPOTENCY
 from casetrack.web.idempotency import once
 from casetrack.web.openapi import doc, json_body, openapi_json, ref, responses
+from casetrack.i18n import localized
+from casetrack.workflow import MAX_PHOTOS
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -108,7 +113,7 @@ def case_json(case: Case, **pending) -> dict[str, Any]:
                      "address": case.resident_address, "email": case.resident_email},
         "location": place_json(case.lat, case.long, case.location_accuracy), "address": case.address,
         "target": case.target_id, "visit": case.visit_id, "found_on": case.found_on.isoformat(),
-        "source": case.source,
+        "source": case.source, "campaign": case.campaign,
         "owner": case.owner.username if case.owner_id else None,
         "workflow": case.workflow, "workflow_version": case.workflow_version,
         "version": case.version,
@@ -197,8 +202,9 @@ def units():
 def create_case():
     data = body()
     fields = {"title", "description", "category", "kind", "resident", "target", "visit", "location", "address",
-              "workflow", "urgency", "found_on"}
-    unknown = {k: _("This action takes no such field.") for k in data if k not in fields}
+              "workflow", "urgency", "found_on", "campaign", "photos"}
+    filing = {"department"}   # a workflow's filing fields (workflows/*.yaml, filing.fields)
+    unknown = {k: _("This action takes no such field.") for k in data if k not in fields | filing}
     if unknown:
         raise ValidationFailed(unknown)
 
@@ -208,15 +214,52 @@ def create_case():
                          resident=data.get("resident"), target=data.get("target"),
                          visit=data.get("visit"), location=data.get("location"),
                          address=data.get("address"), workflow=data.get("workflow"),
-                         urgency=data.get("urgency"), found_on=data.get("found_on"))
+                         urgency=data.get("urgency"), found_on=data.get("found_on"),
+                         campaign=data.get("campaign"), photos=json_photos(data.get("photos")),
+                         fields={k: v for k, v in data.items() if k in filing})
         # A case filed just now has no extension pending: no query for it.
         return case_json(case, pending=None), 201, {"Location": url_for(".case", case_id=case.id)}
     return once("create_case", data, file)
 
 
+def json_photos(value: Any) -> list[tuple[io.BytesIO, str]] | None:
+    """Photos sent in a JSON body: [{"data": base64, "filename": ...}], at most 9."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) > MAX_PHOTOS or not all(
+            isinstance(p, dict) and isinstance(p.get("data"), str) and set(p) <= {"data", "filename"}
+            and isinstance(p.get("filename", ""), str) for p in value):
+        raise ValidationFailed({"photos": _("At most %(n)d photos, each {\"data\": base64, \"filename\": ...}.",
+                                            n=MAX_PHOTOS)})
+    photos = []
+    for p in value:
+        try:
+            data = base64.b64decode(p["data"], validate=True)
+        except (binascii.Error, ValueError):
+            raise ValidationFailed({"photos": _("A photo's data must be base64.")}) from None
+        photos.append((io.BytesIO(data), p.get("filename", "") or "photo.jpg"))
+    return photos
+
+
+@bp.get("/campaigns")
+@doc(summary="The campaigns of this deployment (the grand visit, the civilized-city rectification...)",
+     tags=["org"], responses=responses(("200", json_body({
+         "type": "object", "required": ["items"],
+         "properties": {"items": {"type": "array", "items": ref("Campaign")}}}))))
+def campaigns():
+    from casetrack.services.campaigns import campaigns as all_campaigns
+    from casetrack.services.campaigns import takes_part
+    every = all_campaigns()
+    return jsonify(items=[{"code": c.code, "name": localized(c.name), "label": c.name, "workflow": c.workflow,
+                           "workflows": list(c.workflows), "categories": list(c.categories),
+                           "target_kinds": list(c.target_kinds), "default": c.code == every.default,
+                           "mine": takes_part(g.api_user.unit, c)} for c in every.by_code.values()])
+
+
 @bp.get("/cases")
 @doc(summary="The cases in my scope, filtered, newest first, by keyset pages", tags=["cases"],
      parameters=[{"name": n, "in": "query", "schema": s, "description": d} for n, s, d in [
+         ("campaign", {"type": "string"}, "a campaign's code: only its cases (default: every campaign's)"),
          ("state", {"type": "string"}, "a workflow state"),
          ("category", {"type": "string"}, "a category code"),
          ("kind", {"type": "string", "enum": ["individual", "shared"]}, ""),

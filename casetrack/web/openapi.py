@@ -106,8 +106,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "donations": nullable("string", description="social donations, 10k yuan (decimal as text)"),
             "resident": ref("Resident"), "target": nullable("integer"), "visit": nullable("integer"),
             "location": ref("Location"), "address": {"type": "string", "description": "where the problem is"},
-            "source": {"type": "string", "enum": ["visit", "petition"],
-                       "description": "found on a visit, or received as a petition (接访)"},
+            "source": {"type": "string", "enum": ["visit", "petition", "inspection"],
+                       "description": "found on a visit, received as a petition (接访), or on an inspection (督查)"},
+            "campaign": {"type": "string", "description": "the campaign's code (GET /campaigns)"},
             "owner": nullable("string", description="the username of the leader who owns it (包案领导)"),
             "found_on": {"type": "string", "format": "date", "description": "the day it was found"},
             "workflow": {"type": "string"}, "workflow_version": {"type": "integer"},
@@ -161,6 +162,17 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                                "location": ref("Location"),
                                "address": {"type": "string", "maxLength": 200,
                                            "description": "where the problem is (default: the target's)"},
+                               "campaign": nullable("string", description="a campaign's code (GET /campaigns); "
+                                                    "default visit, the grand visit"),
+                               "department": nullable("string", description="the responsible unit (a department's "
+                                                      "code), where the campaign's filing names one (rectification: "
+                                                      "default the site's responsible unit)"),
+                               "photos": {"type": "array", "maxItems": 9, "description":
+                                          "photos filed with the case (the rectification's filing needs one of "
+                                          "the shortfall, 整改前)", "items": {
+                                              "type": "object", "required": ["data"], "additionalProperties": False,
+                                              "properties": {"data": {"type": "string", "contentEncoding": "base64"},
+                                                             "filename": {"type": "string", "maxLength": 200}}}},
                                "workflow": nullable("string", description="default the campaign's; "
                                                     "\"petition\": a long-standing petition case (信访积案), "
                                                     "registered by the county office"),
@@ -174,7 +186,20 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                               "group": {"type": "string"}, "cadre": nullable("string"),
                               "active": {"type": "boolean"},
                               "lat": nullable("number"), "long": nullable("number"),
+                              "campaign": {"type": "string", "description": "the campaign it is a target of "
+                                                                            "(a rectification site: group is its "
+                                                                            "responsible unit)"},
                               "visited": {"type": "boolean", "description": "visited by as_of (lists)"}}},
+    "Campaign": {"type": "object", "required": ["code", "name", "workflow"], "properties": {
+        "code": {"type": "string"}, "name": {"type": "string", "description": "in the reader's language"},
+        "label": ref("Label"),
+        "workflow": {"type": "string", "description": "the workflow its new cases follow"},
+        "workflows": {"type": "array", "items": {"type": "string"}, "description": "every workflow of its cases"},
+        "categories": {"type": "array", "items": {"type": "string"},
+                       "description": "its own category codes; empty: every active category"},
+        "target_kinds": {"type": "array", "items": {"type": "string"}},
+        "mine": {"type": "boolean", "description": "my unit takes part in it"},
+        "default": {"type": "boolean"}}},
     "TargetFields": {"type": "object", "additionalProperties": False, "properties": {
         "kind": {"type": "string"}, "name": {"type": "string"}, "address": {"type": "string"},
         "village": {"type": "string"}, "group": {"type": "string", "description": "a group's code"},

@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from casetrack.extensions import db
-from casetrack.models import REGISTERED_KINDS, Case, Target, Unit
+from casetrack.models import VISIT_KINDS, Case, Target, Unit
 from casetrack.services import coverage as cov
 from casetrack.services import targets as tg
 from casetrack.services.calendar import today
@@ -41,7 +41,7 @@ def _require_login():
 
 
 def kind_choices(blank: bool = False):
-    choices = [(k, localized(tg.KIND_LABELS[k])) for k in REGISTERED_KINDS]
+    choices = [(k, localized(tg.KIND_LABELS[k])) for k in VISIT_KINDS]
     return [("", _("Any kind"))] + choices if blank else choices
 
 
