@@ -80,19 +80,19 @@ def test_the_life_of_a_problem_through_the_api_with_rework_counted(api, sites):
     case = fire(dept, case, "sign")
     assert case["state"] == "rectifying"
     refused = dept.post(f"/cases/{case['id']}/transitions",
-                        json={"trigger": "submit", "version": case["version"], "measures": "已清运"})
+                        json={"trigger": "ask_check", "version": case["version"], "measures": "已清运"})
     assert refused.status_code == 422 and "photos" in refused.get_json()["errors"]   # no after-photo yet
     assert upload(dept, case["id"]).status_code == 201
-    case = fire(dept, case, "submit", measures="已清运垃圾并设置果皮箱")
+    case = fire(dept, case, "ask_check", measures="已清运垃圾并设置果皮箱")
     assert (case["state"], case["unit"]) == ("checking", "I")
 
-    case = fire(inspector, case, "rework", reason="门口仍有垃圾")
+    case = fire(inspector, case, "redo", reason="门口仍有垃圾")
     assert (case["state"], case["unit"]) == ("rectifying", "D1")          # back to the unit, counted as rework
     events = dept.get(f"/cases/{case['id']}").get_json()["events"]
-    assert [e["data"].get("rework") for e in events if e["trigger"] == "rework"] == [True]
+    assert [e["data"].get("rework") for e in events if e["trigger"] == "redo"] == [True]
 
     assert upload(dept, case["id"]).status_code == 201
-    case = fire(dept, case, "submit", measures="再次清理，安排专人值守")
+    case = fire(dept, case, "ask_check", measures="再次清理，安排专人值守")
     refused = inspector.post(f"/cases/{case['id']}/transitions", json={"trigger": "strike_off", "version": case["version"]})
     assert refused.status_code == 422                                      # the inspector's own photo first
     assert upload(inspector, case["id"]).status_code == 201
