@@ -68,6 +68,7 @@ MATRIX = {
     "api.create_token": PUBLIC,
     "api.me": API_USER,
     "api.categories": API_USER,
+    "api.campaigns": API_USER,
     "api.units": API_USER,
     "api.create_case": API_USER,
     "api.cases": API_USER,

@@ -144,3 +144,25 @@ def test_sites_are_the_targets_of_the_rectification_campaign(api, sites):
     visit = api("county").get("/targets").get_json()["targets"]
     assert all(t["campaign"] == "visit" for t in visit)
     assert api("county").get("/targets?campaign=nonesuch").status_code == 422
+
+
+def test_the_inspector_files_from_the_page_with_a_photo_and_the_list_takes_the_campaign(app, client, auth, sites):
+    app.config["WTF_CSRF_ENABLED"] = False
+    auth.login("inspector1")
+    page = client.get("/cases/new").get_data(as_text=True)
+    assert "创城督查整改" in page and "点位" in page and "城东农贸市场" in page
+    assert "南湖农贸市场" not in page                      # another county's site
+    form = {"target": str(sites["alley"]), "category": "sanitation", "title": "小巷垃圾未清运",
+            "description": "", "department": "", "kind": "individual"}
+    refused = client.post("/cases/new", data=form, content_type="multipart/form-data")
+    assert refused.status_code == 422 and "照片" in refused.get_data(as_text=True)
+    r = client.post("/cases/new", data={**form, "photos": (io.BytesIO(jpeg()), "before.jpg")},
+                    content_type="multipart/form-data")
+    assert r.status_code == 302, r.get_data(as_text=True)
+    shown = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "待签收" in shown and "住建局" in shown
+    auth.logout()
+    auth.login("leader")
+    listed = client.get("/cases?campaign=rectification").get_data(as_text=True)
+    assert "小巷垃圾未清运" in listed and "全部活动" in listed
+    assert "小巷垃圾未清运" not in client.get("/cases?campaign=visit").get_data(as_text=True)

@@ -489,13 +489,14 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
     (`workflow`: default the campaign's), with a deadline by its `urgency` and category. Its place
     (`location` in WGS-84, `address`) defaults to the target's. `fields`: the workflow's filing
     fields (the responsible unit); `photos`: (stream, file name) of the stage its filing asks for."""
-    from casetrack.services.campaigns import takes_part
+    from casetrack.services.campaigns import campaigns, takes_part
     wf, camp = filing_workflow(workflow, campaign)
     source = source or wf.source
     if _filing_state(wf, actor, "individual", source == "petition") is None:
         raise Forbidden(_("Only a work group's cadres file problems.") if wf is default_workflow()
                         else _("You may not register cases of this workflow."))
-    if not takes_part(actor.unit, camp):
+    # Every unit of a county takes part in the grand visit: only another campaign is looked up.
+    if camp.code != campaigns().default and not takes_part(actor.unit, camp):
         raise Forbidden(_("Your unit does not take part in this campaign."))
     errors: dict[str, str] = {}
     if not isinstance(title, str) or not title.strip():
