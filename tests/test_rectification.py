@@ -98,7 +98,7 @@ def test_the_life_of_a_problem_through_the_api_with_rework_counted(api, sites):
     assert upload(inspector, case["id"]).status_code == 201
     case = fire(inspector, case, "strike_off")
     assert case["state"] == "cleared" and case["state_label"]["zh"] == "已销号"
-    assert api("county").get(f"/cases?campaign=rectification&state=cleared").get_json()["cases"][0]["id"] == case["id"]
+    assert api("county").get("/cases?campaign=rectification&state=cleared").get_json()["cases"][0]["id"] == case["id"]
 
 
 def test_filing_needs_a_photo_a_site_of_the_county_and_a_category_of_the_campaign(api, sites):
@@ -166,3 +166,31 @@ def test_the_inspector_files_from_the_page_with_a_photo_and_the_list_takes_the_c
     listed = client.get("/cases?campaign=rectification").get_data(as_text=True)
     assert "小巷垃圾未清运" in listed and "全部活动" in listed
     assert "小巷垃圾未清运" not in client.get("/cases?campaign=visit").get_data(as_text=True)
+
+
+def test_the_demo_runs_both_campaigns_side_by_side(app, tmp_path):
+    from sqlalchemy import func, select
+
+    from casetrack.models import Attachment, Case, CaseEvent, Target, User
+    from casetrack.services.campaigns import campaigns_of
+    from casetrack.services.demo import DemoCounty, load_demo
+    app.config.update(ATTACHMENTS="folder", ATTACHMENTS_DIR=str(tmp_path / "attachments"))
+    assert load_demo("demo", DemoCounty(teams=2, groups=13, members_per_group=1, departments=3,
+                                        targets_per_group=2, cases=20))
+    db.session.commit()
+    by_campaign = dict(db.session.execute(select(Case.campaign, func.count()).group_by(Case.campaign)).all())
+    assert by_campaign["visit"] >= 20 and by_campaign["rectification"] == 64
+    states = set(db.session.scalars(select(Case.state).where(Case.campaign == "rectification")))
+    assert {"assigned", "rectifying", "checking", "cleared"} <= states
+    redone = db.session.scalars(select(CaseEvent).where(CaseEvent.trigger == "redo")).all()
+    assert redone and all(e.data.get("rework") for e in redone)
+    cleared = db.session.scalars(select(Case).where(Case.state == "cleared")).first()
+    stages = db.session.scalars(select(Attachment.stage).where(Attachment.case_id == cleared.id)).all()
+    assert stages.count("before") == 1 and stages.count("after") >= 2      # the unit's and the inspector's
+    assert db.session.scalar(select(func.count()).where(Target.campaign == "rectification")) == 30
+    users = {u.username: u for u in db.session.scalars(select(User).where(User.username.in_(
+        ["inspector", "leader", "dept01", "group001"])))}
+    assert (users["inspector"].role, users["inspector"].unit.kind) == ("inspector", "inspection")
+    assert [c.code for c in campaigns_of(users["leader"])] == ["visit", "rectification"]
+    assert [c.code for c in campaigns_of(users["dept01"])] == ["visit", "rectification"]
+    assert [c.code for c in campaigns_of(users["group001"])] == ["visit"]

@@ -63,6 +63,7 @@ DEMO_ACCOUNTS = [
     ("group013", "group_leader", "G013"),
     ("dept01", "department_handler", "D01"),
     ("leader", "leader", "county"),
+    ("inspector", "inspector", "I01"),
 ]
 
 
@@ -174,6 +175,8 @@ def load_demo(password: str = "demo", size: DemoCounty | None = None) -> bool:
     db.session.flush()
     load_petitions(rng, fake, county, teams, groups, by_unit, start)
     _ledger_demo(rng, fake, pw_hash, county, groups, start)
+    from casetrack.services.demo_rectification import load_rectification
+    load_rectification(rng, fake, pw_hash, county, depts, groups, by_unit)
     return True
 
 
