@@ -153,17 +153,24 @@ def register(app: Flask) -> None:
         click.echo(token)
 
     @app.cli.command("sweep")
-    def sweep_command() -> None:
+    @click.option("--campaign", default=None, help="sweep only this campaign's cases (workflows/campaigns.yaml)")
+    def sweep_command(campaign: str | None) -> None:
         """Pre-warn, flag overdue cases and auto-escalate (run it from cron); prints one JSON line.
 
         Commits after each batch, not once: a batch is complete and idempotent on its own, so
         a sweep stopped half-way leaves whole batches and the next run does the rest; and
         SQLite's write lock is released between batches, so people can still save during a
         long sweep (a first sweep over a province's cases takes minutes)."""
+        flows = None
+        if campaign is not None:
+            from casetrack.services.campaigns import campaigns
+            if campaign not in campaigns().by_code:
+                raise click.ClickException(f"no campaign {campaign!r}; known: {', '.join(campaigns().by_code)}")
+            flows = campaigns().get(campaign).workflows
         try:
-            done = sweep.sweep_deadlines(after_batch=db.session.commit)
+            done = sweep.sweep_deadlines(after_batch=db.session.commit, workflows=flows)
             db.session.commit()
-            done["revisits"] = sweep.sweep_revisits()
+            done["revisits"] = sweep.sweep_revisits(flows)
             db.session.commit()
         except Exception as exc:  # the driver's own error when the lock wait ran out in BEGIN
             if not database_busy(exc):

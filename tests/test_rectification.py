@@ -5,6 +5,7 @@ photo taken on the spot."""
 from __future__ import annotations
 
 import base64
+from datetime import datetime, time, timezone
 import io
 
 import pytest
@@ -194,3 +195,20 @@ def test_the_demo_runs_both_campaigns_side_by_side(app, tmp_path):
     assert [c.code for c in campaigns_of(users["leader"])] == ["visit", "rectification"]
     assert [c.code for c in campaigns_of(users["dept01"])] == ["visit", "rectification"]
     assert [c.code for c in campaigns_of(users["group001"])] == ["visit"]
+
+
+def test_the_sweep_takes_the_campaign(api, sites, runner):
+    import json
+
+    from casetrack.services import calendar
+    from casetrack.services.calendar import add_working_days, today
+    case = api("inspector1").post("/cases", json=problem(sites)).get_json()   # a day to sign for it
+    later = add_working_days(today(), 3)
+    with calendar.at(datetime.combine(later, time(10), timezone.utc)):
+        visit_only = runner.invoke(args=["sweep", "--campaign", "visit"])
+        assert visit_only.exit_code == 0 and json.loads(visit_only.output)["overdue"] == 0
+        swept = runner.invoke(args=["sweep", "--campaign", "rectification"])
+        assert json.loads(swept.output)["overdue"] == 1
+    assert api("dept1").get(f"/cases/{case['id']}").get_json()["events"][-1]["trigger"] == "overdue"
+    unknown = runner.invoke(args=["sweep", "--campaign", "nonesuch"])
+    assert unknown.exit_code != 0 and "nonesuch" in unknown.output
