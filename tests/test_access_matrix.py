@@ -48,6 +48,7 @@ MATRIX = {
     "boards.team": unit_kind("team"),
     "boards.county": unit_kind("county"),
     "boards.department": unit_kind("department"),
+    "boards.campaign": USER,            # a campaign the user's unit takes part in (403 otherwise): test_rectification.py
     "admin.users": ADMIN,
     "admin.units": ADMIN,
     "admin.departments": ADMIN,

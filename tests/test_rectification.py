@@ -212,3 +212,25 @@ def test_the_sweep_takes_the_campaign(api, sites, runner):
     assert api("dept1").get(f"/cases/{case['id']}").get_json()["events"][-1]["trigger"] == "overdue"
     unknown = runner.invoke(args=["sweep", "--campaign", "nonesuch"])
     assert unknown.exit_code != 0 and "nonesuch" in unknown.output
+
+
+def test_the_campaign_board_counts_by_state_and_by_the_unit_holding_them(app, client, auth, api, sites, world):
+    from casetrack.models import CampaignUnit
+    case = api("inspector1").post("/cases", json=problem(sites)).get_json()
+    api("inspector1").post("/cases", json=problem(sites, target=sites["toilet"]))
+    fire(api("dept1"), case, "sign")
+    db.session.add_all([CampaignUnit(campaign="rectification", unit_id=world.units[c].id) for c in ("I", "D1", "D2")])
+    db.session.commit()
+    auth.login("county")
+    page = client.get("/boards/campaign/rectification").get_data(as_text=True)
+    assert "创城督查整改" in page and "各单位未办结问题" in page
+    assert 'data-unit="D1"' in page and 'data-unit="D2"' in page
+    auth.logout()
+    auth.login("dept2")
+    page = client.get("/boards/campaign/rectification").get_data(as_text=True)
+    assert "待签收" in page and "各单位未办结问题" not in page      # its own cases, no table of units
+    assert "创城督查整改" in client.get("/boards/department").get_data(as_text=True)
+    auth.logout()
+    auth.login("group1")                                             # a work group does not take part
+    assert client.get("/boards/campaign/rectification").status_code == 403
+    assert client.get("/boards/campaign/nonesuch").status_code == 404

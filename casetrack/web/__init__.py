@@ -190,6 +190,7 @@ def register(app: Flask) -> None:
     app.add_template_global(calendar_known)
     app.add_template_global(category_label)
     app.add_template_global(trigger_label)
+    app.add_template_global(other_campaigns)
 
     app.add_template_filter(masked_phone)
 
@@ -242,3 +243,12 @@ def state_label(case, state: str | None = None) -> str:
     states = (workflow_of(case) if case is not None else default_workflow()).states
     state = state or case.state
     return localized(states[state].label) if state in states else state
+
+
+def other_campaigns(user) -> list:
+    """The campaigns beside the default one that an office or an inspection unit works in (the
+    menu's links to their boards); a department finds them on its own board."""
+    from casetrack.services.campaigns import OFFICE_KINDS, campaigns, campaigns_of
+    if user.unit is None or user.unit.kind not in OFFICE_KINDS + ("inspection",):
+        return []
+    return [c for c in campaigns_of(user) if c.code != campaigns().default]
