@@ -98,6 +98,17 @@ def upgrade() -> None:
     op.create_index(op.f('ix_campaign_units_unit_id'), 'campaign_units', ['unit_id'], unique=False)
     _checks(ROLES, UNIT_KINDS, TARGET_KINDS, SOURCES)
     _check('cases', 'department_state', None)
+    _group_comment(GROUP_COMMENT, GROUP_COMMENT_BEFORE)
+
+
+GROUP_COMMENT_BEFORE = 'the responsible work group'
+GROUP_COMMENT = "the responsible work group (a site's: its responsible unit)"
+
+
+def _group_comment(comment: str, before: str) -> None:
+    if op.get_bind().dialect.name == "postgresql":   # SQLite keeps no comments
+        op.alter_column('targets', 'group_id', comment=comment, existing_comment=before,
+                        existing_type=sa.Integer(), existing_nullable=False)
 
 
 def downgrade() -> None:
@@ -122,6 +133,7 @@ def downgrade() -> None:
     else:
         op.create_check_constraint(op.f('ck_cases_department_state'), 'cases', DEPARTMENT_STATE)
     _checks(ROLES_BEFORE, UNIT_KINDS_BEFORE, TARGET_KINDS_BEFORE, SOURCES_BEFORE)
+    _group_comment(GROUP_COMMENT_BEFORE, GROUP_COMMENT)
     op.drop_index(op.f('ix_campaign_units_unit_id'), table_name='campaign_units')
     op.drop_table('campaign_units')
     op.drop_column('targets', 'campaign')
