@@ -49,6 +49,7 @@ MATRIX = {
     "boards.county": unit_kind("county"),
     "boards.department": unit_kind("department"),
     "boards.campaign": USER,            # a campaign the user's unit takes part in (403 otherwise): test_rectification.py
+    "boards.campaign_week": USER,       # likewise
     "admin.users": ADMIN,
     "admin.units": ADMIN,
     "admin.departments": ADMIN,
@@ -70,6 +71,7 @@ MATRIX = {
     "api.me": API_USER,
     "api.categories": API_USER,
     "api.campaigns": API_USER,
+    "api.campaign_week": API_USER,      # the cases of my scope only: test_rectification.py
     "api.units": API_USER,
     "api.create_case": API_USER,
     "api.cases": API_USER,

@@ -234,3 +234,51 @@ def test_the_campaign_board_counts_by_state_and_by_the_unit_holding_them(app, cl
     auth.login("group1")                                             # a work group does not take part
     assert client.get("/boards/campaign/rectification").status_code == 403
     assert client.get("/boards/campaign/nonesuch").status_code == 404
+
+
+def walk_to_cleared(api, case, redo: bool):
+    dept, inspector = api("dept1"), api("inspector1")
+    case = fire(dept, case, "sign")
+    upload(dept, case["id"])
+    case = fire(dept, case, "ask_check", measures="已清理")
+    if redo:
+        case = fire(inspector, case, "redo", reason="仍不达标")
+        upload(dept, case["id"])
+        case = fire(dept, case, "ask_check", measures="再次清理")
+    upload(inspector, case["id"])
+    return fire(inspector, case, "strike_off")
+
+
+def test_the_week_by_responsible_unit_counts_rework_and_ranks_the_units(app, client, auth, api, sites):
+    inspector = api("inspector1")
+    walk_to_cleared(api, inspector.post("/cases", json=problem(sites)).get_json(), redo=True)
+    inspector.post("/cases", json=problem(sites, title="小巷墙面小广告", category="back_alley", target=sites["alley"]))
+    inspector.post("/cases", json=problem(sites, target=sites["toilet"]))
+    week = api("county").get("/campaigns/rectification/week").get_json()
+    rows = {r["unit"]: r for r in week["units"]}
+    assert {k: rows["D1"][k] for k in ("assigned", "rectified", "solved", "rank", "rate")} == \
+        {"assigned": 2, "rectified": 2, "solved": 1, "rank": 1, "rate": 0.5}
+    assert rows["D1"]["flags"] == {"rework": 1} and week["flags"]["rework"]["zh"] == "退回重改"
+    assert (rows["D2"]["assigned"], rows["D2"]["solved"], rows["D2"]["rate"], rows["D2"]["rank"]) == (1, 0, 0.0, 2)
+    assert [(s["name"], s["problems"]) for s in week["sites"]] == [
+        ("城东农贸市场", 1), ("解放路背街小巷", 1), ("人民公园公厕", 1)]   # most problems first, then in site order
+    assert [r["unit"] for r in api("dept2").get("/campaigns/rectification/week").get_json()["units"]] == ["D2"]
+    last_week = api("county").get("/campaigns/rectification/week?date=2020-01-01").get_json()
+    assert last_week["units"] == [] and last_week["from"] == "2019-12-30"
+    assert api("county").get("/campaigns/rectification/week?date=昨天").status_code == 422
+    assert api("county").get("/campaigns/nonesuch/week").status_code == 404
+    auth.login("county")
+    page = client.get("/boards/campaign/rectification/week").get_data(as_text=True)
+    assert "各责任单位整改情况" in page and "退回重改" in page and "50%" in page
+
+
+def test_a_unit_rectifying_owes_a_daily_report_and_the_sweep_names_who_has_not(api, sites, runner):
+    import json
+
+    from casetrack.services import calendar
+    from casetrack.services.calendar import add_working_days, today
+    case = api("inspector1").post("/cases", json=problem(sites, category="overhead_wires")).get_json()
+    fire(api("dept1"), case, "sign")
+    with calendar.at(datetime.combine(add_working_days(today(), 2), time(10), timezone.utc)):
+        swept = runner.invoke(args=["sweep", "--campaign", "rectification"])
+    assert json.loads(swept.output).get("report_late") == 1

@@ -23,7 +23,8 @@ from casetrack.services.attachments import case_attachments
 from casetrack.services.cases import (MAX_ID, MAX_TEXT, allowed_triggers, assists_of, case_events, file_case, fire, get_case,
                                       workflow_of)
 from casetrack.services.clock import clock_json, pending_extensions
-from casetrack.services.errors import ServiceError, ValidationFailed
+from casetrack.services.calendar import parse_day, today
+from casetrack.services.errors import NotFound, ServiceError, ValidationFailed
 from casetrack.services.location import place_json
 from casetrack.services.org import active_categories
 from casetrack.services.queries import CaseFilters, list_cases
@@ -254,6 +255,30 @@ def campaigns():
                            "workflows": list(c.workflows), "categories": list(c.categories),
                            "target_kinds": list(c.target_kinds), "default": c.code == every.default,
                            "mine": takes_part(g.api_user.unit, c)} for c in every.by_code.values()])
+
+
+@bp.get("/campaigns/<code>/week")
+@doc(summary="A campaign's week by responsible unit (周通报): assigned, rectified, struck off, sent back, "
+             "flagged overdue, the rate to date and its rank; the sites with most problems", tags=["reports"],
+     parameters=[{"name": "date", "in": "query", "schema": {"type": "string", "format": "date"},
+                  "description": "a day of the week (default today)"}],
+     responses=responses(("200", json_body(ref("CampaignWeek"))), 404, 422))
+def campaign_week(code: str):
+    from casetrack.services.campaign_week import week_figures
+    from casetrack.services.campaigns import campaigns as all_campaigns
+    if code not in all_campaigns().by_code:
+        raise NotFound(_("No such campaign."))
+    return jsonify(week_figures(g.api_user, all_campaigns().get(code), report_day(request.args.get("date"))))
+
+
+def report_day(value: Any):
+    """A report's day from the query string: today when not given."""
+    if value in (None, ""):
+        return today()
+    try:
+        return parse_day(value)
+    except ValueError:
+        raise ValidationFailed({"date": _("A date like 2026-07-31, please.")}) from None
 
 
 @bp.get("/cases")

@@ -1,7 +1,7 @@
 """Boards: a team's open cases by group and state, the county office's, a department's."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 from flask_login import current_user, login_required
@@ -12,6 +12,7 @@ from casetrack.services.campaigns import OFFICE_KINDS, campaign_named, campaigns
 from casetrack.services.cases import default_workflow, registry, scoped_cases
 from casetrack.services.errors import Forbidden, NotFound, ServiceError
 from casetrack.services.progress import last_reports
+from casetrack.services.targets import KIND_LABELS
 from casetrack.services.queries import (REVISIT_ORDER, Section, explained_cases, open_states,
                                         referred_by_teams, section, state_counts, team_board,
                                         waiting_for)
@@ -96,16 +97,34 @@ def department():
                                       for c in mine])
 
 
-@bp.get("/campaign/<code>")
-def campaign(code: str):
-    """One campaign's board: its open cases in my scope, counted by state, what waits for my
-    unit, and for an office the open cases by the unit holding them (the units behind)."""
+@bp.get("/campaign/<code>/week")
+def campaign_week(code: str):
+    """A campaign's week by responsible unit (the weekly circular's figures) and its sites with
+    most problems; ?date= any day of the week."""
+    from casetrack.services.campaign_week import week_figures
+    from casetrack.web.api import report_day
+    chosen = _campaign(code)
+    week = week_figures(current_user, chosen, report_day(request.args.get("date")))
+    return render_template("boards/campaign_week.html", campaign=chosen, week=week,
+                           kind_labels=KIND_LABELS)
+
+
+def _campaign(code: str):
+    """The campaign of the page, if the user's unit takes part in it (404 / 403 otherwise)."""
     try:
         chosen = campaign_named(code)
     except ServiceError:
         raise NotFound(_("No such campaign.")) from None
     if not takes_part(current_user.unit, chosen):
         raise Forbidden(_("Your unit does not take part in this campaign."))
+    return chosen
+
+
+@bp.get("/campaign/<code>")
+def campaign(code: str):
+    """One campaign's board: its open cases in my scope, counted by state, what waits for my
+    unit, and for an office the open cases by the unit holding them (the units behind)."""
+    chosen = _campaign(code)
     wf = registry().latest(chosen.workflow)
     open_ = [s.name for s in wf.states.values() if not s.final]
     stmt = scoped_cases(current_user).where(Case.campaign == chosen.code)

@@ -190,6 +190,21 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                                                                             "(a rectification site: group is its "
                                                                             "responsible unit)"},
                               "visited": {"type": "boolean", "description": "visited by as_of (lists)"}}},
+    "CampaignWeek": {"type": "object", "required": ["campaign", "from", "to", "flags", "units", "sites"], "properties": {
+        "campaign": {"type": "string"}, "from": {"type": "string", "format": "date"},
+        "to": {"type": "string", "format": "date"},
+        "flags": {"type": "object", "additionalProperties": ref("Label"),
+                  "description": "the workflow's flags counted apart (rework: 退回重改)"},
+        "units": {"type": "array", "items": {"type": "object", "properties": {
+            "unit": {"type": "string"}, "name": {"type": "string"}, "assigned": {"type": "integer"},
+            "rectified": {"type": "integer"}, "solved": {"type": "integer", "description": "struck off (销号)"}, "overdue": {"type": "integer"},
+            "flags": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "assigned_to_date": {"type": "integer"}, "solved_to_date": {"type": "integer"},
+            "rate": nullable("number", description="struck off / assigned, to the week's end"),
+            "rank": {"type": "integer"}}}},
+        "sites": {"type": "array", "items": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "name": {"type": "string"}, "kind": {"type": "string"},
+            "problems": {"type": "integer"}}}}}},
     "Campaign": {"type": "object", "required": ["code", "name", "workflow"], "properties": {
         "code": {"type": "string"}, "name": {"type": "string", "description": "in the reader's language"},
         "label": ref("Label"),

@@ -35,7 +35,8 @@ BACK_TO = ("holder", "resolver")
 NOTICES = ("new_case", "escalation", "referral")
 AFTER_ACTIONS = ("resolve_members", "tell_filing_group")
 # What a transition counts as in the bulletin (`counts_as:`): solved (核实解决) is the office's word.
-COUNTS_AS = ("solved",)
+# rectified: the responsible unit reports the work done (a campaign's weekly figures count it).
+COUNTS_AS = ("solved", "rectified")
 # Files of the workflows folder that are not workflows (workflow/assessment.py reads this one).
 NOT_WORKFLOWS = ("assessment.yaml", "campaigns.yaml")
 
