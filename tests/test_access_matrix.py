@@ -72,6 +72,7 @@ MATRIX = {
     "api.categories": API_USER,
     "api.campaigns": API_USER,
     "api.campaign_week": API_USER,      # the cases of my scope only: test_rectification.py
+    "api.create_inspection": API_USER,  # an inspector of the campaign, at a site of its county: test_rectification.py
     "api.units": API_USER,
     "api.create_case": API_USER,
     "api.cases": API_USER,

@@ -282,3 +282,32 @@ def test_a_unit_rectifying_owes_a_daily_report_and_the_sweep_names_who_has_not(a
     with calendar.at(datetime.combine(add_working_days(today(), 2), time(10), timezone.utc)):
         swept = runner.invoke(args=["sweep", "--campaign", "rectification"])
     assert json.loads(swept.output).get("report_late") == 1
+
+
+def test_an_inspection_ticks_the_checklist_and_files_one_problem_per_failed_item(api, sites):
+    inspector = api("inspector1")
+    checklist = {c["code"]: c for c in inspector.get("/campaigns").get_json()["items"]
+                 if c["code"] == "rectification"}["rectification"]["checklists"]["farm_market"]
+    assert [i["code"] for i in checklist] == ["clean", "stalls", "wires", "posters"]
+    results = {"clean": "fail", "stalls": "pass", "wires": "fail", "posters": "pass"}
+    missing = inspector.post("/inspections", json={"campaign": "rectification", "site": sites["market"],
+                                                   "results": results})
+    assert missing.status_code == 422 and "problems.clean.photos" in missing.get_json()["errors"]
+    half = inspector.post("/inspections", json={"campaign": "rectification", "site": sites["market"],
+                                                "results": {"clean": "fail"}})
+    assert half.status_code == 422 and "results.stalls" in half.get_json()["errors"]
+    assert api("county").get("/cases?campaign=rectification").get_json()["cases"] == []   # nothing half-filed
+    r = inspector.post("/inspections", json={
+        "campaign": "rectification", "site": sites["market"], "results": results,
+        "problems": {"clean": {"photos": [b64_photo()]},
+                     "wires": {"photos": [b64_photo()], "department": "D2", "title": "市场东门空中飞线杂乱"}}})
+    assert r.status_code == 201, r.get_json()
+    done = r.get_json()
+    assert done["results"] == {"clean": False, "stalls": True, "wires": False, "posters": True}
+    assert set(done["cases"]) == {"clean", "wires"}
+    clean = api("dept1").get(f"/cases/{done['cases']['clean']}").get_json()
+    assert (clean["title"], clean["category"], clean["unit"]) == ("城东农贸市场：地面干净、垃圾及时清运不达标", "sanitation", "D1")
+    wires = api("dept2").get(f"/cases/{done['cases']['wires']}").get_json()
+    assert (wires["title"], wires["category"], wires["unit"]) == ("市场东门空中飞线杂乱", "overhead_wires", "D2")
+    assert api("group1").post("/inspections", json={"campaign": "rectification", "site": sites["market"],
+                                                     "results": results}).status_code == 422   # no site of theirs

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Column, Float, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, Float, ForeignKey, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casetrack.db.types import UTCDateTime, utcnow
@@ -111,6 +111,25 @@ class Visit(db.Model):
     def reached(self) -> list[Target]:
         """Every target the visit reached, its own first."""
         return [self.target, *self.more_targets]
+
+
+class SiteInspection(db.Model):
+    """An inspection of a site against its kind's checklist (each item 达标 / 不达标); the failed
+    items were filed as problems, one each (`cases`: item code -> case id)."""
+    __tablename__ = "site_inspections"
+    __table_args__ = (Index("ix_site_inspections_site_day", "target_id", "inspected_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign: Mapped[str] = mapped_column(String(40))
+    target_id: Mapped[int] = mapped_column(ForeignKey("targets.id"), comment="the site")
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True, comment="the inspection unit")
+    inspected_on: Mapped[date] = mapped_column(comment="the day, Asia/Shanghai")
+    results: Mapped[dict] = mapped_column(JSON, comment="item code -> true (达标) or false (不达标)")
+    cases: Mapped[dict] = mapped_column(JSON, comment="item code -> the case filed for it")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    target: Mapped[Target] = relationship()
 
 
 class CampaignUnit(db.Model):

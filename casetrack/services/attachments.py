@@ -2,6 +2,8 @@
 only within the case's scope, and bound to the transition they prove."""
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import io
 import os
@@ -255,4 +257,23 @@ def photos_for(case: Case, rule) -> list[Attachment]:
     if len(photos) < rule.min:
         raise ValidationFailed({"photos": _("Add at least %(n)d photo(s) first.", n=rule.min)},
                                _("This action needs photos: add at least %(n)d first.", n=rule.min))
+    return photos
+
+
+def decode_photos(value: Any) -> list[tuple[io.BytesIO, str]] | None:
+    """Photos sent in a JSON body: [{"data": base64, "filename": ...}], at most 9."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) > PER_ITEM or not all(
+            isinstance(p, dict) and isinstance(p.get("data"), str) and set(p) <= {"data", "filename"}
+            and isinstance(p.get("filename", ""), str) for p in value):
+        raise ValidationFailed({"photos": _("At most %(n)d photos, each {\"data\": base64, \"filename\": ...}.",
+                                            n=PER_ITEM)})
+    photos = []
+    for p in value:
+        try:
+            data = base64.b64decode(p["data"], validate=True)
+        except (binascii.Error, ValueError):
+            raise ValidationFailed({"photos": _("A photo's data must be base64.")}) from None
+        photos.append((io.BytesIO(data), p.get("filename", "") or "photo.jpg"))
     return photos

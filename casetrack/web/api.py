@@ -2,9 +2,6 @@
 scripts when they send its CSRF token in a header."""
 from __future__ import annotations
 
-import base64
-import binascii
-import io
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request, url_for
@@ -19,7 +16,7 @@ from casetrack.extensions import csrf, db
 from casetrack.models import Attachment, Case, Unit, User
 from casetrack.services import accounts
 from casetrack.services import progress as reports
-from casetrack.services.attachments import case_attachments
+from casetrack.services.attachments import case_attachments, decode_photos
 from casetrack.services.cases import (MAX_ID, MAX_TEXT, allowed_triggers, assists_of, case_events, file_case, fire, get_case,
                                       workflow_of)
 from casetrack.services.clock import clock_json, pending_extensions
@@ -33,7 +30,6 @@ from casetrack.web.idempotency import PARAMETER as IDEMPOTENCY
 from casetrack.web.idempotency import once
 from casetrack.web.openapi import doc, json_body, openapi_json, ref, responses
 from casetrack.i18n import localized
-from casetrack.workflow import MAX_PHOTOS
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -216,30 +212,11 @@ def create_case():
                          visit=data.get("visit"), location=data.get("location"),
                          address=data.get("address"), workflow=data.get("workflow"),
                          urgency=data.get("urgency"), found_on=data.get("found_on"),
-                         campaign=data.get("campaign"), photos=json_photos(data.get("photos")),
+                         campaign=data.get("campaign"), photos=decode_photos(data.get("photos")),
                          fields={k: v for k, v in data.items() if k in filing})
         # A case filed just now has no extension pending: no query for it.
         return case_json(case, pending=None), 201, {"Location": url_for(".case", case_id=case.id)}
     return once("create_case", data, file)
-
-
-def json_photos(value: Any) -> list[tuple[io.BytesIO, str]] | None:
-    """Photos sent in a JSON body: [{"data": base64, "filename": ...}], at most 9."""
-    if value is None:
-        return None
-    if not isinstance(value, list) or len(value) > MAX_PHOTOS or not all(
-            isinstance(p, dict) and isinstance(p.get("data"), str) and set(p) <= {"data", "filename"}
-            and isinstance(p.get("filename", ""), str) for p in value):
-        raise ValidationFailed({"photos": _("At most %(n)d photos, each {\"data\": base64, \"filename\": ...}.",
-                                            n=MAX_PHOTOS)})
-    photos = []
-    for p in value:
-        try:
-            data = base64.b64decode(p["data"], validate=True)
-        except (binascii.Error, ValueError):
-            raise ValidationFailed({"photos": _("A photo's data must be base64.")}) from None
-        photos.append((io.BytesIO(data), p.get("filename", "") or "photo.jpg"))
-    return photos
 
 
 @bp.get("/campaigns")
@@ -254,7 +231,31 @@ def campaigns():
     return jsonify(items=[{"code": c.code, "name": localized(c.name), "label": c.name, "workflow": c.workflow,
                            "workflows": list(c.workflows), "categories": list(c.categories),
                            "target_kinds": list(c.target_kinds), "default": c.code == every.default,
+                           "checklists": {kind: [{"code": i.code, "label": i.label, "category": i.category}
+                                                 for i in items.values()] for kind, items in c.checklists.items()},
                            "mine": takes_part(g.api_user.unit, c)} for c in every.by_code.values()])
+
+
+@bp.post("/inspections")
+@doc(summary="Inspect a site against its kind's checklist: every item pass or fail; one problem filed per "
+             "failed item (with its photos), assigned to the site's responsible unit", tags=["cases"],
+     parameters=[IDEMPOTENCY],
+     requestBody={"required": True, "content": {"application/json": {"schema": ref("NewInspection")}}},
+     responses=responses(("201", json_body(ref("Inspection"), "Recorded")), 400, 403, 422))
+def create_inspection():
+    from casetrack.services.inspections import inspect_site
+    data = body()
+    unknown = {k: _("This action takes no such field.") for k in data
+               if k not in ("campaign", "site", "results", "problems", "date")}
+    if unknown:
+        raise ValidationFailed(unknown)
+
+    def record():
+        row = inspect_site(g.api_user, data.get("campaign"), data.get("site"), data.get("results"),
+                           data.get("problems"), data.get("date"))
+        return {"id": row.id, "campaign": row.campaign, "site": row.target_id,
+                "date": row.inspected_on.isoformat(), "results": row.results, "cases": row.cases}, 201, {}
+    return once("create_inspection", data, record)
 
 
 @bp.get("/campaigns/<code>/week")

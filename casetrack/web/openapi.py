@@ -190,6 +190,24 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                                                                             "(a rectification site: group is its "
                                                                             "responsible unit)"},
                               "visited": {"type": "boolean", "description": "visited by as_of (lists)"}}},
+    "NewInspection": {"type": "object", "required": ["campaign", "site", "results"], "additionalProperties": False,
+                      "properties": {
+        "campaign": {"type": "string"}, "site": {"type": "integer", "description": "a site (target) of the campaign"},
+        "date": {"type": "string", "format": "date", "description": "default today"},
+        "results": {"type": "object", "additionalProperties": {"type": "string", "enum": ["pass", "fail"]},
+                    "description": "every item of the site kind's checklist (GET /campaigns): pass (达标) or fail"},
+        "problems": {"type": "object", "description": "per failed item: its photos (required by the filing), "
+                                                      "optional title, description, department",
+                     "additionalProperties": {"type": "object", "properties": {
+                         "title": {"type": "string"}, "description": {"type": "string"},
+                         "department": {"type": "string"},
+                         "photos": {"type": "array", "items": {"type": "object"}}}}}}},
+    "Inspection": {"type": "object", "required": ["id", "campaign", "site", "date", "results", "cases"], "properties": {
+        "id": {"type": "integer"}, "campaign": {"type": "string"}, "site": {"type": "integer"},
+        "date": {"type": "string", "format": "date"},
+        "results": {"type": "object", "additionalProperties": {"type": "boolean"}, "description": "item -> 达标"},
+        "cases": {"type": "object", "additionalProperties": {"type": "integer"},
+                  "description": "failed item -> the problem filed for it"}}},
     "CampaignWeek": {"type": "object", "required": ["campaign", "from", "to", "flags", "units", "sites"], "properties": {
         "campaign": {"type": "string"}, "from": {"type": "string", "format": "date"},
         "to": {"type": "string", "format": "date"},
@@ -213,6 +231,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "categories": {"type": "array", "items": {"type": "string"},
                        "description": "its own category codes; empty: every active category"},
         "target_kinds": {"type": "array", "items": {"type": "string"}},
+        "checklists": {"type": "object", "description": "per target kind, the items an inspection ticks",
+                       "additionalProperties": {"type": "array", "items": {"type": "object", "properties": {
+                           "code": {"type": "string"}, "label": ref("Label"), "category": {"type": "string"}}}}},
         "mine": {"type": "boolean", "description": "my unit takes part in it"},
         "default": {"type": "boolean"}}},
     "TargetFields": {"type": "object", "additionalProperties": False, "properties": {

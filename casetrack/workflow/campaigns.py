@@ -2,7 +2,7 @@
 by its workflow, with its own categories and kinds of target."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,15 @@ class Campaign:
     workflows: tuple[str, ...]             # every workflow its cases may follow, its own first
     categories: dict[str, dict[str, str]]  # its own categories, code -> label; empty: every one
     target_kinds: tuple[str, ...]          # the kinds of its targets; empty: the visit kinds
+    checklists: dict[str, dict[str, ChecklistItem]] = field(default_factory=dict)  # kind -> item code -> item
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    """An item of the standard a site of a kind is inspected against (测评要素)."""
+    code: str
+    label: dict[str, str]
+    category: str     # the category of the problem filed when it fails
 
 
 @dataclass(frozen=True)
@@ -48,7 +57,7 @@ def parse_campaigns(data: Any, path: str, registry: Registry, target_kinds: tupl
         where = f"{path}: campaigns.{code}"
         if not isinstance(code, str) or not code.isidentifier() or len(code) > 40:
             raise WorkflowError(f"{where}: a campaign's code is a simple name of at most 40 letters")
-        _check_keys(where, spec, {"name", "workflow", "workflows", "categories", "target_kinds"},
+        _check_keys(where, spec, {"name", "workflow", "workflows", "categories", "target_kinds", "checklists"},
                     {"name", "workflow"})
         flows = (spec["workflow"],) + tuple(n for n in _names(f"{where}.workflows", spec.get("workflows", []))
                                             if n != spec["workflow"])
@@ -64,7 +73,8 @@ def parse_campaigns(data: Any, path: str, registry: Registry, target_kinds: tupl
                 raise WorkflowError(f"{where}.target_kinds: unknown kind {kind!r}")
         found[code] = Campaign(code, _label(f"{where}.name", spec["name"]), flows[0], flows,
                                {str(k): _label(f"{where}.categories.{k}", v) for k, v in categories.items()},
-                               kinds)
+                               kinds, _checklists(f"{where}.checklists", spec.get("checklists") or {}, kinds,
+                                                  set(categories)))
     taken = [n for c in found.values() for n in c.workflows]
     for name in set(taken):
         if taken.count(name) > 1:
@@ -72,6 +82,28 @@ def parse_campaigns(data: Any, path: str, registry: Registry, target_kinds: tupl
     if data["default"] not in found:
         raise WorkflowError(f"{path}: default: {data['default']!r} is not one of the campaigns")
     return Campaigns(data["default"], found)
+
+
+def _checklists(where: str, spec: Any, kinds: tuple[str, ...],
+                categories: set[str]) -> dict[str, dict[str, ChecklistItem]]:
+    if not isinstance(spec, dict):
+        raise WorkflowError(f"{where}: must be a mapping of target kinds to their items")
+    out: dict[str, dict[str, ChecklistItem]] = {}
+    for kind, items in spec.items():
+        if kind not in kinds:
+            raise WorkflowError(f"{where}.{kind}: not one of the campaign's target_kinds")
+        if not isinstance(items, dict) or not items:
+            raise WorkflowError(f"{where}.{kind}: must be a mapping of item codes to {{label, category}}")
+        out[kind] = {}
+        for code, item in items.items():
+            _check_keys(f"{where}.{kind}.{code}", item, {"label", "category"}, {"label", "category"})
+            if not isinstance(code, str) or not code.isidentifier():
+                raise WorkflowError(f"{where}.{kind}.{code}: an item's code is a simple name")
+            if categories and item["category"] not in categories:
+                raise WorkflowError(f"{where}.{kind}.{code}.category: not one of the campaign's categories")
+            out[kind][code] = ChecklistItem(code, _label(f"{where}.{kind}.{code}.label", item["label"]),
+                                            item["category"])
+    return out
 
 
 def load_campaigns(folder: str | Path, registry: Registry, default_workflow: str,

@@ -2,7 +2,8 @@
 inspection and rectification)
 
 cases.campaign and targets.campaign (default 'visit', so every row so far is the grand visit's);
-campaign_units (the units that take part in a campaign); the role `inspector`, the unit kind
+campaign_units (the units that take part in a campaign); site_inspections (a site ticked against
+its kind's checklist); the role `inspector`, the unit kind
 `inspection` (督查组), the site kinds of targets (点位) and the case source `inspection`. The
 check that tied the state named 'department' to a department drops: state names live only in
 the workflow files (the engine sets the department of every department-level state).
@@ -16,6 +17,8 @@ from typing import Sequence, Union
 
 from alembic import op
 import sqlalchemy as sa
+
+import casetrack.db.types
 
 revision: str = '0021_campaigns'
 down_revision: Union[str, Sequence[str], None] = '0020'
@@ -96,6 +99,23 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_campaign_units_unit_id_units')),
         sa.PrimaryKeyConstraint('campaign', 'unit_id', name=op.f('pk_campaign_units')))
     op.create_index(op.f('ix_campaign_units_unit_id'), 'campaign_units', ['unit_id'], unique=False)
+    op.create_table(
+        'site_inspections',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('campaign', sa.String(length=40), nullable=False),
+        sa.Column('target_id', sa.Integer(), nullable=False, comment='the site'),
+        sa.Column('unit_id', sa.Integer(), nullable=False, comment='the inspection unit'),
+        sa.Column('inspected_on', sa.Date(), nullable=False, comment='the day, Asia/Shanghai'),
+        sa.Column('results', sa.JSON(), nullable=False, comment='item code -> true (达标) or false (不达标)'),
+        sa.Column('cases', sa.JSON(), nullable=False, comment='item code -> the case filed for it'),
+        sa.Column('created_by_id', sa.Integer(), nullable=True),
+        sa.Column('created_at', casetrack.db.types.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_site_inspections_created_by_id_users')),
+        sa.ForeignKeyConstraint(['target_id'], ['targets.id'], name=op.f('fk_site_inspections_target_id_targets')),
+        sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_site_inspections_unit_id_units')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_site_inspections')))
+    op.create_index('ix_site_inspections_site_day', 'site_inspections', ['target_id', 'inspected_on'], unique=False)
+    op.create_index(op.f('ix_site_inspections_unit_id'), 'site_inspections', ['unit_id'], unique=False)
     _checks(ROLES, UNIT_KINDS, TARGET_KINDS, SOURCES)
     _check('cases', 'department_state', None)
     _group_comment(GROUP_COMMENT, GROUP_COMMENT_BEFORE)
@@ -134,6 +154,9 @@ def downgrade() -> None:
         op.create_check_constraint(op.f('ck_cases_department_state'), 'cases', DEPARTMENT_STATE)
     _checks(ROLES_BEFORE, UNIT_KINDS_BEFORE, TARGET_KINDS_BEFORE, SOURCES_BEFORE)
     _group_comment(GROUP_COMMENT_BEFORE, GROUP_COMMENT)
+    op.drop_index(op.f('ix_site_inspections_unit_id'), table_name='site_inspections')
+    op.drop_index('ix_site_inspections_site_day', table_name='site_inspections')
+    op.drop_table('site_inspections')
     op.drop_index(op.f('ix_campaign_units_unit_id'), table_name='campaign_units')
     op.drop_table('campaign_units')
     op.drop_column('targets', 'campaign')
