@@ -6,8 +6,6 @@ from __future__ import annotations
 from typing import IO, Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
-
 from casetrack.extensions import db
 from casetrack.i18n import localized
 from casetrack.models import SiteInspection, Target, User
@@ -82,9 +80,4 @@ def inspect_site(actor: User, campaign: Any, site: Any, results: Any, problems: 
     db.session.add(inspection)
     db.session.flush()
     return inspection
-
-
-def inspections_of(site: Target) -> list[SiteInspection]:
-    return list(db.session.scalars(select(SiteInspection).where(SiteInspection.target_id == site.id)
-                                   .order_by(SiteInspection.inspected_on.desc(), SiteInspection.id.desc())))
 
