@@ -1,7 +1,8 @@
 """The demo's second campaign: the civilized-city inspection and rectification (创城督查整改) of the
 demo county's seat: an inspection unit with the `inspector` account, the sites of the district
-with their responsible units, and four weeks of inspections with photos, walked through the
-rectification workflow as its holders would."""
+with their responsible units, and four weeks of inspections: each site ticked against its
+checklist, a problem with its photo for every failed item, walked through the rectification
+workflow as its holders would."""
 from __future__ import annotations
 
 import io
@@ -14,7 +15,8 @@ from casetrack.models import Case, Target, Unit, User
 from casetrack.services import calendar
 from casetrack.services.attachments import attach
 from casetrack.services.campaigns import add_categories, campaigns, set_units
-from casetrack.services.cases import allowed_triggers, file_case, fire
+from casetrack.services.cases import allowed_triggers, fire
+from casetrack.services.inspections import FAIL, PASS, inspect_site
 from casetrack.services.org import create_unit
 
 CAMPAIGN = "rectification"
@@ -32,7 +34,7 @@ SHORTFALLS = {
     "back_alley": ["背街小巷路面破损", "墙面乱贴乱画小广告"],
     "public_ads": ["公益广告破损褪色", "公益广告数量不足、内容过时"],
 }
-INSPECTIONS = 64          # problems filed over the four weeks: quick to load
+INSPECTIONS = 40          # site inspections over the four weeks (about 50 problems): quick to load
 DAYS = 28
 
 
@@ -78,14 +80,19 @@ def load_rectification(rng: random.Random, fake, pw_hash: str, county: Unit, dep
     start = now - timedelta(days=DAYS)
     for i in range(INSPECTIONS):
         site = rng.choice(sites)
-        category = rng.choice(list(campaign.categories))
         moment = start + timedelta(days=i * DAYS // INSPECTIONS, hours=rng.randint(1, 8))
         inspector = rng.choice(inspectors)
+        checklist = campaign.checklists[site.kind]
+        results = {code: PASS if rng.random() < 0.6 else FAIL for code in checklist}
+        # what the inspector saw, in the seeds' words, for each item that fails
+        problems = {code: {"title": f"{site.name}{rng.choice(SHORTFALLS[item.category])}",
+                           "description": fake.sentence()}
+                    for code, item in checklist.items() if results[code] == FAIL}
         with calendar.at(moment):
-            case = file_case(inspector, campaign=CAMPAIGN, title=f"{site.name}{rng.choice(SHORTFALLS[category])}",
-                             description=fake.sentence(), category=category, kind="individual",
-                             target=site.id, photos=[(photo(rng, True), "整改前.jpg")])
-        _walk(case, rng, fake, by_unit, office, inspectors[0], depts, moment, now)
+            inspection = inspect_site(inspector, CAMPAIGN, site.id, results, problems,
+                                      photos={code: [(photo(rng, True), "整改前.jpg")] for code in problems})
+        for case_id in inspection.cases.values():
+            _walk(db.session.get(Case, case_id), rng, fake, by_unit, office, inspectors[0], depts, moment, now)
     db.session.flush()
 
 
