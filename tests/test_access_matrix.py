@@ -59,6 +59,7 @@ MATRIX = {
     "admin.unit_active": ADMIN,
     "admin.category_active": ADMIN,
     "cases.new": USER,
+    "cases.inspect": USER,             # a campaign with checklists (403 otherwise): test_rectification.py
     "cases.show": CASE,
     "cases.act": CASE,
     "cases.attach_files": CASE,

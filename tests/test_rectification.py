@@ -316,3 +316,21 @@ def test_an_inspection_ticks_the_checklist_and_files_one_problem_per_failed_item
     assert (wires["title"], wires["category"], wires["unit"]) == ("市场东门空中飞线杂乱", "overhead_wires", "D2")
     assert api("group1").post("/inspections", json={"campaign": "rectification", "site": sites["market"],
                                                      "results": results}).status_code == 422   # no site of theirs
+
+
+def test_the_inspector_ticks_a_site_on_the_page(app, client, auth, api, sites):
+    auth.login("inspector1")
+    page = client.get(f"/inspections/new?site={sites['alley']}").get_data(as_text=True)
+    assert "点位督查" in page and "路面平整、墙面无乱贴乱画" in page and "达标" in page
+    form = {"result_clean": "pass", "result_road": "fail", "result_wires": "pass", "title_road": "墙面小广告"}
+    refused = client.post(f"/inspections/new?site={sites['alley']}", data=form, content_type="multipart/form-data")
+    assert refused.status_code == 422 and "照片" in refused.get_data(as_text=True)
+    r = client.post(f"/inspections/new?site={sites['alley']}",
+                    data={**form, "photos_road": (io.BytesIO(jpeg()), "road.jpg")}, content_type="multipart/form-data")
+    assert r.status_code == 302
+    assert "交办问题 1 个" in client.get(r.headers["Location"]).get_data(as_text=True)
+    filed = api("dept1").get("/cases?campaign=rectification").get_json()["cases"]
+    assert [(c["title"], c["category"]) for c in filed] == [("墙面小广告", "back_alley")]
+    auth.logout()
+    auth.login("group1")
+    assert client.get("/inspections/new").status_code == 403     # the grand visit inspects no sites

@@ -260,3 +260,42 @@ def attachment(attachment_id: int):
 @bp.get("/attachments/<int:attachment_id>/thumbnail")
 def attachment_thumbnail(attachment_id: int):
     return send_attachment(get_attachment(current_user, attachment_id), thumbnail=True)
+
+
+@bp.route("/inspections/new", methods=["GET", "POST"])
+def inspect():
+    """An inspection of a site on the phone: pick the site, tick each item of its checklist
+    达标 / 不达标, and for each failed item take its photo (and say what is wrong)."""
+    from casetrack.services.inspections import FAIL, inspect_site
+    campaign = filing_campaign(request.values.get("campaign"))
+    if not campaign.checklists:
+        raise Forbidden(_("This campaign inspects no sites."))
+    sites = list(db.session.scalars(scoped_sites(current_user, campaign.code).where(Target.active.is_(True))
+                                    .order_by(Target.name)))
+    chosen = next((s for s in sites if str(s.id) == request.values.get("site")), None)
+    checklist = campaign.checklists.get(chosen.kind, {}) if chosen else {}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST" and chosen is not None:
+        results = {code: request.form.get(f"result_{code}", "") for code in checklist}
+        problems = {code: {"title": request.form.get(f"title_{code}", "").strip(),
+                           "description": request.form.get(f"description_{code}", "")}
+                    for code in checklist if results[code] == FAIL}
+        photos = {code: [(f.stream, f.filename) for f in request.files.getlist(f"photos_{code}") if f and f.filename]
+                  for code in problems}
+        try:
+            inspection = inspect_site(current_user, campaign.code, chosen.id, results,
+                                      {c: {k: v for k, v in p.items() if v} for c, p in problems.items()},
+                                      photos=photos)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            errors, status = exc.errors, 422
+        else:
+            db.session.commit()
+            flash(_("Inspection of %(site)s recorded: %(n)d problem(s) assigned.", site=chosen.name,
+                    n=len(inspection.cases)), "success")
+            return redirect(url_for(".list_", campaign=campaign.code))
+    return render_template("cases/inspect.html", campaign=campaign, sites=sites, chosen=chosen,
+                           checklist=checklist, errors=errors, form=request.form,
+                           photo_input=PHOTO_INPUT), status
