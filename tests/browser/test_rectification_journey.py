@@ -49,3 +49,26 @@ def test_a_shortfall_from_the_inspection_to_its_strike_off_on_a_phone(session):
     assert inspector.state() == "cleared" and "已销号" in inspector.page.inner_text(".case-sheet .facts")
     assert inspector.page.evaluate(WIDTH) <= 360
     inspector.shot("rectification-struck-off-360")
+
+
+def test_an_inspector_ticks_a_sites_checklist_on_a_phone(session):
+    inspector = session("inspector1", **PHONE)
+    page = inspector.page
+    inspector.go("/")
+    page.click("header details summary")            # the menu
+    with page.expect_navigation():
+        page.click("text=点位督查")
+    page.select_option("#site", label="城东农贸市场")
+    with page.expect_navigation():
+        page.click("text=打开测评要素")
+    for item in ("clean", "stalls", "posters"):
+        page.check(f'[name=result_{item}][value=pass]')
+    page.check('[name=result_wires][value=fail]')
+    page.set_input_files("#photos_wires", {**PHOTO, "buffer": jpeg()})
+    page.fill("#title_wires", "市场东门空中飞线杂乱")
+    assert page.evaluate(WIDTH) <= 360
+    inspector.shot("rectification-inspection-360")
+    with page.expect_navigation():
+        page.click("form.inspection button[type=submit]")
+    assert "交办问题 1 个" in page.inner_text(".flash.success")
+    assert "市场东门空中飞线杂乱" in page.inner_text("main")
