@@ -334,3 +334,17 @@ def test_the_inspector_ticks_a_site_on_the_page(app, client, auth, api, sites):
     auth.logout()
     auth.login("group1")
     assert client.get("/inspections/new").status_code == 403     # the grand visit inspects no sites
+
+
+def test_the_unit_asks_for_more_days_and_the_office_grants_them(api, sites):
+    from casetrack.services.calendar import add_working_days, today
+    case = api("inspector1").post("/cases", json=problem(sites, category="compound")).get_json()
+    case = fire(api("dept1"), case, "sign")
+    assert case["deadline"] == add_working_days(today(), 10).isoformat()       # 小区治理: 10 working days
+    r = api("dept1").post(f"/cases/{case['id']}/extensions", json={"days": 5, "reason": "需业委会表决"})
+    assert r.status_code == 201, r.get_json()
+    decided = api("county").post(f"/extensions/{r.get_json()['id']}/decision", json={"approve": True})
+    assert decided.status_code == 200
+    assert api("dept1").get(f"/cases/{case['id']}").get_json()["deadline"] == add_working_days(today(), 15).isoformat()
+    assert api("inspector1").post(f"/cases/{case['id']}/extensions",
+                                  json={"days": 5, "reason": "x"}).status_code == 403   # the inspector does not hold it
