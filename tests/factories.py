@@ -87,9 +87,11 @@ def add_rectification(w: World, password: str = "secret") -> dict[str, int]:
     w.users["inspector1"] = create_user("inspector1", password, "inspector", "I", name="inspector1")
     sites = {"market": ("farm_market", "城东农贸市场", "D1"), "alley": ("back_alley", "解放路背街小巷", "D1"),
              "toilet": ("public_toilet", "人民公园公厕", "D2"), "far": ("farm_market", "南湖农贸市场", "D13")}
+    villages = {"market": "城东社区", "alley": "解放社区", "toilet": "解放社区", "far": "南湖社区"}
     ids = {}
     for key, (kind, name, unit) in sites.items():
-        row = Target(kind=kind, name=name, address=name, group_id=w.units[unit].id, campaign="rectification")
+        row = Target(kind=kind, name=name, address=name, group_id=w.units[unit].id, campaign="rectification",
+                     village=villages[key])
         db.session.add(row)
         db.session.flush()
         ids[key] = row.id

@@ -74,6 +74,8 @@ MATRIX = {
     "api.campaigns": API_USER,
     "api.campaign_week": API_USER,      # the cases of my scope only: test_rectification.py
     "api.create_inspection": API_USER,  # an inspector of the campaign, at a site of its county: test_rectification.py
+    "api.campaign_pairs": API_USER,     # the pairs of my county
+    "api.set_campaign_pairs": API_USER, # the county office only (403 otherwise): test_rectification.py
     "api.units": API_USER,
     "api.create_case": API_USER,
     "api.cases": API_USER,

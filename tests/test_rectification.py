@@ -194,6 +194,9 @@ def test_the_demo_runs_both_campaigns_side_by_side(app, tmp_path):
     stages = db.session.scalars(select(Attachment.stage).where(Attachment.case_id == cleared.id)).all()
     assert stages.count("before") == 1 and stages.count("after") >= 2      # the unit's and the inspector's
     assert db.session.scalar(select(func.count()).where(Target.campaign == "rectification")) == 30
+    from casetrack.models import CampaignPair
+    communities = set(db.session.scalars(select(Target.village).where(Target.campaign == "rectification")))
+    assert set(db.session.scalars(select(CampaignPair.community))) == communities   # every one paired
     users = {u.username: u for u in db.session.scalars(select(User).where(User.username.in_(
         ["inspector", "leader", "dept01", "group001"])))}
     assert (users["inspector"].role, users["inspector"].unit.kind) == ("inspector", "inspection")
@@ -348,3 +351,22 @@ def test_the_unit_asks_for_more_days_and_the_office_grants_them(api, sites):
     assert api("dept1").get(f"/cases/{case['id']}").get_json()["deadline"] == add_working_days(today(), 15).isoformat()
     assert api("inspector1").post(f"/cases/{case['id']}/extensions",
                                   json={"days": 5, "reason": "x"}).status_code == 403   # the inspector does not hold it
+
+
+def test_the_office_pairs_units_with_a_community_and_the_week_names_them(api, sites):
+    county = api("county")
+
+    def put(who, body):
+        client = api(who)
+        return client.client.put("/api/v1/campaigns/rectification/pairs", headers=client.headers, json=body)
+    r = put("county", {"community": "解放社区", "units": ["D2", "T1"]})
+    assert r.status_code == 200, r.get_json()
+    assert put("dept1", {"community": "城东社区", "units": ["D1"]}).status_code == 403
+    assert put("county", {"community": "城东社区", "units": ["D13"]}).status_code == 422   # another county's unit
+    assert county.get("/campaigns/rectification/pairs").get_json()["items"] == [
+        {"community": "解放社区", "units": ["D2", "T1"]}]
+    assert api("county12").get("/campaigns/rectification/pairs").get_json()["items"] == []
+    api("inspector1").post("/cases", json=problem(sites, target=sites["alley"]))
+    week = county.get("/campaigns/rectification/week").get_json()
+    assert week["communities"] == [{"community": "解放社区", "paired": ["D2", "T1"],
+                                    "paired_names": ["环保局", "东山镇工作队"], "problems": 1}]

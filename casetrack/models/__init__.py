@@ -7,7 +7,7 @@ from casetrack.models.org import POSTS, PRINCIPAL_POSTS, ROLE_UNIT_KINDS, ApiTok
 from casetrack.models.petitions import PETITION_FORMS, Petition, TakeDown
 from casetrack.models.reference import ReferenceVersion
 from casetrack.models.reports import BULLETIN_TYPES, Bulletin, BulletinSetting, DailyFigure
-from casetrack.models.visits import (REGISTERED_KINDS, SITE_KINDS, TARGET_KINDS, VISIT_FORMS, VISIT_KINDS, VISIT_TARGET_KINDS, CampaignUnit, Milestone, SiteInspection, Target, Visit, visit_cadres,
+from casetrack.models.visits import (REGISTERED_KINDS, SITE_KINDS, TARGET_KINDS, VISIT_FORMS, VISIT_KINDS, VISIT_TARGET_KINDS, CampaignPair, CampaignUnit, Milestone, SiteInspection, Target, Visit, visit_cadres,
                                      visit_targets)
 from casetrack.models.webhooks import Webhook, WebhookDelivery
 
@@ -15,6 +15,6 @@ __all__ = ["ANSWERS", "BULLETIN_TYPES", "CASE_KINDS", "CASE_SOURCES", "PETITION_
            "REGISTERED_KINDS", "ROLE_UNIT_KINDS", "SITE_KINDS", "STAGES", "TARGET_KINDS", "VISIT_FORMS", "VISIT_KINDS", "VISIT_TARGET_KINDS",
            "ApiToken", "Attachment", "AttachmentBlob", "Bulletin", "BulletinSetting", "Case", "CaseAssist", "CaseEvent",
            "Category", "ContactPoint", "DailyFigure", "DayOff", "Extension", "IdempotentRequest", "LoginFailure",
-           "CampaignUnit", "Milestone", "SiteInspection", "Notification", "Petition", "ReferenceVersion", "Suggestion", "SupervisionNote", "TakeDown",
+           "CampaignPair", "CampaignUnit", "Milestone", "SiteInspection", "Notification", "Petition", "ReferenceVersion", "Suggestion", "SupervisionNote", "TakeDown",
            "Target", "Unit", "User", "Visit", "visit_cadres", "visit_targets", "Webhook",
            "WebhookDelivery"]

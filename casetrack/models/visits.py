@@ -140,6 +140,18 @@ class CampaignUnit(db.Model):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True, index=True)
 
 
+class CampaignPair(db.Model):
+    """A county unit paired with a community or village (包抓共建) in a campaign: it answers for
+    the problems at the community's sites (Target.village) beside their responsible units."""
+    __tablename__ = "campaign_pairs"
+
+    campaign: Mapped[str] = mapped_column(String(40), primary_key=True)
+    community: Mapped[str] = mapped_column(String(80), primary_key=True, comment="as the sites' village names it")
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True, index=True)
+
+    unit: Mapped[Unit] = relationship(lazy="joined")
+
+
 class Milestone(db.Model):
     """A stage of the timetable: `target_percent` of targets visited by `due_on` (set per county)."""
     __tablename__ = "milestones"

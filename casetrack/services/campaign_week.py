@@ -1,6 +1,7 @@
 """A campaign's week by responsible unit (the weekly circular's figures, 周通报): problems assigned,
 rectified, struck off, sent back (each flag of the workflow), flagged overdue, the rectification
-rate to date and its rank; and the sites with most problems. Counted by the database over the
+rate to date and its rank; the sites with most problems; each community's problems and its
+paired units (包抓单位). Counted by the database over the
 cases in the reader's scope; which transitions count is the workflow's word (`counts_as`, `flag`)."""
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, Target, Unit, User
 from casetrack.services.bulletin import _fired
 from casetrack.services.calendar import SHANGHAI
+from casetrack.services.campaigns import pairs_of
 from casetrack.services.cases import registry, scoped_cases
 from casetrack.services.queries import SWEEP_FLAGS
 from casetrack.workflow.campaigns import Campaign
@@ -83,7 +85,16 @@ def week_figures(user: User, campaign: Campaign, day: date) -> dict[str, Any]:
         .where(Case.id.in_(ids), Case.created_at >= start, Case.created_at < end)
         .group_by(Target.id, Target.name, Target.kind).order_by(func.count(Case.id).desc(), Target.id)
         .limit(TOP_SITES))
+    by_community = dict(db.session.execute(
+        select(Target.village, func.count(Case.id)).join(Case, Case.target_id == Target.id)
+        .where(Case.id.in_(ids), Case.created_at >= start, Case.created_at < end, Target.village != "")
+        .group_by(Target.village)).all())
+    paired = pairs_of(user, campaign)
+    communities = [{"community": c, "paired": [u.code for u in paired.get(c, [])],
+                    "paired_names": [u.name for u in paired.get(c, [])], "problems": by_community.get(c, 0)}
+                   for c in sorted(set(by_community) | set(paired), key=lambda c: (-by_community.get(c, 0), c))]
     return {"campaign": campaign.code, "from": monday.isoformat(), "to": sunday.isoformat(),
+            "communities": communities,
             "flags": {flag: label for flag, label in flags.items()},
             "units": rows,
             "sites": [{"id": i, "name": n, "kind": k, "problems": c} for i, n, k, c in sites]}

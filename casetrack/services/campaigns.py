@@ -8,8 +8,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from casetrack.extensions import db
-from casetrack.models import CampaignUnit, Category, Unit, User
-from casetrack.services.errors import ValidationFailed
+from casetrack.models import CampaignPair, CampaignUnit, Category, Unit, User
+from casetrack.services.errors import Forbidden, ValidationFailed
 from casetrack.workflow.campaigns import Campaign, Campaigns
 
 # The offices run every campaign: they coordinate, and their leaders see all of it.
@@ -87,3 +87,41 @@ def set_units(campaign: Campaign, units: list[Unit]) -> None:
     for unit in units:
         db.session.add(CampaignUnit(campaign=campaign.code, unit_id=unit.id))
     db.session.flush()
+
+
+def pair(actor: User, campaign: Campaign, community: Any, codes: Any) -> list[Unit]:
+    """Pair a community (as the sites name it) with county units (包抓单位), in place of those
+    before: the county office of the units' county does it."""
+    errors: dict[str, str] = {}
+    if actor.role != "county_officer" or actor.unit is None or not actor.active:
+        raise Forbidden(_("Only the county office pairs units with communities."))
+    if not isinstance(community, str) or not community.strip() or len(community.strip()) > 80:
+        errors["community"] = _("Please fill this in.")
+    if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes) or len(codes) > 50:
+        errors["units"] = _("Unit codes, please.")
+        codes = []
+    units = list(db.session.scalars(select(Unit).where(Unit.code.in_(codes), Unit.active.is_(True))))
+    if len(units) != len(set(codes)) or any(not actor.unit.contains(u) or u.kind in OFFICE_KINDS for u in units):
+        errors["units"] = _("No such unit.")
+    if errors:
+        raise ValidationFailed(errors, _("Please correct the marked fields."))
+    db.session.execute(CampaignPair.__table__.delete().where(
+        CampaignPair.campaign == campaign.code, CampaignPair.community == community.strip(),
+        CampaignPair.unit_id.in_(select(Unit.id).where(Unit.path.startswith(actor.unit.path)))))
+    for unit in units:
+        db.session.add(CampaignPair(campaign=campaign.code, community=community.strip(), unit_id=unit.id))
+    db.session.flush()
+    return units
+
+
+def pairs_of(user: User, campaign: Campaign) -> dict[str, list[Unit]]:
+    """community -> its paired units, of the user's county (or the office's area)."""
+    area = user.unit if user.unit is None or user.unit.kind in OFFICE_KINDS else user.unit.ancestor("county")
+    if area is None:
+        return {}
+    out: dict[str, list[Unit]] = {}
+    for row in db.session.scalars(select(CampaignPair).join(Unit, Unit.id == CampaignPair.unit_id).where(
+            CampaignPair.campaign == campaign.code, Unit.path.startswith(area.path))
+            .order_by(CampaignPair.community, Unit.code)):
+        out.setdefault(row.community, []).append(row.unit)
+    return out

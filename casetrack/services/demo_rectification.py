@@ -1,8 +1,8 @@
 """The demo's second campaign: the civilized-city inspection and rectification (创城督查整改) of the
 demo county's seat: an inspection unit with the `inspector` account, the sites of the district
-with their responsible units, and four weeks of inspections: each site ticked against its
-checklist, a problem with its photo for every failed item, walked through the rectification
-workflow as its holders would."""
+with their responsible units, each community paired with county units, and four weeks of
+inspections: each site ticked against its checklist, a problem with its photo for every failed
+item, walked through the rectification workflow as its holders would."""
 from __future__ import annotations
 
 import io
@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 from PIL import Image, ImageDraw
 from casetrack.extensions import db
-from casetrack.models import Case, Target, Unit, User
+from casetrack.models import CampaignPair, Case, Target, Unit, User
 from casetrack.services import calendar
 from casetrack.services.attachments import attach
 from casetrack.services.campaigns import add_categories, campaigns, set_units
@@ -73,6 +73,10 @@ def load_rectification(rng: random.Random, fake, pw_hash: str, county: Unit, dep
             sites.append(Target(code=f"S-{kind}-{n + 1:02d}", kind=kind, name=name, address=fake.street_address(),
                                 village=f"{community}社区", group_id=rng.choice(depts[:8]).id, campaign=CAMPAIGN))
     db.session.add_all(sites)
+    # each community paired with county units (包抓共建)
+    db.session.add_all(CampaignPair(campaign=CAMPAIGN, community=community, unit_id=unit.id)
+                       for community in sorted({s.village for s in sites})
+                       for unit in rng.sample(depts, min(2, len(depts))))
     db.session.flush()
 
     office = by_unit.get(county.id, {})

@@ -258,6 +258,42 @@ def create_inspection():
     return once("create_inspection", data, record)
 
 
+@bp.get("/campaigns/<code>/pairs")
+@doc(summary="The county units paired with each community (包抓共建) in a campaign, of my county", tags=["org"],
+     responses=responses(("200", json_body(ref("Pairs"))), 404))
+def campaign_pairs(code: str):
+    from casetrack.services.campaigns import pairs_of
+    chosen = _campaign_or_404(code)
+    return jsonify(items=[{"community": c, "units": [u.code for u in units]}
+                          for c, units in pairs_of(g.api_user, chosen).items()])
+
+
+@bp.put("/campaigns/<code>/pairs")
+@doc(summary="Pair a community with county units (包抓单位), in place of those before: the county office",
+     tags=["org"], requestBody={"required": True, "content": {"application/json": {"schema": {
+         "type": "object", "required": ["community", "units"], "additionalProperties": False, "properties": {
+             "community": {"type": "string", "maxLength": 80},
+             "units": {"type": "array", "items": {"type": "string"}}}}}}},
+     responses=responses(("200", json_body(ref("Pairs"))), 400, 403, 404, 422))
+def set_campaign_pairs(code: str):
+    from casetrack.services.campaigns import pair
+    chosen = _campaign_or_404(code)
+    data = body()
+    unknown = {k: _("This action takes no such field.") for k in data if k not in ("community", "units")}
+    if unknown:
+        raise ValidationFailed(unknown)
+    units = pair(g.api_user, chosen, data.get("community"), data.get("units"))
+    db.session.commit()
+    return jsonify(items=[{"community": data["community"].strip(), "units": [u.code for u in units]}])
+
+
+def _campaign_or_404(code: str):
+    from casetrack.services.campaigns import campaigns as all_campaigns
+    if code not in all_campaigns().by_code:
+        raise NotFound(_("No such campaign."))
+    return all_campaigns().get(code)
+
+
 @bp.get("/campaigns/<code>/week")
 @doc(summary="A campaign's week by responsible unit (周通报): assigned, rectified, struck off, sent back, "
              "flagged overdue, the rate to date and its rank; the sites with most problems", tags=["reports"],
@@ -266,10 +302,7 @@ def create_inspection():
      responses=responses(("200", json_body(ref("CampaignWeek"))), 404, 422))
 def campaign_week(code: str):
     from casetrack.services.campaign_week import week_figures
-    from casetrack.services.campaigns import campaigns as all_campaigns
-    if code not in all_campaigns().by_code:
-        raise NotFound(_("No such campaign."))
-    return jsonify(week_figures(g.api_user, all_campaigns().get(code), report_day(request.args.get("date"))))
+    return jsonify(week_figures(g.api_user, _campaign_or_404(code), report_day(request.args.get("date"))))
 
 
 def report_day(value: Any):

@@ -208,7 +208,14 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "results": {"type": "object", "additionalProperties": {"type": "boolean"}, "description": "item -> 达标"},
         "cases": {"type": "object", "additionalProperties": {"type": "integer"},
                   "description": "failed item -> the problem filed for it"}}},
+    "Pairs": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {
+        "type": "object", "required": ["community", "units"], "properties": {
+            "community": {"type": "string"}, "units": {"type": "array", "items": {"type": "string"}}}}}}},
     "CampaignWeek": {"type": "object", "required": ["campaign", "from", "to", "flags", "units", "sites"], "properties": {
+        "communities": {"type": "array", "description": "each community's problems of the week and its paired "
+                                                        "units (包抓单位)", "items": {"type": "object", "properties": {
+            "community": {"type": "string"}, "paired": {"type": "array", "items": {"type": "string"}},
+            "paired_names": {"type": "array", "items": {"type": "string"}}, "problems": {"type": "integer"}}}},
         "campaign": {"type": "string"}, "from": {"type": "string", "format": "date"},
         "to": {"type": "string", "format": "date"},
         "flags": {"type": "object", "additionalProperties": ref("Label"),

@@ -2,7 +2,8 @@
 inspection and rectification)
 
 cases.campaign and targets.campaign (default 'visit', so every row so far is the grand visit's);
-campaign_units (the units that take part in a campaign); site_inspections (a site ticked against
+campaign_units (the units that take part in a campaign); campaign_pairs (county units paired
+with a community, 包抓共建); site_inspections (a site ticked against
 its kind's checklist); the role `inspector`, the unit kind
 `inspection` (督查组), the site kinds of targets (点位) and the case source `inspection`. The
 check that tied the state named 'department' to a department drops: state names live only in
@@ -100,6 +101,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('campaign', 'unit_id', name=op.f('pk_campaign_units')))
     op.create_index(op.f('ix_campaign_units_unit_id'), 'campaign_units', ['unit_id'], unique=False)
     op.create_table(
+        'campaign_pairs',
+        sa.Column('campaign', sa.String(length=40), nullable=False),
+        sa.Column('community', sa.String(length=80), nullable=False, comment="as the sites' village names it"),
+        sa.Column('unit_id', sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_campaign_pairs_unit_id_units')),
+        sa.PrimaryKeyConstraint('campaign', 'community', 'unit_id', name=op.f('pk_campaign_pairs')))
+    op.create_index(op.f('ix_campaign_pairs_unit_id'), 'campaign_pairs', ['unit_id'], unique=False)
+    op.create_table(
         'site_inspections',
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('campaign', sa.String(length=40), nullable=False),
@@ -157,6 +166,8 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_site_inspections_unit_id'), table_name='site_inspections')
     op.drop_index('ix_site_inspections_site_day', table_name='site_inspections')
     op.drop_table('site_inspections')
+    op.drop_index(op.f('ix_campaign_pairs_unit_id'), table_name='campaign_pairs')
+    op.drop_table('campaign_pairs')
     op.drop_index(op.f('ix_campaign_units_unit_id'), table_name='campaign_units')
     op.drop_table('campaign_units')
     op.drop_column('targets', 'campaign')
