@@ -301,6 +301,9 @@ def test_an_inspection_ticks_the_checklist_and_files_one_problem_per_failed_item
     missing = inspector.post("/inspections", json={"campaign": "rectification", "site": sites["market"],
                                                    "results": results})
     assert missing.status_code == 422 and "problems.clean.photos" in missing.get_json()["errors"]
+    for site in (True, "1e3", -1, 2**70, "城东农贸市场"):
+        bad = inspector.post("/inspections", json={"campaign": "rectification", "site": site, "results": results})
+        assert bad.status_code == 422 and "site" in bad.get_json()["errors"], site
     half = inspector.post("/inspections", json={"campaign": "rectification", "site": sites["market"],
                                                 "results": {"clean": "fail"}})
     assert half.status_code == 422 and "results.stalls" in half.get_json()["errors"]

@@ -27,7 +27,7 @@ def inspect_site(actor: User, campaign: Any, site: Any, results: Any, problems: 
     chosen = campaign_named(campaign)
     errors: dict[str, str] = {}
     row = None
-    if isinstance(site, int) or (isinstance(site, str) and whole_number(site)):
+    if (isinstance(site, int) and not isinstance(site, bool)) or (isinstance(site, str) and whole_number(site)):
         row = db.session.scalars(scoped_sites(actor, chosen.code).where(
             Target.id == int(site), Target.active.is_(True))).first() if 0 < int(site) < 2**31 else None
     if row is None:
