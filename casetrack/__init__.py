@@ -12,6 +12,8 @@ from casetrack.extensions import babel, csrf, login_manager, talisman
 from casetrack.services.integration import outbound
 from casetrack.workflow import Registry
 from casetrack.workflow.assessment import assessment_file, load_assessment
+from casetrack.workflow.campaigns import load_campaigns
+from casetrack.models.visits import TARGET_KINDS
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 CSP = {"default-src": "'self'", "object-src": "'none'", "base-uri": "'self'",
@@ -30,6 +32,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     # A broken workflow file stops start-up here, with the file and key in the message.
     app.extensions["casetrack.workflows"] = Registry(app.config["WORKFLOWS_DIR"])
     app.extensions["casetrack.assessment"] = load_assessment(assessment_file(app.config["WORKFLOWS_DIR"]))
+    app.extensions["casetrack.campaigns"] = load_campaigns(
+        app.config["WORKFLOWS_DIR"], app.extensions["casetrack.workflows"], app.config["WORKFLOW"], TARGET_KINDS)
 
     # not `db` imported by name: here that would hide the casetrack.db package
     extensions.db.init_app(app)
@@ -60,6 +64,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from casetrack import cli
     from casetrack.services.figures import summaries  # noqa: F401  (keeps the daily figures, session hooks)
     from casetrack.services.casework import shared  # noqa: F401  (registers the after: action resolve_members)
+    from casetrack.services.casework import attachments  # noqa: F401  (registers the filing photos' use case)
     from casetrack.web import register
     register(app)
     cli.register(app)

@@ -25,6 +25,7 @@ from casetrack.services.deadlines import sweep
 from casetrack.services.fieldwork import targets, visits
 from casetrack.services.common.errors import ServiceError
 from casetrack.services.integration.sheets import ImportFailed
+from casetrack.services.organisation.campaigns import add_categories
 from casetrack.workflow import WorkflowError, load_workflow
 
 
@@ -99,6 +100,7 @@ def register(app: Flask) -> None:
         """Create or upgrade the tables (alembic upgrade head; idempotent) and the standard categories."""
         done = schema.upgrade()
         added = org.ensure_categories()
+        added += add_categories()   # the categories the other campaigns list
         db.session.commit()
         click.echo(f"database ready at {db.engine.url.render_as_string(hide_password=True)}"
                    f": {done} ({added} categories added)")
@@ -179,18 +181,25 @@ def register(app: Flask) -> None:
         click.echo(token)
 
     @app.cli.command("sweep")
-    def sweep_command() -> None:
+    @click.option("--campaign", default=None, help="sweep only this campaign's cases (workflows/campaigns.yaml)")
+    def sweep_command(campaign: str | None) -> None:
         """Pre-warn, flag overdue cases and auto-escalate (run it from cron); prints one JSON line.
 
         Commits after each batch, not once: a batch is complete and idempotent on its own, so
         a sweep stopped half-way leaves whole batches and the next run does the rest; and
         SQLite's write lock is released between batches, so people can still save during a
         long sweep (a first sweep over a province's cases takes minutes)."""
+        flows = None
+        if campaign is not None:
+            from casetrack.services.organisation.campaigns import campaigns
+            if campaign not in campaigns().by_code:
+                raise click.ClickException(f"no campaign {campaign!r}; known: {', '.join(campaigns().by_code)}")
+            flows = campaigns().get(campaign).workflows
         try:
             with progress_bars():
-                done = sweep.sweep_deadlines(after_batch=db.session.commit)
+                done = sweep.sweep_deadlines(after_batch=db.session.commit, workflows=flows)
                 db.session.commit()
-                done["revisits"] = sweep.sweep_revisits()
+                done["revisits"] = sweep.sweep_revisits(flows)
                 db.session.commit()
         except Exception as exc:  # the driver's own error when the lock wait ran out in BEGIN
             if not database_busy(exc):

@@ -73,3 +73,26 @@ def build_world(password: str = "secret") -> World:
     for username, (role, unit) in USERS.items():
         w.users[username] = create_user(username, password, role, unit, name=username)
     return w
+
+
+def add_rectification(w: World, password: str = "secret") -> dict[str, int]:
+    """The civilized-city campaign in county C: an inspection unit I (督查组) with `inspector1`,
+    two sites of D1 and one of D2, and in county C12 a site of its own; returns the sites' ids."""
+    from casetrack.extensions import db
+    from casetrack.models import Target
+    from casetrack.services.organisation.campaigns import add_categories
+    add_categories()
+    w.units["I"] = org.create_unit("I", "县创城督查组", "inspection", "C")
+    w.units["D13"] = org.create_unit("D13", "南湖县住建局", "department", "C12")
+    w.users["inspector1"] = create_user("inspector1", password, "inspector", "I", name="inspector1")
+    sites = {"market": ("farm_market", "城东农贸市场", "D1"), "alley": ("back_alley", "解放路背街小巷", "D1"),
+             "toilet": ("public_toilet", "人民公园公厕", "D2"), "far": ("farm_market", "南湖农贸市场", "D13")}
+    villages = {"market": "城东社区", "alley": "解放社区", "toilet": "解放社区", "far": "南湖社区"}
+    ids = {}
+    for key, (kind, name, unit) in sites.items():
+        row = Target(kind=kind, name=name, address=name, group_id=w.units[unit].id, campaign="rectification",
+                     village=villages[key])
+        db.session.add(row)
+        db.session.flush()
+        ids[key] = row.id
+    return ids

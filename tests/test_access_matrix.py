@@ -48,6 +48,8 @@ MATRIX = {
     "boards.team": unit_kind("team"),
     "boards.county": unit_kind("county"),
     "boards.department": unit_kind("department"),
+    "boards.campaign": USER,            # a campaign the user's unit takes part in (403 otherwise): test_rectification.py
+    "boards.campaign_week": USER,       # likewise
     "admin.users": ADMIN,
     "admin.units": ADMIN,
     "admin.departments": ADMIN,
@@ -57,6 +59,7 @@ MATRIX = {
     "admin.unit_active": ADMIN,
     "admin.category_active": ADMIN,
     "cases.new": USER,
+    "cases.inspect": USER,             # a campaign with checklists (403 otherwise): test_rectification.py
     "cases.show": CASE,
     "cases.act": CASE,
     "cases.attach_files": CASE,
@@ -68,6 +71,11 @@ MATRIX = {
     "api.create_token": PUBLIC,
     "api.me": API_USER,
     "api.categories": API_USER,
+    "api.campaigns": API_USER,
+    "api.campaign_week": API_USER,      # the cases of my scope only: test_rectification.py
+    "api.create_inspection": API_USER,  # an inspector of the campaign, at a site of its county: test_rectification.py
+    "api.campaign_pairs": API_USER,     # the pairs of my county
+    "api.set_campaign_pairs": API_USER, # the county office only (403 otherwise): test_rectification.py
     "api.units": API_USER,
     "api.create_case": API_USER,
     "api.cases": API_USER,

@@ -29,8 +29,8 @@ CASE_KINDS = ("individual", "shared")
 # Events every workflow has that move no case: a progress report (进展反馈) and the filing
 # group's record that it told the resident (反馈群众).
 PROGRESS, FEEDBACK = "progress", "feedback"
-# Where a case came from: a visit (走访) or a petition received (接访).
-CASE_SOURCES = ("visit", "petition")
+# Where a case came from: a visit (走访), a petition received (接访) or an inspection (督查).
+CASE_SOURCES = ("visit", "petition", "inspection")
 
 
 class Case(db.Model):
@@ -39,7 +39,6 @@ class Case(db.Model):
         CheckConstraint(f"kind IN {CASE_KINDS}", name="kind"),
         CheckConstraint(f"source IN {CASE_SOURCES}", name="source"),
         CheckConstraint(f"urgency IN {URGENCIES}", name="urgency"),
-        CheckConstraint("state <> 'department' OR department_id IS NOT NULL", name="department_state"),
         CheckConstraint("funds IS NULL OR funds >= 0", name="funds"),
         CheckConstraint("donations IS NULL OR donations >= 0", name="donations"),
         Index("ix_cases_unit_state", "unit_id", "state", "id"),
@@ -103,6 +102,8 @@ class Case(db.Model):
     warn_on: Mapped[date | None] = mapped_column(comment="pre-warn the handler from this day")
     warned_for: Mapped[date | None] = mapped_column(comment="the deadline a pre-warning was sent for")
     overdue_for: Mapped[date | None] = mapped_column(comment="the deadline an overdue flag was raised for")
+    campaign: Mapped[str] = mapped_column(String(40), default="visit", server_default="visit",
+                                          comment="the campaign (活动) it belongs to: workflows/campaigns.yaml")
     workflow: Mapped[str] = mapped_column(String(40))
     workflow_version: Mapped[int]
     version: Mapped[int] = mapped_column(default=1, comment="optimistic lock")

@@ -20,6 +20,7 @@ ROLE_UNIT_KINDS = {
     "department_handler": ("department",),
     "admin": UNIT_KINDS,
     "leader": ("province", "city", "county", "team"),
+    "inspector": ("inspection",),
 }
 # Posts a user may hold (职务), counted in the bulletin's person-times: the principal leaders of
 # city and county (主要负责同志) and the party secretaries of the four levels (书记).

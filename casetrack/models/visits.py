@@ -3,15 +3,21 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Column, Float, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, Float, ForeignKey, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casetrack.db.types import UTCDateTime, utcnow
 from casetrack.extensions import db
 from casetrack.models.org import Unit, User
 
-TARGET_KINDS = ("farm_household", "urban_household", "newcomer_household", "enterprise",
-                "community", "village", "key_project", "school", "building_site", "place")
+VISIT_KINDS = ("farm_household", "urban_household", "newcomer_household", "enterprise",
+               "community", "village", "key_project", "school", "building_site")
+# The civilized-city campaign's sites (点位).
+SITE_KINDS = ("farm_market", "back_alley", "old_compound", "public_toilet", "park_square", "school_area",
+              "hospital")
+TARGET_KINDS = VISIT_KINDS + SITE_KINDS + ("place",)
+# The grand visit's targets, as its coverage and bulletin count them.
+VISIT_TARGET_KINDS = VISIT_KINDS + ("place",)
 # The kinds a county registers and assigns; a `place` is made by a leader's visit, never assigned.
 REGISTERED_KINDS = TARGET_KINDS[:-1]
 # How a visit was made: 入户, 座谈会, 入企, 接访, other.
@@ -36,7 +42,10 @@ class Target(db.Model):
     village: Mapped[str] = mapped_column(String(80), default="", comment="village or community")
     lat: Mapped[float | None] = mapped_column(Float, comment="latitude, WGS-84 degrees")
     long: Mapped[float | None] = mapped_column(Float, comment="longitude, WGS-84 degrees")
-    group_id: Mapped[int] = mapped_column(ForeignKey("units.id"), comment="the responsible work group")
+    group_id: Mapped[int] = mapped_column(ForeignKey("units.id"), comment="the responsible work group "
+                                                                         "(a site's: its responsible unit)")
+    campaign: Mapped[str] = mapped_column(String(40), default="visit", server_default="visit",
+                                          comment="the campaign it is a target of (a site of the rectification)")
     cadre_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), comment="the responsible cadre")
     active: Mapped[bool] = mapped_column(default=True, comment="false: no longer to be visited "
                                                                "(moved away, closed); not counted")
@@ -102,6 +111,45 @@ class Visit(db.Model):
     def reached(self) -> list[Target]:
         """Every target the visit reached, its own first."""
         return [self.target, *self.more_targets]
+
+
+class SiteInspection(db.Model):
+    """An inspection of a site against its kind's checklist (each item 达标 / 不达标); the failed
+    items were filed as problems, one each (`cases`: item code -> case id)."""
+    __tablename__ = "site_inspections"
+    __table_args__ = (Index("ix_site_inspections_site_day", "target_id", "inspected_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign: Mapped[str] = mapped_column(String(40))
+    target_id: Mapped[int] = mapped_column(ForeignKey("targets.id"), comment="the site")
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True, comment="the inspection unit")
+    inspected_on: Mapped[date] = mapped_column(comment="the day, Asia/Shanghai")
+    results: Mapped[dict] = mapped_column(JSON, comment="item code -> true (达标) or false (不达标)")
+    cases: Mapped[dict] = mapped_column(JSON, comment="item code -> the case filed for it")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    target: Mapped[Target] = relationship()
+
+
+class CampaignUnit(db.Model):
+    """A unit that takes part in a campaign (with the units below it); see workflows/campaigns.yaml."""
+    __tablename__ = "campaign_units"
+
+    campaign: Mapped[str] = mapped_column(String(40), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True, index=True)
+
+
+class CampaignPair(db.Model):
+    """A county unit paired with a community or village (包抓共建) in a campaign: it answers for
+    the problems at the community's sites (Target.village) beside their responsible units."""
+    __tablename__ = "campaign_pairs"
+
+    campaign: Mapped[str] = mapped_column(String(40), primary_key=True)
+    community: Mapped[str] = mapped_column(String(80), primary_key=True, comment="as the sites' village names it")
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True, index=True)
+
+    unit: Mapped[Unit] = relationship(lazy="joined")
 
 
 class Milestone(db.Model):

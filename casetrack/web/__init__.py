@@ -130,6 +130,7 @@ def register(app: Flask) -> None:
     app.add_template_global(calendar_known)
     app.add_template_global(category_label)
     app.add_template_global(trigger_label)
+    app.add_template_global(other_campaigns)
 
     app.add_template_filter(masked_phone)
 
@@ -138,3 +139,12 @@ def register(app: Flask) -> None:
         return format_datetime(value, fmt) if value else ""
 
 
+
+
+def other_campaigns(user) -> list:
+    """The campaigns beside the default one that an office or an inspection unit works in (the
+    menu's links to their boards); a department finds them on its own board."""
+    from casetrack.services.organisation.campaigns import OFFICE_KINDS, campaigns, campaigns_of
+    if user.unit is None or user.unit.kind not in OFFICE_KINDS + ("inspection",):
+        return []
+    return [c for c in campaigns_of(user) if c.code != campaigns().default]

@@ -22,14 +22,15 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 ROLE_LABELS = {"group_member": _l("Group member"), "group_leader": _l("Group leader"),
                "team_leader": _l("Team leader"), "county_officer": _l("County officer"),
                "department_handler": _l("Department handler"), "admin": _l("Administrator"),
-               "leader": _l("Leader")}
+               "leader": _l("Leader"), "inspector": _l("Inspector")}
 POST_LABELS = {"city_principal": _l("Principal leader of the city"),
                "county_principal": _l("Principal leader of the county"),
                "secretary_city": _l("City party secretary"), "secretary_county": _l("County party secretary"),
                "secretary_township": _l("Township party secretary"),
                "secretary_village": _l("Village party secretary")}
 KIND_LABELS = {"province": _l("Province"), "city": _l("City"), "county": _l("County office"),
-               "department": _l("Department"), "team": _l("Work team"), "group": _l("Work group")}
+               "department": _l("Department"), "team": _l("Work team"), "group": _l("Work group"),
+               "inspection": _l("Inspection unit")}
 
 
 @bp.before_request

@@ -16,19 +16,20 @@ from casetrack.extensions import csrf, db
 from casetrack.models import Attachment, Case, Unit, User
 from casetrack.services.organisation import accounts
 from casetrack.services.casework import progress as reports
-from casetrack.services.casework.attachments import case_attachments
-from casetrack.services.casework.cases import (MAX_ID, MAX_TEXT, allowed_triggers, assists_of, case_events, file_case, fire, get_case,
-                                      workflow_of)
+from casetrack.services.casework.attachments import case_attachments, decode_photos
+from casetrack.services.casework.cases import MAX_ID, MAX_TEXT, allowed_triggers, assists_of, case_events, file_case, fire, get_case, workflow_of
 from casetrack.services.workdays.clock import clock_json, pending_extensions
-from casetrack.services.common.errors import ServiceError, ValidationFailed
+from casetrack.services.common.errors import NotFound, ServiceError, ValidationFailed
 from casetrack.services.common.location import place_json
 from casetrack.services.organisation.org import active_categories
 from casetrack.services.casework.queries import CaseFilters, list_cases
+from casetrack.services.workdays.calendar import parse_day, today
 from casetrack.web.responses import csrf_refused, error_response
 from casetrack.web.tokens import token_user
 from casetrack.web.idempotency import PARAMETER as IDEMPOTENCY
 from casetrack.web.idempotency import once
 from casetrack.web.openapi import doc, json_body, openapi_json, ref, responses
+from casetrack.i18n import localized
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -110,7 +111,7 @@ def case_json(case: Case, **pending) -> dict[str, Any]:
                      "id_tail": case.resident_id_tail},
         "location": place_json(case.lat, case.long, case.location_accuracy), "address": case.address,
         "target": case.target_id, "visit": case.visit_id, "found_on": case.found_on.isoformat(),
-        "source": case.source,
+        "source": case.source, "campaign": case.campaign,
         "owner": case.owner.username if case.owner_id else None,
         "workflow": case.workflow, "workflow_version": case.workflow_version,
         "version": case.version,
@@ -199,8 +200,9 @@ def units():
 def create_case():
     data = body()
     fields = {"title", "description", "category", "kind", "resident", "target", "visit", "location", "address",
-              "workflow", "urgency", "found_on"}
-    unknown = {k: _("This action takes no such field.") for k in data if k not in fields}
+              "workflow", "urgency", "found_on", "campaign", "photos"}
+    filing = {"department"}   # a workflow's filing fields (workflows/*.yaml, filing.fields)
+    unknown = {k: _("This action takes no such field.") for k in data if k not in fields | filing}
     if unknown:
         raise ValidationFailed(unknown)
 
@@ -210,15 +212,114 @@ def create_case():
                          resident=data.get("resident"), target=data.get("target"),
                          visit=data.get("visit"), location=data.get("location"),
                          address=data.get("address"), workflow=data.get("workflow"),
-                         urgency=data.get("urgency"), found_on=data.get("found_on"))
+                         urgency=data.get("urgency"), found_on=data.get("found_on"),
+                         campaign=data.get("campaign"), photos=decode_photos(data.get("photos")),
+                         fields={k: v for k, v in data.items() if k in filing})
         # A case filed just now has no extension pending: no query for it.
         return case_json(case, pending=None), 201, {"Location": url_for(".case", case_id=case.id)}
     return once("create_case", data, file)
 
 
+@bp.get("/campaigns")
+@doc(summary="The campaigns of this deployment (the grand visit, the civilized-city rectification...)",
+     tags=["org"], responses=responses(("200", json_body({
+         "type": "object", "required": ["items"],
+         "properties": {"items": {"type": "array", "items": ref("Campaign")}}}))))
+def campaigns():
+    from casetrack.services.organisation.campaigns import campaigns as all_campaigns
+    from casetrack.services.organisation.campaigns import takes_part
+    every = all_campaigns()
+    return jsonify(items=[{"code": c.code, "name": localized(c.name), "label": c.name, "workflow": c.workflow,
+                           "workflows": list(c.workflows), "categories": list(c.categories),
+                           "target_kinds": list(c.target_kinds), "default": c.code == every.default,
+                           "checklists": {kind: [{"code": i.code, "label": i.label, "category": i.category}
+                                                 for i in items.values()] for kind, items in c.checklists.items()},
+                           "mine": takes_part(g.api_user.unit, c)} for c in every.by_code.values()])
+
+
+@bp.post("/inspections")
+@doc(summary="Inspect a site against its kind's checklist: every item pass or fail; one problem filed per "
+             "failed item (with its photos), assigned to the site's responsible unit", tags=["cases"],
+     parameters=[IDEMPOTENCY],
+     requestBody={"required": True, "content": {"application/json": {"schema": ref("NewInspection")}}},
+     responses=responses(("201", json_body(ref("Inspection"), "Recorded")), 400, 403, 422))
+def create_inspection():
+    from casetrack.services.fieldwork.inspections import inspect_site
+    data = body()
+    unknown = {k: _("This action takes no such field.") for k in data
+               if k not in ("campaign", "site", "results", "problems", "date")}
+    if unknown:
+        raise ValidationFailed(unknown)
+
+    def record():
+        row = inspect_site(g.api_user, data.get("campaign"), data.get("site"), data.get("results"),
+                           data.get("problems"), data.get("date"))
+        return {"id": row.id, "campaign": row.campaign, "site": row.target_id,
+                "date": row.inspected_on.isoformat(), "results": row.results, "cases": row.cases}, 201, {}
+    return once("create_inspection", data, record)
+
+
+@bp.get("/campaigns/<code>/pairs")
+@doc(summary="The county units paired with each community (包抓共建) in a campaign, of my county", tags=["org"],
+     responses=responses(("200", json_body(ref("Pairs"))), 404))
+def campaign_pairs(code: str):
+    from casetrack.services.organisation.campaigns import pairs_of
+    chosen = _campaign_or_404(code)
+    return jsonify(items=[{"community": c, "units": [u.code for u in units]}
+                          for c, units in pairs_of(g.api_user, chosen).items()])
+
+
+@bp.put("/campaigns/<code>/pairs")
+@doc(summary="Pair a community with county units (包抓单位), in place of those before: the county office",
+     tags=["org"], requestBody={"required": True, "content": {"application/json": {"schema": {
+         "type": "object", "required": ["community", "units"], "additionalProperties": False, "properties": {
+             "community": {"type": "string", "maxLength": 80},
+             "units": {"type": "array", "items": {"type": "string"}}}}}}},
+     responses=responses(("200", json_body(ref("Pairs"))), 400, 403, 404, 422))
+def set_campaign_pairs(code: str):
+    from casetrack.services.organisation.campaigns import pair
+    chosen = _campaign_or_404(code)
+    data = body()
+    unknown = {k: _("This action takes no such field.") for k in data if k not in ("community", "units")}
+    if unknown:
+        raise ValidationFailed(unknown)
+    units = pair(g.api_user, chosen, data.get("community"), data.get("units"))
+    db.session.commit()
+    return jsonify(items=[{"community": data["community"].strip(), "units": [u.code for u in units]}])
+
+
+def _campaign_or_404(code: str):
+    from casetrack.services.organisation.campaigns import campaigns as all_campaigns
+    if code not in all_campaigns().by_code:
+        raise NotFound(_("No such campaign."))
+    return all_campaigns().get(code)
+
+
+@bp.get("/campaigns/<code>/week")
+@doc(summary="A campaign's week by responsible unit (周通报): assigned, rectified, struck off, sent back, "
+             "flagged overdue, the rate to date and its rank; the sites with most problems", tags=["reports"],
+     parameters=[{"name": "date", "in": "query", "schema": {"type": "string", "format": "date"},
+                  "description": "a day of the week (default today)"}],
+     responses=responses(("200", json_body(ref("CampaignWeek"))), 404, 422))
+def campaign_week(code: str):
+    from casetrack.services.reports.campaign_week import week_figures
+    return jsonify(week_figures(g.api_user, _campaign_or_404(code), report_day(request.args.get("date"))))
+
+
+def report_day(value: Any):
+    """A report's day from the query string: today when not given."""
+    if value in (None, ""):
+        return today()
+    try:
+        return parse_day(value)
+    except ValueError:
+        raise ValidationFailed({"date": _("A date like 2026-07-31, please.")}) from None
+
+
 @bp.get("/cases")
 @doc(summary="The cases in my scope, filtered, newest first, by keyset pages", tags=["cases"],
      parameters=[{"name": n, "in": "query", "schema": s, "description": d} for n, s, d in [
+         ("campaign", {"type": "string"}, "a campaign's code: only its cases (default: every campaign's)"),
          ("state", {"type": "string"}, "a workflow state"),
          ("category", {"type": "string"}, "a category code"),
          ("kind", {"type": "string", "enum": ["individual", "shared"]}, ""),

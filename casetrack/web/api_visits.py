@@ -28,7 +28,7 @@ def target_json(t: Target, visited: bool | None = None) -> dict[str, Any]:
     return {"id": t.id, "code": t.code, "kind": t.kind, "kind_label": tg.KIND_LABELS[t.kind],
             "name": t.name, "address": t.address, "village": t.village, "group": t.group.code,
             "cadre": t.cadre.username if t.cadre else None, "active": t.active,
-            "lat": t.lat, "long": t.long,
+            "lat": t.lat, "long": t.long, "campaign": t.campaign,
             **({"visited": visited} if visited is not None else {})}
 
 
@@ -51,7 +51,8 @@ def _only(data: dict[str, Any], fields: set[str]) -> dict[str, Any]:
 
 @bp.get("/targets")
 @doc(summary="Visit targets in my scope, by keyset pages", tags=["visits"],
-     parameters=query("q", "unit", "kind", "visited", "active", "cursor", as_of=DATE, visited_from=DATE),
+     parameters=query("q", "unit", "kind", "visited", "active", "cursor", "campaign", as_of=DATE,
+                      visited_from=DATE),
      responses=responses(("200", json_body({"type": "object", "required": ["targets", "next", "cursor"], "properties": {
          "targets": {"type": "array", "items": ref("Target")}, "next": {"type": ["string", "null"]},
          "cursor": {"type": ["string", "null"]}}})), 404, 422))

@@ -1,17 +1,22 @@
 """Boards: a team's open cases by group and state, the county office's, a department's."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
+from sqlalchemy import select
 from flask_login import current_user, login_required
 
-from casetrack.models import Case
-from casetrack.services.casework.cases import default_workflow, scoped_cases
-from casetrack.services.common.errors import Forbidden
+from casetrack.models import Case, Unit
+from casetrack.services.casework.cases import default_workflow, registry, scoped_cases
+from casetrack.services.common.errors import Forbidden, NotFound, ServiceError
 from casetrack.services.casework.progress import last_reports
 from casetrack.services.casework.queries import (REVISIT_ORDER, Section, explained_cases, open_states,
-                                        referred_by_teams, section, state_counts, team_board,
-                                        waiting_for)
+                                                 referred_by_teams, section, state_counts, team_board,
+                                                 waiting_for)
+from casetrack.extensions import db
+from casetrack.services.organisation.campaigns import (OFFICE_KINDS, campaign_named, campaigns_of, default_campaign,
+                                                       takes_part)
+from casetrack.services.fieldwork.targets import KIND_LABELS
 
 bp = Blueprint("boards", __name__, url_prefix="/boards")
 
@@ -84,7 +89,55 @@ def department():
     """The cases referred to my department: those waiting for us, and counts of all of them."""
     require_unit("department")
     counts = {s: (n, late or 0) for s, n, late in state_counts(scoped_cases(current_user))}
+    mine = campaigns_of(current_user)
     return render_template("boards/department.html", mine=section(waiting_for(current_user)),
                            mine_link={"held_by": current_user.unit.code}, totals=counts,
                            figures=section(scoped_cases(current_user), limit=0),
-                           states=list(default_workflow().states.values()))
+                           states=[s for c in mine for s in registry().latest(c.workflow).states.values()],
+                           campaigns=[{"code": c.code, "name": c.name, "default": c.code == default_campaign().code}
+                                      for c in mine])
+
+
+@bp.get("/campaign/<code>/week")
+def campaign_week(code: str):
+    """A campaign's week by responsible unit (the weekly circular's figures) and its sites with
+    most problems; ?date= any day of the week."""
+    from casetrack.services.reports.campaign_week import week_figures
+    from casetrack.web.api import report_day
+    chosen = _campaign(code)
+    week = week_figures(current_user, chosen, report_day(request.args.get("date")))
+    return render_template("boards/campaign_week.html", campaign=chosen, week=week,
+                           kind_labels=KIND_LABELS)
+
+
+def _campaign(code: str):
+    """The campaign of the page, if the user's unit takes part in it (404 / 403 otherwise)."""
+    try:
+        chosen = campaign_named(code)
+    except ServiceError:
+        raise NotFound(_("No such campaign.")) from None
+    if not takes_part(current_user.unit, chosen):
+        raise Forbidden(_("Your unit does not take part in this campaign."))
+    return chosen
+
+
+@bp.get("/campaign/<code>")
+def campaign(code: str):
+    """One campaign's board: its open cases in my scope, counted by state, what waits for my
+    unit, and for an office the open cases by the unit holding them (the units behind)."""
+    chosen = _campaign(code)
+    wf = registry().latest(chosen.workflow)
+    open_ = [s.name for s in wf.states.values() if not s.final]
+    stmt = scoped_cases(current_user).where(Case.campaign == chosen.code)
+    live = stmt.where(Case.state.in_(open_))
+    by_unit: dict[int, dict[str, tuple[int, int]]] = {}
+    units: list[Unit] = []
+    if current_user.unit.kind in OFFICE_KINDS:
+        for unit_id, state, n, late in state_counts(live, Case.unit_id):
+            by_unit.setdefault(unit_id, {})[state] = (n, late or 0)
+        units = list(db.session.scalars(select(Unit).where(Unit.id.in_(by_unit)).order_by(Unit.code)))
+    return render_template("boards/campaign.html", campaign=chosen, states=list(wf.states.values()),
+                           totals={s: (n, late or 0) for s, n, late in state_counts(stmt)},
+                           figures=section(live, limit=0), units=units, by_unit=by_unit,
+                           mine=section(waiting_for(current_user).where(Case.campaign == chosen.code)),
+                           mine_link={"held_by": current_user.unit.code, "campaign": chosen.code})

@@ -13,15 +13,17 @@ from wtforms.fields.choices import SelectChoice
 from casetrack.extensions import db
 from casetrack.i18n import localized
 from casetrack.models import Target, Unit
-from casetrack.services.casework.cases import (allowed_triggers, case_events, default_workflow, file_case,
-                                      fire, get_case, workflow_of)
+from casetrack.services.casework.cases import allowed_triggers, case_events, default_workflow, file_case, fire, get_case, registry, workflow_of
 from casetrack.services.casework.attachments import attach, case_attachments, get_attachment, may_attach
 from casetrack.services.common.errors import Conflict, Forbidden, ValidationFailed
 from casetrack.services.casework.filing import categories_by_use, prefill
 from casetrack.services.common.location import amap_url
 from casetrack.services.organisation.org import active_categories
-from casetrack.services.casework.queries import (LIST_ROW, CaseFilters, count_cases, list_cases, state_counts,
-                                        section, units_in_scope, waiting_for)
+from casetrack.services.casework.queries import (LIST_ROW, CaseFilters, count_cases, list_cases, section, state_counts,
+                                                 units_in_scope, waiting_for)
+from casetrack.services.organisation.campaigns import (campaign_categories, campaign_named, campaigns, campaigns_of,
+                                                       default_campaign)
+from casetrack.services.fieldwork.targets import scoped_sites
 from casetrack.web.labels import category_label
 from casetrack.web.attachments import send_attachment
 from casetrack.web.forms import LocationFields, choices, list_page_size, show_errors
@@ -55,6 +57,7 @@ class FileCaseForm(LocationFields, FlaskForm):
     resident_id_tail = StringField(_l("Last digits of the resident's ID card"),
                                    render_kw={"maxlength": 6, "autocomplete": "off", "inputmode": "text"})
     target = SelectField(_l("Visit target"), validate_choice=False, default="")
+    department = SelectField(_l("Responsible unit"), validate_choice=False, default="")
     visit = HiddenField()
     photos = MultipleFileField(_l("Photos (before the work)"), render_kw=PHOTO_INPUT)
 
@@ -74,28 +77,57 @@ def list_():
     filters = CaseFilters.from_args(request.args)
     filters.limit = filters.limit or list_page_size()
     page, cursor = list_cases(current_user, filters, *LIST_ROW)
+    mine = campaigns_of(current_user)
+    chosen = campaigns().get(filters.campaign) if filters.campaign else None
+    flows = chosen.workflows if chosen else [c.workflow for c in mine] or [default_workflow().name]
+    states = {n: s for name in flows for n, s in registry().latest(name).states.items()}
     return render_template("cases/index.html", cases=page, cursor=cursor, filters=filters,
-                           total=count_cases(current_user, filters),
-                           states=default_workflow().states, categories=active_categories(),
+                           total=count_cases(current_user, filters), campaigns=mine if len(mine) > 1 else [],
+                           states=states, categories=campaign_categories(chosen, active_categories())
+                           if chosen else active_categories(),
                            units=units_in_scope(current_user))
+
+
+def filing_campaign(code):
+    """The campaign a filing page is for: the one named, else the first whose workflow the
+    user's role files in (an inspector's: the rectification), else the default."""
+    if code:
+        return campaign_named(code)
+    mine = campaigns_of(current_user)
+    return next((c for c in mine if current_user.role in registry().latest(c.workflow).filing_roles),
+                default_campaign())
 
 
 @bp.route("/cases/new", methods=["GET", "POST"])
 def new():
     form = FileCaseForm()
+    campaign = filing_campaign(request.args.get("campaign"))
+    wf = registry().latest(campaign.workflow)
+    at_sites = wf.filing.target_within == "county"   # an inspection: sites, no resident
     # The group's most used categories first; picking one sets the kind it was last filed as
     # (static/filing.js), so a filing from a visit is a category, a title and the button.
-    ordered, kinds = categories_by_use(current_user, active_categories())
+    ordered, kinds = categories_by_use(current_user, campaign_categories(campaign, active_categories()))
     form.category.choices = [SelectChoice("", "—")] + [
         SelectChoice(c.code, category_label(c), {"data-kind": kinds.get(c.id, "individual")}) for c in ordered]
-    if request.method == "GET":
+    if request.method == "GET" and not at_sites:
         for name, value in prefill(current_user, request.args.get("visit"), request.args.get("target")).items():
             form[name].data = value
-    targets = db.session.scalars(select(Target).where(Target.group_id == current_user.unit_id)
-                                 .order_by(Target.name)) if current_user.unit_id else []
+    if at_sites:
+        targets = db.session.scalars(scoped_sites(current_user, campaign.code).where(Target.active.is_(True))
+                                     .order_by(Target.name))
+        form.target.label.text = _("Site")
+        county = current_user.unit.ancestor("county") if current_user.unit else None
+        form.department.choices = choices([("", _("The site's responsible unit"))] + [
+            (u.code, u.name) for u in db.session.scalars(select(Unit).where(
+                Unit.kind == "department", Unit.active.is_(True),
+                Unit.path.startswith(county.path if county else "-")).order_by(Unit.code))])
+    else:
+        targets = db.session.scalars(select(Target).where(Target.group_id == current_user.unit_id)
+                                     .order_by(Target.name)) if current_user.unit_id else []
     form.target.choices = choices([("", "—")] + [(str(t.id), t.name) for t in targets])
     status = 200
     if form.validate_on_submit():
+        uploads = [(f.stream, f.filename) for f in request.files.getlist("photos") if f and f.filename]
         try:
             case = file_case(current_user, title=form.title.data,
                              description=form.description.data, category=form.category.data,
@@ -106,8 +138,11 @@ def new():
                                        "id_tail": form.resident_id_tail.data},
                              target=form.target.data or None, visit=form.visit.data or None,
                              location=form.location(),
-                             address=form.address.data)
-            _attach_all(case, request.files.getlist("photos"), "before", "photos")
+                             address=form.address.data, campaign=campaign.code,
+                             fields={f: form[f].data for f in wf.filing.fields if f in form},
+                             photos=uploads if wf.filing.photos else None)
+            if wf.filing.photos is None:
+                _attach_all(case, request.files.getlist("photos"), "before", "photos")
         except ValidationFailed as exc:
             show_errors(form, exc)
             status = 422
@@ -115,7 +150,8 @@ def new():
             db.session.commit()
             flash(_("Case %(id)d filed.", id=case.id), "success")
             return redirect(url_for(".show", case_id=case.id))
-    return render_template("cases/new.html", form=form), status
+    return render_template("cases/new.html", form=form, campaign=campaign, at_sites=at_sites,
+                           filing=wf.filing), status
 
 
 def _show(case, errors=None, typed=None, open_trigger=None, stale=False, status=200):
@@ -228,3 +264,42 @@ def attachment(attachment_id: int):
 @bp.get("/attachments/<int:attachment_id>/thumbnail")
 def attachment_thumbnail(attachment_id: int):
     return send_attachment(get_attachment(current_user, attachment_id), thumbnail=True)
+
+
+@bp.route("/inspections/new", methods=["GET", "POST"])
+def inspect():
+    """An inspection of a site on the phone: pick the site, tick each item of its checklist
+    达标 / 不达标, and for each failed item take its photo (and say what is wrong)."""
+    from casetrack.services.fieldwork.inspections import FAIL, inspect_site
+    campaign = filing_campaign(request.values.get("campaign"))
+    if not campaign.checklists:
+        raise Forbidden(_("This campaign inspects no sites."))
+    sites = list(db.session.scalars(scoped_sites(current_user, campaign.code).where(Target.active.is_(True))
+                                    .order_by(Target.name)))
+    chosen = next((s for s in sites if str(s.id) == request.values.get("site")), None)
+    checklist = campaign.checklists.get(chosen.kind, {}) if chosen else {}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST" and chosen is not None:
+        results = {code: request.form.get(f"result_{code}", "") for code in checklist}
+        problems = {code: {"title": request.form.get(f"title_{code}", "").strip(),
+                           "description": request.form.get(f"description_{code}", "")}
+                    for code in checklist if results[code] == FAIL}
+        photos = {code: [(f.stream, f.filename) for f in request.files.getlist(f"photos_{code}") if f and f.filename]
+                  for code in problems}
+        try:
+            inspection = inspect_site(current_user, campaign.code, chosen.id, results,
+                                      {c: {k: v for k, v in p.items() if v} for c, p in problems.items()},
+                                      photos=photos)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            errors, status = exc.errors, 422
+        else:
+            db.session.commit()
+            flash(_("Inspection of %(site)s recorded: %(n)d problem(s) assigned.", site=chosen.name,
+                    n=len(inspection.cases)), "success")
+            return redirect(url_for(".list_", campaign=campaign.code))
+    return render_template("cases/inspect.html", campaign=campaign, sites=sites, chosen=chosen,
+                           checklist=checklist, errors=errors, form=request.form,
+                           photo_input=PHOTO_INPUT), status

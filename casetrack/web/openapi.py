@@ -110,8 +110,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "donations": nullable("string", description="social donations, 10k yuan (decimal as text)"),
             "resident": ref("Resident"), "target": nullable("integer"), "visit": nullable("integer"),
             "location": ref("Location"), "address": {"type": "string", "description": "where the problem is"},
-            "source": {"type": "string", "enum": ["visit", "petition"],
-                       "description": "found on a visit, or received as a petition (接访)"},
+            "source": {"type": "string", "enum": ["visit", "petition", "inspection"],
+                       "description": "found on a visit, received as a petition (接访), or on an inspection (督查)"},
+            "campaign": {"type": "string", "description": "the campaign's code (GET /campaigns)"},
             "owner": nullable("string", description="the username of the leader who owns it (包案领导)"),
             "found_on": {"type": "string", "format": "date", "description": "the day it was found"},
             "workflow": {"type": "string"}, "workflow_version": {"type": "integer"},
@@ -165,6 +166,17 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                                "location": ref("Location"),
                                "address": {"type": "string", "maxLength": 200,
                                            "description": "where the problem is (default: the target's)"},
+                               "campaign": nullable("string", description="a campaign's code (GET /campaigns); "
+                                                    "default visit, the grand visit"),
+                               "department": nullable("string", description="the responsible unit (a department's "
+                                                      "code), where the campaign's filing names one (rectification: "
+                                                      "default the site's responsible unit)"),
+                               "photos": {"type": "array", "maxItems": 9, "description":
+                                          "photos filed with the case (the rectification's filing needs one of "
+                                          "the shortfall, 整改前)", "items": {
+                                              "type": "object", "required": ["data"], "additionalProperties": False,
+                                              "properties": {"data": {"type": "string", "contentEncoding": "base64"},
+                                                             "filename": {"type": "string", "maxLength": 200}}}},
                                "workflow": nullable("string", description="default the campaign's; "
                                                     "\"petition\": a long-standing petition case (信访积案), "
                                                     "registered by the county office"),
@@ -178,7 +190,63 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                               "group": {"type": "string"}, "cadre": nullable("string"),
                               "active": {"type": "boolean"},
                               "lat": nullable("number"), "long": nullable("number"),
+                              "campaign": {"type": "string", "description": "the campaign it is a target of "
+                                                                            "(a rectification site: group is its "
+                                                                            "responsible unit)"},
                               "visited": {"type": "boolean", "description": "visited by as_of (lists)"}}},
+    "NewInspection": {"type": "object", "required": ["campaign", "site", "results"], "additionalProperties": False,
+                      "properties": {
+        "campaign": {"type": "string"}, "site": {"type": "integer", "description": "a site (target) of the campaign"},
+        "date": {"type": "string", "format": "date", "description": "default today"},
+        "results": {"type": "object", "additionalProperties": {"type": "string", "enum": ["pass", "fail"]},
+                    "description": "every item of the site kind's checklist (GET /campaigns): pass (达标) or fail"},
+        "problems": {"type": "object", "description": "per failed item: its photos (required by the filing), "
+                                                      "optional title, description, department",
+                     "additionalProperties": {"type": "object", "properties": {
+                         "title": {"type": "string"}, "description": {"type": "string"},
+                         "department": {"type": "string"},
+                         "photos": {"type": "array", "items": {"type": "object"}}}}}}},
+    "Inspection": {"type": "object", "required": ["id", "campaign", "site", "date", "results", "cases"], "properties": {
+        "id": {"type": "integer"}, "campaign": {"type": "string"}, "site": {"type": "integer"},
+        "date": {"type": "string", "format": "date"},
+        "results": {"type": "object", "additionalProperties": {"type": "boolean"}, "description": "item -> 达标"},
+        "cases": {"type": "object", "additionalProperties": {"type": "integer"},
+                  "description": "failed item -> the problem filed for it"}}},
+    "Pairs": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {
+        "type": "object", "required": ["community", "units"], "properties": {
+            "community": {"type": "string"}, "units": {"type": "array", "items": {"type": "string"}}}}}}},
+    "CampaignWeek": {"type": "object", "required": ["campaign", "from", "to", "flags", "units", "sites"], "properties": {
+        "communities": {"type": "array", "description": "each community's problems of the week and its paired "
+                                                        "units (包抓单位)", "items": {"type": "object", "properties": {
+            "community": {"type": "string"}, "paired": {"type": "array", "items": {"type": "string"}},
+            "paired_names": {"type": "array", "items": {"type": "string"}}, "problems": {"type": "integer"}}}},
+        "campaign": {"type": "string"}, "from": {"type": "string", "format": "date"},
+        "to": {"type": "string", "format": "date"},
+        "flags": {"type": "object", "additionalProperties": ref("Label"),
+                  "description": "the workflow's flags counted apart (rework: 退回重改)"},
+        "units": {"type": "array", "items": {"type": "object", "properties": {
+            "unit": {"type": "string"}, "name": {"type": "string"}, "assigned": {"type": "integer"},
+            "rectified": {"type": "integer"}, "solved": {"type": "integer", "description": "struck off (销号)"}, "overdue": {"type": "integer"},
+            "flags": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "assigned_to_date": {"type": "integer"}, "solved_to_date": {"type": "integer"},
+            "rate": nullable("number", description="struck off / assigned, to the week's end"),
+            "rank": {"type": "integer"}}}},
+        "sites": {"type": "array", "items": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "name": {"type": "string"}, "kind": {"type": "string"},
+            "problems": {"type": "integer"}}}}}},
+    "Campaign": {"type": "object", "required": ["code", "name", "workflow"], "properties": {
+        "code": {"type": "string"}, "name": {"type": "string", "description": "in the reader's language"},
+        "label": ref("Label"),
+        "workflow": {"type": "string", "description": "the workflow its new cases follow"},
+        "workflows": {"type": "array", "items": {"type": "string"}, "description": "every workflow of its cases"},
+        "categories": {"type": "array", "items": {"type": "string"},
+                       "description": "its own category codes; empty: every active category"},
+        "target_kinds": {"type": "array", "items": {"type": "string"}},
+        "checklists": {"type": "object", "description": "per target kind, the items an inspection ticks",
+                       "additionalProperties": {"type": "array", "items": {"type": "object", "properties": {
+                           "code": {"type": "string"}, "label": ref("Label"), "category": {"type": "string"}}}}},
+        "mine": {"type": "boolean", "description": "my unit takes part in it"},
+        "default": {"type": "boolean"}}},
     "TargetFields": {"type": "object", "additionalProperties": False, "properties": {
         "kind": {"type": "string"}, "name": {"type": "string"}, "address": {"type": "string"},
         "village": {"type": "string"}, "group": {"type": "string", "description": "a group's code"},

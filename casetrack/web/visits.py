@@ -17,15 +17,14 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from casetrack.extensions import db
-from casetrack.models import REGISTERED_KINDS, Case, Target, Unit
-from casetrack.services.fieldwork import coverage as cov
-from casetrack.services.fieldwork import targets as tg
+from casetrack.models import VISIT_KINDS, Case, Target, Unit
+from casetrack.services.fieldwork import coverage as cov, targets as tg
 from casetrack.services.workdays.calendar import today
 from casetrack.services.casework.cases import scoped_cases, whole_number
 from casetrack.services.common.errors import Forbidden, ValidationFailed
 from casetrack.services.organisation.org import active_categories
 from casetrack.services.fieldwork.visits import (group_cadres, import_visits, may_record, record_round, record_visit,
-                                       target_visits, visit_template)
+                                                target_visits, visit_template)
 from casetrack.i18n import localized
 from casetrack.web.forms import LocationFields, import_page, list_page_size
 
@@ -40,7 +39,7 @@ def _require_login():
 
 
 def kind_choices(blank: bool = False):
-    choices = [(k, localized(tg.KIND_LABELS[k])) for k in REGISTERED_KINDS]
+    choices = [(k, localized(tg.KIND_LABELS[k])) for k in VISIT_KINDS]
     return [("", _("Any kind"))] + choices if blank else choices
 
 

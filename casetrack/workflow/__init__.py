@@ -9,15 +9,17 @@ import yaml
 from transitions import Machine
 
 ROLES = ("group_member", "group_leader", "team_leader", "county_officer",
-         "department_handler", "admin", "leader")
-UNIT_KINDS = ("province", "city", "county", "department", "team", "group")
+         "department_handler", "admin", "leader", "inspector")
+# An inspection unit (督查组) sits under a county, city or province office: its inspectors file
+# the problems they find on the street and check the rectification (the civilized-city campaign).
+UNIT_KINDS = ("province", "city", "county", "department", "team", "group", "inspection")
 FIELD_TYPES = ("text", "date", "decimal", "bool", "department", "group", "choice", "unit",
                "departments", "user")
 # Who acts on a case in a state: the unit holding it (default), or the user its user field named
 # (the case's owner, e.g. the leader who owns a petition case, 包案领导).
 HELD_BY = ("unit", "owner")
 # Where a workflow's cases come from (Case.source).
-SOURCES = ("visit", "petition")
+SOURCES = ("visit", "petition", "inspection")
 # Where a `unit` field's unit may be: anywhere in the case's county, or the filing group or a unit
 # above it (the group or team whose resident it is).
 UNIT_WITHIN = ("county", "filing")
@@ -33,9 +35,10 @@ BACK_TO = ("holder", "resolver")
 NOTICES = ("new_case", "escalation", "referral")
 AFTER_ACTIONS = ("resolve_members", "tell_filing_group")
 # What a transition counts as in the bulletin (`counts_as:`): solved (核实解决) is the office's word.
-COUNTS_AS = ("solved",)
+# rectified: the responsible unit reports the work done (a campaign's weekly figures count it).
+COUNTS_AS = ("solved", "rectified")
 # Files of the workflows folder that are not workflows (workflow/assessment.py reads this one).
-NOT_WORKFLOWS = ("assessment.yaml",)
+NOT_WORKFLOWS = ("assessment.yaml", "campaigns.yaml")
 
 
 class WorkflowError(ValueError):
@@ -169,6 +172,7 @@ class TransitionSpec:
     reach: str = "holder"           # who may fire: the holding unit, or anyone whose scope has it
     counts_as: str | None = None    # a bulletin figure the transition counts in (COUNTS_AS)
     photos: PhotoRule | None = None  # photos it takes, bound to its event
+    weight: int = 1                 # how often the demo's random walk takes it, against the others
 
     def matches(self, values: dict[str, Any]) -> bool:
         """The fields given satisfy `when` (a value, or a list of values one of which)."""
@@ -178,6 +182,22 @@ class TransitionSpec:
     @property
     def fields(self) -> tuple[str, ...]:
         return self.required + self.optional
+
+
+@dataclass(frozen=True)
+class FilingRules:
+    """What a filing asks for beyond the problem itself: `fields` of the workflow (a department
+    field names the unit that holds the new case), a target (`target`: none, optional or
+    required; `target_within`: the filing unit's own targets, or its campaign's in the county),
+    and photos of a stage."""
+    fields: tuple[str, ...] = ()
+    target: str = "optional"
+    target_within: str = "own"
+    photos: PhotoRule | None = None
+
+
+FILING_TARGET = ("optional", "required")
+TARGET_WITHIN = ("own", "county")
 
 
 @dataclass
@@ -196,6 +216,7 @@ class Workflow:
     shared: SharedRules | None = None
     petition_roles: frozenset[str] = frozenset()   # file a petition received at their own unit
     source: str = "visit"
+    filing: FilingRules = field(default_factory=lambda: FilingRules())
     machine: Machine = field(repr=False, default=None)  # type: ignore[assignment]
 
     def transitions_from(self, state: str) -> list[TransitionSpec]:
@@ -254,7 +275,8 @@ class Workflow:
         lines.append("transitions:")
         for t in self.transitions:
             dest = ("(stays)" if t.stay else f"the unit in {t.to_unit}" + (f" in {t.dest}" if t.dest else "")
-                    if t.stay or t.to_unit else t.dest or f"back to {t.back_to}")
+                    if t.stay or t.to_unit else f"back to {t.back_to}" + (f" in {t.dest}" if t.dest else "")
+                    if t.back_to else t.dest)
             cond = "".join(f" when {k}={v}" for k, v in t.when.items())
             lines.append(f"  {t.trigger:<10} {','.join(t.sources)} -> {dest}{cond}"
                          f"  roles={','.join(sorted(t.roles))}"
@@ -372,7 +394,8 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
                                   deadline_rule=rule, held_by=held_by)
 
     filing = data["filing"]
-    _check_keys(f"{path}: filing", filing, {"roles", "states", "petition_roles", "source"}, {"roles", "states"})
+    _check_keys(f"{path}: filing", filing, {"roles", "states", "petition_roles", "source", "fields", "target",
+                                            "photos"}, {"roles", "states"})
     filing_roles = frozenset(_names(f"{path}: filing.roles", filing["roles"]))
     for role in filing_roles - set(roles):
         raise WorkflowError(f"{path}: filing.roles: unknown role {role!r}")
@@ -385,6 +408,7 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
     for kind, sname in filing["states"].items():
         if sname not in states:
             raise WorkflowError(f"{path}: filing.states.{kind}: unknown state {sname!r}")
+    filing_rules = _filing_rules(f"{path}: filing", filing, fields, states)
 
     transitions: list[TransitionSpec] = []
     if not isinstance(data["transitions"], list) or not data["transitions"]:
@@ -393,7 +417,7 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
         where = f"{path}: transitions[{i}]"
         _check_keys(where, spec, {"trigger", "source", "dest", "roles", "fields", "optional", "when",
                                   "label", "notice", "after", "attempts", "flag", "reach",
-                                  "counts_as", "photos"},
+                                  "counts_as", "photos", "weight"},
                     {"trigger", "source", "dest", "roles"})
         trigger = spec["trigger"]
         if not isinstance(trigger, str) or not trigger.isidentifier():
@@ -405,10 +429,13 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
                 raise WorkflowError(f"{where}.source: unknown state {s!r}")
         dest, back_to, to_unit, stay = spec["dest"], None, None, False
         if isinstance(dest, dict) and "back_to" in dest:
-            _check_keys(f"{where}.dest", dest, {"back_to"}, {"back_to"})
-            back_to, dest = dest["back_to"], None
+            _check_keys(f"{where}.dest", dest, {"back_to", "state"}, {"back_to"})
+            back_to, dest = dest["back_to"], dest.get("state")
             if back_to not in BACK_TO:
                 raise WorkflowError(f"{where}.dest.back_to: must be one of {', '.join(BACK_TO)}")
+            if dest is not None and (dest not in states or states[dest].level != KEEP):
+                raise WorkflowError(f"{where}.dest.state: must name a state of level keep "
+                                    f"(the unit it goes back to holds it there)")
         elif isinstance(dest, dict):
             dest, to_unit, stay = _dynamic_dest(f"{where}.dest", dest, states, fields)
         elif dest not in states:
@@ -444,7 +471,8 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
             *_flag(f"{where}.flag", spec.get("flag"), fields),
             _reach(f"{where}.reach", spec.get("reach", "holder")),
             _counts_as(f"{where}.counts_as", spec.get("counts_as")),
-            photos=_photos(f"{where}.photos", spec.get("photos"))))
+            photos=_photos(f"{where}.photos", spec.get("photos")),
+            weight=_whole(f"{where}.weight", spec.get("weight", 1), 0)))
 
     for sname, spec in data["states"].items():
         if spec.get("auto_escalate") is not None:
@@ -459,7 +487,7 @@ def parse_workflow(data: Any, path: str = "<workflow>") -> Workflow:
                   _warn_at(f"{path}: deadlines", data.get("deadlines")),
                   _extensions(f"{path}: extensions", data.get("extensions"), roles, states),
                   _shared(f"{path}: shared_problems", data.get("shared_problems"), roles),
-                  petition_roles, source)
+                  petition_roles, source, filing_rules)
     _check_reachable(wf)
     wf.machine = _build_machine(wf)
     return wf
@@ -621,7 +649,9 @@ def _auto_escalate(where: str, spec: Any, state: StateSpec,
     _check_keys(where, spec, {"after_overdue_days", "trigger", "reason"}, {"after_overdue_days", "reason"})
     if not state.deadline_days:
         raise WorkflowError(f"{where}: a state without deadline_days is never overdue")
-    trigger = spec.get("trigger", "escalate")
+    if "trigger" not in spec:
+        raise WorkflowError(f"{where}.trigger: missing (the transition the system fires)")
+    trigger = spec["trigger"]
     found = [t for t in transitions if t.trigger == trigger and state.name in t.sources]
     if not found:
         raise WorkflowError(f"{where}.trigger: no transition {trigger!r} leaves this state")
@@ -648,6 +678,27 @@ def _photos(where: str, spec: Any) -> PhotoRule | None:
     if least > MAX_PHOTOS:
         raise WorkflowError(f"{where}.min: at most {MAX_PHOTOS} photos go with a transition")
     return PhotoRule(spec["stage"], least)
+
+
+def _filing_rules(where: str, filing: dict, fields: dict[str, FieldSpec],
+                  states: dict[str, StateSpec]) -> FilingRules:
+    """`fields` asked at filing, `target: {need: optional|required, within: own|county}`, `photos`."""
+    names = _names(f"{where}.fields", filing.get("fields", []))
+    for name in names:
+        if name not in fields or fields[name].type not in ("department", "text", "date"):
+            raise WorkflowError(f"{where}.fields: {name!r} must be a department, text or date field")
+    for kind, sname in filing["states"].items():
+        if states[sname].level == "department" and not any(fields[n].type == "department" for n in names):
+            raise WorkflowError(f"{where}.states.{kind}: a case filed to a department needs a department "
+                                f"field in filing.fields")
+    target = filing.get("target") or {}
+    _check_keys(f"{where}.target", target, {"need", "within"})
+    need, within = target.get("need", "optional"), target.get("within", "own")
+    if need not in FILING_TARGET:
+        raise WorkflowError(f"{where}.target.need: must be one of {', '.join(FILING_TARGET)}")
+    if within not in TARGET_WITHIN:
+        raise WorkflowError(f"{where}.target.within: must be one of {', '.join(TARGET_WITHIN)}")
+    return FilingRules(names, need, within, _photos(f"{where}.photos", filing.get("photos")))
 
 
 def _warn_at(where: str, spec: Any) -> float | None:
@@ -763,15 +814,19 @@ def _build_machine(wf: Workflow) -> Machine:
                    send_event=True, model_attribute="state")
 
 
-def load_workflow(path: str | Path) -> Workflow:
-    path = Path(path)
+def read_yaml(path: Path) -> Any:
+    """A file of the workflows folder, parsed; an unreadable or broken one names the file."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise WorkflowError(f"{path}: cannot read: {exc.strerror}") from None
     except yaml.YAMLError as exc:
         raise WorkflowError(f"{path}: not valid YAML: {exc}") from None
-    return parse_workflow(data, str(path))
+
+
+def load_workflow(path: str | Path) -> Workflow:
+    path = Path(path)
+    return parse_workflow(read_yaml(path), str(path))
 
 
 class Registry:

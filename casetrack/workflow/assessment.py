@@ -5,9 +5,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 
-from casetrack.workflow import WorkflowError, _check_keys
+from casetrack.workflow import WorkflowError, _check_keys, read_yaml
 
 FILE = "assessment.yaml"
 # The indicators the code computes (services/reports/assessment.py); "lower" ones score 1 - rate.
@@ -87,10 +86,4 @@ def assessment_file(folder: str | Path) -> Path:
 
 def load_assessment(path: str | Path) -> Assessment:
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise WorkflowError(f"{path}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise WorkflowError(f"{path}: not valid YAML: {exc}") from None
-    return parse_assessment(data, str(path))
+    return parse_assessment(read_yaml(path), str(path))

@@ -8,7 +8,7 @@ import pytest
 
 from casetrack import create_app
 from casetrack.extensions import db
-from tests.factories import build_world
+from tests.factories import add_rectification, build_world
 from tests.helpers import serving
 
 CHROMIUM = "/usr/bin/chromium"
@@ -22,11 +22,11 @@ def live_server(tmp_path_factory):
     """The app served by Werkzeug in a thread on a free port; yields its base URL."""
     db_file = tmp_path_factory.mktemp("browser") / "browser.db"
     app = create_app({"DATABASE_URL": f"sqlite:///{db_file}", "SECRET_KEY": "browser-tests",
-                      "WTF_CSRF_ENABLED": True,
+                      "WTF_CSRF_ENABLED": True, "ATTACHMENTS_DIR": str(db_file.parent / "attachments"),
                       "ARGON2_PARAMS": {"time_cost": 1, "memory_cost": 8, "parallelism": 1}})
     with app.app_context():
         db.create_all()
-        build_world()
+        add_rectification(build_world())   # the civilized-city campaign beside the grand visit
         db.session.commit()
         db.session.remove()
     with serving(app) as base:
@@ -98,7 +98,7 @@ class Session:
         self.page.wait_for_selector(".flash.success")
         return self
 
-    def act(self, case_id: int, trigger: str, **fields: str | list[str]):
+    def act(self, case_id: int, trigger: str, **fields: str | list[str] | bytes):
         """Open the form of one action on the case page, fill it in and send it."""
         page = self.page
         if not page.url.endswith(f"/cases/{case_id}"):
@@ -111,7 +111,9 @@ class Session:
                     page.check(f'{form} [name={name}][value="{box}"]')
                 continue
             element = page.locator(f"{form} [name={name}]")
-            if element.evaluate("e => e.tagName") == "SELECT":
+            if isinstance(value, bytes):   # a photo to choose
+                element.set_input_files({"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": value})
+            elif element.evaluate("e => e.tagName") == "SELECT":
                 element.select_option(value)
             else:
                 element.fill(value)

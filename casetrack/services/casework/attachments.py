@@ -2,6 +2,8 @@
 only within the case's scope, and bound to the transition they prove."""
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import io
 import os
@@ -20,6 +22,7 @@ from sqlalchemy import func, select
 from casetrack.extensions import db
 from casetrack.models import STAGES, Attachment, AttachmentBlob, Case, User
 from casetrack.services.workdays.calendar import now
+from casetrack.services.casework import follow_up
 from casetrack.services.casework.cases import MAX_ID, get_case, may_act
 from casetrack.services.common.errors import Forbidden, NotFound, ValidationFailed
 from casetrack.services.common.text import text_error
@@ -203,6 +206,7 @@ def may_attach(case: Case, user: User) -> bool:
     return may_act(case, user) or (user.active and user.unit_id == case.group_id)
 
 
+@follow_up.attaches_photos
 def attach(case: Case, user: User, stream: IO[bytes] | None, filename: str, stage: Any,
            caption: Any = "") -> Attachment:
     """Add a photo or document to a case the user may see; flushed, not committed."""
@@ -264,3 +268,22 @@ def get_attachment(user: User, attachment_id: int) -> Attachment:
         raise NotFound(_("No such file."))
     get_case(user, attachment.case_id)
     return attachment
+
+
+def decode_photos(value: Any) -> list[tuple[io.BytesIO, str]] | None:
+    """Photos sent in a JSON body: [{"data": base64, "filename": ...}], at most 9."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) > PER_ITEM or not all(
+            isinstance(p, dict) and isinstance(p.get("data"), str) and set(p) <= {"data", "filename"}
+            and isinstance(p.get("filename", ""), str) for p in value):
+        raise ValidationFailed({"photos": _("At most %(n)d photos, each {\"data\": base64, \"filename\": ...}.",
+                                            n=PER_ITEM)})
+    photos = []
+    for p in value:
+        try:
+            data = base64.b64decode(p["data"], validate=True)
+        except (binascii.Error, ValueError):
+            raise ValidationFailed({"photos": _("A photo's data must be base64.")}) from None
+        photos.append((io.BytesIO(data), p.get("filename", "") or "photo.jpg"))
+    return photos

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import IO, Any
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -17,10 +17,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from casetrack.db.intent import outside_write_lock
 from casetrack.extensions import db
 from casetrack.i18n import localized
-from casetrack.models import CASE_KINDS, Attachment, Case, CaseAssist, CaseEvent, Target, Unit, User, Visit
+from casetrack.models import Attachment, CASE_KINDS, Case, CaseAssist, CaseEvent, Target, Unit, User, Visit
 from casetrack.models.cases import follow_up_in_service, insert_filed
 from casetrack.services.organisation import reference
-from casetrack.services.casework.follow_up import Fired, after_filing, after_transition
+from casetrack.services.casework.follow_up import Fired, after_filing, after_transition, attach_filing_photos
 from casetrack.services.casework.notices import notify
 from casetrack.services.figures import summaries
 from casetrack.services.integration import webhooks
@@ -29,8 +29,9 @@ from casetrack.services.workdays.clock import start_clock
 from casetrack.services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from casetrack.services.common.location import Place, parse_address, parse_media_url, parse_place
 from casetrack.services.common.text import text_error
-from casetrack.workflow import KEEP, URGENCIES, FieldSpec, TransitionSpec, Workflow
+from casetrack.workflow import FieldSpec, KEEP, TransitionSpec, URGENCIES, Workflow
 from casetrack.workflow.current import default_workflow, registry, workflow_of
+from casetrack.workflow.campaigns import Campaign
 
 MAX_TEXT = 4000
 MAX_ID = 2**31 - 1  # ids are INTEGER columns: 32-bit on PostgreSQL
@@ -391,13 +392,25 @@ def _unit_for_level(group: Unit, level: str, values: dict[str, Any]) -> Unit:
     return unit
 
 
-def filing_workflow(name: Any) -> Workflow:
-    """The workflow a new case follows: the default, or another one named (e.g. a petition case's)."""
-    if name in (None, "", default_workflow().name):
-        return default_workflow()
-    if isinstance(name, str) and any(n == name for n, _v in registry().workflows):
-        return registry().latest(name)
-    raise ValidationFailed({"workflow": _("No such workflow.")})
+def filing_workflow(name: Any, campaign: Any = None) -> tuple[Workflow, Campaign]:
+    """The workflow a new case follows and its campaign: the campaign's own workflow (the default
+    campaign's when none is named), or another of its workflows named (e.g. a petition case's)."""
+    from casetrack.services.organisation.campaigns import campaign_named, campaigns, default_campaign
+    chosen = campaign_named(campaign) if campaign not in (None, "") else None
+    if name in (None, ""):
+        if chosen is None or chosen.code == campaigns().default:
+            return default_workflow(), chosen or default_campaign()
+        return registry().latest(chosen.workflow), chosen
+    if name == default_workflow().name:
+        wf = default_workflow()
+    elif isinstance(name, str) and any(n == name for n, _v in registry().workflows):
+        wf = registry().latest(name)
+    else:
+        raise ValidationFailed({"workflow": _("No such workflow.")})
+    owner = campaigns().of_workflow(wf.name)
+    if chosen is not None and chosen.code != owner.code:
+        raise ValidationFailed({"workflow": _("This workflow is not one of the campaign's.")})
+    return wf, owner
 
 
 def _filing_state(wf: Workflow, actor: User, kind: Any, petition: bool) -> str | None:
@@ -411,9 +424,62 @@ def _filing_state(wf: Workflow, actor: User, kind: Any, petition: bool) -> str |
     if actor.role not in wf.filing_roles | (wf.petition_roles if petition else frozenset()):
         return None
     state = wf.filing_states.get(kind) if kind in CASE_KINDS else wf.filing_states["individual"]
+    if _assigned_at_filing(wf, state):
+        return state    # the filing names the department that holds it
     if unit.ancestor(wf.states[state].level) is None:
         state = wf.level_state(unit.kind)
     return state
+
+
+def _assigned_at_filing(wf: Workflow, state: str) -> bool:
+    return wf.states[state].level == "department" and any(
+        wf.fields[f].type == "department" for f in wf.filing.fields)
+
+
+class _Filing:
+    """What the fields of a filing are checked against before the case exists: the filing unit."""
+    def __init__(self, unit: Unit):
+        self.group = unit
+
+
+def _filing_fields(wf: Workflow, actor: User, given: dict[str, Any], target_row: Target | None,
+                   errors: dict[str, str]) -> dict[str, Any]:
+    """The values of the workflow's filing fields; a department field defaults to the target's
+    responsible unit when that is a department."""
+    values: dict[str, Any] = {}
+    for name in given:
+        if name not in wf.filing.fields:
+            errors[name] = _("This action takes no such field.")
+    for name in wf.filing.fields:
+        f, raw = wf.fields[name], given.get(name)
+        if _blank(raw) and f.type == "department" and target_row is not None \
+                and target_row.group.kind == "department":
+            raw = target_row.group.code
+        if _blank(raw):
+            errors[name] = _("Please fill this in.")
+            continue
+        try:
+            values[name], _logged = _parse_value(f, raw, _Filing(actor.unit))
+        except ValueError as exc:
+            errors[name] = str(exc)
+    return values
+
+
+def _filing_target(wf: Workflow, campaign: Campaign, actor: User, ident: Any) -> Target | None:
+    """The target a case is filed at: the filing group's own, or (`target.within: county`) an
+    active target of the campaign whose responsible unit is in the actor's county."""
+    if wf.filing.target_within == "own":
+        return _own(Target, ident, actor)
+    county = actor.unit.ancestor("county") if actor.unit else None
+    try:
+        ident = int(ident)
+    except (TypeError, ValueError):
+        return None
+    if county is None or not 0 < ident < MAX_ID:
+        return None
+    row = db.session.scalars(select(Target).where(Target.id == ident, Target.campaign == campaign.code,
+                                                  Target.active.is_(True))).first()
+    return row if row is not None and county.contains(row.group) else None
 
 
 def campaign_start() -> date | None:
@@ -449,15 +515,23 @@ def _found_on(value: Any, visit_row: Visit | None, errors: dict[str, str]) -> da
 def file_case(actor: User, *, title: Any, description: Any = "", category: Any, kind: Any,
               resident: Any = None, target: Any = None, visit: Any = None, location: Any = None,
               address: Any = None, media_url: Any = None, workflow: Any = None,
-              source: str | None = None, urgency: Any = None, found_on: Any = None) -> Case:
-    """File a problem found on a visit (or received as a petition: `source`); it starts in the
-    state the workflow gives its kind (`workflow`: default the campaign's), with a deadline by its
-    `urgency` and category. Its place (`location` in WGS-84, `address`) defaults to the target's."""
-    wf = filing_workflow(workflow)
+              source: str | None = None, urgency: Any = None, found_on: Any = None,
+              campaign: Any = None, fields: dict[str, Any] | None = None,
+              photos: list[tuple[IO[bytes], str]] | None = None) -> Case:
+    """File a problem found on a visit (or received as a petition: `source`; or on an inspection)
+    in a `campaign` (default the grand visit); it starts in the state the workflow gives its kind
+    (`workflow`: default the campaign's), with a deadline by its `urgency` and category. Its place
+    (`location` in WGS-84, `address`) defaults to the target's. `fields`: the workflow's filing
+    fields (the responsible unit); `photos`: (stream, file name) of the stage its filing asks for."""
+    from casetrack.services.organisation.campaigns import campaigns, takes_part
+    wf, camp = filing_workflow(workflow, campaign)
     source = source or wf.source
     if _filing_state(wf, actor, "individual", source == "petition") is None:
         raise Forbidden(_("Only a work group's cadres file problems.") if wf is default_workflow()
                         else _("You may not register cases of this workflow."))
+    # Every unit of a county takes part in the grand visit: only another campaign is looked up.
+    if camp.code != campaigns().default and not takes_part(actor.unit, camp):
+        raise Forbidden(_("Your unit does not take part in this campaign."))
     errors: dict[str, str] = {}
     if not isinstance(title, str) or not title.strip():
         errors["title"] = _("Please fill this in.")
@@ -477,7 +551,9 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
         ref = reference.current()
         remember_days_off(ref.days_off)
         cat = reference.active_category(ref, category.strip()) if isinstance(category, str) else None
-        target_row = _own(Target, target, actor) if target not in (None, "") else None
+        if cat is not None and camp.categories and cat.code not in camp.categories:
+            cat = None    # not one of the campaign's own
+        target_row = _filing_target(wf, camp, actor, target) if target not in (None, "") else None
         visit_row = _own(Visit, visit, actor) if visit not in (None, "") else None
         state = _filing_state(wf, actor, kind, source == "petition") if kind in CASE_KINDS else None
         urgency = URGENCIES[0] if urgency in (None, "") else urgency
@@ -507,7 +583,18 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
     if isinstance(tail, str) and tail.strip() and not ID_TAIL.fullmatch(tail.strip()):
         errors["resident.id_tail"] = _("The last 4 to 6 characters of the ID card: digits, the last may be X.")
     if target not in (None, "") and target_row is None:
-        errors["target"] = _("No such visit target in your group.")
+        errors["target"] = _("No such visit target in your group.") if wf.filing.target_within == "own" \
+            else _("No such site of this campaign in your county.")
+    elif target_row is None and wf.filing.target == "required":
+        errors["target"] = _("Choose the site.")
+    if fields is not None and not isinstance(fields, dict):
+        fields = {"fields": fields}
+    filing_values = _filing_fields(wf, actor, fields or {}, target_row, errors)
+    if state is not None and not _assigned_at_filing(wf, state):
+        filing_values.pop("department", None)
+    rule = wf.filing.photos
+    if rule is not None and len(photos or []) < rule.min:
+        errors["photos"] = _("Add at least %(n)d photo(s) first.", n=rule.min)
     place = parse_place(location, errors)
     where = parse_address(address, errors)
     media = parse_media_url(media_url, errors)
@@ -524,7 +611,8 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
     # Foreign keys by id, not by object: the flush then touches only the new rows (the related
     # objects, cascaded into it, cost as much as the inserts); the related rows we hold are
     # attached afterwards as already-loaded values, without a query.
-    unit = _unit_for_level(actor.unit, wf.states[state].level, {})
+    unit = _unit_for_level(actor.unit, wf.states[state].level, filing_values)
+    department = next((v for v in filing_values.values() if isinstance(v, Unit) and v.kind == "department"), None)
     case = Case(title=title.strip(), description=description.strip(), category_id=cat.id, kind=kind,
                 source=source, urgency=urgency,
                 resident_name=(resident.get("name") or "").strip(),
@@ -537,6 +625,7 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
                 target_id=target_row.id if target_row else None,
                 visit_id=visit_row.id if visit_row else None, group_id=actor.unit_id,
                 unit_id=unit.id, state=state, deadline=deadline, found_on=found_day,
+                department_id=department.id if department else None, campaign=camp.code,
                 workflow=wf.name, workflow_version=wf.version, created_by_id=actor.id,
                 created_at=now(), updated_at=now())
     start_clock(case, wf)
@@ -546,11 +635,16 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
     # figures from the objects held, the webhook outbox, and (`after_filing`) the notice by
     # one INSERT and its mail.
     filed = CaseEvent(at=case.created_at, actor_id=actor.id, trigger="file", from_state=None, to_state=state,
-                      from_unit_id=None, to_unit_id=unit.id, data={"kind": kind, "category": cat.code})
+                      from_unit_id=None, to_unit_id=unit.id,
+                      data={"kind": kind, "category": cat.code,
+                            **{k: v.code if isinstance(v, Unit) else str(v) for k, v in filing_values.items()}})
     insert_filed(db.session(), case, filed)
     for name, value in (("category", cat), ("group", actor.unit), ("unit", unit),
-                        ("created_by", actor), ("target", target_row), ("visit", visit_row)):
+                        ("created_by", actor), ("target", target_row), ("visit", visit_row),
+                        ("department", department)):
         set_committed_value(case, name, value)
+    if rule is not None:
+        attach_filing_photos(case, actor, photos or [], rule.stage)
     if wf is default_workflow():   # the bulletin's daily figures count the campaign's problems
         summaries.note_filed(db.session(), case, filed)
     webhooks.queue_deliveries(db.session(), [filed], ref.webhooks)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
-from casetrack.models import Case, CaseEvent, Unit
+from casetrack.models import Case, CaseEvent, Unit, User
 from casetrack.services.casework.notices import notify, notify_unit_of_case
 from casetrack.extensions import db
 from casetrack.services.figures import summaries
@@ -31,6 +31,23 @@ def after_action(name: str) -> Callable[[AfterAction], AfterAction]:
         AFTER_ACTIONS[name] = action
         return action
     return register
+
+
+FilingPhoto = Callable[[Case, User, IO[bytes], str, str], Any]
+_attach_photo: list[FilingPhoto] = []
+
+
+def attaches_photos(attach: FilingPhoto) -> FilingPhoto:
+    """Register the use case that adds a photo to a case (services/casework/attachments.py,
+    which imports cases): a filing's photos are attached through it."""
+    _attach_photo[:] = [attach]
+    return attach
+
+
+def attach_filing_photos(case: Case, actor: User, photos: list[tuple[IO[bytes], str]], stage: str) -> None:
+    """The photos a workflow's filing asks for (`filing.photos`), in the filing's transaction."""
+    for stream, filename in photos:
+        _attach_photo[0](case, actor, stream, filename, stage)
 
 
 def after_filing(case: Case, unit: Unit) -> None:

@@ -35,8 +35,9 @@ def may_report(case: Case, user: User) -> bool:
 
 
 def may_feed_back(case: Case, user: User) -> bool:
-    """The group that filed the case tells the resident."""
-    return user.active and user.unit_id is not None and user.unit_id == case.group_id
+    """The group that filed the case tells the resident (an inspection's problem has none)."""
+    return user.active and user.unit_id is not None and user.unit_id == case.group_id \
+        and case.source != "inspection"
 
 
 def _unknown(fields: dict[str, Any]) -> dict[str, str]:

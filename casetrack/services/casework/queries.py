@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload, lazyload
 from casetrack.extensions import db
 from casetrack.models import CASE_KINDS, Case, CaseEvent, Category, Target, Unit, User
 from casetrack.services.workdays.calendar import SHANGHAI, parse_day, today
-from casetrack.services.casework.cases import ID_TAIL, MAX_ID, default_workflow, scoped_cases, unit_filter, whole_number
+from casetrack.services.casework.cases import ID_TAIL, MAX_ID, default_workflow, registry, scoped_cases, unit_filter, whole_number
 from casetrack.services.figures.counted import counted_in
 from casetrack.services.workdays.clock import running_clock
 from casetrack.services.common.errors import ValidationFailed
@@ -41,6 +41,7 @@ class CaseFilters:
     counted_from: date | None = None
     counted_to: date | None = None
     level: str | None = None  # with counted=resolved or solved: the kind of unit that resolved it
+    campaign: str | None = None  # a campaign's code: only its cases (none: every campaign's)
 
     @classmethod
     def from_args(cls, args) -> CaseFilters:
@@ -73,6 +74,11 @@ class CaseFilters:
         if level and level not in ("group", "team", "county", "department"):
             errors["level"] = _("Group, team, county or department, please.")
         f.counted, f.level = counted, level
+        if args.get("campaign"):
+            from casetrack.services.organisation.campaigns import campaigns
+            if args["campaign"] not in campaigns().by_code:
+                errors["campaign"] = _("No such campaign.")
+            f.campaign = args["campaign"]
         for name in ("date_from", "date_to", "counted_from", "counted_to"):
             if args.get(name):
                 try:
@@ -93,6 +99,8 @@ class CaseFilters:
 
 def filtered_cases(user: User, f: CaseFilters):
     stmt = scoped_cases(user)
+    if f.campaign:
+        stmt = stmt.where(Case.campaign == f.campaign)
     if f.state:
         stmt = stmt.where(Case.state == f.state)
     if f.category:
@@ -196,9 +204,12 @@ def due_soon():
 
 
 def acting_states(role: str) -> list[str]:
-    """The states in which this role has a transition it may fire (by the default workflow)."""
-    wf = default_workflow()
-    return list(dict.fromkeys(s for t in wf.transitions if role in t.roles for s in t.sources))
+    """The states in which this role has a transition it may fire, by the default workflow and
+    the own workflow of every other campaign (their states are named apart)."""
+    from casetrack.services.organisation.campaigns import campaigns
+    flows = [default_workflow()] + [registry().latest(c.workflow) for c in campaigns().by_code.values()
+                                    if c.workflow != default_workflow().name]
+    return list(dict.fromkeys(s for wf in flows for t in wf.transitions if role in t.roles for s in t.sources))
 
 
 def open_states() -> list[str]:

@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from casetrack.extensions import db
-from casetrack.models import REGISTERED_KINDS, Case, CaseEvent, Category, Milestone, Suggestion, Target, Unit, User, Visit
+from casetrack.models import VISIT_KINDS, Case, Category, Milestone, Suggestion, Target, Unit, User, Visit
 from casetrack.services.workdays import calendar
 from casetrack.services.organisation.accounts import hash_password
-from casetrack.services.casework.cases import allowed_triggers, file_case, fire, workflow_of
+from casetrack.services.casework.cases import allowed_triggers, file_case, fire
+from casetrack.services.dataset.demo_rectification import load_rectification
+from casetrack.services.dataset.fields import trigger_fields
 from casetrack.services.organisation.org import create_unit, ensure_categories
-from casetrack.workflow import URGENCIES, FieldSpec
+from casetrack.workflow import URGENCIES
 
 if TYPE_CHECKING:
     from faker import Faker
@@ -41,10 +43,6 @@ PROBLEMS = {
     "collective_economy": ["村集体账目不公开", "集体土地流转收益分配不清"],
 }
 
-# Relative chances of each trigger in the random walk that spreads cases over every state.
-WEIGHTS = {"resolve": 4, "escalate": 3, "explain": 1, "send_back": 1, "refer": 4, "return": 1,
-           "resume": 3, "verify": 6, "confirm": 4, "reject": 1, "take_over": 1, "send_down": 1,
-           "delegate_callback": 2}
 
 
 @dataclass
@@ -67,6 +65,7 @@ DEMO_ACCOUNTS = [
     ("group013", "group_leader", "G013"),
     ("dept01", "department_handler", "D01"),
     ("leader", "leader", "county"),
+    ("inspector", "inspector", "I01"),
 ]
 
 
@@ -129,7 +128,7 @@ def load_demo(password: str = "demo", size: DemoCounty | None = None) -> bool:
     members = {g.id: [u for u in users if u.unit_id == g.id] for g in groups}
 
     start = datetime.now(timezone.utc) - timedelta(days=60)
-    kinds = list(REGISTERED_KINDS)
+    kinds = list(VISIT_KINDS)
     kind_weights = [40, 12, 4, 12, 3, 3, 2, 2, 2]
     targets: list[Target] = []
     for group in groups:
@@ -178,6 +177,7 @@ def load_demo(password: str = "demo", size: DemoCounty | None = None) -> bool:
     db.session.flush()
     load_petitions(rng, fake, county, teams, groups, by_unit, start)
     _ledger_demo(rng, fake, pw_hash, county, groups, start)
+    load_rectification(rng, fake, pw_hash, county, depts, groups, by_unit)
     return True
 
 
@@ -251,63 +251,9 @@ def _walk(case: Case, rng: random.Random, fake: Faker, by_unit: dict[int, dict[s
         options = [(t, u) for u in actors.values() for t in allowed_triggers(case, u)]
         if not options:
             return
-        spec, actor = rng.choices(options, [WEIGHTS.get(t.trigger, 1) for t, _ in options])[0]
+        spec, actor = rng.choices(options, [t.weight for t, _ in options])[0]
         with calendar.at(moment):
-            fire(case, spec.trigger, actor, **_fields(case, spec.trigger, actor, rng, fake, depts))
-
-
-def _fields(case: Case, trigger: str, actor: User, rng: random.Random, fake: Faker,
-            depts: list[Unit]) -> dict:
-    """Values for a trigger, by the workflow's field types: the `when` values one of its
-    transitions asks for (the first options likelier, an unanswered call-back tried again),
-    then that transition's fields."""
-    wf = workflow_of(case)
-    specs = [t for t in wf.transitions_from(case.state) if t.trigger == trigger and actor.role in t.roles]
-    values = _when_values(case, trigger, specs, rng)
-    spec = next(t for t in specs if t.matches(values))
-    fields = dict(values)
-    for name in spec.fields:
-        if name in fields or (name not in spec.required and rng.random() < 0.7):
-            continue
-        value = _value(wf.fields[name], case, rng, fake, depts)
-        if value is not None:
-            fields[name] = value
-    return fields
-
-
-def _when_values(case: Case, trigger: str, specs: list, rng: random.Random) -> dict:
-    last = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
-                              .order_by(CaseEvent.id.desc()).limit(1)).first()
-    if last is not None and last.trigger == trigger and last.from_state == last.to_state \
-            and rng.random() < 0.8:   # an attempt that changed nothing is made again
-        return {k: last.data[k] for t in specs for k in t.when if k in last.data}
-    names = list(dict.fromkeys(k for t in specs for k in t.when))
-    values = {}
-    for name in names:
-        choices = list(dict.fromkeys(v for t in specs if name in t.when
-                                     for v in (t.when[name] if isinstance(t.when[name], list) else [t.when[name]])))
-        values[name] = rng.choices(choices, [1 / (i + 1) ** 2 for i in range(len(choices))])[0]
-    return values
-
-
-def _value(f: FieldSpec, case: Case, rng: random.Random, fake: Faker, depts: list[Unit]):
-    if f.type == "text":
-        return fake.sentence()
-    if f.type == "decimal":
-        return f"{rng.randint(1, 500) / 10:.1f}"
-    if f.type == "date":
-        return calendar.add_working_days(calendar.today(), rng.choice([5, 10, 40])).isoformat()
-    if f.type == "department":
-        return rng.choice(depts).code
-    if f.type == "departments":
-        return [d.code for d in rng.sample(depts, min(len(depts), rng.randint(0, 2)))]
-    if f.type == "choice":
-        return next(iter(f.options))
-    if f.type == "unit":   # the group whose resident it is, or its team
-        return rng.choice([u for u in (case.group, case.group.parent) if u.kind in f.kinds]).code
-    if f.type == "bool":
-        return rng.random() < 0.85
-    return None   # a group: left to its default
+            fire(case, spec.trigger, actor, **trigger_fields(case, spec.trigger, actor, rng, fake, depts))
 
 
 # -- petitions (信访): receptions, cases taken down, long-standing cases with their owners ------

@@ -20,7 +20,7 @@ from sqlalchemy import func, insert, select, text
 from casetrack.db.bulk import analyze
 from casetrack.extensions import db
 from casetrack.long_work import report
-from casetrack.models import REGISTERED_KINDS, Case, CaseEvent, Category, Target, Unit, User, Visit
+from casetrack.models import VISIT_KINDS, Case, CaseEvent, Category, Target, Unit, User, Visit
 from casetrack.models.cases import SEALED_COLUMNS, audit_key, case_seal, row_hash
 from casetrack.services.organisation import org
 from casetrack.services.figures import summaries
@@ -215,7 +215,7 @@ def _city(n: int, groups_wanted: int, password_hash: str, counts: Counts, users:
 
 def _targets(rng: random.Random, n: int, groups: list[int], cadres: dict[int, int],
              start_id: int, assigned: datetime) -> Iterator[dict]:
-    kinds, weights = REGISTERED_KINDS, [50, 25, 5, 10, 2, 2, 2, 2, 2]
+    kinds, weights = VISIT_KINDS, [50, 25, 5, 10, 2, 2, 2, 2, 2]
     for i in range(n):
         group = groups[i * len(groups) // n]  # contiguous blocks: a group's targets sit together
         kind = rng.choices(kinds, weights)[0]

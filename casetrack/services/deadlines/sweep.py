@@ -10,7 +10,7 @@ each one (as the CLI does) is as safe as committing once.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from sqlalchemy import and_, bindparam, false, func, or_, select
@@ -49,8 +49,15 @@ def _due(wf: Workflow, day, cutoffs: dict[str, Any]) -> tuple[Any, Any, Any, Any
     return base, escalate, overdue, warn
 
 
-def sweep_deadlines(batch: int | None = None, after_batch: Callable[[], None] | None = None) -> dict[str, int]:
-    """Apply every due rule once; flushes, the caller commits. Returns what was done.
+def _flows(names: Collection[str] | None) -> list[Workflow]:
+    """The workflows swept: every one, or those named (a campaign's)."""
+    return [wf for wf in registry().workflows.values() if names is None or wf.name in names]
+
+
+def sweep_deadlines(batch: int | None = None, after_batch: Callable[[], None] | None = None,
+                    workflows: Collection[str] | None = None) -> dict[str, int]:
+    """Apply every due rule once (to the cases of `workflows` only, if named: a campaign's);
+    flushes, the caller commits. Returns what was done.
 
     `after_batch` is called after each batch is flushed: the CLI commits there (see cli.py).
     The run's flags are told in digests (one notice per unit and kind: "12 cases newly overdue"),
@@ -59,7 +66,7 @@ def sweep_deadlines(batch: int | None = None, after_batch: Callable[[], None] | 
     digests, dates = Digests(now()), _Dates(db.session.get_bind().dialect)
     done = {"escalated": 0, "warned": 0, "overdue": 0}
     swept = 0
-    for wf in registry().workflows.values():
+    for wf in _flows(workflows):
         cutoffs = {s.name: nth_workday_back(day, s.auto_escalate.after_days)
                    for s in wf.states.values() if s.auto_escalate}
         base, escalate, overdue, warn = _due(wf, day, cutoffs)
@@ -81,17 +88,17 @@ def sweep_deadlines(batch: int | None = None, after_batch: Callable[[], None] | 
             report("due cases", swept)
             if after_batch is not None:
                 after_batch()
-    late = flag_late_reports(digests)
+    late = flag_late_reports(digests, workflows)
     if late:   # only a workflow that asks for progress reports flags them
         done["report_late"] = late
     digests.mail()
     return done
 
 
-def sweep_revisits() -> int:
+def sweep_revisits(workflows: Collection[str] | None = None) -> int:
     """Bring back the explained cases whose revisit day has come; flushes, the caller commits.
     Returns how many."""
-    return sum(_revisits(wf, today()) for wf in registry().workflows.values())
+    return sum(_revisits(wf, today()) for wf in _flows(workflows))
 
 
 REVISIT_EVENT = "revisit_due"  # the timeline's entry: the case is back on its holder's inbox
@@ -207,7 +214,7 @@ def _flag(rows: list[tuple], day, digests: Digests) -> None:
     digests.add(counts)
 
 
-def flag_late_reports(digests: Digests) -> int:
+def flag_late_reports(digests: Digests, workflows: Collection[str] | None = None) -> int:
     """Flag each case held in a state that asks for a progress report every N working days
     (`report_every`) whose last report, or its arrival in the state, is more than N working days
     old: a `report_late` event (once per late report) and a digest to its holder. One grouped
@@ -215,7 +222,7 @@ def flag_late_reports(digests: Digests) -> int:
     day, at, flagged = today(), digests.at, []
     moved = and_(CaseEvent.to_state == Case.state,
                  or_(CaseEvent.from_state.is_(None), CaseEvent.from_state != CaseEvent.to_state))
-    for wf in registry().workflows.values():
+    for wf in _flows(workflows):
         for state in (s for s in wf.states.values() if s.report_every):
             last = func.max(sql_case((or_(moved, CaseEvent.trigger == PROGRESS), CaseEvent.at)))
             flag = func.max(sql_case((CaseEvent.trigger == REPORT_LATE, CaseEvent.at)))

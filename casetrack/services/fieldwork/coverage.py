@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import case, func, select, tuple_
 
 from casetrack.extensions import db
-from casetrack.models import TARGET_KINDS, DailyFigure, Milestone, Target, Unit, User
+from casetrack.models import VISIT_TARGET_KINDS, DailyFigure, Milestone, Target, Unit, User
 from casetrack.services.workdays.calendar import now, parse_day, today
 from casetrack.services.casework.cases import MAX_ID, whole_number
 from casetrack.services.common.errors import Forbidden, NotFound, ValidationFailed
@@ -110,7 +110,7 @@ def coverage(unit: Unit, as_of: date, rep: tuple[Report, list[Milestone]] | None
     total = rep_.tally(rep_.total, as_of)
     return {**total.json(), "as_of": as_of.isoformat(), "unit": unit.code,
             "by_kind": {k: rep_.tally(rep_.by_kind[k], as_of).json()
-                        for k in TARGET_KINDS if k in rep_.by_kind},
+                        for k in VISIT_TARGET_KINDS if k in rep_.by_kind},
             "milestones": milestone_status(stones, as_of,
                                            lambda day: rep_.tally(rep_.total, day).rate)}
 

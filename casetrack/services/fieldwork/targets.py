@@ -32,6 +32,13 @@ KIND_LABELS = {
     "key_project": {"zh": "重点项目", "en": "Key project"},
     "school": {"zh": "学校", "en": "School"},
     "building_site": {"zh": "建筑工地", "en": "Building site"},
+    "farm_market": {"zh": "农贸市场", "en": "Farmers' market"},
+    "back_alley": {"zh": "背街小巷", "en": "Back street or alley"},
+    "old_compound": {"zh": "老旧小区", "en": "Old residential compound"},
+    "public_toilet": {"zh": "公厕", "en": "Public toilet"},
+    "park_square": {"zh": "公园广场", "en": "Park or square"},
+    "school_area": {"zh": "学校周边", "en": "Around a school"},
+    "hospital": {"zh": "医院", "en": "Hospital"},
     "place": {"zh": "走访地点", "en": "Place visited"},
 }
 assert set(KIND_LABELS) == set(TARGET_KINDS)
@@ -84,6 +91,22 @@ def scoped_targets(user: User):
     return stmt.where(Target.group_id.in_(group_ids_under(user.unit)))
 
 
+def scoped_sites(user: User, campaign: str):
+    """The targets of another campaign than the grand visit (its sites), by their responsible
+    unit: an office or an inspection unit sees those of its county, a department its own."""
+    from casetrack.services.organisation.campaigns import OFFICE_KINDS, campaign_named, takes_part
+    stmt = select(Target).where(Target.campaign == campaign)
+    unit = user.unit
+    if not user.active or unit is None or user.role == "admin" or not takes_part(unit, campaign_named(campaign)):
+        return stmt.where(false())
+    if unit.kind == "department":
+        return stmt.where(Target.group_id == unit.id)
+    area = unit if unit.kind in OFFICE_KINDS else unit.ancestor("county")
+    if area is None or unit.kind not in OFFICE_KINDS + ("inspection",):
+        return stmt.where(false())
+    return stmt.where(Target.group_id.in_(select(Unit.id).where(Unit.path.startswith(area.path))))
+
+
 def get_target(user: User, target_id: Any) -> Target:
     """The target if it is in the user's scope; an unknown and a foreign one look the same."""
     try:
@@ -115,12 +138,19 @@ class TargetFilters:
     active: bool | None = True
     q: str | None = None
     cursor: int | None = None
+    campaign: str | None = None  # another campaign than the grand visit: its sites
 
     @classmethod
     def from_args(cls, user: User, args) -> TargetFilters:
         """Read filters from query-string arguments; a bad value is refused, not ignored."""
+        from casetrack.services.organisation.campaigns import campaigns
         errors: dict[str, str] = {}
         f = cls(q=(args.get("q") or "").strip() or None)
+        campaign = args.get("campaign") or None
+        if campaign and campaign not in campaigns().by_code:
+            errors["campaign"] = _("No such campaign.")
+        elif campaign != campaigns().default:
+            f.campaign = campaign
         if args.get("unit"):
             f.unit = find_unit(user, args["unit"])
         kind = args.get("kind") or None
@@ -163,9 +193,11 @@ def visited_by(as_of: date | None = None, since: date | None = None):
 
 
 def filtered_targets(user: User, f: TargetFilters):
-    stmt = scoped_targets(user)
+    stmt = scoped_targets(user) if f.campaign is None else scoped_sites(user, f.campaign)
     if f.unit is not None:
-        stmt = stmt.where(Target.group_id.in_(group_ids_under(f.unit)))
+        stmt = stmt.where(Target.group_id.in_(
+            group_ids_under(f.unit) if f.campaign is None else
+            select(Unit.id).where(Unit.path.startswith(f.unit.path))))
     if f.kind:
         stmt = stmt.where(Target.kind == f.kind)
     if f.active is not None:

@@ -18,6 +18,7 @@ PARENT_KINDS = {
     "department": ("county", "city", "province"),
     "team": ("county",),
     "group": ("team",),
+    "inspection": ("county", "city", "province"),
 }
 
 # The categories of DOMAIN.md: (code, 中文, English).

@@ -35,7 +35,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy.orm import aliased
 
 from casetrack.extensions import db
-from casetrack.models import (BULLETIN_TYPES, POSTS, TARGET_KINDS, Bulletin, Case, CaseEvent, Category, DailyFigure,
+from casetrack.models import (BULLETIN_TYPES, POSTS, VISIT_TARGET_KINDS, Bulletin, Case, CaseEvent, Category, DailyFigure,
                               Petition, Suggestion, TakeDown, Target, Unit, User, Visit, visit_targets)
 from casetrack.services.fieldwork import coverage as cov
 from casetrack.services.workdays.calendar import add_working_days, parse_day, start_of, today
@@ -306,15 +306,15 @@ def figures_of(t: Counter, categories: dict[int, str]) -> dict[str, Any]:
     return {
         "visits": {
             "total": t["visits"], "cadre_visits": t["cadre_visits"],
-            "by_kind": {k: t[f"visits:{k}"] for k in TARGET_KINDS},
-            "targets_by_kind": {k: t[f"targets:{k}"] for k in TARGET_KINDS},
+            "by_kind": {k: t[f"visits:{k}"] for k in VISIT_TARGET_KINDS},
+            "targets_by_kind": {k: t[f"targets:{k}"] for k in VISIT_TARGET_KINDS},
             "by_leader": {r: t[f"leader:{r}"] for r in LEADER_ROLES},
             "person_times": t["cadre_visits"],
             "by_post": {p: t[f"post:{p}"] for p in POSTS},
             "principal_leaders": t["principal"],
         },
-        "reached": {"total": sum(t[f"reached:{k}"] for k in TARGET_KINDS),
-                    "by_kind": {k: t[f"reached:{k}"] for k in TARGET_KINDS}},
+        "reached": {"total": sum(t[f"reached:{k}"] for k in VISIT_TARGET_KINDS),
+                    "by_kind": {k: t[f"reached:{k}"] for k in VISIT_TARGET_KINDS}},
         "problems": {
             "found": t["found"], "resolved": t["resolved"], "solved": t["solved"], "explained": t["explained"],
             "by_category": {code: t[f"category:{cid}"] for cid, code in categories.items()

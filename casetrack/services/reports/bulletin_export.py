@@ -177,7 +177,7 @@ def ledger_table(figures: dict[str, Any]) -> Table:
     for post, label in post_names().items():
         row(label, lambda f, post=post: f["visits"]["by_post"][post])
     row(_("Targets reached"), lambda f: f["reached"]["total"])
-    for kind, label in KIND_LABELS.items():
+    for kind, label in ((k, KIND_LABELS[k]) for k in now_["reached"]["by_kind"]):
         if now_["reached"]["by_kind"][kind] or since["reached"]["by_kind"][kind]:
             row(_("Targets reached: %(kind)s", kind=localized(label)), lambda f, kind=kind: f["reached"]["by_kind"][kind])
     row(_("Opinions and suggestions collected"), lambda f: f["suggestions"])
