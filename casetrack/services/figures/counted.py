@@ -21,7 +21,7 @@ def counted_in(figure: str, date_from: date | None, date_to: date | None, level:
     wf = default_workflow()
     e, earlier, unit = CaseEvent, aliased(CaseEvent), aliased(Unit)
     if figure == "solved":
-        cond = [e.case_id == Case.id, or_(false(), *(_fired(e, t) for t in wf.counting("solved")))]
+        cond = [e.case_id == Case.id, or_(false(), *(fired_as(e, t) for t in wf.counting("solved")))]
     else:
         states = {"resolved": [s.name for s in wf.states.values() if s.remember == "resolver"],
                   "explained": sorted(wf.explained_states()),
@@ -38,7 +38,7 @@ def counted_in(figure: str, date_from: date | None, date_to: date | None, level:
     return and_(exists().where(*cond), ~is_parent(Case))
 
 
-def _fired(e, t):
+def fired_as(e, t):
     """SQL: the event `e` is the transition `t` (its trigger, a source, its destination and the
     values its `when` asks for)."""
     cond = [e.trigger == t.trigger, e.from_state.in_(t.sources)]

@@ -12,7 +12,7 @@ from sqlalchemy import and_, false, func, or_, select
 
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, Target, Unit, User
-from casetrack.services.reports.bulletin import _fired
+from casetrack.services.figures.counted import fired_as
 from casetrack.services.workdays.calendar import SHANGHAI
 from casetrack.services.organisation.campaigns import pairs_of
 from casetrack.services.casework.cases import registry, scoped_cases
@@ -53,7 +53,7 @@ def week_figures(user: User, campaign: Campaign, day: date) -> dict[str, Any]:
         when = CaseEvent.at < end if to_date else and_(CaseEvent.at >= start, CaseEvent.at < end)
         add(name, db.session.execute(
             select(unit, func.count(func.distinct(CaseEvent.id))).join(CaseEvent, CaseEvent.case_id == Case.id)
-            .where(Case.id.in_(ids), when, or_(false(), *(_fired(CaseEvent, t) for t in specs)))
+            .where(Case.id.in_(ids), when, or_(false(), *(fired_as(CaseEvent, t) for t in specs)))
             .group_by(unit)))
 
     fired("rectified", wf.counting("rectified"))
