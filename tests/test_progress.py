@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from casetrack.extensions import db
 from casetrack.models import Case, Target, Visit
-from tests.test_targets import HEADER, csv_bytes
+from tests.test_targets import csv_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = 3000
