@@ -533,11 +533,7 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
     if camp.code != campaigns().default and not takes_part(actor.unit, camp):
         raise Forbidden(_("Your unit does not take part in this campaign."))
     errors: dict[str, str] = {}
-    if not isinstance(title, str) or not title.strip():
-        errors["title"] = _("Please fill this in.")
-    elif len(title.strip()) > 200:
-        errors["title"] = _("At most %(n)d characters.", n=200)
-    elif problem := text_error(title.strip()):
+    if problem := title_error(title):
         errors["title"] = problem
     if description is None:
         description = ""
@@ -650,6 +646,15 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
     webhooks.queue_deliveries(db.session(), [filed], ref.webhooks)
     after_filing(case, unit)
     return case
+
+
+def title_error(title: Any) -> str | None:
+    """Why a case's title is refused (it is required, one line of at most 200 characters), or None."""
+    if not isinstance(title, str) or not title.strip():
+        return _("Please fill this in.")
+    if len(title.strip()) > 200:
+        return _("At most %(n)d characters.", n=200)
+    return text_error(title.strip())
 
 
 def _own(model, ident: Any, actor: User):

@@ -16,12 +16,11 @@ from sqlalchemy.orm import aliased
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, Category, Target, Unit, User
 from casetrack.services.workdays.calendar import add_working_days, now, today
-from casetrack.services.casework.cases import default_workflow, fire, get_case, scoped_cases, workflow_of
+from casetrack.services.casework.cases import default_workflow, fire, get_case, scoped_cases, title_error, workflow_of
 from casetrack.services.casework.follow_up import after_action
 from casetrack.services.workdays.clock import start_clock
 from casetrack.services.common.errors import Conflict, Forbidden, ValidationFailed
 from casetrack.services.casework.notices import log_event, notify
-from casetrack.services.common.text import text_error
 from casetrack.workflow import SharedRules, TransitionSpec, Workflow
 
 # An n-gram found in more distinct texts than this says nothing about a problem.
@@ -68,11 +67,7 @@ def link_cases(actor: User, title: Any, case_ids: Any) -> Case:
     if actor.role not in rules.link_roles or actor.unit is None:
         raise Forbidden(_("Only a team leader or the county office links cases."))
     errors: dict[str, str] = {}
-    if not isinstance(title, str) or not title.strip():
-        errors["title"] = _("Please fill this in.")
-    elif len(title.strip()) > 200:
-        errors["title"] = _("At most %(n)d characters.", n=200)
-    elif problem := text_error(title.strip()):
+    if problem := title_error(title):
         errors["title"] = problem
     if not isinstance(case_ids, list) or len(set(map(str, case_ids))) < 2 \
             or not all(isinstance(i, int) and not isinstance(i, bool) for i in case_ids):
