@@ -10,14 +10,16 @@ from typing import IO, Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, bindparam, delete, false, or_, select
+from sqlalchemy import Select, and_, bindparam, delete, false, literal, or_, select
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from casetrack.db.intent import outside_write_lock
 from casetrack.extensions import db
 from casetrack.i18n import localized
-from casetrack.models import Attachment, CASE_KINDS, Case, CaseAssist, CaseEvent, Target, Unit, User, Visit
+from casetrack.models import Attachment, CASE_KINDS, CampaignPair, Case, CaseAssist, CaseEvent, Target, Unit, User, Visit
 from casetrack.models.cases import follow_up_in_service, insert_filed
 from casetrack.services.organisation import reference
 from casetrack.services.casework.follow_up import Fired, after_filing, after_transition, attach_filing_photos
@@ -58,7 +60,7 @@ def unit_filter(unit: Unit):
         # list, not the other way round): an OR of the two made SQLite sort the department's cases.
         referred = select(Case.id).where(Case.department_id == unit.id)
         assisted = select(CaseAssist.case_id).where(CaseAssist.unit_id == unit.id)
-        return (Case.id + 0).in_(referred.union_all(assisted))
+        return (Case.id + 0).in_(referred.union_all(assisted, paired_cases(unit)))
     if unit.kind == "group":
         return or_(Case.group_id == unit.id, Case.unit_id == unit.id)
     subtree = select(Unit.id).where(Unit.path.startswith(unit.path))
@@ -68,6 +70,20 @@ def unit_filter(unit: Unit):
     # statistics) fetched every case of the subtree and sorted them for each keyset page,
     # instead of walking the id (or state, id) index and stopping after a page.
     return (Case.group_id + 0).in_(subtree)
+
+
+def paired_cases(unit) -> Select:
+    """The ids of the cases at the sites of the communities a unit is paired with (包抓单位) in
+    their campaign, in the unit's own county (another county may have a community of that name);
+    the unit reads them and moves only those it holds."""
+    site_unit, area = aliased(Unit), aliased(Unit)
+    path = unit.path if isinstance(unit.path, ClauseElement) else literal(unit.path)
+    return (select(Case.id).join(Target, Target.id == Case.target_id)
+            .join(CampaignPair, and_(CampaignPair.community == Target.village, CampaignPair.campaign == Case.campaign,
+                                     CampaignPair.unit_id == unit.id))
+            .join(site_unit, site_unit.id == Target.group_id)
+            .join(area, and_(area.kind == "county", site_unit.path.startswith(area.path)))
+            .where(path.startswith(area.path)))
 
 
 def owner_roles() -> frozenset[str]:
