@@ -22,7 +22,7 @@ from casetrack.services.integrity import audit, backup
 from casetrack.services.casework import case_sheets
 from casetrack.services.dataset import demo
 from casetrack.services.deadlines import sweep
-from casetrack.services.fieldwork import targets, visits
+from casetrack.services.fieldwork import sites, visits
 from casetrack.services.common.errors import ServiceError
 from casetrack.services.integration.sheets import ImportFailed
 from casetrack.services.organisation.campaigns import add_categories
@@ -318,8 +318,22 @@ def register(app: Flask) -> None:
         def command(path: str, username: str) -> None:
             _import(service, path, username, said)
 
-    import_command("import-targets", targets.import_targets, "Import visit targets",
-                   lambda r: f"{r['imported']} targets imported, {r['updated']} updated")
+    @app.cli.command("import-targets", help="Import visit targets (or, with --campaign, that campaign's sites) "
+                                            "from an .xlsx or .csv in its template's layout, all or nothing: "
+                                            "any bad row and nothing is imported (each named on stderr).")
+    @click.argument("path", type=click.Path(dir_okay=False, exists=True))
+    @click.option("--as", "username", required=True,
+                  help="the user who imports: the rows must be within their unit's scope")
+    @click.option("--campaign", default=None, help="another campaign's sites, e.g. rectification "
+                                                   "(workflows/campaigns.yaml); default: the grand visit's targets")
+    def import_targets_command(path: str, username: str, campaign: str | None) -> None:
+        from casetrack.services.organisation.campaigns import campaigns
+        if campaign is not None and campaign not in campaigns().by_code:
+            raise click.ClickException(f"no campaign {campaign!r}; known: {', '.join(campaigns().by_code)}")
+        what = "targets" if campaign in (None, campaigns().default) else "sites"
+        _import(sites.importer(campaign), path, username,
+                lambda r: f"{r['imported']} {what} imported, {r['updated']} updated")
+
     import_command("import-visits", visits.import_visits, "Import visits",
                    lambda r: f"{r['imported']} visits imported, {r['skipped']} there already")
     import_command("import-cases", case_sheets.import_cases, "File cases (as a work group's cadre)",

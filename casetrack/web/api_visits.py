@@ -10,7 +10,8 @@ from flask_babel import gettext as _
 from casetrack.extensions import db
 from casetrack.models import Target, Visit
 from casetrack.services.fieldwork import coverage as cov
-from casetrack.services.fieldwork import targets as tg
+from casetrack.services.fieldwork import sites, targets as tg
+from casetrack.services.organisation.campaigns import campaign_named, campaigns
 from casetrack.services.common.errors import ValidationFailed
 from casetrack.services.common.location import place_json
 from casetrack.services.integration.sheets import ImportFailed
@@ -98,8 +99,13 @@ def update_target(target_id: int):
 
 
 @bp.get("/targets/import-template")
-@doc(summary="The target import sheet", tags=["visits"], responses=responses(("200", XLSX_BODY), 403))
+@doc(summary="The target import sheet (campaign=rectification: the sites' sheet)", tags=["visits"],
+     parameters=query("campaign"), responses=responses(("200", XLSX_BODY), 403))
 def import_template():
+    campaign = request.args.get("campaign") or None
+    if campaign and campaign != campaigns().default:   # another campaign's sites
+        return send_file(io.BytesIO(sites.site_template(g.api_user, campaign_named(campaign))), mimetype=XLSX,
+                         as_attachment=True, download_name="sites-template.xlsx")
     return send_file(io.BytesIO(tg.import_template(g.api_user)), mimetype=XLSX, as_attachment=True,
                      download_name="targets-template.xlsx")
 
@@ -113,10 +119,11 @@ def _upload() -> tuple[str, bytes]:
 
 
 @bp.post("/targets/import")
-@doc(summary="Import visit targets from a sheet, all or nothing", tags=["visits"], requestBody=UPLOAD,
+@doc(summary="Import visit targets (campaign=rectification: its sites) from a sheet, all or nothing",
+     tags=["visits"], requestBody=UPLOAD, parameters=query("campaign"),
      responses=responses(("200", json_body(ref("ImportResult"))), 400, 403, 409, 413, 422))
 def import_targets():
-    result = tg.import_targets(g.api_user, *_upload())
+    result = sites.importer(request.args.get("campaign"))(g.api_user, *_upload())
     db.session.commit()
     return jsonify(result)
 

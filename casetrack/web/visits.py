@@ -18,7 +18,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from casetrack.extensions import db
 from casetrack.models import VISIT_KINDS, Case, Target, Unit
-from casetrack.services.fieldwork import coverage as cov, targets as tg
+from casetrack.services.fieldwork import coverage as cov, sites, targets as tg
+from casetrack.services.organisation.campaigns import campaign_named, campaigns
 from casetrack.services.workdays.calendar import today
 from casetrack.services.casework.cases import scoped_cases, whole_number
 from casetrack.services.common.errors import Forbidden, ValidationFailed
@@ -164,6 +165,16 @@ def target(target_id: int):
 
 @bp.route("/targets/import", methods=["GET", "POST"])
 def import_targets():
+    campaign = request.args.get("campaign") or None
+    if campaign and campaign != campaigns().default:   # another campaign's sites (点位)
+        chosen = campaign_named(campaign)
+        return import_page(sites.importer(chosen.code), lambda r: _(
+            "%(imported)d sites imported, %(updated)d updated.", **r),
+            url_for(".targets", campaign=chosen.code), url_for(".import_template", campaign=chosen.code),
+            _("Import the sites of %(campaign)s", campaign=localized(chosen.name)), _(
+            "One site per row, with the headers of the template: its kind, community and responsible "
+            "unit (by name or code). Every row is checked first: if any row is wrong, nothing is "
+            "imported. A row with the 编号, or the name and community, of a known site updates it."))
     return import_page(tg.import_targets, lambda r: _(
         "%(imported)d targets imported, %(updated)d updated.", **r),
         url_for(".targets"), url_for(".import_template"), _("Import targets"), _(
@@ -173,6 +184,10 @@ def import_targets():
 
 @bp.get("/targets/import-template")
 def import_template():
+    campaign = request.args.get("campaign") or None
+    if campaign and campaign != campaigns().default:
+        return send_file(io.BytesIO(sites.site_template(current_user, campaign_named(campaign))), mimetype=XLSX,
+                         as_attachment=True, download_name="点位导入模板.xlsx")
     return send_file(io.BytesIO(tg.import_template(current_user)), mimetype=XLSX,
                      as_attachment=True, download_name="走访对象导入模板.xlsx")
 

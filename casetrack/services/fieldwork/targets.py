@@ -257,21 +257,7 @@ def _clean(data: dict[str, Any], actor: User, groups: dict[str, Unit | None],
         errors["kind"] = _("Not a kind of visit target: one of %(kinds)s.",
                            kinds="、".join(v["zh"] for v in KIND_LABELS.values()))
     values["kind"] = kind
-    for name, limit in LIMITS.items():
-        text = cell_text(data.get(name))
-        if len(text) > limit:
-            errors[name] = _("At most %(n)d characters.", n=limit)
-        elif problem := text_error(text):
-            errors[name] = problem
-        values[name] = text
-    if not values["name"]:
-        errors["name"] = _("Please fill this in.")
-    values["code"] = values["code"] or None
-    for name in ("lat", "long"):
-        values[name] = coordinate(name, data.get(name), errors, name)
-    if (values["lat"] is None) != (values["long"] is None) and not {"lat", "long"} & set(errors):
-        missing = "lat" if values["lat"] is None else "long"
-        errors[missing] = _("%(field)s is needed with the other coordinate.", field=missing)
+    clean_texts(data, values, errors)
     group_code = cell_text(data.get("group"))
     group = groups.get(group_code) if group_code in groups else _load_group(group_code, groups)
     if not group_code:
@@ -291,6 +277,25 @@ def _clean(data: dict[str, Any], actor: User, groups: dict[str, Unit | None],
         else:
             values["cadre_id"] = cadres[key].id
     return values, errors
+
+
+def clean_texts(data: dict[str, Any], values: dict[str, Any], errors: dict[str, str]) -> None:
+    """A target's (or site's) name, address, village, code and location into `values`."""
+    for name, limit in LIMITS.items():
+        text = cell_text(data.get(name))
+        if len(text) > limit:
+            errors[name] = _("At most %(n)d characters.", n=limit)
+        elif problem := text_error(text):
+            errors[name] = problem
+        values[name] = text
+    if not values["name"] and "name" not in errors:
+        errors["name"] = _("Please fill this in.")
+    values["code"] = values["code"] or None
+    for name in ("lat", "long"):
+        values[name] = coordinate(name, data.get(name), errors, name)
+    if (values["lat"] is None) != (values["long"] is None) and not {"lat", "long"} & set(errors):
+        missing = "lat" if values["lat"] is None else "long"
+        errors[missing] = _("%(field)s is needed with the other coordinate.", field=missing)
 
 
 def _load_group(code: str, groups: dict[str, Unit | None]) -> Unit | None:
@@ -411,6 +416,12 @@ def import_targets(actor: User, filename: str, data: bytes) -> dict[str, int]:
             updates.append({"id": old_id, **values, "updated_at": moment})
     if errors:
         raise ImportFailed(errors)
+    write_targets(inserts, updates)
+    return {"imported": len(inserts), "updated": len(matched)}
+
+
+def write_targets(inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
+    """Write an import's checked rows in bulk."""
     report("writing", 0, len(inserts) + len(updates))
     try:
         if inserts:
@@ -425,7 +436,6 @@ def import_targets(actor: User, filename: str, data: bytes) -> dict[str, int]:
     except IntegrityError:  # another import added one of these codes meanwhile
         db.session.rollback()
         raise Conflict(_("The target list changed while importing; import the file again.")) from None
-    return {"imported": len(inserts), "updated": len(matched)}
 
 
 MATCHED = (Target.id, Target.code, Target.kind, Target.name, Target.address, Target.village,
