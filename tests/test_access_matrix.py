@@ -52,6 +52,8 @@ MATRIX = {
     "boards.department": unit_kind("department"),
     "boards.campaign": USER,            # a campaign the user's unit takes part in (403 otherwise): test_rectification.py
     "boards.campaign_week": USER,       # likewise
+    "feedback.report": USER,            # likewise; my unit's own open problems only: test_daily_feedback.py
+    "feedback.unreported": USER,        # likewise; the units of my scope only: test_daily_feedback.py
     "admin.users": ADMIN,
     "admin.units": ADMIN,
     "admin.departments": ADMIN,
@@ -77,6 +79,8 @@ MATRIX = {
     "api.campaign_week": API_USER,      # the cases of my scope only: test_rectification.py
     "api.create_inspection": API_USER,  # an inspector of the campaign, at a site of its county: test_rectification.py
     "api.campaign_pairs": API_USER,     # the pairs of my county
+    "api.campaign_feedback": API_USER,  # the units of my scope only: test_daily_feedback.py
+    "api.report_campaign_feedback": API_USER,  # my unit's open problems only (403 without): test_daily_feedback.py
     "api.set_campaign_pairs": API_USER, # the county office only (403 otherwise): test_rectification.py
     "api.units": API_USER,
     "api.create_case": API_USER,

@@ -1,6 +1,7 @@
 """The database models."""
 from casetrack.models.attachments import STAGES, Attachment, AttachmentBlob, IdempotentRequest
 from casetrack.models.cases import CASE_KINDS, CASE_SOURCES, Case, CaseAssist, CaseEvent
+from casetrack.models.feedback import FEEDBACK_STATUSES, DailyFeedback
 from casetrack.models.deadlines import DayOff, Extension, Notification, SupervisionNote
 from casetrack.models.ledger import ANSWERS, ContactPoint, Suggestion
 from casetrack.models.mail import OutgoingMail
@@ -20,4 +21,4 @@ __all__ = ["ANSWERS", "BULLETIN_TYPES", "CASE_KINDS", "CASE_SOURCES", "PETITION_
            "CampaignPair", "CampaignUnit", "Milestone", "SiteInspection", "Notification", "Petition", "ReferenceVersion", "Suggestion", "SupervisionNote", "TakeDown",
            "Target", "Unit", "User", "Visit", "visit_cadres", "visit_targets", "Webhook",
            "WebhookDelivery",
-           "OutgoingMail"]
+           "OutgoingMail", "DailyFeedback", "FEEDBACK_STATUSES"]

@@ -34,6 +34,7 @@ def register(app: Flask) -> None:
                                open311, openapi, settings, shared, visits)
     from casetrack.web import api_attachments, api_reports, reports  # noqa: F401 (routes on api.bp)
     from casetrack.web import api_petitions, petitions  # noqa: F401 (api_petitions: routes on api.bp)
+    from casetrack.web import api_feedback, feedback  # noqa: F401 (api_feedback: routes on api.bp)
     from casetrack.web import assessment
 
     app.register_blueprint(auth.bp)
@@ -54,6 +55,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(petitions.bp)
     app.register_blueprint(offline.bp)
     app.register_blueprint(ledger.bp)
+    app.register_blueprint(feedback.bp)
 
     @app.get("/healthz")
     def healthz():

@@ -100,7 +100,7 @@ def update_target(target_id: int):
 
 @bp.get("/targets/import-template")
 @doc(summary="The target import sheet (campaign=rectification: the sites' sheet)", tags=["visits"],
-     parameters=query("campaign"), responses=responses(("200", XLSX_BODY), 403))
+     parameters=query("campaign"), responses=responses(("200", XLSX_BODY), 403, 422))
 def import_template():
     campaign = request.args.get("campaign") or None
     if campaign and campaign != campaigns().default:   # another campaign's sites

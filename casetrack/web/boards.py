@@ -14,6 +14,7 @@ from casetrack.services.casework.queries import (REVISIT_ORDER, Section, explain
                                                  referred_by_teams, section, state_counts, team_board,
                                                  waiting_for)
 from casetrack.extensions import db
+from casetrack.services.casework.daily import open_problems
 from casetrack.services.fieldwork.sites import may_import as may_import_sites
 from casetrack.services.organisation.campaigns import (OFFICE_KINDS, campaign_named, campaigns_of, default_campaign,
                                                        takes_part)
@@ -142,4 +143,5 @@ def campaign(code: str):
                            figures=section(live, limit=0), units=units, by_unit=by_unit,
                            mine=section(waiting_for(current_user).where(Case.campaign == chosen.code)),
                            mine_link={"held_by": current_user.unit.code, "campaign": chosen.code},
-                           may_import=may_import_sites(current_user, chosen))
+                           may_import=may_import_sites(current_user, chosen),
+                           may_report=bool(open_problems(current_user, chosen)))
