@@ -203,6 +203,13 @@ def test_the_demo_runs_both_campaigns_side_by_side(app, tmp_path):
     assert [c.code for c in campaigns_of(users["leader"])] == ["visit", "rectification"]
     assert [c.code for c in campaigns_of(users["dept01"])] == ["visit", "rectification"]
     assert [c.code for c in campaigns_of(users["group001"])] == ["visit"]
+    from casetrack.models import DailyFeedback
+    from casetrack.services.casework.daily import feedback_day
+    from casetrack.services.organisation.campaigns import campaigns
+    assert db.session.scalar(select(func.count(DailyFeedback.id)))   # today's daily feedback of some units
+    day = feedback_day(db.session.scalars(select(User).where(User.username == "county")).one(),
+                       campaigns().get("rectification"))
+    assert day.reported and all(u.missing == 0 for u in day.reported)
 
 
 def test_the_sweep_takes_the_campaign(api, sites, runner):

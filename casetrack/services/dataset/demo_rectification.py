@@ -16,6 +16,7 @@ from casetrack.services.workdays import calendar
 from casetrack.services.casework.attachments import attach
 from casetrack.services.organisation.campaigns import add_categories, campaigns, set_units
 from casetrack.services.casework.cases import allowed_triggers, fire
+from casetrack.services.casework.daily import STATUSES, open_problems, report_feedback
 from casetrack.services.dataset.fields import trigger_fields
 from casetrack.services.fieldwork.inspections import FAIL, PASS, inspect_site
 from casetrack.services.organisation.org import create_unit
@@ -99,6 +100,33 @@ def load_rectification(rng: random.Random, fake, pw_hash: str, county: Unit, dep
         for case_id in inspection.cases.values():
             _walk(db.session.get(Case, case_id), rng, fake, by_unit, office, inspectors[0], depts, moment, now)
     db.session.flush()
+    _daily_feedback(rng, campaign, by_unit)
+
+
+# What a unit says needs coordinating (需协调), in the seeds' words.
+COORDINATION = ["需供电、通信公司配合迁改线路", "涉及多个部门，需县活动办协调", "需街道社区配合清理"]
+
+
+def _daily_feedback(rng: random.Random, campaign, by_unit: dict[int, dict[str, User]]) -> None:
+    """Today's daily feedback (日反馈) of about two units in three holding problems, so the office's
+    未反馈 page shows both who has reported and who has not."""
+    for users in by_unit.values():
+        for user in users.values():
+            problems = open_problems(user, campaign)
+            if problems:
+                break
+        else:
+            continue
+        if rng.random() < 0.35:
+            continue
+        items = []
+        for case in problems:
+            status = rng.choices(list(STATUSES), [3, 6, 1])[0]
+            items.append({"case": case.id, "status": status,
+                          **({"expected_on": calendar.add_working_days(calendar.today(), rng.randint(1, 5))
+                              .isoformat()} if status == "in_progress" else {}),
+                          **({"reason": rng.choice(COORDINATION)} if status == "needs_coordination" else {})})
+        report_feedback(user, campaign, items)
 
 
 def _walk(case: Case, rng: random.Random, fake, by_unit: dict[int, dict[str, User]], office: dict[str, User],
