@@ -34,7 +34,7 @@ def register(app: Flask) -> None:
                                open311, openapi, settings, shared, visits)
     from casetrack.web import api_attachments, api_reports, reports  # noqa: F401 (routes on api.bp)
     from casetrack.web import api_petitions, petitions  # noqa: F401 (api_petitions: routes on api.bp)
-    from casetrack.web import assessment
+    from casetrack.web import assessment, circulars  # circulars: also routes on api.bp
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
@@ -52,6 +52,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(case_sheets.bp)
     app.register_blueprint(admin_webhooks.bp)
     app.register_blueprint(petitions.bp)
+    app.register_blueprint(circulars.bp)
     app.register_blueprint(offline.bp)
     app.register_blueprint(ledger.bp)
 
@@ -131,6 +132,7 @@ def register(app: Flask) -> None:
     app.add_template_global(category_label)
     app.add_template_global(trigger_label)
     app.add_template_global(other_campaigns)
+    app.add_template_global(header_campaign)
 
     app.add_template_filter(masked_phone)
 
@@ -139,6 +141,16 @@ def register(app: Flask) -> None:
         return format_datetime(value, fmt) if value else ""
 
 
+
+
+def header_campaign(user):
+    """The campaign a user's pages are headed with when their unit works only in one that is not
+    the default (an inspection unit); none: the default's header."""
+    from casetrack.services.organisation.campaigns import campaigns, campaigns_of
+    if not getattr(user, "is_authenticated", False) or user.unit is None:
+        return None
+    mine = campaigns_of(user)
+    return mine[0] if len(mine) == 1 and mine[0].code != campaigns().default else None
 
 
 def other_campaigns(user) -> list:
