@@ -155,3 +155,34 @@ def test_the_pages_and_the_document(app, client, auth, api, week):
     auth.login("dept1")
     assert client.get(base).status_code == 404
     assert client.post("/boards/campaign/rectification/circulars", data={"date": "2020-01-01"}).status_code == 403
+
+
+def test_the_header_names_the_campaign_a_page_is_about(client, auth, week):
+    auth.login("dept1")   # a department works in both campaigns
+    assert "创城督查整改问题办理平台" in client.get(f"/cases/{week['alley']['id']}").get_data(as_text=True)
+    assert "创城督查整改问题办理平台" in client.get("/boards/campaign/rectification/week").get_data(as_text=True)
+    board = client.get("/boards/department").get_data(as_text=True)
+    assert "大走访问题办理平台" in board and "创城督查整改问题办理平台" not in board
+    auth.logout()
+    auth.login("inspector1")   # acts only in the rectification: every page of theirs says so
+    assert "创城督查整改问题办理平台" in client.get("/").get_data(as_text=True)
+
+
+def test_the_timetable_is_read_from_the_campaigns_file(app):
+    from casetrack.services.organisation.campaigns import campaigns
+    from casetrack.workflow import WorkflowError
+    from casetrack.workflow.campaigns import Timetable, _timetable
+    rectification = campaigns().get("rectification")
+    assert (rectification.timetable.start, rectification.timetable.report_day) == (date(2026, 3, 1), 1)
+    assert rectification.circular["zh"] == "创城督查通报"
+    monday = Timetable(date(2026, 3, 1), date(2027, 2, 28), 1)
+    assert monday.reported_week(date(2026, 12, 7)) == date(2026, 11, 30)   # on the report day: last week
+    assert monday.reported_week(date(2026, 12, 6)) == date(2026, 11, 23)   # the day before: the week before
+    assert [monday.week_number(d) for d in (date(2026, 2, 23), date(2026, 3, 2), date(2026, 2, 16),
+                                            date(2027, 3, 1))] == [1, 2, None, None]
+    friday = Timetable(None, None, 5)
+    assert friday.reported_week(date(2026, 12, 7)) == date(2026, 11, 27) and friday.week_number(date(2026, 12, 7)) is None
+    with pytest.raises(WorkflowError, match="report_day"):
+        _timetable("campaigns.x.timetable", {"report_day": 8})
+    with pytest.raises(WorkflowError, match="starts after it ends"):
+        _timetable("campaigns.x.timetable", {"start": date(2026, 3, 1), "end": date(2026, 1, 1), "report_day": 1})
