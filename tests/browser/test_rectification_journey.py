@@ -5,7 +5,9 @@ it off with a photo taken on the spot."""
 from __future__ import annotations
 
 import re
+from urllib.parse import urlparse
 
+from tests.browser.test_phone_width import check
 from tests.test_rectification import jpeg
 
 PHONE = {"width": 360, "height": 740}
@@ -91,3 +93,11 @@ def test_the_office_publishes_the_weekly_circular_on_a_phone(session):
     assert page.locator(".pair figcaption").all_inner_texts() == ["整改前", "整改后"]
     assert page.evaluate(WIDTH) <= 360
     county.shot("rectification-circular-360")
+    issue = urlparse(page.url).path
+    pages = [issue, "/boards/campaign/rectification/circulars", "/boards/campaign/rectification/week"]
+    problems = [p for path in pages for p in check(county, path, 360)]   # width and contrast (axe-core)
+    page.set_viewport_size({"width": 1366, "height": 900})
+    problems += [p for path in pages for p in check(county, path, 1366)]
+    assert problems == []
+    county.go(issue)
+    county.shot("rectification-circular-1366")

@@ -141,8 +141,8 @@ def _summary(week: dict[str, Any], flags: dict[str, Any]) -> list[dict[str, str]
         lines.append(_("%(label)s: %(n)d.", label=localized(label), n=sum(r["flags"].get(flag, 0)
                                                                           for r in week["units"])))
     ranked = [r for r in week["units"] if r["rate"] is not None]
-    if ranked:
-        bottom = ranked[-LAGGARDS:][::-1]
+    if len(ranked) > 1:   # the bottom of a ranking, never all of it
+        bottom = ranked[-min(LAGGARDS, len(ranked) - 1):][::-1]
         lines.append(_("Lowest rectification rates: %(units)s.",
                        units="、".join(f"{r['name']}（{bi.pct(r['rate'])}）" for r in bottom)))
     if week["sites"]:
