@@ -206,7 +206,8 @@ def draft_bulletin(actor: User, unit: Unit, type: str, period: tuple[date, date]
         raise ValidationFailed({"from": _("The period starts after it ends.")})
     kind = check_type(type)
     template = (setting(unit, kind).template if setting(unit, kind) else None) or first_draft()
-    draft = Bulletin(unit=unit, type=kind, date_from=date_from, date_to=date_to, figures={},
+    draft = Bulletin(unit=unit, campaign=default_campaign().code, type=kind, date_from=date_from, date_to=date_to,
+                     figures={},
                      narrative=check_narrative(narrative if narrative is not None else template), typical=[],
                      published_by_id=actor.id)
     db.session.add(draft)
@@ -253,7 +254,8 @@ def _typical_ids(actor: User, draft: Bulletin, ids: Iterable[int]) -> list[int]:
 
 def _corrected(actor: User, draft: Bulletin, corrects: Bulletin | int) -> Bulletin:
     issue = corrects if isinstance(corrects, Bulletin) else db.session.get(Bulletin, corrects)
-    if issue is None or issue.unit_id != draft.unit.id or issue.published_at is None:
+    if (issue is None or issue.unit_id != draft.unit.id or issue.published_at is None
+            or issue.campaign != draft.campaign):
         raise ValidationFailed({"corrects": _("A published issue of the same unit, please.")})
     return issue
 
