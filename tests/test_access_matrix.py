@@ -82,6 +82,10 @@ MATRIX = {
     "api.campaign_feedback": API_USER,  # the units of my scope only: test_daily_feedback.py
     "api.report_campaign_feedback": API_USER,  # my unit's open problems only (403 without): test_daily_feedback.py
     "api.set_campaign_pairs": API_USER, # the county office only (403 otherwise): test_rectification.py
+    # a campaign's circulars: read as bulletins are (the issuing unit and above, in the campaign),
+    # published by the office (403 otherwise), its photos only those it shows: test_circulars.py
+    **{f"circulars.{e}": USER for e in ("index", "publish", "show", "document", "photo")},
+    **{f"api.{e}": API_USER for e in ("api_circulars", "api_publish_circular", "api_circular")},
     "api.units": API_USER,
     "api.create_case": API_USER,
     "api.cases": API_USER,

@@ -18,7 +18,9 @@ BULLETIN_TYPES = ("briefing", "special", "express", "circular")
 class Bulletin(db.Model):
     __tablename__ = "bulletins"
     __table_args__ = (
-        UniqueConstraint("unit_id", "type", "year", "number", name="uq_bulletins_unit_type_year_number"),
+        # each campaign numbers its own series (the grand visit's 简报, the rectification's 督查通报)
+        UniqueConstraint("unit_id", "campaign", "type", "year", "number",
+                         name="uq_bulletins_unit_campaign_type_year_number"),
         CheckConstraint(f"type IN {BULLETIN_TYPES}", name="type"),
         # A draft has no number; an issue has all of them and its time of publication.
         CheckConstraint("(published_at IS NULL AND number IS NULL AND year IS NULL AND total IS NULL) OR "
@@ -33,6 +35,8 @@ class Bulletin(db.Model):
     year: Mapped[int | None] = mapped_column(comment="the year of publication (2026年第N期)")
     number: Mapped[int | None] = mapped_column(comment="第N期: counted per issuing unit, type and year")
     total: Mapped[int | None] = mapped_column(comment="总第N期: counted per issuing unit and type")
+    campaign: Mapped[str] = mapped_column(String(40), default="visit", server_default="visit",
+                                          comment="the campaign (活动) it reports on: workflows/campaigns.yaml")
     date_from: Mapped[date]
     date_to: Mapped[date]
     figures: Mapped[dict[str, Any]] = mapped_column(JSON, comment="the figures as published; never changed")

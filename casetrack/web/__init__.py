@@ -14,7 +14,7 @@ from casetrack.extensions import db, login_manager
 from casetrack.i18n import localized
 from casetrack.models import User
 from casetrack.services.workdays.calendar import calendar_known, today
-from casetrack.services.casework.cases import whole_number
+from casetrack.services.casework.cases import registry, whole_number
 from casetrack.services.reports.dashboard import DASHBOARD_ROLES
 from casetrack.services.common.errors import ServiceError
 from casetrack.web.inputs import IdConverter, Request, refuse_bad_text, refuse_empty_dates
@@ -35,7 +35,7 @@ def register(app: Flask) -> None:
     from casetrack.web import api_attachments, api_reports, reports  # noqa: F401 (routes on api.bp)
     from casetrack.web import api_petitions, petitions  # noqa: F401 (api_petitions: routes on api.bp)
     from casetrack.web import api_feedback, feedback  # noqa: F401 (api_feedback: routes on api.bp)
-    from casetrack.web import assessment
+    from casetrack.web import assessment, circulars  # circulars: also routes on api.bp
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
@@ -53,6 +53,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(case_sheets.bp)
     app.register_blueprint(admin_webhooks.bp)
     app.register_blueprint(petitions.bp)
+    app.register_blueprint(circulars.bp)
     app.register_blueprint(offline.bp)
     app.register_blueprint(ledger.bp)
     app.register_blueprint(feedback.bp)
@@ -133,6 +134,7 @@ def register(app: Flask) -> None:
     app.add_template_global(category_label)
     app.add_template_global(trigger_label)
     app.add_template_global(other_campaigns)
+    app.add_template_global(header_campaign)
 
     app.add_template_filter(masked_phone)
 
@@ -141,6 +143,31 @@ def register(app: Flask) -> None:
         return format_datetime(value, fmt) if value else ""
 
 
+
+
+def header_campaign(user, page_campaign=None, case=None):
+    """The campaign a page's header names: the one the page is about (its board, week, circulars,
+    a case of it), else the only one whose workflows the user's role acts in when not the default
+    (an inspector's); none: the default's header."""
+    from casetrack.services.organisation.campaigns import campaigns, campaigns_of
+    from casetrack.workflow.campaigns import Campaign
+    if isinstance(page_campaign, Campaign):
+        return page_campaign
+    code = getattr(case, "campaign", None)
+    if isinstance(code, str) and code in campaigns().by_code:
+        return campaigns().get(code)
+    if not getattr(user, "is_authenticated", False) or user.unit is None:
+        return None
+    key = "casetrack.header_campaign"   # once a request: it reads which campaigns the unit takes part in
+    if key not in request.environ:
+        mine = [c for c in campaigns_of(user) if any(_acts_in(user.role, registry().latest(w)) for w in c.workflows)]
+        request.environ[key] = mine[0] if len(mine) == 1 and mine[0].code != campaigns().default else None
+    return request.environ[key]
+
+
+def _acts_in(role: str, wf) -> bool:
+    """The role files or moves cases in the workflow."""
+    return role in wf.filing_roles or any(role in t.roles for t in wf.transitions)
 
 
 def other_campaigns(user) -> list:

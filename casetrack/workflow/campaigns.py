@@ -3,6 +3,7 @@ by its workflow, with its own categories and kinds of target."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,29 @@ class Campaign:
     categories: dict[str, dict[str, str]]  # its own categories, code -> label; empty: every one
     target_kinds: tuple[str, ...]          # the kinds of its targets; empty: the visit kinds
     checklists: dict[str, dict[str, ChecklistItem]] = field(default_factory=dict)  # kind -> item code -> item
+    timetable: Timetable | None = None
+    circular: dict[str, str] = field(default_factory=dict)   # its weekly circular's title (督查通报); none: the name's
+
+
+@dataclass(frozen=True)
+class Timetable:
+    """A campaign's dates and the weekday its week is reported on (1 Monday .. 7 Sunday)."""
+    start: date | None
+    end: date | None
+    report_day: int
+
+    def reported_week(self, today: date) -> date:
+        """A day of the week to report on by `today`: the full week before the latest report day."""
+        last_report = today - timedelta(days=(today.isoweekday() - self.report_day) % 7)
+        return last_report - timedelta(days=7)
+
+    def week_number(self, monday: date) -> int | None:
+        """The week's number in the campaign (第N周, the start's week the first), if it falls in it."""
+        if self.start is None or (self.end is not None and monday > self.end):
+            return None
+        first = self.start - timedelta(days=self.start.weekday())
+        n = (monday - first).days // 7 + 1
+        return n if n >= 1 else None
 
 
 @dataclass(frozen=True)
@@ -57,7 +81,8 @@ def parse_campaigns(data: Any, path: str, registry: Registry, target_kinds: tupl
         where = f"{path}: campaigns.{code}"
         if not isinstance(code, str) or not code.isidentifier() or len(code) > 40:
             raise WorkflowError(f"{where}: a campaign's code is a simple name of at most 40 letters")
-        _check_keys(where, spec, {"name", "workflow", "workflows", "categories", "target_kinds", "checklists"},
+        _check_keys(where, spec, {"name", "workflow", "workflows", "categories", "target_kinds", "checklists",
+                                 "timetable", "circular"},
                     {"name", "workflow"})
         flows = (spec["workflow"],) + tuple(n for n in _names(f"{where}.workflows", spec.get("workflows", []))
                                             if n != spec["workflow"])
@@ -74,7 +99,9 @@ def parse_campaigns(data: Any, path: str, registry: Registry, target_kinds: tupl
         found[code] = Campaign(code, _label(f"{where}.name", spec["name"]), flows[0], flows,
                                {str(k): _label(f"{where}.categories.{k}", v) for k, v in categories.items()},
                                kinds, _checklists(f"{where}.checklists", spec.get("checklists") or {}, kinds,
-                                                  set(categories)))
+                                                  set(categories)),
+                               _timetable(f"{where}.timetable", spec.get("timetable")),
+                               _label(f"{where}.circular", spec["circular"]) if spec.get("circular") else {})
     taken = [n for c in found.values() for n in c.workflows]
     for name in set(taken):
         if taken.count(name) > 1:
@@ -82,6 +109,21 @@ def parse_campaigns(data: Any, path: str, registry: Registry, target_kinds: tupl
     if data["default"] not in found:
         raise WorkflowError(f"{path}: default: {data['default']!r} is not one of the campaigns")
     return Campaigns(data["default"], found)
+
+
+def _timetable(where: str, spec: Any) -> Timetable | None:
+    if spec is None:
+        return None
+    _check_keys(where, spec, {"start", "end", "report_day"}, {"report_day"})
+    for key in ("start", "end"):
+        if spec.get(key) is not None and not isinstance(spec[key], date):
+            raise WorkflowError(f"{where}.{key}: a date like 2026-03-01, please")
+    if spec.get("start") and spec.get("end") and spec["start"] > spec["end"]:
+        raise WorkflowError(f"{where}: starts after it ends")
+    day = spec["report_day"]
+    if not isinstance(day, int) or isinstance(day, bool) or not 1 <= day <= 7:
+        raise WorkflowError(f"{where}.report_day: a weekday from 1 (Monday) to 7 (Sunday), please")
+    return Timetable(spec.get("start"), spec.get("end"), day)
 
 
 def _checklists(where: str, spec: Any, kinds: tuple[str, ...],

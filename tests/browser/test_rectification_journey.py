@@ -5,7 +5,9 @@ it off with a photo taken on the spot."""
 from __future__ import annotations
 
 import re
+from urllib.parse import urlparse
 
+from tests.browser.test_phone_width import check
 from tests.test_rectification import jpeg
 
 PHONE = {"width": 360, "height": 740}
@@ -72,3 +74,30 @@ def test_an_inspector_ticks_a_sites_checklist_on_a_phone(session):
         page.click("form.inspection button[type=submit]")
     assert "交办问题 1 个" in page.inner_text(".flash.success")
     assert "市场东门空中飞线杂乱" in page.inner_text("main")
+
+
+def test_the_office_publishes_the_weekly_circular_on_a_phone(session):
+    """After the journeys above: the county office publishes this week's 创城督查通报 at 360 px,
+    picking the struck-off case's photos, and reads it with before and after side by side."""
+    county = session("county", **PHONE)
+    page = county.page
+    county.go("/boards/campaign/rectification/circulars")
+    assert "创城督查整改" in page.inner_text("header .brand") and "创城督查通报" in page.inner_text("h1")
+    page.fill("#c-date", page.evaluate("new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10)"))
+    page.locator("input[name=cases]").first.check()    # the case struck off above, its photos
+    assert page.evaluate(WIDTH) <= 360
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    assert "第1期" in page.inner_text(".doc-number") and "各责任单位整改情况" in page.inner_text("main")
+    assert page.locator(".pair figure img").count() == 2
+    assert page.locator(".pair figcaption").all_inner_texts() == ["整改前", "整改后"]
+    assert page.evaluate(WIDTH) <= 360
+    county.shot("rectification-circular-360")
+    issue = urlparse(page.url).path
+    pages = [issue, "/boards/campaign/rectification/circulars", "/boards/campaign/rectification/week"]
+    problems = [p for path in pages for p in check(county, path, 360)]   # width and contrast (axe-core)
+    page.set_viewport_size({"width": 1366, "height": 900})
+    problems += [p for path in pages for p in check(county, path, 1366)]
+    assert problems == []
+    county.go(issue)
+    county.shot("rectification-circular-1366")

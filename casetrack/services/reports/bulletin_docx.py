@@ -102,9 +102,10 @@ def _fallback_fonts(doc) -> None:
     part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
-def to_docx(figures: dict[str, Any], tables: list, charts: list[dict[str, Any]]) -> bytes:
+def to_docx(figures: dict[str, Any], tables: list, charts: list[dict[str, Any]],
+            photos: list[tuple[dict[str, Any], bytes, bytes]] = ()) -> bytes:
     """The official document of an issue (or of the current figures, marked unpublished), with
-    its tables and its charts as pictures."""
+    its tables, its charts as pictures and its photo pairs (整改前 / 整改后) side by side."""
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
     from docx.oxml.ns import qn
@@ -151,6 +152,11 @@ def to_docx(figures: dict[str, Any], tables: list, charts: list[dict[str, Any]])
         for n, case in enumerate(figures["typical"], 1):
             _para(doc, f"（{NUMERALS[(n - 1) % 10]}）{case['title']}", SUBHEADING, 16, indent=True)
             _para(doc, f"{case['group']}，{case['category']}。{case['resolution']}", BODY, 16, indent=True)
+    if photos:
+        _para(doc, f"{NUMERALS[heading]}、{_('Before and after')}", HEADING, 16, indent=True)
+        heading += 1
+        for pair, before, after in photos:
+            _photo_pair(doc, pair, before, after)
     _para(doc, _("Attached: the figures"), HEADING, 16, indent=True)
     for spec in charts:   # the page's charts, as pictures
         doc.add_picture(io.BytesIO(chart_png(spec)), width=Mm(150))
@@ -174,6 +180,21 @@ def to_docx(figures: dict[str, Any], tables: list, charts: list[dict[str, Any]])
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()
+
+
+def _photo_pair(doc, pair: dict[str, Any], before: bytes, after: bytes) -> None:
+    """A case's title, then its photo before and after in a two-cell row, each captioned."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Mm
+    _para(doc, " · ".join(x for x in (pair["title"], pair.get("site"), pair.get("unit")) if x), SUBHEADING, 14)
+    grid = doc.add_table(rows=2, cols=2)
+    for n, (label, data) in enumerate(((_("Before rectification"), before), (_("After rectification"), after))):
+        cell = grid.rows[0].cells[n].paragraphs[0]
+        cell.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        cell.add_run().add_picture(io.BytesIO(data), width=Mm(70))
+        caption = grid.rows[1].cells[n].paragraphs[0]
+        caption.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        _font(caption.add_run(label), HEADING, 12)
 
 
 def _colophon(doc, figures: dict[str, Any]) -> None:

@@ -25,6 +25,7 @@ from casetrack.services.workdays.calendar import now, today
 from casetrack.services.casework.cases import default_workflow, scoped_cases
 from casetrack.services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from casetrack.services.common.text import text_error
+from casetrack.services.organisation.campaigns import default_campaign
 
 TYPE_LABELS = {"briefing": _l("Briefing"), "special": _l("Special report"), "express": _l("Express report"),
                "circular": _l("Supervision circular")}
@@ -41,6 +42,8 @@ def type_label(kind: str) -> str:
 
 
 def masthead_title(figures: dict[str, Any]) -> str:
+    if figures.get("masthead"):   # a campaign's own title (its weekly circular)
+        return figures["masthead"]
     kind = figures.get("type") or "briefing"
     return _("Grand-visit campaign %(type)s", type=type_label(kind))
 
@@ -203,7 +206,8 @@ def draft_bulletin(actor: User, unit: Unit, type: str, period: tuple[date, date]
         raise ValidationFailed({"from": _("The period starts after it ends.")})
     kind = check_type(type)
     template = (setting(unit, kind).template if setting(unit, kind) else None) or first_draft()
-    draft = Bulletin(unit=unit, type=kind, date_from=date_from, date_to=date_to, figures={},
+    draft = Bulletin(unit=unit, campaign=default_campaign().code, type=kind, date_from=date_from, date_to=date_to,
+                     figures={},
                      narrative=check_narrative(narrative if narrative is not None else template), typical=[],
                      published_by_id=actor.id)
     db.session.add(draft)
@@ -250,7 +254,8 @@ def _typical_ids(actor: User, draft: Bulletin, ids: Iterable[int]) -> list[int]:
 
 def _corrected(actor: User, draft: Bulletin, corrects: Bulletin | int) -> Bulletin:
     issue = corrects if isinstance(corrects, Bulletin) else db.session.get(Bulletin, corrects)
-    if issue is None or issue.unit_id != draft.unit.id or issue.published_at is None:
+    if (issue is None or issue.unit_id != draft.unit.id or issue.published_at is None
+            or issue.campaign != draft.campaign):
         raise ValidationFailed({"corrects": _("A published issue of the same unit, please.")})
     return issue
 
@@ -320,13 +325,11 @@ def publish(actor: User, draft: Bulletin) -> Bulletin:
     if draft.corrects_id is None:
         same = db.session.scalars(select(Bulletin).where(
             Bulletin.unit_id == draft.unit_id, Bulletin.type == draft.type, Bulletin.published_at.is_not(None),
+            Bulletin.campaign == draft.campaign,
             Bulletin.date_from == draft.date_from, Bulletin.date_to == draft.date_to)).first()
         if same is not None:
             raise Conflict(_("This period is already published as issue %(n)d.", n=same.number), "published")
-    year = today().year
-    mine = (Bulletin.unit_id == draft.unit_id, Bulletin.type == draft.type)
-    number = (db.session.scalar(select(func.max(Bulletin.number)).where(*mine, Bulletin.year == year)) or 0) + 1
-    total = (db.session.scalar(select(func.max(Bulletin.total)).where(*mine)) or 0) + 1
+    year, number, total = next_number(draft)
     figures = bl.bulletin(draft.unit, draft.date_from, draft.date_to)
     circulation = circulation_of(draft.unit, draft.type)
     document = {**document_of(draft, figures, circulation), "year": year, "number": number, "total": total,
@@ -341,18 +344,29 @@ def publish(actor: User, draft: Bulletin) -> Bulletin:
     return draft
 
 
+def next_number(draft: Bulletin) -> tuple[int, int, int]:
+    """This year, and the next 第N期 and 总第N期 of the draft's unit, campaign and type."""
+    year = today().year
+    mine = (Bulletin.unit_id == draft.unit_id, Bulletin.type == draft.type, Bulletin.campaign == draft.campaign)
+    number = (db.session.scalar(select(func.max(Bulletin.number)).where(*mine, Bulletin.year == year)) or 0) + 1
+    total = (db.session.scalar(select(func.max(Bulletin.total)).where(*mine)) or 0) + 1
+    return year, number, total
+
+
 def publish_period(actor: User, unit: Unit, date_from: date, date_to: date, type: str = "briefing",
                    **fields) -> Bulletin:
     """Draft and publish in one step (the page's one-click publish and the tests)."""
     return publish(actor, draft_bulletin(actor, unit, type, (date_from, date_to), **fields))
 
 
-def visible(user: User):
-    """Published issues of units in the user's subtree: a unit's bulletins are read by it and above."""
+def visible(user: User, campaign: str | None = None):
+    """Published issues of units in the user's subtree: a unit's bulletins are read by it and above;
+    those of `campaign` (default: the grand visit's)."""
     if not user.active or user.unit is None or user.role == "admin" or user.unit.kind == "department":
         return select(Bulletin).where(false())
     return (select(Bulletin).join(Unit, Unit.id == Bulletin.unit_id)
-            .where(Unit.path.startswith(user.unit.path), Bulletin.published_at.is_not(None)))
+            .where(Unit.path.startswith(user.unit.path), Bulletin.published_at.is_not(None),
+                   Bulletin.campaign == (campaign or default_campaign().code)))
 
 
 def issues_of(user: User, unit: Unit, limit: int = 50) -> list[Bulletin]:
@@ -365,6 +379,7 @@ def drafts_of(user: User, unit: Unit) -> list[Bulletin]:
     if not may_publish(user, unit):
         return []
     return list(db.session.scalars(select(Bulletin).where(Bulletin.unit_id == unit.id,
+                                                          Bulletin.campaign == default_campaign().code,
                                                           Bulletin.published_at.is_(None))
                                    .order_by(Bulletin.id.desc()).limit(50)))
 
@@ -380,10 +395,12 @@ def page_of(user: User, kind: str | None, cursor: int | None, limit: int) -> tup
     return rows[:limit], rows[limit - 1].id if len(rows) > limit else None
 
 
-def get(user: User, bulletin_id: int) -> Bulletin:
-    """A draft (its unit's publishers) or an issue (its unit and above); anything else is not found."""
+def get(user: User, bulletin_id: int, campaign: str | None = None) -> Bulletin:
+    """A draft (its unit's publishers) or an issue (its unit and above) of `campaign` (default: the
+    grand visit's); anything else is not found."""
     item = db.session.get(Bulletin, bulletin_id) if 0 < bulletin_id < 2**31 else None
-    if item is None or (item.published_at is None and not may_publish(user, item.unit)):
+    if item is None or item.campaign != (campaign or default_campaign().code) or (
+            item.published_at is None and not may_publish(user, item.unit)):
         raise NotFound(_("No such issue."))
     try:
         bl.check_scope(user, item.unit)

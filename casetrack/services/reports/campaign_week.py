@@ -1,5 +1,5 @@
-"""A campaign's week by responsible unit (the weekly circular's figures, 周通报): problems assigned,
-rectified, struck off, sent back (each flag of the workflow), flagged overdue, the rectification
+"""A campaign's week by responsible unit and by kind of problem (the weekly circular's figures,
+周通报): problems assigned, rectified, struck off, sent back (each flag of the workflow), flagged overdue, the rectification
 rate to date and its rank; the sites with most problems; each community's problems and its
 paired units (包抓单位). Counted by the database over the
 cases in the reader's scope; which transitions count is the workflow's word (`counts_as`, `flag`)."""
@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import and_, false, func, or_, select
 
 from casetrack.extensions import db
-from casetrack.models import Case, CaseEvent, Target, Unit, User
+from casetrack.models import Case, CaseEvent, Category, Target, Unit, User
 from casetrack.services.figures.counted import fired_as
 from casetrack.services.workdays.calendar import SHANGHAI
 from casetrack.services.organisation.campaigns import pairs_of
@@ -32,51 +32,63 @@ def _moment(day: date) -> datetime:
     return datetime.combine(day, time.min, SHANGHAI)
 
 
+def _counts(ids, key, wf, start: datetime, end: datetime) -> dict[Any, dict[str, int]]:
+    """key -> figure -> how many, for the cases `ids` grouped by `key` (a column of the case)."""
+    per_key: dict[Any, dict[str, int]] = {}
+
+    def add(name: str, rows) -> None:
+        for key_id, n in rows:
+            per_key.setdefault(key_id, {})[name] = n
+
+    filed = select(key, func.count()).where(Case.id.in_(ids))
+    add("assigned", db.session.execute(filed.where(Case.created_at >= start, Case.created_at < end).group_by(key)))
+    add("assigned_to_date", db.session.execute(filed.where(Case.created_at < end).group_by(key)))
+
+    def fired(name: str, specs, to_date: bool = False) -> None:
+        when = CaseEvent.at < end if to_date else and_(CaseEvent.at >= start, CaseEvent.at < end)
+        add(name, db.session.execute(
+            select(key, func.count(func.distinct(CaseEvent.id))).join(CaseEvent, CaseEvent.case_id == Case.id)
+            .where(Case.id.in_(ids), when, or_(false(), *(fired_as(CaseEvent, t) for t in specs)))
+            .group_by(key)))
+
+    fired("rectified", wf.counting("rectified"))
+    fired("solved", wf.counting("solved"))
+    fired("solved_to_date", wf.counting("solved"), to_date=True)
+    for flag in wf.flag_labels():
+        fired(f"flag:{flag}", [t for t in wf.transitions if t.flag == flag])
+    add("overdue", db.session.execute(
+        select(key, func.count(func.distinct(Case.id))).join(CaseEvent, CaseEvent.case_id == Case.id)
+        .where(Case.id.in_(ids), CaseEvent.trigger == SWEEP_FLAGS[0], CaseEvent.at >= start, CaseEvent.at < end)
+        .group_by(key)))
+    return per_key
+
+
+def _row(f: dict[str, int], flags) -> dict[str, Any]:
+    assigned_to_date = f.get("assigned_to_date", 0)
+    return {"assigned": f.get("assigned", 0), "rectified": f.get("rectified", 0),
+            "solved": f.get("solved", 0), "overdue": f.get("overdue", 0),
+            "flags": {flag: f.get(f"flag:{flag}", 0) for flag in flags},
+            "assigned_to_date": assigned_to_date, "solved_to_date": f.get("solved_to_date", 0),
+            "rate": round(f.get("solved_to_date", 0) / assigned_to_date, 4) if assigned_to_date else None}
+
+
 def week_figures(user: User, campaign: Campaign, day: date) -> dict[str, Any]:
     """The figures of the week of `day` for the campaign's cases in the user's scope."""
     monday, sunday = week_of(day)
     start, end = _moment(monday), _moment(sunday + timedelta(days=1))
     wf = registry().latest(campaign.workflow)
     ids = scoped_cases(user).where(Case.campaign == campaign.code).with_only_columns(Case.id)
-    unit = func.coalesce(Case.department_id, Case.unit_id)   # the responsible unit
-    per_unit: dict[int, dict[str, Any]] = {}
-
-    def add(name: str, rows) -> None:
-        for unit_id, n in rows:
-            per_unit.setdefault(unit_id, {})[name] = n
-
-    filed = select(unit, func.count()).where(Case.id.in_(ids))
-    add("assigned", db.session.execute(filed.where(Case.created_at >= start, Case.created_at < end).group_by(unit)))
-    add("assigned_to_date", db.session.execute(filed.where(Case.created_at < end).group_by(unit)))
-
-    def fired(name: str, specs, to_date: bool = False) -> None:
-        when = CaseEvent.at < end if to_date else and_(CaseEvent.at >= start, CaseEvent.at < end)
-        add(name, db.session.execute(
-            select(unit, func.count(func.distinct(CaseEvent.id))).join(CaseEvent, CaseEvent.case_id == Case.id)
-            .where(Case.id.in_(ids), when, or_(false(), *(fired_as(CaseEvent, t) for t in specs)))
-            .group_by(unit)))
-
-    fired("rectified", wf.counting("rectified"))
-    fired("solved", wf.counting("solved"))
-    fired("solved_to_date", wf.counting("solved"), to_date=True)
     flags = wf.flag_labels()
-    for flag in flags:
-        fired(f"flag:{flag}", [t for t in wf.transitions if t.flag == flag])
-    add("overdue", db.session.execute(
-        select(unit, func.count(func.distinct(Case.id))).join(CaseEvent, CaseEvent.case_id == Case.id)
-        .where(Case.id.in_(ids), CaseEvent.trigger == SWEEP_FLAGS[0], CaseEvent.at >= start, CaseEvent.at < end)
-        .group_by(unit)))
-
+    per_unit = _counts(ids, func.coalesce(Case.department_id, Case.unit_id), wf, start, end)
+    per_kind = _counts(ids, Case.category_id, wf, start, end)
+    categories = {c.id: c for c in db.session.scalars(select(Category).where(Category.id.in_(list(per_kind))))}
+    kinds = sorted(({"category": categories[i].code,
+                     "label": {"zh": categories[i].name_zh, "en": categories[i].name_en},
+                     **_row(f, flags)} for i, f in per_kind.items()),
+                   key=lambda r: (-r["assigned"], -r["assigned_to_date"], r["category"]))
     units = {u.id: u for u in db.session.scalars(select(Unit).where(Unit.id.in_(list(per_unit))))}
-    rows = []
-    for unit_id, f in per_unit.items():
-        assigned_to_date = f.get("assigned_to_date", 0)
-        rows.append({"unit": units[unit_id].code, "name": units[unit_id].name,
-                     "assigned": f.get("assigned", 0), "rectified": f.get("rectified", 0),
-                     "solved": f.get("solved", 0), "overdue": f.get("overdue", 0),
-                     "flags": {flag: f.get(f"flag:{flag}", 0) for flag in flags},
-                     "assigned_to_date": assigned_to_date, "solved_to_date": f.get("solved_to_date", 0),
-                     "rate": round(f.get("solved_to_date", 0) / assigned_to_date, 4) if assigned_to_date else None})
+    rows = [{"unit": units[unit_id].code, "name": units[unit_id].name, **_row(f, flags)}
+            for unit_id, f in per_unit.items()]
     rows.sort(key=lambda r: (r["rate"] is None, -(r["rate"] or 0), r["unit"]))
     for rank, row in enumerate(rows, 1):
         row["rank"] = rank
@@ -96,5 +108,5 @@ def week_figures(user: User, campaign: Campaign, day: date) -> dict[str, Any]:
     return {"campaign": campaign.code, "from": monday.isoformat(), "to": sunday.isoformat(),
             "communities": communities,
             "flags": {flag: label for flag, label in flags.items()},
-            "units": rows,
+            "units": rows, "kinds": kinds,
             "sites": [{"id": i, "name": n, "kind": k, "problems": c} for i, n, k, c in sites]}
