@@ -22,7 +22,6 @@ from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, Notification, SupervisionNote, Unit, User
 from casetrack.models.deadlines import NOTICE_KINDS
 from casetrack.services.integration import mail, webhooks
-from casetrack.services.organisation import reference
 from casetrack.services.workdays.calendar import now, parse_day
 from casetrack.services.common.errors import Forbidden, NotFound, ValidationFailed
 from casetrack.services.common.text import text_error
@@ -295,5 +294,5 @@ def log_event(case: Case, actor: User | None, trigger: str, data: dict[str, Any]
                    trigger=trigger, from_state=case.state, to_state=case.state,
                    from_unit_id=case.unit_id, to_unit_id=case.unit_id, data=data)
     db.session.add(ev)
-    webhooks.queue_events([ev], reference.current().webhooks)
+    webhooks.queue_events([ev])
     return ev
