@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from sqlalchemy import delete, inspect, select
 from sqlalchemy.orm import Session
 
-from casetrack.db.at_commit import write_at_commit
+from casetrack.db.at_commit import send_queued, write_at_commit
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, DailyFigure, Visit
 from casetrack.workflow.current import default_workflow
@@ -74,16 +74,15 @@ def _upsert(dialect: str):
 
 def rebuild() -> int:
     """Recompute every row from the history (cases, events, visits, targets); the row count.
-    Sent as the writes of the figures are (`write_at_commit`): after any difference this
-    transaction added before it, which it counts."""
+    What this transaction added before, still waiting for the COMMIT, is written first: the
+    rebuild counts it."""
     db.session.flush()
     conn = db.session.connection()
-    write_at_commit(conn, delete(DailyFigure.__table__), {})
+    send_queued(conn)
+    conn.execute(delete(DailyFigure))
     total = 0
     for figures in (figures_of_cases(None), figures_of_visits(None), figures_of_targets(None)):
-        rows = _rows(figures)
-        for i in range(0, len(rows), 5000):
-            write_at_commit(conn, _upsert(conn.dialect.name), rows[i:i + 5000])
+        apply(figures, conn)
         total += len(figures)
     return total
 
@@ -112,7 +111,7 @@ _LAST = 2**63
 def before_transition(case: Case) -> tuple | None:
     """The case as the table counts it now, taken before a transition changes it; None when an
     open `recount` of the use case that fires it counts the case."""
-    if case.id in _recounting(db.session()):
+    if case.id in _recounting(db.session())[0]:
         return None
     if any(inspect(case).attrs[a].history.has_changes() for a in FIGURE_COLUMNS):
         db.session.flush()   # a change not flushed yet: the database must hold the case as counted
@@ -162,8 +161,6 @@ def count_transition(figures: Figures | Recount | None) -> None:
         add_figures(figures)
 
 
-
-
 # -- every other use case: the rows it changes, counted before and after it ---------------------
 
 FIGURE_COLUMNS = ("group_id", "category_id", "kind", "created_at", "parent_id", "resolved_unit_id", "state",
@@ -171,11 +168,11 @@ FIGURE_COLUMNS = ("group_id", "category_id", "kind", "created_at", "parent_id", 
 _RECOUNTING = "casetrack.figures.recounting"
 
 
-def _recounting(session: Session) -> set[int]:
-    """The cases an open recount of this transaction counts (entries of a transaction that ended
-    are stale: ignored)."""
-    transaction, ids = session.info.get(_RECOUNTING, (None, set()))
-    return ids if transaction is session.get_transaction() else set()
+def _recounting(session: Session) -> tuple[set[int], set[int]]:
+    """The cases and targets an open recount of this transaction counts (entries of a
+    transaction that ended are stale: ignored)."""
+    transaction, cases, targets = session.info.get(_RECOUNTING, (None, set(), set()))
+    return (cases, targets) if transaction is session.get_transaction() else (set(), set())
 
 
 class Recount:
@@ -190,9 +187,9 @@ class Recount:
         self.session = session
         if flush:   # what an earlier use case left pending is not this one's change
             session.flush()
-        outer = _recounting(session)
-        self.case_ids = set(cases) - outer
-        self.target_ids = set(targets)
+        outer_cases, outer_targets = _recounting(session)
+        self.case_ids = set(cases) - outer_cases
+        self.target_ids = set(targets) - outer_targets
         self.added_cases: set[int] = set()
         self.added_targets: set[int] = set()
         self.added_visits: list[Visit] = []
@@ -202,7 +199,8 @@ class Recount:
                 add_to(self.before, figures_of_cases(self.case_ids))
             if self.target_ids:
                 add_to(self.before, figures_of_targets(sorted(self.target_ids)))
-        session.info[_RECOUNTING] = (session.get_transaction(), outer | self.case_ids)
+        session.info[_RECOUNTING] = (session.get_transaction(), outer_cases | self.case_ids,
+                                     outer_targets | self.target_ids)
 
     def new_cases(self, ids: Iterable[int]) -> None:
         self.added_cases |= set(ids)
@@ -233,9 +231,10 @@ class Recount:
         add_figures(delta)
 
     def release(self) -> None:
-        transaction, ids = self.session.info.get(_RECOUNTING, (None, set()))
+        """This recount's cases and targets are no longer counted by it."""
+        transaction, cases, targets = self.session.info.get(_RECOUNTING, (None, set(), set()))
         if transaction is self.session.get_transaction():
-            self.session.info[_RECOUNTING] = (transaction, ids - self.case_ids)
+            self.session.info[_RECOUNTING] = (transaction, cases - self.case_ids, targets - self.target_ids)
 
 
 @contextmanager
