@@ -17,7 +17,7 @@ from casetrack.services.casework.petitions import record_petition, take_down
 from casetrack.services.casework.progress import add_progress, record_feedback
 from casetrack.services.casework.shared import link_cases, unlink_case
 from casetrack.services.deadlines.extension_requests import decide_extension, request_extension
-from casetrack.services.deadlines.sweep import sweep_deadlines
+from casetrack.services.deadlines.sweep import sweep_deadlines, sweep_revisits
 from casetrack.services.fieldwork.targets import create_target, import_targets, update_target
 from casetrack.services.fieldwork.visits import import_visits, record_round, record_visit
 from casetrack.services.figures import summaries
@@ -140,10 +140,16 @@ def test_every_writer_keeps_the_figures_and_queues_its_webhooks(world, steps):
                         ["水渠堵了", "infrastructure", "个性", "", "赵六", "", "", ""]])
     step("import cases", lambda: import_cases(users["group1"], "cases.xlsx", cases), events=2)
 
-    # the sweep, weeks later: auto-escalations through the workflow, flags in bulk
+    # explained, to be revisited: the sweep brings it back on the day (an event, no figure)
+    e = step("file", lambda: world.file("group1"), events=1)
+    step("explain", lambda: fire(e, "explain", users["group1"], version=e.version, explanation="资金暂缺，列入明年计划",
+                                 revisit_on=(steps.moment + timedelta(days=20)).date().isoformat()), events=1)
+
+    # the sweep, weeks later: auto-escalations through the workflow, flags in bulk, the revisit
     steps.moment += timedelta(days=40)
     done = step("sweep", sweep_deadlines)
     assert done["escalated"] and done["overdue"], done
+    assert step("revisits", sweep_revisits, events=1, figures_move=False) == 1
     assert count(Target) == 4   # the place the leader visited is a target too
 
 
