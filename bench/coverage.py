@@ -139,7 +139,7 @@ def run(databases, quick: bool) -> bool:
             kept, plain = _upkeep(n)
             measure("coverage_upkeep", kept / plain,
                     f"record_visit + commit {1000 * kept:.2f} ms with the daily figures kept, {1000 * plain:.2f} ms "
-                    f"without (their hooks detached): {1000 * (kept - plain):.2f} ms a visit; n={n} each")
+                    f"without (its recount switched off): {1000 * (kept - plain):.2f} ms a visit; n={n} each")
             return ok
     finally:
         databases.drop(url)
