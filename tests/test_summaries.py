@@ -263,7 +263,7 @@ def test_a_commit_that_fails_late_writes_nothing_then_or_later(world):
     notices = select(func.count()).select_from(Notification)
     before = db.session.scalar(notices)
     world.file("group1")
-    event.listen(Session, "before_commit", refuse)   # runs after the figures' own hook
+    event.listen(Session, "before_commit", refuse)   # the figures are written or queued by now
     try:
         with pytest.raises(RuntimeError):
             db.session.commit()
