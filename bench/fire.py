@@ -22,19 +22,14 @@ from bench.common import detached, line, populated, sized
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, User
 from casetrack.models import cases as case_model
-from casetrack.services.integration import webhooks
-from casetrack.services.figures import summaries
 from casetrack.services.workdays.calendar import add_working_days, now, today
 from casetrack.services.casework.cases import default_workflow, file_case, fire, get_case
 
 REASON = {"reason": "需要工作队协调"}
-# What every ORM write of a case or event sets off: the chain and the seal, the daily figures and
-# the webhooks' deliveries (mail has no hook: notices write its outbox rows themselves).
+# What every ORM write of a case or event sets off: the chain and the seal, the only hooks left
+# (the daily figures and the webhooks' deliveries are the service's follow-ups: follow_up.py).
 HOOKS = [(Session, "before_flush", case_model._chain_new_events), (Case, "before_insert", case_model._seal_case),
-         (Case, "before_update", case_model._seal_case), (Session, "before_flush", summaries._before_flush),
-         (Session, "before_commit", summaries._before_commit),
-         (Session, "after_transaction_end", summaries._after_transaction_end),
-         (Session, "before_flush", webhooks._note_events), (Session, "after_flush", webhooks.record_events)]
+         (Case, "before_update", case_model._seal_case)]
 
 
 def _driver(raw, sqlite: bool, actor_id: int, group_id: int, team_id: int, deadline):

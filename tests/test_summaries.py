@@ -211,7 +211,7 @@ def test_a_case_filed_and_moved_in_one_transaction_is_counted_as_it_ends(world):
 
 
 def test_core_writers_and_orm_writes_in_one_transaction_are_counted_once(world):
-    """Core updates of cases and targets registered with refresh_*: of rows the ORM changed
+    """Core updates of cases and targets wrapped in a recount: of rows the ORM changed
     before in the same transaction, of a row only they change, and of a case filed in the same
     transaction (whose rows can then no longer come from the objects the session holds)."""
     old, only_core = world.file("group1"), world.file("group1")
@@ -222,7 +222,7 @@ def test_core_writers_and_orm_writes_in_one_transaction_are_counted_once(world):
         fire(old, "escalate", world.users["group1"], version=old.version, reason="组内无法解决")
         record_visit(world.users["group1"], target=target.id, date=START.date().isoformat(),
                      cadres=["group1"], suggestions=1)
-        with summaries.refresh_targets([target.id]):
+        with summaries.recount(targets=[target.id]):
             db.session.execute(update(Target).where(Target.id == target.id).values(group_id=world.units["G2"].id))
         db.session.expire_all()
         update_target(world.users["county"], db.session.get(Target, target.id), kind=TARGET_KINDS[1],
@@ -230,7 +230,7 @@ def test_core_writers_and_orm_writes_in_one_transaction_are_counted_once(world):
         new = world.file("group2")
         db.session.flush()
         ids = [old.id, only_core.id, new.id]
-        with summaries.refresh_cases(ids):
+        with summaries.recount(cases=ids):
             db.session.execute(update(Case).where(Case.id.in_(ids)).values(
                 deadline=START.date() + timedelta(days=30), group_id=world.units["G3"].id))
         db.session.commit()
@@ -263,7 +263,7 @@ def test_a_commit_that_fails_late_writes_nothing_then_or_later(world):
     notices = select(func.count()).select_from(Notification)
     before = db.session.scalar(notices)
     world.file("group1")
-    event.listen(Session, "before_commit", refuse)   # runs after the figures' own hook
+    event.listen(Session, "before_commit", refuse)   # the figures are written or queued by now
     try:
         with pytest.raises(RuntimeError):
             db.session.commit()

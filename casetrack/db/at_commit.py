@@ -29,6 +29,16 @@ def write_at_commit(conn, stmt, params: dict | list[dict]) -> None:
         conn.info.setdefault(_AT_COMMIT, []).append((stmt, params))
 
 
+def send_queued(conn) -> None:
+    """Execute now what waits for the COMMIT (before a write that must come after it: the daily
+    figures rebuilt); a savepoint rolled back later still undoes it, in the database."""
+    writes = conn.info.pop(_AT_COMMIT, None)
+    if _SAVEPOINTS in conn.info:
+        conn.info[_SAVEPOINTS] = [0] * len(conn.info[_SAVEPOINTS])
+    for stmt, params in writes or ():
+        conn.execute(stmt, params)
+
+
 @event.listens_for(Engine, "commit")
 def _write_with_commit(conn) -> None:
     conn.info.pop(_SAVEPOINTS, None)

@@ -372,25 +372,9 @@ def _expunge_rolled_back(session, previous_transaction):
         session.info[_CORE_INSERTED] = kept
 
 
-# What follows a transition's event is dispatched by the service that wrote it
-# (services/casework/follow_up.py: the daily figures from the event, the webhook outbox, the notice): the
-# session hooks that do it for every other writer leave such an event alone, and its case's
-# changes in the same flush. The hash chain, which every writer needs, stays a hook.
-_FOLLOWED_UP = "casetrack.followed_up"
-
-
-def follow_up_in_service(session: Session, ev: CaseEvent) -> None:
-    session.info.setdefault(_FOLLOWED_UP, set()).add(ev)
-
-
-def followed_up_in_service(session: Session) -> set[CaseEvent]:
-    return session.info.get(_FOLLOWED_UP, set())
-
-
 @event.listens_for(Session, "after_commit")
 def _forget_core_inserted(session):
     session.info.pop(_CORE_INSERTED, None)
-    session.info.pop(_FOLLOWED_UP, None)
 
 
 def sealed_rows(session: Session, case_ids) -> dict[int, tuple]:

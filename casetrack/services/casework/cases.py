@@ -20,12 +20,11 @@ from casetrack.db.intent import outside_write_lock
 from casetrack.extensions import db
 from casetrack.i18n import localized
 from casetrack.models import Attachment, CASE_KINDS, CampaignPair, Case, CaseAssist, CaseEvent, Target, Unit, User, Visit
-from casetrack.models.cases import follow_up_in_service, insert_filed
+from casetrack.models.cases import insert_filed
 from casetrack.services.organisation import reference
 from casetrack.services.casework.follow_up import Fired, after_filing, after_transition, attach_filing_photos
 from casetrack.services.casework.notices import notify
 from casetrack.services.figures import summaries
-from casetrack.services.integration import webhooks
 from casetrack.services.workdays.calendar import SHANGHAI, add_working_days, now, parse_day, remember_days_off, today
 from casetrack.services.workdays.clock import start_clock
 from casetrack.services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -643,9 +642,8 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
     start_clock(case, wf)
     # The case and its "file" event by two Core INSERTs, not the unit of work (whose flush of
     # these rows was a third of a filing's CPU); `insert_filed` keeps the hash chain and attaches
-    # both as loaded objects. What the flush's hooks did for them is done here: the daily
-    # figures from the objects held, the webhook outbox, and (`after_filing`) the notice by
-    # one INSERT and its mail.
+    # both as loaded objects. What follows is `after_filing`: the daily figures from the
+    # objects held, the webhook outbox, the notice by one INSERT and its mail.
     filed = CaseEvent(at=case.created_at, actor_id=actor.id, trigger="file", from_state=None, to_state=state,
                       from_unit_id=None, to_unit_id=unit.id,
                       data={"kind": kind, "category": cat.code,
@@ -657,10 +655,7 @@ def file_case(actor: User, *, title: Any, description: Any = "", category: Any, 
         set_committed_value(case, name, value)
     if rule is not None:
         attach_filing_photos(case, actor, photos or [], rule.stage)
-    if wf is default_workflow():   # the bulletin's daily figures count the campaign's problems
-        summaries.note_filed(db.session(), case, filed)
-    webhooks.queue_deliveries(db.session(), [filed], ref.webhooks)
-    after_filing(case, unit)
+    after_filing(case, unit, filed, ref.webhooks)
     return case
 
 
@@ -811,7 +806,6 @@ def _transition(case: Case, trigger: Any, actor: User | None, version: Any,
         photo.event = event
     # Counted from the event, before the flush: the database still holds the case as it was.
     figures = summaries.transition_figures(case, before, event)
-    follow_up_in_service(db.session(), event)
 
     assisting = _assists(wf, spec, values, case)
 

@@ -1,7 +1,9 @@
-"""What follows a filing or a transition, in one place: for a transition, the daily figures
-(the difference its event makes), the webhook outbox, the notice to the new holder (`notice:`)
-and the transition's `after:` actions of the workflow file, dispatched here by name. The hash
-chain, which every writer of an event needs, is a session hook (models/cases.py).
+"""What follows a filing or a transition, in one place: the daily figures (a new case's rows, a
+transition's difference from its event), the webhook outbox, the notice to the new holder
+(`notice:`) and the transition's `after:` actions of the workflow file, dispatched here by name.
+The other use cases call their follow-ups themselves (`summaries.recount`, `webhooks.queue_events`,
+`notices.log_event`); no session hook does it for them. Only the hash chain, which every writer
+of an event needs, is a session hook (models/cases.py).
 
 An action that needs a use case above this one (resolve_members fires transitions on a shared
 problem's members) is registered by its own module with `after_action`, so this module, which
@@ -16,10 +18,11 @@ from casetrack.models import Case, CaseEvent, Unit, User
 from casetrack.services.casework.notices import notify, notify_unit_of_case
 from casetrack.extensions import db
 from casetrack.services.figures import summaries
+from casetrack.services.figures.summaries import Recount
 from casetrack.services.integration import webhooks
 from casetrack.services.figures.definitions import Figures
 from casetrack.workflow import TransitionSpec
-from casetrack.workflow.current import workflow_of
+from casetrack.workflow.current import default_workflow, workflow_of
 
 AfterAction = Callable[[Case, TransitionSpec, dict[str, Any]], None]
 AFTER_ACTIONS: dict[str, AfterAction] = {}
@@ -50,8 +53,13 @@ def attach_filing_photos(case: Case, actor: User, photos: list[tuple[IO[bytes], 
         _attach_photo[0](case, actor, stream, filename, stage)
 
 
-def after_filing(case: Case, unit: Unit) -> None:
-    """`unit`: the one holding the new case (written by Core: the notice is too)."""
+def after_filing(case: Case, unit: Unit, filed: CaseEvent, hooks: tuple[int, ...] | None = None) -> None:
+    """Everything a filing sets off: the new case's daily figures (the default workflow's
+    cases are the bulletin's), one delivery per active webhook (`hooks`, when known) for its
+    event `filed`, the notice to `unit`, the one holding it (written by Core: the notice is too)."""
+    if case.workflow == default_workflow().name:
+        summaries.count_filed(case, filed)
+    webhooks.queue_deliveries(db.session(), [filed], hooks)
     # The cadre who filed it knows: the unit's other users hear (a member's filing tells the leader).
     notify_unit_of_case("new_case", case, unit, except_user_id=case.created_by_id)
 
@@ -64,7 +72,7 @@ class Fired:
     event: CaseEvent
     from_unit: Unit
     values: dict[str, Any]
-    figures: Figures | None      # its difference to the daily figures; None: the session hooks count it
+    figures: Figures | Recount | None   # its difference to the daily figures; None: the caller's recount
     webhooks: tuple[int, ...]    # the active webhooks
 
 
@@ -73,8 +81,7 @@ def after_transition(fired: Fired) -> None:
     active webhook, the notice to the unit that holds the case now (if it changed), then the
     workflow file's `after:` actions."""
     case, spec, values = fired.case, fired.spec, fired.values
-    if fired.figures:
-        summaries.add_figures(fired.figures)
+    summaries.count_transition(fired.figures)
     webhooks.queue_deliveries(db.session(), [fired.event], fired.webhooks)
     if case.unit_id != fired.from_unit.id:
         notify_unit_of_case(spec.notice, case, case.unit, values.get("reason") or case.title)

@@ -21,7 +21,7 @@ from casetrack.db.types import shanghai_day
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, Notification, SupervisionNote, Unit, User
 from casetrack.models.deadlines import NOTICE_KINDS
-from casetrack.services.integration import mail
+from casetrack.services.integration import mail, webhooks
 from casetrack.services.workdays.calendar import now, parse_day
 from casetrack.services.common.errors import Forbidden, NotFound, ValidationFailed
 from casetrack.services.common.text import text_error
@@ -287,8 +287,12 @@ def acknowledge(actor: User, note_id: int) -> SupervisionNote:
     return note
 
 
-def log_event(case: Case, actor: User | None, trigger: str, data: dict[str, Any]) -> None:
-    """An event that does not move the case: from and to are where it stands."""
-    db.session.add(CaseEvent(case_id=case.id, at=now(), actor_id=actor.id if actor else None,
-                             trigger=trigger, from_state=case.state, to_state=case.state,
-                             from_unit_id=case.unit_id, to_unit_id=case.unit_id, data=data))
+def log_event(case: Case, actor: User | None, trigger: str, data: dict[str, Any]) -> CaseEvent:
+    """An event that does not move the case (from and to are where it stands), flushed, and its
+    webhook deliveries queued with it."""
+    ev = CaseEvent(case_id=case.id, at=now(), actor_id=actor.id if actor else None,
+                   trigger=trigger, from_state=case.state, to_state=case.state,
+                   from_unit_id=case.unit_id, to_unit_id=case.unit_id, data=data)
+    db.session.add(ev)
+    webhooks.queue_events([ev])
+    return ev

@@ -16,6 +16,7 @@ from casetrack.services.workdays.calendar import parse_day, today
 from casetrack.services.casework.cases import MAX_TEXT, may_act
 from casetrack.services.common.errors import Forbidden, ValidationFailed
 from casetrack.services.casework.notices import log_event
+from casetrack.services.figures import summaries
 from casetrack.services.common.text import text_error
 from casetrack.services.figures.definitions import local_day
 
@@ -94,14 +95,13 @@ def record_feedback(actor: User, case: Case, text: Any, how: Any, date: Any = No
         errors["how"] = _("By phone, in person, by WeChat or otherwise, please.")
     if errors:
         raise ValidationFailed(errors, _("Please correct the marked fields."))
-    return _log(case, actor, FEEDBACK, {"date": day.isoformat(), "how": how, "text": note})
+    with summaries.recount(cases=[case.id]):   # the resident told: the figure `told`
+        feedback = _log(case, actor, FEEDBACK, {"date": day.isoformat(), "how": how, "text": note})
+    return feedback
 
 
 def _log(case: Case, actor: User, trigger: str, data: dict[str, Any]) -> CaseEvent:
-    log_event(case, actor, trigger, data)
-    db.session.flush()
-    return db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
-                              .order_by(CaseEvent.id.desc()).limit(1)).one()
+    return log_event(case, actor, trigger, data)
 
 
 def last_reports(case_ids: list[int]) -> dict[int, dt.date]:

@@ -21,6 +21,8 @@ from casetrack.services.casework.follow_up import after_action
 from casetrack.services.workdays.clock import start_clock
 from casetrack.services.common.errors import Conflict, Forbidden, ValidationFailed
 from casetrack.services.casework.notices import log_event, notify
+from casetrack.services.figures import summaries
+from casetrack.services.integration import webhooks
 from casetrack.workflow import SharedRules, TransitionSpec, Workflow
 
 # An n-gram found in more distinct texts than this says nothing about a problem.
@@ -89,24 +91,27 @@ def link_cases(actor: User, title: Any, case_ids: Any) -> Case:
         raise ValidationFailed(errors, _("Some cases cannot be linked."))
 
     category = Counter(c.category_id for c in cases).most_common(1)[0][0]
-    parent = Case(title=title.strip(), kind="shared", category_id=category,
-                  description=_("Shared problem of %(n)d cases.", n=len(cases)),
-                  group=actor.unit, unit=actor.unit, state=state, workflow=wf.name,
-                  workflow_version=wf.version, created_by=actor, created_at=now(),
-                  found_on=min(c.found_on for c in cases), updated_at=now())
-    days = wf.states[state].deadline_days
-    parent.deadline = add_working_days(today(), days) if days else None
-    start_clock(parent, wf)
-    db.session.add(parent)
-    db.session.flush()
-    db.session.add(CaseEvent(case_id=parent.id, at=parent.created_at, actor_id=actor.id,
-                             trigger="link", from_state=None, to_state=state, from_unit_id=None,
-                             to_unit_id=actor.unit_id, data={"cases": [c.id for c in cases]}))
-    for case in cases:
-        case.parent_id = parent.id
-        log_event(case, actor, "link", {"parent": parent.id})
-        notify("shared_problem", case, parent.title, unit=case.unit)
-    db.session.flush()
+    with summaries.recount(cases=[c.id for c in cases]) as counted:   # each member's rows move
+        parent = Case(title=title.strip(), kind="shared", category_id=category,
+                      description=_("Shared problem of %(n)d cases.", n=len(cases)),
+                      group=actor.unit, unit=actor.unit, state=state, workflow=wf.name,
+                      workflow_version=wf.version, created_by=actor, created_at=now(),
+                      found_on=min(c.found_on for c in cases), updated_at=now())
+        days = wf.states[state].deadline_days
+        parent.deadline = add_working_days(today(), days) if days else None
+        start_clock(parent, wf)
+        db.session.add(parent)
+        db.session.flush()
+        counted.new_cases([parent.id])
+        linked = CaseEvent(case_id=parent.id, at=parent.created_at, actor_id=actor.id,
+                           trigger="link", from_state=None, to_state=state, from_unit_id=None,
+                           to_unit_id=actor.unit_id, data={"cases": [c.id for c in cases]})
+        db.session.add(linked)
+        webhooks.queue_events([linked])
+        for case in cases:
+            case.parent_id = parent.id
+            log_event(case, actor, "link", {"parent": parent.id})
+            notify("shared_problem", case, parent.title, unit=case.unit)
     return parent
 
 
@@ -120,11 +125,11 @@ def unlink_case(actor: User, parent: Case, case_id: Any) -> Case:
     case = get_case(actor, case_id) if isinstance(case_id, int) else None
     if case is None or case.parent_id != parent.id:
         raise ValidationFailed({"case": _("This case is not part of the shared problem.")})
-    case.parent_id = None
-    start_clock(case, wf)
-    log_event(case, actor, "unlink", {"parent": parent.id})
-    log_event(parent, actor, "unlink", {"case": case.id})
-    db.session.flush()
+    with summaries.recount(cases=[case.id, parent.id]):
+        case.parent_id = None
+        start_clock(case, wf)
+        log_event(case, actor, "unlink", {"parent": parent.id})
+        log_event(parent, actor, "unlink", {"case": case.id})
     return case
 
 

@@ -16,6 +16,7 @@ from casetrack.services.casework.cases import allowed_triggers, file_case, fire
 from casetrack.services.dataset.demo_rectification import load_rectification
 from casetrack.services.dataset.fields import trigger_fields
 from casetrack.services.organisation.org import create_unit, ensure_categories
+from casetrack.services.figures import summaries
 from casetrack.workflow import URGENCIES
 
 if TYPE_CHECKING:
@@ -144,13 +145,16 @@ def load_demo(password: str = "demo", size: DemoCounty | None = None) -> bool:
     db.session.add_all(targets)
     db.session.flush()
     visits = []
-    for target in targets:
-        if rng.random() < 0.7:
-            visits.append(Visit(target=target, group_id=target.group_id,
-                                visited_on=(start + timedelta(days=rng.randint(0, 59))).date(),
-                                notes=fake.sentence(), suggestions=rng.choice([0, 0, 1, 2]),
-                                created_by_id=target.cadre_id, cadres=[target.cadre]))
-    db.session.add_all(visits)
+    with summaries.recount() as counted:   # the figures of all these targets and visits at once
+        for target in targets:
+            if rng.random() < 0.7:
+                visits.append(Visit(target=target, group_id=target.group_id,
+                                    visited_on=(start + timedelta(days=rng.randint(0, 59))).date(),
+                                    notes=fake.sentence(), suggestions=rng.choice([0, 0, 1, 2]),
+                                    created_by_id=target.cadre_id, cadres=[target.cadre]))
+        db.session.add_all(visits)
+        counted.new_targets(t.id for t in targets)
+        counted.visits(visits)
     # The timetable, set by the county office: from 0% on the first day to 100% a month from now.
     db.session.add_all(Milestone(unit=county, due_on=(start + timedelta(days=days)).date(),
                                  target_percent=percent)

@@ -440,7 +440,7 @@ def generate(targets: int, cases: int, visits: int, seed: int = 1, password: str
     report("indexes and keys", 1, 1)
     _reset_sequences()
     report("daily figures", 0, 1)
-    summaries.rebuild()   # bulk inserts pass by the session hooks that keep the daily figures
+    summaries.rebuild()   # the figures of all the rows inserted in bulk, once, at the end
     analyze("daily_figures")
     report("daily figures", 1, 1)
     return counts

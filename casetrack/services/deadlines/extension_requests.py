@@ -15,6 +15,7 @@ from casetrack.services.casework.cases import may_act, whole_number, workflow_of
 from casetrack.services.workdays.clock import forget_none_pending, pending_extension, warn_day
 from casetrack.services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from casetrack.services.casework.notices import log_event, notify
+from casetrack.services.figures import summaries
 from casetrack.services.common.text import text_error
 from casetrack.workflow import ExtensionRules
 
@@ -47,17 +48,17 @@ def request_extension(actor: User, case: Case, days: Any, reason: Any) -> Extens
         errors["reason"] = problem
     if errors:
         raise ValidationFailed(errors, _("Please correct the marked fields."))
-    ext = Extension(case_id=case.id, unit_id=case.unit_id, state=case.state,
-                    days=int(str(days).strip()), reason=reason.strip(), old_deadline=case.deadline,
-                    requested_by_id=actor.id, requested_at=now())
-    db.session.add(ext)
-    forget_none_pending()
-    log_event(case, actor, "extension_request", {"days": ext.days, "reason": ext.reason})
-    county = case.group.ancestor("county")
-    if county is not None:
-        notify("extension", case, _l("Extension of %(n)d working days asked: %(reason)s",
-                                      n=ext.days, reason=ext.reason), unit=county)
-    db.session.flush()
+    with summaries.recount(cases=[case.id]):   # a pending extension stops the clock the figures read
+        ext = Extension(case_id=case.id, unit_id=case.unit_id, state=case.state,
+                        days=int(str(days).strip()), reason=reason.strip(), old_deadline=case.deadline,
+                        requested_by_id=actor.id, requested_at=now())
+        db.session.add(ext)
+        forget_none_pending()
+        log_event(case, actor, "extension_request", {"days": ext.days, "reason": ext.reason})
+        county = case.group.ancestor("county")
+        if county is not None:
+            notify("extension", case, _l("Extension of %(n)d working days asked: %(reason)s",
+                                          n=ext.days, reason=ext.reason), unit=county)
     return ext
 
 
@@ -86,17 +87,17 @@ def decide_extension(actor: User, ext: Extension, approve: Any, note: Any = "") 
         raise Conflict(_("This extension was already decided."), "decided")
     if case.state != ext.state:
         raise Conflict(_("The case has moved on since the extension was asked."), "moved_on")
-    ext.status = "approved" if approve else "refused"
-    ext.decided_by_id, ext.decided_at, ext.decision_note = actor.id, now(), (note or "").strip()
-    if approve:
-        old = case.deadline
-        ext.new_deadline = case.deadline = add_working_days(max(old, today()), ext.days)
-        case.warn_on = warn_day(max(old, today()), case.deadline, workflow_of(case).warn_at)
-    log_event(case, actor, "extension_" + ext.status,
-         {"days": ext.days, "deadline": case.deadline.isoformat() if case.deadline else None,
-          **({"note": ext.decision_note} if ext.decision_note else {})})
-    notify("extension", case, _l("Extension approved") if approve else _l("Extension refused"), unit=ext.unit)
-    db.session.flush()
+    with summaries.recount(cases=[case.id]):   # its deadline, and whether its extensions met it
+        ext.status = "approved" if approve else "refused"
+        ext.decided_by_id, ext.decided_at, ext.decision_note = actor.id, now(), (note or "").strip()
+        if approve:
+            old = case.deadline
+            ext.new_deadline = case.deadline = add_working_days(max(old, today()), ext.days)
+            case.warn_on = warn_day(max(old, today()), case.deadline, workflow_of(case).warn_at)
+        log_event(case, actor, "extension_" + ext.status,
+             {"days": ext.days, "deadline": case.deadline.isoformat() if case.deadline else None,
+              **({"note": ext.decision_note} if ext.decision_note else {})})
+        notify("extension", case, _l("Extension approved") if approve else _l("Extension refused"), unit=ext.unit)
     return ext
 
 

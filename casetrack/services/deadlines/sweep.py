@@ -116,14 +116,18 @@ def _revisits(wf: Workflow, day) -> int:
                            Case.state.in_(states), Case.revisit_on <= day,
                            or_(Case.revisit_told_for.is_(None), Case.revisit_told_for != Case.revisit_on))
         .order_by(Case.id).limit(BATCH).with_for_update(of=Case, skip_locked=True)).all()
+    events = []
     for case in cases:
         field = wf.fields[states[case.state]]
         case.revisit_told_for = case.revisit_on
-        db.session.add(CaseEvent(case_id=case.id, at=now(), actor_id=None, trigger=REVISIT_EVENT,
-                                 from_state=case.state, to_state=case.state, from_unit_id=case.unit_id,
-                                 to_unit_id=case.unit_id, data={field.name: case.revisit_on.isoformat()}))
+        events.append(CaseEvent(case_id=case.id, at=now(), actor_id=None, trigger=REVISIT_EVENT,
+                                from_state=case.state, to_state=case.state, from_unit_id=case.unit_id,
+                                to_unit_id=case.unit_id, data={field.name: case.revisit_on.isoformat()}))
         notify("revisit", case, f"{field.label.get('zh', field.name)}：{case.revisit_on.isoformat()}",
                unit=case.unit)
+    db.session.add_all(events)
+    if events:   # no figure counts them (same state, same unit, no person)
+        webhooks.queue_events(events)
     db.session.flush()
     return len(cases)
 
@@ -168,8 +172,8 @@ def _escalate(wf: Workflow, ids: list[int]) -> set[int]:
     cases = db.session.scalars(select(Case).where(Case.id.in_(ids)).order_by(Case.id)
                                .execution_options(populate_existing=True)).all()
     try:
-        # their daily figures as they are now, read for all at once, not at each one's flush
-        with summaries.refresh_cases(ids), db.session.begin_nested():
+        # their daily figures before and after, read for all at once, not at each transition
+        with db.session.begin_nested(), summaries.recount(cases=ids):
             fire_many([_firing(wf, case) for case in cases], None)
         return set(ids)
     except ServiceError as exc:

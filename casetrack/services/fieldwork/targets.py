@@ -329,7 +329,7 @@ def create_target(actor: User, **data: Any) -> Target:
         raise ValidationFailed(errors, _("Please correct the marked fields."))
     target = Target(**values, active=_flag(data.get("active", True)), created_at=now(),
                     updated_at=now())
-    db.session.add(target)
+    db.session.add(target)   # no figure yet: a target counts from its first visit
     db.session.flush()
     return target
 
@@ -343,12 +343,12 @@ def update_target(actor: User, target: Target, **data: Any) -> Target:
         errors["code"] = _("Another target has this code.")
     if errors:
         raise ValidationFailed(errors, _("Please correct the marked fields."))
-    for name, value in values.items():
-        setattr(target, name, value)
-    if "active" in data:
-        target.active = _flag(data["active"])
-    target.updated_at = now()
-    db.session.flush()
+    with summaries.recount(targets=[target.id]):   # its group, kind and being active move its first visit
+        for name, value in values.items():
+            setattr(target, name, value)
+        if "active" in data:
+            target.active = _flag(data["active"])
+        target.updated_at = now()
     return target
 
 
@@ -426,8 +426,8 @@ def write_targets(inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) 
     try:
         if inserts:
             db.session.execute(insert(Target), inserts)
-        if updates:   # a target moved to another group or kind moves its first visit
-            with summaries.refresh_targets(u["id"] for u in updates):
+        if updates:   # a target moved to another group or kind moves its first visit (a new one has none)
+            with summaries.recount(targets=[u["id"] for u in updates]):
                 db.session.execute(update(Target), updates)
         db.session.flush()
         if len(inserts) >= ANALYZE_AFTER:

@@ -15,6 +15,7 @@ from casetrack.models import VISIT_FORMS, Case, Suggestion, Target, Unit, User, 
 from casetrack.services.workdays.calendar import now, parse_day, today
 from casetrack.services.casework.cases import MAX_ID, MAX_TEXT, day_error, file_case, whole_number
 from casetrack.services.common.errors import Forbidden, ValidationFailed
+from casetrack.services.figures import summaries
 from casetrack.services.common.location import Place, parse_address, parse_place, place_json
 from casetrack.services.integration.sheets import ImportFailed, cell_text, read_table, workbook
 from casetrack.services.fieldwork.targets import group_ids_under
@@ -259,12 +260,17 @@ def record_visit(actor: User, *, target: Any = None, targets: Any = None, date: 
     if errors:
         raise ValidationFailed(errors, _("Please correct the marked fields."))
 
-    visit = Visit(target=reached[0], group_id=visit_group.id, visited_on=day, notes=notes.strip(),
-                  suggestions=count, form=kind, cadres=people, more_targets=reached[1:],
-                  created_by=actor, created_at=now(), lat=point.lat, long=point.long,
-                  location_accuracy=point.accuracy, address=where)
-    db.session.add(visit)
-    db.session.flush()
+    # the targets' first visits, and the visit's own rows (cadres, suggestions...)
+    with summaries.recount(targets=[t.id for t in reached if t is not spot]) as counted:
+        visit = Visit(target=reached[0], group_id=visit_group.id, visited_on=day, notes=notes.strip(),
+                      suggestions=count, form=kind, cadres=people, more_targets=reached[1:],
+                      created_by=actor, created_at=now(), lat=point.lat, long=point.long,
+                      location_accuracy=point.accuracy, address=where)
+        db.session.add(visit)
+        db.session.flush()
+        counted.visits([visit])
+        if spot is not None:
+            counted.new_targets([spot.id])
     db.session.add_all(Suggestion(visit_id=visit.id, group_id=visit.group_id, unit_id=item["unit"].id,
                                   category_id=item["category_id"], text=item["text"], answer_text="",
                                   created_at=visit.created_at) for item in items)
@@ -306,11 +312,12 @@ def record_round(actor: User, *, targets: Any, date: Any, cadres: Any = None,
     if errors:
         raise ValidationFailed(errors, _("Please correct the marked fields."))
     moment = now()
-    visits = [Visit(target=t, group_id=actor.unit_id, visited_on=day, notes=notes.strip(),
-                    suggestions=0, cadres=list(people), created_by=actor, created_at=moment)
-              for t in rows]
-    db.session.add_all(visits)
-    db.session.flush()
+    with summaries.recount(targets=[t.id for t in rows]) as counted:
+        visits = [Visit(target=t, group_id=actor.unit_id, visited_on=day, notes=notes.strip(),
+                        suggestions=0, cadres=list(people), created_by=actor, created_at=moment)
+                  for t in rows]
+        db.session.add_all(visits)
+        counted.visits(visits)
     return visits
 
 
@@ -383,18 +390,20 @@ def import_visits(actor: User, filename: str, data: bytes) -> dict[str, int]:
     ids = [reached[0].id for reached, *_rest in checked]
     done = {(t, d) for t, d in db.session.execute(select(Visit.target_id, Visit.visited_on).where(
         Visit.target_id.in_(ids)))} if ids else set()
-    moment, added = now(), 0
-    for written, (reached, day, people, notes, count, kind) in enumerate(checked, 1):
-        report("writing", written, len(checked))
-        if (reached[0].id, day) in done:
-            continue
-        done.add((reached[0].id, day))
-        db.session.add(Visit(target=reached[0], group_id=reached[0].group_id, visited_on=day, notes=notes,
-                             suggestions=count, form=kind, cadres=people, more_targets=reached[1:],
-                             created_by=actor, created_at=moment))
-        added += 1
-    db.session.flush()
-    return {"imported": added, "skipped": len(checked) - added}
+    moment, added = now(), []
+    # the figures of every row at once: the targets' first visits before and after, the new visits'
+    with summaries.recount(targets={t.id for reached, *_rest in checked for t in reached}) as counted:
+        for written, (reached, day, people, notes, count, kind) in enumerate(checked, 1):
+            report("writing", written, len(checked))
+            if (reached[0].id, day) in done:
+                continue
+            done.add((reached[0].id, day))
+            added.append(Visit(target=reached[0], group_id=reached[0].group_id, visited_on=day, notes=notes,
+                               suggestions=count, form=kind, cadres=people, more_targets=reached[1:],
+                               created_by=actor, created_at=moment))
+        db.session.add_all(added)
+        counted.visits(added)
+    return {"imported": len(added), "skipped": len(checked) - len(added)}
 
 
 def visit_template() -> bytes:

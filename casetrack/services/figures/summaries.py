@@ -1,47 +1,39 @@
 """The upkeep of the bulletin's figures per work group and day (table daily_figures), in the
 same transaction as the cases, events, visits and targets they count; what the rows are is
-`figures` (pure definitions).
+`figures` (pure definitions). No session hook: each use case that changes what a figure counts
+says so itself, and reading it shows it.
 
-How the rows stay exact. A transition (`cases.fire`) counts the difference its event makes,
-worked out before its flush from the event and the case before and after it
-(`transition_figures`), and `follow_up.after_transition` adds it with the transition's other
-follow-ups: a plain move (escalate, refer, send back...) changes only the rows of the case as it
-stands, read with one SELECT (is it a parent, its first action, its pending extensions); a
-transition into a resolved, explained or final state reads the case's history once and counts it
-before and after in memory. Every other writer (links, extensions, visits, targets, imports) is
-covered by the session hooks below, which stay so that no writer can be forgotten: the first
-flush of a transaction that touches a case reads its rows from the database (a case new in the
-transaction has none); before the commit the rows of every case touched are computed once more
-and the difference is added, in the same transaction (`Notes`). A case filed in the transaction
-and left as filed gets its rows from the objects the session holds, without a SELECT. The same
-for the targets touched (their visits' rows and first visit); a new visit adds its cadre rows. A
-rollback drops the notes; a savepoint rolled back may leave some, harmlessly (the rows after are
-read from the database); a transition's difference is written in its savepoint. `rebuild()`
-recomputes all rows from the history with the same definitions (CLI `rebuild-summaries`,
-bulk writers).
+- A filing counts its new case from the objects held (`count_filed`, by `follow_up.after_filing`).
+- A transition (`cases.fire`) counts the difference its event makes, worked out before its flush
+  from the event and the case before and after it (`transition_figures`), added by
+  `follow_up.after_transition`: a plain move (escalate, refer, send back...) changes only the
+  rows of the case as it stands, read with one SELECT; a transition into a resolved, explained
+  or final state reads the case's history once and counts it before and after in memory.
+- Every other use case (links, extensions, feedback, visits, targets, imports, the sweep's
+  escalations, the demo) wraps its change in `recount(cases=..., targets=...)`: the rows of
+  those cases and targets are read before and after it and the difference is added; what it
+  adds (new cases, targets, visits) is named on the recount and counted after. A bulk writer
+  wraps all its rows in one recount (or, filing many cases, in `added_together`), or calls
+  `rebuild()` at its end.
 
-Writers that bypass the ORM session (Core statements) must call `refresh_cases(ids)` or
-`refresh_targets(ids)` before their change (a `with` block around it), in the transaction that
-commits it through the session, or `rebuild()` after it, when they insert cases,
-visits or state-changing events, or update a case's state, deadline, unit, parent, group,
-category or resolving unit, or a target's group, kind or active flag. Events that change
-neither state nor unit and carry no action of a person (the sweep's overdue and pre-warning
-flags), and updates of other columns (warned_for, overdue_for, warn_on...), are read by no
-figure: they may be bulk-written without either.
+A change of a case or target that none of these covers leaves the table wrong until
+`rebuild()` (CLI `rebuild-summaries`); tests/test_summaries.py walks every writer and compares
+the table with `recomputed()` after each. Events that change neither state nor unit and carry no
+action of a person (the sweep's flags, progress reports, supervision notes), and updates of
+other columns (warned_for, overdue_for, warn_on...), are read by no figure.
 """
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import delete, event, inspect, select
+from sqlalchemy import delete, inspect, select
 from sqlalchemy.orm import Session
 
-from casetrack.db.at_commit import write_at_commit
+from casetrack.db.at_commit import send_queued, write_at_commit
 from casetrack.extensions import db
-from casetrack.models import Case, CaseEvent, DailyFigure, Extension, Target, Visit
-from casetrack.models.cases import followed_up_in_service
+from casetrack.models import Case, CaseEvent, DailyFigure, Visit
 from casetrack.workflow.current import default_workflow
 from casetrack.services.workdays.clock import none_pending
 from casetrack.services.figures.definitions import (Figures, Rules, add_to, case_figures, case_row, difference, event_row,
@@ -81,13 +73,16 @@ def _upsert(dialect: str):
 
 
 def rebuild() -> int:
-    """Recompute every row from the history (cases, events, visits, targets); the row count."""
+    """Recompute every row from the history (cases, events, visits, targets); the row count.
+    What this transaction added before, still waiting for the COMMIT, is written first: the
+    rebuild counts it."""
     db.session.flush()
-    forget(db.session())   # what this transaction noted is counted by the rebuild
-    db.session.execute(delete(DailyFigure))
+    conn = db.session.connection()
+    send_queued(conn)
+    conn.execute(delete(DailyFigure))
     total = 0
     for figures in (figures_of_cases(None), figures_of_visits(None), figures_of_targets(None)):
-        apply(figures)
+        apply(figures, conn)
         total += len(figures)
     return total
 
@@ -107,30 +102,6 @@ def recomputed() -> Figures:
     return {k: v for k, v in out.items() if any(v)}
 
 
-def refresh_cases(ids: Iterable[int]):
-    """Before a change of these cases made outside the ORM session (Core statements)."""
-    return _refreshed("cases", ids)
-
-
-def refresh_targets(ids: Iterable[int]):
-    """Before a change of these targets made outside the ORM session (Core statements)."""
-    return _refreshed("targets", ids)
-
-
-@contextmanager
-def _refreshed(what: str, ids: Iterable[int]):
-    """Note the rows of these cases or targets as they are now, if this transaction has not
-    already; their rows after the change are computed once, before the commit."""
-    session = db.session()
-    session.flush()   # pending ORM changes first: they note what they touch as it was
-    notes = _notes(session)
-    if what == "cases":
-        notes.note_cases(set(ids))
-    else:
-        notes.note_targets(set(ids))
-    yield
-
-
 # -- a transition: the difference its event makes ------------------------------------------
 
 # The sort key of a transition's event among the case's events before its INSERT gives its id.
@@ -138,30 +109,27 @@ _LAST = 2**63
 
 
 def before_transition(case: Case) -> tuple | None:
-    """The case as the table counts it now, taken before a transition changes it; None when the
-    session hooks count it in this transaction (filed or changed in it, or with changes of its
-    counted columns not yet flushed)."""
-    notes = db.session.info.get(_NOTES)
-    state = inspect(case)
-    if not state.persistent or (notes is not None and (case.id in notes.cases or case in notes.new_cases)) \
-            or any(state.attrs[a].history.has_changes() for a in FIGURE_COLUMNS):
+    """The case as the table counts it now, taken before a transition changes it; None when an
+    open `recount` of the use case that fires it counts the case."""
+    if case.id in _recounting(db.session())[0]:
         return None
+    if any(inspect(case).attrs[a].history.has_changes() for a in FIGURE_COLUMNS):
+        db.session.flush()   # a change not flushed yet: the database must hold the case as counted
     return case_row(case), case.resolved_unit_id
 
 
-def transition_figures(case: Case, before: tuple | None, ev: CaseEvent) -> Figures | None:
+def transition_figures(case: Case, before: tuple | None, ev: CaseEvent) -> Figures | Recount | None:
     """The difference the transition `ev` (added, not yet flushed) makes to the table, from the
     event and the case before (`before_transition`) and after it: for a plain move one SELECT
     of the case's standing; otherwise its history read once, counted before and after in memory.
-    None when the session hooks count the case instead (noted here, while the database still
-    holds it as it was); {} for a case of another workflow."""
-    if case.workflow != default_workflow().name:
-        return {}
+    A parent whose resolving unit changes moves its members' rows too: a `Recount` of them all,
+    begun here while the database still holds them as they were, finished by `count_transition`
+    after the flush. None when the caller's recount counts the case; {} for a case of another
+    workflow."""
+    if case.workflow != default_workflow().name or before is None:
+        return {} if before is not None else None
     session = db.session()
     with session.no_autoflush:
-        if before is None:
-            _notes(session).note_cases({case.id})
-            return None
         (old, resolver), rules = before, Rules()
         new, row = case_row(case), (_LAST, *event_row(ev)[1:])
         if plain_move(row, rules):
@@ -175,8 +143,8 @@ def transition_figures(case: Case, before: tuple | None, ev: CaseEvent) -> Figur
             return {}
         counted, events, extensions = history
         if counted[5] and case.resolved_unit_id != resolver:   # a parent: its members' level follows it
-            _notes(session).note_cases({case.id, *session.scalars(select(Case.id).where(Case.parent_id == case.id))})
-            return None
+            members = session.scalars(select(Case.id).where(Case.parent_id == case.id))
+            return Recount(session, cases={case.id, *members}, flush=False)
         kinds = unit_kinds({e[6] for e in events} | {ev.from_unit_id})
         was: Figures = {}
         will: Figures = {}
@@ -185,206 +153,139 @@ def transition_figures(case: Case, before: tuple | None, ev: CaseEvent) -> Figur
         return difference(will, was)
 
 
+def count_transition(figures: Figures | Recount | None) -> None:
+    """Add what `transition_figures` found, once the transition is flushed."""
+    if isinstance(figures, Recount):
+        figures.finish()
+    elif figures:
+        add_figures(figures)
+
+
+# -- every other use case: the rows it changes, counted before and after it ---------------------
+
+FIGURE_COLUMNS = ("group_id", "category_id", "kind", "created_at", "parent_id", "resolved_unit_id", "state",
+                  "deadline", "unit_id", "found_on")   # of a case: what its rows depend on
+_RECOUNTING = "casetrack.figures.recounting"
+
+
+def _recounting(session: Session) -> tuple[set[int], set[int]]:
+    """The cases and targets an open recount of this transaction counts (entries of a
+    transaction that ended are stale: ignored)."""
+    transaction, cases, targets = session.info.get(_RECOUNTING, (None, set(), set()))
+    return (cases, targets) if transaction is session.get_transaction() else (set(), set())
+
+
+class Recount:
+    """The rows of the existing cases and targets a use case changes, read before its change;
+    `finish` reads them again once the change is flushed and adds the difference to the table.
+    What the use case adds has no rows before: `new_cases`, `new_targets` and `visits` name it,
+    to be counted after. A case an enclosing recount already counts is left to it, and while
+    this one is open a transition of one of its cases leaves its counting to it."""
+
+    def __init__(self, session: Session, cases: Iterable[int] = (), targets: Iterable[int] = (),
+                 flush: bool = True):
+        self.session = session
+        if flush:   # what an earlier use case left pending is not this one's change
+            session.flush()
+        outer_cases, outer_targets = _recounting(session)
+        self.case_ids = set(cases) - outer_cases
+        self.target_ids = set(targets) - outer_targets
+        self.added_cases: set[int] = set()
+        self.added_targets: set[int] = set()
+        self.added_visits: list[Visit] = []
+        self.before: Figures = {}
+        with session.no_autoflush:
+            if self.case_ids:
+                add_to(self.before, figures_of_cases(self.case_ids))
+            if self.target_ids:
+                add_to(self.before, figures_of_targets(sorted(self.target_ids)))
+        session.info[_RECOUNTING] = (session.get_transaction(), outer_cases | self.case_ids,
+                                     outer_targets | self.target_ids)
+
+    def new_cases(self, ids: Iterable[int]) -> None:
+        self.added_cases |= set(ids)
+
+    def new_targets(self, ids: Iterable[int]) -> None:
+        self.added_targets |= set(ids)
+
+    def visits(self, visits: Iterable[Visit]) -> None:
+        """New visits: their own rows, and those of the targets they reach, which the recount
+        must have been given before they were added (a target new with them: `new_targets`)."""
+        self.added_visits += visits
+
+    def finish(self) -> None:
+        """The rows after (flushed), the difference added to the table."""
+        self.session.flush()
+        self.release()
+        with self.session.no_autoflush:
+            after: Figures = {}
+            cases = self.case_ids | self.added_cases
+            if cases:
+                add_to(after, figures_of_cases(cases))
+            targets = self.target_ids | self.added_targets
+            if targets:
+                add_to(after, figures_of_targets(sorted(targets)))
+            delta = difference(after, self.before)
+            if self.added_visits:
+                add_to(delta, figures_of_visits(sorted(v.id for v in self.added_visits)))
+        add_figures(delta)
+
+    def release(self) -> None:
+        """This recount's cases and targets are no longer counted by it."""
+        transaction, cases, targets = self.session.info.get(_RECOUNTING, (None, set(), set()))
+        if transaction is self.session.get_transaction():
+            self.session.info[_RECOUNTING] = (transaction, cases - self.case_ids, targets - self.target_ids)
+
+
+@contextmanager
+def recount(cases: Iterable[int] = (), targets: Iterable[int] = ()) -> Iterator[Recount]:
+    """Around a use case's change of these cases and targets (ids): the difference it makes to
+    their rows is added to the table when the block ends. A bulk writer wraps all its rows in one."""
+    counted = Recount(db.session(), cases, targets)
+    try:
+        yield counted
+    except BaseException:
+        counted.release()
+        raise
+    counted.finish()
+
+
+def count_filed(case: Case, filed: CaseEvent) -> None:
+    """A case just filed (no parent, no members, no extension, only its filing event): its rows
+    from the objects held, without a SELECT."""
+    out: Figures = {}
+    case_figures(case_row(case), [event_row(filed)], [], Rules(), {}, out)
+    add_figures(out)
+
+
+_TOGETHER = "casetrack.figures.together"
+
+
 def add_figures(delta: Figures) -> None:
-    """Add a transition's difference to the table, at the latest with the COMMIT (its rows are
-    every transition's of the group that day: locked until then)."""
+    """Add a difference to the table, at the latest with the COMMIT (its rows are every change's
+    of the group that day: locked until then); inside `added_together`, once at its end."""
+    session = db.session()
+    together = session.info.get(_TOGETHER)
+    if together is not None:
+        add_to(together, delta)
+        return
     rows = _rows(delta)
     if rows:
-        conn = db.session.connection()
+        conn = session.connection()
         write_at_commit(conn, _upsert(conn.dialect.name), rows)
 
 
-# -- the session hooks: the rows noted at the first touch, the difference applied at commit ----
-
-FIGURE_COLUMNS = ("group_id", "category_id", "kind", "created_at", "parent_id", "resolved_unit_id", "state",
-                  "deadline", "unit_id", "found_on")
-_NOTES = "casetrack.daily_figures"
-
-
-class Notes:
-    """What the current transaction changed that the figures count, and the rows of each case and
-    target as they were before its first change in it. Before the commit the rows after are
-    computed once and the difference is added to the table."""
-
-    def __init__(self):
-        self.before: Figures = {}
-        self.cases: set[int] = set()            # noted (a new case's "before" is nothing)
-        self.targets: set[int] = set()
-        self.touched: set[int] = set()          # changed after its filing, or by a Core writer
-        self.new_cases: dict[Case, list[CaseEvent]] = {}   # with the new events that came with it
-        self.new_targets: list[Target] = []
-        self.visits: list[Visit] = []
-
-    def note_cases(self, ids: set[int]) -> None:
-        self.absorb_new()
-        self.touched |= ids
-        fresh = ids - self.cases
-        if fresh:
-            self.cases |= fresh
-            add_to(self.before, figures_of_cases(fresh))
-
-    def note_targets(self, ids: set[int]) -> None:
-        self.absorb_new()
-        fresh = ids - self.targets
-        if fresh:
-            self.targets |= fresh
-            add_to(self.before, figures_of_targets(sorted(fresh)))
-
-    def absorb_new(self) -> None:
-        """New cases and targets flushed since: their rows before this transaction are none."""
-        self.cases |= {c.id for c in self.new_cases if c.id is not None}
-        self.targets |= {t.id for t in self.new_targets if t.id is not None}
-
-    def after(self) -> Figures:
-        """The rows of everything noted, as the session and the database hold them now."""
-        self.absorb_new()
-        out: Figures = {}
-        plain = [c for c, events in self.new_cases.items() if _is_plain(c, events, self.touched)]
-        if plain:
-            rules = Rules()
-            for case in plain:
-                case_figures(case_row(case), [event_row(ev) for ev in self.new_cases[case]], [], rules, {}, out)
-        rest = self.cases - {c.id for c in plain}
-        if rest:
-            add_to(out, figures_of_cases(rest))
-        if self.targets:
-            add_to(out, figures_of_targets(sorted(self.targets)))
-        return out
-
-    def delta(self) -> Figures:
-        delta = difference(self.after(), self.before)
-        visits = sorted({v.id for v in self.visits if inspect(v).persistent})
-        if visits:
-            add_to(delta, figures_of_visits(visits))
-        return delta
-
-
-def _is_plain(case: Case, events: list[CaseEvent], touched: set[int]) -> bool:
-    """A case filed in this transaction and left as filed: its rows follow from the objects held
-    (no parent, no members, no extension, only its filing event), without a SELECT."""
-    return (inspect(case).persistent and case.id not in touched and case.parent_id is None
-            and len(events) == 1 and events[0].from_state is None and inspect(events[0]).persistent)
-
-
-
-def _notes(session: Session) -> Notes:
-    notes = session.info.get(_NOTES)
-    if notes is None:
-        notes = session.info[_NOTES] = Notes()
-    return notes
-
-
-def note_filed(session: Session, case: Case, ev: CaseEvent) -> None:
-    """A case and its first event inserted outside the unit of work (`models.cases.insert_filed`):
-    counted from the objects held, as a case filed through a flush is."""
-    _notes(session).new_cases[case] = [ev]
-
-
-def forget(session: Session) -> None:
-    """Drop what this transaction noted (the table is rebuilt, or the transaction ends)."""
-    session.info.pop(_NOTES, None)
-
-
-@event.listens_for(Session, "before_flush")
-def _before_flush(session, _context, _instances):
-    """Note what this flush changes; the rows of an existing case or target as they are in the
-    database now, the first time this transaction changes it."""
-    cases: set[int] = set()
-    targets: set[int] = set()
-    new_cases: list[Case] = []
-    new_events: list[CaseEvent] = []
-    new_targets: list[Target] = []
-    visits: list[Visit] = []
-    parents_changed: set[int] = set()
-    mine = followed_up_in_service(session)   # transitions: counted by `transition_figures`
-    moved: set[int] = set()
-    for obj in session.new:
-        if isinstance(obj, CaseEvent):
-            if obj in mine:
-                moved.add(obj.case_id)
-            else:
-                new_events.append(obj)
-        elif isinstance(obj, Case):
-            new_cases.append(obj)
-            if obj.parent_id is not None:
-                cases.add(obj.parent_id)
-        elif isinstance(obj, Visit):
-            visits.append(obj)
-            if obj.target_id is not None:
-                targets.add(obj.target_id)
-            elif obj.target is not None and obj.target.id is not None:
-                targets.add(obj.target.id)
-            elif obj.target is not None:
-                new_targets.append(obj.target)
-            for further in obj.more_targets:   # the targets a meeting reached besides its own
-                if further.id is not None:
-                    targets.add(further.id)
-                else:
-                    new_targets.append(further)
-        elif isinstance(obj, Target):
-            new_targets.append(obj)
-        elif isinstance(obj, Extension) and obj.case_id is not None:
-            cases.add(obj.case_id)
-    for obj in session.dirty:
-        if isinstance(obj, Case) and obj.id is not None:
-            if obj.id in moved:
-                continue
-            state = inspect(obj)
-            changed = [a for a in FIGURE_COLUMNS if state.attrs[a].history.has_changes()]
-            if changed:
-                cases.add(obj.id)
-                for value in (*state.attrs.parent_id.history.deleted, obj.parent_id):
-                    if value is not None:
-                        cases.add(value)
-                if "resolved_unit_id" in changed:
-                    parents_changed.add(obj.id)
-        elif isinstance(obj, Target) and obj.id is not None:
-            state = inspect(obj)
-            if any(state.attrs[a].history.has_changes() for a in ("group_id", "kind", "active")):
-                targets.add(obj.id)
-        elif isinstance(obj, Extension) and obj.case_id is not None:
-            cases.add(obj.case_id)
-    if not (cases or new_cases or new_events or targets or new_targets or visits):
+@contextmanager
+def added_together() -> Iterator[None]:
+    """The figures of everything done in the block (an import's many filings) added by one write
+    at its end."""
+    session = db.session()
+    if session.info.get(_TOGETHER) is not None:   # an enclosing block writes them
+        yield
         return
-    notes = _notes(session)
-    for case in new_cases:
-        notes.new_cases.setdefault(case, [])
-    by_id = {c.id: c for c in notes.new_cases if c.id is not None}
-    for ev in new_events:
-        case = by_id.get(ev.case_id) if ev.case_id is not None else ev.case
-        if case is not None and case in notes.new_cases:
-            notes.new_cases[case].append(ev)
-        else:
-            cases.add(ev.case_id if ev.case_id is not None else ev.case.id)
-    notes.new_targets += new_targets
-    notes.visits += visits
-    with session.no_autoflush:
-        if parents_changed:   # its members' level of resolution follows the parent's resolver
-            cases.update(session.scalars(select(Case.id).where(Case.parent_id.in_(parents_changed))))
-        notes.note_cases(cases)
-        notes.note_targets(targets)
-
-
-@event.listens_for(Session, "before_commit")
-def _before_commit(session):
-    """Once per transaction: the rows after, the difference added in the same transaction."""
-    if session.in_nested_transaction():
-        return
-    session.flush()   # what is still pending notes what it touches
-    notes = session.info.pop(_NOTES, None)
-    if notes is None:
-        return
-    with session.no_autoflush:
-        rows = _rows(notes.delta())
-        if rows:   # rows every filing of a group that day adds to, locked until the COMMIT
-            conn = session.connection()
-            write_at_commit(conn, _upsert(conn.dialect.name), rows)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _after_transaction_end(session, transaction):
-    """A rollback discards the notes. A savepoint rolled back leaves its notes, harmlessly: the
-    rows after are read from the database (where its changes are gone) and its new objects are
-    no longer persistent."""
-    if transaction.parent is None:
-        forget(session)
+    session.info[_TOGETHER] = together = {}
+    try:
+        yield
+    finally:
+        session.info.pop(_TOGETHER, None)
+    add_figures(together)

@@ -1,8 +1,10 @@
 """Webhooks: every case event is put in an outbox in its own transaction, and posted later.
 
-`record_events` runs after each flush (when a case filed in it has its id): for each new
-CaseEvent it inserts one outbox row per active webhook, so the event and its deliveries commit
-or roll back together; the writers of events in bulk call `queue_written` themselves. The
+Every use case that writes a case event queues its deliveries itself, in its transaction, so the
+event and its deliveries commit or roll back together: a filing and a transition through
+`follow_up` (`queue_deliveries`), an event that does not move the case through
+`notices.log_event` and the others with `queue_events`, the sweep's bulk flags with
+`queue_written`. No session hook does it for them. The
 `deliver-webhooks` command (cron) claims, posts and records one due delivery at a time, outside
 any request: a slow or dead receiver never holds up a transition. A failure is retried with
 exponential back-off until MAX_ATTEMPTS, then marked failed (shown on the admin page, and retried
@@ -22,14 +24,14 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from casetrack.canonical import canonical_json
 from casetrack.db.bulk import insert_many
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, Unit, User, Webhook, WebhookDelivery
-from casetrack.models.cases import EVENT_COLUMNS, followed_up_in_service
+from casetrack.models.cases import EVENT_COLUMNS
 from casetrack.services.integration import outbound, outbox
 from casetrack.services.workdays.calendar import now
 from casetrack.services.common.errors import NotFound, ValidationFailed
@@ -127,31 +129,21 @@ def event_body(ev: CaseEvent, session: Session) -> dict[str, Any]:
     }
 
 
-_WRITTEN = "casetrack.webhooks.events"
 ACTIVE_HOOKS = select(Webhook.id).where(Webhook.active.is_(True))
 
 
-@event.listens_for(Session, "before_flush")
-def _note_events(session: Session, _context, _instances) -> None:
-    """Every writer's new events but a transition's, which `follow_up.after_transition` queues."""
-    mine = followed_up_in_service(session)
-    new = [obj for obj in session.new if isinstance(obj, CaseEvent) and obj not in mine]
-    if new:
-        session.info[_WRITTEN] = new
-
-
-@event.listens_for(Session, "after_flush")
-def record_events(session: Session, _context) -> None:
-    """Queue one delivery per active webhook for every case event just written (after the
-    flush, when the id of a case filed in it is known), in the same transaction."""
-    new = session.info.pop(_WRITTEN, None)
-    if new:
-        queue_deliveries(session, new)
+def queue_events(events: list[CaseEvent], hooks: tuple[int, ...] | None = None) -> None:
+    """One delivery per active webhook for each of these events added by the ORM (flushed here
+    if they have no id yet: the body carries it)."""
+    session = db.session()
+    if any(ev.id is None for ev in events):
+        session.flush()
+    queue_deliveries(session, events, hooks)
 
 
 def queue_written(session: Session, rows: list[tuple]) -> None:
     """Deliveries for events written in bulk, outside the unit of work (the sweep's flags, rows
-    in `EVENT_COLUMNS` order), which the flush hook above never sees. Their cases are loaded
+    in `EVENT_COLUMNS` order). Their cases are loaded
     by one SELECT first, so that each body finds its case without a query of its own."""
     if not rows:
         return
