@@ -108,7 +108,9 @@ def _image(data: bytes) -> Stored | None:
             # Not optimize=True for the photo: a second Huffman pass costs twice the encoding
             # for a few per cent of bytes; the thumbnail, small and served often, keeps it.
             photo = _jpeg(image, 85)
-            image.thumbnail((THUMB_SIDE, THUMB_SIDE))
+            # reducing_gap 1: a box reduction by the whole factor that leaves 320-640 px, then the
+            # resampling: half the time of the default (from 640-1280 px), no difference to see
+            image.thumbnail((THUMB_SIDE, THUMB_SIDE), reducing_gap=1.0)
             return Stored(photo, JPEG, _jpeg(image, 75, optimize=True), ".jpg")
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
         raise too_large from None
