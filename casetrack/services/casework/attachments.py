@@ -98,7 +98,7 @@ def _image(data: bytes) -> Stored | None:
             if image.width * image.height > limit:
                 raise too_large
             if image.format == "JPEG" and (scale := _dct_scale(image.size)) > 1:
-                image.draft("RGB", (image.width // scale, image.height // scale))
+                image.draft("RGB", (max(1, image.width // scale), max(1, image.height // scale)))
             image.load()
             image = ImageOps.exif_transpose(image, in_place=True) or image
             if image.mode not in ("RGB", "L"):
