@@ -82,6 +82,23 @@ def test_a_photo_is_re_encoded_upright_without_its_exif_and_listed_on_the_case(a
     assert [(a["id"], a["stage"], a["caption"]) for a in listed] == [(body["id"], "before", "路面塌陷")]
 
 
+def test_a_large_photo_is_kept_at_most_2048_px_and_never_under_half_of_it(api, world, store):
+    """A JPEG past 2048 px is decoded at libjpeg's 1/2, 1/4 or 1/8 scale: the first within 2048 px."""
+    case, token = world.file("group1"), api("group1")
+    db.session.commit()
+    for size, orientation, fmt, kept in [((4032, 3024), 6, "JPEG", (1512, 2016)),  # 12 MP, held upright
+                                         ((2400, 1800), None, "JPEG", (1200, 900)),
+                                         ((6000, 4500), None, "JPEG", (1500, 1125)),  # 27 MP, at 1/4
+                                         ((2048, 1000), None, "JPEG", (2048, 1000)),
+                                         ((3000, 1500), None, "PNG", (2048, 1024))]:
+        r = upload(token, case.id, photo(size, orientation, fmt), f"p.{fmt.lower()}")
+        assert r.status_code == 201, r.json
+        shown = Image.open(io.BytesIO(fetch(token, r.json["url"]).data))
+        assert (shown.format, shown.size, dict(shown.getexif())) == ("JPEG", kept, {}), size
+        thumb = Image.open(io.BytesIO(fetch(token, r.json["thumbnail_url"]).data))
+        assert max(thumb.size) == 320 and (thumb.size[0] > thumb.size[1]) == (kept[0] > kept[1]), size
+
+
 def test_svg_html_and_files_past_the_limits_are_refused_with_a_message(api, world, store, app):
     case, token = world.file("group1"), api("group1")
     db.session.commit()

@@ -1,8 +1,9 @@
 // Photos are made smaller on the phone before upload: a 12-megapixel camera photo becomes a
-// JPEG of at most 2560 px, a tenth of the bytes over a weak signal. The server re-encodes anyway.
+// JPEG of at most 2048 px (as the server keeps it, and as FixMyStreet sends it), a tenth of the
+// bytes over a weak signal. The server re-encodes anyway.
 (function () {
   "use strict";
-  var MAX_SIDE = 2560, LARGE = 1.5 * 1024 * 1024;
+  var MAX_SIDE = 2048, LARGE = 1.5 * 1024 * 1024;
 
   function shrink(file) {
     if (!/^image\/(jpeg|png|webp)$/.test(file.type) || file.size <= LARGE || !window.createImageBitmap) {
