@@ -84,7 +84,8 @@ class Session:
     def __init__(self, browser, base: str, width: int = 1280, height: int = 900):
         self.base = base
         self.context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": height})
-        self.context.set_default_timeout(10_000)
+        # Generous: the live server shares two cores with the rest of the suite; a real fault still fails.
+        self.context.set_default_timeout(30_000)
         self.page = self.context.new_page()
 
     def go(self, path: str):
