@@ -133,6 +133,16 @@ def get_case(user: User, case_id: int, *, lock: bool = False) -> Case:
 _HELD = "casetrack.held_cases"   # case id -> the transaction that locked its row
 
 
+def case_to_fire(user: User, case_id: int) -> Case:
+    """The case a request is about to fire a transition on (`get_case(lock=True)`): on
+    PostgreSQL its row locked at once; on SQLite read before the write lock, which the
+    transition's writes take, so that the lock is held for them only. The case's UPDATE checks
+    the version read here: a change in between is refused as stale (409), as it is on PostgreSQL
+    when the client's version is old."""
+    with outside_write_lock():
+        return get_case(user, case_id, lock=True)
+
+
 def may_see(user: User, case: Case) -> bool:
     """Whether the case is in the user's scope (for a case reached through another one)."""
     return bool(db.session.scalar(select(scoped_cases(user).where(Case.id == case.id).exists())))

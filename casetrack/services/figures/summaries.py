@@ -144,7 +144,7 @@ def before_transition(case: Case) -> tuple | None:
     notes = db.session.info.get(_NOTES)
     state = inspect(case)
     if not state.persistent or (notes is not None and (case.id in notes.cases or case in notes.new_cases)) \
-            or any(state.attrs[a].history.has_changes() for a in FIGURE_COLUMNS):
+            or not state.committed_state.keys().isdisjoint(FIGURE_COLUMNS):   # set since loaded (cheaper than history)
         return None
     return case_row(case), case.resolved_unit_id
 
