@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -880,6 +880,6 @@ def _flush_transitions(fired: list[tuple[CaseEvent, list[Attachment]]]) -> None:
         _stale()
 
 
-def _stale() -> None:
+def _stale() -> NoReturn:
     db.session.rollback()
     raise Conflict(_("This case changed since you opened it; reload it and try again."), "stale") from None
