@@ -17,7 +17,7 @@ from casetrack.models import Attachment, Case, Unit, User
 from casetrack.services.organisation import accounts
 from casetrack.services.casework import progress as reports
 from casetrack.services.casework.attachments import case_attachments, decode_photos
-from casetrack.services.casework.cases import MAX_ID, MAX_TEXT, allowed_triggers, assists_of, case_events, file_case, fire, get_case, workflow_of
+from casetrack.services.casework.cases import MAX_ID, MAX_TEXT, allowed_triggers, assists_of, case_events, case_to_fire, file_case, fire, get_case, workflow_of
 from casetrack.services.workdays.clock import clock_json, pending_extensions
 from casetrack.services.common.errors import NotFound, ServiceError, ValidationFailed
 from casetrack.services.common.location import place_json
@@ -380,7 +380,7 @@ def event_json(event) -> dict[str, Any]:
      responses=responses(("200", json_body(ref("CaseAfterTransition"))), 400, 403, 404, 409, 422))
 def transition(case_id: int):
     data = body()
-    row = get_case(g.api_user, case_id, lock=True)
+    row = case_to_fire(g.api_user, case_id)
     trigger = data.pop("trigger", None)
     version = data.pop("version", None)
     if version is None:

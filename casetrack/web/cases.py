@@ -13,7 +13,7 @@ from wtforms.fields.choices import SelectChoice
 from casetrack.extensions import db
 from casetrack.i18n import localized
 from casetrack.models import Target, Unit
-from casetrack.services.casework.cases import allowed_triggers, case_events, default_workflow, file_case, fire, get_case, registry, workflow_of
+from casetrack.services.casework.cases import allowed_triggers, case_events, case_to_fire, default_workflow, file_case, fire, get_case, registry, workflow_of
 from casetrack.services.casework.attachments import attach, case_attachments, get_attachment, may_attach
 from casetrack.services.common.errors import Conflict, Forbidden, ValidationFailed
 from casetrack.services.casework.filing import categories_by_use, prefill
@@ -196,7 +196,7 @@ def show(case_id: int):
 
 @bp.post("/cases/<int:case_id>/<trigger>")
 def act(case_id: int, trigger: str):
-    case = get_case(current_user, case_id, lock=True)
+    case = case_to_fire(current_user, case_id)
     spec = next((t for t in allowed_triggers(case, current_user) if t.trigger == trigger), None)
     wf = workflow_of(case)
     names = sum(wf.trigger_fields(case.state, trigger, current_user.role), ()) if spec else ()

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -20,7 +20,7 @@ from casetrack.db.intent import outside_write_lock
 from casetrack.extensions import db
 from casetrack.i18n import localized
 from casetrack.models import Attachment, CASE_KINDS, CampaignPair, Case, CaseAssist, CaseEvent, Target, Unit, User, Visit
-from casetrack.models.cases import insert_filed
+from casetrack.models.cases import StaleCase, insert_filed, update_fired
 from casetrack.services.organisation import reference
 from casetrack.services.casework.follow_up import Fired, after_filing, after_transition, attach_filing_photos
 from casetrack.services.casework.notices import notify
@@ -146,6 +146,16 @@ def get_case(user: User, case_id: int, *, lock: bool = False) -> Case:
 
 
 _HELD = "casetrack.held_cases"   # case id -> the transaction that locked its row
+
+
+def case_to_fire(user: User, case_id: int) -> Case:
+    """The case a request is about to fire a transition on (`get_case(lock=True)`): on
+    PostgreSQL its row locked at once; on SQLite read before the write lock, which the
+    transition's writes take, so that the lock is held for them only. The case's UPDATE checks
+    the version read here: a change in between is refused as stale (409), as it is on PostgreSQL
+    when the client's version is old."""
+    with outside_write_lock():
+        return get_case(user, case_id, lock=True)
 
 
 def may_see(user: User, case: Case) -> bool:
@@ -686,8 +696,16 @@ def fire(case: Case, trigger: Any, actor: User | None, /, version: Any = None,
     """Fire a trigger on a case as `actor` (None: the system), with the fields it needs."""
     _hold(case)
     ref = _reference()
-    done = _transition(case, trigger, actor, version, data)
-    _flush_transitions()
+    event, photos, done = _transition(case, trigger, actor, version, data)
+    try:
+        written = update_fired(db.session(), case, event)
+    except StaleCase:
+        _stale()
+    if written:
+        for photo in photos:
+            photo.event = event
+    else:   # a change the two statements do not write: the unit of work's flush does it all
+        _flush_transitions([(event, photos)])
     done(ref.webhooks)
     return case
 
@@ -698,9 +716,9 @@ def fire_many(firings: list[tuple[Case, str, dict[str, Any]]], actor: User | Non
     first one refused raises its error; the caller's savepoint then undoes the others. The caller
     holds the cases' rows locked (the sweep's FOR UPDATE)."""
     ref = _reference()
-    done = [_transition(case, trigger, actor, None, data) for case, trigger, data in firings]
-    _flush_transitions()
-    for finish in done:
+    fired = [_transition(case, trigger, actor, None, data) for case, trigger, data in firings]
+    _flush_transitions([(event, photos) for event, photos, _done in fired])
+    for _event, _photos, finish in fired:
         finish(ref.webhooks)
 
 
@@ -726,10 +744,11 @@ def _hold(case: Case) -> None:
         db.session.refresh(case)
 
 
-def _transition(case: Case, trigger: Any, actor: User | None, version: Any,
-                data: dict[str, Any]) -> Callable[[], None]:
-    """Check and apply a transition to the case, adding its event; returns what follows it
-    once flushed (the units attached, the notices)."""
+def _transition(case: Case, trigger: Any, actor: User | None, version: Any, data: dict[str, Any]
+                ) -> tuple[CaseEvent, list[Attachment], Callable[[tuple[int, ...]], None]]:
+    """Check and apply a transition to the case; returns its event and the photos that go with
+    it, both for the caller to write, and what follows once written (the units attached, the
+    notices)."""
     wf = workflow_of(case)
     if not isinstance(trigger, str) or trigger not in wf.triggers():
         raise ValidationFailed({"trigger": _("Unknown action.")}, _("Unknown action."))
@@ -801,9 +820,6 @@ def _transition(case: Case, trigger: Any, actor: User | None, version: Any,
     event = CaseEvent(case_id=case.id, at=case.updated_at, actor_id=actor.id if actor else None,
                       trigger=trigger, from_state=from_state, to_state=case.state,
                       from_unit_id=from_unit.id, to_unit_id=to_unit.id, data=logged)
-    db.session.add(event)
-    for photo in photos:
-        photo.event = event
     # Counted from the event, before the flush: the database still holds the case as it was.
     figures = summaries.transition_figures(case, before, event)
 
@@ -818,7 +834,7 @@ def _transition(case: Case, trigger: Any, actor: User | None, version: Any,
             if wf.fields[name].type == "user":
                 set_committed_value(case, "owner", value)
         after_transition(Fired(case, spec, event, from_unit, values, figures, webhooks))
-    return done
+    return event, photos, done
 
 
 def _assists(wf: Workflow, spec: TransitionSpec, values: dict[str, Any], case: Case) -> list[Unit] | None:
@@ -862,10 +878,18 @@ def _photos(case: Case, spec: TransitionSpec) -> list[Attachment]:
     return photos
 
 
-def _flush_transitions() -> None:
+def _flush_transitions(fired: list[tuple[CaseEvent, list[Attachment]]]) -> None:
+    """Add the events (and bind their photos to them), and flush them with their cases."""
+    for event, photos in fired:
+        db.session.add(event)
+        for photo in photos:
+            photo.event = event
     try:
         db.session.flush()
     except StaleDataError:
-        db.session.rollback()
-        raise Conflict(_("This case changed since you opened it; reload it and try again."),
-                       "stale") from None
+        _stale()
+
+
+def _stale() -> NoReturn:
+    db.session.rollback()
+    raise Conflict(_("This case changed since you opened it; reload it and try again."), "stale") from None

@@ -113,7 +113,7 @@ def before_transition(case: Case) -> tuple | None:
     open `recount` of the use case that fires it counts the case."""
     if case.id in _recounting(db.session())[0]:
         return None
-    if any(inspect(case).attrs[a].history.has_changes() for a in FIGURE_COLUMNS):
+    if not inspect(case).committed_state.keys().isdisjoint(FIGURE_COLUMNS):   # set since loaded (cheaper than history)
         db.session.flush()   # a change not flushed yet: the database must hold the case as counted
     return case_row(case), case.resolved_unit_id
 
