@@ -75,10 +75,27 @@ def assert_replays(case, events) -> None:
     assert case.version == len(events)
 
 
+def _static_closed(app):
+    """Werkzeug's development server skips closing a response whose client dropped the connection
+    (it reads the dead socket first and raises), so a static file a browser gave up on (an icon
+    answered 304) stayed open until a later test's garbage collection turned it into a failure.
+    A static file is read whole and closed here; every other answer streams as it does."""
+    def wsgi(environ, start_response):
+        body = app(environ, start_response)
+        if not environ.get("PATH_INFO", "").startswith("/static/"):
+            return body
+        try:
+            return [b"".join(body)]
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+    return wsgi
+
+
 @contextmanager
 def serving(app) -> Iterator[str]:
     """The app on a real socket on 127.0.0.1 (a free port), for clients that speak HTTP themselves."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _static_closed(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
