@@ -306,14 +306,14 @@ def campaign_week(code: str):
     return jsonify(week_figures(g.api_user, _campaign_or_404(code), report_day(request.args.get("date"))))
 
 
-def report_day(value: Any):
-    """A report's day from the query string: today when not given."""
+def report_day(value: Any, field: str = "date"):
+    """A report's day from the query string (its `field`): today when not given; a bad one refused."""
     if value in (None, ""):
         return today()
     try:
         return parse_day(value)
     except ValueError:
-        raise ValidationFailed({"date": _("A date like 2026-07-31, please.")}) from None
+        raise ValidationFailed({field: _("A date like 2026-07-31, please.")}) from None
 
 
 @bp.get("/cases")

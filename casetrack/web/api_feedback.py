@@ -8,7 +8,7 @@ from casetrack.extensions import db
 from casetrack.services.casework import daily
 from casetrack.services.common.errors import NotFound, ValidationFailed
 from casetrack.services.organisation.campaigns import takes_part
-from casetrack.web.api import _campaign_or_404, body, bp
+from casetrack.web.api import _campaign_or_404, body, bp, report_day
 from casetrack.web.openapi import DATE, doc, json_body, json_request, responses
 
 ITEM = {"type": "object", "required": ["case", "status"], "additionalProperties": False, "properties": {
@@ -40,7 +40,7 @@ def _campaign(code: str):
          "missing": {"type": "array", "items": UNIT_ROW}}})), 404, 422))
 def campaign_feedback(code: str):
     chosen = _campaign(code)
-    return jsonify(daily.feedback_day(g.api_user, chosen, daily.feedback_day_arg(request.args.get("day")))
+    return jsonify(daily.feedback_day(g.api_user, chosen, report_day(request.args.get("day"), field="day"))
                    .as_json())
 
 

@@ -10,6 +10,7 @@ from casetrack.extensions import db
 from casetrack.services.casework import daily
 from casetrack.services.common.errors import ServiceError, ValidationFailed
 from casetrack.services.workdays.calendar import today
+from casetrack.web.api import report_day
 from casetrack.web.boards import _campaign
 
 bp = Blueprint("feedback", __name__)
@@ -63,7 +64,7 @@ def unreported(code: str):
     """未反馈: the units that have not reported on a day (default today), with counts."""
     chosen = _campaign(code)
     try:
-        day = daily.feedback_day_arg(request.args.get("day"))
+        day = report_day(request.args.get("day"), field="day")
     except ServiceError as exc:
         flash(exc.message, "error")
         day = today()

@@ -189,13 +189,3 @@ def feedback_day(viewer: User, campaign: Campaign, day: dt.date | None = None) -
     if not working:
         reported, missing = sorted((r for r in rows if r.reported), key=lambda r: r.unit.code), []
     return FeedbackDay(day, working, reported, missing)
-
-
-def feedback_day_arg(value: Any) -> dt.date:
-    """The day asked for (`?day=`), today when not given; a bad one is refused."""
-    if value in (None, ""):
-        return today()
-    try:
-        return parse_day(value)
-    except (TypeError, ValueError):
-        raise ValidationFailed({"day": _("A date like 2026-07-31, please.")}) from None
