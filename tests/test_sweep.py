@@ -29,7 +29,7 @@ def sweep(runner, day: str) -> dict:
 
 def events(case: Case, trigger: str) -> list[CaseEvent]:
     return list(db.session.scalars(select(CaseEvent).where(
-        CaseEvent.case_id == case.id, CaseEvent.trigger == trigger)))
+        CaseEvent.case_id == case.id, CaseEvent.trigger == trigger).order_by(CaseEvent.id)))
 
 
 def notices(kind: str, unit) -> int:
