@@ -1,4 +1,4 @@
-"""python -m bench [--quick | --province] [--pg] [names...]: run the benchmarks, one ratio line each.
+"""python -m bench [--quick | --province | --scale N] [--pg] [names...]: run the benchmarks, one ratio line each.
 `python -m bench peer` (only when named) compares casetrack with Request Tracker 5 (bench/peer.py)."""
 from __future__ import annotations
 
@@ -30,17 +30,22 @@ def main() -> int:
                         help=f"{common.PROVINCE}x the cases where the full size has 1M (case_list, file_case_http, "
                              "sweep, bulletin; coverage's targets and visits stay 600k and 3M beside 5M cases); "
                              "fire_transition on case_list's 5M cases, target_import unchanged")
+    parser.add_argument("--scale", type=int, metavar="N",
+                        help="N times the cases where the full size has 1M (e.g. 25: 25M cases), in ONE data set "
+                             "(the bulletin's: 600k targets, 3M visits) shared by case_list, file_case_http, "
+                             "fire_transition, bulletin and coverage, so that one machine's disk holds it and a copy")
     parser.add_argument("--pg", action="store_true", help="on a throw-away PostgreSQL cluster")
     parser.add_argument("names", nargs="*", choices=[[], *BENCHMARKS, *NAMED_ONLY], metavar="name",
                         help=f"run only these ({', '.join(BENCHMARKS)}; and, only when named, "
                              f"{', '.join(NAMED_ONLY)})")
     args = parser.parse_args()
-    if args.province and args.quick:
-        parser.error("--quick or --province, not both")
-    common.scale = common.PROVINCE if args.province else 1
+    if sum(map(bool, (args.province, args.quick, args.scale))) > 1:
+        parser.error("one of --quick, --province and --scale")
+    common.scale = args.scale or (common.PROVINCE if args.province else 1)
+    common.one_data_set = bool(args.scale)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still stop the PostgreSQL cluster
     started = time.perf_counter()
-    size = "quick" if args.quick else "province" if args.province else "full"
+    size = "quick" if args.quick else "province" if args.province else f"{args.scale}x" if args.scale else "full"
     print(f"# {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
           f"{platform.processor() or platform.machine()}, python {platform.python_version()}, "
           f"{'PostgreSQL' if args.pg or args.names == ['peer'] else 'SQLite'}, {size} size", flush=True)

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from bench.common import best, line, populated, sized
+from bench.common import SHARED, best, line, populated, sized
 from casetrack.extensions import db
 from casetrack.models import Unit
 
@@ -26,8 +26,8 @@ NOW = datetime(2026, 7, 10, 2, tzinfo=timezone.utc)  # Friday 10:00 in Shanghai:
 def data_set(databases, quick: bool, copy: bool = False,
              sizes: tuple[int, int, int] | None = None) -> tuple[str, tuple[int, int, int]]:
     """The database of the bulletin's (and coverage's) data set, and its (cases, visits, targets)."""
-    cases, visits, targets = sizes or ((20_000, 60_000, 12_000) if quick else (sized(1_000_000), 3_000_000, 600_000))
-    return databases.data(cases=cases, targets=targets, visits=visits, seed=5, at=NOW, copy=copy), \
+    cases, visits, targets = sizes or ((20_000, 60_000, 12_000) if quick else (sized(1_000_000), SHARED["visits"], SHARED["targets"]))
+    return databases.data(cases=cases, targets=targets, visits=visits, seed=SHARED["seed"], at=NOW, copy=copy), \
         (cases, visits, targets)
 
 

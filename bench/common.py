@@ -19,7 +19,9 @@ from casetrack.services.dataset.generate import generate
 
 FAST_HASH = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
 PROVINCE = 5  # `--province`: five times the full size (5M cases where the full size has 1M)
-scale = 1     # set to PROVINCE by `python -m bench --province`
+scale = 1     # set to PROVINCE by `python -m bench --province`, to N by `--scale N`
+one_data_set = False  # `--scale N`: the large data sets are all the bulletin's (`Databases.data`)
+SHARED = {"targets": 600_000, "visits": 3_000_000, "seed": 5}  # the bulletin's, with its moment
 
 
 def sized(n: int) -> int:
@@ -70,6 +72,9 @@ class Databases:
         """A database holding a generated data set (generated at the moment `at` if given, else
         now), built once per run and shared by the benchmarks that only read it; `copy=True`
         gives a copy of it, for a benchmark that changes the data (`drop` it when done)."""
+        if one_data_set and cases == sized(1_000_000):  # not the sweep's (its own moment)
+            from bench.bulletin import NOW  # one set of N million cases: two and their copies fill the disk
+            targets, visits, seed, at = SHARED["targets"], SHARED["visits"], SHARED["seed"], NOW
         key = (cases, targets, visits, seed, at)
         if key in self.built:
             print(f"#   the same {cases} cases, {targets} targets, {visits} visits as before", flush=True)
