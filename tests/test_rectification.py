@@ -249,6 +249,12 @@ def test_the_campaign_board_counts_by_state_and_by_the_unit_holding_them(app, cl
     auth.login("group1")                                             # a work group does not take part
     assert client.get("/boards/campaign/rectification").status_code == 403
     assert client.get("/boards/campaign/nonesuch").status_code == 404
+    group = api("group1")   # the campaign's own endpoints answer alike: 403, or 404 for none of that code
+    for path in ("circulars", "feedback"):
+        assert group.get(f"/campaigns/rectification/{path}").status_code == 403, path
+        assert "没有参加" in group.get(f"/campaigns/rectification/{path}").get_json()["message"]
+        assert group.get(f"/campaigns/nonesuch/{path}").status_code == 404, path
+    assert group.post("/campaigns/rectification/feedback", json={"items": []}).status_code == 403
 
 
 def walk_to_cleared(api, case, redo: bool):

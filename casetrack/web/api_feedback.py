@@ -6,9 +6,9 @@ from flask_babel import gettext as _
 
 from casetrack.extensions import db
 from casetrack.services.casework import daily
-from casetrack.services.common.errors import NotFound, ValidationFailed
-from casetrack.services.organisation.campaigns import takes_part
-from casetrack.web.api import _campaign_or_404, body, bp, report_day
+from casetrack.services.common.errors import ValidationFailed
+from casetrack.services.organisation.campaigns import campaign_taken_part_in
+from casetrack.web.api import body, bp, report_day
 from casetrack.web.openapi import DATE, doc, json_body, json_request, responses
 
 ITEM = {"type": "object", "required": ["case", "status"], "additionalProperties": False, "properties": {
@@ -22,13 +22,6 @@ UNIT_ROW = {"type": "object", "required": ["unit", "name", "open", "reported", "
     "reported": {"type": "integer"}, "missing": {"type": "integer"}}}
 
 
-def _campaign(code: str):
-    chosen = _campaign_or_404(code)
-    if not takes_part(g.api_user.unit, chosen):
-        raise NotFound(_("No such campaign."))
-    return chosen
-
-
 @bp.get("/campaigns/<code>/feedback")
 @doc(summary="A day's daily feedback (日反馈): the units holding open problems in my scope that reported "
              "on all of them, and those that have not (none on a day off), with counts", tags=["reports"],
@@ -37,9 +30,9 @@ def _campaign(code: str):
                                                                              "missing"], "properties": {
          "day": DATE, "working_day": {"type": "boolean"},
          "reported": {"type": "array", "items": UNIT_ROW},
-         "missing": {"type": "array", "items": UNIT_ROW}}})), 404, 422))
+         "missing": {"type": "array", "items": UNIT_ROW}}})), 403, 404, 422))
 def campaign_feedback(code: str):
-    chosen = _campaign(code)
+    chosen = campaign_taken_part_in(g.api_user.unit, code)
     return jsonify(daily.feedback_day(g.api_user, chosen, report_day(request.args.get("day"), field="day"))
                    .as_json())
 
@@ -55,7 +48,7 @@ def campaign_feedback(code: str):
                                 "description": "the problems to ask the office about (申请协调)"},
          }})), 403, 404, 409, 413, 422))
 def report_campaign_feedback(code: str):
-    chosen = _campaign(code)
+    chosen = campaign_taken_part_in(g.api_user.unit, code)
     data = body()
     if set(data) - {"items"}:
         raise ValidationFailed({k: _("This action takes no such field.") for k in set(data) - {"items"}})

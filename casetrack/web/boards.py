@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from casetrack.models import Case, Unit
 from casetrack.services.casework.cases import default_workflow, registry, scoped_cases
-from casetrack.services.common.errors import Forbidden, NotFound, ServiceError
+from casetrack.services.common.errors import Forbidden
 from casetrack.services.casework.progress import last_reports
 from casetrack.services.casework.queries import (REVISIT_ORDER, Section, explained_cases, open_states,
                                                  referred_by_teams, section, state_counts, team_board,
@@ -16,8 +16,8 @@ from casetrack.services.casework.queries import (REVISIT_ORDER, Section, explain
 from casetrack.extensions import db
 from casetrack.services.casework.daily import open_problems
 from casetrack.services.fieldwork.sites import may_import as may_import_sites
-from casetrack.services.organisation.campaigns import (OFFICE_KINDS, campaign_named, campaigns_of, default_campaign,
-                                                       takes_part)
+from casetrack.services.organisation.campaigns import (OFFICE_KINDS, campaign_taken_part_in, campaigns_of,
+                                                       default_campaign)
 from casetrack.services.fieldwork.targets import KIND_LABELS
 
 bp = Blueprint("boards", __name__, url_prefix="/boards")
@@ -114,13 +114,7 @@ def campaign_week(code: str):
 
 def _campaign(code: str):
     """The campaign of the page, if the user's unit takes part in it (404 / 403 otherwise)."""
-    try:
-        chosen = campaign_named(code)
-    except ServiceError:
-        raise NotFound(_("No such campaign.")) from None
-    if not takes_part(current_user.unit, chosen):
-        raise Forbidden(_("Your unit does not take part in this campaign."))
-    return chosen
+    return campaign_taken_part_in(current_user.unit, code)
 
 
 @bp.get("/campaign/<code>")

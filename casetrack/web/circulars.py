@@ -9,7 +9,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from casetrack.extensions import db
-from casetrack.services.common.errors import Conflict, Forbidden, ValidationFailed
+from casetrack.services.common.errors import Conflict, ValidationFailed
+from casetrack.services.organisation.campaigns import campaign_taken_part_in
 from casetrack.services.reports import circulars as cc
 from casetrack.services.reports.bulletin_export import MIME
 from casetrack.services.reports.campaign_week import week_of
@@ -116,19 +117,12 @@ CIRCULAR = {"type": "object", "properties": {
                                                  "(case, title, site, unit, before, after: attachment ids)"}}}
 
 
-def _api_campaign(code: str):
-    chosen = _campaign_or_404(code)
-    if not cc.takes_part(g.api_user.unit, chosen):
-        raise Forbidden(_("Your unit does not take part in this campaign."))
-    return chosen
-
-
 @api.get("/campaigns/<code>/circulars")
 @doc(summary="A campaign's published weekly circulars (督查通报) I may read, newest first", tags=["reports"],
      responses=responses(("200", json_body({"type": "object", "properties": {
          "items": {"type": "array", "items": CIRCULAR}}})), 403, 404))
 def api_circulars(code: str):
-    chosen = _api_campaign(code)
+    chosen = campaign_taken_part_in(g.api_user.unit, code)
     return jsonify(items=[cc.as_json(i) for i in cc.issues(g.api_user, chosen)])
 
 
@@ -142,7 +136,7 @@ def api_circulars(code: str):
          "signed_by": {"type": "string"}, "main_to": {"type": "string"}, "copy_to": {"type": "string"}}}),
      responses=responses(("201", json_body(CIRCULAR)), 403, 404, 409, 422))
 def api_publish_circular(code: str):
-    chosen = _api_campaign(code)
+    chosen = campaign_taken_part_in(g.api_user.unit, code)
     data = body()
     text = {k: data.get(k) for k in ("signed_by", "main_to", "copy_to")}
     if any(v is not None and not isinstance(v, str) for v in text.values()):

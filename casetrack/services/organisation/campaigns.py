@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from casetrack.extensions import db
 from casetrack.models import CampaignPair, CampaignUnit, Category, Unit, User
-from casetrack.services.common.errors import Forbidden, ValidationFailed
+from casetrack.services.common.errors import Forbidden, NotFound, ValidationFailed
 from casetrack.workflow.campaigns import Campaign, Campaigns
 
 # The offices run every campaign: they coordinate, and their leaders see all of it.
@@ -35,6 +35,18 @@ def campaign_named(code: Any, field: str = "campaign") -> Campaign:
 def optional_campaign(code: Any) -> Campaign | None:
     """A filter's campaign: none when not given."""
     return None if code in (None, "") else campaign_named(code)
+
+
+def campaign_taken_part_in(unit: Unit | None, code: str) -> Campaign:
+    """The campaign of a page or endpoint of its own (its board, circulars, daily feedback), if
+    `unit` takes part in it: none of that code is NotFound, one of another unit Forbidden (which
+    campaigns run is no secret: `GET /api/v1/campaigns` lists them all)."""
+    if code not in campaigns().by_code:
+        raise NotFound(_("No such campaign."))
+    chosen = campaigns().get(code)
+    if not takes_part(unit, chosen):
+        raise Forbidden(_("Your unit does not take part in this campaign."))
+    return chosen
 
 
 def takes_part(unit: Unit | None, campaign: Campaign) -> bool:
