@@ -27,7 +27,7 @@ from typing import IO, Any
 from flask import current_app
 from flask_babel import gettext as _
 from PIL import Image, ImageOps
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 
 from casetrack.db.intent import outside_write_lock, write_intent
 from casetrack.extensions import db
@@ -420,6 +420,7 @@ def _stored(attachment_id: int, stored: Stored) -> None:
         size=len(stored.data), content_type=stored.content_type)
         .execution_options(synchronize_session=False))
     if in_database():
+        _zero_what_is_deleted()
         db.session.execute(delete(AttachmentBlob).where(AttachmentBlob.attachment_id == attachment_id)
                            .execution_options(synchronize_session=False))
         db.session.add(AttachmentBlob(attachment_id=attachment_id, thumbnail=False, data=stored.data))
@@ -427,17 +428,24 @@ def _stored(attachment_id: int, stored: Stored) -> None:
     db.session.flush()
 
 
+def _zero_what_is_deleted() -> None:
+    """SQLite: the upload's blob is overwritten with zeros when deleted, not left in a free page
+    that a backup copies (Debian builds SQLite so by default; other builds may not)."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(text("PRAGMA secure_delete = ON"))
+
+
 def _unreadable(row: Attachment) -> None:
     """A photo whose header passed but whose body does not decode (cut off, corrupt): removed, and
     said on the case's timeline, where the unit and the inspector read it (a transition it went
     with stays done: the note tells whoever checks it that its photo is gone)."""
+    _zero_what_is_deleted()
     db.session.execute(delete(AttachmentBlob).where(AttachmentBlob.attachment_id == row.id)
                        .execution_options(synchronize_session=False))
     db.session.execute(delete(Attachment).where(Attachment.id == row.id)
                        .execution_options(synchronize_session=False))
     case = db.session.get(Case, row.case_id)
-    log_event(case, None, PHOTO_REMOVED, {"attachment": row.id, "stage": row.stage, "filename": row.filename,
-                                          "event": row.event_id})
+    log_event(case, None, PHOTO_REMOVED, {"file": row.filename, "stage": row.stage})
     db.session.flush()
 
 
