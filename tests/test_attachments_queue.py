@@ -200,8 +200,10 @@ def test_photos_sent_in_json_are_processed_the_same_way(api, sites, tmp_path):
 
 
 def test_behind_a_real_server_the_photo_is_processed_once_the_answer_is_sent(app, api, world, tmp_path):
-    """Werkzeug's server closes the answer after writing it: the photo is processed with no read."""
-    app.config.update(ATTACHMENTS="folder", ATTACHMENTS_DIR=str(tmp_path / "attachments"))
+    """Werkzeug's server closes the answer after writing it: the worker's photo thread (as deployed)
+    processes the photo with no read."""
+    app.config.update(ATTACHMENTS="folder", ATTACHMENTS_DIR=str(tmp_path / "attachments"),
+                      PHOTO_PROCESSING="background")
     case, token = world.file("group1"), api("group1")
     db.session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
