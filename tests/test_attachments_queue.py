@@ -226,6 +226,8 @@ def test_behind_a_real_server_the_photo_is_processed_once_the_answer_is_sent(app
                 break
             time.sleep(0.1)
         assert not row(attachment_id).pending and raw_kept(attachment_id) is None
+        worker = next(t for t in threading.enumerate() if t.name == "casetrack-photos")
+        assert os.getpriority(os.PRIO_PROCESS, worker.native_id) == 19   # the answers being sent go first
     finally:
         server.shutdown()
         thread.join(10)

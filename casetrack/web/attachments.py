@@ -89,10 +89,6 @@ class PhotoThread:
                 threading.Thread(target=self._run, args=(self._queue,), name="casetrack-photos", daemon=True).start()
         self._queue.put((app, ids))
 
-    def join(self) -> None:
-        """Wait until every photo handed over so far is processed (tests, the benchmark)."""
-        self._queue.join()
-
     @staticmethod
     def _run(work: queue.Queue) -> None:
         try:
@@ -101,10 +97,7 @@ class PhotoThread:
             pass
         while True:
             app, ids = work.get()
-            try:
-                _process(app, ids)
-            finally:
-                work.task_done()
+            _process(app, ids)  # logs its failures, never raises
 
 
 photo_thread = PhotoThread()

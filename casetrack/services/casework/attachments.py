@@ -18,10 +18,10 @@ import threading
 import time
 import warnings
 import zipfile
-from dataclasses import dataclass
-from pathlib import Path
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
 
 from flask import current_app
