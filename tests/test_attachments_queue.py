@@ -147,7 +147,7 @@ def test_an_unreadable_photo_is_removed_and_the_timeline_says_so_even_after_the_
         ("resolve", detail["events"][-2]["data"]), ("photo_removed", {"file": "整改后.jpg", "stage": "after"})]
     auth.login("group1")
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
-    assert "照片无法识别，已删除" in page and "整改后.jpg" in page
+    assert "照片无法识别，已删除" in page and "文件名" in page and "整改后.jpg" in page and "整改阶段" in page
 
 
 def test_two_workers_on_one_photo_store_it_once(app, api, world, store):
