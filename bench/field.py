@@ -2,6 +2,7 @@
 phone's queue of creates replayed with Idempotency-Keys."""
 from __future__ import annotations
 
+import hashlib
 import http.client
 import io
 import json
@@ -12,12 +13,13 @@ import time
 import uuid
 
 from PIL import Image, ImageChops, ImageDraw
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bench.common import line, measure, populated
 from bench.http import gunicorn
 from casetrack.extensions import db
-from casetrack.models import User
+from casetrack.models import Attachment, User
+from casetrack.services.casework import attachments
 from casetrack.services.organisation.accounts import create_token
 
 CASE = {"title": "村道坑洼，雨天无法通行", "category": "infrastructure", "kind": "individual",
@@ -115,6 +117,7 @@ def run_photo(databases, quick: bool) -> bool:
 
     try:
         with gunicorn(url) as (port, _server_process), tempfile.TemporaryDirectory() as folder:
+            before = _photos(url)
             file_with_photo(port, _multipart(warm))  # warm up, Pillow's plugins too
             for n in range(rounds):
                 sides = {"noise": (file_with_photo, (_multipart(noise[n]),)),
@@ -128,8 +131,18 @@ def run_photo(databases, quick: bool) -> bool:
                     start = time.perf_counter()
                     run(port, *args)
                     spent[side] += time.perf_counter() - start
+            uploaded = 1 + 2 * rounds
+            processed, pending = _processed_since(url, before, uploaded)
+        cpu = {kind: _processing_cpu(url, photos) for kind, photos in (("noise", noise), ("camera", camera))}
     finally:
         databases.drop(url)
+    print(f"# processed after the answer: {cpu['noise']:.0f} ms CPU a noise photo, {cpu['camera']:.0f} ms a camera "
+          f"photo (the same photos decoded, re-encoded and hashed here as the server's worker does after "
+          f"answering); {processed} of {uploaded} uploaded photos processed by the server, {pending} left pending",
+          flush=True)
+    if processed != uploaded or pending:
+        print("photo_upload: FAILED, the server left photos unprocessed  << MISSED", flush=True)
+        return False
     ms = {side: 1000 * seconds / rounds for side, seconds in spent.items()}
     measure("photo_upload_camera", spent["camera"] / spent["camera plain"],
             f"a case with a {len(camera[0]) / 2**20:.1f} MB 12-megapixel camera photo {ms['camera']:.0f} ms, "
@@ -138,6 +151,40 @@ def run_photo(databases, quick: bool) -> bool:
                 f"a case with a {len(noise[0]) / 2**20:.1f} MB photo of noise (a new one each time) {ms['noise']:.0f} ms, "
                 f"the case alone plus writing the bytes {ms['noise plain']:.0f} ms; "
                 f"{rounds} of each, one client, gunicorn 2 workers")
+
+
+def _photos(url: str) -> int:
+    with populated(url):
+        return db.session.scalar(select(func.count()).select_from(Attachment))
+
+
+def _processed_since(url: str, before: int, uploaded: int) -> tuple[int, int]:
+    """(photos processed, photos pending) among those added since `before`, once the server's
+    workers have had up to a minute to process them after answering."""
+    with populated(url):
+        for _wait in range(600):
+            pending = db.session.scalar(select(func.count()).select_from(Attachment)
+                                        .where(Attachment.processed_at.is_(None)))
+            total = db.session.scalar(select(func.count()).select_from(Attachment))
+            db.session.rollback()
+            if not pending and total - before >= uploaded:
+                break
+            time.sleep(0.1)
+        processed = db.session.scalar(select(func.count()).select_from(Attachment)
+                                      .where(Attachment.processed_at.is_not(None)))
+        return processed - before, pending
+
+
+def _processing_cpu(url: str, photos: list[bytes]) -> float:
+    """Milliseconds of CPU a photo takes to process (decode, re-encode, thumbnail, hashes), in
+    this process, with the app's limits."""
+    with populated(url):
+        started = time.thread_time()
+        for data in photos:
+            stored = attachments._image(data)
+            hashlib.sha256(stored.data).hexdigest()
+            hashlib.sha256(stored.thumbnail).hexdigest()
+        return 1000 * (time.thread_time() - started) / len(photos)
 
 
 def run_replay(databases, quick: bool) -> bool:

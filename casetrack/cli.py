@@ -19,7 +19,7 @@ from casetrack.extensions import db
 from casetrack.models import POSTS, ROLE_UNIT_KINDS, User
 from casetrack.services.organisation import accounts, org
 from casetrack.services.integrity import audit, backup
-from casetrack.services.casework import case_sheets
+from casetrack.services.casework import attachments, case_sheets
 from casetrack.services.dataset import demo
 from casetrack.services.deadlines import sweep
 from casetrack.services.fieldwork import sites, visits
@@ -126,6 +126,7 @@ def register(app: Flask) -> None:
         if loaded:
             click.echo(f"password of every account: {password}")
         db.session.commit()
+        attachments.process_photos(None, db.session.commit)  # the rectification's photos, as a worker would
 
     @app.cli.command("generate")
     @click.option("--targets", default=0, show_default=True, help="visit targets to add")
@@ -251,19 +252,35 @@ def register(app: Flask) -> None:
 
     def _attachments_folder() -> Path | None:
         """The attachments folder, unless the files are kept in the database (and so in its copy)."""
-        from casetrack.services.casework import attachments
         return None if attachments.in_database() else attachments.folder()
+
+    @app.cli.command("process-photos")
+    def process_photos_command() -> None:
+        """Process the photos left pending (a worker stopped before it got to them; run it from
+        cron, e.g. every 10 minutes), and remove quarantined uploads no pending photo names."""
+        done = attachments.process_photos(None, db.session.commit)
+        dropped = attachments.drop_orphans()
+        click.echo(f"{done['stored'] + done['removed']} photos processed: {done['stored']} stored, "
+                   f"{done['removed']} unreadable and removed (said on their case's timeline); "
+                   f"{dropped} leftover uploads removed")
 
     @app.cli.command("backup")
     @click.argument("path", type=click.Path(dir_okay=False))
     def backup_command(path: str) -> None:
         """Take a consistent copy of the database while the app runs (SQLite file or pg_dump -Fc),
-        and of the attachments folder beside it (PATH.attachments.tar)."""
+        and of the attachments folder beside it (PATH.attachments.tar). Photos still pending are
+        processed first, and the quarantine of photos as uploaded (EXIF and all) is not copied."""
+        try:
+            backup.check_database(app.config["DATABASE_URL"])
+        except ServiceError as exc:
+            _fail(exc)
+        attachments.process_photos(None, db.session.commit)
         db.session.remove()
         started = time.perf_counter()
         try:
             with progress_bars():
-                files = backup.backup(app.config["DATABASE_URL"], Path(path), _attachments_folder())
+                files = backup.backup(app.config["DATABASE_URL"], Path(path), _attachments_folder(),
+                                      skip=(attachments.PENDING,))
         except ServiceError as exc:
             _fail(exc)
         click.echo(f"backup written to {path} ({_size(Path(path))}) in {time.perf_counter() - started:.1f} s")

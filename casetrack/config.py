@@ -51,6 +51,9 @@ class Defaults:
     ATTACHMENTS_DIR = None
     ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
     ATTACHMENT_MAX_PIXELS = 50_000_000  # a 48-megapixel phone photo passes; bigger is refused unread
+    # Where a photo is processed after its upload's answer: "background", a low-priority thread of
+    # the worker; "inline", in the thread that answered, before its next request (the tests).
+    PHOTO_PROCESSING = "background"
     HTTPS = False      # served over HTTPS (directly or behind a proxy): Secure cookies
     PROXY_FIX = 0      # how many reverse proxies stand in front, for X-Forwarded-For/-Proto
     SESSION_COOKIE_HTTPONLY = True
@@ -76,6 +79,8 @@ def load(app) -> None:
             app.config[name] = _kept_key(Path(app.instance_path) / file)
     if app.config["ATTACHMENTS"] not in ("folder", "database"):
         raise RuntimeError("ATTACHMENTS: 'folder' or 'database', please")
+    if app.config["PHOTO_PROCESSING"] not in ("background", "inline"):
+        raise RuntimeError("PHOTO_PROCESSING: 'background' or 'inline', please")
     start = app.config["CAMPAIGN_START"]
     if start is not None and not isinstance(start, date):
         try:

@@ -80,7 +80,7 @@ def empty_tables() -> None:
 def running_app(database_url: str, **overrides):
     """An app on the test's database (settings `overrides` the test's), its tables made (emptied
     on PostgreSQL), inside its app context; its connections closed at the end."""
-    app = create_app({"DATABASE_URL": database_url, "TESTING": True,
+    app = create_app({"DATABASE_URL": database_url, "TESTING": True, "PHOTO_PROCESSING": "inline",
                       "WTF_CSRF_ENABLED": False, "SECRET_KEY": "test",
                       "ARGON2_PARAMS": {"time_cost": 1, "memory_cost": 8, "parallelism": 1}, **overrides})
     # The test's own reads must not hold SQLite's write lock while its client makes requests.

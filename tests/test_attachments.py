@@ -62,16 +62,19 @@ def fetch(token, url):
 def test_a_photo_is_re_encoded_upright_without_its_exif_and_listed_on_the_case(api, world, store):
     case, token = world.file("group1"), api("group1")
     db.session.commit()
-    r = upload(token, case.id, photo(), caption="路面塌陷")
+    sent = photo()
+    r = upload(token, case.id, sent, caption="路面塌陷")
     assert r.status_code == 201, r.json
     body = r.json
     assert set(body) >= {"id", "url", "thumbnail_url", "content_type", "size"}
     assert body["content_type"] == "image/jpeg" and body["url"].endswith(f"/attachments/{body['id']}")
+    assert body["size"] == len(sent)  # the bytes received: the photo is processed after the answer
 
     full = fetch(token, body["url"])
     assert full.status_code == 200 and full.mimetype == "image/jpeg"
     assert full.headers["X-Content-Type-Options"] == "nosniff"
-    assert b"SecretCam" not in full.data and len(full.data) == body["size"]
+    assert b"SecretCam" not in full.data
+    assert token.get(f"/cases/{case.id}").json["attachments"][0]["size"] == len(full.data)  # as stored now
     shown = Image.open(io.BytesIO(full.data))
     assert shown.size == (20, 40)                       # turned as the camera meant
     assert dict(shown.getexif()) == {}                  # no maker, no GPS position

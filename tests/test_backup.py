@@ -136,3 +136,34 @@ def test_backup_and_restore_keep_the_photos(app, runner, api, world, tmp_path, s
         got = token.client.get(url, headers=token.headers)
         assert got.status_code == 200 and got.mimetype == "image/jpeg"
     assert token.client.get(sent["url"], headers=token.headers).data == kept
+
+
+@pytest.mark.parametrize("store", ["folder", "database"])
+def test_a_backup_processes_the_pending_photos_first_and_copies_no_photo_as_uploaded(
+        app, runner, api, world, tmp_path, store):
+    """The quarantine (photos as uploaded, EXIF and GPS with them) is never in a backup."""
+    import io
+    import tarfile
+
+    from casetrack.models import Attachment
+    from tests.test_attachments import photo
+    app.config.update(ATTACHMENTS=store, ATTACHMENTS_DIR=str(tmp_path / "attachments"))
+    case, token = world.file("group1"), api("group1")
+    db.session.commit()
+    sent = [token.client.post(f"/api/v1/cases/{case.id}/attachments", headers=token.headers,
+                              data={"file": (io.BytesIO(photo(size)), "p.jpg"), "stage": "before"},
+                              content_type="multipart/form-data").json["id"] for size in ((40, 20), (60, 30))]
+    db.session.remove()
+    backup_file = tmp_path / "copy.db"
+    result = runner.invoke(args=["backup", str(backup_file)])
+    assert result.exit_code == 0, result.output
+    db.session.remove()
+    assert all(not db.session.get(Attachment, i).pending for i in sent)
+    if store == "folder":
+        with tarfile.open(backup.files_beside(backup_file)) as tar:
+            names = tar.getnames()
+            kept = b"".join(tar.extractfile(m).read() for m in tar.getmembers() if m.isfile())
+        assert len(names) == 4 and not any(n.startswith("pending") for n in names)  # 2 photos, 2 thumbnails
+        assert b"SecretCam" not in kept
+    if db.engine.dialect.name == "sqlite":   # the copy's every page, free ones too
+        assert b"SecretCam" not in backup_file.read_bytes()

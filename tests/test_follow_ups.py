@@ -3,6 +3,7 @@ the daily figures equal their recomputation from scratch, and each case event it
 exactly one webhook delivery queued (one active webhook), none for a writer that writes no event."""
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -10,6 +11,7 @@ from sqlalchemy import func, select
 
 from casetrack.extensions import db
 from casetrack.models import Case, CaseEvent, Extension, Target, Webhook, WebhookDelivery
+from casetrack.services.casework.attachments import attach, process_photos
 from casetrack.services.casework.case_sheets import import_cases
 from casetrack.services.casework.cases import fire
 from casetrack.services.casework.notices import acknowledge, add_supervision_note
@@ -22,6 +24,7 @@ from casetrack.services.fieldwork.targets import create_target, import_targets, 
 from casetrack.services.fieldwork.visits import import_visits, record_round, record_visit
 from casetrack.services.figures import summaries
 from casetrack.services.workdays import calendar
+from tests.test_attachments_queue import a_cut_photo
 from tests.test_case_sheets import xlsx as case_sheet
 from tests.test_targets import csv_bytes
 from tests.test_visits import VISIT_HEADER
@@ -68,7 +71,8 @@ def steps(world):
     return Steps()
 
 
-def test_every_writer_keeps_the_figures_and_queues_its_webhooks(world, steps):
+def test_every_writer_keeps_the_figures_and_queues_its_webhooks(app, world, steps, tmp_path):
+    app.config.update(ATTACHMENTS_DIR=str(tmp_path / "attachments"))
     users = world.users
     step = steps
 
@@ -114,6 +118,11 @@ def test_every_writer_keeps_the_figures_and_queues_its_webhooks(world, steps):
     filed = db.session.get(Case, petition.case_id)
     step("take down", lambda: take_down(users["team1"], filed, date=START.date().isoformat(), cadres=["team1"]),
          events=1, figures_move=False)
+
+    # a photo that proves unreadable once processed: removed, with a note on its case's timeline
+    cut = attach(filed, users["group1"], io.BytesIO(a_cut_photo()), "整改后.jpg", "after")
+    db.session.commit()
+    step("photo removed", lambda: process_photos([cut.id], db.session.commit), events=1, figures_move=False)
 
     # targets and visits: no events, their figures (first visits, visits, cadres)
     target = step("create target", lambda: create_target(users["group1"], kind="farm_household", name="王大户",

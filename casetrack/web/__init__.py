@@ -17,6 +17,7 @@ from casetrack.services.workdays.calendar import calendar_known, today
 from casetrack.services.casework.cases import registry, whole_number
 from casetrack.services.reports.dashboard import DASHBOARD_ROLES
 from casetrack.services.common.errors import ServiceError
+from casetrack.web.attachments import process_after_answers
 from casetrack.web.inputs import IdConverter, Request, refuse_bad_text, refuse_empty_dates
 from casetrack.web.labels import category_label, masked_phone, state_label, trigger_label
 from casetrack.web.openapi import DESCRIBED
@@ -57,6 +58,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(offline.bp)
     app.register_blueprint(ledger.bp)
     app.register_blueprint(feedback.bp)
+    process_after_answers(app)  # the photos a request added, once its answer is sent
 
     @app.get("/healthz")
     def healthz():

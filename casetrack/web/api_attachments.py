@@ -25,7 +25,8 @@ FILE_TYPES = [JPEG, "application/pdf", *(t for t, _ext in OOXML.values()), *OLE.
      requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
          "type": "object", "required": ["file", "stage"], "properties": {
              "file": {"type": "string", "format": "binary",
-                      "description": "a photo (re-encoded as JPEG, EXIF removed); for a document also PDF or Office"},
+                      "description": "a photo (its header checked at once; re-encoded as JPEG, EXIF removed, "
+                                     "after the answer: never served as sent); for a document also PDF or Office"},
              "caption": {"type": "string", "maxLength": 200},
              "stage": {"type": "string", "enum": ["before", "after", "document"],
                        "description": "before (整改前) or after (整改后) the work, or a document"}}}}}},

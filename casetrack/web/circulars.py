@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from casetrack.extensions import db
+from casetrack.services.casework.attachments import process_photos
 from casetrack.services.common.errors import Conflict, ValidationFailed
 from casetrack.services.organisation.campaigns import campaign_taken_part_in
 from casetrack.services.reports import circulars as cc
@@ -101,6 +102,7 @@ def photo(code: str, issue_id: int, attachment_id: int):
 
 def _docx(issue):
     f = issue.figures
+    process_photos(cc.photo_ids(f), db.session.commit)  # any still pending: the document holds them processed
     name = f"{f.get('masthead') or ''}{f.get('year')}年第{f.get('number')}期-{f['unit']['name']}.docx"
     return send_file(io.BytesIO(cc.to_docx(f)), mimetype=MIME["docx"], as_attachment=True, download_name=name)
 

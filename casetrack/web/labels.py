@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from casetrack.i18n import localized
+from casetrack.services.casework.attachments import PHOTO_REMOVED
 from casetrack.services.casework.notices import REPORT_LATE
 from casetrack.services.deadlines.sweep import REVISIT_EVENT
 from casetrack.workflow.current import default_workflow, workflow_of
@@ -17,7 +18,8 @@ EVENT_LABELS = {"progress": _l("Progress report"), "feedback": _l("Told the resi
                 "acknowledge": _l("Supervision note acknowledged"),
                 "extension_request": _l("Extension asked"), "extension_approved": _l("Extension approved"),
                 "extension_refused": _l("Extension refused"), "link": _l("Linked into a shared problem"),
-                "unlink": _l("Taken out of the shared problem")}
+                "unlink": _l("Taken out of the shared problem"),
+                PHOTO_REMOVED: _l("Photo unreadable, removed")}
 
 
 def trigger_label(wf, event) -> str:

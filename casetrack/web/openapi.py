@@ -135,7 +135,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Attachment": {"type": "object", "required": ["id", "url", "thumbnail_url", "content_type", "size"],
                    "properties": {"id": {"type": "integer"}, "url": {"type": "string"},
                                   "thumbnail_url": nullable("string", description="photos only"),
-                                  "content_type": {"type": "string"}, "size": {"type": "integer"},
+                                  "content_type": {"type": "string"},
+                                  "size": {"type": "integer", "description":
+                                           "bytes as stored; a photo's as received until it is processed "
+                                           "(re-encoded after the answer, or on its first read)"},
                                   "stage": {"type": "string", "enum": ["before", "after", "document"]},
                                   "caption": {"type": "string"}, "filename": {"type": "string"},
                                   "event": nullable("integer", description="the transition it went with"),

@@ -1,5 +1,12 @@
 """Photos and documents on cases: checked, re-encoded, stored (a folder or the database), served
-only within the case's scope, and bound to the transition they prove."""
+only within the case's scope, and bound to the transition they prove.
+
+A photo is quarantined, as FixMyStreet's PhotoSet keeps an upload and makes what it serves later:
+the request checks what is cheap (size, count, stage, caption, the image's header: format and
+pixels) and keeps the bytes as received, pending (`pending/<id>` in the folder, or its blob row);
+the full decode, orientation, EXIF removal, resizing and thumbnail run off the request path
+(`process_photos`: after the answer is sent, on the first read of the photo, or by
+`flask process-photos`), and the bytes as received are deleted then. A pending photo is never served."""
 from __future__ import annotations
 
 import base64
@@ -8,8 +15,11 @@ import hashlib
 import io
 import os
 import threading
+import time
 import warnings
 import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -17,13 +27,15 @@ from typing import IO, Any
 from flask import current_app
 from flask_babel import gettext as _
 from PIL import Image, ImageOps
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, text, update
 
+from casetrack.db.intent import outside_write_lock, write_intent
 from casetrack.extensions import db
 from casetrack.models import STAGES, Attachment, AttachmentBlob, Case, User
 from casetrack.services.workdays.calendar import now
 from casetrack.services.casework import follow_up
 from casetrack.services.casework.cases import MAX_ID, get_case, may_act
+from casetrack.services.casework.notices import log_event
 from casetrack.services.common.errors import Forbidden, NotFound, ValidationFailed
 from casetrack.services.common.text import text_error
 from casetrack.workflow import MAX_PHOTOS as PER_ITEM  # of one stage on a case, or with one transition
@@ -42,6 +54,10 @@ OLE = {".doc": "application/msword", ".xls": "application/vnd.ms-excel",
        ".ppt": "application/vnd.ms-powerpoint"}
 OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
 MAX_ZIP_ENTRIES = 10_000
+PENDING = "pending"  # the folder (under the attachments folder) of the photos as uploaded, by id
+PENDING_IN_SESSION = "casetrack.pending_photos"  # session.info: the photos this request added
+PHOTO_REMOVED = "photo_removed"  # the timeline's event when a photo proves unreadable
+ORPHAN_AGE = 3600  # seconds: a quarantined file with no pending row is removed after this (a rollback)
 
 
 @dataclass
@@ -77,6 +93,32 @@ def _dct_scale(size: tuple[int, int]) -> int:
     return next((k for k in DCT_SCALES if -(-max(size) // k) <= MAX_SIDE), DCT_SCALES[-1])
 
 
+def _too_large() -> ValidationFailed:
+    limit = int(current_app.config["ATTACHMENT_MAX_PIXELS"])
+    return ValidationFailed({"file": _("The photo has more than %(n)d million pixels; take it at a "
+                                       "lower resolution.", n=limit // 1_000_000)})
+
+
+def _image_header(data: bytes) -> bool:
+    """Whether Pillow reads the bytes' header as an image of ours, within the pixel limit (past it:
+    refused with a message); nothing is decoded: that is the processing's (`_image`)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                if image.format not in IMAGE_FORMATS:
+                    return False
+                if image.width * image.height > int(current_app.config["ATTACHMENT_MAX_PIXELS"]):
+                    raise _too_large()
+                return True
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise _too_large() from None
+    except ValidationFailed:
+        raise
+    except Exception:  # noqa: BLE001 - a parser's failure on bytes from outside: not an image
+        return False
+
+
 def _image(data: bytes) -> Stored | None:
     """A photo re-encoded as JPEG (orientation applied, EXIF and everything else dropped), or None
     if Pillow does not read it as an image. Past the pixel limit: refused before decoding.
@@ -87,8 +129,7 @@ def _image(data: bytes) -> Stored | None:
     for a fraction of the decoding, none of the resampling and a quarter of the encoding that
     shrinking the full image costs. The thumbnail is made from the stored photo, in place."""
     limit = int(current_app.config["ATTACHMENT_MAX_PIXELS"])
-    too_large = ValidationFailed({"file": _("The photo has more than %(n)d million pixels; take it at a "
-                                            "lower resolution.", n=limit // 1_000_000)})
+    too_large = _too_large()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -142,11 +183,13 @@ def _document(data: bytes, filename: str) -> Stored | None:
     return None
 
 
-def check_upload(data: bytes, filename: str, stage: str) -> Stored:
-    """An image for any stage, or a PDF / Office file for documents; anything else (SVG, HTML...)
-    is refused with a message."""
-    stored = _image(data)
-    if stored is None and stage == "document":
+def check_upload(data: bytes, filename: str, stage: str) -> Stored | None:
+    """An image for any stage (None: a photo by its header, to be processed later), or a PDF /
+    Office file for documents; anything else (SVG, HTML...) is refused with a message."""
+    if _image_header(data):
+        return None
+    stored = None
+    if stage == "document":
         stored = _document(data, filename)
     if stored is None:
         raise ValidationFailed({"file": _("A photo (JPEG, PNG, WebP...) please, or for a document a PDF "
@@ -171,10 +214,18 @@ def _write_file(name: str, data: bytes) -> None:
     rolled-back upload leaves at most an unused file, and no row names a missing one. On disk
     (fsync) before the row commits: a proof photo must not come back empty after a power cut."""
     path = folder() / name[:2] / name
-    if path.exists():
-        return
+    if not path.exists():
+        _write(path, data)
+
+
+def _pending_path(attachment_id: int) -> Path:
+    return folder() / PENDING / str(attachment_id)
+
+
+def _write(path: Path, data: bytes) -> None:
+    """`data` at `path`, whole (fsync, then renamed into place) or not at all."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(f".{name}.{os.getpid()}.{threading.get_ident()}.part")  # threads of one worker too
+    part = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.part")  # threads of one worker too
     with open(part, "wb") as out:
         out.write(data)
         out.flush()
@@ -193,8 +244,31 @@ def _store(attachment: Attachment, stored: Stored) -> None:
         _write_file(attachment.thumb_sha256, stored.thumbnail)
 
 
+def _keep_pending(attachment: Attachment, data: bytes) -> None:
+    """The photo as uploaded, kept apart until processed: its blob row, or `pending/<id>` written
+    (fsync) before the row commits (a rollback leaves a file no pending row names: removed later)."""
+    if in_database():
+        db.session.add(AttachmentBlob(attachment_id=attachment.id, thumbnail=False, data=data))
+    else:
+        _write(_pending_path(attachment.id), data)
+
+
+def _pending_bytes(attachment_id: int) -> bytes | None:
+    """A pending photo as uploaded (in either store), or None if it is gone."""
+    blob = db.session.get(AttachmentBlob, (attachment_id, False))
+    if blob is not None:
+        return blob.data
+    try:
+        return _pending_path(attachment_id).read_bytes()
+    except OSError:
+        return None
+
+
 def read_bytes(attachment: Attachment, thumbnail: bool) -> bytes:
-    """The bytes kept (an attachment kept in the other store is looked for there too)."""
+    """The bytes kept (an attachment kept in the other store is looked for there too); a pending
+    photo is never read out (process it first)."""
+    if attachment.pending:
+        raise NotFound(_("The photo is still being processed; try again in a moment."))
     blob = db.session.get(AttachmentBlob, (attachment.id, thumbnail))
     if blob is not None:
         return blob.data
@@ -235,18 +309,164 @@ def attach(case: Case, user: User, stream: IO[bytes] | None, filename: str, stag
         Attachment.case_id == case.id, Attachment.stage == stage, Attachment.event_id.is_(None)))
     if count >= PER_ITEM:
         raise ValidationFailed({"file": _("At most %(n)d files of this kind on a case.", n=PER_ITEM)})
-    stored = check_upload(read_limited(stream), filename or "", stage)
+    data = read_limited(stream)
+    stored = check_upload(data, filename or "", stage)
+    if stored is None:
+        return _add_pending(case, user, data, filename, stage, caption)
     attachment = Attachment(
         case_id=case.id, stage=stage, caption=caption.strip(), content_type=stored.content_type,
         filename=_safe_name(filename, stored.extension), size=len(stored.data),
         sha256=hashlib.sha256(stored.data).hexdigest(),
         thumb_sha256=hashlib.sha256(stored.thumbnail).hexdigest() if stored.thumbnail else None,
-        created_by_id=user.id, created_at=now())
+        created_by_id=user.id, created_at=now(), processed_at=now())
     db.session.add(attachment)
     db.session.flush()
     _store(attachment, stored)
     db.session.flush()
     return attachment
+
+
+def _add_pending(case: Case, user: User, data: bytes, filename: str | None, stage: str,
+                 caption: str) -> Attachment:
+    """A photo checked by its header, kept as uploaded and named in the session for processing
+    after the answer (the web layer's `call_on_close`)."""
+    attachment = Attachment(
+        case_id=case.id, stage=stage, caption=caption.strip(), content_type=JPEG,
+        filename=_safe_name(filename, ".jpg"), size=len(data), sha256=None, thumb_sha256=None,
+        created_by_id=user.id, created_at=now(), processed_at=None)
+    db.session.add(attachment)
+    db.session.flush()
+    _keep_pending(attachment, data)
+    db.session.flush()
+    db.session.info.setdefault(PENDING_IN_SESSION, []).append(attachment.id)
+    return attachment
+
+
+def added_pending() -> list[int]:
+    """The pending photos this session added since last asked (the request's, to process after it)."""
+    return db.session.info.pop(PENDING_IN_SESSION, [])
+
+
+# -- processing, off the request path -------------------------------------------------------
+
+def process_photos(ids: Iterable[int] | None, commit: Callable[[], None]) -> Counter:
+    """Verify, re-encode and store each pending photo of `ids` (None: every one pending), each in
+    transactions of its own that `commit` ends; how many were stored, removed (unreadable) or
+    found done already (by another worker, or gone with a rollback)."""
+    if ids is None:
+        with outside_write_lock():
+            ids = list(db.session.scalars(select(Attachment.id).where(Attachment.processed_at.is_(None))
+                                          .order_by(Attachment.id)))
+    outcomes: Counter = Counter()
+    for attachment_id in ids:
+        outcomes[_process(attachment_id, commit)] += 1
+    return outcomes
+
+
+def _process(attachment_id: int, commit: Callable[[], None]) -> str:
+    """One photo: read and decode it without the write lock, then claim it (the row still pending,
+    locked on PostgreSQL; SQLite's writer lock) and store it, or remove it if it proves unreadable,
+    so that two workers on one photo store it once. Its bytes as uploaded go after the commit."""
+    with outside_write_lock():
+        row = db.session.get(Attachment, attachment_id)
+        if row is None or not row.pending:
+            return "done"
+        db.session.refresh(row)  # the identity map may hold it as this session last saw it
+        if not row.pending:
+            return "done"
+        raw = _pending_bytes(attachment_id)
+    try:
+        stored = _image(raw) if raw is not None else None
+    except ValidationFailed:  # past the pixel limit once decoded (a header that lied)
+        stored = None
+    if stored is not None and not in_database():
+        _write_file(_sha(stored.data), stored.data)  # by content: harmless if another worker wins
+        _write_file(_sha(stored.thumbnail), stored.thumbnail)
+    commit()  # ends the reads: the writes below take the write lock (SQLite) in a transaction of their own
+    token = write_intent.set(True)
+    try:
+        claimed = db.session.execute(select(Attachment.id).where(
+            Attachment.id == attachment_id, Attachment.processed_at.is_(None)).with_for_update()).first()
+        if claimed is None:
+            outcome = "done"
+        elif stored is not None:
+            _stored(attachment_id, stored)
+            outcome = "stored"
+        else:
+            db.session.refresh(row)  # as it stands now (a transition may have taken it since)
+            _unreadable(row)
+            outcome = "removed"
+        commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    finally:
+        write_intent.reset(token)
+    if row in db.session:  # what it is now is read again when asked (the session keeps what it loads)
+        db.session.expunge(row) if outcome == "removed" else db.session.expire(row)
+    if outcome != "done":
+        _pending_path(attachment_id).unlink(missing_ok=True)
+    return outcome
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _stored(attachment_id: int, stored: Stored) -> None:
+    """The claimed photo's row says what is kept; in the database, the bytes replace the upload's."""
+    db.session.execute(update(Attachment).where(Attachment.id == attachment_id).values(
+        processed_at=now(), sha256=_sha(stored.data), thumb_sha256=_sha(stored.thumbnail),
+        size=len(stored.data), content_type=stored.content_type)
+        .execution_options(synchronize_session=False))
+    if in_database():
+        _zero_what_is_deleted()
+        db.session.execute(delete(AttachmentBlob).where(AttachmentBlob.attachment_id == attachment_id)
+                           .execution_options(synchronize_session=False))
+        db.session.add(AttachmentBlob(attachment_id=attachment_id, thumbnail=False, data=stored.data))
+        db.session.add(AttachmentBlob(attachment_id=attachment_id, thumbnail=True, data=stored.thumbnail))
+    db.session.flush()
+
+
+def _zero_what_is_deleted() -> None:
+    """SQLite: the upload's blob is overwritten with zeros when deleted, not left in a free page
+    that a backup copies (Debian builds SQLite so by default; other builds may not)."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(text("PRAGMA secure_delete = ON"))
+
+
+def _unreadable(row: Attachment) -> None:
+    """A photo whose header passed but whose body does not decode (cut off, corrupt): removed, and
+    said on the case's timeline, where the unit and the inspector read it (a transition it went
+    with stays done: the note tells whoever checks it that its photo is gone)."""
+    _zero_what_is_deleted()
+    db.session.execute(delete(AttachmentBlob).where(AttachmentBlob.attachment_id == row.id)
+                       .execution_options(synchronize_session=False))
+    db.session.execute(delete(Attachment).where(Attachment.id == row.id)
+                       .execution_options(synchronize_session=False))
+    case = db.session.get(Case, row.case_id)
+    log_event(case, None, PHOTO_REMOVED, {"file": row.filename, "stage": row.stage})
+    db.session.flush()
+
+
+def drop_orphans() -> int:
+    """Quarantined files that no pending photo names (a rolled-back upload's, a crash's), once
+    older than ORPHAN_AGE (a newer one may belong to an upload not yet committed)."""
+    if in_database() or not (folder() / PENDING).is_dir():
+        return 0
+    with outside_write_lock():
+        pending = {str(i) for i in db.session.scalars(
+            select(Attachment.id).where(Attachment.processed_at.is_(None)))}
+    dropped = 0
+    for path in (folder() / PENDING).iterdir():
+        try:
+            old = path.stat().st_mtime < time.time() - ORPHAN_AGE
+        except OSError:
+            continue
+        if path.name not in pending and old:
+            path.unlink(missing_ok=True)
+            dropped += 1
+    return dropped
 
 
 def _lock(case: Case) -> None:

@@ -871,7 +871,7 @@ def _photos(case: Case, spec: TransitionSpec) -> list[Attachment]:
         return []
     photos = list(db.session.scalars(select(Attachment).where(
         Attachment.case_id == case.id, Attachment.stage == rule.stage, Attachment.event_id.is_(None),
-        Attachment.thumb_sha256.is_not(None)).order_by(Attachment.id)))
+        Attachment.is_image).order_by(Attachment.id)))
     if len(photos) < rule.min:
         raise ValidationFailed({"photos": _("Add at least %(n)d photo(s) first.", n=rule.min)},
                                _("This action needs photos: add at least %(n)d first.", n=rule.min))

@@ -72,24 +72,24 @@ def files_beside(path: Path) -> Path:
     return path.with_name(path.name + ".attachments.tar")
 
 
-def backup(url: str, target: Path, attachments: Path | None = None) -> int:
+def backup(url: str, target: Path, attachments: Path | None = None, skip: tuple[str, ...] = ()) -> int:
     """Copy the database at `url` to `target` while the app may be writing to it, then the
-    `attachments` folder (if given) beside it; a missing or empty database is refused and nothing
-    is written. Returns how many attachment files were copied."""
+    `attachments` folder (if given) beside it but for its subfolders named in `skip`; a missing or
+    empty database is refused and nothing is written. Returns how many attachment files were copied."""
     check_database(url)
     report("database", 0, 1)  # one step: SQLite's copy in steps starts again whenever the app writes
     _backup_database(url, target)
     report("database", 1, 1)
-    return _backup_files(attachments, files_beside(target)) if attachments is not None else 0
+    return _backup_files(attachments, files_beside(target), skip) if attachments is not None else 0
 
 
-def _backup_files(folder: Path, tar_path: Path) -> int:
+def _backup_files(folder: Path, tar_path: Path, skip: tuple[str, ...] = ()) -> int:
     """The folder after the database: every file a row of the copy names was written before
     that row committed, and files are never changed (named by their hash), so all are there."""
     part = tar_path.with_name(f".{tar_path.name}.part")
     try:
-        files = [p for p in sorted(folder.rglob("*")) if p.is_file() and not p.name.startswith(".")] \
-            if folder.is_dir() else []
+        files = [p for p in sorted(folder.rglob("*")) if p.is_file() and not p.name.startswith(".")
+                 and p.relative_to(folder).parts[0] not in skip] if folder.is_dir() else []
         with tarfile.open(part, "w") as tar:
             for n, path in enumerate(files, 1):
                 tar.add(path, arcname=str(path.relative_to(folder)))

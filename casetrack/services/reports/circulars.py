@@ -64,7 +64,7 @@ def _photo(stage: str, first: bool):
     """The id of a case's first (or last) photo of `stage`, as a scalar subquery on Case."""
     order = Attachment.id.asc() if first else Attachment.id.desc()
     return (select(Attachment.id).where(Attachment.case_id == Case.id, Attachment.stage == stage,
-                                        Attachment.thumb_sha256.is_not(None))
+                                        Attachment.is_image)
             .order_by(order).limit(1).scalar_subquery())
 
 
@@ -72,7 +72,7 @@ def _with_pairs(actor: User, campaign: Campaign):
     """The campaign's cases in the actor's scope with a photo before and after, each with the first
     before (as filed) and the last after (the strike-off's, or the rectification's)."""
     before, after = _photo("before", True), _photo("after", False)
-    photo = (Attachment.case_id == Case.id) & Attachment.thumb_sha256.is_not(None)
+    photo = (Attachment.case_id == Case.id) & Attachment.is_image
     return (scoped_cases(actor).where(Case.campaign == campaign.code,
                                       exists().where(photo, Attachment.stage == "before"),
                                       exists().where(photo, Attachment.stage == "after"))
@@ -115,18 +115,25 @@ def photo(user: User, campaign: Campaign, issue_id: int, attachment_id: int) -> 
     """A photo shown in a circular the user may read (not found otherwise): read by the
     circular's readers, whatever the case's scope."""
     issue = get(user, campaign, issue_id)
-    shown = {p[k] for p in issue.figures.get("pairs") or [] for k in ("before", "after")}
-    if attachment_id not in shown:
+    attachment = db.session.get(Attachment, attachment_id) if attachment_id in photo_ids(issue.figures) else None
+    if attachment is None:  # not shown, or removed since (a photo found unreadable once processed)
         raise NotFound(_("No such file."))
-    return db.session.get(Attachment, attachment_id)
+    return attachment
+
+
+def photo_ids(figures: dict[str, Any]) -> set[int]:
+    """The photos a circular shows (to process, if pending, before its document is made)."""
+    return {p[k] for p in figures.get("pairs") or [] for k in ("before", "after")}
 
 
 def photo_bytes(figures: dict[str, Any]) -> list[tuple[dict[str, Any], bytes, bytes]]:
-    """Each pair with the bytes of its photos, for the document."""
+    """Each pair with the bytes of its photos, for the document (a pair whose photo was found
+    unreadable and removed is left out)."""
     out = []
     for pair in figures.get("pairs") or []:
         before, after = db.session.get(Attachment, pair["before"]), db.session.get(Attachment, pair["after"])
-        out.append((pair, read_bytes(before, False), read_bytes(after, False)))
+        if before is not None and after is not None:
+            out.append((pair, read_bytes(before, False), read_bytes(after, False)))
     return out
 
 
