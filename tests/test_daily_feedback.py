@@ -4,7 +4,7 @@ why), in one report; the office sees who has not reported (未反馈), on workin
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import func, select

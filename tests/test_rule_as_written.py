@@ -33,7 +33,7 @@ def resolved(api_, **over):
 
 
 def test_an_urgent_or_environmental_case_gets_the_days_the_county_set(api):
-    group, team = api("group1"), api("team1")
+    group = api("group1")
     with on("2026-06-01"):   # a Monday
         normal = file(group, kind="individual", category="infrastructure")
         urgent = file(group, kind="individual", category="infrastructure", urgency="urgent")
