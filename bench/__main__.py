@@ -33,7 +33,8 @@ def main() -> int:
     parser.add_argument("--scale", type=int, metavar="N",
                         help="N times the cases where the full size has 1M (e.g. 25: 25M cases), in ONE data set "
                              "(the bulletin's: 600k targets, 3M visits) shared by case_list, file_case_http, "
-                             "fire_transition, bulletin and coverage, so that one machine's disk holds it and a copy")
+                             "fire_transition, bulletin and coverage, written in place (no copy: name the benchmarks that "
+                             "write, file_case_http, coverage and fire_transition, last), so that one machine's disk holds it")
     parser.add_argument("--pg", action="store_true", help="on a throw-away PostgreSQL cluster")
     parser.add_argument("names", nargs="*", choices=[[], *BENCHMARKS, *NAMED_ONLY], metavar="name",
                         help=f"run only these ({', '.join(BENCHMARKS)}; and, only when named, "

@@ -36,6 +36,7 @@ class Databases:
     def __init__(self, pg: bool):
         self.pg, self.root, self.cluster, self.n = pg, Path(tempfile.mkdtemp(prefix="casetrack-bench-")), None, 0
         self.built: dict[tuple, str] = {}  # data set (cases, targets, visits, seed, clock) -> its database
+        self.kept: set[str] = set()  # `--scale`'s shared data set, written in place
         if pg:
             from tests.pgcluster import Cluster, server_bin
             bindir = server_bin()
@@ -72,8 +73,9 @@ class Databases:
         """A database holding a generated data set (generated at the moment `at` if given, else
         now), built once per run and shared by the benchmarks that only read it; `copy=True`
         gives a copy of it, for a benchmark that changes the data (`drop` it when done)."""
-        if one_data_set and cases == sized(1_000_000):  # not the sweep's (its own moment)
-            from bench.bulletin import NOW  # one set of N million cases: two and their copies fill the disk
+        shared = one_data_set and cases == sized(1_000_000)  # not the sweep's (its own moment)
+        if shared:  # one set of N million cases: two, or a copy of one, would fill the disk
+            from bench.bulletin import NOW
             targets, visits, seed, at = SHARED["targets"], SHARED["visits"], SHARED["seed"], NOW
         key = (cases, targets, visits, seed, at)
         if key in self.built:
@@ -82,10 +84,16 @@ class Databases:
             with calendar.at(at) if at else nullcontext():
                 self.built[key] = _generated(self.new(), cases, targets, visits, seed)
                 self.settle()
+        if copy and shared:  # written in place: name the benchmarks that write last
+            self.kept.add(self.built[key])
+            return self.built[key]
         return self.copy(self.built[key]) if copy else self.built[key]
 
     def drop(self, url: str) -> None:
-        """Remove a database made by `new` or `copy` (no connection to it may be open)."""
+        """Remove a database made by `new` or `copy` (no connection to it may be open); the
+        shared data set of `--scale` stays for the benchmarks after."""
+        if url in self.kept:
+            return
         if self.cluster:
             import psycopg
             with psycopg.connect(host="127.0.0.1", port=self.cluster.port, user=self.cluster.user,
