@@ -316,8 +316,8 @@ def attach(case: Case, user: User, stream: IO[bytes] | None, filename: str, stag
     attachment = Attachment(
         case_id=case.id, stage=stage, caption=caption.strip(), content_type=stored.content_type,
         filename=_safe_name(filename, stored.extension), size=len(stored.data),
-        sha256=hashlib.sha256(stored.data).hexdigest(),
-        thumb_sha256=hashlib.sha256(stored.thumbnail).hexdigest() if stored.thumbnail else None,
+        sha256=_sha(stored.data),
+        thumb_sha256=_sha(stored.thumbnail) if stored.thumbnail else None,
         created_by_id=user.id, created_at=now(), processed_at=now())
     db.session.add(attachment)
     db.session.flush()
