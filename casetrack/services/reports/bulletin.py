@@ -228,7 +228,8 @@ class Tallies:
         for g, kind, n in db.session.execute(   # the period's visits (`add` keeps the unit's groups)
                 select(Visit.group_id, Target.kind, func.count(Visit.target_id.distinct()))
                 .join(Target, Target.id == Visit.target_id)
-                .where(Visit.visited_on >= self.date_from, Visit.visited_on <= self.date_to)
+                .where(Visit.visited_on >= self.date_from, Visit.visited_on <= self.date_to,
+                       Visit.group_id.in_(self.group_ids))   # not every county's, to be dropped by `add`
                 .with_hint(Visit, "INDEXED BY ix_visits_day_group_target", "sqlite")
                 .group_by(Visit.group_id, Target.kind)):
             self.add(g, f"targets:{kind}", n)
