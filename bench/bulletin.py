@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from sqlalchemy import select
 
@@ -40,7 +41,8 @@ SCOPE = "(SELECT id FROM units WHERE path LIKE :prefix AND kind IN ('county', 't
 
 def baseline_queries(wf, sqlite: bool) -> dict[str, str]:
     """The bulletin's aggregates by hand for the county whose path is :prefix (with a trailing
-    %), with :d0 :d1 (days) and :end (UTC timestamp)."""
+    %), with :d0 :d1 (days), :end (UTC timestamp) and :c0 (the campaign's first day: `began`,
+    run first)."""
     quoted = lambda names: ", ".join(f"'{n}'" for n in names)  # noqa: E731
     open_states = [s for s in wf.states if not wf.states[s].final]
     paused = quoted(s.name for s in wf.states.values() if s.pauses_clock) or "''"
@@ -53,10 +55,25 @@ def baseline_queries(wf, sqlite: bool) -> dict[str, str]:
         AND NOT EXISTS (SELECT 1 FROM extensions x WHERE x.case_id = c.id AND x.status = 'pending'
                         AND x.state = c.state AND x.unit_id = c.unit_id)
         AND NOT EXISTS (SELECT 1 FROM cases m{member_hint} WHERE m.parent_id = c.id)"""
+
+    def figures(start: str, group: str) -> str:   # group: "group_id, " or "" (the total)
+        return f"""SELECT {group or "0, "}figure, detail, SUM(n), SUM(funds), SUM(donations) FROM daily_figures
+            WHERE figure IN ({quoted(PERIOD_FIGURES)}) AND day >= :{start} AND day <= :d1 AND group_id IN {SCOPE}
+            GROUP BY {group}figure, detail"""
+
+    def firsts(figure: str) -> str:   # targets first visited (reached) since the campaign began
+        return f"""SELECT 0, detail, SUM(n) FROM daily_figures WHERE figure = '{figure}'
+           AND day >= :c0 AND day <= :d1 AND group_id IN {SCOPE} GROUP BY detail"""
+
     return {
-        "period": f"""SELECT group_id, figure, detail, SUM(n), SUM(funds), SUM(donations) FROM daily_figures
-            WHERE figure IN ({quoted(PERIOD_FIGURES)}) AND day >= :d0 AND day <= :d1 AND group_id IN {SCOPE}
-            GROUP BY group_id, figure, detail""",
+        "began": """SELECT MIN(day) FROM daily_figures WHERE figure IN ('visits', 'found', 'filed')""",
+        "period": figures("d0", "group_id, "),
+        "reached": f"""SELECT 0, t.kind, COUNT(DISTINCT t.id) FROM targets t JOIN (
+           SELECT target_id FROM visits{visits_hint} WHERE visited_on >= :d0 AND visited_on <= :d1
+             AND group_id IN {SCOPE}
+           UNION ALL SELECT vt.target_id FROM visit_targets vt JOIN visits v ON v.id = vt.visit_id
+           WHERE v.visited_on >= :d0 AND v.visited_on <= :d1 AND v.group_id IN {SCOPE}) r ON r.target_id = t.id
+           WHERE t.group_id IN {SCOPE} GROUP BY t.kind""",
         "open": f"""SELECT group_id, figure, detail, SUM(n) FROM daily_figures
            WHERE figure IN ('filed', 'closed') AND day <= :d1 AND group_id IN {SCOPE}
            GROUP BY group_id, figure, detail""",
@@ -65,6 +82,10 @@ def baseline_queries(wf, sqlite: bool) -> dict[str, str]:
         "targets_visited": f"""SELECT v.group_id, t.kind, COUNT(DISTINCT v.target_id) FROM visits v{visits_hint}
            JOIN targets t ON t.id = v.target_id
            WHERE v.visited_on >= :d0 AND v.visited_on <= :d1 AND v.group_id IN {SCOPE} GROUP BY v.group_id, t.kind""",
+        # since the campaign began: the county's sums from its first day
+        "since:period": figures("c0", ""),
+        "since:targets_visited": firsts("first_own_visit"),
+        "since:reached": firsts("first_reach"),
         "assigned": f"""SELECT group_id, kind, COUNT(*) FROM targets WHERE active AND group_id IN {SCOPE}
            GROUP BY group_id, kind""",
         "first_visits": f"""SELECT group_id, detail, SUM(n) FROM daily_figures
@@ -81,21 +102,35 @@ def _rate(n: int, d: int) -> float | None:
     return round(n / d, 4) if d else None
 
 
-def baseline_answers(rows: dict[str, list[tuple]]) -> dict:
-    """The figures the baseline's rows give, in the bulletin's words, to hold ours to."""
+def summed(rows: list[tuple], targets: list[tuple], reached: list[tuple], kinds) -> tuple[dict, Any]:
+    """The additive figures of a range from the rows of `figures`, `targets_visited` and the
+    targets reached (kind, n), and a function giving a figure's total."""
     sums: dict[tuple[str, str], int] = {}
     money = [0, 0]
-    for _g, figure, detail, n, funds, donations in rows["period"]:
+    for _g, figure, detail, n, funds, donations in rows:
         sums[figure, detail] = sums.get((figure, detail), 0) + int(n or 0)
         if figure == "money":
             money = [money[0] + int(funds or 0), money[1] + int(donations or 0)]
     total = lambda figure: sum(n for (f, _d), n in sums.items() if f == figure)  # noqa: E731
+    return {
+        "visits": total("visits"), "cadre_visits": total("cadre"), "suggestions": total("suggestions"),
+        "visits_by_kind": {k: sums.get(("visits", k), 0) for k in kinds},
+        "targets_by_kind": {k: sum(int(n) for _g, kind, n in targets if kind == k) for k in kinds},
+        "reached_by_kind": {k: sum(int(n) for _g, kind, n in reached if kind == k) for k in kinds},
+        **{k: total(k) for k in ("found", "resolved", "solved", "explained", "closed")},
+        "funds": money[0] / 100, "donations": money[1] / 100,
+    }, (sums, total)
+
+
+def baseline_answers(rows: dict[str, list[tuple]]) -> dict:
+    """The figures the baseline's rows give, in the bulletin's words, to hold ours to."""
+    kinds = {kind for _g, kind, _n in rows["assigned"]}
+    period, (sums, total) = summed(rows["period"], rows["targets_visited"], rows["reached"], kinds)
     filed_closed = {"filed": 0, "closed": 0}
     for _g, figure, _d, n in rows["open"]:
         filed_closed[figure] += int(n)
     closed, open_end = total("closed"), filed_closed["filed"] - filed_closed["closed"]
     open_overdue = sum(int(r[3]) for r in rows["overdue_count"])
-    kinds = {kind for _g, kind, _n in rows["assigned"]}
     assigned, seen, series = sum(int(n) for _g, _k, n in rows["assigned"]), 0, []
     for day, n in rows["series"]:
         seen += int(n)
@@ -104,12 +139,7 @@ def baseline_answers(rows: dict[str, list[tuple]]) -> dict:
     overdue = sorted((r for state, found in rows.items() if state.startswith("overdue:") for r in found),
                      key=lambda r: (str(r[3]), r[0]))[:500]
     return {
-        "visits": total("visits"), "cadre_visits": total("cadre"), "suggestions": total("suggestions"),
-        "visits_by_kind": {k: sums.get(("visits", k), 0) for k in kinds},
-        "targets_by_kind": {k: sum(int(n) for _g, kind, n in rows["targets_visited"] if kind == k) for k in kinds},
-        "found": total("found"), "resolved": total("resolved"), "solved": total("solved"),
-        "explained": total("explained"), "closed": closed, "open_at_end": open_end, "open_overdue": open_overdue,
-        "funds": money[0] / 100, "donations": money[1] / 100,
+        **period, "open_at_end": open_end, "open_overdue": open_overdue,
         "closure": _rate(closed, closed + open_end),
         "on_time_closure": _rate(total("on_time"), closed + open_overdue),
         "satisfaction": _rate(sums.get(("callback", "satisfied"), 0), total("callback")),
@@ -117,21 +147,32 @@ def baseline_answers(rows: dict[str, list[tuple]]) -> dict:
         "feedback": _rate(total("told"), total("answered")),
         "assigned": assigned, "visited": sum(int(n) for _g, _k, n in rows["first_visits"]), "series": series,
         "overdue": sorted(r[0] for r in overdue),
+        "since": summed(rows["since:period"], rows["since:targets_visited"], rows["since:reached"], kinds)[0],
+    }
+
+
+def our_sums(figures: dict, kinds) -> dict:
+    """The additive figures of a range read from the bulletin's answer (or its cumulative part)."""
+    v, p = figures["visits"], figures["problems"]
+    return {
+        "visits": v["total"], "cadre_visits": v["cadre_visits"], "suggestions": figures["suggestions"],
+        "visits_by_kind": {k: v["by_kind"].get(k, 0) for k in kinds},
+        "targets_by_kind": {k: v["targets_by_kind"].get(k, 0) for k in kinds},
+        "reached_by_kind": {k: figures["reached"]["by_kind"].get(k, 0) for k in kinds},
+        **{k: p[k] for k in ("found", "resolved", "solved", "explained", "closed")},
+        "funds": figures["funds"], "donations": figures["donations"],
     }
 
 
 def our_answers(figures: dict, kinds) -> dict:
     """The same figures read from the bulletin's answer."""
-    v, p, r = figures["visits"], figures["problems"], figures["rates"]
+    p, r = figures["problems"], figures["rates"]
     return {
-        "visits": v["total"], "cadre_visits": v["cadre_visits"], "suggestions": figures["suggestions"],
-        "visits_by_kind": {k: v["by_kind"].get(k, 0) for k in kinds},
-        "targets_by_kind": {k: v["targets_by_kind"].get(k, 0) for k in kinds},
-        **{k: p[k] for k in ("found", "resolved", "solved", "explained", "closed", "open_at_end", "open_overdue")},
-        "funds": figures["funds"], "donations": figures["donations"],
+        **our_sums(figures, kinds), "open_at_end": p["open_at_end"], "open_overdue": p["open_overdue"],
         **{k: r[k] for k in ("closure", "on_time_closure", "satisfaction", "rework", "feedback")},
         "assigned": figures["coverage"]["assigned"], "visited": figures["coverage"]["visited"],
         "series": figures["coverage"]["series"], "overdue": sorted(c["id"] for c in figures["overdue"]),
+        "since": our_sums(figures["cumulative"], kinds),
     }
 
 
@@ -154,7 +195,7 @@ def run(databases, quick: bool, sizes: tuple[int, int, int] | None = None) -> bo
                   "end": end.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else end}
         queries = baseline_queries(default_workflow(), sqlite)
         if not sqlite:
-            queries = {k: re.sub(r":(d0|d1|end|prefix)\b", r"%(\1)s", q) for k, q in queries.items()}
+            queries = {k: re.sub(r":(d0|d1|c0|end|prefix)\b", r"%(\1)s", q) for k, q in queries.items()}
         raw = db.engine.raw_connection()
         cursor = raw.cursor()
 
@@ -163,6 +204,9 @@ def run(databases, quick: bool, sizes: tuple[int, int, int] | None = None) -> bo
             for name, sql in queries.items():
                 cursor.execute(sql, params)
                 out[name] = cursor.fetchall()
+                if name == "began":   # the campaign's first day, for the figures since (no CAMPAIGN_START)
+                    began = out[name][0][0]
+                    params["c0"] = min(str(began)[:10], params["d1"]) if began is not None else params["d1"]
             return out
 
         def ours():

@@ -190,6 +190,12 @@ def test_a_month_through_the_api_and_imports_gives_back_every_figure(month):
     assert b["cumulative"]["visits"]["by_post"] == {**BY_POST, "secretary_village": 3}
     assert {k: n for k, n in b["reached"]["by_kind"].items() if n} == REACHED
     assert b["reached"]["total"] > b["visits"]["total"]
+    # each target once since the campaign began, on the day it was first visited or reached (H1:
+    # V0 before June, V1 in it); H9, first visited after the period, in neither
+    assert {k: n for k, n in b["cumulative"]["reached"]["by_kind"].items() if n} == REACHED
+    visited = {"farm_household": 1, "enterprise": 1, "place": 1, "urban_household": 1, "community": 1}
+    assert {k: n for k, n in b["visits"]["targets_by_kind"].items() if n} == visited   # the visits' own targets
+    assert {k: n for k, n in b["cumulative"]["visits"]["targets_by_kind"].items() if n} == visited
     assert b["bulletins"] == b["cumulative"]["bulletins"] == {"issued": {"briefing": 1, "special": 0, "express": 0,
                                                                          "circular": 0}}
     assert b["cumulative"]["from"] == "2026-05-25"

@@ -24,7 +24,10 @@ figure for any unit is a SUM over an index range. What a row holds:
   post         post            the same, by the post of those who hold one (person-times by post)
   principal    ''              visits with a principal leader of city or county among the cadres
   first_visit  target kind     active targets first reached that day (in their group now), as a
-               visit's own target or one of its further targets (visit_targets)
+               visit's own target or one of its further targets (visit_targets): the coverage
+  first_reach, first_own_visit  target kind  targets, active or not (a leader's place), first
+               reached, and first visited as a visit's own target, that day (in their group now):
+               targets reached and visited since the campaign began
 
   open_deadline  ''  open cases whose clock runs, by their deadline NOW (not a history: a case
                moves when its deadline, state or clock changes)
@@ -83,15 +86,15 @@ def as_day(value: Any) -> date | None:
 
 
 def in_time(state: str, entered: date | None, due: Any, acted: date | None,
-            deadlines: dict[tuple[date, int], date]) -> bool:
-    """Whether an action on `acted` met the deadline of `state` entered on `entered` (a
-    referral's own due date or an approved extension's new deadline if there is one);
-    `deadlines` caches the working-day arithmetic for one computation."""
+            deadlines: dict[tuple[date, int], date], wf=None) -> bool:
+    """Whether an action on `acted` met the deadline of `state` (of `wf`, else the default
+    workflow) entered on `entered` (a referral's own due date or an approved extension's new
+    deadline if there is one); `deadlines` caches the working-day arithmetic for one computation."""
     if acted is None:
         return False
     if due:
         return acted <= as_day(due)
-    spec = default_workflow().states.get(state)
+    spec = (wf or default_workflow()).states.get(state)
     if spec is None or not spec.deadline_days or entered is None:
         return True
     key = (entered, spec.deadline_days)
@@ -277,7 +280,7 @@ def closed_on_time(moves: list, extensions: list, rules: Rules) -> bool:
                 if status == "approved" and state == r[4] and decided is not None and decided < r[1]
                 and requested >= p[1]]
     due = max(extended) if extended else p[9]
-    return in_time(r[4], local_day(p[1]), due, local_day(r[1]), rules.deadlines)
+    return in_time(r[4], local_day(p[1]), due, local_day(r[1]), rules.deadlines, rules.wf)
 
 
 @functools.cache   # building these (aliases, JSON paths) costs more than running them for one case
@@ -427,7 +430,7 @@ def figures_of_visits(ids: list[int] | None) -> Figures:
 
 def figures_of_targets(ids: list[int] | None) -> Figures:
     """The rows of the given targets (or all): their visits and suggestions by the target's kind,
-    and, for an active target, its first visit's day in its group."""
+    and the day it was first reached (`first_visit` too if it is active) and first visited."""
     out: Figures = {}
     for chunk in _chunks(ids):
         for g, day, kind, n, suggestions in db.session.execute(
@@ -440,14 +443,19 @@ def figures_of_targets(ids: list[int] | None) -> Figures:
             select(Visit.target_id, Visit.visited_on).where(*_among(Visit.target_id, chunk)),
             select(visit_targets.c.target_id, Visit.visited_on).join(Visit, Visit.id == visit_targets.c.visit_id)
             .where(*_among(visit_targets.c.target_id, chunk))).subquery()
-        first = (select(Target.group_id, Target.kind, func.min(reached.c.visited_on).label("day"))
-                 .join(reached, reached.c.target_id == Target.id)
-                 .where(Target.active.is_(True), *_among(Target.id, chunk))
-                 .group_by(Target.id, Target.group_id, Target.kind).subquery())
-        for g, kind, day, n in db.session.execute(
-                select(first.c.group_id, first.c.kind, first.c.day, func.count())
-                .group_by(first.c.group_id, first.c.kind, first.c.day)):
-            _add(out, (g, day, "first_visit", kind), n)
+        own = select(Visit.target_id, Visit.visited_on).where(*_among(Visit.target_id, chunk)).subquery()
+        # each target's first day, then counted by (group, kind, day); the first reach of an active
+        # target is also the coverage's `first_visit`
+        for names, visits in ((("first_reach", "first_visit"), reached), (("first_own_visit",), own)):
+            firsts = (select(Target.group_id, Target.kind, Target.active, func.min(visits.c.visited_on).label("day"))
+                      .join(visits, visits.c.target_id == Target.id).where(*_among(Target.id, chunk))
+                      .group_by(Target.id, Target.group_id, Target.kind, Target.active).subquery())
+            for g, kind, active, day, n in db.session.execute(
+                    select(firsts.c.group_id, firsts.c.kind, firsts.c.active, firsts.c.day, func.count())
+                    .group_by(firsts.c.group_id, firsts.c.kind, firsts.c.active, firsts.c.day)):
+                for figure in names:
+                    if active or figure != "first_visit":
+                        _add(out, (g, day, figure, kind), n)
     return out
 
 

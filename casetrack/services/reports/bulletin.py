@@ -70,7 +70,8 @@ DEFINITIONS = {
     "principal_leaders": _l("Visits by principal leaders: visits with a principal leader of the city or "
                             "the county among the cadres."),
     "cumulative": _l("Since the campaign began: each figure from the campaign's first day to the "
-                     "period's end."),
+                     "period's end; targets visited and reached are the targets first visited or "
+                     "reached since then."),
     "resolved": _l("Problems resolved: counted on the day the handler first resolved them; a case "
                    "resolved, reopened and resolved again counts once."),
     "solved": _l("Problems solved: counted on the day the office verified them after a satisfied call-back "
@@ -129,8 +130,13 @@ def parse_period(args, user: User) -> tuple[Unit, date, date]:
 class Tallies:
     """Counters per work group, from aggregate rows."""
 
-    def __init__(self, unit: Unit, date_from: date, date_to: date):
+    def __init__(self, unit: Unit, date_from: date, date_to: date, to_date: bool = False):
+        """`to_date`: the figures since the campaign began (from `date_from`, its first day): only
+        the unit's total (under key 0), each aggregate one row per key, not per key and work
+        group; targets visited and reached are the targets of its groups first visited and first
+        reached in the range (daily figures), not counts of every visit."""
         self.unit, self.date_from, self.date_to = unit, date_from, date_to
+        self.per_group = not to_date
         self.end = start_of(date_to + timedelta(days=1))
         units = list(db.session.scalars(select(Unit).where(
             Unit.path.startswith(unit.path), Unit.kind.in_(("county", "team", "group"))).order_by(Unit.code)))
@@ -141,7 +147,8 @@ class Tallies:
         # A shared problem's parent is filed at the level that linked it (a team or the office):
         # its figures (the money spent on it) are kept under that unit, beside its groups'.
         self.owner_ids = [u.id for u in [unit, *self.counties, *self.teams] if u.kind != "group"]
-        self.by_group: dict[int, Counter] = {g: Counter() for g in self.group_ids + self.owner_ids}
+        self.by_group: dict[int, Counter] = ({g: Counter() for g in self.group_ids + self.owner_ids}
+                                             if self.per_group else {0: Counter()})
         wf = default_workflow()
         self.final = [s.name for s in wf.states.values() if s.final]
         self.filing = wf.filing_states
@@ -150,7 +157,8 @@ class Tallies:
         if self.group_ids:
             self._period()
             self._open()
-            self._targets()
+            self._targets() if self.per_group else self._first_targets()
+            self._answered()
 
     def add(self, group_id: int, key: str, n: Any) -> None:
         if group_id in self.by_group and n:
@@ -159,20 +167,36 @@ class Tallies:
     def in_scope(self, column):
         return column.in_(self.group_ids + self.owner_ids)
 
+    def key(self, column):
+        """What a row is counted under: its work group (`column`), or 0, the total."""
+        return column if self.per_group else literal_column("0")
+
+    def by(self, column) -> list:
+        return [column] if self.per_group else []
+
     def cases(self):
         """The cases the bulletin counts: the campaign's, filed by the unit's groups; a shared
         problem's parent case is not one of its problems (its member reports are)."""
         return and_(Case.group_id.in_(self.group_ids), Case.workflow == self.wf.name, ~is_parent(Case))
 
     def figures(self, names: tuple[str, ...], *days):
-        """SUM of the daily figures `names` of the unit's groups over `days` (a range's bounds)."""
+        """SUM of the daily figures `names` of the unit's groups over `days` (a range's bounds).
+        SQLite is asked a figure at a time: it sorts each figure's rows apart, a third faster over
+        many days than all of them at once; PostgreSQL hashes them in one go, one round trip."""
         f = DailyFigure
-        rows = db.session.execute(
-            select(f.group_id, f.figure, f.detail, func.sum(f.n), func.sum(f.funds), func.sum(f.donations))
-            .where(f.figure.in_(names), *days, self.in_scope(f.group_id))
-            .group_by(f.group_id, f.figure, f.detail))
-        return [(g, figure, detail, int(n or 0), int(funds or 0), int(donations or 0))   # PostgreSQL: numeric
-                for g, figure, detail, n, funds, donations in rows]
+        sums = (func.sum(f.n), func.sum(f.funds), func.sum(f.donations))
+        if db.session.get_bind().dialect.name == "sqlite":
+            rows = [(g, name, *rest) for name in names for g, *rest in db.session.execute(
+                select(self.key(f.group_id), f.detail, *sums).where(f.figure == name, *days, self.in_scope(f.group_id))
+                .group_by(*self.by(f.group_id), f.detail))]
+        else:
+            rows = db.session.execute(
+                select(self.key(f.group_id), f.figure, f.detail, *sums).where(f.figure.in_(names), *days,
+                                                                            self.in_scope(f.group_id))
+                .group_by(*self.by(f.group_id), f.figure, f.detail))
+        out = [(g, figure, detail, int(n or 0), int(funds or 0), int(donations or 0))   # PostgreSQL: numeric
+               for g, figure, detail, n, funds, donations in rows]
+        return out
 
     def _period(self) -> None:
         """Every additive figure of the period, from the daily figures (services/figures/summaries.py)."""
@@ -196,7 +220,7 @@ class Tallies:
             elif figure == "first_act":
                 kind, filed, acted = detail.split("|")
                 state, acted = self.filing.get(kind, ""), as_day(acted or None)
-                if in_time(state, as_day(filed), None, acted, self.deadlines):
+                if in_time(state, as_day(filed), None, acted, self.deadlines, self.wf):
                     self.add(g, "first_response", n)
                 if acted or self.window_closed(state, as_day(filed)):
                     self.add(g, "first_due", n)
@@ -224,30 +248,40 @@ class Tallies:
         return self.deadlines[key] < min(self.date_to + timedelta(days=1), today())
 
     def _targets(self) -> None:
-        """Distinct targets visited in the period by kind (not a sum of days: from the visits)."""
-        for g, kind, n in db.session.execute(   # the period's visits (`add` keeps the unit's groups)
+        """Distinct targets visited in the period by the unit's groups, by kind, and distinct
+        targets of its groups reached by those visits (a visit's own and its further ones), under
+        the target's group: not sums of days, from the visits (by their index of days and groups)."""
+        period = and_(Visit.visited_on >= self.date_from, Visit.visited_on <= self.date_to,
+                      Visit.group_id.in_(self.group_ids))
+        by_day = "INDEXED BY ix_visits_day_group_target"   # not each group's visits of every day
+        for g, kind, n in db.session.execute(
                 select(Visit.group_id, Target.kind, func.count(Visit.target_id.distinct()))
-                .join(Target, Target.id == Visit.target_id)
-                .where(Visit.visited_on >= self.date_from, Visit.visited_on <= self.date_to,
-                       Visit.group_id.in_(self.group_ids))   # not every county's, to be dropped by `add`
-                .with_hint(Visit, "INDEXED BY ix_visits_day_group_target", "sqlite")
+                .join(Target, Target.id == Visit.target_id).where(period).with_hint(Visit, by_day, "sqlite")
                 .group_by(Visit.group_id, Target.kind)):
             self.add(g, f"targets:{kind}", n)
-        # Distinct targets reached (a visit's own and its further ones), under the target's group.
         reach = union_all(
-            select(Visit.target_id.label("target_id")).where(
-                Visit.visited_on >= self.date_from, Visit.visited_on <= self.date_to),
-            select(visit_targets.c.target_id).join(Visit, Visit.id == visit_targets.c.visit_id).where(
-                Visit.visited_on >= self.date_from, Visit.visited_on <= self.date_to)).subquery()
+            select(Visit.target_id.label("target_id")).where(period).with_hint(Visit, by_day, "sqlite"),
+            select(visit_targets.c.target_id).join(Visit, Visit.id == visit_targets.c.visit_id).where(period)
+            .with_hint(Visit, by_day, "sqlite")).subquery()
         for g, kind, n in db.session.execute(
                 select(Target.group_id, Target.kind, func.count(Target.id.distinct()))
                 .join(reach, reach.c.target_id == Target.id).where(Target.group_id.in_(self.group_ids))
                 .group_by(Target.group_id, Target.kind)):
             self.add(g, f"reached:{kind}", n)
-        for g, n in db.session.execute(   # suggestions answered in the period, by the collecting group
-                select(Suggestion.group_id, func.count()).where(
+
+    def _first_targets(self) -> None:
+        """Targets of the unit's groups first visited and first reached in the range: sums over
+        the daily figures, not counts of every visit since the campaign began."""
+        for g, figure, kind, n, _f, _d in self.figures(
+                ("first_own_visit", "first_reach"), DailyFigure.day >= self.date_from, DailyFigure.day <= self.date_to):
+            self.add(g, f"{'targets' if figure == 'first_own_visit' else 'reached'}:{kind}", n)
+
+    def _answered(self) -> None:
+        """Suggestions answered in the range, by the collecting group."""
+        for g, n in db.session.execute(
+                select(self.key(Suggestion.group_id), func.count()).where(
                     Suggestion.answered_at >= start_of(self.date_from), Suggestion.answered_at < self.end,
-                    Suggestion.group_id.in_(self.group_ids)).group_by(Suggestion.group_id)):
+                    Suggestion.group_id.in_(self.group_ids)).group_by(*self.by(Suggestion.group_id))):
             self.add(g, "suggestions_answered", n)
 
     def _open(self) -> None:
@@ -404,7 +438,7 @@ def campaign_began(date_to: date) -> date:
 def cumulative(unit: Unit, date_to: date, categories: dict[int, str]) -> dict[str, Any]:
     """Every figure since the campaign began (截至目前), with the same keys as the period's."""
     start = campaign_began(date_to)
-    figures = figures_of(Tallies(unit, start, date_to).total(), categories)
+    figures = figures_of(Tallies(unit, start, date_to, to_date=True).total(), categories)
     figures.update({"from": start.isoformat(), "to": date_to.isoformat(),
                     "petitions": petition_figures(unit, start, date_to),
                     "bulletins": {"issued": issued(unit, date_to)}})
@@ -500,10 +534,11 @@ def petition_figures(unit: Unit, date_from: date, date_to: date) -> dict[str, in
         if flows else literal_column("1") == literal_column("0")
     resolved = db.session.scalar(
         select(func.count(e.case_id.distinct())).join(Case, Case.id == e.case_id)
-        .where(backlog, settled, e.at >= start, e.at < end, e.from_state != e.to_state,
+        .where(backlog, Case.created_at < end, settled, e.at >= start, e.at < end, e.from_state != e.to_state,
                ~exists().where(earlier.case_id == e.case_id, earlier.to_state == e.to_state, earlier.id < e.id))
-        # the period's events first, each case by its id (SQLite would read every petition case)
-        .with_hint(e, "INDEXED BY ix_case_events_at", "sqlite").with_hint(Case, "NOT INDEXED", "sqlite"))
+        # the petition cases filed by the period's end first, then their own events: not every
+        # event of the period (since the campaign began: millions), few of them a petition's
+        .with_hint(Case, "INDEXED BY ix_cases_source_created", "sqlite"))
     return {"batches": int(batches), "persons": int(persons), "collective": int(collective),
             "cadres_taking_cases_down": int(cadres or 0), "backlog_total": int(total or 0),
             "backlog_resolved": int(resolved or 0)}
