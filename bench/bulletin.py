@@ -56,17 +56,15 @@ def baseline_queries(wf, sqlite: bool) -> dict[str, str]:
                         AND x.state = c.state AND x.unit_id = c.unit_id)
         AND NOT EXISTS (SELECT 1 FROM cases m{member_hint} WHERE m.parent_id = c.id)"""
 
-    def figures(start: str, group: str) -> str:   # group: "group_id, " or "" (the total)
+    def figures(start: str, group: str, more: tuple[str, ...] = ()) -> str:   # group: "group_id, " or "" (the total)
         return f"""SELECT {group or "0, "}figure, detail, SUM(n), SUM(funds), SUM(donations) FROM daily_figures
-            WHERE figure IN ({quoted(PERIOD_FIGURES)}) AND day >= :{start} AND day <= :d1 AND group_id IN {SCOPE}
-            GROUP BY {group}figure, detail"""
-
-    def firsts(figure: str) -> str:   # targets first visited (reached) since the campaign began
-        return f"""SELECT 0, detail, SUM(n) FROM daily_figures WHERE figure = '{figure}'
-           AND day >= :c0 AND day <= :d1 AND group_id IN {SCOPE} GROUP BY detail"""
+            WHERE figure IN ({quoted(PERIOD_FIGURES + more)}) AND day >= :{start} AND day <= :d1
+            AND group_id IN {SCOPE} GROUP BY {group}figure, detail"""
 
     return {
-        "began": """SELECT MIN(day) FROM daily_figures WHERE figure IN ('visits', 'found', 'filed')""",
+        "began": "SELECT MIN(d) FROM (" + " UNION ALL ".join(   # each figure's first key
+            f"SELECT MIN(day) AS d FROM daily_figures WHERE figure = '{f}'" for f in ("visits", "found", "filed"))
+            + ") firsts",
         "period": figures("d0", "group_id, "),
         "reached": f"""SELECT 0, t.kind, COUNT(DISTINCT t.id) FROM targets t JOIN (
            SELECT target_id FROM visits{visits_hint} WHERE visited_on >= :d0 AND visited_on <= :d1
@@ -83,9 +81,8 @@ def baseline_queries(wf, sqlite: bool) -> dict[str, str]:
            JOIN targets t ON t.id = v.target_id
            WHERE v.visited_on >= :d0 AND v.visited_on <= :d1 AND v.group_id IN {SCOPE} GROUP BY v.group_id, t.kind""",
         # since the campaign began: the county's sums from its first day
-        "since:period": figures("c0", ""),
-        "since:targets_visited": firsts("first_own_visit"),
-        "since:reached": firsts("first_reach"),
+        # (and the targets first visited and first reached since then)
+        "since:period": figures("c0", "", ("first_own_visit", "first_reach")),
         "assigned": f"""SELECT group_id, kind, COUNT(*) FROM targets WHERE active AND group_id IN {SCOPE}
            GROUP BY group_id, kind""",
         "first_visits": f"""SELECT group_id, detail, SUM(n) FROM daily_figures
@@ -103,8 +100,8 @@ def _rate(n: int, d: int) -> float | None:
 
 
 def summed(rows: list[tuple], targets: list[tuple], reached: list[tuple], kinds) -> tuple[dict, Any]:
-    """The additive figures of a range from the rows of `figures`, `targets_visited` and the
-    targets reached (kind, n), and a function giving a figure's total."""
+    """The additive figures of a range from the rows of `figures` and those (group, kind, n) of
+    the targets visited and reached, and the sums by (figure, detail) with a figure's total."""
     sums: dict[tuple[str, str], int] = {}
     money = [0, 0]
     for _g, figure, detail, n, funds, donations in rows:
@@ -147,7 +144,8 @@ def baseline_answers(rows: dict[str, list[tuple]]) -> dict:
         "feedback": _rate(total("told"), total("answered")),
         "assigned": assigned, "visited": sum(int(n) for _g, _k, n in rows["first_visits"]), "series": series,
         "overdue": sorted(r[0] for r in overdue),
-        "since": summed(rows["since:period"], rows["since:targets_visited"], rows["since:reached"], kinds)[0],
+        "since": summed(rows["since:period"], *([(0, r[2], r[3]) for r in rows["since:period"] if r[1] == first]
+                                                for first in ("first_own_visit", "first_reach")), kinds)[0],
     }
 
 

@@ -69,6 +69,15 @@ def test_init_db_adopts_a_database_made_without_migrations(empty_database_url):
         db.engine.dispose()
 
 
+def _downgrade(revision: str) -> None:
+    from alembic import command
+    cfg = schema.alembic_config()
+    with db.engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, revision)
+    db.session.remove()
+
+
 def _as_before_0010(connection) -> None:
     """Rechain every event with the unkeyed sha256 events carried before migration 0010."""
     from casetrack.models import CaseEvent
@@ -92,8 +101,6 @@ def _as_before_0010(connection) -> None:
 def test_0010_seals_the_cases_of_an_older_database_with_the_key(empty_database_url):
     """A database from before 0010 (unkeyed event hashes, no head on the case rows) verifies
     whole after the upgrade, and a case row edited afterwards is found."""
-    from alembic import command
-
     from tests.factories import build_world
     from tests.helpers import case_in
     app = _app(empty_database_url)
@@ -103,11 +110,7 @@ def test_0010_seals_the_cases_of_an_older_database_with_the_key(empty_database_u
         closed, open_ = case_in(world, "closed").id, case_in(world, "team").id
         db.session.delete(world.users["leader"])   # no downgrade below 0013 keeps a leader
         db.session.commit()
-        cfg = schema.alembic_config()
-        with db.engine.begin() as connection:
-            cfg.attributes["connection"] = connection
-            command.downgrade(cfg, "0009")
-        db.session.remove()
+        _downgrade("0009")
         with db.engine.begin() as connection:
             _as_before_0010(connection)
         db.session.remove()
@@ -123,5 +126,54 @@ def test_0010_seals_the_cases_of_an_older_database_with_the_key(empty_database_u
         result = app.test_cli_runner().invoke(args=["audit-verify"])
         assert result.exit_code == 1 and f"case {open_}: case row altered" in result.output
         assert f"case {closed}:" not in result.output
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_0028_counts_the_targets_first_reached_and_visited_of_an_older_database(empty_database_url):
+    """A database from before 0028 has no `first_reach` nor `first_own_visit` rows; after the
+    upgrade it has the rows a rebuild would give: each target once, on the day it was first
+    reached (a meeting's further households too) and first visited, a leader's place (not active)
+    included."""
+    from datetime import date
+
+    from casetrack.models import DailyFigure, Target, Visit, visit_targets
+    from casetrack.services.figures.definitions import figures_of_targets
+    from tests.factories import build_world
+    app = _app(empty_database_url)
+    figures = ("first_reach", "first_own_visit")
+
+    def rows():
+        return {(g, d, f, x): n for g, d, f, x, n in db.session.execute(select(
+            DailyFigure.group_id, DailyFigure.day, DailyFigure.figure, DailyFigure.detail, DailyFigure.n)
+            .where(DailyFigure.figure.in_(figures))) if n}
+
+    with app.app_context():
+        assert app.test_cli_runner().invoke(args=["init-db"]).exit_code == 0
+        world = build_world()
+        g1, g2 = world.units["G1"].id, world.units["G2"].id
+        homes = [Target(kind="farm_household", name=f"户{i}", group_id=g1) for i in range(3)]
+        place = Target(kind="place", name="村委会", group_id=g2, active=False)
+        db.session.add_all([*homes, place])
+        db.session.flush()
+        meeting = Visit(target_id=homes[0].id, group_id=g1, visited_on=date(2026, 6, 3))
+        db.session.add_all([meeting, Visit(target_id=homes[0].id, group_id=g1, visited_on=date(2026, 5, 28)),
+                            Visit(target_id=homes[1].id, group_id=g1, visited_on=date(2026, 6, 9)),
+                            Visit(target_id=place.id, group_id=g2, visited_on=date(2026, 6, 10))])
+        db.session.flush()
+        db.session.execute(visit_targets.insert(), [{"visit_id": meeting.id, "target_id": t.id}
+                                                    for t in homes[1:]])
+        db.session.commit()
+        expected = {k: v[0] for k, v in figures_of_targets(None).items() if k[2] in figures}
+        assert expected[g1, date(2026, 6, 3), "first_reach", "farm_household"] == 2       # 户1, 户2 at the meeting
+        assert expected[g1, date(2026, 6, 9), "first_own_visit", "farm_household"] == 1   # 户1 on its own
+        assert expected[g2, date(2026, 6, 10), "first_reach", "place"] == 1
+        db.session.remove()
+        _downgrade("0027_photo_queue")
+        assert rows() == {}
+        db.session.remove()
+        result = app.test_cli_runner().invoke(args=["init-db"])
+        assert result.exit_code == 0 and "migrated" in result.output, result.output
+        assert rows() == expected
         db.session.remove()
         db.engine.dispose()

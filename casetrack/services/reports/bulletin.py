@@ -134,7 +134,7 @@ class Tallies:
         """`to_date`: the figures since the campaign began (from `date_from`, its first day): only
         the unit's total (under key 0), each aggregate one row per key, not per key and work
         group; targets visited and reached are the targets of its groups first visited and first
-        reached in the range (daily figures), not counts of every visit."""
+        reached in the range (daily figures), not counts of every visit; no cases open at the end."""
         self.unit, self.date_from, self.date_to = unit, date_from, date_to
         self.per_group = not to_date
         self.end = start_of(date_to + timedelta(days=1))
@@ -156,8 +156,9 @@ class Tallies:
         self.deadlines: dict[tuple[date, int], date] = {}
         if self.group_ids:
             self._period()
-            self._open()
-            self._targets() if self.per_group else self._first_targets()
+            if self.per_group:   # to date: open at the end is the period's; targets from `_period`
+                self._open()
+                self._targets()
             self._answered()
 
     def add(self, group_id: int, key: str, n: Any) -> None:
@@ -194,19 +195,23 @@ class Tallies:
                 select(self.key(f.group_id), f.figure, f.detail, *sums).where(f.figure.in_(names), *days,
                                                                             self.in_scope(f.group_id))
                 .group_by(*self.by(f.group_id), f.figure, f.detail))
-        out = [(g, figure, detail, int(n or 0), int(funds or 0), int(donations or 0))   # PostgreSQL: numeric
-               for g, figure, detail, n, funds, donations in rows]
-        return out
+        return [(g, figure, detail, int(n or 0), int(funds or 0), int(donations or 0))   # PostgreSQL: numeric
+                for g, figure, detail, n, funds, donations in rows]
 
     def _period(self) -> None:
-        """Every additive figure of the period, from the daily figures (services/figures/summaries.py)."""
+        """Every additive figure of the period, from the daily figures (services/figures/summaries.py);
+        since the campaign began, the targets first visited and first reached in it too (a count
+        of the visits' distinct targets otherwise: `_targets`)."""
         f = DailyFigure
+        firsts = {"first_own_visit": "targets", "first_reach": "reached"} if not self.per_group else {}
         for g, figure, detail, n, funds, donations in self.figures(
                 ("visits", "suggestions", "cadre", "post", "principal", "found", "first_act", "money",
                  "resolutions", "solved", "resolved", "explained", "callback", "closed", "on_time", "answered",
-                 "told"),
+                 "told", *firsts),
                 f.day >= self.date_from, f.day <= self.date_to):
-            if figure == "visits":
+            if figure in firsts:
+                self.add(g, f"{firsts[figure]}:{detail}", n)
+            elif figure == "visits":
                 self.add(g, "visits", n)
                 self.add(g, f"visits:{detail}", n)
             elif figure == "cadre":
@@ -268,13 +273,6 @@ class Tallies:
                 .join(reach, reach.c.target_id == Target.id).where(Target.group_id.in_(self.group_ids))
                 .group_by(Target.group_id, Target.kind)):
             self.add(g, f"reached:{kind}", n)
-
-    def _first_targets(self) -> None:
-        """Targets of the unit's groups first visited and first reached in the range: sums over
-        the daily figures, not counts of every visit since the campaign began."""
-        for g, figure, kind, n, _f, _d in self.figures(
-                ("first_own_visit", "first_reach"), DailyFigure.day >= self.date_from, DailyFigure.day <= self.date_to):
-            self.add(g, f"{'targets' if figure == 'first_own_visit' else 'reached'}:{kind}", n)
 
     def _answered(self) -> None:
         """Suggestions answered in the range, by the collecting group."""
@@ -418,7 +416,7 @@ def bulletin(unit: Unit, date_from: date, date_to: date) -> dict[str, Any]:
                             "to": prev.date_to.isoformat()} if prev else None)
     figures["change"] = change_since(figures, prev.figures if prev else None)
     figures["bulletins"] = {"issued": issued(unit, date_to)}
-    figures["cumulative"] = cumulative(unit, date_to, categories)
+    figures["cumulative"] = cumulative(unit, date_to, categories, total)
     return figures
 
 
@@ -428,17 +426,20 @@ def campaign_began(date_to: date) -> date:
     start = campaign_start()
     if start is not None:
         return min(start, date_to)
-    # the first visit or problem found (nothing else is counted before both): by the primary
-    # key's range of each of these figures, not a scan of every figure
-    first = db.session.scalar(select(func.min(DailyFigure.day)).where(
-        DailyFigure.figure.in_(("visits", "found", "filed"))))
-    return min(first, date_to) if first is not None else date_to
+    # the first visit or problem found (nothing else is counted before both): the first key of
+    # each of these figures in the primary key (PostgreSQL reads every row for one MIN of them all)
+    firsts = [day for figure in ("visits", "found", "filed") if (day := db.session.scalar(
+        select(func.min(DailyFigure.day)).where(DailyFigure.figure == figure))) is not None]
+    return min([*firsts, date_to])
 
 
-def cumulative(unit: Unit, date_to: date, categories: dict[int, str]) -> dict[str, Any]:
-    """Every figure since the campaign began (截至目前), with the same keys as the period's."""
+def cumulative(unit: Unit, date_to: date, categories: dict[int, str], period: Counter) -> dict[str, Any]:
+    """Every figure since the campaign began (截至目前), with the same keys as the period's: the
+    cases open at its end (and overdue) are the `period`'s, which ends the same day."""
     start = campaign_began(date_to)
-    figures = figures_of(Tallies(unit, start, date_to, to_date=True).total(), categories)
+    total = Tallies(unit, start, date_to, to_date=True).total()
+    total.update({k: period[k] for k in ("open_end", "open_overdue")})
+    figures = figures_of(total, categories)
     figures.update({"from": start.isoformat(), "to": date_to.isoformat(),
                     "petitions": petition_figures(unit, start, date_to),
                     "bulletins": {"issued": issued(unit, date_to)}})
