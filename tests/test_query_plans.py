@@ -94,8 +94,9 @@ def test_case_list_page_joins_only_the_unit_it_shows(world, client, auth, who):
     assert len(listed) == 1 and listed[0].count(" JOIN ") == 1, listed
 
 
-def bulletin_queries(world) -> list[tuple[str, tuple]]:
-    """Every SELECT the county's bulletin runs, with its parameters."""
+def report_queries(world, report=None) -> list[tuple[str, tuple]]:
+    """Every SELECT the county's bulletin (or `report` of the county, from, to) runs, with its
+    parameters."""
     from datetime import date
 
     from sqlalchemy import event
@@ -110,10 +111,19 @@ def bulletin_queries(world) -> list[tuple[str, tuple]]:
             seen.append((statement, parameters))
     event.listen(db.engine, "before_cursor_execute", capture)
     try:
-        bulletin(world.units["C"], date(2026, 6, 1), date(2026, 6, 7))
+        (report or bulletin)(world.units["C"], date(2026, 6, 1), date(2026, 6, 7))
     finally:
         event.remove(db.engine, "before_cursor_execute", capture)
     return seen
+
+
+def test_the_dashboard_reads_no_visit(world):
+    """The dashboard and the month's assessment show no distinct targets: their figures are sums
+    of the daily figures, never a count of the campaign's visits (30 s at 1M cases before)."""
+    from casetrack.services.reports.dashboard import dashboard
+    queries = report_queries(world, dashboard)
+    assert any("daily_figures" in q for q, _p in queries)
+    assert not [q for q, _p in queries if "visits" in q.replace("daily_figures", "")], queries
 
 
 @pytest.mark.sqlite_only
@@ -121,7 +131,7 @@ def test_bulletin_reads_no_table_of_the_history_from_end_to_end(world):
     """No query of the bulletin scans cases, case_events or visits (nor an index of theirs) from
     end to end; the daily figures are read by a range of their primary key (the table itself on
     SQLite: WITHOUT ROWID), never by the group alone."""
-    queries = bulletin_queries(world)
+    queries = report_queries(world)
     figures = [q for q in queries if "daily_figures" in q[0]]
     assert len(figures) >= 3, queries
     for statement, parameters in queries:

@@ -242,7 +242,7 @@ def assess(unit: Unit, start: date, end: date) -> Result:
     the rows of the unit's subtree (itself included), by kind and rank."""
     a = rules()
     top = top_of(unit)
-    t = bl.Tallies(top, start, end)
+    t = bl.Tallies(top, start, end, targets=False)
     rep = cov.report(top, end)
     pace = cov.pace(rep[1], end)
     covered = {r["unit"].id: (r["visited"], r["assigned"]) for r in cov.breakdown(top, end, rep)}

@@ -130,11 +130,14 @@ def parse_period(args, user: User) -> tuple[Unit, date, date]:
 class Tallies:
     """Counters per work group, from aggregate rows."""
 
-    def __init__(self, unit: Unit, date_from: date, date_to: date, to_date: bool = False):
+    def __init__(self, unit: Unit, date_from: date, date_to: date, to_date: bool = False,
+                 targets: bool = True):
         """`to_date`: the figures since the campaign began (from `date_from`, its first day): only
         the unit's total (under key 0), each aggregate one row per key, not per key and work
         group; targets visited and reached are the targets of its groups first visited and first
-        reached in the range (daily figures), not counts of every visit; no cases open at the end."""
+        reached in the range (daily figures), not counts of every visit; no cases open at the end.
+        `targets=False`: no distinct targets visited or reached are counted from the visits (the
+        dashboard and the assessment show none)."""
         self.unit, self.date_from, self.date_to = unit, date_from, date_to
         self.per_group = not to_date
         self.end = start_of(date_to + timedelta(days=1))
@@ -158,7 +161,8 @@ class Tallies:
             self._period()
             if self.per_group:   # to date: open at the end is the period's; targets from `_period`
                 self._open()
-                self._targets()
+                if targets:
+                    self._targets()
             self._answered()
 
     def add(self, group_id: int, key: str, n: Any) -> None:

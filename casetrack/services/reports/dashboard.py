@@ -55,11 +55,11 @@ def dashboard(unit: Unit, start: date, end: date) -> dict[str, Any]:
     """Cumulative and period figures, coverage against 序时进度, this week against last, the
     units below with their figures, and the month's ranking (top and bottom five)."""
     first = campaign_start(unit, end)
-    cumulative = bl.Tallies(unit, first, end)
-    period = cumulative if start <= first else bl.Tallies(unit, start, end)
+    cumulative = bl.Tallies(unit, first, end, targets=False)
+    period = cumulative if start <= first else bl.Tallies(unit, start, end, targets=False)
     this_week = week_of(end)
     last_week = (this_week[0] - timedelta(days=7), this_week[0] - timedelta(days=1))
-    weeks = [headline(bl.Tallies(unit, *w)) for w in (this_week, last_week)]
+    weeks = [headline(bl.Tallies(unit, *w, targets=False)) for w in (this_week, last_week)]
     rep = cov.report(unit, end)
     coverage = cov.coverage(unit, end, rep)
     coverage["pace"] = cov.pace(rep[1], end)
