@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import tempfile
 
 import pytest
 from sqlalchemy import text
@@ -80,12 +81,16 @@ def empty_tables() -> None:
 def running_app(database_url: str, **overrides):
     """An app on the test's database (settings `overrides` the test's), its tables made (emptied
     on PostgreSQL), inside its app context; its connections closed at the end."""
+    # Files in a folder of the test's own: ids restart with every test (and PostgreSQL's tables),
+    # so a photo left pending by one test, or by the other engine's run in the same tree, must
+    # not be taken for another's.
+    files = tempfile.TemporaryDirectory(prefix="casetrack-files-")
     app = create_app({"DATABASE_URL": database_url, "TESTING": True, "PHOTO_PROCESSING": "inline",
-                      "WTF_CSRF_ENABLED": False, "SECRET_KEY": "test",
+                      "WTF_CSRF_ENABLED": False, "SECRET_KEY": "test", "ATTACHMENTS_DIR": files.name,
                       "ARGON2_PARAMS": {"time_cost": 1, "memory_cost": 8, "parallelism": 1}, **overrides})
     # The test's own reads must not hold SQLite's write lock while its client makes requests.
     token = write_intent.set(False)
-    with app.app_context():
+    with files, app.app_context():
         db.create_all()
         if db.engine.dialect.name == "postgresql":
             empty_tables()

@@ -46,7 +46,7 @@ def demo_server(tmp_path_factory):
     from casetrack.services.dataset.demo import load_demo
     db_file = tmp_path_factory.mktemp("demo") / "demo.db"
     app = create_app({"DATABASE_URL": f"sqlite:///{db_file}", "SECRET_KEY": "demo-browser-tests",
-                      "WTF_CSRF_ENABLED": True,
+                      "WTF_CSRF_ENABLED": True, "ATTACHMENTS_DIR": str(db_file.parent / "attachments"),
                       "ARGON2_PARAMS": {"time_cost": 1, "memory_cost": 8, "parallelism": 1}})
     with app.app_context():
         db.create_all()
