@@ -49,7 +49,8 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import JSON, Select, String, bindparam, cast, exists, func, or_, select, type_coerce, union_all
+from sqlalchemy import (JSON, Select, String, bindparam, cast, exists, func, literal_column, or_, select, type_coerce,
+                        union_all)
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import aliased
 
@@ -439,23 +440,28 @@ def figures_of_targets(ids: list[int] | None) -> Figures:
                 .group_by(Visit.group_id, Visit.visited_on, Target.kind)):
             _add(out, (g, day, "visits", kind), n)
             _add(out, (g, day, "suggestions", ""), suggestions or 0)
-        reached = union_all(
-            select(Visit.target_id, Visit.visited_on).where(*_among(Visit.target_id, chunk)),
-            select(visit_targets.c.target_id, Visit.visited_on).join(Visit, Visit.id == visit_targets.c.visit_id)
-            .where(*_among(visit_targets.c.target_id, chunk))).subquery()
-        own = select(Visit.target_id, Visit.visited_on).where(*_among(Visit.target_id, chunk)).subquery()
-        # each target's first day, then counted by (group, kind, day); the first reach of an active
-        # target is also the coverage's `first_visit`
-        for names, visits in ((("first_reach", "first_visit"), reached), (("first_own_visit",), own)):
-            firsts = (select(Target.group_id, Target.kind, Target.active, func.min(visits.c.visited_on).label("day"))
-                      .join(visits, visits.c.target_id == Target.id).where(*_among(Target.id, chunk))
-                      .group_by(Target.id, Target.group_id, Target.kind, Target.active).subquery())
-            for g, kind, active, day, n in db.session.execute(
-                    select(firsts.c.group_id, firsts.c.kind, firsts.c.active, firsts.c.day, func.count())
-                    .group_by(firsts.c.group_id, firsts.c.kind, firsts.c.active, firsts.c.day)):
-                for figure in names:
-                    if active or figure != "first_visit":
-                        _add(out, (g, day, figure, kind), n)
+        reached = union_all(   # (target, day, 1 for a visit's own target)
+            select(Visit.target_id, Visit.visited_on, literal_column("1").label("own"))
+            .where(*_among(Visit.target_id, chunk)),
+            select(visit_targets.c.target_id, Visit.visited_on, literal_column("0"))
+            .join(Visit, Visit.id == visit_targets.c.visit_id).where(*_among(visit_targets.c.target_id, chunk))
+        ).subquery()
+        # each target's first reach and first own visit, then counted by (group, kind, both days),
+        # one query; the first reach of an active target is also the coverage's `first_visit`
+        firsts = (select(Target.group_id, Target.kind, Target.active,
+                         func.min(reached.c.visited_on).label("reach"),
+                         func.min(sql_case((reached.c.own == 1, reached.c.visited_on))).label("own"))
+                  .join(reached, reached.c.target_id == Target.id).where(*_among(Target.id, chunk))
+                  .group_by(Target.id, Target.group_id, Target.kind, Target.active).subquery())
+        for g, kind, active, reach, own, n in db.session.execute(
+                select(firsts.c.group_id, firsts.c.kind, firsts.c.active, firsts.c.reach, firsts.c.own, func.count())
+                .group_by(firsts.c.group_id, firsts.c.kind, firsts.c.active, firsts.c.reach, firsts.c.own)):
+            reach = as_day(reach)
+            _add(out, (g, reach, "first_reach", kind), n)
+            if active:
+                _add(out, (g, reach, "first_visit", kind), n)
+            if own is not None:
+                _add(out, (g, as_day(own), "first_own_visit", kind), n)
     return out
 
 
