@@ -3,6 +3,7 @@ scope and roles (tests/test_bulletin.py's week, seen on 06-10)."""
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 
@@ -94,3 +95,18 @@ def test_a_leader_reads_the_county_s_dashboard_with_its_petitions(week, client, 
     assert tile(page, "接待群众来访（批次）") == ("2", "1")
     assert tile(page, "接待群众来访（人次）") == ("7", "5")
     assert 'href="/dashboard"' in page and 'href="/assessment"' in page     # in the leader's menu
+
+
+def test_the_cumulative_starts_where_the_bulletins_does(week, client, auth):
+    """截至目前 is one span on every page: from the campaign's start when the county set it."""
+    before = client.application.config["CAMPAIGN_START"]
+    auth.login("county")
+    page = client.get("/dashboard?unit=C&from=2026-06-08&to=2026-06-10").get_data(as_text=True)
+    assert "2026-05-20" in page                                  # the first figure: E's filing
+    client.application.config["CAMPAIGN_START"] = date(2026, 5, 1)
+    try:
+        page = client.get("/dashboard?unit=C&from=2026-06-08&to=2026-06-10").get_data(as_text=True)
+    finally:
+        client.application.config["CAMPAIGN_START"] = before
+    assert "2026-05-01" in page and "2026-05-20" not in page
+    assert tile(page, "发现问题") == ("7", "0")                   # the same cases counted

@@ -6,15 +6,12 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
 
-from casetrack.extensions import db
-from casetrack.models import DailyFigure, Unit, User
+from casetrack.models import Unit, User
 from casetrack.services.reports import assessment as asm
 from casetrack.services.reports import bulletin as bl
 from casetrack.services.fieldwork import coverage as cov
 from casetrack.services.common.errors import Forbidden
-from casetrack.services.fieldwork.targets import group_ids_under
 
 # Who opens the dashboard: the office, team leaders and leaders (县领导), each over their unit.
 DASHBOARD_ROLES = ("county_officer", "team_leader", "leader")
@@ -28,13 +25,6 @@ def may_view(user: User) -> bool:
 def check_role(user: User) -> None:
     if not may_view(user):
         raise Forbidden(_("The dashboard is for the county office and team leaders."))
-
-
-def campaign_start(unit: Unit, end: date) -> date:
-    """The first day with any figure of the unit's groups (the cumulative figures start there)."""
-    first = db.session.scalar(select(func.min(DailyFigure.day)).where(
-        DailyFigure.group_id.in_(group_ids_under(unit))))
-    return min(first, end) if first else end
 
 
 def headline(t: bl.Tallies, ids: list[int] | None = None) -> dict[str, Any]:
@@ -54,7 +44,7 @@ def week_of(day: date) -> tuple[date, date]:
 def dashboard(unit: Unit, start: date, end: date) -> dict[str, Any]:
     """Cumulative and period figures, coverage against 序时进度, this week against last, the
     units below with their figures, and the month's ranking (top and bottom five)."""
-    first = campaign_start(unit, end)
+    first = bl.campaign_began(end)  # the bulletin's 截至目前 starts the same day
     cumulative = bl.Tallies(unit, first, end, targets=False)
     period = cumulative if start <= first else bl.Tallies(unit, start, end, targets=False)
     this_week = week_of(end)
