@@ -35,6 +35,8 @@ class Defaults:
     PAGE_SIZE = 50
     # rows a list page shows at most (the API's pages are PAGE_SIZE): a phone reads it in five screens
     LIST_PAGE_SIZE = 20
+    # cases the list counts at most above its rows (a campaign has about 20,000): past it, "more than"
+    LIST_COUNT_LIMIT = 100_000
     LOCK_TIMEOUT = 15  # seconds a request waits for a lock (SQLite: the write lock) before it answers "busy"
     WEBHOOK_TIMEOUT = 5  # seconds a webhook receiver gets to answer (deliver-webhooks)
     # networks where receivers may be although not public (loopback, private...), e.g. ["10.20.0.0/16"]

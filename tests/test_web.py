@@ -89,3 +89,18 @@ def test_deactivated_user_cannot_log_in(client, auth, world):
     db.session.commit()
     auth.login("group2")
     assert client.get("/").status_code == 302
+
+
+def test_the_list_counts_no_further_than_its_limit(client, auth, world, app):
+    """A province's millions are "more than" the limit, not counted on every page; a narrower
+    filter under the limit is counted exactly."""
+    for _ in range(4):
+        world.file()
+    case_in(world, "team")
+    db.session.commit()
+    app.config["LIST_COUNT_LIMIT"] = 3
+    auth.login("county")
+    page = client.get("/cases").text
+    assert re.search(r'id="list-total">超过 3</span>', page) and "共 " not in page
+    page = client.get("/cases?state=team").text
+    assert 'id="list-total">1</span>' in page and "共 1 条" in page

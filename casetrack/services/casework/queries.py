@@ -186,8 +186,11 @@ def list_cases(user: User, f: CaseFilters, *options) -> tuple[list[Case], int | 
 
 
 def count_cases(user: User, f: CaseFilters) -> int:
-    """How many cases the filters match in the user's scope (the cursor aside)."""
-    return db.session.scalar(filtered_cases(user, f).with_only_columns(func.count(Case.id))) or 0
+    """How many cases the filters match in the user's scope (the cursor aside), counted no
+    further than LIST_COUNT_LIMIT + 1: past it the list says "more than", as a count of a
+    province's millions took 1.5-2 s a page, each page."""
+    matched = filtered_cases(user, f).with_only_columns(Case.id).limit(current_app.config["LIST_COUNT_LIMIT"] + 1)
+    return db.session.scalar(select(func.count()).select_from(matched.subquery())) or 0
 
 
 # -- inbox and boards ----------------------------------------------------------------------
