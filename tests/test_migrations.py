@@ -177,3 +177,34 @@ def test_0028_counts_the_targets_first_reached_and_visited_of_an_older_database(
         assert rows() == expected
         db.session.remove()
         db.engine.dispose()
+
+
+def test_0029_keys_the_daily_figures_by_group_then_day_and_keeps_every_row(empty_database_url):
+    """After 0029 a unit's figures are one range of the key per group (a team's bulletin reads
+    its groups' rows, not the county's); downgraded, the old key; every row kept both ways."""
+    from sqlalchemy import inspect
+
+    from casetrack.services.figures.summaries import table_rows
+    from tests.factories import build_world
+    app = _app(empty_database_url)
+
+    def key() -> list[str]:
+        db.session.remove()   # the session's connection lets go of SQLite's writer lock
+        return inspect(db.engine).get_pk_constraint("daily_figures")["constrained_columns"]
+
+    with app.app_context():
+        assert app.test_cli_runner().invoke(args=["init-db"]).exit_code == 0
+        world = build_world()
+        for group in ("group1", "group2", "group3"):
+            world.file(group)
+        db.session.commit()
+        rows = table_rows()
+        assert len({g for g, _d, _f, _x in rows}) == 3
+        assert key() == ["figure", "group_id", "day", "detail"]
+        _downgrade("0028_first_reach")
+        assert key() == ["figure", "day", "group_id", "detail"] and table_rows() == rows
+        db.session.remove()
+        assert app.test_cli_runner().invoke(args=["init-db"]).exit_code == 0
+        assert key() == ["figure", "group_id", "day", "detail"] and table_rows() == rows
+        db.session.remove()
+        db.engine.dispose()

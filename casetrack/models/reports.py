@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, PrimaryKeyConstraint, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casetrack.db.types import UTCDateTime
@@ -75,17 +75,16 @@ class DailyFigure(db.Model):
     """A bulletin figure of one work group on one day (Asia/Shanghai), kept as cases and visits
     change (services/figures/summaries.py): a period's figure for any unit is a SUM over these rows."""
     __tablename__ = "daily_figures"
-    # The report queries read a few figures over a range of days: the primary key leads with
-    # them, and on SQLite the table IS that key (WITHOUT ROWID), so every read is covered.
-    __table_args__ = ({"sqlite_with_rowid": False},)
+    # The report queries read a few figures of a unit's groups over a range of days: the primary
+    # key leads with them, so a team's bulletin reads its own groups' rows, not the county's (nor
+    # a county the province's); on SQLite the table IS that key (WITHOUT ROWID): every read is covered.
+    __table_args__ = (PrimaryKeyConstraint("figure", "group_id", "day", "detail"), {"sqlite_with_rowid": False})
 
-    figure: Mapped[str] = mapped_column(String(20), primary_key=True,
-                                        comment="found, solved, closed, visits, first_visit, ...")
-    day: Mapped[date] = mapped_column(primary_key=True)
-    group_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True,
+    figure: Mapped[str] = mapped_column(String(20), comment="found, solved, closed, visits, first_visit, ...")
+    day: Mapped[date] = mapped_column()
+    group_id: Mapped[int] = mapped_column(ForeignKey("units.id"),
                                           comment="the filing (or visiting, or responsible) work group")
-    detail: Mapped[str] = mapped_column(String(40), primary_key=True, default="",
-                                        comment="category, level, target kind, leader role, ...")
+    detail: Mapped[str] = mapped_column(String(40), default="", comment="category, level, target kind, leader role, ...")
     n: Mapped[int] = mapped_column(BigInteger, default=0)
     funds: Mapped[int] = mapped_column(BigInteger, default=0, comment="public funds, 0.01 万元")
     donations: Mapped[int] = mapped_column(BigInteger, default=0, comment="social donations, 0.01 万元")

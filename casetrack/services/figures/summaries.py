@@ -68,7 +68,7 @@ def _upsert(dialect: str):
     table = DailyFigure.__table__
     stmt = insert(table)
     return stmt.on_conflict_do_update(
-        index_elements=[table.c.figure, table.c.day, table.c.group_id, table.c.detail],
+        index_elements=[table.c.figure, table.c.group_id, table.c.day, table.c.detail],
         set_={c: table.c[c] + stmt.excluded[c] for c in ("n", "funds", "donations")})
 
 

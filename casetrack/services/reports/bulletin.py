@@ -430,10 +430,13 @@ def campaign_began(date_to: date) -> date:
     start = campaign_start()
     if start is not None:
         return min(start, date_to)
-    # the first visit or problem found (nothing else is counted before both): the first key of
-    # each of these figures in the primary key (PostgreSQL reads every row for one MIN of them all)
+    # the first visit or problem found (nothing else is counted before both): each unit's first
+    # key of each of these figures in the primary key (figure, group_id, day): a MIN over every
+    # row of a figure, or of them all (PostgreSQL), reads every row
+    f = DailyFigure
     firsts = [day for figure in ("visits", "found", "filed") if (day := db.session.scalar(
-        select(func.min(DailyFigure.day)).where(DailyFigure.figure == figure))) is not None]
+        select(func.min(select(func.min(f.day)).where(f.figure == figure, f.group_id == Unit.id)
+                        .scalar_subquery())).select_from(Unit))) is not None]
     return min([*firsts, date_to])
 
 
