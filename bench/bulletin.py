@@ -62,9 +62,9 @@ def baseline_queries(wf, sqlite: bool) -> dict[str, str]:
             AND group_id IN {SCOPE} GROUP BY {group}figure, detail"""
 
     return {
-        "began": "SELECT MIN(d) FROM (" + " UNION ALL ".join(   # each figure's first key
-            f"SELECT MIN(day) AS d FROM daily_figures WHERE figure = '{f}'" for f in ("visits", "found", "filed"))
-            + ") firsts",
+        "began": "SELECT MIN(d) FROM (" + " UNION ALL ".join(   # each unit's first key of each figure
+            f"SELECT (SELECT MIN(day) FROM daily_figures WHERE figure = '{f}' AND group_id = u.id) AS d FROM units u"
+            for f in ("visits", "found", "filed")) + ") firsts",
         "period": figures("d0", "group_id, "),
         "reached": f"""SELECT 0, t.kind, COUNT(DISTINCT t.id) FROM targets t JOIN (
            SELECT target_id FROM visits{visits_hint} WHERE visited_on >= :d0 AND visited_on <= :d1
