@@ -90,15 +90,8 @@ def test_a_transition_racing_the_sweeps_flag_of_the_same_case_keeps_one_chain(ap
     threads = [threading.Thread(target=sweeper), threading.Thread(target=person)]
     for t in threads:
         t.start()
-    # the person's transaction waits for the sweep's row lock; then the sweep commits
-    for _ in range(3000):
-        if db.session.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                   "AND datname = current_database()")).scalar():
-            break
-        db.session.rollback()
-        threading.Event().wait(0.01)
-    db.session.rollback()
-    person_waits.set()
+    _wait_for_a_lock_wait()   # the person's transaction waits for the sweep's row lock
+    person_waits.set()   # then the sweep commits
     for t in threads:
         t.join(60)
     assert not errors, errors
@@ -107,3 +100,53 @@ def test_a_transition_racing_the_sweeps_flag_of_the_same_case_keeps_one_chain(ap
     assert [e.trigger for e in events] == ["file", "overdue", "escalate"]
     assert [e.prev_hash for e in events] == ["", events[0].hash, events[1].hash]  # one line, no fork
     assert verify_chain() == (3, [])
+
+
+def _wait_for_a_lock_wait() -> None:
+    """Until some transaction of this database waits for a lock (or 30 s)."""
+    for _ in range(3000):
+        if db.session.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                   "AND datname = current_database()")).scalar():
+            break
+        db.session.rollback()
+        threading.Event().wait(0.01)
+    db.session.rollback()
+
+
+@pytest.mark.postgresql_only
+def test_two_weeks_published_at_once_are_issues_1_and_2(app, world):
+    """The county's office publishes a week while another week's issue is numbered and not yet
+    committed: the second is issue 2 (it waits for the first), not a second issue 1 refused by
+    the unique key."""
+    from datetime import date, timedelta
+
+    from casetrack.models import Unit
+    from casetrack.services.reports import bulletin_issues as bi
+    county, unit = world.users["county"].id, world.units["C"].id
+    numbered, first_waits, errors, numbers = threading.Event(), threading.Event(), [], []
+
+    def publisher(monday: date, hold: bool):
+        try:
+            with app.app_context(), on("2026-06-16"):
+                issue = bi.publish_period(db.session.get(User, county), db.session.get(Unit, unit),
+                                          monday, monday + timedelta(days=6))
+                numbers.append(issue.number)
+                if hold:
+                    numbered.set()
+                    first_waits.wait(30)
+                db.session.commit()
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+            numbered.set()
+
+    first = threading.Thread(target=publisher, args=(date(2026, 6, 1), True))
+    first.start()
+    numbered.wait(30)
+    second = threading.Thread(target=publisher, args=(date(2026, 6, 8), False))
+    second.start()
+    _wait_for_a_lock_wait()   # the second waits for the first's transaction
+    first_waits.set()
+    for t in (first, second):
+        t.join(60)
+    assert not errors, errors
+    assert numbers == [1, 2]

@@ -220,6 +220,8 @@ def edit(actor: User, draft: Bulletin, *, narrative: dict[str, str] | None = Non
          typical: Iterable[int] | None = None, corrects: Bulletin | int | None = None) -> Bulletin:
     """Change a draft's text, its signer, its typical cases or the issue it corrects (409 once published)."""
     _may_publish(actor, draft.unit)
+    hold_numbers(draft.unit_id)
+    db.session.refresh(draft, ["published_at"])   # as the publication before ours left it
     if draft.published_at is not None:
         raise Conflict(_("Issue %(n)d is published and is never changed; publish a correction instead.",
                          n=draft.number), "published")
@@ -319,6 +321,8 @@ def document_of(draft: Bulletin, figures: dict[str, Any], circulation: dict[str,
 def publish(actor: User, draft: Bulletin) -> Bulletin:
     """Freeze the draft's figures and text and number it: the next issue of its type this year."""
     _may_publish(actor, draft.unit)
+    hold_numbers(draft.unit_id)
+    db.session.refresh(draft, ["published_at"])   # as the publication before ours left it
     if draft.published_at is not None:
         raise Conflict(_("Issue %(n)d is published and is never changed; publish a correction instead.",
                          n=draft.number), "published")
@@ -342,6 +346,13 @@ def publish(actor: User, draft: Bulletin) -> Bulletin:
         draft.published_by_id = actor.id
     db.session.flush()
     return draft
+
+
+def hold_numbers(unit_id: int) -> None:
+    """Number the unit's issues one publication at a time, until this transaction ends: a number
+    is the unit's MAX + 1, so two publications at once on PostgreSQL took the same number and the
+    second failed on the unique key (SQLite's one writer is alone already)."""
+    db.session.execute(select(Unit.id).where(Unit.id == unit_id).with_for_update())
 
 
 def next_number(draft: Bulletin) -> tuple[int, int, int]:
