@@ -220,7 +220,7 @@ def edit(actor: User, draft: Bulletin, *, narrative: dict[str, str] | None = Non
          typical: Iterable[int] | None = None, corrects: Bulletin | int | None = None) -> Bulletin:
     """Change a draft's text, its signer, its typical cases or the issue it corrects (409 once published)."""
     _may_publish(actor, draft.unit)
-    hold_numbers(draft.unit_id)
+    hold_issues(draft.unit_id)
     db.session.refresh(draft, ["published_at"])   # as the publication before ours left it
     if draft.published_at is not None:
         raise Conflict(_("Issue %(n)d is published and is never changed; publish a correction instead.",
@@ -321,7 +321,7 @@ def document_of(draft: Bulletin, figures: dict[str, Any], circulation: dict[str,
 def publish(actor: User, draft: Bulletin) -> Bulletin:
     """Freeze the draft's figures and text and number it: the next issue of its type this year."""
     _may_publish(actor, draft.unit)
-    hold_numbers(draft.unit_id)
+    hold_issues(draft.unit_id)
     db.session.refresh(draft, ["published_at"])   # as the publication before ours left it
     if draft.published_at is not None:
         raise Conflict(_("Issue %(n)d is published and is never changed; publish a correction instead.",
@@ -348,10 +348,11 @@ def publish(actor: User, draft: Bulletin) -> Bulletin:
     return draft
 
 
-def hold_numbers(unit_id: int) -> None:
-    """Number the unit's issues one publication at a time, until this transaction ends: a number
-    is the unit's MAX + 1, so two publications at once on PostgreSQL took the same number and the
-    second failed on the unique key (SQLite's one writer is alone already)."""
+def hold_issues(unit_id: int) -> None:
+    """Publish and edit the unit's issues one at a time, until this transaction ends (PostgreSQL;
+    SQLite's one writer is alone already): a number is the unit's MAX + 1, so two publications at
+    once took the same number and the second failed on the unique key; and a draft edited while
+    it was being published would have changed after its publication."""
     db.session.execute(select(Unit.id).where(Unit.id == unit_id).with_for_update())
 
 

@@ -165,7 +165,7 @@ def publish(actor: User, campaign: Campaign, day: date, *, cases: Iterable[Any] 
     if not may_publish(actor, campaign):
         raise Forbidden(_("Only the office publishes the campaign's circular."))
     monday, sunday = week_of(day)
-    bi.hold_numbers(actor.unit_id)
+    bi.hold_issues(actor.unit_id)
     same = db.session.scalars(select(Bulletin).where(
         Bulletin.unit_id == actor.unit_id, Bulletin.campaign == campaign.code, Bulletin.type == KIND,
         Bulletin.date_from == monday, Bulletin.published_at.is_not(None))).first()
