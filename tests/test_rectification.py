@@ -210,6 +210,11 @@ def test_the_demo_runs_both_campaigns_side_by_side(app, tmp_path):
     day = feedback_day(db.session.scalars(select(User).where(User.username == "county")).one(),
                        campaigns().get("rectification"))
     assert day.reported and all(u.missing == 0 for u in day.reported)
+    from casetrack.models import Bulletin
+    issues = {(b.campaign, b.type): b for b in db.session.scalars(select(Bulletin))}
+    assert set(issues) == {("visit", "briefing"), ("rectification", "circular")}   # last week's, published
+    assert all(b.number == 1 and b.published_at for b in issues.values())
+    assert len(issues["rectification", "circular"].figures["pairs"]) == 2   # photos before and after
 
 
 def test_the_sweep_takes_the_campaign(api, sites, runner):

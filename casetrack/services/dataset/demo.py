@@ -17,6 +17,7 @@ from casetrack.services.dataset.demo_rectification import load_rectification
 from casetrack.services.dataset.fields import trigger_fields
 from casetrack.services.organisation.org import create_unit, ensure_categories
 from casetrack.services.figures import summaries
+from casetrack.services.reports.bulletin_issues import publish_period
 from casetrack.workflow import URGENCIES
 
 if TYPE_CHECKING:
@@ -182,6 +183,9 @@ def load_demo(password: str = "demo", size: DemoCounty | None = None) -> bool:
     load_petitions(rng, fake, county, teams, groups, by_unit, start)
     _ledger_demo(rng, fake, pw_hash, county, groups, start)
     load_rectification(rng, fake, pw_hash, county, depts, groups, by_unit)
+    # last week's 简报 published (第1期), so that the issues' pages have one to show
+    monday = calendar.today() - timedelta(days=calendar.today().weekday() + 7)
+    publish_period(by_unit[county.id]["county_officer"], county, monday, monday + timedelta(days=6))
     return True
 
 

@@ -20,6 +20,7 @@ from casetrack.services.casework.daily import STATUSES, open_problems, report_fe
 from casetrack.services.dataset.fields import trigger_fields
 from casetrack.services.fieldwork.inspections import FAIL, PASS, inspect_site
 from casetrack.services.organisation.org import create_unit
+from casetrack.services.reports import circulars
 
 CAMPAIGN = "rectification"
 # (site kind, how many, name pattern): the district's assessment sites (实地考察点位).
@@ -101,6 +102,11 @@ def load_rectification(rng: random.Random, fake, pw_hash: str, county: Unit, dep
             _walk(db.session.get(Case, case_id), rng, fake, by_unit, office, inspectors[0], depts, moment, now)
     db.session.flush()
     _daily_feedback(rng, campaign, by_unit)
+    # last week's 创城督查通报 published (第1期), with two struck-off cases' photos before and after
+    if office.get("county_officer"):
+        officer = office["county_officer"]
+        cleared = [c["id"] for c in circulars.candidates(officer, campaign) if c["state"] == "cleared"]
+        circulars.publish(officer, campaign, calendar.today() - timedelta(days=7), cases=cleared[:2])
 
 
 # What a unit says needs coordinating (需协调), in the seeds' words.
