@@ -99,66 +99,60 @@ def _too_large() -> ValidationFailed:
                                        "lower resolution.", n=limit // 1_000_000)})
 
 
-def _image_header(data: bytes) -> bool:
-    """Whether Pillow reads the bytes' header as an image of ours, within the pixel limit (past it:
-    refused with a message); nothing is decoded: that is the processing's (`_image`)."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                if image.format not in IMAGE_FORMATS:
-                    return False
-                if image.width * image.height > int(current_app.config["ATTACHMENT_MAX_PIXELS"]):
-                    raise _too_large()
-                return True
-    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-        raise _too_large() from None
-    except ValidationFailed:
-        raise
-    except Exception:  # noqa: BLE001 - a parser's failure on bytes from outside: not an image
-        return False
-
-
-def _image(data: bytes) -> Stored | None:
-    """A photo re-encoded as JPEG (orientation applied, EXIF and everything else dropped), or None
-    if Pillow does not read it as an image. Past the pixel limit: refused before decoding.
-
-    Decoded once, every byte of it (that is the check that it is an image), and a JPEG larger
-    than MAX_SIDE at the least of libjpeg's reductions that brings it within: a 12-megapixel
-    photo (4032 px) is kept at 2016 px, a 2400 px one at 1200 px, never under MAX_SIDE / 2,
-    for a fraction of the decoding, none of the resampling and a quarter of the encoding that
-    shrinking the full image costs. The thumbnail is made from the stored photo, in place."""
-    limit = int(current_app.config["ATTACHMENT_MAX_PIXELS"])
-    too_large = _too_large()
+def _as_image(data: bytes, use: Callable[[Image.Image], Any]) -> Any:
+    """`use` of the bytes as Pillow opens them (the header read) if they are an image of ours
+    within the pixel limit, else None; past the limit, or a decompression bomb: refused with a
+    message. Any other failure of Pillow's parsers or decoders on bytes from outside: None."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
             if image.format not in IMAGE_FORMATS:
                 return None
-            if image.width * image.height > limit:
-                raise too_large
-            if image.format == "JPEG" and (scale := _dct_scale(image.size)) > 1:
-                image.draft("RGB", (max(1, image.width // scale), max(1, image.height // scale)))
-            image.load()
-            image = ImageOps.exif_transpose(image, in_place=True) or image
-            if image.mode not in ("RGB", "L"):
-                image = image.convert("RGBA").convert("RGB") if "A" in image.mode or image.mode == "P" \
-                    else image.convert("RGB")
-            image.thumbnail((MAX_SIDE, MAX_SIDE))
-            # Not optimize=True for the photo: a second Huffman pass costs twice the encoding
-            # for a few per cent of bytes; the thumbnail, small and served often, keeps it.
-            photo = _jpeg(image, 85)
-            # reducing_gap 1: a box reduction by the whole factor that leaves 320-640 px, then the
-            # resampling: half the time of the default (from 640-1280 px), no difference to see
-            image.thumbnail((THUMB_SIDE, THUMB_SIDE), reducing_gap=1.0)
-            return Stored(photo, JPEG, _jpeg(image, 75, optimize=True), ".jpg")
+            if image.width * image.height > int(current_app.config["ATTACHMENT_MAX_PIXELS"]):
+                raise _too_large()
+            return use(image)
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-        raise too_large from None
+        raise _too_large() from None
     except ValidationFailed:
         raise
-    except Exception:  # noqa: BLE001 - a decoder's failure on bytes from outside: not an image
+    except Exception:  # noqa: BLE001 - not an image
         return None
+
+
+def _image_header(data: bytes) -> bool:
+    """Whether the bytes' header is an image of ours (past the pixel limit: refused with a
+    message); nothing is decoded: that is the processing's (`_image`)."""
+    return _as_image(data, lambda _image: True) is True
+
+
+def _image(data: bytes) -> Stored | None:
+    """A photo re-encoded as JPEG (orientation applied, EXIF and everything else dropped), or None
+    if Pillow does not read it as an image. Past the pixel limit: refused before decoding."""
+    return _as_image(data, _reencoded)
+
+
+def _reencoded(image: Image.Image) -> Stored:
+    """Decoded once, every byte of it (that is the check that it is an image), and a JPEG larger
+    than MAX_SIDE at the least of libjpeg's reductions that brings it within: a 12-megapixel
+    photo (4032 px) is kept at 2016 px, a 2400 px one at 1200 px, never under MAX_SIDE / 2,
+    for a fraction of the decoding, none of the resampling and a quarter of the encoding that
+    shrinking the full image costs. The thumbnail is made from the stored photo, in place."""
+    if image.format == "JPEG" and (scale := _dct_scale(image.size)) > 1:
+        image.draft("RGB", (max(1, image.width // scale), max(1, image.height // scale)))
+    image.load()
+    image = ImageOps.exif_transpose(image, in_place=True) or image
+    if image.mode not in ("RGB", "L"):
+        image = image.convert("RGBA").convert("RGB") if "A" in image.mode or image.mode == "P" \
+            else image.convert("RGB")
+    image.thumbnail((MAX_SIDE, MAX_SIDE))
+    # Not optimize=True for the photo: a second Huffman pass costs twice the encoding
+    # for a few per cent of bytes; the thumbnail, small and served often, keeps it.
+    photo = _jpeg(image, 85)
+    # reducing_gap 1: a box reduction by the whole factor that leaves 320-640 px, then the
+    # resampling: half the time of the default (from 640-1280 px), no difference to see
+    image.thumbnail((THUMB_SIDE, THUMB_SIDE), reducing_gap=1.0)
+    return Stored(photo, JPEG, _jpeg(image, 75, optimize=True), ".jpg")
 
 
 def _document(data: bytes, filename: str) -> Stored | None:
