@@ -49,26 +49,28 @@ def whole_number(text: str) -> bool:
 
 # -- scope ---------------------------------------------------------------------------------
 
-def unit_filter(unit: Unit):
+def unit_filter(unit: Unit, keyset: bool = True):
     """The cases of a unit: referred to it or assisted by it (a department), else filed within
     its subtree, and for a group or team also those sent to it (or, a team, to one of its groups)
-    from elsewhere."""
+    from elsewhere. `keyset`: for pages in id order (the "+ 0" below); else, for a count, the
+    group and id indexes may serve it."""
+    nudge = (lambda column: column + 0) if keyset else (lambda column: column)
     if unit.kind == "department":
         # One list of ids (the lead's by its index, the assisted ones by theirs) that the page
         # walks in id order ("+ 0": walk the id or (state, id) index and look each id up in the
         # list, not the other way round): an OR of the two made SQLite sort the department's cases.
         referred = select(Case.id).where(Case.department_id == unit.id)
         assisted = select(CaseAssist.case_id).where(CaseAssist.unit_id == unit.id)
-        return (Case.id + 0).in_(referred.union_all(assisted, paired_cases(unit)))
+        return nudge(Case.id).in_(referred.union_all(assisted, paired_cases(unit)))
     if unit.kind == "group":
         return or_(Case.group_id == unit.id, Case.unit_id == unit.id)
     subtree = select(Unit.id).where(Unit.path.startswith(unit.path))
     if unit.kind == "team":  # and a case the office sent down to one of its groups, or to it
-        return or_((Case.group_id + 0).in_(subtree), Case.unit_id.in_(subtree))
+        return or_(nudge(Case.group_id).in_(subtree), Case.unit_id.in_(subtree))
     # "+ 0" keeps the planner off the group_id index here: with it SQLite (without fresh
     # statistics) fetched every case of the subtree and sorted them for each keyset page,
     # instead of walking the id (or state, id) index and stopping after a page.
-    return (Case.group_id + 0).in_(subtree)
+    return nudge(Case.group_id).in_(subtree)
 
 
 def paired_cases(unit) -> Select:
@@ -91,9 +93,10 @@ def owner_roles() -> frozenset[str]:
                                if wf.owner_field()))
 
 
-def scoped_cases(user: User) -> Select[tuple[Case]]:
-    """Every case query starts here: the cases in the user's scope, and no others."""
-    return _scoped(_scope_shape(user), user.unit, user.id)
+def scoped_cases(user: User, keyset: bool = True) -> Select[tuple[Case]]:
+    """Every case query starts here: the cases in the user's scope, and no others (`keyset`:
+    `unit_filter`'s)."""
+    return _scoped(_scope_shape(user), user.unit, user.id, keyset)
 
 
 def _scope_shape(user: User) -> tuple[str | None, bool]:
@@ -106,14 +109,14 @@ def _scope_shape(user: User) -> tuple[str | None, bool]:
     return user.unit.kind, user.role in owner_roles() and user.unit.kind not in ("county", "city", "province")
 
 
-def _scoped(shape: tuple[str | None, bool], unit, user_id) -> Select[tuple[Case]]:
+def _scoped(shape: tuple[str | None, bool], unit, user_id, keyset: bool = True) -> Select[tuple[Case]]:
     kind, owner = shape
     stmt = select(Case)
     if kind is None:
         return stmt.where(false())
     if owner:
-        return stmt.where(or_(unit_filter(unit), Case.owner_id == user_id))
-    return stmt.where(unit_filter(unit))
+        return stmt.where(or_(unit_filter(unit, keyset), Case.owner_id == user_id))
+    return stmt.where(unit_filter(unit, keyset))
 
 
 class _AnyUnit:

@@ -97,8 +97,8 @@ class CaseFilters:
         return f
 
 
-def filtered_cases(user: User, f: CaseFilters):
-    stmt = scoped_cases(user)
+def filtered_cases(user: User, f: CaseFilters, keyset: bool = True):
+    stmt = scoped_cases(user, keyset)
     if f.campaign:
         stmt = stmt.where(Case.campaign == f.campaign)
     if f.state:
@@ -110,7 +110,7 @@ def filtered_cases(user: User, f: CaseFilters):
         stmt = stmt.where(Case.kind == f.kind)
     if f.unit:
         unit = db.session.scalars(select(Unit).where(Unit.code == f.unit)).first()
-        stmt = stmt.where(unit_filter(unit) if unit else Case.id.is_(None))
+        stmt = stmt.where(unit_filter(unit, keyset) if unit else Case.id.is_(None))
     held_by = select(Unit.id).where(Unit.code == f.held_by).scalar_subquery() if f.held_by else None
     if f.held_by:
         stmt = stmt.where(Case.unit_id == held_by)
@@ -189,7 +189,8 @@ def count_cases(user: User, f: CaseFilters) -> int:
     """How many cases the filters match in the user's scope (the cursor aside), counted no
     further than LIST_COUNT_LIMIT + 1: past it the list says "more than", as a count of a
     province's millions took 1.5-2 s a page, each page."""
-    matched = filtered_cases(user, f).with_only_columns(Case.id).limit(current_app.config["LIST_COUNT_LIMIT"] + 1)
+    matched = filtered_cases(user, f, keyset=False).with_only_columns(Case.id).limit(
+        current_app.config["LIST_COUNT_LIMIT"] + 1)
     return db.session.scalar(select(func.count()).select_from(matched.subquery())) or 0
 
 
