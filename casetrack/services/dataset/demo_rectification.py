@@ -15,7 +15,7 @@ from casetrack.models import CampaignPair, Case, Target, Unit, User
 from casetrack.services.workdays import calendar
 from casetrack.services.casework.attachments import attach
 from casetrack.services.organisation.campaigns import add_categories, campaigns, set_units
-from casetrack.services.casework.cases import allowed_triggers, fire
+from casetrack.services.casework.cases import allowed_triggers, fire, registry
 from casetrack.services.casework.daily import STATUSES, open_problems, report_feedback
 from casetrack.services.dataset.fields import trigger_fields
 from casetrack.services.fieldwork.inspections import FAIL, PASS, inspect_site
@@ -104,9 +104,9 @@ def load_rectification(rng: random.Random, fake, pw_hash: str, county: Unit, dep
     _daily_feedback(rng, campaign, by_unit)
     # last week's 创城督查通报 published (第1期), with two struck-off cases' photos before and after
     if office.get("county_officer"):
-        officer = office["county_officer"]
-        cleared = [c["id"] for c in circulars.candidates(officer, campaign) if c["state"] == "cleared"]
-        circulars.publish(officer, campaign, calendar.today() - timedelta(days=7), cases=cleared[:2])
+        officer, states = office["county_officer"], registry().latest(campaign.workflow).states
+        done = [c["id"] for c in circulars.candidates(officer, campaign) if states[c["state"]].final]
+        circulars.publish(officer, campaign, calendar.today() - timedelta(days=7), cases=done[:2])
 
 
 # What a unit says needs coordinating (需协调), in the seeds' words.
