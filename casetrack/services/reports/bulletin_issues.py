@@ -220,11 +220,7 @@ def edit(actor: User, draft: Bulletin, *, narrative: dict[str, str] | None = Non
          typical: Iterable[int] | None = None, corrects: Bulletin | int | None = None) -> Bulletin:
     """Change a draft's text, its signer, its typical cases or the issue it corrects (409 once published)."""
     _may_publish(actor, draft.unit)
-    hold_issues(draft.unit_id)
-    db.session.refresh(draft, ["published_at"])   # as the publication before ours left it
-    if draft.published_at is not None:
-        raise Conflict(_("Issue %(n)d is published and is never changed; publish a correction instead.",
-                         n=draft.number), "published")
+    _hold_draft(draft)
     if narrative is not None:
         draft.narrative = check_narrative(narrative)
     if signed_by is not None:
@@ -321,11 +317,7 @@ def document_of(draft: Bulletin, figures: dict[str, Any], circulation: dict[str,
 def publish(actor: User, draft: Bulletin) -> Bulletin:
     """Freeze the draft's figures and text and number it: the next issue of its type this year."""
     _may_publish(actor, draft.unit)
-    hold_issues(draft.unit_id)
-    db.session.refresh(draft, ["published_at"])   # as the publication before ours left it
-    if draft.published_at is not None:
-        raise Conflict(_("Issue %(n)d is published and is never changed; publish a correction instead.",
-                         n=draft.number), "published")
+    _hold_draft(draft)
     if draft.corrects_id is None:
         same = db.session.scalars(select(Bulletin).where(
             Bulletin.unit_id == draft.unit_id, Bulletin.type == draft.type, Bulletin.published_at.is_not(None),
@@ -354,6 +346,16 @@ def hold_issues(unit_id: int) -> None:
     once took the same number and the second failed on the unique key; and a draft edited while
     it was being published would have changed after its publication."""
     db.session.execute(select(Unit.id).where(Unit.id == unit_id).with_for_update())
+
+
+def _hold_draft(draft: Bulletin) -> None:
+    """`hold_issues` of the draft's unit, then the draft as the publication before ours left it:
+    409 if it is an issue now (published, never changed)."""
+    hold_issues(draft.unit_id)
+    db.session.refresh(draft, ["published_at"])
+    if draft.published_at is not None:
+        raise Conflict(_("Issue %(n)d is published and is never changed; publish a correction instead.",
+                         n=draft.number), "published")
 
 
 def next_number(draft: Bulletin) -> tuple[int, int, int]:
