@@ -7,7 +7,10 @@ day of the sweep, a Wednesday. Two mixes:
 - `sweep`, a bad day: one open case in ten passed its deadline yesterday and is not flagged yet
   (all of a day's expiring deadlines at once, as after a long holiday or a day without cron),
   one in twenty is due for its pre-warning, one in five is already flagged overdue, 200 (quick:
-  20) have been with their group long enough to be escalated, the rest are not due;
+  20) have been with their group long enough to be escalated, the rest are not due; yesterday's
+  sweep has run, so the progress reports already late by then are flagged (since 2026-12-07:
+  before, the first sweep of the generated data, which holds no progress report, flagged every
+  case in a state that asks for one: 137k at 1M, more than the day's 171k deadline flags);
 - `sweep_all_due`, the worst case: every open case is due (nine in ten newly overdue, the rest
   pre-warned), as on the first sweep over a backlog imported without flags.
 
@@ -28,9 +31,11 @@ from bench.common import line, make_app, populated, sized
 from casetrack.extensions import db
 from casetrack.services.workdays import calendar
 from casetrack.services.casework.cases import default_workflow
-from casetrack.services.deadlines.sweep import sweep_deadlines
+from casetrack.services.casework.notices import Digests
+from casetrack.services.deadlines.sweep import flag_late_reports, sweep_deadlines
 
 NOW = datetime(2026, 6, 10, 2, tzinfo=timezone.utc)  # Wednesday 10:00 in Shanghai
+YESTERDAYS_RUN = datetime(2026, 6, 9, 2, tzinfo=timezone.utc)
 DAY, YESTERDAY, FRIDAY = date(2026, 6, 10), date(2026, 6, 9), date(2026, 6, 12)
 DUE = """(deadline < :day AND (overdue_for IS NULL OR overdue_for <> deadline))
          OR (warn_on <= :day AND deadline >= :day AND (warned_for IS NULL OR warned_for <> deadline))"""
@@ -109,6 +114,10 @@ def _one(databases, name: str, quick: bool, worst: bool) -> bool:
     start = time.perf_counter()
     # one data set for both mixes, generated as of NOW; each mix changes a copy of it
     url = databases.data(cases=round(wanted / OPEN_SHARE), at=NOW, copy=True)
+    if not worst:
+        with calendar.at(YESTERDAYS_RUN), populated(url):
+            flag_late_reports(Digests(YESTERDAYS_RUN))
+            db.session.commit()
     with calendar.at(NOW), populated(url):
         open_cases = _set_deadlines(worst, escalate)
     built = time.perf_counter() - start

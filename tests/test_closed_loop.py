@@ -95,6 +95,32 @@ def test_the_sweep_flags_a_late_progress_report_once_and_the_board_shows_the_las
     assert "2026-06-03" in page and "最近进展反馈" in page
 
 
+def test_late_reports_are_flagged_a_batch_at_a_time_and_a_case_moved_meanwhile_is_left(world, monkeypatch):
+    """A county's late reports are written in batches, each committed (a statement's parameters
+    are bounded); a case that leaves the state between batches is not flagged late in it."""
+    from casetrack.models import CaseEvent
+    from casetrack.services.casework.notices import Digests
+    from casetrack.services.deadlines import sweep
+    from casetrack.services.integrity.audit import verify_chain
+    with at(6, 1):
+        cases = [referred(world, ()) for _ in range(3)]
+    commits = []
+
+    def after_batch():
+        db.session.commit()
+        commits.append(1)
+        if len(commits) == 1:   # someone answers the third case while the sweep is between batches
+            fire(cases[2], "resolve", world.users["dept1"], resolution="已修复")
+            db.session.commit()
+    monkeypatch.setattr(sweep, "BATCH", 1)
+    with at(6, 3):
+        assert sweep.flag_late_reports(Digests(calendar.now()), after_batch=after_batch) == 2
+    assert len(commits) == 3
+    late = db.session.scalars(db.select(CaseEvent.case_id).where(CaseEvent.trigger == "report_late")).all()
+    assert sorted(late) == [cases[0].id, cases[1].id]
+    assert verify_chain()[1] == []
+
+
 def test_each_rate_against_a_hand_count(world):
     """Period Mon 06-08 .. Sun 06-14, read on Mon 06-15; group deadline 5 working days.
       P  filed Mon 06-01 (deadline 06-08), resolved 06-08 (on its deadline day: a first response

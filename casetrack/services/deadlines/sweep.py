@@ -20,7 +20,7 @@ from casetrack.db.bulk import driver_marks, driver_rows
 from casetrack.extensions import db
 from casetrack.long_work import report
 from casetrack.models import Case, CaseEvent, Unit
-from casetrack.models.cases import PROGRESS, SEALED_COLUMNS, append_events
+from casetrack.models.cases import PROGRESS, SEALED_COLUMNS, append_events, sealed_rows
 from casetrack.services.figures import summaries
 from casetrack.services.integration import webhooks
 from casetrack.services.workdays.calendar import add_working_days, now, nth_workday_back, today
@@ -88,7 +88,7 @@ def sweep_deadlines(batch: int | None = None, after_batch: Callable[[], None] | 
             report("due cases", swept)
             if after_batch is not None:
                 after_batch()
-    late = flag_late_reports(digests, workflows)
+    late = flag_late_reports(digests, workflows, after_batch)
     if late:   # only a workflow that asks for progress reports flags them
         done["report_late"] = late
     digests.mail()
@@ -218,11 +218,13 @@ def _flag(rows: list[tuple], day, digests: Digests) -> None:
     digests.add(counts)
 
 
-def flag_late_reports(digests: Digests, workflows: Collection[str] | None = None) -> int:
+def flag_late_reports(digests: Digests, workflows: Collection[str] | None = None,
+                      after_batch: Callable[[], None] | None = None) -> int:
     """Flag each case held in a state that asks for a progress report every N working days
     (`report_every`) whose last report, or its arrival in the state, is more than N working days
     old: a `report_late` event (once per late report) and a digest to its holder. One grouped
-    query per such state."""
+    query per such state; the flags written `BATCH` cases at a time, each batch followed by
+    `after_batch` (the CLI commits there, as for the deadlines' flags)."""
     day, at, flagged = today(), digests.at, []
     moved = and_(CaseEvent.to_state == Case.state,
                  or_(CaseEvent.from_state.is_(None), CaseEvent.from_state != CaseEvent.to_state))
@@ -244,9 +246,26 @@ def flag_late_reports(digests: Digests, workflows: Collection[str] | None = None
                 if due[start] < day:
                     flagged.append((case_id, at, None, REPORT_LATE, state.name, state.name, unit_id, unit_id,
                                     {"since": start.isoformat()}))
-    if flagged:
-        append_events(flagged)
-        webhooks.queue_written(db.session(), flagged)
-        digests.add(Counter((REPORT_LATE, row[6], None) for row in flagged))
+    written = 0
+    for start in range(0, len(flagged), BATCH):
+        written += _flag_late(flagged[start:start + BATCH], digests)
+        if after_batch is not None:
+            after_batch()
+    return written
+
+
+_STATE = 1 + SEALED_COLUMNS.index("state")  # in a case's `sealed_rows`, after its chain head
+
+
+def _flag_late(rows: list[tuple], digests: Digests) -> int:
+    """One batch of late reports (a statement's parameters are bounded: PostgreSQL takes at most
+    65,535), each case read again with its row locked: one that has left the state since the
+    grouped query read it is not flagged. Returns how many were."""
+    cases = sealed_rows(db.session, [row[0] for row in rows])
+    rows = [row for row in rows if row[0] in cases and cases[row[0]][_STATE] == row[4]]
+    if rows:
+        append_events(rows, cases)
+        webhooks.queue_written(db.session(), rows)
+        digests.add(Counter((REPORT_LATE, row[6], None) for row in rows))
         db.session.flush()
-    return len(flagged)
+    return len(rows)
