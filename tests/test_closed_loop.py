@@ -98,6 +98,7 @@ def test_the_sweep_flags_a_late_progress_report_once_and_the_board_shows_the_las
 def test_late_reports_are_flagged_a_batch_at_a_time_and_a_case_moved_meanwhile_is_left(world, monkeypatch):
     """A county's late reports are written in batches, each committed (a statement's parameters
     are bounded); a case that leaves the state between batches is not flagged late in it."""
+    from casetrack.long_work import listening
     from casetrack.models import CaseEvent
     from casetrack.services.casework.notices import Digests
     from casetrack.services.deadlines import sweep
@@ -113,9 +114,11 @@ def test_late_reports_are_flagged_a_batch_at_a_time_and_a_case_moved_meanwhile_i
             fire(cases[2], "resolve", world.users["dept1"], resolution="已修复")
             db.session.commit()
     monkeypatch.setattr(sweep, "BATCH", 1)
-    with at(6, 3):
+    shown = []
+    with at(6, 3), listening(lambda step, done, total: shown.append((step, done, total))):
         assert sweep.flag_late_reports(Digests(calendar.now()), after_batch=after_batch) == 2
     assert len(commits) == 3
+    assert shown == [("late progress reports", n, 3) for n in (1, 2, 3)]   # the CLI's bar, to its end
     late = db.session.scalars(db.select(CaseEvent.case_id).where(CaseEvent.trigger == "report_late")).all()
     assert sorted(late) == [cases[0].id, cases[1].id]
     assert verify_chain()[1] == []

@@ -249,6 +249,7 @@ def flag_late_reports(digests: Digests, workflows: Collection[str] | None = None
     written = 0
     for start in range(0, len(flagged), BATCH):
         written += _flag_late(flagged[start:start + BATCH], digests)
+        report("late progress reports", min(start + BATCH, len(flagged)), len(flagged))
         if after_batch is not None:
             after_batch()
     return written
