@@ -247,9 +247,9 @@ def flag_late_reports(digests: Digests, workflows: Collection[str] | None = None
                     flagged.append((case_id, at, None, REPORT_LATE, state.name, state.name, unit_id, unit_id,
                                     {"since": start.isoformat()}))
     written = 0
-    for start in range(0, len(flagged), BATCH):
-        written += _flag_late(flagged[start:start + BATCH], digests)
-        report("late progress reports", min(start + BATCH, len(flagged)), len(flagged))
+    for first in range(0, len(flagged), BATCH):
+        written += _flag_late(flagged[first:first + BATCH], digests)
+        report("late progress reports", min(first + BATCH, len(flagged)), len(flagged))
         if after_batch is not None:
             after_batch()
     return written
