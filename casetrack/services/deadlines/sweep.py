@@ -88,7 +88,7 @@ def sweep_deadlines(batch: int | None = None, after_batch: Callable[[], None] | 
             report("due cases", swept)
             if after_batch is not None:
                 after_batch()
-    late = flag_late_reports(digests, workflows, after_batch)
+    late = flag_late_reports(digests, workflows, after_batch, batch)
     if late:   # only a workflow that asks for progress reports flags them
         done["report_late"] = late
     digests.mail()
@@ -219,13 +219,13 @@ def _flag(rows: list[tuple], day, digests: Digests) -> None:
 
 
 def flag_late_reports(digests: Digests, workflows: Collection[str] | None = None,
-                      after_batch: Callable[[], None] | None = None) -> int:
+                      after_batch: Callable[[], None] | None = None, batch: int | None = None) -> int:
     """Flag each case held in a state that asks for a progress report every N working days
     (`report_every`) whose last report, or its arrival in the state, is more than N working days
     old: a `report_late` event (once per late report) and a digest to its holder. One grouped
-    query per such state; the flags written `BATCH` cases at a time, each batch followed by
-    `after_batch` (the CLI commits there, as for the deadlines' flags)."""
-    day, at, flagged = today(), digests.at, []
+    query per such state; the flags written `batch` (default `BATCH`) cases at a time, as the
+    deadlines' flags are, each batch followed by `after_batch` (the CLI commits there)."""
+    batch, day, at, flagged = batch or BATCH, today(), digests.at, []
     moved = and_(CaseEvent.to_state == Case.state,
                  or_(CaseEvent.from_state.is_(None), CaseEvent.from_state != CaseEvent.to_state))
     for wf in _flows(workflows):
@@ -247,9 +247,9 @@ def flag_late_reports(digests: Digests, workflows: Collection[str] | None = None
                     flagged.append((case_id, at, None, REPORT_LATE, state.name, state.name, unit_id, unit_id,
                                     {"since": start.isoformat()}))
     written = 0
-    for first in range(0, len(flagged), BATCH):
-        written += _flag_late(flagged[first:first + BATCH], digests)
-        report("late progress reports", min(first + BATCH, len(flagged)), len(flagged))
+    for first in range(0, len(flagged), batch):
+        written += _flag_late(flagged[first:first + batch], digests)
+        report("late progress reports", min(first + batch, len(flagged)), len(flagged))
         if after_batch is not None:
             after_batch()
     return written
