@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from casetrack.db import writer_lock
+from casetrack.db import sqlite, writer_lock
 from casetrack.db.intent import write_intent
 from casetrack.extensions import db
 from casetrack.models import Notification
@@ -99,6 +99,29 @@ def test_the_wal_is_checkpointed_after_commits(app, world, monkeypatch):
     finally:
         write_intent.reset(token)
     assert db.session.scalar(select(func.count(Notification.id))) == 220
+
+
+@pytest.mark.sqlite_only
+def test_the_wal_is_cut_back_after_a_burst_of_writes(tmp_path, monkeypatch):
+    """A large transaction grows the WAL; once checkpointed, the next write starts it over and
+    the file shrinks to the limit instead of keeping its largest size on disk."""
+    from sqlalchemy import create_engine, text as sql
+    monkeypatch.setattr(sqlite, "WAL_KEPT_BYTES", 64 * 1024)
+    path = tmp_path / "burst.db"
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.execute(sql("CREATE TABLE notes (body TEXT)"))
+        conn.execute(sql("INSERT INTO notes VALUES (:body)"), [{"body": "x" * 4000}] * 1000)
+    wal = Path(f"{path}-wal")
+    assert wal.stat().st_size > 4_000_000
+    with engine.connect() as conn:
+        conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    with engine.begin() as conn:
+        conn.execute(sql("INSERT INTO notes VALUES ('y')"))
+    assert wal.stat().st_size <= 64 * 1024
+    with engine.connect() as conn:
+        assert conn.execute(sql("SELECT count(*) FROM notes")).scalar_one() == 1001
+    engine.dispose()
 
 
 def _count_up(url: str, times: int, threads: int = 2) -> None:

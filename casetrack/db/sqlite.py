@@ -12,6 +12,11 @@ from sqlalchemy.engine import Engine
 from casetrack.db import writer_lock
 from casetrack.db.intent import write_intent
 
+# The WAL file is reused, not shrunk, after a checkpoint: a burst of writes (an import, a busy
+# hour) left it at its largest (880 MB after 5M filings). SQLite cuts it back to this much when
+# it next starts the WAL over.
+WAL_KEPT_BYTES = 64 * 1024 * 1024
+
 
 @event.listens_for(Engine, "connect")
 def _sqlite_connect(dbapi_connection, record):
@@ -21,6 +26,7 @@ def _sqlite_connect(dbapi_connection, record):
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA journal_size_limit={int(WAL_KEPT_BYTES)}")
         path = cursor.execute("PRAGMA database_list").fetchone()[2]
         # the driver's `timeout` (LOCK_TIMEOUT), which the writer lock waits as long as
         wait = cursor.execute("PRAGMA busy_timeout").fetchone()[0] / 1000
