@@ -221,8 +221,8 @@ def test_behind_a_real_server_the_photo_is_processed_once_the_answer_is_sent(app
         assert answer.status == 201, answer.read()
         attachment_id = int(answer.getheader("Location").rsplit("/", 1)[1])
         conn.close()
-        for _n in range(100):
-            if not row(attachment_id).pending:
+        for _n in range(100):  # the bytes as uploaded go just after the commit: wait for both
+            if not row(attachment_id).pending and raw_kept(attachment_id) is None:
                 break
             time.sleep(0.1)
         assert not row(attachment_id).pending and raw_kept(attachment_id) is None
@@ -230,4 +230,5 @@ def test_behind_a_real_server_the_photo_is_processed_once_the_answer_is_sent(app
         assert os.getpriority(os.PRIO_PROCESS, worker.native_id) == 19   # the answers being sent go first
     finally:
         server.shutdown()
+        server.server_close()
         thread.join(10)
