@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import create_engine, func, select, text
 
 from casetrack.db import sqlite, writer_lock
 from casetrack.db.intent import write_intent
@@ -105,22 +105,22 @@ def test_the_wal_is_checkpointed_after_commits(app, world, monkeypatch):
 def test_the_wal_is_cut_back_after_a_burst_of_writes(tmp_path, monkeypatch):
     """A large transaction grows the WAL; once checkpointed, the next write starts it over and
     the file shrinks to the limit instead of keeping its largest size on disk."""
-    from sqlalchemy import create_engine, text as sql
-    monkeypatch.setattr(sqlite, "WAL_KEPT_BYTES", 64 * 1024)
+    limit = 64 * 1024
+    monkeypatch.setattr(sqlite, "WAL_KEPT_BYTES", limit)
     path = tmp_path / "burst.db"
     engine = create_engine(f"sqlite:///{path}")
     with engine.begin() as conn:
-        conn.execute(sql("CREATE TABLE notes (body TEXT)"))
-        conn.execute(sql("INSERT INTO notes VALUES (:body)"), [{"body": "x" * 4000}] * 1000)
+        conn.execute(text("CREATE TABLE notes (body TEXT)"))
+        conn.execute(text("INSERT INTO notes VALUES (:body)"), [{"body": "x" * 4000}] * 1000)
     wal = Path(f"{path}-wal")
     assert wal.stat().st_size > 4_000_000
     with engine.connect() as conn:
         conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
     with engine.begin() as conn:
-        conn.execute(sql("INSERT INTO notes VALUES ('y')"))
-    assert wal.stat().st_size <= 64 * 1024
+        conn.execute(text("INSERT INTO notes VALUES ('y')"))
+    assert wal.stat().st_size <= limit
     with engine.connect() as conn:
-        assert conn.execute(sql("SELECT count(*) FROM notes")).scalar_one() == 1001
+        assert conn.execute(text("SELECT count(*) FROM notes")).scalar_one() == 1001
     engine.dispose()
 
 
@@ -128,14 +128,13 @@ def _count_up(url: str, times: int, threads: int = 2) -> None:
     """`times` read-then-write increments of one counter from each of `threads` threads, each in a
     write transaction of its own (the lost update the writer lock exists to prevent)."""
     import threading
-    from sqlalchemy import create_engine, text as sql
     engine = create_engine(url, connect_args={"timeout": 15})
 
     def count() -> None:
         for _ in range(times):
             with engine.begin() as conn:
-                n = conn.execute(sql("SELECT n FROM counter")).scalar_one()
-                conn.execute(sql("UPDATE counter SET n = :n"), {"n": n + 1})
+                n = conn.execute(text("SELECT n FROM counter")).scalar_one()
+                conn.execute(text("UPDATE counter SET n = :n"), {"n": n + 1})
 
     workers = [threading.Thread(target=count) for _ in range(threads)]
     for t in workers:
@@ -150,12 +149,11 @@ def test_writers_of_one_process_and_of_two_lose_no_update(tmp_path):
     """Threads of one worker queue on the process's mutex, workers on the lock file: every
     increment of a counter read and written by four threads in two processes is kept."""
     import multiprocessing
-    from sqlalchemy import create_engine, text as sql
     url = f"sqlite:///{tmp_path / 'counter.db'}"
     engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(sql("CREATE TABLE counter (n INTEGER NOT NULL)"))
-        conn.execute(sql("INSERT INTO counter VALUES (0)"))
+        conn.execute(text("CREATE TABLE counter (n INTEGER NOT NULL)"))
+        conn.execute(text("INSERT INTO counter VALUES (0)"))
     spawn = multiprocessing.get_context("spawn")
     workers = [spawn.Process(target=_count_up, args=(url, 100)) for _ in range(2)]
     for p in workers:
@@ -164,7 +162,7 @@ def test_writers_of_one_process_and_of_two_lose_no_update(tmp_path):
         p.join(120)
     assert [p.exitcode for p in workers] == [0, 0]
     with engine.connect() as conn:
-        assert conn.execute(sql("SELECT n FROM counter")).scalar_one() == 400
+        assert conn.execute(text("SELECT n FROM counter")).scalar_one() == 400
     engine.dispose()
 
 
@@ -174,11 +172,10 @@ def test_a_writer_that_gave_up_waiting_lets_the_next_one_write(tmp_path):
     mutex free: once that process lets go, this one writes again."""
     import threading
     import sqlite3
-    from sqlalchemy import create_engine, text as sql
     path = tmp_path / "held.db"
     engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 0.3})
     with engine.begin() as conn:
-        conn.execute(sql("CREATE TABLE t (n INTEGER)"))
+        conn.execute(text("CREATE TABLE t (n INTEGER)"))
     other = os.open(f"{path}-writer.lock", os.O_RDWR)
     fcntl.flock(other, fcntl.LOCK_EX)  # another worker writing, as far as this process can tell
     refused = []
@@ -186,7 +183,7 @@ def test_a_writer_that_gave_up_waiting_lets_the_next_one_write(tmp_path):
     def write() -> None:
         try:
             with engine.begin() as conn:
-                conn.execute(sql("INSERT INTO t VALUES (1)"))
+                conn.execute(text("INSERT INTO t VALUES (1)"))
         except sqlite3.OperationalError as exc:  # raised by the begin hook, not wrapped
             refused.append(exc)
     attempts = [threading.Thread(target=write) for _ in range(2)]
@@ -198,5 +195,5 @@ def test_a_writer_that_gave_up_waiting_lets_the_next_one_write(tmp_path):
     os.close(other)
     write()
     with engine.connect() as conn:
-        assert conn.execute(sql("SELECT count(*) FROM t")).scalar_one() == 1
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar_one() == 1
     engine.dispose()
